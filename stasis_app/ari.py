@@ -1,0 +1,326 @@
+"""The ARI gateway: the only module that talks to aioari.
+
+aioari (ari-py's asyncio port) gives the ARI object API; this module covers
+its known defects so the rest of the app never sees them:
+
+* ``Client.run()`` returns silently when the websocket closes or the TCP
+  connection drops, and never reconnects. :meth:`AriGateway.run` reconnects
+  with exponential backoff and jitter (0.5 s up to 30 s), with a fresh client
+  each time.
+* There is no heartbeat: a watchdog pings ``GET /asterisk/ping`` every
+  ``ping_interval`` seconds and forces a reconnect when a ping fails.
+* Event callbacks are awaited one after another on the websocket reader. Ours
+  only puts each event on its channel's :class:`asyncio.Queue`; every call
+  runs in its own task.
+* Credentials travel unencoded in the websocket URL: the config loader
+  rejects characters that would break it.
+* A request on a channel that has hung up fails with aiohttp's 404
+  exception: it becomes :class:`~stasis_app.errors.CallHungUp`.
+* After a reconnect, channels still in the Stasis app are reconciled: calls
+  that went away are told so, calls still held by a task get a ``Resynced``
+  event (events may have been lost), and channels nobody holds (the app was
+  restarted) get a new call task marked ``resumed``.
+
+Data flows one way: Asterisk event -> :meth:`AriGateway._route` -> the call's
+queue -> the call's task -> requests back through this gateway.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import aioari
+from aiohttp import web_exceptions
+
+from stasis_app.config import AriSettings
+from stasis_app.errors import AriRequestFailed, AriUnavailable, CallHungUp
+from stasis_app.logs import call_id_var
+
+log = logging.getLogger(__name__)
+
+AriEvent = dict[str, Any]
+
+# Synthetic events the gateway puts on a call's queue (never sent by Asterisk).
+CHANNEL_GONE = "ChannelGone"  # the channel no longer exists after a reconnect
+RESYNCED = "Resynced"  # reconnected; events in between may be lost
+
+# A connection that stayed up this long resets the backoff.
+STABLE_CONNECTION_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter between reconnect attempts."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before attempt number ``attempt`` (0-based)."""
+        ceiling = min(self.maximum, self.initial * self.factor**attempt)
+        # "Equal jitter": at least half the ceiling, so retries never bunch at zero.
+        return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+@dataclass
+class ChannelHandle:
+    """One channel in our Stasis app, and the queue its events arrive on."""
+
+    channel_id: str
+    line: str  # the dialled number, which picks the bank
+    caller: str
+    resumed: bool = False  # picked up again after the app (re)connected
+    events: asyncio.Queue[AriEvent] = field(default_factory=asyncio.Queue)
+
+    @classmethod
+    def from_channel(cls, channel: dict[str, Any], args: Sequence[str], resumed: bool) -> "ChannelHandle":
+        dialplan = channel.get("dialplan") or {}
+        line = args[0] if args else str(dialplan.get("exten", ""))
+        return cls(
+            channel_id=str(channel["id"]),
+            line=line,
+            caller=str((channel.get("caller") or {}).get("number", "")),
+            resumed=resumed,
+        )
+
+
+CallHandler = Callable[[ChannelHandle], Awaitable[None]]
+
+
+def channel_of(event: AriEvent) -> str | None:
+    """The id of the channel an event is about, if any."""
+    channel = event.get("channel")
+    if isinstance(channel, dict) and "id" in channel:
+        return str(channel["id"])
+    for key in ("playback", "recording"):
+        target = (event.get(key) or {}).get("target_uri", "")
+        if isinstance(target, str) and target.startswith("channel:"):
+            return target.removeprefix("channel:")
+    return None
+
+
+class AriGateway:
+    """Keeps one ARI connection alive and runs a task per call."""
+
+    def __init__(self, settings: AriSettings, on_call: CallHandler, backoff: Backoff = Backoff()) -> None:
+        self.settings = settings
+        self.on_call = on_call
+        self.backoff = backoff
+        self.connected = asyncio.Event()
+        self.connections = 0  # how many times the websocket came up
+        self._client: Any = None
+        self._calls: dict[str, ChannelHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    # --- connection -------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stay connected until :meth:`stop`; reconnect whenever the link drops."""
+        attempt = 0
+        while not self._stopping.is_set():
+            up_since = time.monotonic()
+            try:
+                await self._run_once()
+            except (AriUnavailable, AriRequestFailed) as exc:
+                log.warning("ARI connection failed", extra={"error": str(exc), "attempt": attempt})
+            if self._stopping.is_set():
+                break
+            attempt = 0 if time.monotonic() - up_since > STABLE_CONNECTION_SECONDS else attempt + 1
+            delay = self.backoff.delay(attempt)
+            log.info("ARI reconnecting", extra={"in_seconds": round(delay, 2), "attempt": attempt})
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        """Disconnect and end every call task (each hangs up its channel)."""
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        await self._close_client()
+
+    async def _run_once(self) -> None:
+        client = await self._connect()
+        self._client = client
+        client.on_event("*", self._route)
+        reader = asyncio.create_task(client.run(apps=self.settings.app), name="ari-websocket")
+        watchdog: asyncio.Task[None] | None = None
+        try:
+            await self._wait_for_websocket(client, reader)
+            self.connections += 1
+            log.info("ARI connected", extra={"app": self.settings.app, "connection": self.connections})
+            await self._reconcile()
+            self.connected.set()
+            watchdog = asyncio.create_task(self._heartbeat(), name="ari-heartbeat")
+            stopping = asyncio.create_task(self._stopping.wait())
+            done, _ = await asyncio.wait(
+                {reader, watchdog, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopping.cancel()
+            if reader in done:
+                log.warning("ARI websocket closed")
+        finally:
+            self.connected.clear()
+            if watchdog is not None:
+                watchdog.cancel()
+            await self._close_client()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _connect(self) -> Any:
+        try:
+            return await asyncio.wait_for(
+                aioari.connect(self.settings.url, self.settings.user, self.settings.password or ""),
+                self.settings.request_timeout * 2,
+            )
+        except web_exceptions.HTTPUnauthorized:
+            raise AriRequestFailed(401, "connect", "(wrong ARI user or password)") from None
+        except web_exceptions.HTTPException as exc:
+            raise AriRequestFailed(exc.status, "connect") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise AriUnavailable(f"cannot reach ARI at {self.settings.url}: {exc or type(exc).__name__}") from None
+
+    async def _wait_for_websocket(self, client: Any, reader: asyncio.Task[None]) -> None:
+        # aioari has no "connected" hook; it adds the socket to client.websockets.
+        deadline = time.monotonic() + self.settings.request_timeout
+        while not client.websockets:
+            if reader.done():
+                exc = reader.exception()
+                raise AriUnavailable(f"websocket did not open: {exc}")
+            if time.monotonic() > deadline:
+                raise AriUnavailable("websocket did not open in time")
+            await asyncio.sleep(0.02)
+
+    async def _heartbeat(self) -> None:
+        """Return (forcing a reconnect) as soon as a ping fails."""
+        while True:
+            await asyncio.sleep(self.settings.ping_interval)
+            try:
+                await asyncio.wait_for(self._client.asterisk.ping(), self.settings.ping_timeout)
+            except Exception as exc:
+                log.warning("ARI heartbeat failed", extra={"error": type(exc).__name__})
+                return
+
+    async def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                await asyncio.wait_for(client.close(), 2)
+            except Exception as exc:
+                log.debug("closing ARI client failed", extra={"error": type(exc).__name__})
+
+    async def _reconcile(self) -> None:
+        """Match our call tasks with the channels Asterisk still has in the app."""
+        app = await self._request(
+            "applications.get", lambda c: c.applications.get(applicationName=self.settings.app)
+        )
+        in_stasis = {str(cid) for cid in app.get("channel_ids", [])}
+        for channel_id, handle in list(self._calls.items()):
+            handle.events.put_nowait({"type": RESYNCED if channel_id in in_stasis else CHANNEL_GONE})
+        for channel_id in in_stasis - self._calls.keys():
+            try:
+                channel = await self._request(
+                    "channels.get", lambda c, cid=channel_id: c.channels.get(channelId=cid)
+                )
+            except CallHungUp:
+                continue
+            log.warning("resuming a call left in Stasis", extra={"channel": channel_id})
+            self._start_call(ChannelHandle.from_channel(channel.json, [], resumed=True))
+
+    # --- events -----------------------------------------------------------
+
+    def _route(self, event: AriEvent) -> None:
+        """Put an event on its call's queue; start a call on a new StasisStart.
+
+        Runs on aioari's websocket reader: it must never block or await.
+        """
+        channel_id = channel_of(event)
+        if channel_id is None:
+            return
+        handle = self._calls.get(channel_id)
+        if handle is None:
+            if event.get("type") == "StasisStart":
+                self._start_call(
+                    ChannelHandle.from_channel(event["channel"], event.get("args") or [], resumed=False)
+                )
+            return
+        handle.events.put_nowait(event)
+
+    def _start_call(self, handle: ChannelHandle) -> None:
+        self._calls[handle.channel_id] = handle
+
+        async def run_call() -> None:
+            call_id_var.set(handle.channel_id)
+            try:
+                await self.on_call(handle)
+            finally:
+                self._calls.pop(handle.channel_id, None)
+
+        task = asyncio.create_task(run_call(), name=f"call-{handle.channel_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    # --- requests ---------------------------------------------------------
+
+    async def _request(self, operation: str, send: Callable[[Any], Awaitable[Any]]) -> Any:
+        client = self._client
+        if client is None:
+            raise AriUnavailable(f"{operation}: not connected to Asterisk")
+        try:
+            return await asyncio.wait_for(send(client), self.settings.request_timeout)
+        except web_exceptions.HTTPNotFound:
+            raise CallHungUp(f"{operation}: not found (hung up)") from None
+        except web_exceptions.HTTPConflict:
+            # ARI answers 409 "Channel not in Stasis application" once it has left.
+            raise CallHungUp(f"{operation}: channel left the application") from None
+        except web_exceptions.HTTPException as exc:
+            raise AriRequestFailed(exc.status, operation) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise AriUnavailable(f"{operation}: {type(exc).__name__}") from None
+
+    async def answer(self, channel_id: str) -> None:
+        await self._request("channels.answer", lambda c: c.channels.answer(channelId=channel_id))
+
+    async def play(self, channel_id: str, media: Sequence[str], playback_id: str) -> None:
+        """Start playing ``media`` (played one after another) on a channel."""
+        await self._request(
+            "channels.play",
+            lambda c: c.channels.play(channelId=channel_id, media=list(media), playbackId=playback_id),
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback; one that already finished is fine."""
+        try:
+            await self._request("playbacks.stop", lambda c: c.playbacks.stop(playbackId=playback_id))
+        except CallHungUp:
+            pass
+
+    async def playback_exists(self, playback_id: str) -> bool:
+        try:
+            await self._request("playbacks.get", lambda c: c.playbacks.get(playbackId=playback_id))
+        except CallHungUp:
+            return False
+        return True
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        """Hang up a channel; one that is already gone is fine."""
+        try:
+            await self._request(
+                "channels.hangup", lambda c: c.channels.hangup(channelId=channel_id, reason=reason)
+            )
+        except CallHungUp:
+            pass

@@ -1,0 +1,133 @@
+"""One caller's call, as the call's own task sees it: answer, say prompts,
+read keys, hang up.
+
+Events arrive on the call's queue from the gateway. A hangup at any moment
+raises :class:`~stasis_app.errors.CallHungUp` out of whatever the call is
+waiting for, which unwinds the task. Keys pressed at any time are kept in a
+buffer, so keys pressed during a prompt or before a read starts are not lost.
+"""
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
+from stasis_app.errors import CallHungUp
+from voice.prompts import PromptBook
+
+log = logging.getLogger(__name__)
+
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", CHANNEL_GONE})
+
+# A playback whose end we never hear about (lost event) is re-checked this often.
+PLAYBACK_RECHECK_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class DigitTimeouts:
+    """How long to wait for the first key, and between keys, in seconds."""
+
+    first: float = 6.0
+    between: float = 4.0
+
+
+class Call:
+    """The caller's side of the conversation, driven by one task."""
+
+    def __init__(self, handle: ChannelHandle, gateway: AriGateway, prompts: PromptBook) -> None:
+        self.handle = handle
+        self.gateway = gateway
+        self.prompts = prompts
+        self.started = time.monotonic()
+        self.keys: list[str] = []  # pressed but not yet consumed
+        self.prompts_played = 0
+        self._playback_ids = (f"{handle.channel_id}-p{n}" for n in itertools.count(1))
+        self.hung_up = False
+
+    @property
+    def channel_id(self) -> str:
+        return self.handle.channel_id
+
+    @property
+    def line(self) -> str:
+        return self.handle.line
+
+    async def answer(self) -> None:
+        await self.gateway.answer(self.channel_id)
+
+    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+        """Play the prompts ``keys`` one after another, as one ARI playback.
+
+        With ``barge_in`` a key press stops the prompt (the key is kept for
+        the next read). Returns True when the prompt was interrupted.
+        """
+        media = [self.prompts.media(key) for key in keys]
+        if barge_in and self.keys:
+            return True  # the caller already answered; do not make them listen
+        playback_id = next(self._playback_ids)
+        # Only the first key: the rest may be fragments that spell out customer data.
+        log.info("prompt", extra={"prompt": keys[0], "items": len(keys), "playback": playback_id})
+        await self.gateway.play(self.channel_id, media, playback_id)
+        self.prompts_played += 1
+        while True:
+            event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
+            kind = None if event is None else event.get("type")
+            if kind == "PlaybackFinished" and event and event["playback"]["id"] == playback_id:
+                return False
+            if kind == "ChannelDtmfReceived" and barge_in:
+                await self.gateway.stop_playback(playback_id)
+                return True
+            if (kind is None or kind == RESYNCED) and not await self.gateway.playback_exists(
+                playback_id
+            ):
+                return False
+
+    async def read_digits(
+        self,
+        max_digits: int,
+        *,
+        terminator: str | None = "#",
+        timeouts: DigitTimeouts = DigitTimeouts(),
+    ) -> str:
+        """Collect keys until ``max_digits``, the terminator, or a timeout.
+
+        Keys already in the buffer count. The terminator is not returned.
+        Returns what was collected (possibly ""). The digits are never logged.
+        """
+        digits = ""
+        while len(digits) < max_digits:
+            if not self.keys:
+                timeout = timeouts.first if not digits else timeouts.between
+                deadline = time.monotonic() + timeout
+                while not self.keys:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        log.info("keys timed out", extra={"count": len(digits)})
+                        return digits
+                    await self._next_event(remaining)
+            key = self.keys.pop(0)
+            if terminator is not None and key == terminator:
+                break
+            digits += key
+        log.info("keys read", extra={"count": len(digits)})
+        return digits
+
+    async def hangup(self) -> None:
+        await self.gateway.hangup(self.channel_id)
+
+    async def _next_event(self, timeout: float) -> AriEvent | None:
+        """Wait for the call's next event; keys go to the buffer, a hangup raises."""
+        try:
+            event = await asyncio.wait_for(self.handle.events.get(), timeout)
+        except TimeoutError:
+            return None
+        kind = event.get("type")
+        if kind in HANGUP_EVENTS:
+            self.hung_up = True
+            raise CallHungUp(kind)
+        if kind == "ChannelDtmfReceived":
+            self.keys.append(str(event.get("digit", "")))
+        return event

@@ -1,0 +1,89 @@
+"""The ``infolinia`` command."""
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from stasis_app import __version__
+from stasis_app.config import DEFAULT_CONFIG, load_settings
+from stasis_app.errors import ConfigError
+from stasis_app.logs import setup_logging
+from stasis_app.sandbox import Sandbox, SandboxError
+
+DESCRIPTION = """\
+infolinia: self-service phone banking for cooperative banks, served as an
+Asterisk ARI (Stasis) application that speaks Polish.
+
+  infolinia sandbox up      build (once) and start a real Asterisk 22 on this machine
+  infolinia run             render the prompts and serve calls on the demo numbers
+  infolinia sandbox status  what runs, where, and how to reach it (--json)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infolinia", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"infolinia {__version__}")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG,
+        help=f"config file (default: {DEFAULT_CONFIG}; or $INFOLINIA_CONFIG)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "run", help="serve calls: render prompts, connect to ARI, one task per call",
+        description="Render every prompt, connect to Asterisk's ARI (URL, user and password "
+        "from the config or INFOLINIA_ARI_URL/_USER/_PASSWORD), register the Stasis app and "
+        "serve calls until Ctrl-C or SIGTERM. Logs are JSON lines on stderr.",
+    )
+
+    sandbox = commands.add_parser(
+        "sandbox", help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
+        description="Manage the Asterisk sandbox. 'up' debootstraps a Debian unstable root with "
+        "Asterisk once into $INFOLINIA_SANDBOX_DIR (default /var/cache/infolinia/sandbox), "
+        "installs docker/asterisk/etc, starts Asterisk and waits for ARI. Needs root.",
+    )
+    sandbox.add_argument("action", choices=["up", "down", "status", "restart"])
+    sandbox.add_argument("--json", action="store_true", help="status as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "sandbox":
+            return _sandbox(args)
+        return _run(args)
+    except (ConfigError, SandboxError) as exc:
+        print(f"infolinia: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from stasis_app.app import InfoliniaApp  # imports aioari; not needed for sandbox commands
+
+    settings = load_settings(args.config)
+    setup_logging(settings.log_level)
+    asyncio.run(InfoliniaApp(settings).serve())
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, resolve_secrets=False)
+    sandbox = Sandbox.default(prompt_dir=settings.voice.cache_dir)
+    if args.action == "up":
+        sandbox.up()
+    elif args.action == "down":
+        sandbox.down()
+    elif args.action == "restart":
+        sandbox.restart()
+    status = sandbox.status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    elif args.action == "status":
+        for key, value in status.items():
+            print(f"{key:24} {value}")
+    return 0 if args.action == "down" or status["ari_answers"] else 1

@@ -1,0 +1,163 @@
+"""Loading infolinia's configuration: one YAML file (``config/infolinia.yaml``)
+plus environment overrides for what must not live in files (the ARI password).
+
+Every problem is reported as :class:`~stasis_app.errors.ConfigError` naming the
+file and the field.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stasis_app.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/infolinia.yaml")
+
+# aioari puts credentials into the websocket URL's query string without encoding.
+UNSAFE_CREDENTIAL_CHARS = set("&=?#%+ /:")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AriSettings(_Strict):
+    """How to reach Asterisk's REST interface."""
+
+    url: str = "http://127.0.0.1:8088/"
+    user: str = "infolinia"
+    password: str | None = Field(default=None, repr=False)
+    password_file: Path | None = None
+    app: str = "infolinia"
+    ping_interval: float = Field(default=2.0, gt=0)
+    ping_timeout: float = Field(default=2.0, gt=0)
+    request_timeout: float = Field(default=5.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+
+class VoiceSettings(_Strict):
+    """How prompts are synthesized and where the rendered audio lives."""
+
+    engine: str = "espeak-ng"
+    voice: str = "pl"
+    speed: int = Field(default=160, ge=80, le=450, description="words per minute")
+    cache_dir: Path = Path("/var/lib/infolinia/prompts")
+
+
+class Settings(_Strict):
+    """The whole configuration of one infolinia deployment."""
+
+    ari: AriSettings = AriSettings()
+    voice: VoiceSettings = VoiceSettings()
+    prompts: Path = Path("prompts/pl.yaml")
+    log_level: str = "info"
+    # Where the file was read from; relative paths inside it are resolved against it.
+    source: Path = Path("<defaults>")
+
+
+def load_settings(
+    path: Path | None = None, env: dict[str, str] | None = None, *, resolve_secrets: bool = True
+) -> Settings:
+    """Read the config file, apply environment overrides and validate everything.
+
+    ``resolve_secrets=False`` skips reading the ARI password (the sandbox needs
+    the rest of the settings before it has created that password).
+    """
+    env = dict(os.environ if env is None else env)
+    path = Path(env.get("INFOLINIA_CONFIG", path or DEFAULT_CONFIG))
+    file = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(file, "-", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "-", "must be a mapping of settings")
+
+    ari = dict(raw.get("ari") or {})
+    for key in ("url", "user", "password", "app"):
+        if f"INFOLINIA_ARI_{key.upper()}" in env:
+            ari[key] = env[f"INFOLINIA_ARI_{key.upper()}"]
+    raw["ari"] = ari
+    if "INFOLINIA_PROMPT_DIR" in env:
+        raw.setdefault("voice", {})
+        raw["voice"] = {**raw["voice"], "cache_dir": env["INFOLINIA_PROMPT_DIR"]}
+
+    try:
+        settings = Settings(**raw, source=path)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(file, field, first["msg"]) from None
+    except TypeError as exc:
+        raise ConfigError(file, "-", str(exc)) from None
+
+    base = path.parent
+    return settings.model_copy(
+        update={
+            "prompts": _relative_to(base, settings.prompts),
+            "ari": _with_password(settings.ari, file, base) if resolve_secrets else settings.ari,
+        }
+    )
+
+
+def _relative_to(base: Path, value: Path) -> Path:
+    return value if value.is_absolute() else base / value
+
+
+def _with_password(ari: AriSettings, file: str, base: Path) -> AriSettings:
+    """Resolve the ARI password (inline, env or file) and check it can travel in a URL."""
+    password = ari.password
+    if password is None and ari.password_file is not None:
+        secret_path = _relative_to(base, ari.password_file)
+        try:
+            password = secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                file, "ari.password_file", f"cannot read {secret_path}: {exc.strerror}"
+            ) from None
+    if not password:
+        raise ConfigError(
+            file, "ari.password", "no ARI password: set INFOLINIA_ARI_PASSWORD or ari.password_file"
+        )
+    for field, value in (("ari.user", ari.user), ("ari.password", password)):
+        bad = sorted(set(value) & UNSAFE_CREDENTIAL_CHARS)
+        if bad:
+            raise ConfigError(
+                file,
+                field,
+                "contains " + " ".join(repr(c) for c in bad) + ", which the ARI websocket "
+                "URL cannot carry; choose letters, digits, '-', '_' or '.'",
+            )
+    return ari.model_copy(update={"password": password})
+
+
+def load_prompt_texts(path: Path) -> dict[str, str]:
+    """Read a prompt catalogue: a flat YAML mapping of prompt key to Polish text."""
+    file = str(path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(file, "-", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "-", "must map prompt keys to texts")
+    texts: dict[str, str] = {}
+    for key, text in raw.items():
+        if not isinstance(key, str) or not key.replace("_", "").isalnum():
+            raise ConfigError(file, str(key), "prompt keys are letters, digits and '_'")
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(file, key, "must be a non-empty text")
+        texts[key] = " ".join(text.split())
+    return texts

@@ -1,0 +1,59 @@
+"""Structured logs: one JSON object per line, each carrying the call id of the
+call it is about (taken from a context variable set by the call's task).
+
+Never pass PINs, dates of birth or DTMF digits to a log call: the records are
+written as given.
+"""
+
+import contextvars
+import json
+import logging
+import sys
+import time
+import traceback
+from typing import Any
+
+call_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_id", default=None)
+
+# Attributes every LogRecord has; anything else came in through ``extra=``.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Formats a record as one JSON line: ts, level, logger, event, call_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        call_id = call_id_var.get()
+        if call_id is not None:
+            entry["call_id"] = call_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+            # Where it happened, as file:line function; no source lines, no values.
+            entry["where"] = [
+                f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_tb(exc.__traceback__)
+            ][-6:]
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str = "info") -> None:
+    """Send all logs to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aioari logs every event callback at debug and raw messages at warning.
+    logging.getLogger("aioari").setLevel(logging.ERROR)
+    logging.getLogger("aioswagger11").setLevel(logging.ERROR)

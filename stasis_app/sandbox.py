@@ -1,0 +1,313 @@
+"""The Asterisk sandbox: a real Asterisk 22 on this machine, for the demo and tests.
+
+Debian 12 has no Asterisk package; Debian unstable has Asterisk 22. The sandbox
+builds a minimal Debian unstable root with debootstrap once, into a cache
+folder outside the repository (``/var/cache/infolinia/sandbox`` or
+``$INFOLINIA_SANDBOX_DIR``), and reuses it afterwards. Asterisk runs inside it
+with ``chroot``, as the root's own ``asterisk`` user, sharing this machine's
+network: ARI on 127.0.0.1:8088, SIP on 127.0.0.1:5060.
+
+Its configuration is ``docker/asterisk/etc/``, the same files the Docker image
+uses. Secrets are not in those files: the sandbox generates an ARI password
+and a softphone password once, keeps them in the cache folder (mode 0600) and
+writes them into ``ari_users.conf`` and ``pjsip_secrets.conf`` inside the root.
+
+Prompts: the app's prompt folder is bind-mounted into the root at the same
+absolute path, so ``sound:/that/path/name`` means the same file to the app and
+to Asterisk (Docker does the same with a shared volume).
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stasis_app.apt_sources import debian_mirror
+
+PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
+SUITE = "unstable"
+ASTERISK_CONFIG = Path(__file__).resolve().parent.parent / "docker" / "asterisk" / "etc"
+ARI_URL = "http://127.0.0.1:8088/"
+ARI_USER = "infolinia"
+SOFTPHONE_USER = "softphone"
+# debootstrap's own lines worth showing as progress (it prints hundreds).
+PROGRESS_LINES = ("Retrieving Release", "Validating Packages", "Resolving dependencies of base",
+                  "Installing core", "Installing base", "Configuring asterisk", "successfully")
+OWNED_DIRS = ("etc/asterisk", "var/lib/asterisk", "var/log/asterisk", "var/spool/asterisk",
+              "var/cache/asterisk", "run/asterisk")
+
+
+class SandboxError(Exception):
+    """The sandbox could not be built, started or stopped."""
+
+
+def say(message: str) -> None:
+    """Progress for a person watching a long set-up step."""
+    print(f"[sandbox] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """One Asterisk sandbox: its cache folder and the prompt folder it shares."""
+
+    home: Path
+    prompt_dir: Path
+
+    @classmethod
+    def default(cls, prompt_dir: Path) -> "Sandbox":
+        home = Path(os.environ.get("INFOLINIA_SANDBOX_DIR", "/var/cache/infolinia/sandbox"))
+        return cls(home=home, prompt_dir=prompt_dir)
+
+    @property
+    def root(self) -> Path:
+        return self.home / "root"
+
+    @property
+    def ari_password_file(self) -> Path:
+        return self.home / "ari-password"
+
+    @property
+    def softphone_password_file(self) -> Path:
+        return self.home / "softphone-password"
+
+    # --- building the root --------------------------------------------------
+
+    def _stamp(self) -> str:
+        return json.dumps({"suite": SUITE, "packages": sorted(PACKAGES)})
+
+    def root_is_built(self) -> bool:
+        stamp = self.root / ".infolinia-root"
+        return stamp.is_file() and stamp.read_text() == self._stamp()
+
+    def build_root(self) -> None:
+        """Debootstrap Debian unstable with Asterisk, unless a matching root is cached."""
+        if self.root_is_built():
+            say(f"reusing the cached Asterisk root at {self.root}")
+            return
+        if shutil.which("debootstrap") is None:
+            raise SandboxError("debootstrap is not installed: apt-get install debootstrap")
+        mirror = debian_mirror()
+        building = self.home / "root.building"
+        self._unmount_all(building)
+        shutil.rmtree(building, ignore_errors=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        say(f"building a Debian {SUITE} root with {', '.join(PACKAGES)} "
+            f"from {mirror} (about a minute, once)")
+        started = time.monotonic()
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+               SUITE, str(building), mirror]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            tail = [*tail[-20:], line.rstrip()]
+            if line.startswith("I: ") and any(word in line for word in PROGRESS_LINES):
+                say(f"  {time.monotonic() - started:5.0f}s {line[3:].strip()}")
+        if proc.wait() != 0:
+            raise SandboxError("debootstrap failed:\n" + "\n".join(tail))
+        self._unmount_all(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+        (building / ".infolinia-root").write_text(self._stamp())
+        building.rename(self.root)
+        say(f"root ready in {time.monotonic() - started:.0f}s "
+            f"({_du(self.root) // 2**20} MB at {self.root})")
+
+    # --- configuration --------------------------------------------------------
+
+    def _secret(self, path: Path) -> str:
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(18))
+        return path.read_text().strip()
+
+    def ari_password(self) -> str:
+        return self._secret(self.ari_password_file)
+
+    def config_digest(self) -> str:
+        digest = hashlib.sha256()
+        for file in sorted(ASTERISK_CONFIG.iterdir()):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        digest.update(str(self.prompt_dir).encode())
+        return digest.hexdigest()
+
+    def install_config(self) -> None:
+        """Replace the root's /etc/asterisk with the project's config set and secrets."""
+        etc = self.root / "etc" / "asterisk"
+        shutil.rmtree(etc, ignore_errors=True)
+        etc.mkdir(parents=True)
+        for file in sorted(ASTERISK_CONFIG.iterdir()):
+            shutil.copy2(file, etc / file.name)
+        (etc / "ari_users.conf").write_text(
+            f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n"
+        )
+        (etc / "pjsip_secrets.conf").write_text(
+            f"[{SOFTPHONE_USER}]\ntype = auth\nauth_type = userpass\n"
+            f"username = {SOFTPHONE_USER}\npassword = {self._secret(self.softphone_password_file)}\n"
+        )
+        uid, gid = self._asterisk_ids()
+        for rel in OWNED_DIRS:
+            top = self.root / rel
+            top.mkdir(parents=True, exist_ok=True)
+            for path in [top, *top.rglob("*")]:
+                os.lchown(path, uid, gid)
+        for secret in ("ari_users.conf", "pjsip_secrets.conf"):
+            (etc / secret).chmod(0o640)
+
+    def _asterisk_ids(self) -> tuple[int, int]:
+        for line in (self.root / "etc" / "passwd").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == "asterisk":
+                return int(fields[2]), int(fields[3])
+        raise SandboxError(f"no asterisk user in {self.root}/etc/passwd")
+
+    # --- mounts ---------------------------------------------------------------
+
+    def _mount(self) -> None:
+        proc_dir = self.root / "proc"
+        if not os.path.ismount(proc_dir):
+            subprocess.run(["mount", "-t", "proc", "proc", str(proc_dir)], check=True)
+        self.prompt_dir.mkdir(parents=True, exist_ok=True)
+        self.prompt_dir.chmod(0o755)
+        inside = self.root / str(self.prompt_dir).lstrip("/")
+        if not os.path.ismount(inside):
+            inside.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "--bind", str(self.prompt_dir), str(inside)], check=True)
+
+    @staticmethod
+    def _unmount_all(root: Path) -> None:
+        """Unmount everything mounted under ``root``, deepest first."""
+        if not root.exists():
+            return
+        prefix = str(root.resolve()) + "/"
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+        for point in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False)
+
+    # --- the Asterisk process --------------------------------------------------
+
+    def pid(self) -> int | None:
+        """Asterisk's pid, if it runs inside this root."""
+        pidfile = self.root / "run" / "asterisk" / "asterisk.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            if Path(f"/proc/{pid}/root").resolve() == self.root.resolve():
+                return pid
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def up(self) -> None:
+        """Build (or reuse) the root, install config, start Asterisk, wait for ARI."""
+        self.build_root()
+        digest = self.config_digest()
+        digest_file = self.home / "running-config.sha256"
+        if self.pid() is not None and self.ping():
+            if digest_file.exists() and digest_file.read_text() == digest:
+                say(f"Asterisk already running (pid {self.pid()}), config unchanged")
+                return
+            say("config changed: restarting Asterisk")
+            self.stop_asterisk()
+        self.install_config()
+        self._mount()
+        self.start_asterisk()
+        digest_file.write_text(digest)
+
+    def start_asterisk(self) -> None:
+        if self.pid() is not None:
+            return
+        started = time.monotonic()
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        subprocess.run(
+            ["chroot", str(self.root), "/usr/sbin/asterisk", "-U", "asterisk", "-G", "asterisk"],
+            check=True, env=env,
+        )
+        deadline = started + 30
+        while not self.ping():
+            if time.monotonic() > deadline:
+                raise SandboxError(
+                    "Asterisk did not answer on ARI within 30 s; see "
+                    f"{self.root}/var/log/asterisk/messages.log"
+                )
+            time.sleep(0.1)
+        say(f"Asterisk {self.version()} up in {time.monotonic() - started:.1f}s, ARI at {ARI_URL}")
+
+    def stop_asterisk(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        subprocess.run(
+            ["chroot", str(self.root), "/usr/sbin/asterisk", "-rx", "core stop now"],
+            check=False, capture_output=True, timeout=10,
+        )
+        deadline = time.monotonic() + 10
+        while self.pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.pid() is not None:
+            os.kill(pid, signal.SIGKILL)
+            while Path(f"/proc/{pid}").exists():
+                time.sleep(0.05)
+        (self.root / "run" / "asterisk" / "asterisk.pid").unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        """Stop and start Asterisk, keeping root, config and mounts."""
+        self.stop_asterisk()
+        self.start_asterisk()
+
+    def down(self) -> None:
+        """Stop Asterisk and unmount; the cached root stays for next time."""
+        self.stop_asterisk()
+        self._unmount_all(self.root)
+        (self.home / "running-config.sha256").unlink(missing_ok=True)
+        say("Asterisk stopped")
+
+    def ping(self) -> bool:
+        return self._ari_get("asterisk/ping") is not None
+
+    def version(self) -> str:
+        info = self._ari_get("asterisk/info?only=system")
+        return str(info["system"]["version"]) if info else "?"
+
+    def _ari_get(self, path: str) -> Any:
+        if not self.ari_password_file.exists():
+            return None
+        token = b64encode(f"{ARI_USER}:{self.ari_password()}".encode()).decode()
+        request = urllib.request.Request(ARI_URL + "ari/" + path,
+                                         headers={"Authorization": f"Basic {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return json.load(response)
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def status(self) -> dict[str, Any]:
+        running = self.pid() is not None
+        return {
+            "root": str(self.root),
+            "root_built": self.root_is_built(),
+            "running": running,
+            "pid": self.pid(),
+            "ari_url": ARI_URL,
+            "ari_answers": running and self.ping(),
+            "asterisk_version": self.version() if running else None,
+            "sip": "udp 127.0.0.1:5060",
+            "softphone_user": SOFTPHONE_USER,
+            "softphone_password_file": str(self.softphone_password_file),
+            "prompt_dir": str(self.prompt_dir),
+        }
+
+
+def _du(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink() and p.is_file())

@@ -1,0 +1,112 @@
+"""Shared fixtures. Tests marked ``asterisk`` run against the real Asterisk
+sandbox, which starts once per test run, and a real ``infolinia run`` process
+that reaches ARI through a proxy the tests can cut."""
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stasis_app.config import load_prompt_texts, load_settings
+from stasis_app.sandbox import ARI_URL, Sandbox
+from tests.support.app_process import AppProcess
+from tests.support.ari_client import Ari
+from tests.support.proxy import AriProxy
+from voice.cache import PromptCache
+from voice.espeak import EspeakEngine
+
+TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.iter_markers(name) for name in ("unit", "asterisk")):
+            raise pytest.UsageError(f"{item.nodeid} is marked neither unit nor asterisk")
+
+
+@pytest.fixture(scope="session")
+def test_settings_file() -> Path:
+    return TEST_CONFIG
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    box = Sandbox.default(prompt_dir=settings.voice.cache_dir)
+    was_running = box.pid() is not None
+    box.up()
+    yield box
+    if not was_running:
+        box.down()
+
+
+@pytest.fixture(scope="session")
+def ari(sandbox: Sandbox) -> Ari:
+    return Ari(ARI_URL, "infolinia", sandbox.ari_password())
+
+
+@pytest.fixture(scope="session")
+def proxy(sandbox: Sandbox) -> Iterator[AriProxy]:
+    proxy = AriProxy(8088).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def app(
+    sandbox: Sandbox, proxy: AriProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppProcess]:
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {"INFOLINIA_ARI_URL": proxy.url, "INFOLINIA_ARI_PASSWORD": sandbox.ari_password()}
+    process = AppProcess(TEST_CONFIG, env, log).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def live_app(app: AppProcess, ari: Ari) -> AppProcess:
+    """The app, connected (restarting it if an earlier test killed it)."""
+    if app.proc is None or app.proc.poll() is not None:
+        app.start()
+    asyncio.run(_wait_registered(ari, "infolinia"))
+    return app
+
+
+async def _wait_registered(ari: Ari, name: str, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if await ari.app_registered(name):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"Stasis app {name} did not register within {timeout}s")
+
+
+class SpokenPrompts:
+    """Maps media URIs the app plays back to the prompt keys of the test config."""
+
+    def __init__(self) -> None:
+        settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+        engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
+        cache = PromptCache(settings.voice.cache_dir, engine)
+        self.uri = {
+            key: f"sound:{cache.base_path(text)}"
+            for key, text in load_prompt_texts(settings.prompts).items()
+        }
+        self._key = {uri: key for key, uri in self.uri.items()}
+
+    def keys(self, uris: list[str]) -> list[str]:
+        return [self._key.get(uri, f"?{uri}") for uri in uris]
+
+
+@pytest.fixture(scope="session")
+def spoken() -> SpokenPrompts:
+    return SpokenPrompts()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's INFOLINIA_* variables must not change what tests see.
+    for name in list(os.environ):
+        if name.startswith("INFOLINIA_") and name != "INFOLINIA_SANDBOX_DIR":
+            monkeypatch.delenv(name)

@@ -1,0 +1,49 @@
+"""Places a real SIP call with SIPp (Debian's sip-tester) that presses keys
+as RFC 4733 events."""
+
+import asyncio
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.sipp.dtmf_pcap import write_pcap
+
+SCENARIO = Path(__file__).resolve().parent.parent / "sipp" / "caller.xml"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+
+
+async def sipp_call(line: str, keys: str, wait_ms: int, workdir: Path) -> SippResult:
+    """Call ``line`` on the sandbox, press ``keys`` after ``wait_ms``, wait for its BYE."""
+    binary = shutil.which("sipp")
+    if binary is None:
+        raise AssertionError("sipp is not installed (Debian package sip-tester)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    pcap = write_pcap(keys, workdir / "keys.pcap")
+    scenario = workdir / "caller.xml"
+    scenario.write_text(SCENARIO.read_text().replace("@PCAP@", str(pcap)))
+    media_port = free_udp_port() & ~1  # RTP on an even port
+    proc = await asyncio.create_subprocess_exec(
+        binary, "127.0.0.1:5060", "-sf", str(scenario), "-s", line,
+        "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media_port),
+        "-m", "1", "-l", "1", "-d", str(wait_ms), "-timeout", "60s", "-timeout_error",
+        "-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log"),
+        cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    errors = workdir / "errors.log"
+    text = out.decode(errors="replace")[-2000:]
+    if errors.exists():
+        text += "\n" + errors.read_text(errors="replace")[-2000:]
+    return SippResult(proc.returncode or 0, text)

@@ -1,0 +1,114 @@
+"""Real calls through the real Asterisk sandbox to a real ``infolinia run``.
+
+A witness (a second Stasis app subscribed to every channel) records what
+Asterisk did: which prompts started and finished playing on the caller's
+channel, which keys arrived, who hung up.
+"""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SpokenPrompts
+from tests.support.app_process import AppProcess
+from tests.support.ari_client import Ari, Witness, digits_received, heard
+from tests.support.sipp import sipp_call
+
+pytestmark = pytest.mark.asterisk
+
+# Short test prompts at 280 wpm: greeting + ask_digits last well under 2.5 s.
+KEYS_AFTER = 2.5
+
+
+def digits_spoken(keys: str) -> list[str]:
+    return [f"digit_{k}" for k in keys]
+
+
+def outcome(app: AppProcess, channel_id: str) -> str:
+    """How the app says the call on ``channel_id`` ended (waits for its log line)."""
+    entry = app.wait_for(
+        lambda e: e["event"] == "call ended" and e.get("call_id") == channel_id, timeout=10
+    )
+    return str(entry["outcome"])
+
+
+async def local_call(ari: Ari, witness: Witness, line: str, keys: str) -> str:
+    """A Local channel call; returns the id of the channel the app serves."""
+    name = await ari.call_with_keys(line, keys, wait=KEYS_AFTER)
+    return await witness.channel_named(name)
+
+
+def test_local_calls_hear_greeting_and_keys_are_read_back(
+    live_app: AppProcess, ari: Ari, spoken: SpokenPrompts
+) -> None:
+    """Three calls at once, one per demo line, each with its own keys (repeats included)."""
+    calls = {"100": "4711#", "101": "90210#", "102": "3#"}
+
+    async def scenario() -> list[str]:
+        async with Witness(ari) as witness:
+            ids = await asyncio.gather(
+                *(local_call(ari, witness, line, keys) for line, keys in calls.items())
+            )
+            for channel_id in ids:
+                await witness.hangup_of(channel_id, timeout=30)
+            for channel_id, keys in zip(ids, calls.values(), strict=True):
+                events = witness.on_channel(channel_id)
+                started = [e for e in events if e["type"] == "PlaybackStarted"]
+                finished = [e for e in events if e["type"] == "PlaybackFinished"]
+                assert started[0]["playback"]["media_uri"] == spoken.uri["greeting"]
+                assert finished[0]["playback"]["media_uri"] == spoken.uri["greeting"]
+                assert finished[0]["playback"]["state"] == "done"
+                assert digits_received(events) == keys
+                assert spoken.keys(heard(events)) == [
+                    "greeting", "ask_digits", "you_entered",
+                    *digits_spoken(keys.rstrip("#")), "goodbye",
+                ]
+            return ids
+
+    ids = asyncio.run(scenario())
+    # The app hung up after "goodbye", not the caller (who holds for 20 s).
+    for channel_id in ids:
+        assert outcome(live_app, channel_id) == "completed"
+
+
+def test_sipp_call_with_rfc4733_keys(
+    live_app: AppProcess, ari: Ari, spoken: SpokenPrompts, tmp_path: Path
+) -> None:
+    """A real SIP caller (SIPp) presses "11*0#" as RFC 4733 events; the repeated
+    1 and the * arrive, the app reads them back and hangs up with a BYE."""
+
+    async def scenario() -> None:
+        async with Witness(ari) as witness:
+            result = await sipp_call("100", "11*0#", wait_ms=int(KEYS_AFTER * 1000),
+                                     workdir=tmp_path)
+            assert result.returncode == 0, result.output
+            created = await witness.wait_for(
+                lambda e: e["type"] == "ChannelCreated"
+                and e["channel"]["name"].startswith("PJSIP/testcaller"),
+                timeout=1,
+            )
+            events = witness.on_channel(created["channel"]["id"])
+            assert created["channel"]["caller"]["number"] == "48500100200"
+            assert digits_received(events) == "11*0#"
+            assert spoken.keys(heard(events)) == [
+                "greeting", "ask_digits", "you_entered",
+                "digit_1", "digit_1", "digit_star", "digit_0", "goodbye",
+            ]
+
+    asyncio.run(scenario())
+
+
+def test_hangup_during_prompt_ends_the_call_task(live_app: AppProcess, ari: Ari) -> None:
+    """The caller hangs up while the greeting plays: the call's task ends cleanly."""
+
+    async def scenario() -> str:
+        async with Witness(ari) as witness:
+            name = await ari.call_with_keys("100", "1", wait=0.3, hold=0)
+            channel_id = await witness.channel_named(name)
+            await witness.hangup_of(channel_id, timeout=15)
+        assert await ari.app_channel_ids("infolinia") == []
+        return channel_id
+
+    channel_id = asyncio.run(scenario())
+    assert outcome(live_app, channel_id) == "caller hung up"
