@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,9 @@ class Call:
         self.started = time.monotonic()
         self.keys: list[str] = []  # pressed but not yet consumed
         self.prompts_played = 0
-        self._playback_ids = (f"{handle.channel_id}-p{n}" for n in itertools.count(1))
+        # Unique across app restarts: a resumed call may still have our old playbacks.
+        prefix = f"{handle.channel_id}-{uuid.uuid4().hex[:6]}"
+        self._playback_ids = (f"{prefix}-p{n}" for n in itertools.count(1))
         self.hung_up = False
 
     @property

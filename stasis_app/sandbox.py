@@ -248,10 +248,13 @@ class Sandbox:
         pid = self.pid()
         if pid is None:
             return
-        subprocess.run(
-            ["chroot", str(self.root), "/usr/sbin/asterisk", "-rx", "core stop now"],
-            check=False, capture_output=True, timeout=10,
-        )
+        try:
+            subprocess.run(
+                ["chroot", str(self.root), "/usr/sbin/asterisk", "-rx", "core stop now"],
+                check=False, capture_output=True, timeout=10,
+            )
+        except subprocess.TimeoutExpired:
+            pass  # a wedged Asterisk: killed below
         deadline = time.monotonic() + 10
         while self.pid() is not None and time.monotonic() < deadline:
             time.sleep(0.05)

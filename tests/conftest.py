@@ -70,11 +70,11 @@ def live_app(app: AppProcess, ari: Ari) -> AppProcess:
     """The app, connected (restarting it if an earlier test killed it)."""
     if app.proc is None or app.proc.poll() is not None:
         app.start()
-    asyncio.run(_wait_registered(ari, "infolinia"))
+    asyncio.run(wait_registered(ari, "infolinia"))
     return app
 
 
-async def _wait_registered(ari: Ari, name: str, timeout: float = 20) -> None:
+async def wait_registered(ari: Ari, name: str, timeout: float = 20) -> None:
     for _ in range(int(timeout / 0.1)):
         if await ari.app_registered(name):
             return

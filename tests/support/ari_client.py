@@ -1,6 +1,6 @@
 """A small ARI client for tests, independent of the app's gateway: it places
-calls and watches everything Asterisk does as a second Stasis app subscribed
-to all channels (the "witness")."""
+calls and watches everything Asterisk does to channels as a second Stasis app
+subscribed to all of them (the "witness")."""
 
 import asyncio
 import base64
@@ -89,10 +89,15 @@ class Witness:
     async def __aenter__(self) -> "Witness":
         self._session = aiohttp.ClientSession(headers=self.ari.headers)
         app = f"witness-{next(_witness_ids)}"
-        ws = await self._session.ws_connect(
-            self.ari.url + "ari/events", params={"app": app, "subscribeAll": "true"}
-        )
+        ws = await self._session.ws_connect(self.ari.url + "ari/events", params={"app": app})
         self._reader = asyncio.create_task(self._read(ws))
+        # "channel:" without an id subscribes to every channel. Not subscribeAll:
+        # with it, closing the websocket can deadlock Asterisk 22.10 (seen here:
+        # stasis_app_unregister waits on res_stasis_device_state forever).
+        async with self._session.post(
+            self.ari.url + f"ari/applications/{app}/subscription", params={"eventSource": "channel:"}
+        ) as response:
+            assert response.status == 200, await response.text()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

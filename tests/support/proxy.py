@@ -88,5 +88,18 @@ class AriProxy:
         self._frozen |= {client for client, _ in self._links}
         return len(self._frozen)
 
+    def drop_frozen(self) -> int:
+        """Close only the frozen connections."""
+        return asyncio.run_coroutine_threadsafe(self._drop_frozen(), self._loop).result(5)
+
+    async def _drop_frozen(self) -> int:
+        frozen = [link for link in self._links if link[0] in self._frozen]
+        self._frozen.clear()
+        for link in frozen:
+            for w in link:
+                with suppress(OSError):
+                    w.transport.abort()
+        return len(frozen)
+
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
