@@ -10,7 +10,7 @@ import signal
 import time
 
 from stasis_app.ari import AriGateway, ChannelHandle
-from stasis_app.call import Call, DigitTimeouts
+from stasis_app.call import DEFAULT_TIMEOUTS, Call, DigitTimeouts
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.echo_line import PROMPT_KEYS, echo_line
 from stasis_app.errors import AriError, CallHungUp, ConfigError
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class InfoliniaApp:
     """Ties settings, prompts and the ARI gateway together."""
 
-    def __init__(self, settings: Settings, timeouts: DigitTimeouts = DigitTimeouts()) -> None:
+    def __init__(self, settings: Settings, timeouts: DigitTimeouts = DEFAULT_TIMEOUTS) -> None:
         self.settings = settings
         self.timeouts = timeouts
         texts = load_prompt_texts(settings.prompts)

@@ -26,6 +26,7 @@ queue -> the call's task -> requests back through this gateway.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -33,8 +34,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import aioari
+import aiohttp
 from aiohttp import web_exceptions
 
 from stasis_app.config import AriSettings
@@ -79,7 +80,9 @@ class ChannelHandle:
     events: asyncio.Queue[AriEvent] = field(default_factory=asyncio.Queue)
 
     @classmethod
-    def from_channel(cls, channel: dict[str, Any], args: Sequence[str], resumed: bool) -> "ChannelHandle":
+    def from_channel(
+        cls, channel: dict[str, Any], args: Sequence[str], resumed: bool
+    ) -> "ChannelHandle":
         dialplan = channel.get("dialplan") or {}
         line = args[0] if args else str(dialplan.get("exten", ""))
         return cls(
@@ -108,7 +111,9 @@ def channel_of(event: AriEvent) -> str | None:
 class AriGateway:
     """Keeps one ARI connection alive and runs a task per call."""
 
-    def __init__(self, settings: AriSettings, on_call: CallHandler, backoff: Backoff = Backoff()) -> None:
+    def __init__(
+        self, settings: AriSettings, on_call: CallHandler, backoff: Backoff = Backoff()
+    ) -> None:
         self.settings = settings
         self.on_call = on_call
         self.backoff = backoff
@@ -135,10 +140,8 @@ class AriGateway:
             attempt = 0 if time.monotonic() - up_since > STABLE_CONNECTION_SECONDS else attempt + 1
             delay = self.backoff.delay(attempt)
             log.info("ARI reconnecting", extra={"in_seconds": round(delay, 2), "attempt": attempt})
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def stop(self) -> None:
         """Disconnect and end every call task (each hangs up its channel)."""
@@ -158,7 +161,9 @@ class AriGateway:
         try:
             await self._wait_for_websocket(client, reader)
             self.connections += 1
-            log.info("ARI connected", extra={"app": self.settings.app, "connection": self.connections})
+            log.info(
+                "ARI connected", extra={"app": self.settings.app, "connection": self.connections}
+            )
             await self._reconcile()
             self.connected.set()
             watchdog = asyncio.create_task(self._heartbeat(), name="ari-heartbeat")
@@ -188,7 +193,9 @@ class AriGateway:
         except web_exceptions.HTTPException as exc:
             raise AriRequestFailed(exc.status, "connect") from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise AriUnavailable(f"cannot reach ARI at {self.settings.url}: {exc or type(exc).__name__}") from None
+            raise AriUnavailable(
+                f"cannot reach ARI at {self.settings.url}: {exc or type(exc).__name__}"
+            ) from None
 
     async def _wait_for_websocket(self, client: Any, reader: asyncio.Task[None]) -> None:
         # aioari has no "connected" hook; it adds the socket to client.websockets.
@@ -226,12 +233,12 @@ class AriGateway:
         )
         in_stasis = {str(cid) for cid in app.get("channel_ids", [])}
         for channel_id, handle in list(self._calls.items()):
-            handle.events.put_nowait({"type": RESYNCED if channel_id in in_stasis else CHANNEL_GONE})
+            handle.events.put_nowait(
+                {"type": RESYNCED if channel_id in in_stasis else CHANNEL_GONE}
+            )
         for channel_id in in_stasis - self._calls.keys():
             try:
-                channel = await self._request(
-                    "channels.get", lambda c, cid=channel_id: c.channels.get(channelId=cid)
-                )
+                channel = await self._get_channel(channel_id)
             except CallHungUp:
                 continue
             log.warning("resuming a call left in Stasis", extra={"channel": channel_id})
@@ -251,7 +258,9 @@ class AriGateway:
         if handle is None:
             if event.get("type") == "StasisStart":
                 self._start_call(
-                    ChannelHandle.from_channel(event["channel"], event.get("args") or [], resumed=False)
+                    ChannelHandle.from_channel(
+                        event["channel"], event.get("args") or [], resumed=False
+                    )
                 )
             return
         handle.events.put_nowait(event)
@@ -292,6 +301,9 @@ class AriGateway:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise AriUnavailable(f"{operation}: {type(exc).__name__}") from None
 
+    async def _get_channel(self, channel_id: str) -> Any:
+        return await self._request("channels.get", lambda c: c.channels.get(channelId=channel_id))
+
     async def answer(self, channel_id: str) -> None:
         await self._request("channels.answer", lambda c: c.channels.answer(channelId=channel_id))
 
@@ -299,15 +311,17 @@ class AriGateway:
         """Start playing ``media`` (played one after another) on a channel."""
         await self._request(
             "channels.play",
-            lambda c: c.channels.play(channelId=channel_id, media=list(media), playbackId=playback_id),
+            lambda c: c.channels.play(
+                channelId=channel_id, media=list(media), playbackId=playback_id
+            ),
         )
 
     async def stop_playback(self, playback_id: str) -> None:
         """Stop a playback; one that already finished is fine."""
-        try:
-            await self._request("playbacks.stop", lambda c: c.playbacks.stop(playbackId=playback_id))
-        except CallHungUp:
-            pass
+        with contextlib.suppress(CallHungUp):
+            await self._request(
+                "playbacks.stop", lambda c: c.playbacks.stop(playbackId=playback_id)
+            )
 
     async def playback_exists(self, playback_id: str) -> bool:
         try:
@@ -318,9 +332,7 @@ class AriGateway:
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         """Hang up a channel; one that is already gone is fine."""
-        try:
+        with contextlib.suppress(CallHungUp):
             await self._request(
                 "channels.hangup", lambda c: c.channels.hangup(channelId=channel_id, reason=reason)
             )
-        except CallHungUp:
-            pass

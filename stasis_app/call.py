@@ -35,6 +35,9 @@ class DigitTimeouts:
     between: float = 4.0
 
 
+DEFAULT_TIMEOUTS = DigitTimeouts()
+
+
 class Call:
     """The caller's side of the conversation, driven by one task."""
 
@@ -93,7 +96,7 @@ class Call:
         max_digits: int,
         *,
         terminator: str | None = "#",
-        timeouts: DigitTimeouts = DigitTimeouts(),
+        timeouts: DigitTimeouts = DEFAULT_TIMEOUTS,
     ) -> str:
         """Collect keys until ``max_digits``, the terminator, or a timeout.
 

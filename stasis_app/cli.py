@@ -24,24 +24,30 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="infolinia", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="infolinia",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"infolinia {__version__}")
     parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG,
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
         help=f"config file (default: {DEFAULT_CONFIG}; or $INFOLINIA_CONFIG)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(
-        "run", help="serve calls: render prompts, connect to ARI, one task per call",
+        "run",
+        help="serve calls: render prompts, connect to ARI, one task per call",
         description="Render every prompt, connect to Asterisk's ARI (URL, user and password "
         "from the config or INFOLINIA_ARI_URL/_USER/_PASSWORD), register the Stasis app and "
         "serve calls until Ctrl-C or SIGTERM. Logs are JSON lines on stderr.",
     )
 
     sandbox = commands.add_parser(
-        "sandbox", help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
+        "sandbox",
+        help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
         description="Manage the Asterisk sandbox. 'up' debootstraps a Debian unstable root with "
         "Asterisk once into $INFOLINIA_SANDBOX_DIR (default /var/cache/infolinia/sandbox), "
         "installs docker/asterisk/etc, starts Asterisk and waits for ARI. Needs root.",

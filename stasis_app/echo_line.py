@@ -8,8 +8,15 @@ replaces it. Keys are read back as digits; they are never logged.
 from stasis_app.call import Call, DigitTimeouts
 
 PROMPT_KEYS = (
-    "greeting", "ask_digits", "you_entered", "no_input", "goodbye", "apology", "resumed",
-    *(f"digit_{d}" for d in "0123456789"), "digit_star",
+    "greeting",
+    "ask_digits",
+    "you_entered",
+    "no_input",
+    "goodbye",
+    "apology",
+    "resumed",
+    *(f"digit_{d}" for d in "0123456789"),
+    "digit_star",
 )
 SPOKEN_KEYS = {**{d: f"digit_{d}" for d in "0123456789"}, "*": "digit_star"}
 MAX_DIGITS = 16

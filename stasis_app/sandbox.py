@@ -17,6 +17,7 @@ absolute path, so ``sound:/that/path/name`` means the same file to the app and
 to Asterisk (Docker does the same with a shared volume).
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,10 +43,23 @@ ARI_URL = "http://127.0.0.1:8088/"
 ARI_USER = "infolinia"
 SOFTPHONE_USER = "softphone"
 # debootstrap's own lines worth showing as progress (it prints hundreds).
-PROGRESS_LINES = ("Retrieving Release", "Validating Packages", "Resolving dependencies of base",
-                  "Installing core", "Installing base", "Configuring asterisk", "successfully")
-OWNED_DIRS = ("etc/asterisk", "var/lib/asterisk", "var/log/asterisk", "var/spool/asterisk",
-              "var/cache/asterisk", "run/asterisk")
+PROGRESS_LINES = (
+    "Retrieving Release",
+    "Validating Packages",
+    "Resolving dependencies of base",
+    "Installing core",
+    "Installing base",
+    "Configuring asterisk",
+    "successfully",
+)
+OWNED_DIRS = (
+    "etc/asterisk",
+    "var/lib/asterisk",
+    "var/log/asterisk",
+    "var/spool/asterisk",
+    "var/cache/asterisk",
+    "run/asterisk",
+)
 
 
 class SandboxError(Exception):
@@ -102,11 +116,19 @@ class Sandbox:
         self._unmount_all(building)
         shutil.rmtree(building, ignore_errors=True)
         self.home.mkdir(parents=True, exist_ok=True)
-        say(f"building a Debian {SUITE} root with {', '.join(PACKAGES)} "
-            f"from {mirror} (about a minute, once)")
+        say(
+            f"building a Debian {SUITE} root with {', '.join(PACKAGES)} "
+            f"from {mirror} (about a minute, once)"
+        )
         started = time.monotonic()
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-               SUITE, str(building), mirror]
+        cmd = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(PACKAGES)}",
+            SUITE,
+            str(building),
+            mirror,
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
         tail: list[str] = []
@@ -120,8 +142,10 @@ class Sandbox:
         shutil.rmtree(self.root, ignore_errors=True)
         (building / ".infolinia-root").write_text(self._stamp())
         building.rename(self.root)
-        say(f"root ready in {time.monotonic() - started:.0f}s "
-            f"({_du(self.root) // 2**20} MB at {self.root})")
+        say(
+            f"root ready in {time.monotonic() - started:.0f}s "
+            f"({_du(self.root) // 2**20} MB at {self.root})"
+        )
 
     # --- configuration --------------------------------------------------------
 
@@ -153,9 +177,10 @@ class Sandbox:
         (etc / "ari_users.conf").write_text(
             f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n"
         )
+        softphone_password = self._secret(self.softphone_password_file)
         (etc / "pjsip_secrets.conf").write_text(
             f"[{SOFTPHONE_USER}]\ntype = auth\nauth_type = userpass\n"
-            f"username = {SOFTPHONE_USER}\npassword = {self._secret(self.softphone_password_file)}\n"
+            f"username = {SOFTPHONE_USER}\npassword = {softphone_password}\n"
         )
         uid, gid = self._asterisk_ids()
         for rel in OWNED_DIRS:
@@ -232,7 +257,8 @@ class Sandbox:
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         subprocess.run(
             ["chroot", str(self.root), "/usr/sbin/asterisk", "-U", "asterisk", "-G", "asterisk"],
-            check=True, env=env,
+            check=True,
+            env=env,
         )
         deadline = started + 30
         while not self.ping():
@@ -248,13 +274,13 @@ class Sandbox:
         pid = self.pid()
         if pid is None:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # a wedged one is killed below
             subprocess.run(
                 ["chroot", str(self.root), "/usr/sbin/asterisk", "-rx", "core stop now"],
-                check=False, capture_output=True, timeout=10,
+                check=False,
+                capture_output=True,
+                timeout=10,
             )
-        except subprocess.TimeoutExpired:
-            pass  # a wedged Asterisk: killed below
         deadline = time.monotonic() + 10
         while self.pid() is not None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -287,8 +313,9 @@ class Sandbox:
         if not self.ari_password_file.exists():
             return None
         token = b64encode(f"{ARI_USER}:{self.ari_password()}".encode()).decode()
-        request = urllib.request.Request(ARI_URL + "ari/" + path,
-                                         headers={"Authorization": f"Basic {token}"})
+        request = urllib.request.Request(
+            ARI_URL + "ari/" + path, headers={"Authorization": f"Basic {token}"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=2) as response:
                 return json.load(response)

@@ -61,8 +61,11 @@ def test_local_calls_hear_greeting_and_keys_are_read_back(
                 assert finished[0]["playback"]["state"] == "done"
                 assert digits_received(events) == keys
                 assert spoken.keys(heard(events)) == [
-                    "greeting", "ask_digits", "you_entered",
-                    *digits_spoken(keys.rstrip("#")), "goodbye",
+                    "greeting",
+                    "ask_digits",
+                    "you_entered",
+                    *digits_spoken(keys.rstrip("#")),
+                    "goodbye",
                 ]
             return ids
 
@@ -80,20 +83,29 @@ def test_sipp_call_with_rfc4733_keys(
 
     async def scenario() -> None:
         async with Witness(ari) as witness:
-            result = await sipp_call("100", "11*0#", wait_ms=int(KEYS_AFTER * 1000),
-                                     workdir=tmp_path)
+            result = await sipp_call(
+                "100", "11*0#", wait_ms=int(KEYS_AFTER * 1000), workdir=tmp_path
+            )
             assert result.returncode == 0, result.output
             created = await witness.wait_for(
-                lambda e: e["type"] == "ChannelCreated"
-                and e["channel"]["name"].startswith("PJSIP/testcaller"),
+                lambda e: (
+                    e["type"] == "ChannelCreated"
+                    and e["channel"]["name"].startswith("PJSIP/testcaller")
+                ),
                 timeout=1,
             )
             events = witness.on_channel(created["channel"]["id"])
             assert created["channel"]["caller"]["number"] == "48500100200"
             assert digits_received(events) == "11*0#"
             assert spoken.keys(heard(events)) == [
-                "greeting", "ask_digits", "you_entered",
-                "digit_1", "digit_1", "digit_star", "digit_0", "goodbye",
+                "greeting",
+                "ask_digits",
+                "you_entered",
+                "digit_1",
+                "digit_1",
+                "digit_star",
+                "digit_0",
+                "goodbye",
             ]
 
     asyncio.run(scenario())

@@ -11,7 +11,7 @@ from tests.conftest import SpokenPrompts
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, digits_received, heard
 from tests.support.proxy import AriProxy
-from tests.test_real_calls import KEYS_AFTER, local_call, outcome
+from tests.test_real_calls import local_call, outcome
 
 pytestmark = pytest.mark.asterisk
 
@@ -66,8 +66,10 @@ def test_websocket_cut_mid_call_the_call_goes_on(
         async with Witness(ari) as witness:
             channel_id = await local_call(ari, witness, "100", "42#")
             await witness.wait_for(
-                lambda e: e["type"] == "PlaybackStarted"
-                and e["playback"]["target_uri"] == f"channel:{channel_id}",
+                lambda e: (
+                    e["type"] == "PlaybackStarted"
+                    and e["playback"]["target_uri"] == f"channel:{channel_id}"
+                ),
                 timeout=10,
             )
             assert proxy.cut() >= 1
@@ -75,7 +77,10 @@ def test_websocket_cut_mid_call_the_call_goes_on(
             events = witness.on_channel(channel_id)
             assert digits_received(events) == "42#"
             assert spoken.keys(heard(events))[-4:] == [
-                "you_entered", "digit_4", "digit_2", "goodbye",
+                "you_entered",
+                "digit_4",
+                "digit_2",
+                "goodbye",
             ]
         await nothing_left_in_stasis(ari)
         return channel_id
@@ -111,8 +116,10 @@ def test_call_left_in_stasis_by_a_dead_app_is_resumed(
             name = await ari.call_with_keys("102", "7#", wait=6)
             channel_id = await witness.channel_named(name)
             await witness.wait_for(
-                lambda e: e["type"] == "PlaybackStarted"
-                and e["playback"]["target_uri"] == f"channel:{channel_id}",
+                lambda e: (
+                    e["type"] == "PlaybackStarted"
+                    and e["playback"]["target_uri"] == f"channel:{channel_id}"
+                ),
                 timeout=10,
             )
             live_app.kill()
@@ -126,6 +133,4 @@ def test_call_left_in_stasis_by_a_dead_app_is_resumed(
         await nothing_left_in_stasis(ari)
 
     asyncio.run(scenario())
-    live_app.wait_for(
-        lambda e: e["event"] == "call started" and e["resumed"] is True, timeout=5
-    )
+    live_app.wait_for(lambda e: e["event"] == "call started" and e["resumed"] is True, timeout=5)

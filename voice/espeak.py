@@ -39,7 +39,14 @@ class EspeakEngine:
     async def synthesize(self, text: str, out: Path) -> None:
         # Text goes through stdin, not argv, so it never shows in a process list.
         proc = await asyncio.create_subprocess_exec(
-            self.binary, "-v", self.voice, "-s", str(self.speed), "-w", str(out), "--stdin",
+            self.binary,
+            "-v",
+            self.voice,
+            "-s",
+            str(self.speed),
+            "-w",
+            str(out),
+            "--stdin",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

@@ -12,7 +12,12 @@ import argparse
 import struct
 from pathlib import Path
 
-EVENT_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, **{c: 12 + i for i, c in enumerate("ABCD")}}
+EVENT_CODES = {
+    **{str(d): d for d in range(10)},
+    "*": 10,
+    "#": 11,
+    **{c: 12 + i for i, c in enumerate("ABCD")},
+}
 PAYLOAD_TYPE = 101
 CLOCK = 8000
 PACKET_MS = 20
@@ -31,8 +36,19 @@ def _ip_checksum(header: bytes) -> int:
 
 def _frame(rtp: bytes, src_port: int = 6000, dst_port: int = 10000) -> bytes:
     udp = struct.pack("!HHHH", src_port, dst_port, 8 + len(rtp), 0) + rtp
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
-                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(udp),
+        0,
+        0x4000,
+        64,
+        17,
+        0,
+        bytes([127, 0, 0, 1]),
+        bytes([127, 0, 0, 1]),
+    )
     ip = ip[:10] + struct.pack("!H", _ip_checksum(ip)) + ip[12:]
     ethernet = b"\x00" * 12 + b"\x08\x00"
     return ethernet + ip + udp
@@ -52,7 +68,9 @@ def rtp_packets(keys: str) -> list[tuple[float, bytes]]:
             end = step > steps
             duration = min(step, steps) * PACKET_MS * CLOCK // 1000
             marker = 0x80 if step == 1 else 0
-            header = struct.pack("!BBHII", 0x80, marker | PAYLOAD_TYPE, seq & 0xFFFF, timestamp, SSRC)
+            header = struct.pack(
+                "!BBHII", 0x80, marker | PAYLOAD_TYPE, seq & 0xFFFF, timestamp, SSRC
+            )
             payload = struct.pack("!BBH", EVENT_CODES[key], (0x80 if end else 0) | 10, duration)
             sent_ms = now_ms + min(step, steps) * PACKET_MS + (step - steps if end else 0) * 5
             packets.append((sent_ms / 1000, header + payload))

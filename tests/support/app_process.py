@@ -29,7 +29,9 @@ class AppProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(infolinia), "--config", str(self.config), "run"],
-                env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.wait_for(lambda e: e["event"] == "ARI connected", wait_connected)
         return self
@@ -54,9 +56,13 @@ class AppProcess:
                 if predicate(entry):
                     return entry
             if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"app exited with {self.proc.returncode}: {self.entries()[-5:]}")
+                raise AssertionError(
+                    f"app exited with {self.proc.returncode}: {self.entries()[-5:]}"
+                )
             time.sleep(0.05)
-        raise AssertionError(f"app log has no matching entry within {timeout}s: {self.entries()[-8:]}")
+        raise AssertionError(
+            f"app log has no matching entry within {timeout}s: {self.entries()[-8:]}"
+        )
 
     def count(self, predicate: Callable[[LogEntry], bool]) -> int:
         return sum(1 for entry in self.entries() if predicate(entry))

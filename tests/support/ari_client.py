@@ -4,6 +4,7 @@ subscribed to all of them (the "witness")."""
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import time
@@ -31,16 +32,16 @@ class Ari:
         return {"Authorization": f"Basic {token}"}
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with aiohttp.ClientSession(headers=self.headers) as session:
-            async with session.request(method, self.url + "ari/" + path, **kwargs) as response:
-                text = await response.text()
-                if response.status >= 400:
-                    raise AssertionError(f"ARI {method} {path}: {response.status} {text}")
-                return json.loads(text) if text else None
+        async with (
+            aiohttp.ClientSession(headers=self.headers) as session,
+            session.request(method, self.url + "ari/" + path, **kwargs) as response,
+        ):
+            text = await response.text()
+            if response.status >= 400:
+                raise AssertionError(f"ARI {method} {path}: {response.status} {text}")
+            return json.loads(text) if text else None
 
-    async def call_with_keys(
-        self, line: str, keys: str, wait: float, hold: float = 20.0
-    ) -> str:
+    async def call_with_keys(self, line: str, keys: str, wait: float, hold: float = 20.0) -> str:
         """Originate Local/LINE@infolinia-lines; the caller half (in dialplan)
         waits ``wait`` s, sends ``keys`` with SendDTMF, holds ``hold`` s.
         Returns the name of the half that enters the app (``...;2``)."""
@@ -53,8 +54,13 @@ class Ari:
                 "extension": "s",
                 "priority": "1",
             },
-            json={"variables": {"CALLER_WAIT": str(wait), "CALLER_KEYS": keys,
-                                "CALLER_HOLD": str(hold)}},
+            json={
+                "variables": {
+                    "CALLER_WAIT": str(wait),
+                    "CALLER_KEYS": keys,
+                    "CALLER_HOLD": str(hold),
+                }
+            },
         )
         return str(channel["name"]).removesuffix(";1") + ";2"
 
@@ -95,7 +101,8 @@ class Witness:
         # with it, closing the websocket can deadlock Asterisk 22.10 (seen here:
         # stasis_app_unregister waits on res_stasis_device_state forever).
         async with self._session.post(
-            self.ari.url + f"ari/applications/{app}/subscription", params={"eventSource": "channel:"}
+            self.ari.url + f"ari/applications/{app}/subscription",
+            params={"eventSource": "channel:"},
         ) as response:
             assert response.status == 200, await response.text()
         return self
@@ -124,10 +131,8 @@ class Witness:
                 kinds = [e.get("type") for e in self.events[-30:]]
                 raise AssertionError(f"no matching ARI event within {timeout}s; last: {kinds}")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def channel_named(self, name: str, timeout: float = 10) -> str:
         """The id of the channel called ``name``, once Asterisk created it."""

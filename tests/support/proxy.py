@@ -34,9 +34,7 @@ class AriProxy:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
-            asyncio.start_server(self._accept, "127.0.0.1", 0)
-        )
+        server = self._loop.run_until_complete(asyncio.start_server(self._accept, "127.0.0.1", 0))
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -50,15 +48,17 @@ class AriProxy:
         link = (writer, up_writer)
         self._links.add(link)
         await asyncio.gather(
-            self._pump(reader, up_writer, writer), self._pump(up_reader, writer, writer),
+            self._pump(reader, up_writer, writer),
+            self._pump(up_reader, writer, writer),
             return_exceptions=True,
         )
         self._links.discard(link)
         for w in link:
             w.close()
 
-    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter,
-                    client: asyncio.StreamWriter) -> None:
+    async def _pump(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, client: asyncio.StreamWriter
+    ) -> None:
         while data := await src.read(65536):
             while client in self._frozen:
                 await asyncio.sleep(0.05)

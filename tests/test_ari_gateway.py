@@ -1,0 +1,237 @@
+"""The ARI gateway against a scripted fake of aioari (the real-Asterisk side
+of the same behaviour is in test_real_faults.py)."""
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp import web_exceptions
+
+from stasis_app import ari as ari_module
+from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriGateway, Backoff, ChannelHandle, channel_of
+from stasis_app.config import AriSettings
+from stasis_app.errors import AriUnavailable, CallHungUp
+
+pytestmark = pytest.mark.unit
+
+FAST = AriSettings(password="pw", ping_interval=0.02, ping_timeout=0.05, request_timeout=0.5)
+NO_WAIT = Backoff(initial=0.001, maximum=0.002)
+
+
+class _Ops:
+    """Stands in for an aioari repository: attribute access gives an async operation."""
+
+    def __init__(self, handler: Callable[[str, dict[str, Any]], Any]) -> None:
+        self._handler = handler
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        async def op(**kwargs: Any) -> Any:
+            return self._handler(name, kwargs)
+
+        return op
+
+
+class FakeAsterisk:
+    """Scripted Asterisk: hands out fake clients and records what they did."""
+
+    def __init__(self) -> None:
+        self.clients: list[FakeClient] = []
+        self.in_stasis: list[str] = []
+        self.ping_ok = True
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    async def connect(self, url: str, user: str, password: str) -> "FakeClient":
+        client = FakeClient(self)
+        self.clients.append(client)
+        return client
+
+
+class FakeClient:
+    def __init__(self, asterisk: FakeAsterisk) -> None:
+        self.asterisk_state = asterisk
+        self.websockets: set[object] = set()
+        self.listener: Callable[[dict[str, Any]], Any] | None = None
+        self.closed = asyncio.Event()
+        self.close_websocket = asyncio.Event()
+        self.asterisk = _Ops(self._asterisk_op)
+        self.applications = _Ops(lambda n, kw: {"channel_ids": list(asterisk.in_stasis)})
+        self.channels = _Ops(self._channel_op)
+        self.playbacks = _Ops(self._channel_op)
+
+    def _asterisk_op(self, name: str, kwargs: dict[str, Any]) -> Any:
+        if not self.asterisk_state.ping_ok:
+            raise OSError("no route")
+        return {"ping": "pong"}
+
+    def _channel_op(self, name: str, kwargs: dict[str, Any]) -> Any:
+        self.asterisk_state.requests.append((name, kwargs))
+        channel_id = kwargs.get("channelId")
+        if channel_id is not None and channel_id not in self.asterisk_state.in_stasis:
+            raise web_exceptions.HTTPNotFound()
+        if name == "get":
+            return _Channel({"id": channel_id, "dialplan": {"exten": "101"}, "caller": {}})
+        return None
+
+    def on_event(self, event_type: str, callback: Callable[[dict[str, Any]], Any]) -> None:
+        self.listener = callback
+
+    def emit(self, event: dict[str, Any]) -> None:
+        assert self.listener is not None
+        self.listener(event)
+
+    async def run(self, apps: str) -> None:
+        self.websockets.add(object())
+        await self.close_websocket.wait()  # aioari returns silently when the socket closes
+
+    async def close(self) -> None:
+        self.closed.set()
+        self.close_websocket.set()
+
+
+class _Channel:
+    def __init__(self, json: dict[str, Any]) -> None:
+        self.json = json
+
+
+def stasis_start(channel_id: str, line: str = "100") -> dict[str, Any]:
+    return {
+        "type": "StasisStart",
+        "args": [line],
+        "channel": {"id": channel_id, "caller": {"number": "600100200"}},
+    }
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def asterisk(monkeypatch: pytest.MonkeyPatch) -> FakeAsterisk:
+    fake = FakeAsterisk()
+    monkeypatch.setattr(ari_module.aioari, "connect", fake.connect)
+    return fake
+
+
+@pytest.fixture
+async def run_gateway(asterisk: FakeAsterisk) -> Any:
+    """Starts gateways on the fake; stops them at the end whatever happened."""
+    running: list[tuple[AriGateway, asyncio.Task[None]]] = []
+
+    async def start(on_call: Any = None) -> AriGateway:
+        gateway = AriGateway(FAST, on_call=on_call or (lambda h: asyncio.sleep(0)), backoff=NO_WAIT)
+        running.append((gateway, asyncio.create_task(gateway.run())))
+        await connected(gateway, 1)
+        return gateway
+
+    yield start
+    for gateway, task in running:
+        await gateway.stop()
+        await asyncio.wait_for(task, 2)
+
+
+async def connected(gateway: AriGateway, number: int) -> None:
+    """Wait until the gateway's ``number``-th connection is up and reconciled."""
+    await wait_until(lambda: gateway.connections == number and gateway.connected.is_set())
+
+
+def test_backoff_grows_with_jitter_and_stays_bounded() -> None:
+    backoff = Backoff()
+    rng = random.Random(7)
+    first = [backoff.delay(0, rng) for _ in range(200)]
+    assert min(first) >= 0.25 and max(first) <= 0.5
+    assert len({round(d, 4) for d in first}) > 100  # jittered, not one fixed value
+    late = [backoff.delay(20, rng) for _ in range(200)]
+    assert min(late) >= 15 and max(late) <= 30
+
+
+def test_channel_of_reads_channels_and_playback_targets() -> None:
+    assert channel_of({"type": "ChannelDtmfReceived", "channel": {"id": "c1"}}) == "c1"
+    assert (
+        channel_of({"type": "PlaybackFinished", "playback": {"target_uri": "channel:c2"}}) == "c2"
+    )
+    assert channel_of({"type": "PlaybackFinished", "playback": {"target_uri": "bridge:b"}}) is None
+
+
+async def test_reconnects_with_a_fresh_client_when_the_websocket_closes(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    gateway = await run_gateway()
+    first = asterisk.clients[0]
+    first.close_websocket.set()  # the socket closes; aioari's run() just returns
+    await connected(gateway, 2)
+    assert asterisk.clients[1] is not first
+    assert first.closed.is_set()
+
+
+async def test_failed_heartbeat_forces_a_reconnect(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    gateway = await run_gateway()
+    asterisk.ping_ok = False  # the websocket stays "open" but Asterisk is gone
+    await wait_until(lambda: asterisk.clients[0].closed.is_set())
+    asterisk.ping_ok = True
+    await connected(gateway, 2)
+
+
+async def test_a_slow_call_does_not_stall_another(asterisk: FakeAsterisk, run_gateway: Any) -> None:
+    seen: dict[str, list[str]] = {"slow": [], "fast": []}
+    release = asyncio.Event()
+
+    async def on_call(handle: ChannelHandle) -> None:
+        if handle.channel_id == "slow":
+            await release.wait()  # a handler stuck on something
+        event = await handle.events.get()
+        seen[handle.channel_id].append(event["type"])
+
+    await run_gateway(on_call)
+    client = asterisk.clients[0]
+    asterisk.in_stasis += ["slow", "fast"]
+    client.emit(stasis_start("slow"))
+    client.emit(stasis_start("fast"))
+    client.emit({"type": "ChannelDtmfReceived", "digit": "1", "channel": {"id": "fast"}})
+    await wait_until(lambda: seen["fast"] == ["ChannelDtmfReceived"])
+    assert seen["slow"] == []
+    release.set()
+
+
+async def test_requests_on_a_hung_up_channel_raise_call_hung_up(run_gateway: Any) -> None:
+    idle = AriGateway(FAST, on_call=lambda h: asyncio.sleep(0), backoff=NO_WAIT)
+    with pytest.raises(AriUnavailable):
+        await idle.answer("gone")  # never connected
+    gateway = await run_gateway()
+    with pytest.raises(CallHungUp):
+        await gateway.answer("gone")
+    await gateway.hangup("gone")  # hanging up a gone channel is not an error
+
+
+async def test_reconnect_reconciles_calls_with_what_is_left_in_stasis(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    handles: dict[str, ChannelHandle] = {}
+    got: dict[str, list[str]] = {}
+    done = asyncio.Event()
+
+    async def on_call(handle: ChannelHandle) -> None:
+        handles[handle.channel_id] = handle
+        event = await handle.events.get()
+        got[handle.channel_id] = [event["type"]]
+        if len(got) == 2:
+            done.set()
+
+    await run_gateway(on_call)
+    asterisk.in_stasis += ["kept", "lost"]
+    for channel_id in ("kept", "lost"):
+        asterisk.clients[0].emit(stasis_start(channel_id))
+    await wait_until(lambda: len(handles) == 2)
+    # While disconnected, "lost" hangs up and "orphan" is left by an earlier app run.
+    asterisk.in_stasis[:] = ["kept", "orphan"]
+    asterisk.clients[0].close_websocket.set()
+    await asyncio.wait_for(done.wait(), 2)
+    assert got == {"kept": [RESYNCED], "lost": [CHANNEL_GONE]}
+    await wait_until(lambda: "orphan" in handles)
+    assert handles["orphan"].resumed and handles["orphan"].line == "101"
+    assert not handles["kept"].resumed

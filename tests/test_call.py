@@ -1,0 +1,145 @@
+"""A call's task against a fake gateway: prompts, barge-in, keys, hangups."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from stasis_app.ari import CHANNEL_GONE, RESYNCED, ChannelHandle
+from stasis_app.call import Call, DigitTimeouts
+from stasis_app.errors import CallHungUp
+
+pytestmark = pytest.mark.unit
+
+QUICK = DigitTimeouts(first=0.2, between=0.1)
+
+
+class FakePrompts:
+    def media(self, key: str) -> str:
+        return f"sound:/prompts/{key}"
+
+
+class FakeGateway:
+    """Records requests; the test feeds events through the handle's queue."""
+
+    def __init__(self) -> None:
+        self.played: list[tuple[list[str], str]] = []
+        self.stopped: list[str] = []
+        self.live_playbacks: set[str] = set()
+
+    async def play(self, channel_id: str, media: list[str], playback_id: str) -> None:
+        self.played.append((list(media), playback_id))
+        self.live_playbacks.add(playback_id)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self.stopped.append(playback_id)
+
+    async def playback_exists(self, playback_id: str) -> bool:
+        return playback_id in self.live_playbacks
+
+    async def hangup(self, channel_id: str) -> None:
+        pass
+
+
+def make_call() -> tuple[Call, FakeGateway, ChannelHandle]:
+    handle = ChannelHandle(channel_id="c1", line="100", caller="600")
+    gateway = FakeGateway()
+    call = Call(handle, gateway, FakePrompts())  # type: ignore[arg-type]
+    return call, gateway, handle
+
+
+def dtmf(digit: str) -> dict[str, Any]:
+    return {"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": "c1"}}
+
+
+def finished(playback_id: str) -> dict[str, Any]:
+    return {"type": "PlaybackFinished", "playback": {"id": playback_id}}
+
+
+async def test_say_plays_all_keys_as_one_playback_and_waits_for_its_end() -> None:
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["you_entered", "digit_4", "digit_2"]))
+    await asyncio.sleep(0.01)
+    media, playback_id = gateway.played[0]
+    assert media == [
+        "sound:/prompts/you_entered",
+        "sound:/prompts/digit_4",
+        "sound:/prompts/digit_2",
+    ]
+    assert not task.done()
+    handle.events.put_nowait(finished(playback_id))
+    assert await task is False
+
+
+async def test_a_key_during_a_prompt_stops_it_and_is_kept() -> None:
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["greeting"], barge_in=True))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(dtmf("7"))
+    assert await task is True
+    assert gateway.stopped == [gateway.played[0][1]]
+    handle.events.put_nowait(dtmf("#"))
+    assert await call.read_digits(4, timeouts=QUICK) == "7"
+
+
+async def test_keys_pressed_before_a_read_starts_are_not_lost() -> None:
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["ask_digits"]))  # no barge-in
+    await asyncio.sleep(0.01)
+    for key in "12":
+        handle.events.put_nowait(dtmf(key))
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    assert await task is False
+    handle.events.put_nowait(dtmf("3"))
+    assert await call.read_digits(3, timeouts=QUICK) == "123"
+
+
+async def test_prompt_with_barge_in_is_skipped_when_keys_are_waiting() -> None:
+    """A caller who already typed ahead does not have to hear the menu again."""
+    call, gateway, _ = make_call()
+    call.keys.append("6")
+    assert await call.say(["menu"], barge_in=True) is True
+    assert gateway.played == []
+    assert await call.read_digits(1, timeouts=QUICK) == "6"
+
+
+async def test_read_ends_at_max_digits_without_terminator() -> None:
+    call, _, handle = make_call()
+    for key in "123456789":
+        handle.events.put_nowait(dtmf(key))
+    assert await call.read_digits(8, timeouts=QUICK) == "12345678"
+    assert call.keys == []
+    await asyncio.sleep(0)
+    assert await call.read_digits(1, timeouts=QUICK) == "9"
+
+
+async def test_read_times_out_with_what_it_has() -> None:
+    call, _, handle = make_call()
+    assert await call.read_digits(4, timeouts=QUICK) == ""
+    handle.events.put_nowait(dtmf("1"))
+    assert await call.read_digits(4, timeouts=QUICK) == "1"
+
+
+@pytest.mark.parametrize("kind", ["StasisEnd", "ChannelHangupRequest", CHANNEL_GONE])
+async def test_hangup_at_any_moment_raises_call_hung_up(kind: str) -> None:
+    call, _, handle = make_call()
+    task = asyncio.create_task(call.read_digits(4, timeouts=DigitTimeouts(first=5, between=5)))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait({"type": kind, "channel": {"id": "c1"}})
+    with pytest.raises(CallHungUp):
+        await task
+    assert call.hung_up
+
+
+async def test_after_a_reconnect_a_finished_playback_is_noticed() -> None:
+    """PlaybackFinished was lost while the app was disconnected: the Resynced
+    event makes the call check, and it goes on instead of waiting forever."""
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["greeting"]))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait({"type": RESYNCED})
+    await asyncio.sleep(0.01)
+    assert not task.done()  # still playing: keep waiting
+    gateway.live_playbacks.clear()
+    handle.events.put_nowait({"type": RESYNCED})
+    assert await asyncio.wait_for(task, 1) is False

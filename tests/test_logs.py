@@ -1,0 +1,47 @@
+"""Structured logs: one JSON object a line, with the call id."""
+
+import json
+import logging
+
+import pytest
+
+from stasis_app.logs import JsonLineFormatter, call_id_var
+
+pytestmark = pytest.mark.unit
+
+
+def record(message: str, **extra: object) -> logging.LogRecord:
+    rec = logging.LogRecord("stasis_app.call", logging.INFO, __file__, 1, message, None, None)
+    rec.__dict__.update(extra)
+    return rec
+
+
+def test_one_json_line_with_call_id_and_extras() -> None:
+    token = call_id_var.set("1700000000.42")
+    try:
+        line = JsonLineFormatter().format(record("keys read", count=4))
+    finally:
+        call_id_var.reset(token)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["event"] == "keys read"
+    assert entry["call_id"] == "1700000000.42"
+    assert entry["count"] == 4
+    assert entry["level"] == "info"
+
+
+def test_errors_carry_type_and_place_but_no_source_or_values() -> None:
+    def fails(pin: str) -> None:
+        raise ValueError("bad input")
+
+    try:
+        fails("1234")
+    except ValueError:
+        import sys
+
+        rec = record("call failed")
+        rec.exc_info = sys.exc_info()
+    entry = json.loads(JsonLineFormatter().format(rec))
+    assert entry["error"] == "ValueError: bad input"
+    assert any("fails" in where for where in entry["where"])
+    assert "1234" not in json.dumps(entry)
