@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from stasis_app import __version__
-from stasis_app.config import DEFAULT_CONFIG, load_settings
+from stasis_app.config import DEFAULT_CONFIG, load_prompt_texts, load_settings
 from stasis_app.errors import ConfigError
 from stasis_app.logs import setup_logging
 from stasis_app.sandbox import Sandbox, SandboxError
@@ -18,6 +18,7 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
   infolinia sandbox up      build (once) and start a real Asterisk 22 on this machine
   infolinia run             render the prompts and serve calls on the demo numbers
+  infolinia call 100 --keys "4711#"   call a line and print what the caller heard
   infolinia sandbox status  what runs, where, and how to reach it (--json)
 """
 
@@ -45,6 +46,23 @@ def _parser() -> argparse.ArgumentParser:
         "serve calls until Ctrl-C or SIGTERM. Logs are JSON lines on stderr.",
     )
 
+    call = commands.add_parser(
+        "call",
+        help="place a real call to a line and print what the caller heard",
+        description="Call LINE through Asterisk (a Local channel whose caller half is driven "
+        "over ARI). Each time the line falls quiet after a prompt, the next key group is "
+        "pressed. Prints a transcript: each prompt's text, each key group, the outcome.",
+    )
+    call.add_argument("line", help="the dialled number, e.g. 100")
+    call.add_argument(
+        "--keys", default="", help='key groups separated by spaces, e.g. "1 12345678 1234#"'
+    )
+    call.add_argument("--wav", type=Path, help="record what the caller heard to this WAV file")
+    call.add_argument("--json", action="store_true", help="transcript as JSON")
+    call.add_argument(
+        "--gap", type=float, default=0.6, help="seconds of quiet before keys are pressed"
+    )
+
     sandbox = commands.add_parser(
         "sandbox",
         help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
@@ -62,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "call":
+            return _call(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)
@@ -75,6 +95,27 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
     asyncio.run(InfoliniaApp(settings).serve())
     return 0
+
+
+def _call(args: argparse.Namespace) -> int:
+    from stasis_app.simulator import CallSimulator
+    from voice.cache import PromptCache
+    from voice.espeak import EspeakEngine
+    from voice.prompts import PromptBook
+
+    settings = load_settings(args.config)
+    engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
+    book = PromptBook(
+        load_prompt_texts(settings.prompts), PromptCache(settings.voice.cache_dir, engine)
+    )
+    heard = {uri: book.texts[key] for key, uri in book.media_uris().items()}
+    simulator = CallSimulator(settings.ari, heard)
+    wav = args.wav.resolve() if args.wav else None
+    transcript = asyncio.run(
+        simulator.call(args.line, args.keys.split(), wav=wav, quiet_gap=args.gap)
+    )
+    print(transcript.as_json() if args.json else transcript.as_text())
+    return 0 if transcript.outcome == "the line hung up" else 1
 
 
 def _sandbox(args: argparse.Namespace) -> int:

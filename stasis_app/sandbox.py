@@ -57,6 +57,7 @@ OWNED_DIRS = (
     "var/lib/asterisk",
     "var/log/asterisk",
     "var/spool/asterisk",
+    "var/spool/asterisk/recording",
     "var/cache/asterisk",
     "run/asterisk",
 )

@@ -6,11 +6,19 @@ channel, which keys arrived, who hung up.
 """
 
 import asyncio
+import json
+import os
+import struct
+import subprocess
+import sys
+import wave
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SpokenPrompts
+from stasis_app.config import load_prompt_texts
+from stasis_app.sandbox import Sandbox
+from tests.conftest import TEST_CONFIG, SpokenPrompts
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, digits_received, heard
 from tests.support.sipp import sipp_call
@@ -124,3 +132,50 @@ def test_hangup_during_prompt_ends_the_call_task(live_app: AppProcess, ari: Ari)
 
     channel_id = asyncio.run(scenario())
     assert outcome(live_app, channel_id) == "caller hung up"
+
+
+def test_call_simulator_prints_what_the_caller_heard(
+    live_app: AppProcess, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``infolinia call`` presses keys when the line falls quiet and records the call."""
+    wav = tmp_path / "heard.wav"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("infolinia")),
+            "--config",
+            str(TEST_CONFIG),
+            "call",
+            "102",
+            "--keys",
+            "90#",
+            "--wav",
+            str(wav),
+            "--json",
+            "--gap",
+            "0.4",
+        ],
+        env={**os.environ, "INFOLINIA_ARI_PASSWORD": sandbox.ari_password()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    transcript = json.loads(result.stdout)
+    texts = load_prompt_texts(TEST_CONFIG.parent / "prompts-short.yaml")
+    steps = [(step["kind"], step["text"]) for step in transcript["steps"]]
+    assert steps == [
+        ("prompt", texts["greeting"]),
+        ("prompt", texts["ask_digits"]),
+        ("keys", "90#"),
+        ("prompt", texts["you_entered"]),
+        ("prompt", texts["digit_9"]),
+        ("prompt", texts["digit_0"]),
+        ("prompt", texts["goodbye"]),
+        ("hangup", "the line hung up"),
+    ]
+    with wave.open(str(wav)) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+        frames = audio.readframes(audio.getnframes())
+    assert seconds == pytest.approx(transcript["seconds"], abs=1.0)
+    assert max(abs(v) for (v,) in struct.iter_unpack("<h", frames)) > 3000  # speech, not silence

@@ -42,6 +42,10 @@ class PromptBook:
             },
         )
 
+    def media_uris(self) -> dict[str, str]:
+        """Every prompt key's media URI, rendered or not (for tools that listen)."""
+        return {key: f"sound:{self.cache.base_path(text)}" for key, text in self.texts.items()}
+
     def media(self, key: str) -> str:
         """The ARI media URI that plays prompt ``key``."""
         try:
