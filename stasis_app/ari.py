@@ -32,6 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aioari
@@ -164,7 +165,7 @@ class AriGateway:
             log.info(
                 "ARI connected", extra={"app": self.settings.app, "connection": self.connections}
             )
-            await self._reconcile()
+            await self._reconcile(client)
             self.connected.set()
             watchdog = asyncio.create_task(self._heartbeat(), name="ari-heartbeat")
             stopping = asyncio.create_task(self._stopping.wait())
@@ -226,10 +227,12 @@ class AriGateway:
             except Exception as exc:
                 log.debug("closing ARI client failed", extra={"error": type(exc).__name__})
 
-    async def _reconcile(self) -> None:
+    async def _reconcile(self, client: Any) -> None:
         """Match our call tasks with the channels Asterisk still has in the app."""
         app = await self._request(
-            "applications.get", lambda c: c.applications.get(applicationName=self.settings.app)
+            "applications.get",
+            lambda c: c.applications.get(applicationName=self.settings.app),
+            on=client,
         )
         in_stasis = {str(cid) for cid in app.get("channel_ids", [])}
         for channel_id, handle in list(self._calls.items()):
@@ -238,7 +241,9 @@ class AriGateway:
             )
         for channel_id in in_stasis - self._calls.keys():
             try:
-                channel = await self._get_channel(channel_id)
+                channel = await self._request(
+                    "channels.get", partial(_get_channel, channel_id=channel_id), on=client
+                )
             except CallHungUp:
                 continue
             log.warning("resuming a call left in Stasis", extra={"channel": channel_id})
@@ -285,36 +290,77 @@ class AriGateway:
 
     # --- requests ---------------------------------------------------------
 
-    async def _request(self, operation: str, send: Callable[[Any], Awaitable[Any]]) -> Any:
-        client = self._client
-        if client is None:
-            raise AriUnavailable(f"{operation}: not connected to Asterisk")
-        try:
-            return await asyncio.wait_for(send(client), self.settings.request_timeout)
-        except web_exceptions.HTTPNotFound:
-            raise CallHungUp(f"{operation}: not found (hung up)") from None
-        except web_exceptions.HTTPConflict:
-            # ARI answers 409 "Channel not in Stasis application" once it has left.
-            raise CallHungUp(f"{operation}: channel left the application") from None
-        except web_exceptions.HTTPException as exc:
-            raise AriRequestFailed(exc.status, operation) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise AriUnavailable(f"{operation}: {type(exc).__name__}") from None
+    async def _request(
+        self,
+        operation: str,
+        send: Callable[[Any], Awaitable[Any]],
+        *,
+        retry: bool = True,
+        on: Any = None,
+    ) -> Any:
+        """Send one ARI request, mapping failures onto our exception tree.
 
-    async def _get_channel(self, channel_id: str) -> Any:
-        return await self._request("channels.get", lambda c: c.channels.get(channelId=channel_id))
+        While the link is being re-established the request waits for it (up to
+        ``request_timeout``). A request cut off in flight is sent once more on
+        the new link when ``retry`` is set (for requests that may be repeated).
+        ``on`` sends on that client at once (while connecting, before calls resume).
+        """
+        failed_client: Any = None
+        for _ in range(2):
+            client = on or await self._wait_for_link(operation, not_this=failed_client)
+            try:
+                return await asyncio.wait_for(send(client), self.settings.request_timeout)
+            except web_exceptions.HTTPNotFound:
+                raise CallHungUp(f"{operation}: not found (hung up)") from None
+            except web_exceptions.HTTPConflict:
+                # ARI answers 409 "Channel not in Stasis application" once it has left.
+                raise CallHungUp(f"{operation}: channel left the application") from None
+            except web_exceptions.HTTPException as exc:
+                raise AriRequestFailed(exc.status, operation) from None
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                if not retry or on is not None or failed_client is not None:
+                    raise AriUnavailable(f"{operation}: {type(exc).__name__}") from None
+                log.info(
+                    "ARI request cut off; retrying on the next link",
+                    extra={"operation": operation, "error": type(exc).__name__},
+                )
+                failed_client = client
+        raise AssertionError("unreachable")
+
+    async def _wait_for_link(self, operation: str, not_this: Any = None) -> Any:
+        """The current client once connected (and not ``not_this``, a link that failed)."""
+        deadline = time.monotonic() + self.settings.request_timeout
+        while True:
+            client = self._client
+            if client is not None and client is not not_this and self.connected.is_set():
+                return client
+            if time.monotonic() > deadline or self._stopping.is_set():
+                raise AriUnavailable(f"{operation}: not connected to Asterisk")
+            await asyncio.sleep(0.02)
 
     async def answer(self, channel_id: str) -> None:
         await self._request("channels.answer", lambda c: c.channels.answer(channelId=channel_id))
 
     async def play(self, channel_id: str, media: Sequence[str], playback_id: str) -> None:
-        """Start playing ``media`` (played one after another) on a channel."""
-        await self._request(
-            "channels.play",
-            lambda c: c.channels.play(
+        """Start playing ``media`` (played one after another) on a channel.
+
+        If the request is cut off in flight, the playback may or may not have
+        started: on the next link, it is started again only if it does not exist.
+        """
+
+        async def send(client: Any) -> None:
+            await client.channels.play(
                 channelId=channel_id, media=list(media), playbackId=playback_id
-            ),
-        )
+            )
+
+        try:
+            await self._request("channels.play", send, retry=False)
+        except AriUnavailable:
+            if self._stopping.is_set():
+                raise
+            if await self.playback_exists(playback_id):
+                return  # it did start before the link dropped
+            await self._request("channels.play", send, retry=False)
 
     async def stop_playback(self, playback_id: str) -> None:
         """Stop a playback; one that already finished is fine."""
@@ -336,3 +382,7 @@ class AriGateway:
             await self._request(
                 "channels.hangup", lambda c: c.channels.hangup(channelId=channel_id, reason=reason)
             )
+
+
+async def _get_channel(client: Any, channel_id: str) -> Any:
+    return await client.channels.get(channelId=channel_id)

@@ -123,8 +123,13 @@ def _with_password(ari: AriSettings, file: str, base: Path) -> AriSettings:
         try:
             password = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
+            hint = (
+                " (start the sandbox first: infolinia sandbox up)"
+                if "sandbox" in str(secret_path)
+                else ""
+            )
             raise ConfigError(
-                file, "ari.password_file", f"cannot read {secret_path}: {exc.strerror}"
+                file, "ari.password_file", f"cannot read {secret_path}: {exc.strerror}{hint}"
             ) from None
     if not password:
         raise ConfigError(

@@ -203,12 +203,12 @@ class Sandbox:
 
     def _mount(self) -> None:
         proc_dir = self.root / "proc"
-        if not os.path.ismount(proc_dir):
+        if not _is_mounted(proc_dir):
             subprocess.run(["mount", "-t", "proc", "proc", str(proc_dir)], check=True)
         self.prompt_dir.mkdir(parents=True, exist_ok=True)
         self.prompt_dir.chmod(0o755)
         inside = self.root / str(self.prompt_dir).lstrip("/")
-        if not os.path.ismount(inside):
+        if not _is_mounted(inside):
             inside.mkdir(parents=True, exist_ok=True)
             subprocess.run(["mount", "--bind", str(self.prompt_dir), str(inside)], check=True)
 
@@ -218,8 +218,9 @@ class Sandbox:
         if not root.exists():
             return
         prefix = str(root.resolve()) + "/"
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-        for point in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        for point in sorted(
+            (m for m in _mount_points() if m.startswith(prefix)), key=len, reverse=True
+        ):
             subprocess.run(["umount", "-l", point], check=False)
 
     # --- the Asterisk process --------------------------------------------------
@@ -342,3 +343,12 @@ class Sandbox:
 
 def _du(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink() and p.is_file())
+
+
+def _mount_points() -> list[str]:
+    # os.path.ismount misses bind mounts within one filesystem; /proc/mounts does not.
+    return [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+
+
+def _is_mounted(path: Path) -> bool:
+    return str(path.resolve()) in _mount_points()

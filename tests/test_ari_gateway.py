@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web_exceptions
 
@@ -41,6 +42,8 @@ class FakeAsterisk:
         self.in_stasis: list[str] = []
         self.ping_ok = True
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.playbacks: set[str] = set()
+        self.cut_next_request: str | None = None
 
     async def connect(self, url: str, user: str, password: str) -> "FakeClient":
         client = FakeClient(self)
@@ -58,7 +61,7 @@ class FakeClient:
         self.asterisk = _Ops(self._asterisk_op)
         self.applications = _Ops(lambda n, kw: {"channel_ids": list(asterisk.in_stasis)})
         self.channels = _Ops(self._channel_op)
-        self.playbacks = _Ops(self._channel_op)
+        self.playbacks = _Ops(self._playback_op)
 
     def _asterisk_op(self, name: str, kwargs: dict[str, Any]) -> Any:
         if not self.asterisk_state.ping_ok:
@@ -66,13 +69,34 @@ class FakeClient:
         return {"ping": "pong"}
 
     def _channel_op(self, name: str, kwargs: dict[str, Any]) -> Any:
-        self.asterisk_state.requests.append((name, kwargs))
+        self._check_link()
+        state = self.asterisk_state
+        state.requests.append((name, kwargs))
+        cut, state.cut_next_request = state.cut_next_request, None
+        if cut == "before":  # the link drops before Asterisk sees the request
+            self.close_websocket.set()
+            raise aiohttp.ServerDisconnectedError()
+        if name == "play":
+            state.playbacks.add(kwargs["playbackId"])
+        if cut == "after":  # Asterisk acted, but the answer is lost
+            self.close_websocket.set()
+            raise aiohttp.ServerDisconnectedError()
         channel_id = kwargs.get("channelId")
         if channel_id is not None and channel_id not in self.asterisk_state.in_stasis:
             raise web_exceptions.HTTPNotFound()
         if name == "get":
             return _Channel({"id": channel_id, "dialplan": {"exten": "101"}, "caller": {}})
         return None
+
+    def _check_link(self) -> None:
+        if self.close_websocket.is_set():  # this client's link is down
+            raise aiohttp.ServerDisconnectedError()
+
+    def _playback_op(self, name: str, kwargs: dict[str, Any]) -> Any:
+        self._check_link()
+        if kwargs["playbackId"] not in self.asterisk_state.playbacks:
+            raise web_exceptions.HTTPNotFound()
+        return {"id": kwargs["playbackId"]}
 
     def on_event(self, event_type: str, callback: Callable[[dict[str, Any]], Any]) -> None:
         self.listener = callback
@@ -235,3 +259,40 @@ async def test_reconnect_reconciles_calls_with_what_is_left_in_stasis(
     await wait_until(lambda: "orphan" in handles)
     assert handles["orphan"].resumed and handles["orphan"].line == "101"
     assert not handles["kept"].resumed
+
+
+async def test_a_request_cut_off_in_flight_is_sent_again_on_the_next_link(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    gateway = await run_gateway()
+    asterisk.in_stasis.append("c1")
+    asterisk.cut_next_request = "after"
+    await gateway.answer("c1")
+    answers = [kw for name, kw in asterisk.requests if name == "answer"]
+    assert answers == [{"channelId": "c1"}, {"channelId": "c1"}]
+    assert gateway.connections == 2
+
+
+async def test_a_playback_cut_off_in_flight_is_not_started_twice(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    """Asterisk started the prompt but the answer was lost: the gateway checks
+    on the next link and does not play it a second time."""
+    gateway = await run_gateway()
+    asterisk.in_stasis.append("c1")
+    asterisk.cut_next_request = "after"
+    await gateway.play("c1", ["sound:/p/greeting"], "c1-p1")
+    assert [kw["playbackId"] for name, kw in asterisk.requests if name == "play"] == ["c1-p1"]
+    assert gateway.connections == 2
+
+
+async def test_a_playback_lost_on_the_way_is_started_on_the_next_link(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    gateway = await run_gateway()
+    asterisk.in_stasis.append("c1")
+    asterisk.cut_next_request = "before"
+    await gateway.play("c1", ["sound:/p/greeting"], "c1-p1")
+    plays = [kw["playbackId"] for name, kw in asterisk.requests if name == "play"]
+    assert plays == ["c1-p1", "c1-p1"]
+    assert asterisk.playbacks == {"c1-p1"}

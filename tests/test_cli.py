@@ -1,0 +1,34 @@
+"""The infolinia command: help, and clear errors for bad config."""
+
+from pathlib import Path
+
+import pytest
+
+from stasis_app.cli import main
+
+pytestmark = pytest.mark.unit
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("sandbox up", "run", "call 100"):
+        assert command in out
+
+
+def test_missing_config_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", "/nonexistent/infolinia.yaml", "run"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "infolinia: /nonexistent/infolinia.yaml: -: file not found"
+
+
+def test_unreadable_sandbox_password_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("ari:\n  password_file: /nowhere/sandbox/ari-password\n")
+    assert main(["--config", str(config), "run"]) == 2
+    err = capsys.readouterr().err
+    assert "ari.password_file" in err and "infolinia sandbox up" in err
