@@ -119,6 +119,36 @@ def test_sipp_call_with_rfc4733_keys(
     asyncio.run(scenario())
 
 
+def test_softphone_registers_and_calls_with_its_password(
+    live_app: AppProcess, ari: Ari, sandbox: Sandbox, spoken: SpokenPrompts, tmp_path: Path
+) -> None:
+    """What README tells a person to do: register as "softphone", dial 100."""
+    password = sandbox.softphone_password_file.read_text().strip()
+
+    async def scenario() -> None:
+        async with Witness(ari) as witness:
+            result = await sipp_call(
+                "100",
+                "5#",
+                wait_ms=int(KEYS_AFTER * 1000),
+                workdir=tmp_path,
+                scenario_name="softphone.xml",
+                extra_args=("-au", "softphone", "-ap", password),
+            )
+            assert result.returncode == 0, result.output
+            created = await witness.wait_for(
+                lambda e: (
+                    e["type"] == "ChannelCreated"
+                    and e["channel"]["name"].startswith("PJSIP/softphone-")
+                ),
+                timeout=1,
+            )
+            events = witness.on_channel(created["channel"]["id"])
+            assert spoken.keys(heard(events))[-3:] == ["you_entered", "digit_5", "goodbye"]
+
+    asyncio.run(scenario())
+
+
 def test_hangup_during_prompt_ends_the_call_task(live_app: AppProcess, ari: Ari) -> None:
     """The caller hangs up while the greeting plays: the call's task ends cleanly."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.sipp.dtmf_pcap import write_pcap
 
-SCENARIO = Path(__file__).resolve().parent.parent / "sipp" / "caller.xml"
+SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
 
 
 def free_udp_port() -> int:
@@ -24,7 +24,14 @@ class SippResult:
     output: str
 
 
-async def sipp_call(line: str, keys: str, wait_ms: int, workdir: Path) -> SippResult:
+async def sipp_call(
+    line: str,
+    keys: str,
+    wait_ms: int,
+    workdir: Path,
+    scenario_name: str = "caller.xml",
+    extra_args: tuple[str, ...] = (),
+) -> SippResult:
     """Call ``line`` on the sandbox, press ``keys`` after ``wait_ms``, wait for its BYE."""
     binary = shutil.which("sipp")
     if binary is None:
@@ -32,7 +39,7 @@ async def sipp_call(line: str, keys: str, wait_ms: int, workdir: Path) -> SippRe
     workdir.mkdir(parents=True, exist_ok=True)
     pcap = write_pcap(keys, workdir / "keys.pcap")
     scenario = workdir / "caller.xml"
-    scenario.write_text(SCENARIO.read_text().replace("@PCAP@", str(pcap)))
+    scenario.write_text((SCENARIOS / scenario_name).read_text().replace("@PCAP@", str(pcap)))
     media_port = free_udp_port() & ~1  # RTP on an even port
     proc = await asyncio.create_subprocess_exec(
         binary,
@@ -57,6 +64,7 @@ async def sipp_call(line: str, keys: str, wait_ms: int, workdir: Path) -> SippRe
         "60s",
         "-timeout_error",
         "-nostdin",
+        *extra_args,
         "-trace_err",
         "-error_file",
         str(workdir / "errors.log"),
