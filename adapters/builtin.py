@@ -1,0 +1,17 @@
+"""The adapters that ship with infolinia, registered through the same hook
+as any vendor's plugin."""
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.hookspecs import AdapterFactory, hookimpl
+
+
+@hookimpl
+def infolinia_register_adapters() -> list[AdapterFactory]:
+    return [
+        AdapterFactory(
+            name="demo",
+            settings=DemoSettings,
+            create=DemoBank,
+            description="sandbox bank in SQLite with seeded demo customers",
+        )
+    ]

@@ -1,0 +1,392 @@
+"""The demo bank: a sandbox core system in SQLite, for the demo and the tests.
+
+Every tenant that names the ``demo`` adapter gets its own copy of the seed
+data (customers 12345678 and 87654321). PINs and dates of birth are stored
+as scrypt hashes and compared in constant time; failed logins and lockouts
+are kept in the database. Blocks are idempotent on the operation id.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.errors import NotFound, Refused
+from adapters.spec import (
+    Account,
+    BlockResult,
+    Card,
+    CardKind,
+    CardStatus,
+    Customer,
+    Direction,
+    Operation,
+)
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    tenant TEXT NOT NULL, number TEXT NOT NULL,
+    pin_hash BLOB NOT NULL, birth_hash BLOB NOT NULL, salt BLOB NOT NULL,
+    internet_banking TEXT NOT NULL DEFAULT 'active',
+    failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+    PRIMARY KEY (tenant, number));
+CREATE TABLE IF NOT EXISTS cards (
+    tenant TEXT NOT NULL, card_id TEXT NOT NULL, customer TEXT NOT NULL,
+    kind TEXT NOT NULL, last4 TEXT NOT NULL, status TEXT NOT NULL,
+    PRIMARY KEY (tenant, card_id));
+CREATE TABLE IF NOT EXISTS accounts (
+    tenant TEXT NOT NULL, account_id TEXT NOT NULL, customer TEXT NOT NULL,
+    name TEXT NOT NULL, balance TEXT NOT NULL, currency TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id));
+CREATE TABLE IF NOT EXISTS operations (
+    tenant TEXT NOT NULL, account_id TEXT NOT NULL, booked TEXT NOT NULL,
+    amount TEXT NOT NULL, currency TEXT NOT NULL, direction TEXT NOT NULL,
+    counterparty TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    tenant TEXT NOT NULL, operation_id TEXT NOT NULL, kind TEXT NOT NULL,
+    customer TEXT NOT NULL, target TEXT NOT NULL, reference TEXT NOT NULL,
+    already_blocked INTEGER NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (tenant, operation_id));
+"""
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class SeedCustomer:
+    number: str
+    pin: str
+    born: date
+    cards: tuple[tuple[str, CardKind, str], ...]  # (card_id, kind, last4)
+    balance: Decimal
+    operations: tuple[tuple[int, str, Direction, str], ...]  # (days ago, amount, dir, who)
+
+
+SEED = (
+    SeedCustomer(
+        number="12345678",
+        pin="1234",
+        born=date(1950, 2, 1),
+        cards=(("card-1111", CardKind.DEBIT, "1111"), ("card-2222", CardKind.CREDIT, "2222")),
+        balance=Decimal("1234.56"),
+        operations=(
+            (1, "56.20", Direction.OUT, "Biedronka"),
+            (2, "2500.00", Direction.IN, "ZUS emerytura"),
+            (4, "120.00", Direction.OUT, "PGE energia"),
+            (7, "15.99", Direction.OUT, "Apteka"),
+            (9, "300.00", Direction.OUT, "Wypłata z bankomatu"),
+            (12, "45.50", Direction.OUT, "Orlen"),
+        ),
+    ),
+    SeedCustomer(
+        number="87654321",
+        pin="4321",
+        born=date(1985, 6, 15),
+        cards=(("card-3333", CardKind.DEBIT, "3333"),),
+        balance=Decimal("0.01"),
+        operations=((3, "10.00", Direction.OUT, "Żabka"),),
+    ),
+)
+
+
+class DemoSettings(BaseModel):
+    """Settings of the demo adapter in a tenant's config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database: Path = Field(description="SQLite file shared by all demo tenants")
+    tenant: str = Field(min_length=1, description="whose copy of the seed data to use")
+
+
+def _hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, n=2**12, r=8, p=1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DemoBank:
+    """A :class:`~adapters.spec.CoreBanking` over SQLite."""
+
+    def __init__(self, settings: DemoSettings, today: Callable[[], date] = date.today) -> None:
+        self.path = settings.database
+        self.tenant = settings.tenant
+        self.today = today
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+            seeded = db.execute(
+                "SELECT 1 FROM customers WHERE tenant = ? LIMIT 1", (self.tenant,)
+            ).fetchone()
+        if seeded is None:
+            self.reset()
+
+    # --- storage ----------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def in_thread() -> T:
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                result = work(db)
+                db.execute("COMMIT")
+                return result
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                db.close()
+
+        return await asyncio.to_thread(in_thread)
+
+    def reset(self) -> None:
+        """Put this tenant's data back to the seed (cards active, no blocks)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for table in ("customers", "cards", "accounts", "operations", "blocks"):
+                db.execute(f"DELETE FROM {table} WHERE tenant = ?", (self.tenant,))
+            for customer in SEED:
+                salt = secrets.token_bytes(16)
+                db.execute(
+                    "INSERT INTO customers (tenant, number, pin_hash, birth_hash, salt) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        self.tenant,
+                        customer.number,
+                        _hash(customer.pin, salt),
+                        _hash(customer.born.isoformat(), salt),
+                        salt,
+                    ),
+                )
+                for card_id, kind, last4 in customer.cards:
+                    db.execute(
+                        "INSERT INTO cards VALUES (?, ?, ?, ?, ?, 'active')",
+                        (self.tenant, card_id, customer.number, kind.value, last4),
+                    )
+                account_id = f"acc-{customer.number}"
+                db.execute(
+                    "INSERT INTO accounts VALUES (?, ?, ?, 'konto osobiste', ?, 'PLN')",
+                    (self.tenant, account_id, customer.number, str(customer.balance)),
+                )
+                for days_ago, amount, direction, who in customer.operations:
+                    booked = self.today() - timedelta(days=days_ago)
+                    db.execute(
+                        "INSERT INTO operations VALUES (?, ?, ?, ?, 'PLN', ?, ?)",
+                        (self.tenant, account_id, booked.isoformat(), amount, direction.value, who),
+                    )
+            db.execute("COMMIT")
+
+    # --- login --------------------------------------------------------------
+
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        return await self._login(customer_number, birth_date.isoformat(), "birth_hash")
+
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        return await self._login(customer_number, pin, "pin_hash")
+
+    async def _login(self, number: str, secret: str, column: str) -> Customer:
+        def work(db: sqlite3.Connection) -> Customer | None:
+            row = db.execute(
+                f"SELECT {column}, salt, failed_logins, locked_until FROM customers "
+                "WHERE tenant = ? AND number = ?",
+                (self.tenant, number),
+            ).fetchone()
+            if row is None:
+                _hash(secret, b"0" * 16)  # same work as a real check: no timing hint
+                return None
+            stored, salt, failed, locked_until = row
+            if locked_until and datetime.fromisoformat(locked_until) > _now():
+                return None
+            if hmac.compare_digest(stored, _hash(secret, salt)):
+                db.execute(
+                    "UPDATE customers SET failed_logins = 0, locked_until = NULL "
+                    "WHERE tenant = ? AND number = ?",
+                    (self.tenant, number),
+                )
+                return Customer(number)
+            failed += 1
+            lock = (_now() + LOCKOUT).isoformat() if failed >= MAX_FAILED_LOGINS else None
+            db.execute(
+                "UPDATE customers SET failed_logins = ?, locked_until = ? "
+                "WHERE tenant = ? AND number = ?",
+                (failed, lock, self.tenant, number),
+            )
+            return None
+
+        customer = await self._run(work)
+        if customer is None:
+            # One message whatever was wrong: never reveal which part failed.
+            raise Refused("customer number or credentials not accepted")
+        return customer
+
+    # --- reading --------------------------------------------------------------
+
+    async def list_cards(self, customer: Customer) -> list[Card]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT card_id, kind, last4, status FROM cards "
+                "WHERE tenant = ? AND customer = ? ORDER BY card_id",
+                (self.tenant, customer.number),
+            ).fetchall()
+        )
+        return [Card(r[0], CardKind(r[1]), r[2], CardStatus(r[3])) for r in rows]
+
+    async def list_accounts(self, customer: Customer) -> list[Account]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT account_id, name, balance, currency FROM accounts "
+                "WHERE tenant = ? AND customer = ? ORDER BY account_id",
+                (self.tenant, customer.number),
+            ).fetchall()
+        )
+        return [Account(r[0], r[1], Decimal(r[2]), r[3]) for r in rows]
+
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT o.booked, o.amount, o.currency, o.direction, o.counterparty "
+                "FROM operations o JOIN accounts a "
+                "ON a.tenant = o.tenant AND a.account_id = o.account_id "
+                "WHERE o.tenant = ? AND a.customer = ? ORDER BY o.booked DESC LIMIT ?",
+                (self.tenant, customer.number, limit),
+            ).fetchall()
+        )
+        return [
+            Operation(date.fromisoformat(r[0]), Decimal(r[1]), r[2], Direction(r[3]), r[4])
+            for r in rows
+        ]
+
+    # --- blocking -----------------------------------------------------------------
+
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        def work(db: sqlite3.Connection) -> BlockResult:
+            done = self._block_done(db, operation_id)
+            if done is not None:
+                return done
+            row = db.execute(
+                "SELECT status FROM cards WHERE tenant = ? AND card_id = ? AND customer = ?",
+                (self.tenant, card_id, customer.number),
+            ).fetchone()
+            if row is None:
+                raise NotFound("no such card for this customer")
+            db.execute(
+                "UPDATE cards SET status = 'blocked' WHERE tenant = ? AND card_id = ?",
+                (self.tenant, card_id),
+            )
+            return self._record_block(db, operation_id, "card", customer, card_id, row[0])
+
+        return await self._run(work)
+
+    async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
+        def work(db: sqlite3.Connection) -> BlockResult:
+            done = self._block_done(db, operation_id)
+            if done is not None:
+                return done
+            row = db.execute(
+                "SELECT internet_banking FROM customers WHERE tenant = ? AND number = ?",
+                (self.tenant, customer.number),
+            ).fetchone()
+            if row is None:
+                raise NotFound("no such customer")
+            db.execute(
+                "UPDATE customers SET internet_banking = 'blocked' WHERE tenant = ? AND number = ?",
+                (self.tenant, customer.number),
+            )
+            return self._record_block(
+                db, operation_id, "internet_banking", customer, customer.number, row[0]
+            )
+
+        return await self._run(work)
+
+    def _block_done(self, db: sqlite3.Connection, operation_id: str) -> BlockResult | None:
+        row = db.execute(
+            "SELECT reference, already_blocked FROM blocks WHERE tenant = ? AND operation_id = ?",
+            (self.tenant, operation_id),
+        ).fetchone()
+        return BlockResult(row[0], bool(row[1])) if row else None
+
+    def _record_block(
+        self,
+        db: sqlite3.Connection,
+        operation_id: str,
+        kind: str,
+        customer: Customer,
+        target: str,
+        status_before: str,
+    ) -> BlockResult:
+        reference = f"{secrets.randbelow(10**8):08d}"
+        already = status_before == "blocked"
+        db.execute(
+            "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.tenant,
+                operation_id,
+                kind,
+                customer.number,
+                target,
+                reference,
+                int(already),
+                _now().isoformat(),
+            ),
+        )
+        return BlockResult(reference, already)
+
+    # --- for people -------------------------------------------------------------
+
+    def snapshot(self, customer_number: str) -> dict[str, Any]:
+        """A customer's current state, for ``infolinia demo-bank show`` and tests."""
+        with self._connect() as db:
+            customer = db.execute(
+                "SELECT internet_banking, failed_logins, locked_until FROM customers "
+                "WHERE tenant = ? AND number = ?",
+                (self.tenant, customer_number),
+            ).fetchone()
+            if customer is None:
+                raise NotFound("no such customer")
+            cards = db.execute(
+                "SELECT last4, kind, status FROM cards WHERE tenant = ? AND customer = ? "
+                "ORDER BY card_id",
+                (self.tenant, customer_number),
+            ).fetchall()
+            blocks = db.execute(
+                "SELECT kind, target, reference, at FROM blocks WHERE tenant = ? AND customer = ? "
+                "ORDER BY at",
+                (self.tenant, customer_number),
+            ).fetchall()
+            accounts = db.execute(
+                "SELECT name, balance, currency FROM accounts WHERE tenant = ? AND customer = ?",
+                (self.tenant, customer_number),
+            ).fetchall()
+        return {
+            "tenant": self.tenant,
+            "customer": customer_number,
+            "internet_banking": customer[0],
+            "failed_logins": customer[1],
+            "locked_until": customer[2],
+            "cards": [{"last4": c[0], "kind": c[1], "status": c[2]} for c in cards],
+            "accounts": [{"name": a[0], "balance": a[1], "currency": a[2]} for a in accounts],
+            "blocks": [
+                {"kind": b[0], "target": b[1], "reference": b[2], "at": b[3]} for b in blocks
+            ],
+        }
+
+    async def close(self) -> None:
+        return None

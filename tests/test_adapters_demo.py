@@ -1,0 +1,92 @@
+"""The demo bank adapter: seed data, logins, lockout, idempotent blocks."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import NotFound, Refused
+from adapters.spec import CardKind, CardStatus, Customer, Direction
+
+pytestmark = pytest.mark.unit
+
+MARIA = Customer("12345678")
+
+
+def bank(tmp_path: Path, tenant: str = "izbica") -> DemoBank:
+    return DemoBank(DemoSettings(database=tmp_path / "demo.sqlite", tenant=tenant))
+
+
+async def test_logins_accept_the_seed_and_refuse_alike_whatever_is_wrong(tmp_path: Path) -> None:
+    demo = bank(tmp_path)
+    assert await demo.authenticate("12345678", "1234") == MARIA
+    assert await demo.identify("12345678", date(1950, 2, 1)) == MARIA
+    messages = set()
+    for number, pin in (("12345678", "9999"), ("00000000", "1234")):
+        with pytest.raises(Refused) as refused:
+            await demo.authenticate(number, pin)
+        messages.add(str(refused.value))
+    with pytest.raises(Refused) as refused:
+        await demo.identify("12345678", date(1950, 2, 2))
+    messages.add(str(refused.value))
+    assert len(messages) == 1  # never says which part was wrong
+
+
+async def test_five_failures_lock_the_phone_login_until_reset(tmp_path: Path) -> None:
+    demo = bank(tmp_path)
+    for _ in range(5):
+        with pytest.raises(Refused):
+            await demo.authenticate("87654321", "0000")
+    with pytest.raises(Refused):
+        await demo.authenticate("87654321", "4321")  # right PIN, but locked
+    assert demo.snapshot("87654321")["locked_until"] is not None
+    demo.reset()
+    assert await demo.authenticate("87654321", "4321") == Customer("87654321")
+
+
+async def test_cards_accounts_and_operations_of_the_seed(tmp_path: Path) -> None:
+    demo = bank(tmp_path)
+    cards = await demo.list_cards(MARIA)
+    assert [(c.kind, c.last4, c.status) for c in cards] == [
+        (CardKind.DEBIT, "1111", CardStatus.ACTIVE),
+        (CardKind.CREDIT, "2222", CardStatus.ACTIVE),
+    ]
+    [account] = await demo.list_accounts(MARIA)
+    assert account.balance == Decimal("1234.56") and account.currency == "PLN"
+    operations = await demo.last_operations(MARIA)
+    assert len(operations) == 5
+    assert [o.booked for o in operations] == sorted((o.booked for o in operations), reverse=True)
+    assert operations[1].direction is Direction.IN and operations[1].amount == Decimal("2500.00")
+    [other] = await demo.list_accounts(Customer("87654321"))
+    assert other.balance == Decimal("0.01")
+
+
+async def test_a_block_is_idempotent_on_its_operation_id(tmp_path: Path) -> None:
+    demo = bank(tmp_path)
+    first = await demo.block_card(MARIA, "card-1111", "op-1")
+    again = await demo.block_card(MARIA, "card-1111", "op-1")
+    assert first == again and first.reference.isdigit() and not first.already_blocked
+    state = demo.snapshot("12345678")
+    assert [c["status"] for c in state["cards"]] == ["blocked", "active"]
+    assert len(state["blocks"]) == 1
+    later = await demo.block_card(MARIA, "card-1111", "op-2")
+    assert later.already_blocked and later.reference != first.reference
+    with pytest.raises(NotFound):
+        await demo.block_card(MARIA, "card-3333", "op-3")  # not Maria's card
+
+
+async def test_internet_banking_block_and_tenants_are_separate(tmp_path: Path) -> None:
+    izbica, cieszyn = bank(tmp_path, "izbica"), bank(tmp_path, "cieszyn")
+    result = await izbica.block_internet_banking(MARIA, "op-ib")
+    assert result == await izbica.block_internet_banking(MARIA, "op-ib")
+    assert izbica.snapshot("12345678")["internet_banking"] == "blocked"
+    assert cieszyn.snapshot("12345678")["internet_banking"] == "active"
+
+
+def test_pins_and_birth_dates_are_not_stored_in_clear(tmp_path: Path) -> None:
+    bank(tmp_path)
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in (b"1950-02-01", b"01021950", b"1985-06-15", b"15061985"):
+        assert secret not in data
