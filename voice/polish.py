@@ -1,0 +1,142 @@
+"""Polish speech of numbers, amounts, dates and digits, as lists of words.
+
+Customer data (balances, card endings, references, dates) is never sent to a
+TTS engine or cached as a sentence: it is spoken by playing pre-rendered
+single-word fragments one after another. This module turns a value into the
+words to play; :data:`FRAGMENT_WORDS` is every word it can produce, each
+rendered once like any static prompt, under the key :func:`fragment_key`.
+"""
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+UNITS = (
+    "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć",
+    "dziesięć", "jedenaście", "dwanaście", "trzynaście", "czternaście", "piętnaście",
+    "szesnaście", "siedemnaście", "osiemnaście", "dziewiętnaście",
+)  # fmt: skip
+TENS = (
+    "", "", "dwadzieścia", "trzydzieści", "czterdzieści", "pięćdziesiąt", "sześćdziesiąt",
+    "siedemdziesiąt", "osiemdziesiąt", "dziewięćdziesiąt",
+)  # fmt: skip
+HUNDREDS = (
+    "", "sto", "dwieście", "trzysta", "czterysta", "pięćset", "sześćset", "siedemset",
+    "osiemset", "dziewięćset",
+)  # fmt: skip
+# (one, two-to-four, many): "1 tysiąc", "2 tysiące", "5 tysięcy"
+SCALES = (
+    ("tysiąc", "tysiące", "tysięcy"),
+    ("milion", "miliony", "milionów"),
+    ("miliard", "miliardy", "miliardów"),
+)
+ZLOTY = ("złoty", "złote", "złotych")
+GROSZ = ("grosz", "grosze", "groszy")
+ORDINAL_GENITIVE = (
+    "", "pierwszego", "drugiego", "trzeciego", "czwartego", "piątego", "szóstego", "siódmego",
+    "ósmego", "dziewiątego", "dziesiątego", "jedenastego", "dwunastego", "trzynastego",
+    "czternastego", "piętnastego", "szesnastego", "siedemnastego", "osiemnastego",
+    "dziewiętnastego", "dwudziestego",
+)  # fmt: skip
+ORDINAL_TENS_GENITIVE = {2: "dwudziestego", 3: "trzydziestego"}
+MONTHS_GENITIVE = (
+    "", "stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia",
+    "września", "października", "listopada", "grudnia",
+)  # fmt: skip
+KEY_WORDS = {"*": "gwiazdka", "#": "krzyżyk"}
+MINUS = "minus"
+
+
+def plural_form(n: int, forms: tuple[str, str, str]) -> str:
+    """The noun form that goes with ``n``: 1 złoty, 2-4 złote (not 12-14), else złotych."""
+    if n == 1:
+        return forms[0]
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return forms[1]
+    return forms[2]
+
+
+def _below_thousand(n: int) -> list[str]:
+    words = []
+    if n >= 100:
+        words.append(HUNDREDS[n // 100])
+        n %= 100
+    if n >= 20:
+        words.append(TENS[n // 10])
+        n %= 10
+        if n:
+            words.append(UNITS[n])
+    elif n:
+        words.append(UNITS[n])
+    return words
+
+
+def number_words(n: int) -> list[str]:
+    """A whole number in words: 1234 -> tysiąc dwieście trzydzieści cztery."""
+    if n < 0:
+        return [MINUS, *number_words(-n)]
+    if n == 0:
+        return [UNITS[0]]
+    groups = []
+    while n:
+        groups.append(n % 1000)
+        n //= 1000
+    if len(groups) > len(SCALES) + 1:
+        raise ValueError("number too large to speak")
+    words: list[str] = []
+    for power in range(len(groups) - 1, -1, -1):
+        group = groups[power]
+        if not group:
+            continue
+        if power == 0:
+            words += _below_thousand(group)
+        elif group == 1:
+            words.append(SCALES[power - 1][0])  # "tysiąc", not "jeden tysiąc"
+        else:
+            words += [*_below_thousand(group), plural_form(group, SCALES[power - 1])]
+    return words
+
+
+def amount_words(amount: Decimal) -> list[str]:
+    """An amount in złoty: 1234.56 -> ... złote, pięćdziesiąt sześć groszy.
+
+    Grosze are said only when there are some; 0.01 is "zero złotych, jeden grosz".
+    """
+    cents = int((abs(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    zloty, grosze = divmod(cents, 100)
+    words = [MINUS] if amount < 0 and cents else []
+    words += [*number_words(zloty), plural_form(zloty, ZLOTY)]
+    if grosze:
+        words += [*number_words(grosze), plural_form(grosze, GROSZ)]
+    return words
+
+
+def digit_words(digits: str) -> list[str]:
+    """Each key on its own: "1203" -> jeden dwa zero trzy (for references, card endings)."""
+    return [UNITS[int(c)] if c.isdigit() else KEY_WORDS[c] for c in digits]
+
+
+def date_words(day: date) -> list[str]:
+    """A day and month: 22 November -> dwudziestego drugiego listopada."""
+    if day.day <= 20:
+        ordinal = [ORDINAL_GENITIVE[day.day]]
+    else:
+        tens, units = divmod(day.day, 10)
+        ordinal = [ORDINAL_TENS_GENITIVE[tens]] + ([ORDINAL_GENITIVE[units]] if units else [])
+    return [*ordinal, MONTHS_GENITIVE[day.month]]
+
+
+def _all_words() -> list[str]:
+    words = [*UNITS, *TENS, *HUNDREDS, *ORDINAL_GENITIVE, *MONTHS_GENITIVE, MINUS]
+    words += [form for forms in (*SCALES, ZLOTY, GROSZ) for form in forms]
+    words += [*ORDINAL_TENS_GENITIVE.values(), *KEY_WORDS.values()]
+    return sorted(set(filter(None, words)))
+
+
+FRAGMENT_WORDS: tuple[str, ...] = tuple(_all_words())
+
+_ASCII = str.maketrans("ąćęłńóśźż", "acelnoszz")
+
+
+def fragment_key(word: str) -> str:
+    """The prompt key of a fragment word: "pięćset" -> "w_piecset"."""
+    return "w_" + word.translate(_ASCII)
