@@ -41,11 +41,19 @@ class AdapterInfo:
     version: str
 
 
-def plugin_manager(env: Mapping[str, str] | None = None) -> pluggy.PluginManager:
-    """A plugin manager with every adapter plugin loaded and checked."""
+def plugin_manager(
+    env: Mapping[str, str] | None = None, extra_specs: tuple[type, ...] = ()
+) -> pluggy.PluginManager:
+    """A plugin manager with every plugin loaded and checked.
+
+    ``extra_specs`` adds the hook specifications of other parts of the app
+    (the flow verbs), so that ``check_pending`` knows every hook.
+    """
     env = os.environ if env is None else env
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(AdapterHooks)
+    for specs in extra_specs:
+        manager.add_hookspecs(specs)
     for name in filter(
         None, (n.strip() for n in env.get("INFOLINIA_DISABLE_PLUGINS", "").split(","))
     ):

@@ -1,7 +1,7 @@
 """The infolinia application: render prompts, connect to Asterisk, serve calls.
 
 Every call runs in its own task behind a catch-all: whatever goes wrong, the
-caller hears an apology and a clean hangup, never silence.
+caller hears an apology and a clean hangup (or was transferred), never silence.
 """
 
 import asyncio
@@ -10,55 +10,76 @@ import signal
 import time
 
 from stasis_app.ari import AriGateway, ChannelHandle
-from stasis_app.call import DEFAULT_TIMEOUTS, Call, DigitTimeouts
-from stasis_app.config import Settings, load_prompt_texts
-from stasis_app.echo_line import PROMPT_KEYS, echo_line
-from stasis_app.errors import AriError, CallHungUp, ConfigError
-from voice.cache import PromptCache
-from voice.espeak import EspeakEngine
-from voice.prompts import PromptBook
+from stasis_app.call import Call
+from stasis_app.config import Settings
+from stasis_app.deployment import Deployment, build_deployment
+from stasis_app.errors import AriError, CallHungUp
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.engine import run_flow
 
 log = logging.getLogger(__name__)
 
 
 class InfoliniaApp:
-    """Ties settings, prompts and the ARI gateway together."""
+    """Ties settings, tenants and the ARI gateway together."""
 
-    def __init__(self, settings: Settings, timeouts: DigitTimeouts = DEFAULT_TIMEOUTS) -> None:
+    def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
         self.settings = settings
-        self.timeouts = timeouts
-        texts = load_prompt_texts(settings.prompts)
-        missing = [key for key in PROMPT_KEYS if key not in texts]
-        if missing:
-            raise ConfigError(str(settings.prompts), missing[0], "prompt is missing")
-        if settings.voice.engine != "espeak-ng":
-            raise ConfigError(str(settings.source), "voice.engine", "only 'espeak-ng' is available")
-        engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
-        self.prompts = PromptBook(texts, PromptCache(settings.voice.cache_dir, engine))
+        self.deployment = deployment or build_deployment(settings)
         self.gateway = AriGateway(settings.ari, self.handle_call)
         self.calls_served = 0
 
     async def serve(self) -> None:
-        """Render every prompt, then serve calls until SIGINT or SIGTERM."""
-        await self.prompts.render_all()
+        """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
+        for book in self.deployment.all_books():
+            await book.render_all()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.gateway.stop()))
-        log.info("serving", extra={"app": self.settings.ari.app, "ari": self.settings.ari.url})
+        log.info(
+            "serving",
+            extra={
+                "app": self.settings.ari.app,
+                "ari": self.settings.ari.url,
+                "lines": sorted(self.deployment.lines),
+            },
+        )
         await self.gateway.run()
+        for line in self.deployment.tenants.values():
+            await line.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
 
     async def handle_call(self, handle: ChannelHandle) -> None:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""
-        call = Call(handle, self.gateway, self.prompts)
+        line = self.deployment.lines.get(handle.line)
+        prompts = line.prompts if line else self.deployment.default_prompts
+        call = Call(handle, self.gateway, prompts)
         log.info(
             "call started",
-            extra={"line": handle.line, "caller": handle.caller, "resumed": handle.resumed},
+            extra={
+                "line": handle.line,
+                "tenant": line.tenant.id if line else None,
+                "caller": handle.caller,
+                "resumed": handle.resumed,
+            },
         )
         outcome = "completed"
+        state = None
         try:
             await call.answer()
-            await echo_line(call, self.timeouts)
+            if line is None:
+                outcome = "unknown line"
+                await call.say(["unknown_line"])
+                return
+            if handle.resumed:
+                await call.say(["resumed"])
+            ctx = CallContext(call=call, tenant=line.tenant, bank=line.bank)
+            try:
+                state = await run_flow(line.flow, ctx)
+            finally:
+                state = ctx.state
+            if call.left_app:
+                outcome = "transferred"
         except CallHungUp:
             outcome = "caller hung up"
         except AriError as exc:
@@ -72,13 +93,14 @@ class InfoliniaApp:
             log.exception("call failed; apologising to the caller")
             await self._apologise(call)
         finally:
-            if not call.hung_up:
+            if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
             self.calls_served += 1
             log.info(
                 "call ended",
                 extra={
                     "outcome": outcome,
+                    "state": state,
                     "seconds": round(time.monotonic() - call.started, 2),
                     "prompts_played": call.prompts_played,
                 },

@@ -376,6 +376,15 @@ class AriGateway:
             return False
         return True
 
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str) -> None:
+        """Hand a channel back to the dialplan (it leaves the Stasis app)."""
+        await self._request(
+            "channels.continueInDialplan",
+            lambda c: c.channels.continueInDialplan(
+                channelId=channel_id, context=context, extension=extension, priority=1
+            ),
+        )
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         """Hang up a channel; one that is already gone is fine."""
         with contextlib.suppress(CallHungUp):

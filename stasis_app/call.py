@@ -52,6 +52,7 @@ class Call:
         prefix = f"{handle.channel_id}-{uuid.uuid4().hex[:6]}"
         self._playback_ids = (f"{prefix}-p{n}" for n in itertools.count(1))
         self.hung_up = False
+        self.left_app = False  # handed back to the dialplan (a transfer)
 
     @property
     def channel_id(self) -> str:

@@ -5,9 +5,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from stasis_app import __version__
-from stasis_app.config import DEFAULT_CONFIG, load_prompt_texts, load_settings
+from stasis_app.config import DEFAULT_CONFIG, load_settings
 from stasis_app.errors import ConfigError
 from stasis_app.logs import setup_logging
 from stasis_app.sandbox import Sandbox, SandboxError
@@ -63,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
         "--gap", type=float, default=0.6, help="seconds of quiet before keys are pressed"
     )
 
+    flow = commands.add_parser(
+        "flow",
+        help="check every tenant's call flow",
+        description="Load and validate every tenant's flow as 'infolinia run' would: unknown "
+        "verbs or params, missing prompts, transitions to missing states, dead ends and "
+        "unreachable states are reported with file, state and field; exit 2 on the first.",
+    )
+    flow.add_argument("action", choices=["check"])
+    flow.add_argument("--json", action="store_true", help="report as JSON")
+
     sandbox = commands.add_parser(
         "sandbox",
         help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
@@ -82,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args)
         if args.command == "call":
             return _call(args)
+        if args.command == "flow":
+            return _flow(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)
@@ -98,17 +111,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from stasis_app.deployment import build_deployment
     from stasis_app.simulator import CallSimulator
-    from voice.cache import PromptCache
-    from voice.espeak import EspeakEngine
-    from voice.prompts import PromptBook
 
     settings = load_settings(args.config)
-    engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
-    book = PromptBook(
-        load_prompt_texts(settings.prompts), PromptCache(settings.voice.cache_dir, engine)
-    )
-    heard = {uri: book.texts[key] for key, uri in book.media_uris().items()}
+    deployment = build_deployment(settings, with_adapters=False)
+    heard = {
+        uri: book.texts[key]
+        for book in deployment.all_books()
+        for key, uri in book.media_uris().items()
+    }
     simulator = CallSimulator(settings.ari, heard)
     wav = args.wav.resolve() if args.wav else None
     transcript = asyncio.run(
@@ -116,6 +128,31 @@ def _call(args: argparse.Namespace) -> int:
     )
     print(transcript.as_json() if args.json else transcript.as_text())
     return 0 if transcript.outcome == "the line hung up" else 1
+
+
+def _flow(args: argparse.Namespace) -> int:
+    from stasis_app.deployment import build_deployment
+
+    settings = load_settings(args.config, resolve_secrets=False)
+    deployment = build_deployment(settings, with_adapters=False)
+    report: dict[str, dict[str, Any]] = {
+        tenant_id: {
+            "flow": str(line.flow.source),
+            "states": len(line.flow.states),
+            "prompts": len(line.flow.prompt_keys()),
+            "lines": line.tenant.lines,
+        }
+        for tenant_id, line in deployment.tenants.items()
+    }
+    if args.json:
+        print(json.dumps({"ok": True, "tenants": report}, indent=2))
+    else:
+        for tenant_id, info in report.items():
+            print(
+                f"{tenant_id}: {info['flow']} ok ({info['states']} states, "
+                f"{info['prompts']} prompts, lines {', '.join(info['lines'])})"
+            )
+    return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:

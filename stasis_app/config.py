@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stasis_app.errors import ConfigError
+from stasis_app.tenants import Tenant
 
 DEFAULT_CONFIG = Path("config/infolinia.yaml")
 
@@ -59,6 +60,7 @@ class Settings(_Strict):
     ari: AriSettings = AriSettings()
     voice: VoiceSettings = VoiceSettings()
     prompts: Path = Path("prompts/pl.yaml")
+    tenants: dict[str, Tenant] = Field(default_factory=dict)
     log_level: str = "info"
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
@@ -84,6 +86,12 @@ def load_settings(
     if not isinstance(raw, dict):
         raise ConfigError(file, "-", "must be a mapping of settings")
 
+    tenants = raw.get("tenants") or {}
+    if isinstance(tenants, dict):
+        raw["tenants"] = {
+            key: {"id": key, **spec} if isinstance(spec, dict) else spec
+            for key, spec in tenants.items()
+        }
     ari = dict(raw.get("ari") or {})
     for key in ("url", "user", "password", "app"):
         if f"INFOLINIA_ARI_{key.upper()}" in env:
@@ -106,6 +114,10 @@ def load_settings(
     return settings.model_copy(
         update={
             "prompts": _relative_to(base, settings.prompts),
+            "tenants": {
+                key: tenant.model_copy(update={"flow": _relative_to(base, tenant.flow)})
+                for key, tenant in settings.tenants.items()
+            },
             "ari": _with_password(settings.ari, file, base) if resolve_secrets else settings.ari,
         }
     )

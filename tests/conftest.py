@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app.config import load_prompt_texts, load_settings
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
 from stasis_app.sandbox import ARI_URL, Sandbox
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy
-from voice.cache import PromptCache
-from voice.espeak import EspeakEngine
+from voice.polish import digit_words, fragment_key
 
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
 
@@ -87,16 +87,18 @@ class SpokenPrompts:
 
     def __init__(self) -> None:
         settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-        engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
-        cache = PromptCache(settings.voice.cache_dir, engine)
-        self.uri = {
-            key: f"sound:{cache.base_path(text)}"
-            for key, text in load_prompt_texts(settings.prompts).items()
-        }
+        book = build_deployment(settings, with_adapters=False).tenants["izbica"].prompts
+        self.uri = book.media_uris()
+        self.text = book.texts
         self._key = {uri: key for key, uri in self.uri.items()}
 
     def keys(self, uris: list[str]) -> list[str]:
         return [self._key.get(uri, f"?{uri}") for uri in uris]
+
+
+def spoken_keys(keys: str) -> list[str]:
+    """The fragment prompt keys that read ``keys`` back one by one."""
+    return [fragment_key(word) for word in digit_words(keys)]
 
 
 @pytest.fixture(scope="session")

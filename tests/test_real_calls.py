@@ -18,7 +18,7 @@ import pytest
 
 from stasis_app.config import load_prompt_texts
 from stasis_app.sandbox import Sandbox
-from tests.conftest import TEST_CONFIG, SpokenPrompts
+from tests.conftest import TEST_CONFIG, SpokenPrompts, spoken_keys
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, digits_received, heard
 from tests.support.sipp import sipp_call
@@ -27,10 +27,6 @@ pytestmark = pytest.mark.asterisk
 
 # Short test prompts at 280 wpm: greeting + ask_digits last well under 2.5 s.
 KEYS_AFTER = 2.5
-
-
-def digits_spoken(keys: str) -> list[str]:
-    return [f"digit_{k}" for k in keys]
 
 
 def outcome(app: AppProcess, channel_id: str) -> str:
@@ -72,7 +68,7 @@ def test_local_calls_hear_greeting_and_keys_are_read_back(
                     "greeting",
                     "ask_digits",
                     "you_entered",
-                    *digits_spoken(keys.rstrip("#")),
+                    *spoken_keys(keys.rstrip("#")),
                     "goodbye",
                 ]
             return ids
@@ -109,10 +105,7 @@ def test_sipp_call_with_rfc4733_keys(
                 "greeting",
                 "ask_digits",
                 "you_entered",
-                "digit_1",
-                "digit_1",
-                "digit_star",
-                "digit_0",
+                *spoken_keys("11*0"),
                 "goodbye",
             ]
 
@@ -144,7 +137,7 @@ def test_softphone_registers_and_calls_with_its_password(
                 timeout=1,
             )
             events = witness.on_channel(created["channel"]["id"])
-            assert spoken.keys(heard(events))[-3:] == ["you_entered", "digit_5", "goodbye"]
+            assert spoken.keys(heard(events))[-3:] == ["you_entered", *spoken_keys("5"), "goodbye"]
 
     asyncio.run(scenario())
 
@@ -199,8 +192,8 @@ def test_call_simulator_prints_what_the_caller_heard(
         ("prompt", texts["ask_digits"]),
         ("keys", "90#"),
         ("prompt", texts["you_entered"]),
-        ("prompt", texts["digit_9"]),
-        ("prompt", texts["digit_0"]),
+        ("prompt", "dziewięć"),
+        ("prompt", "zero"),
         ("prompt", texts["goodbye"]),
         ("hangup", "the line hung up"),
     ]

@@ -1,0 +1,33 @@
+"""What a call's flow knows while it runs: the call, the bank, the caller."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.spec import CoreBanking, Customer
+from stasis_app.call import Call
+from stasis_app.tenants import Tenant
+
+
+@dataclass
+class CallContext:
+    """The state of one call's flow.
+
+    ``values`` hold what the flow collected or looked up (customer number,
+    cards, reference); ``secrets`` hold PINs and dates of birth, which are
+    never logged and are dropped as soon as they were used.
+    """
+
+    call: Call
+    tenant: Tenant
+    bank: CoreBanking
+    values: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    customer: Customer | None = None
+    level: str | None = None  # "identified" (date of birth) or "authenticated" (telekod)
+    login_failures: int = 0
+    state: str = ""
+    transitions: dict[str, str] = field(default_factory=dict)  # the current state's "on"
+
+    def take_secret(self, name: str) -> str:
+        """Hand out a secret once and forget it."""
+        return self.secrets.pop(name, "")

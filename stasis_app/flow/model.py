@@ -1,0 +1,168 @@
+"""A flow file, loaded and validated before any call is taken.
+
+A flow is ``initial`` plus ``states``; each state is ``{verb, params, on}``
+(``on`` maps the verb's events to next states). Loading rejects: unknown
+verbs or params, prompts missing from the prompt catalogue, transitions to
+states that do not exist, events a verb can emit with no transition (a dead
+end that neither hangs up nor transfers), transitions on events the verb
+never emits, and states no path reaches. Every error names the file, the
+state and the field.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from stasis_app.errors import ConfigError
+from stasis_app.verbs.base import Verb
+from stasis_app.verbs.registry import VerbRegistry
+
+TOP_KEYS = {"initial", "states", "description"}
+
+
+class _FlowLoader(yaml.SafeLoader):
+    """YAML without 1.1's booleans: ``on``, ``yes`` and ``no`` stay words
+    (``on: {yes: ..., no: ...}`` is the natural way to write a flow)."""
+
+
+_FlowLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_FlowLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+STATE_KEYS = {"verb", "params", "on", "description"}
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    verb: Verb
+    params: BaseModel
+    on: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: Path
+    initial: str
+    states: dict[str, State]
+
+    def prompt_keys(self) -> set[str]:
+        """Every static prompt the flow can play."""
+        keys: set[str] = set()
+        for state in self.states.values():
+            keys |= state.verb.prompts(state.params)
+        return keys
+
+
+def load_flow(path: Path, verbs: VerbRegistry, prompts: Iterable[str] | None = None) -> Flow:
+    """Load and validate ``path``; ``prompts`` are the prompt keys that exist."""
+    file = str(path)
+    try:
+        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_FlowLoader)
+    except FileNotFoundError:
+        raise ConfigError(file, "-", "flow file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(file, "-", "a flow is a mapping with 'initial' and 'states'")
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise ConfigError(file, str(key), "unknown key (a flow has initial and states)")
+    states_raw = raw.get("states")
+    if not isinstance(states_raw, dict) or not states_raw:
+        raise ConfigError(file, "states", "missing or empty")
+    initial = raw.get("initial")
+    if initial not in states_raw:
+        raise ConfigError(file, "initial", f"{initial!r} is not a state of this flow")
+
+    states = {name: _state(file, str(name), spec, verbs) for name, spec in states_raw.items()}
+    flow = Flow(path, str(initial), states)
+    _check_transitions(file, flow)
+    _check_reachable(file, flow)
+    if prompts is not None:
+        known = set(prompts)
+        for state in flow.states.values():
+            missing = sorted(state.verb.prompts(state.params) - known)
+            if missing:
+                raise ConfigError(
+                    file, f"states.{state.name}.params", f"prompt {missing[0]!r} does not exist"
+                )
+    return flow
+
+
+def _state(file: str, name: str, spec: Any, verbs: VerbRegistry) -> State:
+    where = f"states.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(file, where, "a state is a mapping with verb, params and on")
+    for key in spec:
+        if key not in STATE_KEYS:
+            raise ConfigError(file, f"{where}.{key}", "unknown key (a state has verb, params, on)")
+    verb = verbs.get(str(spec.get("verb")))
+    if verb is None:
+        raise ConfigError(
+            file,
+            f"{where}.verb",
+            f"unknown verb {spec.get('verb')!r} (known: {', '.join(verbs.names())})",
+        )
+    try:
+        params = verb.Params(**(spec.get("params") or {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(file, f"{where}.params.{loc}".rstrip("."), first["msg"]) from None
+    on = spec.get("on") or {}
+    if not isinstance(on, dict) or not all(isinstance(v, str) for v in on.values()):
+        raise ConfigError(file, f"{where}.on", "maps events to state names")
+    on = {str(event): target for event, target in on.items()}
+    if verb.name == "goto":
+        on = {"done": params.to}  # type: ignore[attr-defined]
+    return State(name, verb, params, on)
+
+
+def _check_transitions(file: str, flow: Flow) -> None:
+    for state in flow.states.values():
+        where = f"states.{state.name}.on"
+        try:
+            emitted = state.verb.events(state.params, list(state.on))
+        except ValueError as exc:
+            raise ConfigError(file, where, str(exc)) from None
+        for event, target in state.on.items():
+            if target not in flow.states:
+                raise ConfigError(file, f"{where}.{event}", f"goes to {target!r}, not a state")
+            if event not in emitted:
+                raise ConfigError(
+                    file,
+                    f"{where}.{event}",
+                    f"{state.verb.name} never emits {event!r} (it emits: "
+                    f"{', '.join(sorted(emitted)) or 'nothing'})",
+                )
+        for event in sorted(emitted - state.on.keys()):
+            raise ConfigError(
+                file,
+                f"{where}.{event}",
+                f"no transition for {event!r}: the call would stop here without a "
+                "hangup or a transfer",
+            )
+
+
+def _check_reachable(file: str, flow: Flow) -> None:
+    seen = {flow.initial}
+    todo = [flow.initial]
+    while todo:
+        for target in flow.states[todo.pop()].on.values():
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for name in flow.states:
+        if name not in seen:
+            raise ConfigError(file, f"states.{name}", "no path from the initial state reaches it")

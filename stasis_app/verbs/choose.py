@@ -1,0 +1,56 @@
+"""``choose``: read a list (e.g. the caller's cards) as numbered options and
+keep the one chosen: "karta debetowa zakończona cyframi 1111, naciśnij 1".
+
+Extra one-key events in ``on`` (like ``"0"`` for a consultant) work as in a menu.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.speech import value_keys, words
+from stasis_app.verbs.base import AskParams, Verb, say
+from stasis_app.verbs.menu import option_keys
+from voice.polish import digit_words
+
+
+class ChooseParams(AskParams):
+    items: str = Field(description="the list to choose from, e.g. cards")
+    read_as: Literal["card"] = "card"
+    into: str = Field(pattern=r"^[a-z_]+$")
+    max_items: int = Field(default=8, ge=1, le=9)
+
+
+class Choose(Verb):
+    name = "choose"
+    Params = ChooseParams
+
+    def events(self, params: Any, transitions: Sequence[str]) -> set[str]:
+        return {"chosen", "failed"} | option_keys(transitions)
+
+    def prompts(self, params: Any) -> set[str]:
+        return super().prompts(params) | {"press", "card_debit", "card_credit", "card_ending"}
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        items = list(ctx.values[params.items])[: params.max_items]
+        extra = option_keys(list(ctx.transitions))
+        keys: list[str] = []
+        for number, item in enumerate(items, start=1):
+            keys += [*value_keys(params.read_as, item), "press", *words(digit_words(str(number)))]
+        misses = 0
+        while True:
+            await say(ctx, params.prompt, barge_in=True)
+            if not ctx.call.keys:
+                await ctx.call.say(keys, barge_in=True)
+            key = await ctx.call.read_digits(1, terminator=None, timeouts=params.timeouts)
+            if key in extra:
+                return key
+            if key.isdigit() and 1 <= int(key) <= len(items):
+                ctx.values[params.into] = items[int(key) - 1]
+                return "chosen"
+            misses += 1
+            if misses > params.retries:
+                return "failed"
+            await say(ctx, params.invalid_prompt if key else ["no_input"])

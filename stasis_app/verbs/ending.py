@@ -1,0 +1,81 @@
+"""Verbs that end or redirect a flow: ``hangup``, ``transfer``, ``goto``."""
+
+import logging
+from typing import Any
+
+from pydantic import Field
+
+from stasis_app.errors import AriError, CallHungUp
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.speech import PromptItem
+from stasis_app.verbs.base import Verb, VerbParams, say
+
+log = logging.getLogger(__name__)
+
+
+class HangupParams(VerbParams):
+    prompt: list[PromptItem] = Field(default_factory=list)
+
+
+class Hangup(Verb):
+    """Say a last prompt (optional) and hang up."""
+
+    name = "hangup"
+    Params = HangupParams
+    terminal = True
+
+    def events(self, params: Any, transitions: Any) -> set[str]:
+        return set()
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        if params.prompt:
+            await say(ctx, params.prompt)
+        await ctx.call.hangup()
+        return "done"
+
+
+class TransferParams(VerbParams):
+    prompt: list[PromptItem] = Field(default_factory=lambda: list[PromptItem](["transferring"]))
+
+
+class Transfer(Verb):
+    """Hand the caller to a consultant: the tenant's consultant route in the
+    dialplan (the Stasis queue of the queue issue will take its place)."""
+
+    name = "transfer"
+    Params = TransferParams
+    terminal = True
+
+    def events(self, params: Any, transitions: Any) -> set[str]:
+        return {"failed"}
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        if params.prompt:
+            await say(ctx, params.prompt)
+        route = ctx.tenant.consultant
+        try:
+            await ctx.call.gateway.continue_in_dialplan(
+                ctx.call.channel_id, route.context, route.extension
+            )
+        except CallHungUp:
+            raise
+        except AriError as exc:
+            log.warning("transfer failed", extra={"error": str(exc)})
+            return "failed"
+        ctx.call.left_app = True
+        log.info("transferred", extra={"context": route.context, "extension": route.extension})
+        return "done"
+
+
+class GotoParams(VerbParams):
+    to: str = Field(description="the state to go to")
+
+
+class Goto(Verb):
+    """Go to another state (its ``on`` is made from ``to``)."""
+
+    name = "goto"
+    Params = GotoParams
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        return "done"

@@ -1,0 +1,64 @@
+"""``gather``: read a number typed on the keypad (customer number, telekod, date).
+
+Ends at ``max_digits`` by itself, or at the terminator. With ``secret`` the
+digits go to the call's secrets (never logged, used once). With ``star`` a
+``*`` pressed first means "I do not have it" and emits ``star``.
+"""
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from stasis_app.flow.context import CallContext
+from stasis_app.verbs.base import AskParams, Verb, say
+
+
+class GatherParams(AskParams):
+    into: str = Field(pattern=r"^[a-z_]+$", description="name the digits are kept under")
+    min_digits: int = Field(default=1, ge=1, le=32)
+    max_digits: int = Field(default=16, ge=1, le=32)
+    terminator: str | None = Field(default="#", pattern=r"^[#*]$")
+    secret: bool = False
+    star: bool = False
+    accept: Literal["digits", "keys"] = Field(
+        default="digits", description="'keys' also accepts * inside the input"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "GatherParams":
+        if self.min_digits > self.max_digits:
+            raise ValueError("min_digits is larger than max_digits")
+        if self.star and self.terminator == "*":
+            raise ValueError("'*' cannot be both the terminator and the star option")
+        return self
+
+
+class Gather(Verb):
+    name = "gather"
+    Params = GatherParams
+
+    def events(self, params: Any, transitions: Any) -> set[str]:
+        return {"done", "failed", *(["star"] if params.star else [])}
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        misses = 0
+        while True:
+            await say(ctx, params.prompt, barge_in=True)
+            # One more key than max lets a terminator or a leading * through.
+            digits = await ctx.call.read_digits(
+                params.max_digits + (1 if params.star else 0),
+                terminator=params.terminator,
+                timeouts=params.timeouts,
+            )
+            if params.star and digits.startswith("*"):
+                return "star"
+            valid = digits.isdigit() or (
+                params.accept == "keys" and bool(digits) and set(digits) <= set("0123456789*")
+            )
+            if valid and params.min_digits <= len(digits) <= params.max_digits:
+                (ctx.secrets if params.secret else ctx.values)[params.into] = digits
+                return "done"
+            misses += 1
+            if misses > params.retries:
+                return "failed"
+            await say(ctx, params.invalid_prompt if digits else ["no_input"])
