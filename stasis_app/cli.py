@@ -74,6 +74,18 @@ def _parser() -> argparse.ArgumentParser:
     flow.add_argument("action", choices=["check"])
     flow.add_argument("--json", action="store_true", help="report as JSON")
 
+    demo_bank = commands.add_parser(
+        "demo-bank",
+        help="look at or reset the demo bank's data",
+        description="The demo adapter's sandbox bank. 'show TENANT CUSTOMER' prints the "
+        "customer's cards, internet-banking status, balances and blocks with their "
+        "references; 'reset' restores the seed data of every demo tenant (or of TENANT).",
+    )
+    demo_bank.add_argument("action", choices=["show", "reset"])
+    demo_bank.add_argument("tenant", nargs="?", help="tenant id, e.g. izbica")
+    demo_bank.add_argument("customer", nargs="?", help="customer number, e.g. 12345678")
+    demo_bank.add_argument("--json", action="store_true", help="state as JSON")
+
     sandbox = commands.add_parser(
         "sandbox",
         help="a real Asterisk 22 on this machine (Debian unstable root, chroot)",
@@ -95,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             return _call(args)
         if args.command == "flow":
             return _flow(args)
+        if args.command == "demo-bank":
+            return _demo_bank(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)
@@ -152,6 +166,46 @@ def _flow(args: argparse.Namespace) -> int:
                 f"{tenant_id}: {info['flow']} ok ({info['states']} states, "
                 f"{info['prompts']} prompts, lines {', '.join(info['lines'])})"
             )
+    return 0
+
+
+def _demo_bank(args: argparse.Namespace) -> int:
+    from adapters.demo import DemoBank, DemoSettings
+    from adapters.errors import NotFound
+
+    settings = load_settings(args.config, resolve_secrets=False)
+    banks = {
+        tenant_id: DemoBank(DemoSettings(**tenant.adapter.settings))
+        for tenant_id, tenant in settings.tenants.items()
+        if tenant.adapter.name == "demo" and args.tenant in (None, tenant_id)
+    }
+    if not banks:
+        print(f"infolinia: no demo-bank tenant {args.tenant or ''}".rstrip(), file=sys.stderr)
+        return 2
+    if args.action == "reset":
+        for tenant_id, bank in banks.items():
+            bank.reset()
+            print(f"{tenant_id}: demo bank reset to its seed data")
+        return 0
+    if args.tenant is None or args.customer is None:
+        print("infolinia: demo-bank show needs TENANT and CUSTOMER", file=sys.stderr)
+        return 2
+    try:
+        state = banks[args.tenant].snapshot(args.customer)
+    except NotFound:
+        print(f"infolinia: no customer {args.customer} at {args.tenant}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(state, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{state['tenant']} customer {state['customer']}")
+    print(f"  internet banking: {state['internet_banking']}")
+    for card in state["cards"]:
+        print(f"  card ...{card['last4']} ({card['kind']}): {card['status']}")
+    for account in state["accounts"]:
+        print(f"  {account['name']}: {account['balance']} {account['currency']}")
+    for block in state["blocks"]:
+        print(f"  block {block['kind']} {block['target']}: reference {block['reference']}")
     return 0
 
 

@@ -24,6 +24,11 @@ class ConsultantRoute(BaseModel):
 
     context: str = "infolinia-consultants"
     extension: str = "s"
+    endpoint: str | None = Field(
+        default=None,
+        description="checked before transferring (e.g. PJSIP/softphone): when it is not "
+        "online the caller is told at once instead of waiting for nobody",
+    )
 
 
 class Tenant(BaseModel):

@@ -23,7 +23,15 @@ def test_shipped_config_loads_with_the_password_from_the_environment() -> None:
     assert settings.ari.password == "s3cret"
     assert settings.ari.app == "infolinia"
     assert settings.prompts == REPO_CONFIG.parent / "prompts" / "pl.yaml"
-    assert len(load_prompt_texts(settings.prompts)) >= 18
+    assert len(load_prompt_texts(settings.prompts)) >= 40
+    assert {t.id: t.lines for t in settings.tenants.values()} == {
+        "izbica": ["100"],
+        "cieszyn": ["101"],
+        "staszow": ["102"],
+    }
+    assert all(
+        t.flow == REPO_CONFIG.parent / "flows" / "bank.yaml" for t in settings.tenants.values()
+    )
 
 
 def test_password_file_is_read_relative_to_the_config(tmp_path: Path) -> None:

@@ -36,6 +36,9 @@ class Hangup(Verb):
 
 class TransferParams(VerbParams):
     prompt: list[PromptItem] = Field(default_factory=lambda: list[PromptItem](["transferring"]))
+    unavailable_prompt: list[PromptItem] = Field(
+        default_factory=lambda: list[PromptItem](["consultants_unavailable"])
+    )
 
 
 class Transfer(Verb):
@@ -50,9 +53,13 @@ class Transfer(Verb):
         return {"failed"}
 
     async def run(self, ctx: CallContext, params: Any) -> str:
+        route = ctx.tenant.consultant
+        if route.endpoint and not await ctx.call.gateway.endpoint_online(route.endpoint):
+            log.info("no consultant online", extra={"endpoint": route.endpoint})
+            await say(ctx, params.unavailable_prompt)
+            return "failed"
         if params.prompt:
             await say(ctx, params.prompt)
-        route = ctx.tenant.consultant
         try:
             await ctx.call.gateway.continue_in_dialplan(
                 ctx.call.channel_id, route.context, route.extension
