@@ -23,7 +23,7 @@ def test_shipped_config_loads_with_the_password_from_the_environment() -> None:
     assert settings.ari.password == "s3cret"
     assert settings.ari.app == "infolinia"
     assert settings.prompts == REPO_CONFIG.parent / "prompts" / "pl.yaml"
-    assert len(load_prompt_texts(settings.prompts)) >= 40
+    assert {"greeting", "main_menu", "card_blocked"} <= set(load_prompt_texts(settings.prompts))
     assert {t.id: t.lines for t in settings.tenants.values()} == {
         "izbica": ["100"],
         "cieszyn": ["101"],
