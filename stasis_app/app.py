@@ -13,7 +13,7 @@ from stasis_app.ari import AriGateway, ChannelHandle
 from stasis_app.call import Call
 from stasis_app.config import Settings
 from stasis_app.deployment import Deployment, build_deployment
-from stasis_app.errors import AriError, CallHungUp
+from stasis_app.errors import AriError, AriUnavailable, CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 
@@ -34,8 +34,11 @@ class InfoliniaApp:
         for book in self.deployment.all_books():
             await book.render_all()
         loop = asyncio.get_running_loop()
+        stopping: list[asyncio.Future[None]] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.gateway.stop()))
+            loop.add_signal_handler(
+                sig, lambda: stopping.append(asyncio.ensure_future(self.gateway.stop()))
+            )
         log.info(
             "serving",
             extra={
@@ -45,6 +48,7 @@ class InfoliniaApp:
             },
         )
         await self.gateway.run()
+        await asyncio.gather(*stopping)  # every call's hangup went out before we leave
         for line in self.deployment.tenants.values():
             await line.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
@@ -82,7 +86,7 @@ class InfoliniaApp:
                 outcome = "transferred"
         except CallHungUp:
             outcome = "caller hung up"
-        except AriError as exc:
+        except AriUnavailable as exc:
             outcome = "asterisk unavailable"
             log.warning("call lost its link to Asterisk", extra={"error": str(exc)})
         except asyncio.CancelledError:

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,9 +39,10 @@ from typing import Any
 import aioari
 import aiohttp
 from aiohttp import web_exceptions
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from stasis_app.config import AriSettings
-from stasis_app.errors import AriRequestFailed, AriUnavailable, CallHungUp
+from stasis_app.errors import AriError, AriRequestFailed, AriUnavailable, CallHungUp
 from stasis_app.logs import call_id_var
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ RESYNCED = "Resynced"  # reconnected; events in between may be lost
 
 # A connection that stayed up this long resets the backoff.
 STABLE_CONNECTION_SECONDS = 10.0
+# Before re-sending a request cut off in flight.
+RETRY_PAUSE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,10 @@ class AriGateway:
         self._client: Any = None
         self._calls: dict[str, ChannelHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Future[None]] = set()
         self._stopping = asyncio.Event()
+        self._draining = False  # stop() is ending the calls; no new ones
+        self._connected_at: float | None = None
 
     # --- connection -------------------------------------------------------
 
@@ -131,30 +138,45 @@ class AriGateway:
         """Stay connected until :meth:`stop`; reconnect whenever the link drops."""
         attempt = 0
         while not self._stopping.is_set():
-            up_since = time.monotonic()
+            self._connected_at = None
             try:
                 await self._run_once()
             except (AriUnavailable, AriRequestFailed) as exc:
                 log.warning("ARI connection failed", extra={"error": str(exc), "attempt": attempt})
+            except Exception as exc:  # whatever happens, the line must come back
+                log.warning(
+                    "ARI connection failed", extra={"error": type(exc).__name__, "attempt": attempt}
+                )
             if self._stopping.is_set():
                 break
-            attempt = 0 if time.monotonic() - up_since > STABLE_CONNECTION_SECONDS else attempt + 1
+            stable = (
+                self._connected_at is not None
+                and time.monotonic() - self._connected_at > STABLE_CONNECTION_SECONDS
+            )
+            attempt = 0 if stable else attempt + 1
             delay = self.backoff.delay(attempt)
             log.info("ARI reconnecting", extra={"in_seconds": round(delay, 2), "attempt": attempt})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
-    async def stop(self) -> None:
-        """Disconnect and end every call task (each hangs up its channel)."""
-        self._stopping.set()
+    async def stop(self, grace: float = 5.0) -> None:
+        """End every call task (each hangs up its channel while the link is
+        still up), then disconnect. Calls arriving meanwhile go back to the
+        dialplan, which tells the caller the service is unavailable."""
+        self._draining = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+            await asyncio.wait(self._tasks, timeout=grace)
+        # A task cancelled before it ever ran never reached its own cleanup.
+        leftovers = list(self._calls)
+        self._calls.clear()
+        await asyncio.gather(*(self._send_back(cid) for cid in leftovers))
+        self._stopping.set()
         await self._close_client()
 
     async def _run_once(self) -> None:
-        client = await self._connect()
+        client = await self._connect_or_fail()
         self._client = client
         client.on_event("*", self._route)
         reader = asyncio.create_task(client.run(apps=self.settings.app), name="ari-websocket")
@@ -162,6 +184,7 @@ class AriGateway:
         try:
             await self._wait_for_websocket(client, reader)
             self.connections += 1
+            self._connected_at = time.monotonic()
             log.info(
                 "ARI connected", extra={"app": self.settings.app, "connection": self.connections}
             )
@@ -184,18 +207,31 @@ class AriGateway:
             await asyncio.gather(reader, return_exceptions=True)
 
     async def _connect(self) -> Any:
+        host = urllib.parse.urlparse(self.settings.url).netloc.split(":")[0]
+        http = _HeartbeatHttpClient(
+            heartbeat=self.settings.ping_interval,
+            auth=ApiKeyAuthenticator(host, f"{self.settings.user}:{self.settings.password}"),
+        )
+        client = aioari.Client(self.settings.url, http)
         try:
-            return await asyncio.wait_for(
-                aioari.connect(self.settings.url, self.settings.user, self.settings.password or ""),
-                self.settings.request_timeout * 2,
-            )
+            await asyncio.wait_for(client.init(), self.settings.request_timeout * 2)
+            return client
+        except BaseException:
+            await http.close()  # no unclosed session left behind
+            raise
+
+    async def _connect_or_fail(self) -> Any:
+        try:
+            return await self._connect()
         except web_exceptions.HTTPUnauthorized:
             raise AriRequestFailed(401, "connect", "(wrong ARI user or password)") from None
         except web_exceptions.HTTPException as exc:
             raise AriRequestFailed(exc.status, "connect") from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # Only the type: aiohttp's messages can quote the websocket URL, and
+            # aioari puts the credentials in its query string.
             raise AriUnavailable(
-                f"cannot reach ARI at {self.settings.url}: {exc or type(exc).__name__}"
+                f"cannot reach ARI at {_safe_url(self.settings.url)}: {type(exc).__name__}"
             ) from None
 
     async def _wait_for_websocket(self, client: Any, reader: asyncio.Task[None]) -> None:
@@ -204,7 +240,7 @@ class AriGateway:
         while not client.websockets:
             if reader.done():
                 exc = reader.exception()
-                raise AriUnavailable(f"websocket did not open: {exc}")
+                raise AriUnavailable(f"websocket did not open: {type(exc).__name__}")
             if time.monotonic() > deadline:
                 raise AriUnavailable("websocket did not open in time")
             await asyncio.sleep(0.02)
@@ -246,6 +282,8 @@ class AriGateway:
                 )
             except CallHungUp:
                 continue
+            if channel_id in self._calls:  # its StasisStart arrived meanwhile
+                continue
             log.warning("resuming a call left in Stasis", extra={"channel": channel_id})
             self._start_call(ChannelHandle.from_channel(channel.json, [], resumed=True))
 
@@ -261,7 +299,9 @@ class AriGateway:
             return
         handle = self._calls.get(channel_id)
         if handle is None:
-            if event.get("type") == "StasisStart":
+            if event.get("type") == "StasisStart" and self._draining:
+                self._spawn(self._send_back(channel_id))
+            elif event.get("type") == "StasisStart":
                 self._start_call(
                     ChannelHandle.from_channel(
                         event["channel"], event.get("args") or [], resumed=False
@@ -278,11 +318,25 @@ class AriGateway:
             try:
                 await self.on_call(handle)
             finally:
-                self._calls.pop(handle.channel_id, None)
+                if self._calls.get(handle.channel_id) is handle:
+                    del self._calls[handle.channel_id]
 
         task = asyncio.create_task(run_call(), name=f"call-{handle.channel_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _send_back(self, channel_id: str) -> None:
+        """A call that arrived while stopping: the dialplan after Stasis() speaks."""
+        with contextlib.suppress(AriError):
+            await self._request(
+                "channels.continueInDialplan",
+                lambda c: c.channels.continueInDialplan(channelId=channel_id),
+            )
 
     @property
     def active_calls(self) -> int:
@@ -307,7 +361,7 @@ class AriGateway:
         """
         failed_client: Any = None
         for _ in range(2):
-            client = on or await self._wait_for_link(operation, not_this=failed_client)
+            client = on or await self._wait_for_link(operation)
             try:
                 return await asyncio.wait_for(send(client), self.settings.request_timeout)
             except web_exceptions.HTTPNotFound:
@@ -321,18 +375,21 @@ class AriGateway:
                 if not retry or on is not None or failed_client is not None:
                     raise AriUnavailable(f"{operation}: {type(exc).__name__}") from None
                 log.info(
-                    "ARI request cut off; retrying on the next link",
+                    "ARI request cut off; retrying",
                     extra={"operation": operation, "error": type(exc).__name__},
                 )
                 failed_client = client
+                # A dropped link is noticed by the reader or the heartbeat within
+                # moments; if this one is still up, the error was transient.
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
         raise AssertionError("unreachable")
 
-    async def _wait_for_link(self, operation: str, not_this: Any = None) -> Any:
-        """The current client once connected (and not ``not_this``, a link that failed)."""
+    async def _wait_for_link(self, operation: str) -> Any:
+        """The current client once connected (waits while reconnecting)."""
         deadline = time.monotonic() + self.settings.request_timeout
         while True:
             client = self._client
-            if client is not None and client is not not_this and self.connected.is_set():
+            if client is not None and self.connected.is_set():
                 return client
             if time.monotonic() > deadline or self._stopping.is_set():
                 raise AriUnavailable(f"{operation}: not connected to Asterisk")
@@ -406,3 +463,32 @@ class AriGateway:
 
 async def _get_channel(client: Any, channel_id: str) -> Any:
     return await client.channels.get(channelId=channel_id)
+
+
+class _HeartbeatHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
+    """aioswagger's HTTP client, with websocket ping/pong.
+
+    The REST heartbeat keeps the HTTP connection busy, so it cannot notice a
+    websocket that died silently (a NAT or firewall dropping it): aiohttp's
+    websocket heartbeat closes it when a pong does not come back in time.
+    """
+
+    def __init__(self, heartbeat: float, auth: Any) -> None:
+        super().__init__(auth=auth)
+        self.heartbeat = heartbeat
+
+    async def ws_connect(self, url: str, params: dict[str, str] | None = None) -> Any:
+        if self.authenticator is not None and self.authenticator.matches(url):
+            params = dict(params or {})
+            self.authenticator.apply(params, params)
+        socket = await self.session.ws_connect(url, params=params, heartbeat=self.heartbeat)
+        self.websockets.add(socket)
+        return socket
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without user info or query (which may carry credentials)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

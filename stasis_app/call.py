@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
-from stasis_app.errors import CallHungUp
+from stasis_app.errors import CallHungUp, PlaybackFailed
 from voice.prompts import PromptBook
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class Call:
             event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
             kind = None if event is None else event.get("type")
             if kind == "PlaybackFinished" and event and event["playback"]["id"] == playback_id:
+                if event["playback"].get("state") == "failed":
+                    log.error("prompt failed to play", extra={"prompt": keys[0]})
+                    raise PlaybackFailed(f"Asterisk could not play prompt {keys[0]!r}")
                 return False
             if kind == "ChannelDtmfReceived" and barge_in:
                 await self.gateway.stop_playback(playback_id)
@@ -114,7 +117,12 @@ class Call:
                     if remaining <= 0:
                         log.info("keys timed out", extra={"count": len(digits)})
                         return digits
-                    await self._next_event(remaining)
+                    event = await self._next_event(remaining)
+                    if event is not None and event.get("type") == RESYNCED:
+                        # Keys pressed while the app was reconnecting are lost:
+                        # end the read so the flow asks again.
+                        log.info("keys lost in a reconnect", extra={"count": len(digits)})
+                        return ""
             key = self.keys.pop(0)
             if terminator is not None and key == terminator:
                 break

@@ -53,6 +53,14 @@ class VoiceSettings(_Strict):
     speed: int = Field(default=160, ge=80, le=450, description="words per minute")
     cache_dir: Path = Path("/var/lib/infolinia/prompts")
 
+    @field_validator("cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Asterisk resolves relative sound names under its own sounds folder.
+        if not value.is_absolute():
+            raise ValueError("must be an absolute path (Asterisk plays it by that path)")
+        return value
+
 
 class Settings(_Strict):
     """The whole configuration of one infolinia deployment."""

@@ -4,6 +4,7 @@ The whole tree::
 
     InfoliniaError
     ├── ConfigError            a config file or setting is wrong (names file and field)
+    ├── PlaybackFailed         Asterisk could not play a prompt (missing or unreadable file)
     └── AriError               talking to Asterisk failed
         ├── CallHungUp         the caller's channel is gone; unwinds the call's task
         ├── AriUnavailable     Asterisk did not answer (down, restarting, timed out)
@@ -26,6 +27,10 @@ class ConfigError(InfoliniaError):
         self.field = field
         self.problem = problem
         super().__init__(f"{file}: {field}: {problem}")
+
+
+class PlaybackFailed(InfoliniaError):
+    """Asterisk reported a prompt as failed: the caller did not hear it."""
 
 
 class AriError(InfoliniaError):

@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from aiohttp import web_exceptions
 
-from stasis_app import ari as ari_module
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriGateway, Backoff, ChannelHandle, channel_of
 from stasis_app.config import AriSettings
 from stasis_app.errors import AriUnavailable, CallHungUp
@@ -44,8 +43,9 @@ class FakeAsterisk:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.playbacks: set[str] = set()
         self.cut_next_request: str | None = None
+        self.during_get: Callable[[FakeClient], None] | None = None
 
-    async def connect(self, url: str, user: str, password: str) -> "FakeClient":
+    async def connect(self) -> "FakeClient":
         client = FakeClient(self)
         self.clients.append(client)
         return client
@@ -73,6 +73,10 @@ class FakeClient:
         state = self.asterisk_state
         state.requests.append((name, kwargs))
         cut, state.cut_next_request = state.cut_next_request, None
+        if cut == "transient":  # one failed request; the link stays up
+            raise aiohttp.ServerDisconnectedError()
+        if name == "get" and state.during_get is not None:
+            state.during_get(self)
         if cut == "before":  # the link drops before Asterisk sees the request
             self.close_websocket.set()
             raise aiohttp.ServerDisconnectedError()
@@ -136,7 +140,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> Non
 @pytest.fixture
 def asterisk(monkeypatch: pytest.MonkeyPatch) -> FakeAsterisk:
     fake = FakeAsterisk()
-    monkeypatch.setattr(ari_module.aioari, "connect", fake.connect)
+    monkeypatch.setattr(AriGateway, "_connect", fake.connect)
     return fake
 
 
@@ -296,3 +300,84 @@ async def test_a_playback_lost_on_the_way_is_started_on_the_next_link(
     plays = [kw["playbackId"] for name, kw in asterisk.requests if name == "play"]
     assert plays == ["c1-p1", "c1-p1"]
     assert asterisk.playbacks == {"c1-p1"}
+
+
+async def test_a_transient_error_on_a_live_link_is_retried_on_it(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    gateway = await run_gateway()
+    asterisk.in_stasis.append("c1")
+    asterisk.cut_next_request = "transient"
+    await gateway.answer("c1")
+    answers = [kw for name, kw in asterisk.requests if name == "answer"]
+    assert len(answers) == 2
+    assert gateway.connections == 1  # no reconnect was needed
+
+
+async def test_a_call_starting_during_reconcile_gets_one_task(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    """An orphan's StasisStart arrives while reconcile looks the channel up."""
+    started: list[ChannelHandle] = []
+
+    async def on_call(handle: ChannelHandle) -> None:
+        started.append(handle)
+        await asyncio.Event().wait()
+
+    gateway = await run_gateway(on_call)
+    asterisk.in_stasis.append("late")
+    asterisk.during_get = lambda client: client.emit(stasis_start("late"))
+    asterisk.clients[0].close_websocket.set()
+    await connected(gateway, 2)
+    await asyncio.sleep(0.05)
+    assert [h.channel_id for h in started] == ["late"]
+    assert gateway.active_calls == 1
+
+
+async def test_stop_hangs_up_every_call_before_disconnecting(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    hung_up = asyncio.Event()
+    running = asyncio.Event()
+
+    async def on_call(handle: ChannelHandle) -> None:
+        try:
+            running.set()
+            await asyncio.Event().wait()
+        finally:  # what the app's call handler does when cancelled
+            await gateway.hangup(handle.channel_id)
+            hung_up.set()
+
+    gateway = await run_gateway(on_call)
+    asterisk.in_stasis += ["c1", "c2"]
+    asterisk.clients[0].emit(stasis_start("c1"))
+    await running.wait()
+    asterisk.clients[0].emit(stasis_start("c2"))  # its task is cancelled before it runs
+    await gateway.stop()
+    assert hung_up.is_set()
+    assert ("continueInDialplan", {"channelId": "c2"}) in asterisk.requests
+    assert ("hangup", {"channelId": "c1", "reason": "normal"}) in asterisk.requests
+
+
+async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    release = asyncio.Event()
+
+    async def on_call(handle: ChannelHandle) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await release.wait()  # a call that takes a while to end
+
+    gateway = await run_gateway(on_call)
+    asterisk.in_stasis += ["c1", "c2"]
+    asterisk.clients[0].emit(stasis_start("c1"))
+    await wait_until(lambda: gateway.active_calls == 1)
+    stopping = asyncio.create_task(gateway.stop())
+    await asyncio.sleep(0.01)
+    asterisk.clients[0].emit(stasis_start("c2"))
+    await wait_until(lambda: any(name == "continueInDialplan" for name, _ in asterisk.requests))
+    release.set()
+    await stopping
+    assert gateway.active_calls == 0

@@ -7,7 +7,7 @@ import pytest
 
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, ChannelHandle
 from stasis_app.call import Call, DigitTimeouts
-from stasis_app.errors import CallHungUp
+from stasis_app.errors import CallHungUp, PlaybackFailed
 
 pytestmark = pytest.mark.unit
 
@@ -143,3 +143,27 @@ async def test_after_a_reconnect_a_finished_playback_is_noticed() -> None:
     gateway.live_playbacks.clear()
     handle.events.put_nowait({"type": RESYNCED})
     assert await asyncio.wait_for(task, 1) is False
+
+
+async def test_a_prompt_asterisk_could_not_play_is_an_error_not_silence() -> None:
+    """A missing or unreadable file ends as PlaybackFinished(state=failed): the
+    call must not go on as if the caller had heard it."""
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["greeting"]))
+    await asyncio.sleep(0.01)
+    playback_id = gateway.played[0][1]
+    handle.events.put_nowait(
+        {"type": "PlaybackFinished", "playback": {"id": playback_id, "state": "failed"}}
+    )
+    with pytest.raises(PlaybackFailed):
+        await task
+
+
+async def test_a_reconnect_during_a_read_asks_again_rather_than_wait() -> None:
+    """Keys pressed while the app was reconnecting never arrive: the read ends
+    so the flow can ask again, instead of waiting out the timeout."""
+    call, _, handle = make_call()
+    task = asyncio.create_task(call.read_digits(4, timeouts=DigitTimeouts(first=30, between=30)))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait({"type": RESYNCED})
+    assert await asyncio.wait_for(task, 1) == ""

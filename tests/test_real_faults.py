@@ -20,6 +20,12 @@ def connections(app: AppProcess) -> int:
     return app.count(lambda e: e["event"] == "ARI connected")
 
 
+def link_dropped(app: AppProcess) -> None:
+    """Wait until the app noticed its link is gone: the websocket closed (or
+    its ping/pong failed), or the REST heartbeat failed, whichever came first."""
+    app.wait_for(lambda e: e["event"] in ("ARI websocket closed", "ARI heartbeat failed"), 10)
+
+
 def reconnected(app: AppProcess, number: int) -> None:
     """Wait until the app reports its ``number``-th ARI connection (and no more)."""
     app.wait_for(lambda e: e["event"] == "ARI connected" and e["connection"] == number, 20)
@@ -47,7 +53,7 @@ def test_asterisk_restart_under_running_app(
 ) -> None:
     before = connections(live_app)
     sandbox.restart()
-    live_app.wait_for(lambda e: e["event"] == "ARI websocket closed", 10)
+    link_dropped(live_app)
     reconnected(live_app, before + 1)
 
     channel_id = asyncio.run(served_call(ari, spoken))
@@ -64,7 +70,10 @@ def test_websocket_cut_mid_call_the_call_goes_on(
 
     async def scenario() -> str:
         async with Witness(ari) as witness:
-            channel_id = await local_call(ari, witness, "100", "42#")
+            # Keys come after the reconnect (its backoff may be a few seconds after
+            # the previous test's); keys pressed during one are lost and asked again.
+            name = await ari.call_with_keys("100", "42#", wait=6)
+            channel_id = await witness.channel_named(name)
             await witness.wait_for(
                 lambda e: (
                     e["type"] == "PlaybackStarted"
@@ -92,11 +101,11 @@ def test_websocket_cut_mid_call_the_call_goes_on(
 def test_frozen_link_is_noticed_by_the_heartbeat(
     live_app: AppProcess, ari: Ari, proxy: AriProxy, spoken: SpokenPrompts
 ) -> None:
-    """The TCP link stays open but carries nothing (a half-dead connection):
-    the heartbeat notices, the app reconnects and serves the next call."""
+    """The TCP links stay open but carry nothing (half-dead connections):
+    a heartbeat notices, the app reconnects and serves the next call."""
     before = connections(live_app)
     assert proxy.freeze() >= 1
-    live_app.wait_for(lambda e: e["event"] == "ARI heartbeat failed", 10)
+    link_dropped(live_app)
     reconnected(live_app, before + 1)
     assert proxy.drop_frozen() >= 1
     asyncio.run(served_call(ari, spoken))
