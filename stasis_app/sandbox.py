@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -81,7 +82,9 @@ class Sandbox:
 
     @classmethod
     def default(cls, prompt_dir: Path) -> "Sandbox":
-        home = Path(os.environ.get("INFOLINIA_SANDBOX_DIR", "/var/cache/infolinia/sandbox"))
+        home = Path(os.environ.get("INFOLINIA_SANDBOX_DIR") or "/var/cache/infolinia/sandbox")
+        if not home.is_absolute():
+            raise SandboxError(f"INFOLINIA_SANDBOX_DIR must be an absolute path, not {home}")
         return cls(home=home, prompt_dir=prompt_dir)
 
     @property
@@ -115,7 +118,7 @@ class Sandbox:
         mirror = debian_mirror()
         building = self.home / "root.building"
         self._unmount_all(building)
-        shutil.rmtree(building, ignore_errors=True)
+        self._remove_tree(building)
         self.home.mkdir(parents=True, exist_ok=True)
         say(
             f"building a Debian {SUITE} root with {', '.join(PACKAGES)} "
@@ -140,7 +143,7 @@ class Sandbox:
         if proc.wait() != 0:
             raise SandboxError("debootstrap failed:\n" + "\n".join(tail))
         self._unmount_all(self.root)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove_tree(self.root)
         (building / ".infolinia-root").write_text(self._stamp())
         building.rename(self.root)
         say(
@@ -151,11 +154,9 @@ class Sandbox:
     # --- configuration --------------------------------------------------------
 
     def _secret(self, path: Path) -> str:
-        if not path.exists():
+        if not path.exists() or not path.read_text().strip():
             self.home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(18))
+            _write_private(path, secrets.token_urlsafe(18), 0o600)
         return path.read_text().strip()
 
     def ari_password(self) -> str:
@@ -175,13 +176,17 @@ class Sandbox:
         etc.mkdir(parents=True)
         for file in sorted(ASTERISK_CONFIG.iterdir()):
             shutil.copy2(file, etc / file.name)
-        (etc / "ari_users.conf").write_text(
-            f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n"
+        _write_private(
+            etc / "ari_users.conf",
+            f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n",
+            0o640,
         )
         softphone_password = self._secret(self.softphone_password_file)
-        (etc / "pjsip_secrets.conf").write_text(
+        _write_private(
+            etc / "pjsip_secrets.conf",
             f"[{SOFTPHONE_USER}]\ntype = auth\nauth_type = userpass\n"
-            f"username = {SOFTPHONE_USER}\npassword = {softphone_password}\n"
+            f"username = {SOFTPHONE_USER}\npassword = {softphone_password}\n",
+            0o640,
         )
         uid, gid = self._asterisk_ids()
         for rel in OWNED_DIRS:
@@ -189,8 +194,6 @@ class Sandbox:
             top.mkdir(parents=True, exist_ok=True)
             for path in [top, *top.rglob("*")]:
                 os.lchown(path, uid, gid)
-        for secret in ("ari_users.conf", "pjsip_secrets.conf"):
-            (etc / secret).chmod(0o640)
 
     def _asterisk_ids(self) -> tuple[int, int]:
         for line in (self.root / "etc" / "passwd").read_text().splitlines():
@@ -211,6 +214,17 @@ class Sandbox:
         if not _is_mounted(inside):
             inside.mkdir(parents=True, exist_ok=True)
             subprocess.run(["mount", "--bind", str(self.prompt_dir), str(inside)], check=True)
+
+    @staticmethod
+    def _remove_tree(path: Path) -> None:
+        """Delete a root, never through a mount into the host's own files."""
+        if not path.exists():
+            return
+        prefix = str(path.resolve()) + "/"
+        still = [m for m in _mount_points() if m.startswith(prefix)]
+        if still:
+            raise SandboxError(f"refusing to delete {path}: still mounted: {', '.join(still)}")
+        shutil.rmtree(path)
 
     @staticmethod
     def _unmount_all(root: Path) -> None:
@@ -238,15 +252,19 @@ class Sandbox:
 
     def up(self) -> None:
         """Build (or reuse) the root, install config, start Asterisk, wait for ARI."""
-        self.build_root()
         digest = self.config_digest()
         digest_file = self.home / "running-config.sha256"
-        if self.pid() is not None and self.ping():
-            if digest_file.exists() and digest_file.read_text() == digest:
+        if self.pid() is not None:
+            current = digest_file.exists() and digest_file.read_text() == digest
+            if current and self.root_is_built() and self.ping():
+                say(f"reusing the cached Asterisk root at {self.root}")
                 say(f"Asterisk already running (pid {self.pid()}), config unchanged")
                 return
-            say("config changed: restarting Asterisk")
+            say("config, root or Asterisk changed or not answering: restarting it")
             self.stop_asterisk()
+        # Nothing may stay mounted from an earlier config (an old prompt folder).
+        self._unmount_all(self.root)
+        self.build_root()
         self.install_config()
         self._mount()
         self.start_asterisk()
@@ -288,7 +306,8 @@ class Sandbox:
             time.sleep(0.05)
         if self.pid() is not None:
             os.kill(pid, signal.SIGKILL)
-            while Path(f"/proc/{pid}").exists():
+            deadline = time.monotonic() + 5
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
         (self.root / "run" / "asterisk" / "asterisk.pid").unlink(missing_ok=True)
 
@@ -346,8 +365,22 @@ def _du(path: Path) -> int:
 
 
 def _mount_points() -> list[str]:
-    # os.path.ismount misses bind mounts within one filesystem; /proc/mounts does not.
-    return [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    # os.path.ismount misses bind mounts within one filesystem; /proc/mounts does
+    # not. It writes space, tab, newline and backslash as octal escapes.
+    return [
+        re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[1])
+        for line in Path("/proc/mounts").read_text().splitlines()
+    ]
+
+
+def _write_private(path: Path, text: str, mode: int) -> None:
+    """Write a secret file atomically, readable only as ``mode`` from the start."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
 
 
 def _is_mounted(path: Path) -> bool:
