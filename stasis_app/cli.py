@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--gap", type=float, default=0.6, help="seconds of quiet before keys are pressed"
     )
+    call.add_argument(
+        "--hangup-after",
+        type=float,
+        metavar="SECONDS",
+        help="hang up this long after the last keys once the line is quiet (0: at once); "
+        "default: wait for the line to hang up",
+    )
 
     flow = commands.add_parser(
         "flow",
@@ -138,10 +145,16 @@ def _call(args: argparse.Namespace) -> int:
     simulator = CallSimulator(settings.ari, heard)
     wav = args.wav.resolve() if args.wav else None
     transcript = asyncio.run(
-        simulator.call(args.line, args.keys.split(), wav=wav, quiet_gap=args.gap)
+        simulator.call(
+            args.line,
+            args.keys.split(),
+            wav=wav,
+            quiet_gap=args.gap,
+            hangup_after=args.hangup_after,
+        )
     )
     print(transcript.as_json() if args.json else transcript.as_text())
-    return 0 if transcript.outcome == "the line hung up" else 1
+    return 0 if transcript.outcome in ("the line hung up", "the caller hung up") else 1
 
 
 def _flow(args: argparse.Namespace) -> int:

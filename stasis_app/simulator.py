@@ -12,6 +12,7 @@ This is a developer's and tester's tool that speaks plain ARI over aiohttp;
 the app itself talks to Asterisk only through :mod:`stasis_app.ari`.
 """
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -75,8 +76,14 @@ class CallSimulator:
         wav: Path | None = None,
         quiet_gap: float = 0.6,
         timeout: float = 120.0,
+        hangup_after: float | None = None,
     ) -> Transcript:
-        """Call ``line``; press each key group when the line falls quiet."""
+        """Call ``line``; press each key group when the line falls quiet.
+
+        With ``hangup_after``, the caller hangs up that many seconds after the
+        last keys once the line is quiet (0: right after pressing them);
+        otherwise the call lasts until the line hangs up or ``timeout``.
+        """
         run = uuid.uuid4().hex[:10]
         app = f"infolinia-caller-{run}"
         caller_id, line_id = f"sim-{run}", f"sim-{run}-line"
@@ -106,6 +113,7 @@ class CallSimulator:
                     wav,
                     quiet_gap,
                     timeout,
+                    hangup_after,
                     transcript,
                 )
                 with contextlib.suppress(aiohttp.ClientError):
@@ -129,6 +137,7 @@ class CallSimulator:
         wav: Path | None,
         quiet_gap: float,
         timeout: float,
+        hangup_after: float | None,
         transcript: Transcript,
     ) -> None:
         pending = list(key_groups)
@@ -203,6 +212,21 @@ class CallSimulator:
                     http, f"channels/{caller_id}/dtmf", dtmf=keys, between="150", duration="120"
                 )
                 quiet_since = None
+                if not pending and hangup_after == 0:
+                    # The keys go out one by one; let them all reach the line first.
+                    await asyncio.sleep(0.3 * len(keys) + 0.2)
+                    transcript.steps.append(Step(now(), "hangup", "the caller hung up"))
+                    transcript.outcome = "the caller hung up"
+                    break
+            if (
+                hangup_after is not None
+                and not pending
+                and quiet_since is not None
+                and time.monotonic() - quiet_since >= max(hangup_after, quiet_gap)
+            ):
+                transcript.steps.append(Step(now(), "hangup", "the caller hung up"))
+                transcript.outcome = "the caller hung up"
+                break
         else:
             transcript.outcome = "timed out" if answered_at else "not answered"
         transcript.seconds = now()

@@ -87,7 +87,7 @@ class SpokenPrompts:
 
     def __init__(self) -> None:
         settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-        book = build_deployment(settings, with_adapters=False).tenants["izbica"].prompts
+        book = build_deployment(settings, with_adapters=False).tenants["echo"].prompts
         self.uri = book.media_uris()
         self.text = book.texts
         self._key = {uri: key for key, uri in self.uri.items()}

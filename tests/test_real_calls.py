@@ -46,8 +46,8 @@ async def local_call(ari: Ari, witness: Witness, line: str, keys: str) -> str:
 def test_local_calls_hear_greeting_and_keys_are_read_back(
     live_app: AppProcess, ari: Ari, spoken: SpokenPrompts
 ) -> None:
-    """Three calls at once, one per demo line, each with its own keys (repeats included)."""
-    calls = {"100": "4711#", "101": "90210#", "102": "3#"}
+    """Three calls at once on three lines, each with its own keys (repeats included)."""
+    calls = {"107": "4711#", "108": "90210#", "109": "3#"}
 
     async def scenario() -> list[str]:
         async with Witness(ari) as witness:
@@ -88,7 +88,7 @@ def test_sipp_call_with_rfc4733_keys(
     async def scenario() -> None:
         async with Witness(ari) as witness:
             result = await sipp_call(
-                "100", "11*0#", wait_ms=int(KEYS_AFTER * 1000), workdir=tmp_path
+                "109", "11*0#", wait_ms=int(KEYS_AFTER * 1000), workdir=tmp_path
             )
             assert result.returncode == 0, result.output
             created = await witness.wait_for(
@@ -115,13 +115,13 @@ def test_sipp_call_with_rfc4733_keys(
 def test_softphone_registers_and_calls_with_its_password(
     live_app: AppProcess, ari: Ari, sandbox: Sandbox, spoken: SpokenPrompts, tmp_path: Path
 ) -> None:
-    """What README tells a person to do: register as "softphone", dial 100."""
+    """What README tells a person to do: register as "softphone" and dial a line."""
     password = sandbox.softphone_password_file.read_text().strip()
 
     async def scenario() -> None:
         async with Witness(ari) as witness:
             result = await sipp_call(
-                "100",
+                "109",
                 "5#",
                 wait_ms=int(KEYS_AFTER * 1000),
                 workdir=tmp_path,
@@ -147,7 +147,7 @@ def test_hangup_during_prompt_ends_the_call_task(live_app: AppProcess, ari: Ari)
 
     async def scenario() -> str:
         async with Witness(ari) as witness:
-            name = await ari.call_with_keys("100", "1", wait=0.3, hold=0)
+            name = await ari.call_with_keys("109", "1", wait=0.3, hold=0)
             channel_id = await witness.channel_named(name)
             await witness.hangup_of(channel_id, timeout=15)
         assert await ari.app_channel_ids("infolinia") == []
@@ -168,7 +168,7 @@ def test_call_simulator_prints_what_the_caller_heard(
             "--config",
             str(TEST_CONFIG),
             "call",
-            "102",
+            "108",
             "--keys",
             "90#",
             "--wav",

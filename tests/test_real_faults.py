@@ -35,7 +35,7 @@ def reconnected(app: AppProcess, number: int) -> None:
 async def served_call(ari: Ari, spoken: SpokenPrompts, keys: str = "12#") -> str:
     """Place a call and check it was served start to end; returns its channel id."""
     async with Witness(ari) as witness:
-        channel_id = await local_call(ari, witness, "101", keys)
+        channel_id = await local_call(ari, witness, "108", keys)
         await witness.hangup_of(channel_id, timeout=30)
         events = witness.on_channel(channel_id)
         assert digits_received(events) == keys
@@ -72,7 +72,7 @@ def test_websocket_cut_mid_call_the_call_goes_on(
         async with Witness(ari) as witness:
             # Keys come after the reconnect (its backoff may be a few seconds after
             # the previous test's); keys pressed during one are lost and asked again.
-            name = await ari.call_with_keys("100", "42#", wait=6)
+            name = await ari.call_with_keys("107", "42#", wait=6)
             channel_id = await witness.channel_named(name)
             await witness.wait_for(
                 lambda e: (
@@ -121,7 +121,7 @@ def test_call_left_in_stasis_by_a_dead_app_is_resumed(
 
     async def scenario() -> None:
         async with Witness(ari) as witness:
-            name = await ari.call_with_keys("102", "7#", wait=6)
+            name = await ari.call_with_keys("109", "7#", wait=8)
             channel_id = await witness.channel_named(name)
             await witness.wait_for(
                 lambda e: (

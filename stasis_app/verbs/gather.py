@@ -44,14 +44,20 @@ class Gather(Verb):
         misses = 0
         while True:
             await say(ctx, params.prompt, barge_in=True)
-            # One more key than max lets a terminator or a leading * through.
-            digits = await ctx.call.read_digits(
-                params.max_digits + (1 if params.star else 0),
-                terminator=params.terminator,
-                timeouts=params.timeouts,
-            )
-            if params.star and digits.startswith("*"):
-                return "star"
+            first = ""
+            if params.star:  # a leading * answers at once: no waiting for more keys
+                first = await ctx.call.read_digits(1, terminator=None, timeouts=params.timeouts)
+                if first == "*":
+                    return "star"
+            digits = first
+            if first != params.terminator and (first or not params.star):
+                digits += await ctx.call.read_digits(
+                    params.max_digits - len(first),
+                    terminator=params.terminator,
+                    timeouts=params.timeouts,
+                )
+            elif first == params.terminator:
+                digits = ""
             valid = digits.isdigit() or (
                 params.accept == "keys" and bool(digits) and set(digits) <= set("0123456789*")
             )
