@@ -117,7 +117,9 @@ def _state(file: str, name: str, spec: Any, verbs: VerbRegistry) -> State:
     try:
         params = verb.Params(**(spec.get("params") or {}))
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt param shows up as "unknown" and as "missing": name the typo.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = ".".join(str(part) for part in first["loc"])
         raise ConfigError(file, f"{where}.params.{loc}".rstrip("."), first["msg"]) from None
     on = spec.get("on") or {}

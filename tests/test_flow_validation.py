@@ -1,0 +1,59 @@
+"""Flow files are checked before any call: each kind of broken flow in
+tests/data/flows/bad/ is rejected with its file, state and field."""
+
+from pathlib import Path
+
+import pytest
+
+from stasis_app.config import load_settings
+from stasis_app.deployment import tenant_texts
+from stasis_app.errors import ConfigError
+from stasis_app.flow.model import load_flow
+from stasis_app.verbs.registry import VerbRegistry
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parent.parent
+BAD = sorted((REPO / "tests" / "data" / "flows" / "bad").glob("*.yaml"))
+SETTINGS = load_settings(REPO / "config" / "infolinia.yaml", resolve_secrets=False, env={})
+PROMPTS = set(tenant_texts(SETTINGS, None))
+
+
+def expectation(flow: Path) -> tuple[str, str]:
+    first = flow.read_text().splitlines()[0]
+    field, words = first.removeprefix("# expect: ").split(" | ")
+    return field, words
+
+
+@pytest.mark.parametrize("flow", BAD, ids=[p.stem for p in BAD])
+def test_broken_flow_is_rejected_naming_file_state_and_field(flow: Path) -> None:
+    field, words = expectation(flow)
+    prompts = PROMPTS - {"balance_is"} if flow.stem == "missing_spoken_prompt" else PROMPTS
+    with pytest.raises(ConfigError) as caught:
+        load_flow(flow, VerbRegistry(), prompts)
+    assert caught.value.file == str(flow)
+    assert caught.value.field.startswith(field), caught.value
+    assert words in caught.value.problem, caught.value
+
+
+def test_every_kind_of_break_has_a_sample() -> None:
+    assert len(BAD) >= 10
+
+
+def test_the_shipped_bank_flow_is_valid() -> None:
+    flow = load_flow(REPO / "config" / "flows" / "bank.yaml", VerbRegistry(), PROMPTS)
+    assert flow.initial == "greeting"
+    assert {"main_menu", "card_block", "ib_block", "balance_say", "consultant"} <= set(flow.states)
+
+
+def test_flow_words_on_yes_and_no_stay_words(tmp_path: Path) -> None:
+    """YAML 1.1 reads on/yes/no as booleans; flows keep them as words."""
+    flow = tmp_path / "confirm.yaml"
+    flow.write_text(
+        "initial: ask\nstates:\n"
+        "  ask: {verb: confirm, params: {prompt: [confirm_ib_block]}, "
+        "on: {yes: bye, no: bye, failed: bye}}\n"
+        "  bye: {verb: hangup}\n"
+    )
+    loaded = load_flow(flow, VerbRegistry(), PROMPTS)
+    assert set(loaded.states["ask"].on) == {"yes", "no", "failed"}
