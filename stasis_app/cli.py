@@ -90,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
         help="graph: folder for TENANT-flow.mmd (Mermaid) and TENANT-flow.svg (default: .)",
     )
 
+    adapters = commands.add_parser(
+        "adapters",
+        help="list the core-banking adapters the installed plugins provide",
+        description="Load adapter plugins as 'infolinia run' does (entry point group "
+        "infolinia.adapters, then the built-ins; $INFOLINIA_DISABLE_PLUGINS blocks some) and "
+        "list each adapter with the package and version it comes from.",
+    )
+    adapters.add_argument("action", choices=["list"])
+    adapters.add_argument("--json", action="store_true", help="as JSON")
+
     demo_bank = commands.add_parser(
         "demo-bank",
         help="look at or reset the demo bank's data",
@@ -125,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return _flow(args)
         if args.command == "demo-bank":
             return _demo_bank(args)
+        if args.command == "adapters":
+            return _adapters(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)
@@ -207,6 +219,21 @@ def _flow_graph(args: argparse.Namespace, deployment: Any) -> int:
     mermaid.write_text(to_mermaid(line.flow), encoding="utf-8")
     render_svg(to_dot(line.flow), svg)
     print(f"{mermaid}\n{svg}")
+    return 0
+
+
+def _adapters(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from adapters.registry import AdapterRegistry, plugin_manager
+    from stasis_app.verbs.registry import VerbHooks
+
+    infos = AdapterRegistry(plugin_manager(extra_specs=(VerbHooks,))).describe()
+    if args.json:
+        print(json.dumps([asdict(info) for info in infos], indent=2))
+        return 0
+    for info in infos:
+        print(f"{info.name:12} {info.package} {info.version:10} {info.description}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """The infolinia command: help, and clear errors for bad config."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,11 @@ def test_unreadable_sandbox_password_says_what_to_do(
     assert main(["--config", str(config), "run"]) == 2
     err = capsys.readouterr().err
     assert "ari.password_file" in err and "infolinia sandbox up" in err
+
+
+def test_adapters_list_names_the_builtin_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["adapters", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"name": "demo", "package": "infolinia", "plugin": "infolinia-builtin"}.items() <= (
+        listed[0].items()
+    )
