@@ -15,6 +15,7 @@ from stasis_app.sandbox import ARI_URL, Sandbox
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy
+from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 from voice.polish import digit_words, fragment_key
 
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
@@ -59,7 +60,11 @@ def app(
     sandbox: Sandbox, proxy: AriProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppProcess]:
     log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {"INFOLINIA_ARI_URL": proxy.url, "INFOLINIA_ARI_PASSWORD": sandbox.ari_password()}
+    env = {
+        "INFOLINIA_ARI_URL": proxy.url,
+        "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),
+        "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+    }
     process = AppProcess(TEST_CONFIG, env, log).start()
     yield process
     process.stop()

@@ -27,6 +27,7 @@ class CallContext:
     login_failures: int = 0
     state: str = ""
     transitions: dict[str, str] = field(default_factory=dict)  # the current state's "on"
+    ended: bool = False  # a hangup or transfer ended the call's part in the flow
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

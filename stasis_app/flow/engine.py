@@ -23,7 +23,7 @@ async def run_flow(flow: Flow, ctx: CallContext) -> str:
         state = flow.states[name]
         ctx.state, ctx.transitions = name, state.on
         event = await state.verb.run(ctx, state.params)
-        if state.verb.terminal and event == "done":
+        if ctx.ended or (state.verb.terminal and event == "done"):
             log.info("flow ended", extra={"state": name, "verb": state.verb.name})
             return name
         target = state.on[event]  # validation guarantees every emitted event has one

@@ -31,6 +31,7 @@ class Hangup(Verb):
         if params.prompt:
             await say(ctx, params.prompt)
         await ctx.call.hangup()
+        ctx.ended = True
         return "done"
 
 
@@ -70,6 +71,7 @@ class Transfer(Verb):
             log.warning("transfer failed", extra={"error": str(exc)})
             return "failed"
         ctx.call.left_app = True
+        ctx.ended = True
         log.info("transferred", extra={"context": route.context, "extension": route.extension})
         return "done"
 

@@ -13,10 +13,11 @@ from stasis_app.verbs.login import Authenticate, Identify
 from stasis_app.verbs.menu import Menu
 from stasis_app.verbs.operation import OperationVerb
 from stasis_app.verbs.say import Say
+from stasis_app.verbs.webhook import Webhook
 
 BUILTIN_VERBS: tuple[type[Verb], ...] = (
     Say, Menu, Gather, Confirm, Choose, Identify, Authenticate, OperationVerb,
-    Transfer, Goto, Hangup,
+    Transfer, Goto, Hangup, Webhook,
 )  # fmt: skip
 
 

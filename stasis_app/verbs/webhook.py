@@ -1,0 +1,157 @@
+"""``webhook``: let the bank's own webservice drive the call (the "Integrate"
+model): POST the call's context as JSON, run the verbs it answers with, and
+POST again with what they collected, until it answers with no verbs, or a
+``hangup`` or ``transfer`` ends the call.
+
+Request (``POST url``, ``Content-Type: application/json``)::
+
+    {"tenant": "izbica", "line": "100", "caller": "600100200", "call": "<id>",
+     "state": "ask_bank", "round": 1, "event": null, "values": {"digits": "42"}}
+
+Reply (status 200)::
+
+    {"verbs": [{"verb": "say", "params": {"prompt": ["greeting"]}},
+               {"verb": "gather", "params": {"prompt": ["ask_digits"], "into": "digits"}}]}
+
+Both bodies are signed: header ``X-Infolinia-Signature: sha256=<hex>``, an
+HMAC-SHA256 of the exact body bytes with the shared secret named by
+``secret_env`` (an environment variable: secrets never live in flow files).
+A reply with a missing or wrong signature, a timeout, an error status, an
+unknown verb or prompt: the caller hears ``failed_prompt`` and the flow goes
+on at ``failed``. Values collected with ``secret: true`` are never sent.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from typing import Any
+
+import aiohttp
+from pydantic import Field, ValidationError
+
+from stasis_app.errors import CallHungUp
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.speech import PromptItem
+from stasis_app.verbs.base import Verb, VerbParams, say
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Infolinia-Signature"
+# What a reply may ask for: the flow-control verbs need states, a reply has none.
+REPLY_VERBS = {"say", "gather", "confirm", "hangup", "transfer"}
+
+
+class WebhookFailed(Exception):
+    """The webservice could not drive the call (message says why, no secrets)."""
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    return header is not None and hmac.compare_digest(sign(secret, body), header)
+
+
+class WebhookParams(VerbParams):
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="env var with the key")
+    timeout: float = Field(default=3.0, gt=0, le=30)
+    max_rounds: int = Field(default=20, ge=1, le=100)
+    failed_prompt: list[PromptItem] = Field(
+        default_factory=lambda: list[PromptItem](["bank_unavailable"])
+    )
+
+
+class Webhook(Verb):
+    name = "webhook"
+    Params = WebhookParams
+
+    def events(self, params: Any, transitions: Any) -> set[str]:
+        return {"done", "failed"}
+
+    async def run(self, ctx: CallContext, params: Any) -> str:
+        secret = os.environ.get(params.secret_env, "").encode()
+        try:
+            if not secret:
+                raise WebhookFailed(f"${params.secret_env} is not set")
+            return await self._drive(ctx, params, secret)
+        except CallHungUp:
+            raise
+        except WebhookFailed as exc:
+            log.warning("webhook failed", extra={"url": params.url, "error": str(exc)})
+            await say(ctx, params.failed_prompt)
+            return "failed"
+
+    async def _drive(self, ctx: CallContext, params: Any, secret: bytes) -> str:
+        from stasis_app.verbs.registry import VerbRegistry  # the reply's verbs
+
+        verbs = VerbRegistry()
+        event: str | None = None
+        timeout = aiohttp.ClientTimeout(total=params.timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            for round_number in range(1, params.max_rounds + 1):
+                reply = await self._post(http, ctx, params, secret, round_number, event)
+                if not reply:
+                    return "done"
+                for step in reply:
+                    verb = verbs.get(step.get("verb", ""))
+                    if verb is None or verb.name not in REPLY_VERBS:
+                        raise WebhookFailed(f"reply asks for verb {step.get('verb')!r}")
+                    try:
+                        step_params = verb.Params(**(step.get("params") or {}))
+                    except ValidationError as exc:
+                        problem = exc.errors()[0]["msg"]
+                        raise WebhookFailed(f"bad params for {verb.name}: {problem}") from None
+                    missing = verb.prompts(step_params) - set(ctx.call.prompts.texts)
+                    if missing:
+                        unknown = sorted(missing)[0]
+                        raise WebhookFailed(f"reply asks for unknown prompt {unknown!r}")
+                    event = await verb.run(ctx, step_params)
+                    if ctx.ended:
+                        return "done"
+        raise WebhookFailed(f"still talking after {params.max_rounds} rounds")
+
+    async def _post(
+        self,
+        http: aiohttp.ClientSession,
+        ctx: CallContext,
+        params: Any,
+        secret: bytes,
+        round_number: int,
+        event: str | None,
+    ) -> list[dict[str, Any]]:
+        body = json.dumps(
+            {
+                "tenant": ctx.tenant.id,
+                "line": ctx.call.line,
+                "caller": ctx.call.handle.caller,
+                "call": ctx.call.channel_id,
+                "state": ctx.state,
+                "round": round_number,
+                "event": event,
+                "values": {k: v for k, v in ctx.values.items() if isinstance(v, str)},
+            },
+            ensure_ascii=False,
+        ).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+        try:
+            async with http.post(params.url, data=body, headers=headers) as response:
+                reply_body = await response.read()
+                if response.status != 200:
+                    raise WebhookFailed(f"HTTP {response.status}")
+                if not signature_ok(secret, reply_body, response.headers.get(SIGNATURE_HEADER)):
+                    raise WebhookFailed("reply signature missing or wrong")
+        except TimeoutError:
+            raise WebhookFailed(f"no reply within {params.timeout}s") from None
+        except aiohttp.ClientError as exc:
+            raise WebhookFailed(type(exc).__name__) from None
+        try:
+            verbs = json.loads(reply_body).get("verbs", [])
+        except (ValueError, AttributeError):
+            raise WebhookFailed("reply is not a JSON object") from None
+        if not isinstance(verbs, list) or not all(isinstance(v, dict) for v in verbs):
+            raise WebhookFailed("reply 'verbs' is not a list of verbs")
+        return verbs
