@@ -59,13 +59,15 @@ class AriProxy:
     async def _pump(
         self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, client: asyncio.StreamWriter
     ) -> None:
-        while data := await src.read(65536):
-            while client in self._frozen:
-                await asyncio.sleep(0.05)
-            dst.write(data)
-            await dst.drain()
-        with suppress(OSError):
+        try:
+            while data := await src.read(65536):
+                while client in self._frozen:
+                    await asyncio.sleep(0.05)
+                dst.write(data)
+                await dst.drain()
             dst.write_eof()
+        except (OSError, RuntimeError):
+            pass  # a cut link: the other side sees it closed
 
     def cut(self) -> int:
         """Close every open connection; returns how many were cut."""
@@ -102,4 +104,12 @@ class AriProxy:
         return len(frozen)
 
     def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _shutdown(self) -> None:
+        await self._cut()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
