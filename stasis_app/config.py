@@ -74,6 +74,16 @@ class Settings(_Strict):
     source: Path = Path("<defaults>")
 
 
+def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """Parse a YAML file; a missing file or bad YAML is a ConfigError naming it."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "-", "file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "-", f"not valid YAML: {exc}") from None
+
+
 def load_settings(
     path: Path | None = None, env: dict[str, str] | None = None, *, resolve_secrets: bool = True
 ) -> Settings:
@@ -85,12 +95,7 @@ def load_settings(
     env = dict(os.environ if env is None else env)
     path = Path(env.get("INFOLINIA_CONFIG", path or DEFAULT_CONFIG))
     file = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(file, "-", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(file, "-", "must be a mapping of settings")
 
@@ -170,12 +175,7 @@ def _with_password(ari: AriSettings, file: str, base: Path) -> AriSettings:
 def load_prompt_texts(path: Path) -> dict[str, str]:
     """Read a prompt catalogue: a flat YAML mapping of prompt key to Polish text."""
     file = str(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(file, "-", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(file, "-", "must map prompt keys to texts")
     texts: dict[str, str] = {}

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from stasis_app.config import read_yaml
 from stasis_app.errors import ConfigError
 from stasis_app.verbs.base import Verb
 from stasis_app.verbs.registry import VerbRegistry
@@ -67,12 +68,7 @@ class Flow:
 def load_flow(path: Path, verbs: VerbRegistry, prompts: Iterable[str] | None = None) -> Flow:
     """Load and validate ``path``; ``prompts`` are the prompt keys that exist."""
     file = str(path)
-    try:
-        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_FlowLoader)
-    except FileNotFoundError:
-        raise ConfigError(file, "-", "flow file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "-", f"not valid YAML: {exc}") from None
+    raw = read_yaml(path, _FlowLoader)
     if not isinstance(raw, dict):
         raise ConfigError(file, "-", "a flow is a mapping with 'initial' and 'states'")
     for key in raw:
