@@ -57,7 +57,7 @@ class InfoliniaApp:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""
         line = self.deployment.lines.get(handle.line)
         prompts = line.prompts if line else self.deployment.default_prompts
-        call = Call(handle, self.gateway, prompts)
+        call = Call(handle, self.gateway, prompts, self.deployment.live)
         log.info(
             "call started",
             extra={
@@ -99,6 +99,7 @@ class InfoliniaApp:
         finally:
             if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
+            self.deployment.live.forget(call.channel_id)
             self.calls_served += 1
             log.info(
                 "call ended",

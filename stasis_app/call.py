@@ -17,11 +17,16 @@ from dataclasses import dataclass
 
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
 from stasis_app.errors import CallHungUp, PlaybackFailed
+from stasis_app.flow.speech import LIVE_PREFIX
+from voice.live import LiveSpeech
 from voice.prompts import PromptBook
 
 log = logging.getLogger(__name__)
 
 HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", CHANNEL_GONE})
+
+# Media URIs per ARI play request; longer sequences go as several playbacks.
+MAX_MEDIA_PER_PLAYBACK = 16
 
 # A playback whose end we never hear about (lost event) is re-checked this often.
 PLAYBACK_RECHECK_SECONDS = 30.0
@@ -41,10 +46,17 @@ DEFAULT_TIMEOUTS = DigitTimeouts()
 class Call:
     """The caller's side of the conversation, driven by one task."""
 
-    def __init__(self, handle: ChannelHandle, gateway: AriGateway, prompts: PromptBook) -> None:
+    def __init__(
+        self,
+        handle: ChannelHandle,
+        gateway: AriGateway,
+        prompts: PromptBook,
+        live: LiveSpeech | None = None,
+    ) -> None:
         self.handle = handle
         self.gateway = gateway
         self.prompts = prompts
+        self.live = live
         self.started = time.monotonic()
         self.keys: list[str] = []  # pressed but not yet consumed
         self.prompts_played = 0
@@ -66,17 +78,27 @@ class Call:
         await self.gateway.answer(self.channel_id)
 
     async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
-        """Play the prompts ``keys`` one after another, as one ARI playback.
+        """Play the prompts ``keys`` one after another.
 
-        With ``barge_in`` a key press stops the prompt (the key is kept for
-        the next read). Returns True when the prompt was interrupted.
+        They go to Asterisk as one ARI playback, or as a few in a row when
+        there are many (a long history): ARI refuses a play request with too
+        many media URIs. With ``barge_in`` a key press stops the prompt (the
+        key is kept for the next read). Returns True when it was interrupted.
         """
-        media = [self.prompts.media(key) for key in keys]
         if barge_in and self.keys:
             return True  # the caller already answered; do not make them listen
+        # Only the first key is logged: the rest may be fragments of customer data.
+        first = "live" if keys[0].startswith(LIVE_PREFIX) else keys[0]
+        for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK):
+            part = keys[start : start + MAX_MEDIA_PER_PLAYBACK]
+            media = [await self._media(key) for key in part]
+            if await self._play(media, first, len(keys), barge_in):
+                return True
+        return False
+
+    async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
         playback_id = next(self._playback_ids)
-        # Only the first key: the rest may be fragments that spell out customer data.
-        log.info("prompt", extra={"prompt": keys[0], "items": len(keys), "playback": playback_id})
+        log.info("prompt", extra={"prompt": first, "items": items, "playback": playback_id})
         await self.gateway.play(self.channel_id, media, playback_id)
         self.prompts_played += 1
         while True:
@@ -84,8 +106,8 @@ class Call:
             kind = None if event is None else event.get("type")
             if kind == "PlaybackFinished" and event and event["playback"]["id"] == playback_id:
                 if event["playback"].get("state") == "failed":
-                    log.error("prompt failed to play", extra={"prompt": keys[0]})
-                    raise PlaybackFailed(f"Asterisk could not play prompt {keys[0]!r}")
+                    log.error("prompt failed to play", extra={"prompt": first})
+                    raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
                 return False
             if kind == "ChannelDtmfReceived" and barge_in:
                 await self.gateway.stop_playback(playback_id)
@@ -132,6 +154,13 @@ class Call:
 
     async def hangup(self) -> None:
         await self.gateway.hangup(self.channel_id)
+
+    async def _media(self, key: str) -> str:
+        if key.startswith(LIVE_PREFIX):
+            if self.live is None:
+                raise KeyError("no live speech for customer text on this call")
+            return await self.live.media(self.channel_id, key.removeprefix(LIVE_PREFIX))
+        return self.prompts.media(key)
 
     async def _next_event(self, timeout: float) -> AriEvent | None:
         """Wait for the call's next event; keys go to the buffer, a hangup raises."""

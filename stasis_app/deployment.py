@@ -15,6 +15,7 @@ from stasis_app.tenants import Tenant
 from stasis_app.verbs.registry import VerbHooks, VerbRegistry
 from voice.cache import PromptCache
 from voice.espeak import EspeakEngine
+from voice.live import LiveSpeech
 from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
 
@@ -39,6 +40,7 @@ class Deployment:
     lines: dict[str, Line]  # dialled number -> its tenant's Line
     tenants: dict[str, Line]
     default_prompts: PromptBook  # for calls to a number no tenant has
+    live: LiveSpeech  # customer text spoken during a call (counterparties)
 
     def all_books(self) -> list[PromptBook]:
         return [self.default_prompts, *(line.prompts for line in self.tenants.values())]
@@ -96,4 +98,5 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                     f"{number} is already a line of {lines[number].tenant.id}",
                 )
             lines[number] = line
-    return Deployment(lines, tenants, PromptBook(tenant_texts(settings, None), cache))
+    live = LiveSpeech(settings.voice.cache_dir / "live", engine)
+    return Deployment(lines, tenants, PromptBook(tenant_texts(settings, None), cache), live)

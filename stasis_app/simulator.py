@@ -185,7 +185,10 @@ class CallSimulator:
                 playback = event["playback"]
                 if kind == "PlaybackStarted":
                     uri = playback["media_uri"]
-                    transcript.steps.append(Step(now(), "prompt", self.prompt_texts.get(uri, uri)))
+                    text = self.prompt_texts.get(uri, uri)
+                    if "/live/" in uri:  # customer text rendered for this call only
+                        text = "(spoken live)"
+                    transcript.steps.append(Step(now(), "prompt", text))
                 playing.add(playback["id"])
                 quiet_since = None
             elif kind == "PlaybackFinished":

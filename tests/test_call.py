@@ -167,3 +167,18 @@ async def test_a_reconnect_during_a_read_asks_again_rather_than_wait() -> None:
     await asyncio.sleep(0.01)
     handle.events.put_nowait({"type": RESYNCED})
     assert await asyncio.wait_for(task, 1) == ""
+
+
+async def test_a_long_sequence_plays_as_several_playbacks_in_order() -> None:
+    call, gateway, handle = make_call()
+    keys = [f"w_{n}" for n in range(40)]
+    task = asyncio.create_task(call.say(keys))
+    for expected in (16, 16, 8):
+        await asyncio.sleep(0.01)
+        media, playback_id = gateway.played[-1]
+        assert len(media) == expected
+        handle.events.put_nowait(finished(playback_id))
+    assert await task is False
+    assert [m for media, _ in gateway.played for m in media] == [
+        f"sound:/prompts/{k}" for k in keys
+    ]

@@ -57,3 +57,29 @@ def test_flow_words_on_yes_and_no_stay_words(tmp_path: Path) -> None:
     )
     loaded = load_flow(flow, VerbRegistry(), PROMPTS)
     assert set(loaded.states["ask"].on) == {"yes", "no", "failed"}
+
+
+def test_a_plugin_adds_a_verb_through_the_hook(tmp_path: Path) -> None:
+    from adapters.hookspecs import hookimpl
+    from adapters.registry import plugin_manager
+    from stasis_app.verbs.base import Verb
+    from stasis_app.verbs.registry import VerbHooks
+
+    class Beep(Verb):
+        name = "beep"
+
+    class BeepPlugin:
+        @hookimpl
+        def infolinia_register_verbs(self) -> list[type[Verb]]:
+            return [Beep]
+
+    manager = plugin_manager(env={}, extra_specs=(VerbHooks,))
+    manager.register(BeepPlugin())
+    verbs = VerbRegistry(manager)
+    flow = tmp_path / "beep.yaml"
+    flow.write_text(
+        "initial: b\nstates:\n  b: {verb: beep, on: {done: bye}}\n  bye: {verb: hangup}\n"
+    )
+    assert load_flow(flow, verbs, PROMPTS).states["b"].verb.name == "beep"
+    with pytest.raises(ConfigError, match="unknown verb 'beep'"):
+        load_flow(flow, VerbRegistry(), PROMPTS)

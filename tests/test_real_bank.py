@@ -140,6 +140,15 @@ def test_internet_banking_block_and_balance_in_polish(
     history = balance[balance.index(TEXTS["history_intro"]) + 1 :]
     assert history.count(TEXTS["operation_out"]) + history.count(TEXTS["operation_in"]) == 5
     assert " ".join(amount_words(Decimal("2500.00"))) in " ".join(history)
+    # Each operation's counterparty is customer text: rendered for the call only...
+    assert history.count("(spoken live)") == 5
+    # ...and gone once the call is over.
+    live = Path("/var/lib/infolinia/prompts/live")
+    for _ in range(50):
+        if not live.exists() or not any(live.iterdir()):
+            break
+        time.sleep(0.1)
+    assert not live.exists() or not any(live.iterdir())
 
 
 def test_date_of_birth_allows_blocking_but_not_the_balance(

@@ -16,6 +16,8 @@ from voice.engine import SynthesisError
 class EspeakEngine:
     """Speaks through the ``espeak-ng`` command."""
 
+    offline = True  # may speak customer data (see voice.live)
+
     def __init__(self, voice: str = "pl", speed: int = 160, binary: str = "espeak-ng") -> None:
         found = shutil.which(binary)
         if found is None:

@@ -40,6 +40,14 @@ class SpokenValue(BaseModel):
 PromptItem = str | SpokenValue
 
 
+LIVE_PREFIX = "live:"
+
+
+def live_key(text: str) -> str:
+    """A key for customer text spoken live (offline engine, per-call, not cached)."""
+    return LIVE_PREFIX + text
+
+
 def words(items: list[str]) -> list[str]:
     return [fragment_key(word) for word in items]
 
@@ -75,6 +83,7 @@ def value_keys(kind: str, value: Any) -> list[str]:
                 *words(date_words(operation.booked)),
                 "operation_in" if incoming else "operation_out",
                 *words(amount_words(operation.amount)),
+                live_key(operation.counterparty),
             ]
         return keys
     raise ValueError(f"cannot speak {kind!r}")
