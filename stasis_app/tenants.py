@@ -1,10 +1,12 @@
 """Tenants: the banks one deployment serves, each with its lines, flow,
 adapter, prompt overrides and consultant route."""
 
+from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class AdapterChoice(BaseModel):
@@ -15,6 +17,42 @@ class AdapterChoice(BaseModel):
     name: str
     settings: dict[str, Any] = Field(default_factory=dict)
     timeout: float = Field(default=5.0, gt=0, description="seconds per adapter call")
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: list[Day] = ["mon", "tue", "wed", "thu", "fri"]
+
+
+class WorkingHours(BaseModel):
+    """When the bank's consultants answer the phone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days: list[Day] = Field(default_factory=lambda: list(WORKDAYS))
+    open: time
+    close: time
+    timezone: str = "Europe/Warsaw"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}") from None
+        return zone
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> "WorkingHours":
+        if self.open >= self.close:
+            raise ValueError("open must be before close")
+        return self
+
+    def is_open(self, moment: datetime | None = None) -> bool:
+        """Whether consultants work at ``moment`` (default: now)."""
+        local = (moment or datetime.now(UTC)).astimezone(ZoneInfo(self.timezone))
+        return DAYS[local.weekday()] in self.days and self.open <= local.time() < self.close
 
 
 class ConsultantRoute(BaseModel):
@@ -28,6 +66,9 @@ class ConsultantRoute(BaseModel):
         default=None,
         description="checked before transferring (e.g. PJSIP/softphone): when it is not "
         "online the caller is told at once instead of waiting for nobody",
+    )
+    hours: WorkingHours | None = Field(
+        default=None, description="when consultants answer; none means at any hour"
     )
 
 

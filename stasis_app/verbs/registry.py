@@ -7,12 +7,14 @@ from adapters.hookspecs import hookspec
 from stasis_app.verbs.base import Verb
 from stasis_app.verbs.choose import Choose
 from stasis_app.verbs.confirm import Confirm
-from stasis_app.verbs.ending import Goto, Hangup, Transfer
 from stasis_app.verbs.gather import Gather
+from stasis_app.verbs.goto import Goto
+from stasis_app.verbs.hangup import Hangup
 from stasis_app.verbs.login import Authenticate, Identify
 from stasis_app.verbs.menu import Menu
 from stasis_app.verbs.operation import OperationVerb
 from stasis_app.verbs.say import Say
+from stasis_app.verbs.transfer import Transfer
 from stasis_app.verbs.webhook import Webhook
 
 BUILTIN_VERBS: tuple[type[Verb], ...] = (

@@ -1,4 +1,4 @@
-"""Verbs that end or redirect a flow: ``hangup``, ``transfer``, ``goto``."""
+"""``transfer``: hand the caller to a consultant; ends the flow (or ``failed``)."""
 
 import logging
 from typing import Any
@@ -13,32 +13,13 @@ from stasis_app.verbs.base import Verb, VerbParams, say
 log = logging.getLogger(__name__)
 
 
-class HangupParams(VerbParams):
-    prompt: list[PromptItem] = Field(default_factory=list)
-
-
-class Hangup(Verb):
-    """Say a last prompt (optional) and hang up."""
-
-    name = "hangup"
-    Params = HangupParams
-    terminal = True
-
-    def events(self, params: Any, transitions: Any) -> set[str]:
-        return set()
-
-    async def run(self, ctx: CallContext, params: Any) -> str:
-        if params.prompt:
-            await say(ctx, params.prompt)
-        await ctx.call.hangup()
-        ctx.ended = True
-        return "done"
-
-
 class TransferParams(VerbParams):
     prompt: list[PromptItem] = Field(default_factory=lambda: list[PromptItem](["transferring"]))
     unavailable_prompt: list[PromptItem] = Field(
         default_factory=lambda: list[PromptItem](["consultants_unavailable"])
+    )
+    closed_prompt: list[PromptItem] = Field(
+        default_factory=lambda: list[PromptItem](["outside_hours"])
     )
 
 
@@ -55,6 +36,10 @@ class Transfer(Verb):
 
     async def run(self, ctx: CallContext, params: Any) -> str:
         route = ctx.tenant.consultant
+        if route.hours is not None and not route.hours.is_open():
+            log.info("outside consultants' working hours")
+            await say(ctx, params.closed_prompt)
+            return "failed"
         if route.endpoint and not await ctx.call.gateway.endpoint_online(route.endpoint):
             log.info("no consultant online", extra={"endpoint": route.endpoint})
             await say(ctx, params.unavailable_prompt)
@@ -73,18 +58,4 @@ class Transfer(Verb):
         ctx.call.left_app = True
         ctx.ended = True
         log.info("transferred", extra={"context": route.context, "extension": route.extension})
-        return "done"
-
-
-class GotoParams(VerbParams):
-    to: str = Field(description="the state to go to")
-
-
-class Goto(Verb):
-    """Go to another state (its ``on`` is made from ``to``)."""
-
-    name = "goto"
-    Params = GotoParams
-
-    async def run(self, ctx: CallContext, params: Any) -> str:
         return "done"
