@@ -137,7 +137,8 @@ class DemoBank:
     # --- storage ----------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        # Shorter than the guard's per-call timeout: a busy database is an answer.
+        db = sqlite3.connect(self.path, timeout=3, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
@@ -213,9 +214,12 @@ class DemoBank:
                 _hash(secret, b"0" * 16)  # same work as a real check: no timing hint
                 return None
             stored, salt, failed, locked_until = row
+            offered = _hash(secret, salt)  # hashed even when locked: no timing hint
             if locked_until and datetime.fromisoformat(locked_until) > _now():
                 return None
-            if hmac.compare_digest(stored, _hash(secret, salt)):
+            if locked_until:  # a lockout that has expired starts the count again
+                failed = 0
+            if hmac.compare_digest(stored, offered):
                 db.execute(
                     "UPDATE customers SET failed_logins = 0, locked_until = NULL "
                     "WHERE tenant = ? AND number = ?",
@@ -278,7 +282,7 @@ class DemoBank:
 
     async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
         def work(db: sqlite3.Connection) -> BlockResult:
-            done = self._block_done(db, operation_id)
+            done = self._block_done(db, operation_id, "card", customer.number, card_id)
             if done is not None:
                 return done
             row = db.execute(
@@ -297,7 +301,9 @@ class DemoBank:
 
     async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
         def work(db: sqlite3.Connection) -> BlockResult:
-            done = self._block_done(db, operation_id)
+            done = self._block_done(
+                db, operation_id, "internet_banking", customer.number, customer.number
+            )
             if done is not None:
                 return done
             row = db.execute(
@@ -316,12 +322,19 @@ class DemoBank:
 
         return await self._run(work)
 
-    def _block_done(self, db: sqlite3.Connection, operation_id: str) -> BlockResult | None:
+    def _block_done(
+        self, db: sqlite3.Connection, operation_id: str, kind: str, customer: str, target: str
+    ) -> BlockResult | None:
         row = db.execute(
-            "SELECT reference, already_blocked FROM blocks WHERE tenant = ? AND operation_id = ?",
+            "SELECT reference, already_blocked, kind, customer, target FROM blocks "
+            "WHERE tenant = ? AND operation_id = ?",
             (self.tenant, operation_id),
         ).fetchone()
-        return BlockResult(row[0], bool(row[1])) if row else None
+        if row is None:
+            return None
+        if (row[2], row[3], row[4]) != (kind, customer, target):
+            raise Refused("operation id already used for another block")
+        return BlockResult(row[0], bool(row[1]))
 
     def _record_block(
         self,

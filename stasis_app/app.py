@@ -33,6 +33,7 @@ class InfoliniaApp:
         """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
         for book in self.deployment.all_books():
             await book.render_all()
+        self.deployment.live.forget_all()
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Future[None]] = []
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -88,7 +88,11 @@ class Call:
         if barge_in and self.keys:
             return True  # the caller already answered; do not make them listen
         # Only the first key is logged: the rest may be fragments of customer data.
-        first = "live" if keys[0].startswith(LIVE_PREFIX) else keys[0]
+        first = keys[0] if keys else ""
+        if first.startswith((LIVE_PREFIX, "w_")):
+            first = "value"  # the start of customer data: never logged
+        if not keys:
+            return False
         for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK):
             part = keys[start : start + MAX_MEDIA_PER_PLAYBACK]
             media = [await self._media(key) for key in part]

@@ -90,3 +90,11 @@ def test_pins_and_birth_dates_are_not_stored_in_clear(tmp_path: Path) -> None:
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     for secret in (b"1950-02-01", b"01021950", b"1985-06-15", b"15061985"):
         assert secret not in data
+
+
+async def test_an_operation_id_cannot_be_reused_for_another_block(tmp_path: Path) -> None:
+    demo = bank(tmp_path)
+    await demo.block_card(MARIA, "card-1111", "op-1")
+    with pytest.raises(Refused):
+        await demo.block_card(MARIA, "card-2222", "op-1")
+    assert [c["status"] for c in demo.snapshot("12345678")["cards"]] == ["blocked", "active"]

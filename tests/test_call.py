@@ -182,3 +182,16 @@ async def test_a_long_sequence_plays_as_several_playbacks_in_order() -> None:
     assert [m for media, _ in gateway.played for m in media] == [
         f"sound:/prompts/{k}" for k in keys
     ]
+
+
+async def test_the_start_of_customer_data_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    call, gateway, handle = make_call()
+    task = asyncio.create_task(call.say(["w_piec", "w_osiem"]))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    await task
+    logged = [r.__dict__.get("prompt") for r in caplog.records if r.getMessage() == "prompt"]
+    assert logged == ["value"]

@@ -5,6 +5,7 @@ never through an online service, never logged."""
 
 import asyncio
 import itertools
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +26,7 @@ class LiveSpeech:
 
     async def media(self, call_id: str, text: str) -> str:
         """Render ``text`` for one call; returns its media URI."""
-        folder = self.root / call_id
+        folder = self._folder(call_id)
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o755)
         base = folder / f"t{next(self._counter)}"
@@ -37,4 +38,13 @@ class LiveSpeech:
 
     def forget(self, call_id: str) -> None:
         """Delete everything rendered for a call (it has ended)."""
-        shutil.rmtree(self.root / call_id, ignore_errors=True)
+        shutil.rmtree(self._folder(call_id), ignore_errors=True)
+
+    def forget_all(self) -> None:
+        """Delete what calls of an earlier run left (it crashed or was killed)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _folder(self, call_id: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", call_id):
+            raise ValueError("not a channel id")
+        return self.root / call_id

@@ -1,9 +1,10 @@
 """Running a flow for one call: state by state until a hangup or transfer.
 
 Every transition is logged (``from``, ``event``, ``to``). A flow that loops
-without end (a caller who keeps pressing "repeat") is stopped politely after
-``MAX_STEPS`` steps. A hangup anywhere raises ``CallHungUp`` out of the verb,
-which ends the run: nothing runs after a hangup.
+without end (states that lead back to each other) is stopped politely after
+``MAX_STEPS`` steps. Secrets gathered in a state are dropped after the
+state that follows it (the login that uses them). A hangup anywhere raises
+``CallHungUp`` out of the verb, which ends the run: nothing runs after a hangup.
 """
 
 import logging
@@ -23,6 +24,8 @@ async def run_flow(flow: Flow, ctx: CallContext) -> str:
         state = flow.states[name]
         ctx.state, ctx.transitions = name, state.on
         event = await state.verb.run(ctx, state.params)
+        if state.verb.name != "gather":
+            ctx.secrets.clear()  # a secret lives from its gather to the very next state
         if ctx.ended or (state.verb.terminal and event == "done"):
             log.info("flow ended", extra={"state": name, "verb": state.verb.name})
             return name

@@ -85,6 +85,7 @@ def load_flow(path: Path, verbs: VerbRegistry, prompts: Iterable[str] | None = N
     flow = Flow(path, str(initial), states)
     _check_transitions(file, flow)
     _check_reachable(file, flow)
+    _check_secrets(file, flow)
     if prompts is not None:
         known = set(prompts)
         for state in flow.states.values():
@@ -151,6 +152,25 @@ def _check_transitions(file: str, flow: Flow) -> None:
                 f"no transition for {event!r}: the call would stop here without a "
                 "hangup or a transfer",
             )
+
+
+def _check_secrets(file: str, flow: Flow) -> None:
+    """A login's secret must come from a gather that keeps it secret: a PIN
+    gathered as a plain value could reach a log or a webhook."""
+    gathered = {
+        getattr(s.params, "into", None): bool(getattr(s.params, "secret", False))
+        for s in flow.states.values()
+        if s.verb.name == "gather"
+    }
+    for state in flow.states.values():
+        if state.verb.name in ("identify", "authenticate"):
+            name = getattr(state.params, "secret", "")
+            if gathered.get(name) is not True:
+                raise ConfigError(
+                    file,
+                    f"states.{state.name}.params.secret",
+                    f"no gather with 'into: {name}' and 'secret: true' collects it",
+                )
 
 
 def _check_reachable(file: str, flow: Flow) -> None:

@@ -1,8 +1,10 @@
 """Turning what a flow says into prompt keys: static prompts by key, and
 customer data (amounts, dates, digits, cards) as pre-rendered word fragments.
 
-Customer data never becomes a sentence for a TTS engine or the cache: it is
-spoken word by word from :mod:`voice.polish` fragments.
+Numbers, amounts, dates and digits never become a sentence for a TTS engine
+or the cache: they are spoken word by word from :mod:`voice.polish`
+fragments. The one free text, a counterparty, is spoken live
+(:mod:`voice.live`: offline engine, per-call files, never cached).
 """
 
 from collections.abc import Sequence
@@ -72,12 +74,16 @@ def value_keys(kind: str, value: Any) -> list[str]:
         keys: list[str] = []
         for account in value:
             assert isinstance(account, Account)
+            if account.currency != "PLN":
+                continue  # only złoty has its words so far; never say "złotych" for euro
             keys += ["balance_is", *words(amount_words(account.balance))]
         return keys
     if kind == "operations":
         keys = []
         for operation in value:
             assert isinstance(operation, Operation)
+            if operation.currency != "PLN":
+                continue
             incoming = operation.direction is Direction.IN
             keys += [
                 *words(date_words(operation.booked)),

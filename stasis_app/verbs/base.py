@@ -24,8 +24,8 @@ class AskParams(VerbParams):
     invalid_prompt: list[PromptItem] = Field(
         default_factory=lambda: list[PromptItem](["invalid_choice"])
     )
-    first_timeout: float = Field(default=6.0, gt=0)
-    between_timeout: float = Field(default=4.0, gt=0)
+    first_timeout: float = Field(default=6.0, gt=0, le=30)
+    between_timeout: float = Field(default=4.0, gt=0, le=30)
 
     @property
     def timeouts(self) -> DigitTimeouts:

@@ -28,13 +28,19 @@ class Choose(Verb):
     Params = ChooseParams
 
     def events(self, params: Any, transitions: Sequence[str]) -> set[str]:
-        return {"chosen", "failed"} | option_keys(transitions)
+        extra = option_keys(transitions)
+        clash = sorted(extra & {str(n) for n in range(1, params.max_items + 1)})
+        if clash:
+            raise ValueError(f"key {clash[0]!r} is an option and also chooses an item")
+        return {"chosen", "failed"} | extra
 
     def prompts(self, params: Any) -> set[str]:
         return super().prompts(params) | {"press", "card_debit", "card_credit", "card_ending"}
 
     async def run(self, ctx: CallContext, params: Any) -> str:
-        items = list(ctx.values[params.items])[: params.max_items]
+        items = list(ctx.values.get(params.items) or [])[: params.max_items]
+        if not items:
+            return "failed"
         extra = option_keys(list(ctx.transitions))
         keys: list[str] = []
         for number, item in enumerate(items, start=1):

@@ -58,6 +58,8 @@ class Gather(Verb):
                 )
             elif first == params.terminator:
                 digits = ""
+            if len(digits) == params.max_digits and ctx.call.keys[:1] == [params.terminator]:
+                ctx.call.keys.pop(0)  # a "#" after a number that ended by itself
             valid = digits.isdigit() or (
                 params.accept == "keys" and bool(digits) and set(digits) <= set("0123456789*")
             )

@@ -49,6 +49,10 @@ class _Login(Verb):
     async def run(self, ctx: CallContext, params: Any) -> str:
         number = str(ctx.values.get(params.number, ""))
         secret = ctx.take_secret(params.secret)
+        # A new login forgets the previous one, whatever its outcome.
+        ctx.customer, ctx.level = None, None
+        for key in ("cards", "card", "accounts", "operations", "reference"):
+            ctx.values.pop(key, None)
         try:
             customer = await self._login(ctx, number, secret)
         except Unavailable:

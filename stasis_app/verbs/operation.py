@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, Literal
 
-from adapters.errors import NotFound, Refused, Unavailable
+from adapters.errors import NotFound, Refused, Timeout, Unavailable
 from adapters.spec import CardStatus
 from stasis_app.flow.context import CallContext
 from stasis_app.verbs.base import Verb, VerbParams
@@ -82,15 +82,24 @@ class OperationVerb(Verb):
         if operation == "last_operations":
             ctx.values["operations"] = await bank.last_operations(customer, 5)
             return ctx.values["operations"]
-        # A block: the same operation id for the same state of the same call, so
-        # asking twice (a retry, a repeated confirmation) blocks once.
-        operation_id = f"{ctx.call.channel_id}:{ctx.state}"
-        block: Awaitable[Any]
-        if operation == "block_card":
-            block = bank.block_card(customer, ctx.values["card"].card_id, operation_id)
-        else:
-            block = bank.block_internet_banking(customer, operation_id)
-        result = await asyncio.shield(asyncio.ensure_future(block))
+        # A block's operation id names the call, the customer and what is blocked:
+        # confirming the same block again (or a retry) blocks once, and another
+        # card or customer in the same call is a block of its own.
+        target = ctx.values["card"].card_id if operation == "block_card" else "internet-banking"
+        operation_id = f"{ctx.call.channel_id}:{customer.number}:{target}"
+
+        def block() -> Awaitable[Any]:
+            if operation == "block_card":
+                return bank.block_card(customer, target, operation_id)
+            return bank.block_internet_banking(customer, operation_id)
+
+        try:
+            result = await asyncio.shield(asyncio.ensure_future(block()))
+        except Timeout:
+            # The bank may have blocked after all: ask once more with the same id,
+            # which returns the block (and its reference) rather than repeating it.
+            log.warning("block timed out; asking again", extra={"operation": operation})
+            result = await asyncio.shield(asyncio.ensure_future(block()))
         ctx.values["reference"] = result.reference
         log.info("block confirmed by the bank", extra={"operation": operation})
         return result

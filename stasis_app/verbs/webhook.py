@@ -13,9 +13,12 @@ Reply (status 200)::
     {"verbs": [{"verb": "say", "params": {"prompt": ["greeting"]}},
                {"verb": "gather", "params": {"prompt": ["ask_digits"], "into": "digits"}}]}
 
-Both bodies are signed: header ``X-Infolinia-Signature: sha256=<hex>``, an
-HMAC-SHA256 of the exact body bytes with the shared secret named by
-``secret_env`` (an environment variable: secrets never live in flow files).
+Both are signed: header ``X-Infolinia-Signature: sha256=<hex>``, an
+HMAC-SHA256 with the shared secret named by ``secret_env`` (an environment
+variable: secrets never live in flow files) of the exact request body, and
+for the reply of ``<call>:<round>\n`` followed by the exact reply body (so a
+reply cannot be replayed into another call). ``url`` must be https, except
+to this machine.
 A reply with a missing or wrong signature, a timeout, an error status, an
 unknown verb or prompt: the caller hears ``failed_prompt`` and the flow goes
 on at ``failed``. Values collected with ``secret: true`` are never sent.
@@ -26,10 +29,11 @@ import hmac
 import json
 import logging
 import os
+import urllib.parse
 from typing import Any
 
 import aiohttp
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from stasis_app.errors import CallHungUp
 from stasis_app.flow.context import CallContext
@@ -51,12 +55,26 @@ def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+def reply_signed_bytes(call: str, round_number: int, body: bytes) -> bytes:
+    """What a reply's signature covers: ``<call>:<round>\n`` then the body."""
+    return f"{call}:{round_number}\n".encode() + body
+
+
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(secret, body), header)
 
 
 class WebhookParams(VerbParams):
     url: str = Field(pattern=r"^https?://")
+
+    @field_validator("url")
+    @classmethod
+    def _https_unless_local(cls, url: str) -> str:
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not url.startswith("https://") and host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("must be https:// (plain http only to this machine)")
+        return url
+
     secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="env var with the key")
     timeout: float = Field(default=3.0, gt=0, le=30)
     max_rounds: int = Field(default=20, ge=1, le=100)
@@ -97,11 +115,14 @@ class Webhook(Verb):
                 if not reply:
                     return "done"
                 for step in reply:
-                    verb = verbs.get(step.get("verb", ""))
+                    name, params_raw = step.get("verb"), step.get("params") or {}
+                    if not isinstance(name, str) or not isinstance(params_raw, dict):
+                        raise WebhookFailed("reply's verbs need a 'verb' name and 'params'")
+                    verb = verbs.get(name)
                     if verb is None or verb.name not in REPLY_VERBS:
                         raise WebhookFailed(f"reply asks for verb {step.get('verb')!r}")
                     try:
-                        step_params = verb.Params(**(step.get("params") or {}))
+                        step_params = verb.Params(**params_raw)
                     except ValidationError as exc:
                         problem = exc.errors()[0]["msg"]
                         raise WebhookFailed(f"bad params for {verb.name}: {problem}") from None
@@ -109,7 +130,11 @@ class Webhook(Verb):
                     if missing:
                         unknown = sorted(missing)[0]
                         raise WebhookFailed(f"reply asks for unknown prompt {unknown!r}")
-                    event = await verb.run(ctx, step_params)
+                    try:
+                        event = await verb.run(ctx, step_params)
+                    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+                        # e.g. a {value: ...} nothing collected: the reply's fault
+                        raise WebhookFailed(f"reply's {verb.name} cannot run: {exc!r}") from None
                     if ctx.ended:
                         return "done"
         raise WebhookFailed(f"still talking after {params.max_rounds} rounds")
@@ -142,7 +167,10 @@ class Webhook(Verb):
                 reply_body = await response.read()
                 if response.status != 200:
                     raise WebhookFailed(f"HTTP {response.status}")
-                if not signature_ok(secret, reply_body, response.headers.get(SIGNATURE_HEADER)):
+                # The reply is signed together with the call and round it answers,
+                # so an old reply cannot be replayed into another call.
+                signed = reply_signed_bytes(ctx.call.channel_id, round_number, reply_body)
+                if not signature_ok(secret, signed, response.headers.get(SIGNATURE_HEADER)):
                     raise WebhookFailed("reply signature missing or wrong")
         except TimeoutError:
             raise WebhookFailed(f"no reply within {params.timeout}s") from None

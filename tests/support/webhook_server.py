@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from stasis_app.verbs.webhook import SIGNATURE_HEADER, sign, signature_ok
+from stasis_app.verbs.webhook import SIGNATURE_HEADER, reply_signed_bytes, sign, signature_ok
 
 PORT = 18765
 SECRET = b"test-webhook-secret"
@@ -70,8 +70,9 @@ class WebhookServer:
             ]
         reply = json.dumps({"verbs": verbs}).encode()
         key = b"not-the-shared-secret" if call["line"] == "106" else SECRET
+        signed = reply_signed_bytes(call["call"], call["round"], reply)
         return web.Response(
             body=reply,
             content_type="application/json",
-            headers={SIGNATURE_HEADER: sign(key, reply)},
+            headers={SIGNATURE_HEADER: sign(key, signed)},
         )
