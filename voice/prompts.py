@@ -4,6 +4,7 @@ Every prompt is rendered before the app takes a call; a call only ever asks
 for the media URI of an already rendered key.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -22,17 +23,23 @@ class PromptBook:
         self.cache = cache
         self._rendered: dict[str, Path] = {}
 
-    async def render_all(self) -> None:
-        """Render every prompt (cache hits are free), logging progress."""
+    async def render_all(self, workers: int = 2) -> None:
+        """Render every prompt (cache hits are free), ``workers`` at a time, logging progress."""
         started = time.monotonic()
-        hits = 0
         total = len(self.texts)
-        for done, (key, text) in enumerate(self.texts.items(), start=1):
-            if self.cache.cached(text) is not None:
-                hits += 1
-            self._rendered[key] = await self.cache.render(text)
-            if done % 10 == 0 or done == total:
+        hits = sum(1 for text in self.texts.values() if self.cache.cached(text) is not None)
+        slots = asyncio.Semaphore(workers)
+        done = 0
+
+        async def render(key: str, text: str) -> None:
+            nonlocal done
+            async with slots:
+                self._rendered[key] = await self.cache.render(text)
+            done += 1
+            if done % 20 == 0 or done == total:
                 log.info("prompts rendered", extra={"done": done, "total": total})
+
+        await asyncio.gather(*(render(key, text) for key, text in self.texts.items()))
         log.info(
             "prompt book ready",
             extra={

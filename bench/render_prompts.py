@@ -1,0 +1,56 @@
+"""Cold render of every prompt of the default config (texts + word fragments)
+into a scratch cache, with 1 worker (the baseline) and with 2, in one run.
+
+    .venv/bin/python bench/render_prompts.py [--json]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from stasis_app.config import load_settings
+from stasis_app.deployment import tenant_texts
+from voice.cache import PromptCache
+from voice.espeak import EspeakEngine
+from voice.prompts import PromptBook
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="results as JSON")
+    args = parser.parse_args()
+    settings = load_settings(resolve_secrets=False)
+    texts = tenant_texts(settings, None)
+    results = []
+    engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as scratch:
+            book = PromptBook(texts, PromptCache(Path(scratch), engine))
+            started = time.monotonic()
+            asyncio.run(book.render_all(workers))
+            results.append({"workers": workers, "seconds": round(time.monotonic() - started, 2)})
+    baseline = results[0]["seconds"]
+    for result in results:
+        result["ratio_to_1_worker"] = round(result["seconds"] / baseline, 2)
+    report = {
+        "prompts": len(texts),
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "engine": engine.identity,
+        "results": results,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{report['prompts']} prompts, {report['engine']}, {report['cpus']} CPUs")
+    for r in results:
+        print(f"  {r['workers']} worker(s): {r['seconds']:6.2f} s  ({r['ratio_to_1_worker']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
