@@ -2,10 +2,12 @@
 
 Loading order: the block-list from ``$INFOLINIA_DISABLE_PLUGINS`` (comma
 separated plugin names), then plugins from the ``infolinia.adapters`` entry
-point group, then the built-in adapters (through the same hook), then
+point group, then modules named in ``$INFOLINIA_PLUGINS`` (comma separated,
+importable), then the built-in adapters (through the same hook), then
 ``check_pending()`` so a misspelled hook fails at start-up.
 """
 
+import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +61,11 @@ def plugin_manager(
     ):
         manager.set_blocked(name)
     manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    # Modules named in $INFOLINIA_PLUGINS load as plugins without packaging
+    # (a vendor trying an adapter, test doubles).
+    for module in filter(None, (m.strip() for m in env.get("INFOLINIA_PLUGINS", "").split(","))):
+        if not manager.is_registered(importlib.import_module(module)):
+            manager.register(importlib.import_module(module), name=module)
     if not manager.is_blocked(BUILTIN_PLUGIN):
         manager.register(builtin, name=BUILTIN_PLUGIN)
     manager.check_pending()

@@ -12,6 +12,7 @@ import pytest
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.sandbox import ARI_URL, Sandbox
+from stasis_app.simulator import CallSimulator
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy
@@ -64,6 +65,8 @@ def app(
         "INFOLINIA_ARI_URL": proxy.url,
         "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # for that module
     }
     process = AppProcess(TEST_CONFIG, env, log).start()
     yield process
@@ -109,6 +112,18 @@ def spoken_keys(keys: str) -> list[str]:
 @pytest.fixture(scope="session")
 def spoken() -> SpokenPrompts:
     return SpokenPrompts()
+
+
+@pytest.fixture
+def simulator(live_app: AppProcess, sandbox: Sandbox) -> CallSimulator:
+    """Places calls like ``infolinia call``, in-process, mapping prompts to texts."""
+    settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    heard = {
+        uri: book.texts[key]
+        for book in build_deployment(settings, with_adapters=False).all_books()
+        for key, uri in book.media_uris().items()
+    }
+    return CallSimulator(settings.ari, heard)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ import pytest
 from adapters.demo import DemoBank, DemoSettings
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator, Transcript
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
@@ -42,17 +41,6 @@ def banks() -> dict[str, DemoBank]:
     for bank in banks.values():
         bank.reset()
     return banks
-
-
-@pytest.fixture
-def simulator(live_app: AppProcess, sandbox: Sandbox) -> CallSimulator:
-    settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
-    heard = {
-        uri: book.texts[key]
-        for book in build_deployment(settings, with_adapters=False).all_books()
-        for key, uri in book.media_uris().items()
-    }
-    return CallSimulator(settings.ari, heard)
 
 
 def said(transcript: Transcript) -> list[str]:
