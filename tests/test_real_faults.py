@@ -74,13 +74,7 @@ def test_websocket_cut_mid_call_the_call_goes_on(
             # the previous test's); keys pressed during one are lost and asked again.
             name = await ari.call_with_keys("107", "42#", wait=6)
             channel_id = await witness.channel_named(name)
-            await witness.wait_for(
-                lambda e: (
-                    e["type"] == "PlaybackStarted"
-                    and e["playback"]["target_uri"] == f"channel:{channel_id}"
-                ),
-                timeout=10,
-            )
+            await witness.prompt_started(channel_id, timeout=10)
             assert proxy.cut() >= 1
             await witness.hangup_of(channel_id, timeout=30)
             events = witness.on_channel(channel_id)
@@ -123,13 +117,7 @@ def test_call_left_in_stasis_by_a_dead_app_is_resumed(
         async with Witness(ari) as witness:
             name = await ari.call_with_keys("109", "7#", wait=8)
             channel_id = await witness.channel_named(name)
-            await witness.wait_for(
-                lambda e: (
-                    e["type"] == "PlaybackStarted"
-                    and e["playback"]["target_uri"] == f"channel:{channel_id}"
-                ),
-                timeout=10,
-            )
+            await witness.prompt_started(channel_id, timeout=10)
             live_app.kill()
             assert await ari.app_channel_ids("infolinia") == [channel_id]
             live_app.start()

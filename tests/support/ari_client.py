@@ -141,6 +141,16 @@ class Witness:
         )
         return str(event["channel"]["id"])
 
+    async def prompt_started(self, channel_id: str, timeout: float) -> Event:
+        """Wait until a prompt starts playing to the channel."""
+        return await self.wait_for(
+            lambda e: (
+                e["type"] == "PlaybackStarted"
+                and e["playback"]["target_uri"] == f"channel:{channel_id}"
+            ),
+            timeout,
+        )
+
     async def hangup_of(self, channel_id: str, timeout: float) -> Event:
         """Wait until the channel is destroyed; returns the ChannelDestroyed event."""
         return await self.wait_for(
