@@ -103,34 +103,45 @@ def test_card_1111_is_blocked_at_all_three_banks_with_the_reference_read_back(
         assert heard_reference == block["reference"] and len(heard_reference) == 8
 
 
-def test_internet_banking_block_and_balance_in_polish(
+def test_internet_banking_block_and_balance_in_polish_at_all_three_banks(
     simulator: CallSimulator, banks: dict[str, DemoBank]
 ) -> None:
-    transcripts = asyncio.run(
-        call_all(simulator, {"101": "1 87654321 4321# 2 1", "102": "2 12345678 1234# 1"})
-    )
-    ib = transcripts["101"]
-    state = banks["cieszyn"].snapshot("87654321")
-    assert state["internet_banking"] == "blocked"
-    assert state["cards"][0]["status"] == "active"
-    assert (
-        digits_from_words(words_after(ib, TEXTS["ib_blocked"])) == state["blocks"][0]["reference"]
-    )
+    """Six calls at once: at each bank one caller blocks internet banking and
+    another hears the balance and the last operations."""
+    ib_keys, balance_keys = "1 87654321 4321# 2 1", "2 12345678 1234# 1"
 
-    balance = said(transcripts["102"])
-    at = balance.index(TEXTS["balance_is"])
-    sentence = balance[at + 1 : at + 1 + 8]
-    assert " ".join(sentence) == (
-        "tysiąc dwieście trzydzieści cztery złote pięćdziesiąt sześć groszy"
-    )
-    assert sentence == amount_words(Decimal("1234.56"))
-    # 1: the last five operations, newest first, with their direction.
-    history = balance[balance.index(TEXTS["history_intro"]) + 1 :]
-    assert history.count(TEXTS["operation_out"]) + history.count(TEXTS["operation_in"]) == 5
-    assert " ".join(amount_words(Decimal("2500.00"))) in " ".join(history)
-    # Each operation's counterparty is customer text: rendered for the call only...
-    assert history.count("(spoken live)") == 5
-    # ...and gone once the call is over.
+    async def six_calls() -> list[Transcript]:
+        return await asyncio.gather(
+            *(
+                simulator.call(line, keys.split(), quiet_gap=0.3, timeout=150, hangup_after=1.5)
+                for line in LINES.values()
+                for keys in (ib_keys, balance_keys)
+            )
+        )
+
+    transcripts = iter(asyncio.run(six_calls()))
+    for tenant in LINES:
+        ib, balance_call = next(transcripts), next(transcripts)
+        state = banks[tenant].snapshot("87654321")
+        assert state["internet_banking"] == "blocked"
+        assert state["cards"][0]["status"] == "active"
+        heard_reference = digits_from_words(words_after(ib, TEXTS["ib_blocked"]))
+        assert heard_reference == state["blocks"][0]["reference"]
+
+        balance = said(balance_call)
+        at = balance.index(TEXTS["balance_is"])
+        sentence = balance[at + 1 : at + 1 + 8]
+        assert " ".join(sentence) == (
+            "tysiąc dwieście trzydzieści cztery złote pięćdziesiąt sześć groszy"
+        )
+        assert sentence == amount_words(Decimal("1234.56"))
+        # 1: the last five operations, newest first, with their direction.
+        history = balance[balance.index(TEXTS["history_intro"]) + 1 :]
+        assert history.count(TEXTS["operation_out"]) + history.count(TEXTS["operation_in"]) == 5
+        assert " ".join(amount_words(Decimal("2500.00"))) in " ".join(history)
+        # Each operation's counterparty is customer text: rendered for the call only...
+        assert history.count("(spoken live)") == 5
+    # ...and gone once the calls are over.
     live = Path("/var/lib/infolinia/prompts/live")
     for _ in range(50):
         if not live.exists() or not any(live.iterdir()):
