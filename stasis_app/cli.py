@@ -158,12 +158,7 @@ def _call(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     deployment = build_deployment(settings, with_adapters=False)
-    heard = {
-        uri: book.texts[key]
-        for book in deployment.all_books()
-        for key, uri in book.media_uris().items()
-    }
-    simulator = CallSimulator(settings.ari, heard)
+    simulator = CallSimulator(settings.ari, deployment.heard_texts())
     wav = args.wav.resolve() if args.wav else None
     transcript = asyncio.run(
         simulator.call(

@@ -45,10 +45,22 @@ class Deployment:
     def all_books(self) -> list[PromptBook]:
         return [self.default_prompts, *(line.prompts for line in self.tenants.values())]
 
+    def heard_texts(self) -> dict[str, str]:
+        """Media URI -> the text it speaks, for every prompt of every tenant
+        (what a listener such as the call simulator needs)."""
+        return {
+            uri: book.texts[key]
+            for book in self.all_books()
+            for key, uri in book.media_uris().items()
+        }
 
-def tenant_texts(settings: Settings, tenant: Tenant | None) -> dict[str, str]:
-    """A tenant's prompt texts: defaults, its overrides, then word fragments."""
-    texts = load_prompt_texts(settings.prompts)
+
+def tenant_texts(
+    settings: Settings, tenant: Tenant | None, defaults: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A tenant's prompt texts: defaults (read from ``settings.prompts`` unless
+    given), its overrides, then word fragments."""
+    texts = dict(defaults) if defaults is not None else load_prompt_texts(settings.prompts)
     if tenant is not None:
         for key in tenant.prompts:
             if key not in texts:
@@ -76,8 +88,9 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
     tenants: dict[str, Line] = {}
     lines: dict[str, Line] = {}
     flows: dict[Path, Flow] = {}
+    defaults = load_prompt_texts(settings.prompts)  # read once for every tenant
     for tenant in settings.tenants.values():
-        texts = tenant_texts(settings, tenant)
+        texts = tenant_texts(settings, tenant, defaults)
         flow = load_flow(tenant.flow, verbs, texts)
         flows[tenant.flow] = flow
         bank: GuardedAdapter | None = None
@@ -99,4 +112,5 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                 )
             lines[number] = line
     live = LiveSpeech(settings.voice.cache_dir / "live", engine)
-    return Deployment(lines, tenants, PromptBook(tenant_texts(settings, None), cache), live)
+    default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
+    return Deployment(lines, tenants, default_book, live)

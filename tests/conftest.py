@@ -118,11 +118,7 @@ def spoken() -> SpokenPrompts:
 def simulator(live_app: AppProcess, sandbox: Sandbox) -> CallSimulator:
     """Places calls like ``infolinia call``, in-process, mapping prompts to texts."""
     settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
-    heard = {
-        uri: book.texts[key]
-        for book in build_deployment(settings, with_adapters=False).all_books()
-        for key, uri in book.media_uris().items()
-    }
+    heard = build_deployment(settings, with_adapters=False).heard_texts()
     return CallSimulator(settings.ari, heard)
 
 

@@ -20,14 +20,11 @@ from voice.polish import UNITS, amount_words
 pytestmark = pytest.mark.asterisk
 
 LINES = {"izbica": "100", "cieszyn": "101", "staszow": "102"}
-TEXTS = {
-    key: text
-    for key, text in build_deployment(
-        load_settings(TEST_CONFIG, resolve_secrets=False, env={}), with_adapters=False
-    )
+TEXTS = dict(
+    build_deployment(load_settings(TEST_CONFIG, resolve_secrets=False, env={}), with_adapters=False)
     .tenants["izbica"]
-    .prompts.texts.items()
-}
+    .prompts.texts
+)
 
 
 @pytest.fixture
