@@ -3,6 +3,7 @@ as any vendor's plugin."""
 
 from adapters.demo import DemoBank, DemoSettings
 from adapters.hookspecs import AdapterFactory, hookimpl
+from adapters.webservice import WebserviceBank, WebserviceSettings
 
 
 @hookimpl
@@ -13,5 +14,11 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             settings=DemoSettings,
             create=DemoBank,
             description="sandbox bank in SQLite with seeded demo customers",
-        )
+        ),
+        AdapterFactory(
+            name="webservice",
+            settings=WebserviceSettings,
+            create=WebserviceBank,
+            description="the bank's core system over signed JSON/HTTPS (openapi.yaml)",
+        ),
     ]

@@ -116,4 +116,8 @@ class AdapterRegistry:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             raise AdapterSetupError(f"adapter_settings.{where}", first["msg"]) from None
-        return factory.create(validated)
+        try:
+            return factory.create(validated)
+        except (ValueError, OSError) as exc:
+            # e.g. a secret file that cannot be read: a set-up problem, said at start-up.
+            raise AdapterSetupError("adapter_settings", str(exc)) from None

@@ -16,6 +16,7 @@ from stasis_app.simulator import CallSimulator
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy
+from tests.support.reference_core import SECRET as CORE_SECRET
 from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 from voice.polish import digit_words, fragment_key
 
@@ -65,6 +66,7 @@ def app(
         "INFOLINIA_ARI_URL": proxy.url,
         "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
         "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # for that module
     }

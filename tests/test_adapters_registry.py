@@ -34,7 +34,7 @@ def test_a_plugin_adds_an_adapter() -> None:
     manager = plugin_manager(env={})
     manager.register(VendorPlugin(), name="vendor-plugin")
     registry = AdapterRegistry(manager)
-    assert registry.names() == ["demo", "vendor"]
+    assert registry.names() == ["demo", "vendor", "webservice"]
 
 
 def test_two_plugins_with_one_name_are_refused() -> None:

@@ -1,0 +1,99 @@
+"""The JSON bodies of the webservice contract (``openapi.yaml``), as strict
+pydantic models shared by the adapter and by servers written in Python.
+
+Money travels as a decimal string (``"1234.56"``), never as a JSON number, so
+no side ever rounds it through a float. Unknown fields are ignored, so a
+bank's server may send more than the contract asks for.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.spec import Account, BlockResult, Card, CardKind, CardStatus, Direction, Operation
+
+Money = Annotated[str, Field(pattern=r"^-?\d{1,15}(\.\d{1,2})?$")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+CustomerNumber = Annotated[str, Field(pattern=r"^\d{1,16}$")]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class IdentifyRequest(_Wire):
+    customer_number: CustomerNumber
+    birth_date: date
+
+
+class AuthenticateRequest(_Wire):
+    customer_number: CustomerNumber
+    pin: Annotated[str, Field(pattern=r"^\d{4,12}$")]
+
+
+class BlockRequest(_Wire):
+    operation_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class CustomerBody(_Wire):
+    customer_number: CustomerNumber
+
+
+class CardBody(_Wire):
+    card_id: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: CardKind
+    last4: Annotated[str, Field(pattern=r"^\d{4}$")]
+    status: CardStatus
+
+    def to_card(self) -> Card:
+        return Card(self.card_id, self.kind, self.last4, self.status)
+
+
+class CardsBody(_Wire):
+    cards: list[CardBody]
+
+
+class AccountBody(_Wire):
+    account_id: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(max_length=100)]
+    balance: Money
+    currency: Currency
+
+    def to_account(self) -> Account:
+        return Account(self.account_id, self.name, Decimal(self.balance), self.currency)
+
+
+class AccountsBody(_Wire):
+    accounts: list[AccountBody]
+
+
+class OperationBody(_Wire):
+    booked: date
+    amount: Money
+    currency: Currency
+    direction: Direction
+    counterparty: Annotated[str, Field(max_length=100)]
+
+    def to_operation(self) -> Operation:
+        return Operation(
+            self.booked, Decimal(self.amount), self.currency, self.direction, self.counterparty
+        )
+
+
+class OperationsBody(_Wire):
+    operations: list[OperationBody]
+
+
+class BlockBody(_Wire):
+    reference: Annotated[str, Field(pattern=r"^\d{1,32}$")]
+    already_blocked: bool = False
+
+    def to_result(self) -> BlockResult:
+        return BlockResult(self.reference, self.already_blocked)
+
+
+class ErrorBody(_Wire):
+    error: Literal["not_found", "refused", "unavailable"]
+    message: Annotated[str, Field(max_length=500)] = ""

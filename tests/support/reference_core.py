@@ -1,0 +1,210 @@
+"""A reference implementation of the webservice contract
+(``adapters/webservice/openapi.yaml``) over the demo bank, for tests.
+
+It checks every request as a bank's server must (signature, age, replay,
+size) and signs every answer. ``faults`` lets a test make it misbehave:
+answer late, fail with a status, sign with the wrong key, send too much.
+"""
+
+import asyncio
+import json
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import AdapterError, NotFound, Refused
+from adapters.spec import Customer
+from adapters.webservice import signing, wire
+
+SECRET = b"test-core-secret"
+PORT = 18766  # the real-call tests' tenant points here
+
+
+@dataclass
+class Faults:
+    delay: float = 0.0  # seconds before answering
+    fail_statuses: list[int] = field(default_factory=list)  # next answers' statuses
+    wrong_key: bool = False
+    oversize: bool = False
+    json_number_money: bool = False  # balance as a JSON number, against the contract
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+class ReferenceCore:
+    """The bank side of the webservice contract."""
+
+    def __init__(self, bank: DemoBank, key: bytes = SECRET) -> None:
+        self.bank = bank
+        self.key = key
+        self.verifier = signing.RequestVerifier(key)
+        self.faults = Faults()
+        self.refused: list[str] = []  # why requests were refused
+        self.seen: list[Seen] = []
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=signing.MAX_BODY)
+        app.router.add_post("/v1/identify", self._identify)
+        app.router.add_post("/v1/authenticate", self._authenticate)
+        app.router.add_get("/v1/customers/{number}/cards", self._cards)
+        app.router.add_post("/v1/customers/{number}/cards/{card}/block", self._block_card)
+        app.router.add_post("/v1/customers/{number}/internet-banking/block", self._block_ib)
+        app.router.add_get("/v1/customers/{number}/accounts", self._accounts)
+        app.router.add_get("/v1/customers/{number}/operations", self._operations)
+        app.middlewares.append(self._guard)
+        return app
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.read()
+        problem = self.verifier.problem(request.method, request.path_qs, body, request.headers)
+        nonce = request.headers.get(signing.NONCE, "")
+        if problem is not None:
+            self.refused.append(problem)
+            return self._answer(nonce, 401, {"error": "refused", "message": problem})
+        self.seen.append(Seen(request.method, request.path, json.loads(body) if body else {}))
+        if self.faults.delay:
+            await asyncio.sleep(self.faults.delay)
+        if self.faults.fail_statuses:
+            status = self.faults.fail_statuses.pop(0)
+            return self._answer(nonce, status, {"error": "unavailable"})
+        try:
+            status, payload = 200, await handler(request)
+        except NotFound:
+            status, payload = 404, {"error": "not_found"}
+        except Refused:
+            status, payload = 403, {"error": "refused"}
+        except ValidationError:
+            status, payload = 422, {"error": "refused"}
+        except AdapterError:
+            status, payload = 503, {"error": "unavailable"}
+        return self._answer(nonce, status, payload)
+
+    def _answer(self, nonce: str, status: int, payload: Any) -> web.Response:
+        body = json.dumps(payload).encode()
+        if self.faults.oversize:
+            body = json.dumps({**payload, "padding": "x" * signing.MAX_BODY}).encode()
+        key = b"not-the-shared-key" if self.faults.wrong_key else self.key
+        signature = signing.sign_response(key, nonce, status, body)
+        return web.Response(
+            status=status,
+            body=body,
+            content_type="application/json",
+            headers={signing.SIGNATURE: signature},
+        )
+
+    async def _identify(self, request: web.Request) -> Any:
+        asked = wire.IdentifyRequest.model_validate_json(await request.read())
+        found = await self.bank.identify(asked.customer_number, asked.birth_date)
+        return {"customer_number": found.number}
+
+    async def _authenticate(self, request: web.Request) -> Any:
+        asked = wire.AuthenticateRequest.model_validate_json(await request.read())
+        found = await self.bank.authenticate(asked.customer_number, asked.pin)
+        return {"customer_number": found.number}
+
+    async def _cards(self, request: web.Request) -> Any:
+        cards = await self.bank.list_cards(Customer(request.match_info["number"]))
+        return {
+            "cards": [
+                {"card_id": c.card_id, "kind": c.kind, "last4": c.last4, "status": c.status}
+                for c in cards
+            ]
+        }
+
+    async def _block_card(self, request: web.Request) -> Any:
+        asked = wire.BlockRequest.model_validate_json(await request.read())
+        customer = Customer(request.match_info["number"])
+        result = await self.bank.block_card(
+            customer, request.match_info["card"], asked.operation_id
+        )
+        return {"reference": result.reference, "already_blocked": result.already_blocked}
+
+    async def _block_ib(self, request: web.Request) -> Any:
+        asked = wire.BlockRequest.model_validate_json(await request.read())
+        customer = Customer(request.match_info["number"])
+        result = await self.bank.block_internet_banking(customer, asked.operation_id)
+        return {"reference": result.reference, "already_blocked": result.already_blocked}
+
+    async def _accounts(self, request: web.Request) -> Any:
+        accounts = await self.bank.list_accounts(Customer(request.match_info["number"]))
+        return {
+            "accounts": [
+                {
+                    "account_id": a.account_id,
+                    "name": a.name,
+                    "balance": float(a.balance)
+                    if self.faults.json_number_money
+                    else str(a.balance),
+                    "currency": a.currency,
+                }
+                for a in accounts
+            ]
+        }
+
+    async def _operations(self, request: web.Request) -> Any:
+        limit = int(request.query.get("limit", "5"))
+        operations = await self.bank.last_operations(Customer(request.match_info["number"]), limit)
+        return {
+            "operations": [
+                {
+                    "booked": o.booked.isoformat(),
+                    "amount": str(o.amount),
+                    "currency": o.currency,
+                    "direction": o.direction,
+                    "counterparty": o.counterparty,
+                }
+                for o in operations
+            ]
+        }
+
+
+async def serve(
+    core: ReferenceCore, port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
+    """Start serving on 127.0.0.1 in the running loop; returns the runner and the port."""
+    runner = web.AppRunner(core.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)
+    await site.start()
+    server = site._server
+    assert server is not None
+    sockets = getattr(server, "sockets", None) or []
+    return runner, int(sockets[0].getsockname()[1]) if sockets else port
+
+
+class ReferenceCoreThread:
+    """The reference core in its own thread and loop, for an app in another process."""
+
+    def __init__(self, settings: DemoSettings, port: int = PORT) -> None:
+        self.core = ReferenceCore(DemoBank(settings))
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="reference-core")
+
+    def start(self) -> "ReferenceCoreThread":
+        self._thread.start()
+        if not self._ready.wait(5):
+            raise RuntimeError("reference core did not start")
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(serve(self.core, self.port))
+        self._ready.set()
+        self._loop.run_forever()

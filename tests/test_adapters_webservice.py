@@ -1,0 +1,321 @@
+"""The webservice adapter against the reference server of its contract:
+answers, errors, retries, signatures both ways, mutual TLS, and the
+OpenAPI document itself."""
+
+import json
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jsonschema
+import pytest
+import yaml
+from openapi_spec_validator import validate as validate_openapi
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import NotFound, Refused, Timeout, Unavailable
+from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
+from adapters.spec import CardStatus, Customer, Direction
+from adapters.webservice import WebserviceBank, WebserviceSettings, signing
+from tests.support.reference_core import SECRET, ReferenceCore, serve
+
+pytestmark = pytest.mark.unit
+
+OPENAPI = Path(__file__).resolve().parent.parent / "adapters" / "webservice" / "openapi.yaml"
+PIN = "1234"
+CUSTOMER = Customer("12345678")
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> ReferenceCore:
+    return ReferenceCore(DemoBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="t")))
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "core-key"
+    path.write_bytes(SECRET + b"\n")
+    return path
+
+
+@pytest.fixture
+async def base_url(core: ReferenceCore) -> AsyncIterator[str]:
+    runner, port = await serve(core)
+    yield f"http://127.0.0.1:{port}/"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def bank(base_url: str, key_file: Path) -> AsyncIterator[WebserviceBank]:
+    adapter = WebserviceBank(
+        WebserviceSettings(base_url=base_url, secret_file=key_file, request_timeout=0.5)
+    )
+    yield adapter
+    await adapter.close()
+
+
+async def test_every_operation_answers_through_the_contract(bank: WebserviceBank) -> None:
+    assert await bank.identify("12345678", date(1950, 2, 1)) == CUSTOMER
+    assert await bank.authenticate("12345678", PIN) == CUSTOMER
+    cards = await bank.list_cards(CUSTOMER)
+    assert [(c.card_id, c.last4, c.status) for c in cards] == [
+        ("card-1111", "1111", CardStatus.ACTIVE),
+        ("card-2222", "2222", CardStatus.ACTIVE),
+    ]
+    [account] = await bank.list_accounts(CUSTOMER)
+    assert (account.balance, account.currency) == (Decimal("1234.56"), "PLN")
+    assert isinstance(account.balance, Decimal)
+    operations = await bank.last_operations(CUSTOMER, limit=2)
+    assert [(o.amount, o.direction) for o in operations] == [
+        (Decimal("56.20"), Direction.OUT),
+        (Decimal("2500.00"), Direction.IN),
+    ]
+    first = await bank.block_card(CUSTOMER, "card-1111", "op-1")
+    again = await bank.block_card(CUSTOMER, "card-1111", "op-1")
+    assert first == again and first.reference.isdigit()
+    assert (await bank.list_cards(CUSTOMER))[0].status is CardStatus.BLOCKED
+    internet = await bank.block_internet_banking(CUSTOMER, "op-2")
+    assert internet == await bank.block_internet_banking(CUSTOMER, "op-2")
+
+
+async def test_refusals_look_the_same_and_never_carry_the_pin(bank: WebserviceBank) -> None:
+    with pytest.raises(Refused) as unknown:  # a login never says which part was wrong
+        await bank.identify("99999999", date(1950, 2, 1))
+    with pytest.raises(Refused) as wrong_pin:
+        await bank.authenticate("12345678", "9999")
+    with pytest.raises(Refused) as wrong_birth:
+        await bank.identify("12345678", date(1960, 1, 1))
+    with pytest.raises(Refused) as malformed:
+        await bank.authenticate("12345678", "12x")  # never sent: not a PIN
+    messages = {str(e.value) for e in (unknown, wrong_pin, wrong_birth, malformed)}
+    assert len(messages) == 1
+    assert "9999" not in str(wrong_pin.value) and "12x" not in str(malformed.value)
+    with pytest.raises(NotFound):
+        await bank.block_card(CUSTOMER, "card-9999", "op-3")
+
+
+async def test_a_read_is_retried_once_and_a_block_never(
+    bank: WebserviceBank, core: ReferenceCore
+) -> None:
+    core.faults.fail_statuses = [503]
+    assert len(await bank.list_cards(CUSTOMER)) == 2
+    assert [s.path for s in core.seen].count("/v1/customers/12345678/cards") == 2
+
+    core.seen.clear()
+    core.faults.fail_statuses = [503]
+    with pytest.raises(Unavailable):
+        await bank.block_internet_banking(CUSTOMER, "op-4")
+    assert len(core.seen) == 1
+
+    core.faults.fail_statuses = [503, 503]
+    with pytest.raises(Unavailable):
+        await bank.list_accounts(CUSTOMER)
+
+
+async def test_a_slow_core_is_a_timeout(bank: WebserviceBank, core: ReferenceCore) -> None:
+    core.faults.delay = 2.0  # the adapter waits 0.5 s per request
+    with pytest.raises(Timeout):
+        await bank.authenticate("12345678", PIN)
+    assert len(core.seen) == 1  # a login is not retried
+
+
+@pytest.mark.parametrize(
+    ("fault", "value"),
+    [("wrong_key", True), ("oversize", True), ("json_number_money", True)],
+)
+async def test_an_untrustworthy_answer_is_dropped(
+    bank: WebserviceBank, core: ReferenceCore, fault: str, value: Any
+) -> None:
+    setattr(core.faults, fault, value)
+    with pytest.raises(Unavailable) as failure:
+        await bank.list_accounts(CUSTOMER)
+    assert not isinstance(failure.value, Timeout)
+
+
+async def test_an_unreachable_core_is_unavailable(key_file: Path) -> None:
+    adapter = WebserviceBank(
+        WebserviceSettings(base_url="http://127.0.0.1:9/", secret_file=key_file)
+    )
+    with pytest.raises(Unavailable):
+        await adapter.list_cards(CUSTOMER)
+    await adapter.close()
+
+
+async def test_the_server_refuses_unsigned_stale_replayed_and_oversized_requests(
+    base_url: str, core: ReferenceCore
+) -> None:
+    body = json.dumps({"customer_number": "12345678", "pin": PIN}).encode()
+    url = base_url + "v1/authenticate"
+    signed = signing.request_headers(SECRET, "POST", "/v1/authenticate", body)
+    stale = signing.request_headers(
+        SECRET, "POST", "/v1/authenticate", body, sent_at=time.time() - 3600
+    )
+    big = b'{"pad": "' + b"x" * signing.MAX_BODY + b'"}'
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for headers, payload in [
+            ({}, body),
+            ({**signed, signing.SIGNATURE: "sha256=" + "0" * 64}, body),
+            (stale, body),
+            (signed, body),  # genuine: accepted
+            (signed, body),  # the same request again: a replay
+            (signing.request_headers(SECRET, "POST", "/v1/authenticate", big), big),
+        ]:
+            async with http.post(url, data=payload, headers=headers) as response:
+                statuses.append(response.status)
+    assert statuses[:5] == [401, 401, 401, 200, 401]
+    assert statuses[5] in (401, 413)  # refused before or by the signature check
+    assert core.refused[:4] == ["unsigned", "bad signature", "stale", "replayed"]
+
+
+def test_settings_are_checked_before_a_call(tmp_path: Path, key_file: Path) -> None:
+    registry = AdapterRegistry(plugin_manager(env={}))
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"base_url": "http://core.bank.example/", "secret_file": str(key_file)}, "https"),
+        ({"base_url": "https://core.bank.example/"}, "exactly one of secret_env"),
+        (
+            {"base_url": "https://core.bank.example/", "secret_env": "INFOLINIA_NO_SUCH_VAR"},
+            "INFOLINIA_NO_SUCH_VAR is empty or unset",
+        ),
+        (
+            {
+                "base_url": "https://core.bank.example/",
+                "secret_file": str(key_file),
+                "client_cert": str(key_file),
+            },
+            "client_cert and client_key go together",
+        ),
+        (
+            {"base_url": "https://core.bank.example/", "secret_file": str(tmp_path / "none")},
+            "No such file",
+        ),
+    ]
+    for settings, problem in cases:
+        with pytest.raises(AdapterSetupError) as failure:
+            registry.create("webservice", settings)
+        assert problem in str(failure.value), settings
+        assert failure.value.field.startswith("adapter_settings")
+
+
+# --- mutual TLS -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    root = tmp_path_factory.mktemp("pki")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=root, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    (root / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for name, extra in (("server", ["-extfile", "san.cnf"]), ("client", [])):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", *extra)  # fmt: skip
+    return root
+
+
+@pytest.fixture
+async def tls_url(core: ReferenceCore, pki: Path) -> AsyncIterator[str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki / "ca.pem")
+    context.load_cert_chain(pki / "server.pem", pki / "server.key")
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: no client certificate, no answer
+    runner, port = await serve(core, ssl_context=context)
+    yield f"https://127.0.0.1:{port}/"
+    await runner.cleanup()
+
+
+async def test_mutual_tls(tls_url: str, pki: Path, key_file: Path) -> None:
+    with_cert = WebserviceBank(
+        WebserviceSettings(
+            base_url=tls_url,
+            secret_file=key_file,
+            ca_file=pki / "ca.pem",
+            client_cert=pki / "client.pem",
+            client_key=pki / "client.key",
+        )
+    )
+    without_cert = WebserviceBank(
+        WebserviceSettings(base_url=tls_url, secret_file=key_file, ca_file=pki / "ca.pem")
+    )
+    untrusted_server = WebserviceBank(WebserviceSettings(base_url=tls_url, secret_file=key_file))
+    try:
+        assert await with_cert.authenticate("12345678", PIN) == CUSTOMER
+        for adapter in (without_cert, untrusted_server):
+            with pytest.raises(Unavailable):
+                await adapter.authenticate("12345678", PIN)
+    finally:
+        for adapter in (with_cert, without_cert, untrusted_server):
+            await adapter.close()
+
+
+# --- the contract document ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(OPENAPI.read_text())
+    return document
+
+
+def test_the_contract_is_a_valid_openapi_document(openapi: dict[str, Any]) -> None:
+    validate_openapi(openapi)  # raises on an invalid document
+
+
+def test_the_reference_server_serves_exactly_the_documented_paths(
+    openapi: dict[str, Any], core: ReferenceCore
+) -> None:
+    served = {
+        (
+            route.method.lower(),
+            route.resource.canonical.replace("{number}", "{customer_number}").replace(
+                "{card}", "{card_id}"
+            ),
+        )
+        for route in core.app().router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
+    documented = {
+        (method, path)
+        for path, item in openapi["paths"].items()
+        for method in item
+        if method in ("get", "post")
+    }
+    assert served == documented
+
+
+async def test_reference_answers_match_the_documented_schemas(
+    openapi: dict[str, Any], base_url: str
+) -> None:
+    schemas = openapi["components"]["schemas"]
+
+    def check(body: bytes, name: str) -> None:
+        # The named schema, with the components its $refs point into.
+        jsonschema.validate(json.loads(body), {**schemas[name], "components": {"schemas": schemas}})
+
+    async def call(method: str, path: str, payload: dict[str, Any] | None = None) -> bytes:
+        body = json.dumps(payload).encode() if payload is not None else b""
+        headers = signing.request_headers(SECRET, method, "/" + path, body)
+        async with http.request(method, base_url + path, data=body or None, headers=headers) as r:
+            return await r.read()
+
+    async with aiohttp.ClientSession() as http:
+        check(await call("POST", "v1/authenticate", {"customer_number": "12345678", "pin": PIN}),
+              "Customer")  # fmt: skip
+        check(await call("GET", "v1/customers/12345678/cards"), "Cards")
+        check(await call("GET", "v1/customers/12345678/accounts"), "Accounts")
+        check(await call("GET", "v1/customers/12345678/operations?limit=3"), "Operations")
+        check(await call("POST", "v1/customers/12345678/internet-banking/block",
+                         {"operation_id": "x1"}), "Block")  # fmt: skip
+        check(await call("POST", "v1/authenticate", {"customer_number": "12345678", "pin": "0000"}),
+              "Error")  # fmt: skip
