@@ -16,7 +16,10 @@ LogEntry = dict[str, Any]
 class AppProcess:
     """One ``infolinia run`` process, with its log in a file."""
 
-    def __init__(self, config: Path, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str], log_path: Path, python: str = sys.executable
+    ) -> None:
+        self.python = python  # another environment's interpreter (an installed plugin)
         self.config = config
         self.env = env
         self.log_path = log_path
@@ -24,11 +27,10 @@ class AppProcess:
         self._log_offset = 0
 
     def start(self, wait_connected: float = 60) -> "AppProcess":
-        infolinia = Path(sys.executable).with_name("infolinia")
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [str(infolinia), "--config", str(self.config), "run"],
+                [self.python, "-m", "stasis_app", "--config", str(self.config), "run"],
                 env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,

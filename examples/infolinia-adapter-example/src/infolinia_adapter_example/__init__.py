@@ -1,0 +1,3 @@
+"""An example infolinia adapter (see README.md)."""
+
+__version__ = "0.1.0"

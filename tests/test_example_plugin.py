@@ -1,0 +1,135 @@
+"""A vendor's adapter, packaged on its own (examples/infolinia-adapter-example),
+installed with pip into a fresh environment, found by ``infolinia adapters
+list``, and serving a real call once a bank names it in its config."""
+
+import asyncio
+import json
+import site
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.sandbox import Sandbox
+from stasis_app.simulator import CallSimulator
+from tests.conftest import TEST_CONFIG
+from tests.support.app_process import AppProcess
+from voice.polish import amount_words
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "infolinia-adapter-example"
+LINE = "100"  # the only line of the bank in this test's config
+
+
+@pytest.fixture(scope="module")
+def vendor_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment that sees infolinia (as installed here) and
+    gets the example plugin with pip, as a bank's operator would install it."""
+    env = tmp_path_factory.mktemp("vendor") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    python = env / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    # infolinia and its dependencies come from this environment (no network here).
+    ours = site.getsitepackages()[0]
+    Path(purelib, "infolinia-host.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    # pip builds the package in isolation, as on a bank's server (setuptools
+    # comes from the package registry; infolinia is already installed).
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(EXAMPLE)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return python
+
+
+def infolinia(python: Path, *args: str) -> str:
+    return subprocess.run(
+        [str(python), "-m", "stasis_app", *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.mark.unit
+def test_pip_installed_plugin_is_listed_with_its_package(vendor_env: Path) -> None:
+    listed = {a["name"]: a for a in json.loads(infolinia(vendor_env, "adapters", "list", "--json"))}
+    assert listed["example"]["package"] == "infolinia-adapter-example"
+    assert listed["example"]["version"] == "0.1.0"
+    assert listed["demo"]["package"] == "infolinia"
+    # ...and only in the environment it was installed into.
+    ours = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "adapters", "list", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "example" not in {a["name"] for a in json.loads(ours)}
+
+
+@pytest.fixture
+def bank_config(tmp_path: Path) -> Path:
+    """The test deployment's settings with one bank, which names the example adapter."""
+    base = yaml.safe_load(TEST_CONFIG.read_text())
+    config = {
+        "ari": base["ari"],
+        "voice": base["voice"],
+        "prompts": str(TEST_CONFIG.parent / base["prompts"]),
+        "tenants": {
+            "przyklad": {
+                "name": "Bank Przykładowy",
+                "lines": [LINE],
+                "flow": str(REPO / "config" / "flows" / "bank.yaml"),
+                "prompts": {"greeting": "Przykład."},
+                # The only change a bank makes:
+                "adapter": {"name": "example", "settings": {"bank_name": "Bank Przykładowy"}},
+            }
+        },
+    }
+    path = tmp_path / "infolinia.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def vendor_app(
+    vendor_env: Path, bank_config: Path, app: AppProcess, sandbox: Sandbox, tmp_path: Path
+) -> Iterator[AppProcess]:
+    """The app run from the vendor environment, in place of the tests' own app
+    (both would register the same Stasis app); the next test restarts ours."""
+    app.stop()
+    env = {"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()}
+    process = AppProcess(bank_config, env, tmp_path / "app.log", python=str(vendor_env)).start()
+    yield process
+    process.stop()
+
+
+@pytest.mark.asterisk
+def test_a_real_call_is_served_by_the_installed_plugin(
+    vendor_app: AppProcess, bank_config: Path, sandbox: Sandbox
+) -> None:
+    settings = load_settings(bank_config, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    deployment = build_deployment(settings, with_adapters=False)
+    texts = deployment.tenants["przyklad"].prompts.texts
+    simulator = CallSimulator(settings.ari, deployment.heard_texts())
+    transcript = asyncio.run(
+        simulator.call(
+            LINE, ["2", "55501234", "2468#", "9"], quiet_gap=0.3, timeout=120, hangup_after=1.5
+        )
+    )
+    said = [step.text for step in transcript.steps if step.kind == "prompt"]
+    assert said[0] == "Przykład."
+    at = said.index(texts["balance_is"])
+    # 87,05 zł: the example core's balance, not the demo bank's.
+    balance = amount_words(Decimal("87.05"))
+    assert said[at + 1 : at + 1 + len(balance)] == balance
+    vendor_app.wait_for(lambda e: e.get("event") == "call ended", 10)
