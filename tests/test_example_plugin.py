@@ -4,6 +4,7 @@ list``, and serving a real call once a bank names it in its config."""
 
 import asyncio
 import json
+import shutil
 import site
 import subprocess
 import sys
@@ -31,7 +32,9 @@ LINE = "100"  # the only line of the bank in this test's config
 def vendor_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtual environment that sees infolinia (as installed here) and
     gets the example plugin with pip, as a bank's operator would install it."""
-    env = tmp_path_factory.mktemp("vendor") / "venv"
+    root = tmp_path_factory.mktemp("vendor")
+    env = root / "venv"
+    package = shutil.copytree(EXAMPLE, root / EXAMPLE.name)  # pip builds in the tree
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
     python = env / "bin" / "python"
     purelib = subprocess.run(
@@ -46,7 +49,7 @@ def vendor_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # pip builds the package in isolation, as on a bank's server (setuptools
     # comes from the package registry; infolinia is already installed).
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(EXAMPLE)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(package)],
         check=True,
         capture_output=True,
         text=True,
