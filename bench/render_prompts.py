@@ -1,5 +1,7 @@
 """Cold render of every prompt of the default config (texts + word fragments)
 into a scratch cache, with 1 worker (the baseline) and with 2, in one run.
+The engine is the first offline engine of the config's chain (espeak-ng):
+gTTS needs the internet and is not measured here.
 
     .venv/bin/python bench/render_prompts.py [--json]
 """
@@ -13,11 +15,24 @@ import tempfile
 import time
 from pathlib import Path
 
+from adapters.registry import plugin_manager
 from stasis_app.config import load_settings
 from stasis_app.deployment import tenant_texts
 from voice.cache import PromptCache
-from voice.espeak import EspeakEngine
+from voice.chain import EngineChain
+from voice.engine import TtsEngine
+from voice.hookspecs import EngineHooks
 from voice.prompts import PromptBook
+from voice.registry import EngineRegistry
+
+
+def offline_engine(
+    engines: EngineRegistry, choices: list[tuple[str, dict[str, object]]]
+) -> TtsEngine:
+    """The first engine of the chain that needs no network."""
+    return EngineChain(
+        [engines.create(name, settings) for name, settings in choices]
+    ).first_offline()
 
 
 def main() -> None:
@@ -27,7 +42,8 @@ def main() -> None:
     settings = load_settings(resolve_secrets=False)
     texts = tenant_texts(settings, None)
     results = []
-    engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
+    registry = EngineRegistry(plugin_manager(extra_specs=(EngineHooks,)))
+    engine = offline_engine(registry, [(c.name, c.settings) for c in settings.voice.chain()])
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as scratch:
             book = PromptBook(texts, PromptCache(Path(scratch), engine))

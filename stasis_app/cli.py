@@ -222,8 +222,11 @@ def _adapters(args: argparse.Namespace) -> int:
 
     from adapters.registry import AdapterRegistry, plugin_manager
     from stasis_app.verbs.registry import VerbHooks
+    from voice.hookspecs import EngineHooks
 
-    infos = AdapterRegistry(plugin_manager(extra_specs=(VerbHooks,))).describe()
+    # Every spec the app knows, so a plugin that also registers verbs or
+    # engines passes check_pending here as it does in `infolinia run`.
+    infos = AdapterRegistry(plugin_manager(extra_specs=(VerbHooks, EngineHooks))).describe()
     if args.json:
         print(json.dumps([asdict(info) for info in infos], indent=2))
         return 0

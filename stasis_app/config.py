@@ -7,13 +7,13 @@ file and the field.
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stasis_app.errors import ConfigError
-from stasis_app.tenants import Tenant
+from stasis_app.tenants import EngineChoice, Tenant
 
 DEFAULT_CONFIG = Path("config/infolinia.yaml")
 
@@ -46,12 +46,23 @@ class AriSettings(_Strict):
 
 
 class VoiceSettings(_Strict):
-    """How prompts are synthesized and where the rendered audio lives."""
+    """How prompts are synthesized and where the rendered audio lives.
 
-    engine: str = "espeak-ng"
-    voice: str = "pl"
-    speed: int = Field(default=160, ge=80, le=450, description="words per minute")
+    ``engines`` is the deployment's chain of TTS engines, in order of
+    preference (a tenant may have its own). Files written before chains
+    existed give ``engine``, ``voice`` and ``speed`` instead: one espeak-ng
+    voice, which is still understood.
+    """
+
+    engines: list[EngineChoice] | None = Field(default=None, min_length=1)
+    engine_cooloff: float = Field(
+        default=60.0, gt=0, description="seconds a failed engine rests before it is tried again"
+    )
     cache_dir: Path = Path("/var/lib/infolinia/prompts")
+    # The single-engine form, before chains (it only ever meant espeak-ng):
+    engine: Literal["espeak-ng"] | None = None
+    voice: str | None = None
+    speed: int | None = Field(default=None, ge=80, le=450, description="words per minute")
 
     @field_validator("cache_dir")
     @classmethod
@@ -60,6 +71,27 @@ class VoiceSettings(_Strict):
         if not value.is_absolute():
             raise ValueError("must be an absolute path (Asterisk plays it by that path)")
         return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "VoiceSettings":
+        if self.engines is not None and (self.engine, self.voice, self.speed) != (None,) * 3:
+            raise ValueError(
+                "give voice.engines or the older engine/voice/speed, not both "
+                "(move voice and speed into the espeak-ng entry's settings)"
+            )
+        return self
+
+    def chain(self) -> list[EngineChoice]:
+        """The deployment's engines in order of preference."""
+        if self.engines is not None:
+            return self.engines
+        older = {"voice": self.voice, "speed": self.speed}
+        return [
+            EngineChoice(
+                name="espeak-ng",
+                settings={key: value for key, value in older.items() if value is not None},
+            )
+        ]
 
 
 class Settings(_Strict):

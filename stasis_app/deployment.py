@@ -1,8 +1,11 @@
 """Everything one deployment serves, built and checked before a call is
 taken: per tenant its validated flow, its prompt book (defaults, its
-overrides, and the word fragments for customer data) and its adapter."""
+overrides, and the word fragments for customer data, rendered by its chain
+of TTS engines) and its adapter."""
 
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,13 +14,17 @@ from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow, load_flow
-from stasis_app.tenants import Tenant
+from stasis_app.tenants import EngineChoice, Tenant
 from stasis_app.verbs.registry import VerbHooks, VerbRegistry
+from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
-from voice.espeak import EspeakEngine
+from voice.chain import EngineChain, EngineHealth
+from voice.engine import SynthesisError, TtsEngine
+from voice.hookspecs import EngineHooks
 from voice.live import LiveSpeech
 from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
+from voice.registry import EngineRegistry, EngineSetupError
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,53 @@ class Deployment:
     def heard_texts(self) -> dict[str, str]:
         """Media URI -> the text it speaks, for every prompt of every tenant
         (what a listener such as the call simulator needs)."""
-        return {
+        heard = {
             uri: book.texts[key]
             for book in self.all_books()
             for key, uri in book.media_uris().items()
         }
+        # What a prompt no engine could render plays instead (see PromptBook).
+        for book in self.all_books():
+            heard[f"sound:{installed_base(book.cache.root)}"] = APOLOGY_TEXT
+        return heard
+
+
+class Voices:
+    """The prompt caches of one deployment: one per distinct chain of engines
+    (tenants whose chains speak alike share it, and so its single-flight),
+    over engines built once each and one :class:`EngineHealth`, so that an
+    engine's outage is noticed and logged once for every tenant."""
+
+    def __init__(self, settings: Settings, registry: EngineRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.health = EngineHealth(cooloff=settings.voice.engine_cooloff)
+        self._engines: dict[str, TtsEngine] = {}  # by name and settings
+        self._caches: dict[tuple[str, ...], PromptCache] = {}  # by engine identities
+
+    def cache(self, choices: Sequence[EngineChoice], where: str) -> PromptCache:
+        """The cache rendering with ``choices``; ``where`` names them in errors
+        (``voice.engines`` or ``tenants.ID.voice.engines``)."""
+        engines = [self._engine(choice, f"{where}.{n}") for n, choice in enumerate(choices)]
+        identities = tuple(engine.identity for engine in engines)
+        cache = self._caches.get(identities)
+        if cache is None:
+            chain = EngineChain(engines, self.health)
+            cache = self._caches[identities] = PromptCache(self.settings.voice.cache_dir, chain)
+        return cache
+
+    def _engine(self, choice: EngineChoice, where: str) -> TtsEngine:
+        spec = json.dumps([choice.name, choice.settings], sort_keys=True, default=str)
+        engine = self._engines.get(spec)
+        if engine is None:
+            try:
+                engine = self.registry.create(choice.name, choice.settings)
+            except EngineSetupError as exc:
+                raise ConfigError(
+                    str(self.settings.source), f"{where}.{exc.field}", exc.problem
+                ) from None
+            self._engines[spec] = engine
+        return engine
 
 
 def tenant_texts(
@@ -79,11 +128,11 @@ def tenant_texts(
 
 def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deployment:
     """Load and check every tenant; ``with_adapters=False`` skips creating adapters."""
-    manager = plugin_manager(extra_specs=(VerbHooks,))
+    manager = plugin_manager(extra_specs=(VerbHooks, EngineHooks))
     verbs = VerbRegistry(manager)
     registry = AdapterRegistry(manager)
-    engine = EspeakEngine(voice=settings.voice.voice, speed=settings.voice.speed)
-    cache = PromptCache(settings.voice.cache_dir, engine)
+    voices = Voices(settings, EngineRegistry(manager))
+    cache = voices.cache(settings.voice.chain(), "voice.engines")
     source = str(settings.source)
     tenants: dict[str, Line] = {}
     lines: dict[str, Line] = {}
@@ -101,7 +150,12 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                 field = exc.field.replace("adapter_settings", "adapter.settings")
                 raise ConfigError(source, f"tenants.{tenant.id}.{field}", exc.problem) from None
             bank = GuardedAdapter(adapter, tenant.adapter.name, tenant.adapter.timeout)
-        line = Line(tenant, flow, PromptBook(texts, cache), bank)  # type: ignore[arg-type]
+        tenant_cache = (
+            voices.cache(tenant.voice.engines, f"tenants.{tenant.id}.voice.engines")
+            if tenant.voice is not None
+            else cache
+        )
+        line = Line(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
         tenants[tenant.id] = line
         for number in tenant.lines:
             if number in lines:
@@ -111,6 +165,13 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                     f"{number} is already a line of {lines[number].tenant.id}",
                 )
             lines[number] = line
-    live = LiveSpeech(settings.voice.cache_dir / "live", engine)
+    try:
+        # Customer data (counterparties) is spoken only by an offline engine.
+        offline = cache.chain.first_offline()
+    except SynthesisError:
+        raise ConfigError(
+            source, "voice.engines", "needs an offline engine (such as espeak-ng) for customer data"
+        ) from None
+    live = LiveSpeech(settings.voice.cache_dir / "live", offline)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
     return Deployment(lines, tenants, default_book, live)

@@ -19,6 +19,25 @@ class AdapterChoice(BaseModel):
     timeout: float = Field(default=5.0, gt=0, description="seconds per adapter call")
 
 
+class EngineChoice(BaseModel):
+    """One TTS engine of a chain, and its settings (checked by the engine's own schema)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="a registered engine: espeak-ng, gtts, or a plugin's")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class VoiceChoice(BaseModel):
+    """A tenant's own chain of TTS engines, instead of the deployment's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engines: list[EngineChoice] = Field(
+        min_length=1, description="in order of preference; the next speaks when one fails"
+    )
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKDAYS: list[Day] = ["mon", "tue", "wed", "thu", "fri"]
@@ -84,6 +103,9 @@ class Tenant(BaseModel):
     adapter: AdapterChoice
     prompts: dict[str, str] = Field(default_factory=dict, description="overrides of pl.yaml")
     consultant: ConsultantRoute = ConsultantRoute()
+    voice: VoiceChoice | None = Field(
+        default=None, description="this bank's TTS engine chain; none means the deployment's"
+    )
 
     @field_validator("lines")
     @classmethod

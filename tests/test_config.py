@@ -60,6 +60,25 @@ def test_environment_overrides_url_and_user(tmp_path: Path) -> None:
         ("ari:\n  password_file: nowhere.secret\n", "ari.password_file", "cannot read"),
         ("ari:\n  password: 'a&b'\n", "ari.password", "'&'"),
         ("ari:\n  password: ok\n  user: 'me=you'\n", "ari.user", "'='"),
+        ("voice:\n  engines: []\nari: {password: x}\n", "voice.engines", "at least 1"),
+        (
+            "voice:\n  engines: [{name: espeak-ng, speed: 3}]\nari: {password: x}\n",
+            "voice.engines.0.speed",
+            "Extra inputs",
+        ),
+        (
+            "voice:\n  engines: [{name: espeak-ng}]\n  speed: 200\nari: {password: x}\n",
+            "voice",
+            "not both",
+        ),
+        ("voice:\n  engine: festival\nari: {password: x}\n", "voice.engine", "'espeak-ng'"),
+        ("voice:\n  engine_cooloff: 0\nari: {password: x}\n", "voice.engine_cooloff", "greater"),
+        (
+            "ari: {password: x}\ntenants:\n  a: {name: A, lines: ['1'], flow: f.yaml,"
+            " adapter: {name: demo}, voice: {engines: [{settings: {}}]}}\n",
+            "tenants.a.voice.engines.0.name",
+            "Field required",
+        ),
         ("- a list\n", "-", "mapping"),
         ("ari: [unclosed\n", "-", "not valid YAML"),
     ],
@@ -93,3 +112,18 @@ def test_bad_prompt_file_names_the_prompt(tmp_path: Path, text: str, field: str)
 def test_prompt_texts_are_normalized(tmp_path: Path) -> None:
     path = write(tmp_path, "greeting: |\n  Dzień   dobry.\n  Tu bank.\n", "pl.yaml")
     assert load_prompt_texts(path) == {"greeting": "Dzień dobry. Tu bank."}
+
+
+def test_the_older_single_voice_form_still_means_one_espeak_engine(tmp_path: Path) -> None:
+    older = write(tmp_path, "voice:\n  engine: espeak-ng\n  voice: pl\n  speed: 300\n")
+    [choice] = load_settings(older, resolve_secrets=False, env={}).voice.chain()
+    assert (choice.name, choice.settings) == ("espeak-ng", {"voice": "pl", "speed": 300})
+    nothing = write(tmp_path, "log_level: info\n", "empty.yaml")
+    [default] = load_settings(nothing, resolve_secrets=False, env={}).voice.chain()
+    assert (default.name, default.settings) == ("espeak-ng", {})
+
+
+def test_the_shipped_config_prefers_gtts_and_falls_back_to_espeak() -> None:
+    chain = load_settings(REPO_CONFIG, resolve_secrets=False, env={}).voice.chain()
+    assert [choice.name for choice in chain] == ["gtts", "espeak-ng"]
+    assert chain[0].settings["lang"] == "pl"

@@ -1,10 +1,18 @@
 """A content-addressed cache of rendered prompts.
 
-The key is a SHA-256 over everything that changes the audio: the engine's
-identity (name, version, voice, speed), the conversion version and the
-normalized text. Files live at ``ROOT/ab/abcdef....{sln16,wav}``; writes are
-atomic (temporary file, then rename), so several app instances may share one
-cache folder. Within one process, concurrent requests for the same text are
+The key is a SHA-256 over everything that changes the audio: the identity of
+the engine that produced it (name, version, voice, speed), the conversion
+version and the normalized text. With a chain of engines, a text has one
+possible key per engine; the cache serves the first engine's file when it
+has it, and otherwise asks the engines in order (see :mod:`voice.chain`):
+an engine that can speak renders under its own key; one that rests is
+skipped in favour of what a later engine already rendered. So audio made by
+espeak-ng while gTTS was down is never taken for gTTS audio, and is replaced
+by gTTS audio at the first render once gTTS answers again.
+
+Files live at ``ROOT/ab/abcdef....{sln16,wav}``; writes are atomic
+(temporary file, then rename), so several app instances may share one cache
+folder. Within one process, concurrent requests for the same text are
 synthesized once.
 
 Only static prompt texts belong here: customer data (amounts, card endings)
@@ -16,6 +24,8 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from voice import apology
+from voice.chain import EngineChain
 from voice.convert import CONVERSION_VERSION, convert_for_asterisk, is_complete
 from voice.engine import TtsEngine
 
@@ -26,54 +36,83 @@ def normalize(text: str) -> str:
 
 
 class PromptCache:
-    """Renders texts through one engine into Asterisk-ready files, once each."""
+    """Renders texts through a chain of engines into Asterisk-ready files, once each."""
 
-    def __init__(self, root: Path, engine: TtsEngine) -> None:
+    def __init__(self, root: Path, engines: EngineChain | TtsEngine) -> None:
         self.root = root
-        self.engine = engine
+        self.chain = engines if isinstance(engines, EngineChain) else EngineChain([engines])
         self._pending: dict[str, asyncio.Future[Path]] = {}
+        self._apology: Path | None = None
 
-    def key(self, text: str) -> str:
-        material = "\n".join((self.engine.identity, CONVERSION_VERSION, normalize(text)))
+    def key(self, text: str, engine: TtsEngine | None = None) -> str:
+        """The cache key of ``text`` spoken by ``engine`` (default: the chain's first)."""
+        engine = engine or self.chain.engines[0]
+        material = "\n".join((engine.identity, CONVERSION_VERSION, normalize(text)))
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
-    def base_path(self, text: str) -> Path:
-        """Where the files for ``text`` live, without extension."""
-        key = self.key(text)
+    def base_path(self, text: str, engine: TtsEngine | None = None) -> Path:
+        """Where ``engine``'s files for ``text`` live, without extension."""
+        key = self.key(text, engine)
         return self.root / key[:2] / key
 
     def cached(self, text: str) -> Path | None:
-        """The rendered files' base path, or None when not rendered yet."""
-        base = self.base_path(text)
-        return base if is_complete(base) else None
+        """The base path of the most preferred engine's rendering of ``text``
+        that is in the cache, or None."""
+        for engine in self.chain.engines:
+            base = self.base_path(text, engine)
+            if is_complete(base):
+                return base
+        return None
+
+    def engine_of(self, text: str, base: Path) -> TtsEngine | None:
+        """Which engine of the chain ``base`` (a rendering of ``text``) came from."""
+        return next((e for e in self.chain.engines if self.base_path(text, e) == base), None)
 
     async def render(self, text: str) -> Path:
-        """Return the base path of ``text`` rendered, synthesizing it if needed."""
-        base = self.base_path(text)
-        if is_complete(base):
-            return base
-        key = base.name
-        pending = self._pending.get(key)
+        """Return the base path of ``text`` rendered, synthesizing it if needed.
+
+        Raises :class:`~voice.chain.AllEnginesFailed` when no engine can
+        speak it and nothing is cached (the prompt book then plays the
+        shipped apology in its place).
+        """
+        text = normalize(text)
+        preferred = self.base_path(text)
+        if is_complete(preferred):
+            return preferred
+        pending = self._pending.get(text)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        self._pending[text] = future
         try:
-            await self._synthesize(normalize(text), base)
+            base = await self._render(text)
             future.set_result(base)
         except BaseException as exc:
             future.set_exception(exc)
             raise
         finally:
-            del self._pending[key]
+            del self._pending[text]
             if not future.cancelled() and future.exception() is not None:
                 future.exception()  # retrieved: no "never retrieved" warning
         return base
 
-    async def _synthesize(self, text: str, base: Path) -> None:
-        base.parent.mkdir(parents=True, exist_ok=True)
-        base.parent.chmod(0o755)
-        with tempfile.TemporaryDirectory(prefix="infolinia-tts-") as work:
-            raw = Path(work) / "speech.wav"
-            await self.engine.synthesize(text, raw)
-            await asyncio.to_thread(convert_for_asterisk, raw, base)
+    async def _render(self, text: str) -> Path:
+        for engine in self.chain.engines:
+            base = self.base_path(text, engine)
+            if is_complete(base):
+                return base  # a later engine's earlier rendering, while those before it rest
+            with tempfile.TemporaryDirectory(prefix="infolinia-tts-") as work:
+                raw = Path(work) / "speech.wav"
+                if await self.chain.try_engine(engine, text, raw):
+                    base.parent.mkdir(parents=True, exist_ok=True)
+                    base.parent.chmod(0o755)
+                    await asyncio.to_thread(convert_for_asterisk, raw, base)
+                    return base
+        raise self.chain.all_failed()
+
+    def apology(self) -> Path:
+        """The base path of the shipped apology, copied into this cache's folder
+        (Asterisk sees only that folder) the first time it is asked for."""
+        if self._apology is None:
+            self._apology = apology.install(self.root)
+        return self._apology

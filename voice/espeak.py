@@ -10,7 +10,18 @@ import subprocess
 from functools import cached_property
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from voice.engine import SynthesisError
+
+
+class EspeakSettings(BaseModel):
+    """espeak-ng's settings in a chain (``voice.engines[].settings``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    voice: str = Field(default="pl", description="espeak-ng voice, as for -v")
+    speed: int = Field(default=160, ge=80, le=450, description="words per minute")
 
 
 class EspeakEngine:

@@ -1,16 +1,20 @@
 """The prompt book: prompt keys, their texts, and their rendered audio.
 
 Every prompt is rendered before the app takes a call; a call only ever asks
-for the media URI of an already rendered key.
+for the media URI of an already rendered key. A prompt that no engine could
+render plays the shipped apology (:mod:`voice.apology`) instead: a caller
+may hear an apology where a menu should be, but never silence.
 """
 
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 from voice.cache import PromptCache
+from voice.engine import SynthesisError
 
 log = logging.getLogger(__name__)
 
@@ -26,32 +30,58 @@ class PromptBook:
     async def render_all(self, workers: int = 2) -> None:
         """Render every prompt (cache hits are free), ``workers`` at a time, logging progress."""
         started = time.monotonic()
+        apology = await asyncio.to_thread(self.cache.apology)
         total = len(self.texts)
         hits = sum(1 for text in self.texts.values() if self.cache.cached(text) is not None)
         slots = asyncio.Semaphore(workers)
+        unspoken: list[str] = []
         done = 0
 
         async def render(key: str, text: str) -> None:
             nonlocal done
             async with slots:
-                self._rendered[key] = await self.cache.render(text)
+                try:
+                    self._rendered[key] = await self.cache.render(text)
+                except SynthesisError:  # every engine failed; said once per engine
+                    self._rendered[key] = apology
+                    unspoken.append(key)
             done += 1
             if done % 20 == 0 or done == total:
                 log.info("prompts rendered", extra={"done": done, "total": total})
 
         await asyncio.gather(*(render(key, text) for key, text in self.texts.items()))
+        if unspoken:
+            log.error(
+                "no engine could render some prompts; they play the shipped apology",
+                extra={"prompts": len(unspoken), "keys": sorted(unspoken)[:5]},
+            )
         log.info(
             "prompt book ready",
             extra={
                 "prompts": total,
                 "cache_hits": hits,
+                "engines": self.engines_used(),
                 "seconds": round(time.monotonic() - started, 2),
             },
         )
 
+    def engines_used(self) -> dict[str, int]:
+        """How many rendered prompts each engine spoke ("apology": none could)."""
+        used: Counter[str] = Counter()
+        for key, base in self._rendered.items():
+            engine = self.cache.engine_of(self.texts[key], base)
+            used[engine.identity if engine is not None else "apology"] += 1
+        return dict(used)
+
     def media_uris(self) -> dict[str, str]:
-        """Every prompt key's media URI, rendered or not (for tools that listen)."""
-        return {key: f"sound:{self.cache.base_path(text)}" for key, text in self.texts.items()}
+        """Every prompt key's media URI, rendered or not (for tools that listen):
+        what this book rendered, else what the cache holds (the most preferred
+        engine's), else where the first engine would put it."""
+        uris = {}
+        for key, text in self.texts.items():
+            base = self._rendered.get(key) or self.cache.cached(text) or self.cache.base_path(text)
+            uris[key] = f"sound:{base}"
+        return uris
 
     def media(self, key: str) -> str:
         """The ARI media URI that plays prompt ``key``."""
