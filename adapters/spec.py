@@ -7,15 +7,28 @@ the frozen dataclasses below: money is ``Decimal``, card numbers are never
 whole (last four digits only), and secrets (PIN, date of birth) go in but
 never come back.
 
-Rules every adapter follows (the testkit checks them):
+Rules every adapter follows (``adapters.testkit`` checks them):
 
+* every method is a coroutine function (``async def``);
+* logging in: ``identify`` and ``authenticate`` raise
+  :class:`~adapters.errors.Refused` for wrong credentials, and an unknown
+  customer number is wrong credentials too (``Refused``, never ``NotFound``,
+  so a caller cannot learn which numbers exist); each method's message is the
+  same whichever of customer number, PIN or date of birth was wrong;
+* after login, a customer or card the core does not know: a block raises
+  :class:`~adapters.errors.NotFound`; a read returns an empty list or raises
+  ``NotFound``;
 * a block method called twice with the same ``operation_id`` blocks once and
-  returns the same reference both times;
-* an unknown customer raises :class:`~adapters.errors.NotFound`; wrong
-  credentials raise :class:`~adapters.errors.Refused`, with the same message
-  whichever of customer number or PIN was wrong;
-* failures raise the :mod:`adapters.errors` tree; exception messages never
-  contain a PIN or a date of birth.
+  returns the same :class:`BlockResult` both times; an ``operation_id`` that
+  comes back for another block (another card, or internet banking) is
+  ``Refused``; ``already_blocked`` is true when the target was blocked before
+  the request; references are ASCII digits;
+* money is ``Decimal`` (never ``float`` or ``int``), amounts of operations
+  are positive, currencies are ISO 4217 codes; ``last4`` is exactly four
+  digits and no field carries a whole card number; operations are booked on
+  a ``date`` (not a ``datetime``), newest first, at most ``limit`` of them;
+* failures raise the :mod:`adapters.errors` tree; exception messages and
+  returned objects never contain a PIN or a date of birth.
 """
 
 from dataclasses import dataclass

@@ -22,6 +22,9 @@ from voice.polish import digit_words, fragment_key
 
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
 
+# The testkit's tests run pytest inside pytest (tests/test_testkit.py).
+pytest_plugins = ["pytester"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -1,0 +1,372 @@
+"""Adapters that each break one rule of the adapter contract, for the testkit's
+own tests (loaded with ``INFOLINIA_PLUGINS=tests.support.broken_adapters``).
+
+Each is the demo bank with one method changed; ``BROKEN`` says which rule it
+breaks and which testkit checks must catch it.
+"""
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import NotFound, Refused
+from adapters.hookspecs import AdapterFactory, hookimpl
+from adapters.spec import Account, BlockResult, Card, Customer, Direction, Operation
+
+
+class Demo(DemoBank):
+    def knows(self, customer_number: str) -> bool:
+        try:
+            self.snapshot(customer_number)
+        except NotFound:
+            return False
+        return True
+
+
+class AsyncMethodMadeSync(DemoBank):
+    def close(self) -> None:  # type: ignore[override]
+        return None
+
+
+class FloatMoney(DemoBank):
+    async def list_accounts(self, customer: Customer) -> list[Account]:
+        return [
+            replace(account, balance=float(account.balance))  # type: ignore[arg-type]
+            for account in await super().list_accounts(customer)
+        ]
+
+
+class WholeCardNumberInLast4(DemoBank):
+    async def list_cards(self, customer: Customer) -> list[Card]:
+        cards = await super().list_cards(customer)
+        return [replace(card, last4=f"4111111111{card.last4}") for card in cards]
+
+
+class WholeCardNumberAsCardId(DemoBank):
+    async def list_cards(self, customer: Customer) -> list[Card]:
+        cards = await super().list_cards(customer)
+        return [replace(card, card_id=f"4111-1111-1111-{card.last4}") for card in cards]
+
+    # Block with the id this adapter hands out.
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        return await super().block_card(customer, f"card-{card_id[-4:]}", operation_id)
+
+
+class PlainStringKind(DemoBank):
+    async def list_cards(self, customer: Customer) -> list[Card]:
+        cards = await super().list_cards(customer)
+        return [replace(card, kind=card.kind.value) for card in cards]  # type: ignore[arg-type]
+
+
+class NewReferenceEachTime(DemoBank):
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        result = await super().block_card(customer, card_id, operation_id)
+        return replace(result, reference=f"{secrets.randbelow(10**8):08d}")
+
+
+class InternetBankingNewReferenceEachTime(DemoBank):
+    async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
+        result = await super().block_internet_banking(customer, operation_id)
+        return replace(result, reference=f"{secrets.randbelow(10**8):08d}")
+
+
+class LettersInReference(DemoBank):
+    async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
+        result = await super().block_internet_banking(customer, operation_id)
+        return replace(result, reference=f"IB-{result.reference}")
+
+
+class NeverAlreadyBlocked(DemoBank):
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        return replace(
+            await super().block_card(customer, card_id, operation_id), already_blocked=False
+        )
+
+
+class OperationIdCachedWhateverTheTarget(DemoBank):
+    """Remembers answers by operation id only (a common shortcut)."""
+
+    def __init__(self, settings: DemoSettings) -> None:
+        super().__init__(settings)
+        self.answers: dict[str, BlockResult] = {}
+
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        if operation_id not in self.answers:
+            self.answers[operation_id] = await super().block_card(customer, card_id, operation_id)
+        return self.answers[operation_id]
+
+    async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
+        if operation_id not in self.answers:
+            result = await super().block_internet_banking(customer, operation_id)
+            self.answers[operation_id] = result
+        return self.answers[operation_id]
+
+
+class UnknownCardRefused(Demo):
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        try:
+            return await super().block_card(customer, card_id, operation_id)
+        except NotFound:
+            if self.knows(customer.number):
+                raise Refused("card cannot be blocked") from None
+            raise
+
+
+class UnknownCustomerLogsIn(Demo):
+    """Lets in a well-formed customer number it does not know."""
+
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        if customer_number.isdigit() and not self.knows(customer_number):
+            return Customer(customer_number)
+        return await super().authenticate(customer_number, pin)
+
+
+class UnknownCustomerNotFound(Demo):
+    """What the spec used to say: NotFound for an unknown customer at login."""
+
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        if not self.knows(customer_number):
+            raise NotFound("customer number or credentials not accepted")
+        return await super().authenticate(customer_number, pin)
+
+
+class IdentifyReturnsItsOwnId(DemoBank):
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        customer = await super().identify(customer_number, birth_date)
+        return Customer(f"C-{customer.number}")
+
+
+class AnyPinWillDo(Demo):
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        if self.knows(customer_number):
+            return Customer(customer_number)
+        return await super().authenticate(customer_number, pin)
+
+
+class SaysWhichPartWasWrong(Demo):
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        if not self.knows(customer_number):
+            raise Refused("no such customer")
+        try:
+            return await super().identify(customer_number, birth_date)
+        except Refused:
+            raise Refused("wrong date of birth") from None
+
+
+class PinInMessage(DemoBank):
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        try:
+            return await super().authenticate(customer_number, pin)
+        except Refused:
+            raise Refused(f"telekod {pin} not accepted") from None
+
+
+class BirthDateInCause(DemoBank):
+    """The message is clean, but the chained cause shows the date of birth."""
+
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        try:
+            return await super().identify(customer_number, birth_date)
+        except Refused as exc:
+            raise Refused("customer number or credentials not accepted") from ValueError(
+                f"{customer_number}/{birth_date:%d%m%Y}: {exc}"
+            )
+
+
+@dataclass(frozen=True)
+class CustomerWithBirthDate(Customer):
+    born: date = date.min
+
+
+class BirthDateInResult(DemoBank):
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        customer = await super().identify(customer_number, birth_date)
+        return CustomerWithBirthDate(customer.number, birth_date)
+
+
+class OldestFirst(DemoBank):
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        return list(reversed(await super().last_operations(customer, limit)))
+
+
+class IgnoresLimit(DemoBank):
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        return await super().last_operations(customer, 100)
+
+
+class SignedAmounts(DemoBank):
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        return [
+            replace(op, amount=-op.amount) if op.direction is Direction.OUT else op
+            for op in await super().last_operations(customer, limit)
+        ]
+
+
+class DatetimeBooked(DemoBank):
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        return [
+            replace(op, booked=datetime.combine(op.booked, time(12)))
+            for op in await super().last_operations(customer, limit)
+        ]
+
+
+class KeyErrorForUnknownCustomer(DemoBank):
+    async def list_accounts(self, customer: Customer) -> list[Account]:
+        accounts = await super().list_accounts(customer)
+        if not accounts:
+            raise KeyError(customer.number)
+        return accounts
+
+
+class ValueErrorOnOddInput(DemoBank):
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        return await super().last_operations(customer, limit)
+
+
+class BlockForAStrangerAnswered(Demo):
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        if not self.knows(customer.number):
+            return BlockResult("12345678")
+        return await super().block_card(customer, card_id, operation_id)
+
+
+class CloseFails(DemoBank):
+    async def close(self) -> None:
+        raise RuntimeError("connection pool already closed")
+
+
+@dataclass(frozen=True)
+class Broken:
+    adapter: type[DemoBank]
+    rule: str
+    caught_by: tuple[str, ...]  # the testkit checks that must fail, and only they
+
+
+BROKEN: dict[str, Broken] = {
+    "sync-close": Broken(
+        AsyncMethodMadeSync,
+        "close() is a plain method",
+        ("test_adapter_is_core_banking_with_async_methods", "test_close_returns_quietly"),
+    ),
+    "float-money": Broken(
+        FloatMoney,
+        "balances are floats",
+        ("test_accounts_have_decimal_balances_and_iso_currencies",),
+    ),
+    "whole-number-in-last4": Broken(
+        WholeCardNumberInLast4, "last4 is the whole card number", ("test_card_numbers_are_masked",)
+    ),
+    "whole-number-as-card-id": Broken(
+        WholeCardNumberAsCardId,
+        "card_id is the whole card number",
+        ("test_card_numbers_are_masked",),
+    ),
+    "plain-string-kind": Broken(PlainStringKind, "kind is a str", ("test_cards_are_typed",)),
+    "new-reference-each-time": Broken(
+        NewReferenceEachTime,
+        "a repeated block gets a new reference",
+        ("test_blocking_a_card_twice_with_one_operation_id_blocks_it_once",),
+    ),
+    "internet-banking-new-reference-each-time": Broken(
+        InternetBankingNewReferenceEachTime,
+        "a repeated internet-banking block gets a new reference",
+        ("test_blocking_internet_banking_twice_with_one_operation_id_blocks_it_once",),
+    ),
+    "letters-in-reference": Broken(
+        LettersInReference, "a reference has letters", ("test_block_references_are_digits",)
+    ),
+    "never-already-blocked": Broken(
+        NeverAlreadyBlocked,
+        "already_blocked is always false",
+        ("test_blocking_says_whether_it_was_blocked_already",),
+    ),
+    "operation-id-cached": Broken(
+        OperationIdCachedWhateverTheTarget,
+        "an operation id reused for another block answers the first block",
+        ("test_an_operation_id_is_not_reused_for_another_block",),
+    ),
+    "unknown-card-refused": Broken(
+        UnknownCardRefused,
+        "an unknown card is Refused",
+        ("test_blocking_an_unknown_card_is_not_found",),
+    ),
+    "unknown-customer-logs-in": Broken(
+        UnknownCustomerLogsIn,
+        "an unknown customer number logs in",
+        ("test_unknown_customer_is_refused_at_login",),
+    ),
+    # NotFound at login breaks two rules: it is not Refused, and its type tells
+    # a wrong number from a wrong PIN.
+    "unknown-customer-not-found": Broken(
+        UnknownCustomerNotFound,
+        "an unknown customer number raises NotFound at login",
+        ("test_unknown_customer_is_refused_at_login", "test_refusals_do_not_say_what_was_wrong"),
+    ),
+    "identify-returns-its-own-id": Broken(
+        IdentifyReturnsItsOwnId,
+        "identify returns the core's own id, not the customer number",
+        ("test_identify_returns_the_customer",),
+    ),
+    "any-pin": Broken(
+        AnyPinWillDo, "any PIN logs in", ("test_wrong_pin_or_birth_date_is_refused",)
+    ),
+    "says-which-part": Broken(
+        SaysWhichPartWasWrong,
+        "identify says whether the number or the date was wrong",
+        ("test_refusals_do_not_say_what_was_wrong",),
+    ),
+    "pin-in-message": Broken(
+        PinInMessage,
+        "the Refused message has the PIN",
+        ("test_pin_and_birth_date_never_come_back",),
+    ),
+    "birth-date-in-cause": Broken(
+        BirthDateInCause,
+        "the exception's cause has the date of birth",
+        ("test_pin_and_birth_date_never_come_back",),
+    ),
+    "birth-date-in-result": Broken(
+        BirthDateInResult,
+        "identify returns the date of birth",
+        ("test_pin_and_birth_date_never_come_back",),
+    ),
+    "oldest-first": Broken(OldestFirst, "oldest first", ("test_operations_are_newest_first",)),
+    "ignores-limit": Broken(IgnoresLimit, "limit ignored", ("test_operations_respect_the_limit",)),
+    "signed-amounts": Broken(
+        SignedAmounts,
+        "amounts out are negative",
+        ("test_operations_are_typed_with_positive_decimal_amounts",),
+    ),
+    "datetime-booked": Broken(
+        DatetimeBooked,
+        "booked is a datetime",
+        ("test_operations_are_typed_with_positive_decimal_amounts",),
+    ),
+    "key-error-for-unknown-customer": Broken(
+        KeyErrorForUnknownCustomer,
+        "accounts of an unknown customer raise KeyError",
+        ("test_an_unknown_customer_has_no_cards_accounts_or_blocks",),
+    ),
+    "value-error-on-odd-input": Broken(
+        ValueErrorOnOddInput,
+        "a zero limit raises ValueError",
+        ("test_odd_input_raises_only_adapter_errors",),
+    ),
+    "blocks-for-a-stranger": Broken(
+        BlockForAStrangerAnswered,
+        "a card block for an unknown customer succeeds",
+        ("test_an_unknown_customer_has_no_cards_accounts_or_blocks",),
+    ),
+    "close-fails": Broken(CloseFails, "close() raises", ("test_close_returns_quietly",)),
+}
+
+
+@hookimpl
+def infolinia_register_adapters() -> list[AdapterFactory]:
+    return [
+        AdapterFactory(name, DemoSettings, broken.adapter, f"breaks a rule: {broken.rule}")
+        for name, broken in BROKEN.items()
+    ]
