@@ -9,6 +9,10 @@ import logging
 import signal
 import time
 
+from aiohttp import web
+
+from stasis_app.admin_api import AdminApi
+from stasis_app.admin_api import serve as serve_admin
 from stasis_app.ari import AriGateway, ChannelHandle
 from stasis_app.call import Call
 from stasis_app.config import Settings
@@ -16,6 +20,8 @@ from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
+from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +34,35 @@ class InfoliniaApp:
         self.deployment = deployment or build_deployment(settings)
         self.gateway = AriGateway(settings.ari, self.handle_call)
         self.calls_served = 0
+        self.prompt_admin = PromptAdmin(self.deployment, Store(settings.state))
+
+    async def _start_admin(self) -> web.AppRunner | None:
+        admin = self.settings.admin
+        if not admin.enabled:
+            return None
+        if admin.listen not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("admin API listens beyond this machine", extra={"listen": admin.listen})
+        return await serve_admin(AdminApi(self.prompt_admin), admin.listen, admin.port)
+
+    async def _follow_prompt_edits(self, every: float = 1.0) -> None:
+        """Edits made by another process (``infolinia prompts set``) go live here."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.prompt_admin.sync()
+            except Exception:  # a locked database or a failed render: try again later
+                log.exception("prompt edits could not be applied yet")
 
     async def serve(self) -> None:
         """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
+        edited = self.prompt_admin.load_stored()
+        if edited:
+            log.info("prompt edits loaded", extra={"prompts": edited})
         for book in self.deployment.all_books():
             await book.render_all()
         self.deployment.live.forget_all()
+        admin = await self._start_admin()
+        edits = asyncio.create_task(self._follow_prompt_edits(), name="prompt-edits")
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Future[None]] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -50,6 +79,9 @@ class InfoliniaApp:
         )
         await self.gateway.run()
         await asyncio.gather(*stopping)  # every call's hangup went out before we leave
+        edits.cancel()
+        if admin is not None:
+            await admin.cleanup()
         for line in self.deployment.tenants.values():
             await line.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from stasis_app import __version__
+from stasis_app.cli_prompts import add_commands as add_prompt_commands
+from stasis_app.cli_prompts import run_admin, run_prompts
 from stasis_app.config import DEFAULT_CONFIG, load_settings
 from stasis_app.errors import ConfigError
 from stasis_app.logs import setup_logging
@@ -21,6 +23,7 @@ Asterisk ARI (Stasis) application that speaks Polish.
   infolinia run             render the prompts and serve calls on the demo numbers
   infolinia call 100 --keys "4711#"   call a line and print what the caller heard
   infolinia sandbox status  what runs, where, and how to reach it (--json)
+  infolinia prompts set cieszyn greeting "Dzień dobry..."   change a prompt, live
 """
 
 
@@ -119,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         "Asterisk once into $INFOLINIA_SANDBOX_DIR (default /var/cache/infolinia/sandbox), "
         "installs docker/asterisk/etc, starts Asterisk and waits for ARI. Needs root.",
     )
+    add_prompt_commands(commands)
     sandbox.add_argument("action", choices=["up", "down", "status", "restart"])
     sandbox.add_argument("--json", action="store_true", help="status as JSON")
     return parser
@@ -137,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             return _demo_bank(args)
         if args.command == "adapters":
             return _adapters(args)
+        if args.command == "prompts":
+            return run_prompts(args)
+        if args.command == "admin":
+            return run_admin(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)
@@ -154,10 +162,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _call(args: argparse.Namespace) -> int:
     from stasis_app.deployment import build_deployment
+    from stasis_app.prompt_admin import PromptAdmin
     from stasis_app.simulator import CallSimulator
+    from stasis_app.store import Store
 
     settings = load_settings(args.config)
     deployment = build_deployment(settings, with_adapters=False)
+    PromptAdmin(deployment, Store(settings.state)).load_stored()  # name edited prompts too
     simulator = CallSimulator(settings.ari, deployment.heard_texts())
     wav = args.wav.resolve() if args.wav else None
     transcript = asyncio.run(

@@ -94,6 +94,14 @@ class VoiceSettings(_Strict):
         ]
 
 
+class AdminSettings(_Strict):
+    """The admin HTTP API (prompt editing): on this machine only, unless told otherwise."""
+
+    enabled: bool = True
+    listen: str = Field(default="127.0.0.1", description="address to bind; 0.0.0.0 for all")
+    port: int = Field(default=8090, ge=1, le=65535)
+
+
 class Settings(_Strict):
     """The whole configuration of one infolinia deployment."""
 
@@ -102,6 +110,9 @@ class Settings(_Strict):
     prompts: Path = Path("prompts/pl.yaml")
     tenants: dict[str, Tenant] = Field(default_factory=dict)
     log_level: str = "info"
+    # State that survives a restart: prompt edits and their history, admin tokens.
+    state: Path = Path("/var/lib/infolinia/state.sqlite")
+    admin: AdminSettings = AdminSettings()
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
 
@@ -145,6 +156,8 @@ def load_settings(
     if "INFOLINIA_PROMPT_DIR" in env:
         raw.setdefault("voice", {})
         raw["voice"] = {**raw["voice"], "cache_dir": env["INFOLINIA_PROMPT_DIR"]}
+    if "INFOLINIA_STATE" in env:
+        raw["state"] = env["INFOLINIA_STATE"]
 
     try:
         settings = Settings(**raw, source=path)
@@ -159,6 +172,7 @@ def load_settings(
     return settings.model_copy(
         update={
             "prompts": _relative_to(base, settings.prompts),
+            "state": _relative_to(base, settings.state),
             "tenants": {
                 key: tenant.model_copy(update={"flow": _relative_to(base, tenant.flow)})
                 for key, tenant in settings.tenants.items()

@@ -83,6 +83,20 @@ class PromptBook:
             uris[key] = f"sound:{base}"
         return uris
 
+    async def prepare(self, text: str) -> Path:
+        """Render ``text`` into the cache (for a preview or an edit) without
+        changing any prompt; raises SynthesisError when no engine can."""
+        return await self.cache.render(text)
+
+    async def set_text(self, key: str, text: str) -> Path:
+        """Make ``text`` prompt ``key``'s text, rendered: the next playback of
+        ``key`` plays it. Playbacks already started keep their (old) file:
+        cached files are never overwritten."""
+        base = await self.cache.render(text)
+        self.texts[key] = text
+        self._rendered[key] = base
+        return base
+
     def media(self, key: str) -> str:
         """The ARI media URI that plays prompt ``key``."""
         try:

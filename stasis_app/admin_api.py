@@ -1,0 +1,139 @@
+"""The admin HTTP API: a bank's staff read and change prompts while the line
+runs. JSON over HTTP, on localhost unless configured otherwise.
+
+Every request carries ``Authorization: Bearer <token>``; tokens are made with
+``infolinia admin token NAME --tenant T`` and stored hashed. A token sees
+only its tenant (or all, when made with ``--tenant '*'``).
+
+    GET  /api/tenants                                  tenants this token sees
+    GET  /api/tenants/{tenant}/prompts                 every prompt: key, text, source
+    GET  /api/tenants/{tenant}/prompts/{key}           one prompt
+    PUT  /api/tenants/{tenant}/prompts/{key}           {"text": ..., "expected_text": ...}
+    GET  /api/tenants/{tenant}/prompts/{key}/history   edits, newest first
+    GET  /api/tenants/{tenant}/prompts/{key}/audio     the WAV callers hear (8 kHz)
+    POST /api/tenants/{tenant}/prompts/{key}/preview   {"text": ...} -> WAV of that text
+
+A PUT with ``expected_text`` that no longer matches answers 409 with the
+current text, so two editors never overwrite each other unknowingly.
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt
+from stasis_app.store import AdminToken, StaleEdit
+from voice.engine import SynthesisError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TOKEN_KEY = web.RequestKey("token", AdminToken)
+MAX_REQUEST = 16 * 1024
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+class AdminApi:
+    """The aiohttp application over a :class:`PromptAdmin`."""
+
+    def __init__(self, prompts: PromptAdmin) -> None:
+        self.prompts = prompts
+        self.store = prompts.store
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_REQUEST, middlewares=[self._auth])
+        base = "/api/tenants/{tenant}/prompts"
+        app.router.add_get("/api/tenants", self._tenants)
+        app.router.add_get(base, self._list)
+        app.router.add_get(base + "/{key}", self._show)
+        app.router.add_put(base + "/{key}", self._set)
+        app.router.add_get(base + "/{key}/history", self._history)
+        app.router.add_get(base + "/{key}/audio", self._audio)
+        app.router.add_post(base + "/{key}/preview", self._preview)
+        return app
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        token = None
+        if header.startswith("Bearer "):
+            token = await self.store.run(lambda: self.store.check_token(header[7:].strip()))
+        if token is None:
+            return _error(401, "a valid token is needed (Authorization: Bearer ...)")
+        tenant = request.match_info.get("tenant")
+        if tenant is not None and token.tenant not in ("*", tenant):
+            return _error(403, f"this token is for {token.tenant}")
+        request[TOKEN_KEY] = token
+        try:
+            return await handler(request)
+        except UnknownPrompt as exc:
+            return _error(404, str(exc))
+        except BadText as exc:
+            return _error(400, str(exc))
+        except SynthesisError:
+            log.warning("prompt could not be rendered", extra={"path": request.path})
+            return _error(503, "no voice engine could speak this text now; nothing changed")
+
+    async def _tenants(self, request: web.Request) -> web.Response:
+        token = request[TOKEN_KEY]
+        visible = [t for t in self.prompts.tenants() if token.tenant in ("*", t)]
+        return web.json_response({"tenants": visible})
+
+    async def _list(self, request: web.Request) -> web.Response:
+        infos = self.prompts.list_prompts(request.match_info["tenant"])
+        return web.json_response({"prompts": [asdict(info) for info in infos]})
+
+    async def _show(self, request: web.Request) -> web.Response:
+        info = self.prompts.show(request.match_info["tenant"], request.match_info["key"])
+        return web.json_response(asdict(info))
+
+    async def _set(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _error(400, "the body must be JSON")
+        text, expected = body.get("text"), body.get("expected_text")
+        if not isinstance(text, str) or not isinstance(expected, str | None):
+            return _error(400, '"text" (and "expected_text", if given) must be strings')
+        tenant, key = request.match_info["tenant"], request.match_info["key"]
+        try:
+            edit = await self.prompts.set(
+                tenant, key, text, who=request[TOKEN_KEY].name, expected=expected
+            )
+        except StaleEdit as exc:
+            return _error(409, "the prompt was changed meanwhile", current_text=exc.current)
+        return web.json_response(asdict(edit))
+
+    async def _history(self, request: web.Request) -> web.Response:
+        edits = self.prompts.history(request.match_info["tenant"], request.match_info["key"])
+        return web.json_response({"history": [asdict(edit) for edit in edits]})
+
+    async def _audio(self, request: web.Request) -> web.StreamResponse:
+        wav = await self.prompts.preview(request.match_info["tenant"], request.match_info["key"])
+        return web.FileResponse(wav, headers={"Content-Type": "audio/wav"})
+
+    async def _preview(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _error(400, "the body must be JSON")
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, '"text" must be a non-empty string')
+        tenant, key = request.match_info["tenant"], request.match_info["key"]
+        wav = await self.prompts.preview(tenant, key, text)
+        return web.FileResponse(wav, headers={"Content-Type": "audio/wav"})
+
+
+async def serve(api: AdminApi, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(api.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("admin API listening", extra={"host": host, "port": port})
+    return runner

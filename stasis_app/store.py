@@ -1,0 +1,197 @@
+"""The state that must survive a restart, behind one narrow interface.
+
+SQLite is the embedded default (one file, WAL, shared by the app and the
+``infolinia`` command on the same machine). The SQL is kept portable so that
+a PostgreSQL store can implement the same methods when several app
+instances share a deployment.
+
+What lives here: prompt texts edited by a bank's staff (with their history)
+and admin API tokens (hashed). Every method is synchronous and short; async
+callers run them in a thread (:meth:`Store.run`).
+"""
+
+import asyncio
+import hashlib
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS prompt_texts (
+    tenant TEXT NOT NULL, prompt TEXT NOT NULL, text TEXT NOT NULL,
+    revision INTEGER NOT NULL, PRIMARY KEY (tenant, prompt));
+CREATE TABLE IF NOT EXISTS prompt_history (
+    revision INTEGER PRIMARY KEY, tenant TEXT NOT NULL, prompt TEXT NOT NULL,
+    old_text TEXT NOT NULL, new_text TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS admin_tokens (
+    name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+    created TEXT NOT NULL);
+"""
+ALL_TENANTS = "*"
+
+
+class StaleEdit(Exception):
+    """The prompt's text is no longer what the editor saw (someone changed it)."""
+
+    def __init__(self, current: str) -> None:
+        self.current = current
+        super().__init__("the prompt was changed meanwhile")
+
+
+@dataclass(frozen=True)
+class PromptEdit:
+    revision: int
+    tenant: str
+    prompt: str
+    old_text: str
+    new_text: str
+    who: str
+    at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class AdminToken:
+    name: str
+    tenant: str  # a tenant id, or "*" for every tenant
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256-bit random: a plain SHA-256 is enough (no guessing to slow down).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    """The app's durable state in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+        path.chmod(0o600)  # prompt edits name people; tokens are credentials
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            result = work(db)
+            db.execute("COMMIT")
+            return result
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run one of the methods below off the event loop."""
+        return await asyncio.to_thread(work)
+
+    # --- prompt texts -------------------------------------------------------
+
+    def prompt_texts(self, tenant: str) -> dict[str, str]:
+        """The texts a bank's staff set for ``tenant`` (prompt key -> text)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT prompt, text FROM prompt_texts WHERE tenant = ?", (tenant,)
+            ).fetchall()
+        return dict(rows)
+
+    def revision(self) -> int:
+        """Grows with every edit: a cheap way to notice edits made elsewhere."""
+        with self._connect() as db:
+            row = db.execute("SELECT MAX(revision) FROM prompt_history").fetchone()
+        return int(row[0] or 0)
+
+    def set_prompt_text(
+        self,
+        tenant: str,
+        prompt: str,
+        text: str,
+        who: str,
+        current: str,
+        expected: str | None = None,
+    ) -> PromptEdit:
+        """Record ``text`` as ``prompt``'s text; ``current`` is the text in use now
+        (from config when never edited). With ``expected``, refuse the edit
+        when the text in use is no longer that (a lost update)."""
+
+        def work(db: sqlite3.Connection) -> PromptEdit:
+            row = db.execute(
+                "SELECT text FROM prompt_texts WHERE tenant = ? AND prompt = ?", (tenant, prompt)
+            ).fetchone()
+            old = row[0] if row else current
+            if expected is not None and " ".join(expected.split()) != " ".join(old.split()):
+                raise StaleEdit(old)
+            at = _now()
+            cursor = db.execute(
+                "INSERT INTO prompt_history (tenant, prompt, old_text, new_text, who, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, prompt, old, text, who, at),
+            )
+            revision = int(cursor.lastrowid or 0)
+            db.execute(
+                "INSERT INTO prompt_texts (tenant, prompt, text, revision) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (tenant, prompt) DO UPDATE SET text = excluded.text, "
+                "revision = excluded.revision",
+                (tenant, prompt, text, revision),
+            )
+            return PromptEdit(revision, tenant, prompt, old, text, who, at)
+
+        return self._transaction(work)
+
+    def prompt_history(self, tenant: str, prompt: str | None = None) -> list[PromptEdit]:
+        """Edits, newest first."""
+        query = "SELECT * FROM prompt_history WHERE tenant = ?"
+        args: tuple[str, ...] = (tenant,)
+        if prompt is not None:
+            query += " AND prompt = ?"
+            args += (prompt,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY revision DESC", args).fetchall()
+        return [PromptEdit(*row) for row in rows]
+
+    # --- admin tokens -------------------------------------------------------
+
+    def create_token(self, name: str, tenant: str) -> str:
+        """A new token for ``name``; returned once, stored only as a hash."""
+        token = secrets.token_urlsafe(32)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO admin_tokens (name, token_hash, tenant, created) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, "
+                "tenant = excluded.tenant, created = excluded.created",
+                (name, _token_hash(token), tenant, _now()),
+            )
+
+        self._transaction(work)
+        return token
+
+    def check_token(self, token: str) -> AdminToken | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT name, tenant FROM admin_tokens WHERE token_hash = ?", (_token_hash(token),)
+            ).fetchone()
+        return AdminToken(*row) if row else None
+
+    def revoke_token(self, name: str) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            return db.execute("DELETE FROM admin_tokens WHERE name = ?", (name,)).rowcount > 0
+
+        return self._transaction(work)
