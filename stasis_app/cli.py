@@ -241,8 +241,10 @@ def _adapters(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(info) for info in infos], indent=2))
         return 0
+    width = max((len(f"{i.package} {i.version}") for i in infos), default=0)
     for info in infos:
-        print(f"{info.name:12} {info.package} {info.version:10} {info.description}")
+        origin = f"{info.package} {info.version}"
+        print(f"{info.name:12} {origin:{width}}  {info.description}")
     return 0
 
 

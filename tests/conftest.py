@@ -65,6 +65,10 @@ def app(
     sandbox: Sandbox, proxy: AriProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppProcess]:
     log = tmp_path_factory.mktemp("app") / "app.log"
+    # A fresh state store per run: prompt edits of an earlier run must not leak in.
+    state = load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state
+    for leftover in state.parent.glob(state.name + "*"):
+        leftover.unlink()
     env = {
         "INFOLINIA_ARI_URL": proxy.url,
         "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),

@@ -87,6 +87,8 @@ def bank_config(tmp_path: Path) -> Path:
         "ari": base["ari"],
         "voice": base["voice"],
         "prompts": str(TEST_CONFIG.parent / base["prompts"]),
+        "state": str(tmp_path / "state.sqlite"),
+        "admin": {"enabled": False},
         "tenants": {
             "przyklad": {
                 "name": "Bank Przykładowy",

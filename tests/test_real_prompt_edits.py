@@ -1,0 +1,117 @@
+"""A bank's staff change a prompt while the line runs: through the admin API
+(Cieszyn's greeting) and through ``infolinia prompts set`` in another process
+(the echo line's greeting). The next real call hears the new text; nothing
+restarts."""
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.sandbox import Sandbox
+from stasis_app.simulator import CallSimulator
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG
+from tests.support.app_process import AppProcess
+
+pytestmark = pytest.mark.asterisk
+
+
+def first_heard(line: str, sandbox: Sandbox) -> str:
+    """Call ``line``, hang up once it waits for keys; the first prompt's text.
+    URIs are named from the config plus the store's edits (as `infolinia call` does)."""
+    settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    deployment = build_deployment(settings, with_adapters=False)
+    PromptAdmin(deployment, Store(settings.state)).load_stored()
+    simulator = CallSimulator(settings.ari, deployment.heard_texts())
+    transcript = asyncio.run(simulator.call(line, [], quiet_gap=0.3, timeout=60, hangup_after=0))
+    return next(step.text for step in transcript.steps if step.kind == "prompt")
+
+
+@pytest.fixture
+def store(live_app: AppProcess) -> Store:
+    return Store(load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state)
+
+
+@pytest.fixture
+def api_token(store: Store) -> Iterator[str]:
+    yield store.create_token("test-admin", "cieszyn")
+    store.revoke_token("test-admin")
+
+
+async def put_greeting(token: str, text: str, expected: str) -> int:
+    url = "http://127.0.0.1:18090/api/tenants/cieszyn/prompts/greeting"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(
+            url,
+            json={"text": text, "expected_text": expected},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as answer,
+    ):
+        return answer.status
+
+
+def test_greeting_changed_through_the_api_is_heard_on_the_next_call(
+    live_app: AppProcess, sandbox: Sandbox, api_token: str
+) -> None:
+    assert first_heard("101", sandbox) == "Cieszyn."
+    new = "Witamy w Banku Spółdzielczym w Cieszynie."
+    pid = live_app.proc.pid if live_app.proc else None
+    assert asyncio.run(put_greeting(api_token, new, expected="Cieszyn.")) == 200
+    try:
+        assert first_heard("101", sandbox) == new
+        # The same process served both calls: no restart.
+        assert live_app.proc is not None and live_app.proc.pid == pid
+        live_app.wait_for(lambda e: e.get("event") == "prompt changed", 5)
+    finally:
+        assert asyncio.run(put_greeting(api_token, "Cieszyn.", expected=new)) == 200
+    assert first_heard("101", sandbox) == "Cieszyn."
+
+
+def cli_set(text: str) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stasis_app",
+            "--config",
+            str(TEST_CONFIG),
+            "prompts",
+            "set",
+            "echo",
+            "greeting",
+            text,
+            "--who",
+            "test",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_greeting_changed_from_the_command_line_reaches_the_running_app(
+    live_app: AppProcess, sandbox: Sandbox, store: Store
+) -> None:
+    old = first_heard("107", sandbox)
+    applied = live_app.count(lambda e: e.get("event") == "prompt edits applied")
+    cli_set("Powitanie zmienione z konsoli.")
+    try:
+        live_app.wait_for(
+            lambda e: (
+                e.get("event") == "prompt edits applied"
+                and live_app.count(lambda x: x.get("event") == "prompt edits applied") > applied
+            ),
+            10,
+        )
+        assert first_heard("107", sandbox) == "Powitanie zmienione z konsoli."
+        [last, *_] = store.prompt_history("echo", "greeting")
+        assert (last.old_text, last.who) == (old, "test")
+    finally:
+        cli_set(old)
