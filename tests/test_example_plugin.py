@@ -21,6 +21,7 @@ from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.test_testkit import CHECKS
 from voice.polish import amount_words
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,6 +78,34 @@ def test_pip_installed_plugin_is_listed_with_its_package(vendor_env: Path) -> No
         text=True,
     ).stdout
     assert "example" not in {a["name"] for a in json.loads(ours)}
+
+
+@pytest.mark.unit
+def test_the_vendor_runs_the_testkit_on_the_installed_plugin(
+    vendor_env: Path, tmp_path: Path
+) -> None:
+    """The vendor's own check, as the example's README says: every rule holds."""
+    result = subprocess.run(
+        [
+            str(vendor_env),
+            "-m",
+            "pytest",
+            "-p",
+            "adapters.testkit",
+            "--adapter=example",
+            f"--adapter-config={EXAMPLE / 'testkit.yaml'}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(CHECKS)} passed" in result.stdout
 
 
 @pytest.fixture

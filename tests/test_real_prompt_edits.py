@@ -6,7 +6,9 @@ restarts."""
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,6 +21,7 @@ from stasis_app.simulator import CallSimulator
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.ari_client import Ari, Witness, heard
 
 pytestmark = pytest.mark.asterisk
 
@@ -96,22 +99,55 @@ def cli_set(text: str) -> None:
     )
 
 
+def cli_set_and_wait(app: AppProcess, text: str) -> None:
+    """Set the echo greeting from another process; wait until the app applied it."""
+
+    def applied() -> int:
+        return app.count(lambda e: e.get("event") == "prompt edits applied")
+
+    before = applied()
+    cli_set(text)
+    deadline = time.monotonic() + 10
+    while applied() == before:
+        assert time.monotonic() < deadline, "the app did not apply the edit within 10 s"
+        time.sleep(0.05)
+
+
 def test_greeting_changed_from_the_command_line_reaches_the_running_app(
     live_app: AppProcess, sandbox: Sandbox, store: Store
 ) -> None:
     old = first_heard("107", sandbox)
-    applied = live_app.count(lambda e: e.get("event") == "prompt edits applied")
-    cli_set("Powitanie zmienione z konsoli.")
+    cli_set_and_wait(live_app, "Powitanie zmienione z konsoli.")
     try:
-        live_app.wait_for(
-            lambda e: (
-                e.get("event") == "prompt edits applied"
-                and live_app.count(lambda x: x.get("event") == "prompt edits applied") > applied
-            ),
-            10,
-        )
         assert first_heard("107", sandbox) == "Powitanie zmienione z konsoli."
         [last, *_] = store.prompt_history("echo", "greeting")
         assert (last.old_text, last.who) == (old, "test")
     finally:
-        cli_set(old)
+        cli_set_and_wait(live_app, old)
+
+
+def test_a_call_plays_only_prompts_rendered_before_the_line_opened(
+    live_app: AppProcess, ari: Ari, sandbox: Sandbox
+) -> None:
+    """Every prompt book is ready before the app serves; a call then plays
+    only files of those books (no synthesis while a caller waits)."""
+    events = [e.get("event") for e in live_app.entries()]
+    serving = events.index("serving")
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    books = len(settings.tenants) + 1  # and the book of unknown numbers
+    assert events[:serving].count("prompt book ready") == books
+    assert "prompt book ready" not in events[serving:]
+    known = build_deployment(settings, with_adapters=False).heard_texts()
+
+    async def call() -> list[str]:
+        async with Witness(ari) as witness:
+            name = await ari.call_with_keys("107", "4711#", wait=1.5)
+            channel = await witness.channel_named(name)
+            await witness.hangup_of(channel, timeout=30)
+            return heard(witness.on_channel(channel))
+
+    played = asyncio.run(call())
+    assert len(played) >= 5
+    assert set(played) <= set(known), [(i, known.get(u, "?")) for i, u in enumerate(played)]
+    for uri in played:
+        assert Path(uri.removeprefix("sound:") + ".sln16").is_file()

@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 import adapters.demo
+from adapters.demo import DemoSettings
 from tests.support.broken_adapters import BROKEN
+from tests.support.reference_core import SECRET as CORE_SECRET
+from tests.support.reference_core import ReferenceCoreThread
 
 pytestmark = pytest.mark.unit
 
@@ -74,10 +78,12 @@ class KitRun:
     ret: int | None
 
 
-def run_kit(pytester: pytest.Pytester, adapter: str, *args: str) -> KitRun:
+def run_kit(
+    pytester: pytest.Pytester, adapter: str, *args: str, config: Path = DEMO_CONFIG
+) -> KitRun:
     """The kit, run in-process the way a vendor runs it (no test paths given)."""
     recorder = pytester.inline_run(
-        "-p", "adapters.testkit", f"--adapter={adapter}", f"--adapter-config={DEMO_CONFIG}", *args
+        "-p", "adapters.testkit", f"--adapter={adapter}", f"--adapter-config={config}", *args
     )
     passed, skipped, failed = recorder.listoutcomes()
 
@@ -100,6 +106,30 @@ def test_the_demo_adapter_passes_every_check(pytester: pytest.Pytester, ini: str
     assert run.skipped == set()
     assert run.passed == CHECKS
     assert run.ret == 0
+
+
+def test_the_webservice_adapter_passes_every_check(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Against the reference server of its contract, over real HTTP."""
+    core = ReferenceCoreThread(
+        DemoSettings(database=tmp_path / "bank.sqlite", tenant="testkit"), port=0
+    ).start()
+    try:
+        (tmp_path / "key").write_bytes(CORE_SECRET)
+        config = tmp_path / "webservice.yaml"
+        demo = yaml.safe_load(DEMO_CONFIG.read_text())
+        settings = {
+            "base_url": f"http://127.0.0.1:{core.port}/",
+            "secret_file": str(tmp_path / "key"),
+        }
+        config.write_text(yaml.safe_dump({**demo, "settings": settings}))
+        pytester.makeini(STRICT_INI)
+        run = run_kit(pytester, "webservice", config=config)
+    finally:
+        core.stop()
+    assert run.failed == {}
+    assert run.passed == CHECKS and run.ret == 0
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

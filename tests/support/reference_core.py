@@ -205,6 +205,6 @@ class ReferenceCoreThread:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(serve(self.core, self.port))
+        _, self.port = self._loop.run_until_complete(serve(self.core, self.port))
         self._ready.set()
         self._loop.run_forever()
