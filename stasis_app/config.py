@@ -158,6 +158,8 @@ def load_settings(
         raw["voice"] = {**raw["voice"], "cache_dir": env["INFOLINIA_PROMPT_DIR"]}
     if "INFOLINIA_STATE" in env:
         raw["state"] = env["INFOLINIA_STATE"]
+    if "INFOLINIA_ADMIN_LISTEN" in env:  # e.g. 0.0.0.0 inside a container
+        raw["admin"] = {**(raw.get("admin") or {}), "listen": env["INFOLINIA_ADMIN_LISTEN"]}
 
     try:
         settings = Settings(**raw, source=path)

@@ -49,6 +49,18 @@ def test_environment_overrides_url_and_user(tmp_path: Path) -> None:
     assert settings.ari.user == "other"
 
 
+def test_state_and_admin_settings(tmp_path: Path) -> None:
+    config = write(tmp_path, "ari: {password: a}\nstate: var/state.sqlite\nadmin: {port: 9000}\n")
+    settings = load_settings(config, env={})
+    assert settings.state == tmp_path / "var" / "state.sqlite"  # relative to the file
+    assert (settings.admin.listen, settings.admin.port) == ("127.0.0.1", 9000)
+    moved = load_settings(
+        config, env={"INFOLINIA_STATE": "/srv/state.sqlite", "INFOLINIA_ADMIN_LISTEN": "0.0.0.0"}
+    )
+    assert moved.state == Path("/srv/state.sqlite")
+    assert (moved.admin.listen, moved.admin.port) == ("0.0.0.0", 9000)
+
+
 @pytest.mark.parametrize(
     ("text", "field", "words"),
     [
