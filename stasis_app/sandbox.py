@@ -14,7 +14,10 @@ writes them into ``ari_users.conf`` and ``pjsip_secrets.conf`` inside the root.
 
 Prompts: the app's prompt folder is bind-mounted into the root at the same
 absolute path, so ``sound:/that/path/name`` means the same file to the app and
-to Asterisk (Docker does the same with a shared volume).
+to Asterisk (Docker does the same with a shared volume). Asterisk's own sounds
+(``docker/asterisk/sounds``: the dialplan's Polish fallback for when the app
+is not connected) are copied into the root's sounds folder, as the Docker
+image copies them into its own, so they never depend on the app.
 """
 
 import contextlib
@@ -40,6 +43,10 @@ from stasis_app.apt_sources import debian_mirror
 PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
 SUITE = "unstable"
 ASTERISK_CONFIG = Path(__file__).resolve().parent.parent / "docker" / "asterisk" / "etc"
+# Sounds the dialplan plays by name (Playback(infolinia/fallback)), installed
+# into Asterisk's sounds folder: astdatadir (asterisk.conf) + "/sounds".
+ASTERISK_SOUNDS = ASTERISK_CONFIG.parent / "sounds"
+SOUNDS_DIR = "usr/share/asterisk/sounds"
 ARI_URL = "http://127.0.0.1:8088/"
 ARI_USER = "infolinia"
 SOFTPHONE_USER = "softphone"
@@ -166,6 +173,9 @@ class Sandbox:
         digest = hashlib.sha256()
         for file in sorted(ASTERISK_CONFIG.iterdir()):
             digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        for file in sorted(p for p in ASTERISK_SOUNDS.rglob("*") if p.is_file()):
+            name = file.relative_to(ASTERISK_SOUNDS).as_posix()
+            digest.update(b"sounds/" + name.encode() + b"\0" + file.read_bytes())
         digest.update(str(self.prompt_dir).encode())
         return digest.hexdigest()
 
@@ -194,6 +204,21 @@ class Sandbox:
             top.mkdir(parents=True, exist_ok=True)
             for path in [top, *top.rglob("*")]:
                 os.lchown(path, uid, gid)
+
+    def install_sounds(self) -> None:
+        """Copy ``docker/asterisk/sounds/*`` into the root's sounds folder, each
+        top folder replaced whole (root-owned, readable by Asterisk's user)."""
+        sounds = self.root / SOUNDS_DIR
+        for folder in sorted(p for p in ASTERISK_SOUNDS.iterdir() if p.is_dir()):
+            target = sounds / folder.name
+            # The root's own links (sounds/en -> /etc/alternatives/...) point at
+            # the host's files from out here: never delete or write through one.
+            if target.is_symlink() or not target.resolve().is_relative_to(self.root.resolve()):
+                raise SandboxError(f"refusing to replace {target}: it leads out of the root")
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target)
+            for path in [target, *target.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
 
     def _asterisk_ids(self) -> tuple[int, int]:
         for line in (self.root / "etc" / "passwd").read_text().splitlines():
@@ -266,6 +291,7 @@ class Sandbox:
         self._unmount_all(self.root)
         self.build_root()
         self.install_config()
+        self.install_sounds()
         self._mount()
         self.start_asterisk()
         digest_file.write_text(digest)

@@ -10,6 +10,7 @@ import yaml
 
 from stasis_app import sandbox
 from stasis_app.config import VoiceSettings
+from voice import fallback
 
 pytestmark = pytest.mark.unit
 
@@ -43,6 +44,17 @@ def test_asterisk_image_uses_the_sandbox_config_and_packages() -> None:
     installed = re.search(r"--no-install-recommends ([^\\\n]+)", dockerfile.read_text())
     assert installed is not None
     assert sorted(installed.group(1).split()) == sorted(sandbox.PACKAGES)
+
+
+def test_asterisk_image_carries_the_sounds_the_sandbox_installs() -> None:
+    """The dialplan's Polish fallback (for when the app is not connected) is in
+    the image itself: the prompt volume is the app's, empty until it has run."""
+    dockerfile = (DOCKER / "asterisk" / "Dockerfile").read_text()
+    copies = [line.split()[1:] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    assert ["sounds/", "/" + sandbox.SOUNDS_DIR + "/"] in copies
+    assert (DOCKER / "asterisk" / "sounds").resolve() == sandbox.ASTERISK_SOUNDS
+    for ext in (".sln16", ".wav"):
+        assert (sandbox.ASTERISK_SOUNDS / fallback.SOUND_NAME).with_suffix(ext).is_file()
 
 
 def test_included_config_files_exist_or_are_generated_by_both_sandbox_and_entrypoint() -> None:

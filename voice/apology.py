@@ -51,14 +51,20 @@ def install(root: Path) -> Path:
     return base
 
 
-async def regenerate(dest: Path = SHIPPED) -> None:
-    """Render :data:`APOLOGY_TEXT` with espeak-ng into ``dest.{sln16,wav}``."""
+async def render(text: str, dest: Path) -> None:
+    """Speak ``text`` with espeak-ng (Polish, :data:`SPEED`) into ``dest.{sln16,wav}``,
+    as every shipped, pre-rendered file is made (see also :mod:`voice.fallback`)."""
     from voice.espeak import EspeakEngine
 
-    with tempfile.TemporaryDirectory(prefix="infolinia-apology-") as work:
-        raw = Path(work) / "apology.wav"
-        await EspeakEngine(voice="pl", speed=SPEED).synthesize(APOLOGY_TEXT, raw)
+    with tempfile.TemporaryDirectory(prefix="infolinia-shipped-") as work:
+        raw = Path(work) / "speech.wav"
+        await EspeakEngine(voice="pl", speed=SPEED).synthesize(text, raw)
         convert_for_asterisk(raw, dest)
+
+
+async def regenerate(dest: Path = SHIPPED) -> None:
+    """Render :data:`APOLOGY_TEXT` with espeak-ng into ``dest.{sln16,wav}``."""
+    await render(APOLOGY_TEXT, dest)
 
 
 if __name__ == "__main__":
