@@ -98,6 +98,16 @@ SEED = (
         balance=Decimal("0.01"),
         operations=((3, "10.00", Direction.OUT, "Żabka"),),
     ),
+    # Secrets that occur nowhere else, so a search for them in every log and
+    # file the system wrote means something (tests/test_real_safeguards.py).
+    SeedCustomer(
+        number="31415926",
+        pin="271828",
+        born=date(1947, 8, 19),
+        cards=(("card-4444", CardKind.DEBIT, "4444"),),
+        balance=Decimal("99.99"),
+        operations=((2, "20.00", Direction.IN, "Poczta Polska"),),
+    ),
 )
 
 

@@ -1,19 +1,27 @@
 """The core's guard around every adapter call: a timeout per call, one
-exception tree, and a log line per failure (never with secrets).
+exception tree, a log line per failure (never with secrets), and a circuit
+breaker.
 
 Whatever an adapter does (hangs, raises its own exceptions, returns late),
 the call's task gets either a result or an :class:`~adapters.errors.AdapterError`
 within ``timeout`` seconds, so the caller always hears something.
+
+After ``breaker_failures`` failures in a row (timeouts or errors, not
+refusals), the breaker opens: for ``breaker_seconds`` every call fails at
+once with :class:`~adapters.errors.Unavailable`, so callers are not made to
+wait for a core that is down. Then one call is let through; an answer
+closes the breaker, a failure opens it again.
 """
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable
 from datetime import date
 from typing import TypeVar
 
-from adapters.errors import AdapterError, Timeout, Unavailable
+from adapters.errors import AdapterError, NotFound, Refused, Timeout, Unavailable
 from adapters.spec import Account, BlockResult, Card, CoreBanking, Customer, Operation
 
 log = logging.getLogger(__name__)
@@ -23,12 +31,62 @@ T = TypeVar("T")
 class GuardedAdapter:
     """Wraps a :class:`CoreBanking` adapter; is one itself."""
 
-    def __init__(self, adapter: CoreBanking, name: str, timeout: float) -> None:
+    def __init__(
+        self,
+        adapter: CoreBanking,
+        name: str,
+        timeout: float,
+        breaker_failures: int = 3,
+        breaker_seconds: float = 30.0,
+    ) -> None:
         self.adapter = adapter
         self.name = name
         self.timeout = timeout
+        self.breaker_failures = breaker_failures
+        self.breaker_seconds = breaker_seconds
+        self._failures = 0
+        self._open_until = 0.0
+
+    @property
+    def circuit_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def _failed(self) -> None:
+        self._failures += 1
+        if self._failures >= self.breaker_failures:
+            if not self.circuit_open:
+                log.warning(
+                    "adapter circuit opened",
+                    extra={
+                        "adapter": self.name,
+                        "failures": self._failures,
+                        "seconds": self.breaker_seconds,
+                    },
+                )
+            self._open_until = time.monotonic() + self.breaker_seconds
+
+    def _answered(self) -> None:
+        if self._failures >= self.breaker_failures:
+            log.info("adapter circuit closed", extra={"adapter": self.name})
+        self._failures = 0
 
     async def _guard(self, operation: str, work: Awaitable[T]) -> T:
+        if self.circuit_open:
+            if inspect.iscoroutine(work):
+                work.close()  # never started: no "never awaited" warning
+            raise Unavailable(f"{self.name}.{operation}: circuit open")
+        try:
+            result = await self._call(operation, work)
+        except (Refused, NotFound):
+            self._answered()  # the core answered: it is up
+            raise
+        except Unavailable:
+            self._failed()
+            raise
+        self._answered()
+        return result
+
+    async def _call(self, operation: str, work: Awaitable[T]) -> T:
         started = time.monotonic()
         try:
             return await asyncio.wait_for(work, self.timeout)
@@ -83,4 +141,4 @@ class GuardedAdapter:
         return await self._guard("last_operations", self.adapter.last_operations(customer, limit))
 
     async def close(self) -> None:
-        await self._guard("close", self.adapter.close())
+        await self._call("close", self.adapter.close())

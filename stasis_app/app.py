@@ -20,7 +20,9 @@ from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
+from stasis_app.journal import JournalWorker
 from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.safeguards import Safeguards
 from stasis_app.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,15 @@ class InfoliniaApp:
         self.deployment = deployment or build_deployment(settings)
         self.gateway = AriGateway(settings.ari, self.handle_call)
         self.calls_served = 0
-        self.prompt_admin = PromptAdmin(self.deployment, Store(settings.state))
+        store = Store(settings.state)
+        self.prompt_admin = PromptAdmin(self.deployment, store)
+        self.safeguards = Safeguards.on(store, settings.security)
+        self.journal_worker = JournalWorker(
+            self.safeguards.journal,
+            self.safeguards.audit,
+            lambda tenant: line.bank if (line := self.deployment.tenants.get(tenant)) else None,
+            every=settings.security.journal_retry_seconds,
+        )
 
     async def _start_admin(self) -> web.AppRunner | None:
         admin = self.settings.admin
@@ -63,6 +73,10 @@ class InfoliniaApp:
         self.deployment.live.forget_all()
         admin = await self._start_admin()
         edits = asyncio.create_task(self._follow_prompt_edits(), name="prompt-edits")
+        journal = asyncio.create_task(self.journal_worker.run(), name="block-journal")
+        pending = len(self.safeguards.journal.entries("pending"))
+        if pending:
+            log.warning("blocks waiting in the journal for the bank", extra={"pending": pending})
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Future[None]] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -80,6 +94,9 @@ class InfoliniaApp:
         await self.gateway.run()
         await asyncio.gather(*stopping)  # every call's hangup went out before we leave
         edits.cancel()
+        journal.cancel()
+        seq, head = self.safeguards.audit.head()
+        log.info("audit head", extra={"seq": seq, "hash": head})  # anchors the chain's end
         if admin is not None:
             await admin.cleanup()
         for line in self.deployment.tenants.values():
@@ -110,7 +127,9 @@ class InfoliniaApp:
                 return
             if handle.resumed:
                 await call.say(["resumed"])
-            ctx = CallContext(call=call, tenant=line.tenant, bank=line.bank)
+            ctx = CallContext(
+                call=call, tenant=line.tenant, bank=line.bank, safeguards=self.safeguards
+            )
             try:
                 state = await run_flow(line.flow, ctx)
             finally:

@@ -8,15 +8,17 @@ buffer, so keys pressed during a prompt or before a read starts are not lost.
 """
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
-from stasis_app.errors import CallHungUp, PlaybackFailed
+from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
 from stasis_app.flow.speech import LIVE_PREFIX
 from voice.live import LiveSpeech
 from voice.prompts import PromptBook
@@ -27,6 +29,9 @@ HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroye
 
 # Media URIs per ARI play request; longer sequences go as several playbacks.
 MAX_MEDIA_PER_PLAYBACK = 16
+# Seconds of quiet between two "please wait" while the bank is slow.
+FILLER_PAUSE = 2.0
+T = TypeVar("T")
 
 # A playback whose end we never hear about (lost event) is re-checked this often.
 PLAYBACK_RECHECK_SECONDS = 30.0
@@ -155,6 +160,45 @@ class Call:
             digits += key
         log.info("keys read", extra={"count": len(digits)})
         return digits
+
+    async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:
+        """Await ``work``; if it takes longer than ``after`` seconds, play
+        ``prompt`` (e.g. "please wait") until it is done, again every few
+        seconds, so the caller never sits in silence. Keys pressed meanwhile
+        are kept; a hangup raises CallHungUp (``work`` itself is not
+        cancelled: shield it if it must finish)."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=after)
+        if done:
+            return task.result()
+        log.info("caller waits", extra={"prompt": prompt, "after": after})
+        playing: str | None = None
+        next_start = time.monotonic()
+        try:
+            while not task.done():
+                if playing is None and time.monotonic() >= next_start:
+                    playing = next(self._playback_ids)
+                    await self.gateway.play(self.channel_id, [await self._media(prompt)], playing)
+                    self.prompts_played += 1
+                waiter = asyncio.ensure_future(self.handle.events.get())
+                await asyncio.wait({task, waiter}, timeout=FILLER_PAUSE)
+                if not waiter.done():
+                    waiter.cancel()  # nothing taken from the queue
+                    continue
+                event = waiter.result()
+                kind = event.get("type")
+                if kind in HANGUP_EVENTS:
+                    self.hung_up = True
+                    raise CallHungUp(kind)
+                if kind == "ChannelDtmfReceived":
+                    self.keys.append(str(event.get("digit", "")))
+                elif kind == "PlaybackFinished" and event["playback"]["id"] == playing:
+                    playing, next_start = None, time.monotonic() + FILLER_PAUSE
+        finally:
+            if playing is not None and not self.hung_up:
+                with contextlib.suppress(AriError):
+                    await self.gateway.stop_playback(playing)
+        return task.result()
 
     async def hangup(self) -> None:
         await self.gateway.hangup(self.channel_id)

@@ -10,6 +10,8 @@ from typing import Any
 from stasis_app import __version__
 from stasis_app.cli_prompts import add_commands as add_prompt_commands
 from stasis_app.cli_prompts import run_admin, run_prompts
+from stasis_app.cli_records import add_commands as add_record_commands
+from stasis_app.cli_records import run_audit, run_journal
 from stasis_app.config import DEFAULT_CONFIG, load_settings
 from stasis_app.errors import ConfigError
 from stasis_app.logs import setup_logging
@@ -123,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         "installs docker/asterisk/etc, starts Asterisk and waits for ARI. Needs root.",
     )
     add_prompt_commands(commands)
+    add_record_commands(commands)
     sandbox.add_argument("action", choices=["up", "down", "status", "restart"])
     sandbox.add_argument("--json", action="store_true", help="status as JSON")
     return parser
@@ -145,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_prompts(args)
         if args.command == "admin":
             return run_admin(args)
+        if args.command == "audit":
+            return run_audit(args)
+        if args.command == "journal":
+            return run_journal(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from stasis_app.audit import AuditLog
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.prompt_admin import PromptAdmin, PromptAdminError
@@ -136,10 +137,12 @@ async def _prompts(args: argparse.Namespace) -> int:
 def run_admin(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, resolve_secrets=False)
     store = Store(settings.state)
+    audit = AuditLog(store)
     if args.action == "revoke":
         if not store.revoke_token(args.name):
             print(f"infolinia: no token named {args.name}", file=sys.stderr)
             return 1
+        audit.append(tenant="*", action="admin_token", result="revoked", detail={"name": args.name})
         print(f"{args.name}: token revoked")
         return 0
     if args.tenant is None:
@@ -150,6 +153,9 @@ def run_admin(args: argparse.Namespace) -> int:
         print(f"infolinia: no tenant {args.tenant!r} (tenants: {known})", file=sys.stderr)
         return 2
     token = store.create_token(args.name, args.tenant)
+    audit.append(
+        tenant=args.tenant, action="admin_token", result="created", detail={"name": args.name}
+    )
     print(token)
     print(f"(shown once: the token of {args.name} for {args.tenant})", file=sys.stderr)
     return 0

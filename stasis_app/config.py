@@ -102,6 +102,31 @@ class AdminSettings(_Strict):
     port: int = Field(default=8090, ge=1, le=65535)
 
 
+class SecuritySettings(_Strict):
+    """Guessing limits, timings that hide what a refusal means, and how a
+    failing core system is handled (see docs/security.md)."""
+
+    lock_after: int = Field(default=5, ge=2, le=50, description="failed logins in a row that lock")
+    lock_minutes: float = Field(default=30, gt=0, description="how long a lock lasts")
+    caller_window_minutes: float = Field(default=60, gt=0, description="memory of a number's tries")
+    caller_slow_after: int = Field(
+        default=3, ge=1, description="distinct customer numbers, then slow"
+    )
+    caller_refuse_after: int = Field(
+        default=6, ge=2, description="distinct customer numbers, then no"
+    )
+    slow_seconds: float = Field(default=3.0, ge=0, le=30, description="extra wait when slowed")
+    min_login_seconds: float = Field(
+        default=1.0, ge=0, le=10, description="every login answer's floor"
+    )
+    filler_after: float = Field(
+        default=1.5, gt=0, le=10, description="a slow bank: 'please wait' after"
+    )
+    breaker_failures: int = Field(default=3, ge=1, le=100, description="core failures that open it")
+    breaker_seconds: float = Field(default=30, gt=0, description="how long an open breaker refuses")
+    journal_retry_seconds: float = Field(default=10, gt=0, description="journal delivery rounds")
+
+
 class Settings(_Strict):
     """The whole configuration of one infolinia deployment."""
 
@@ -113,6 +138,7 @@ class Settings(_Strict):
     # State that survives a restart: prompt edits and their history, admin tokens.
     state: Path = Path("/var/lib/infolinia/state.sqlite")
     admin: AdminSettings = AdminSettings()
+    security: SecuritySettings = SecuritySettings()
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
 

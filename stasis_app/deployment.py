@@ -29,7 +29,15 @@ from voice.registry import EngineRegistry, EngineSetupError
 log = logging.getLogger(__name__)
 
 # Prompts the app itself plays outside any flow.
-APP_PROMPTS = ("apology", "resumed", "goodbye", "no_input", "invalid_choice", "unknown_line")
+APP_PROMPTS = (
+    "apology",
+    "resumed",
+    "goodbye",
+    "no_input",
+    "invalid_choice",
+    "unknown_line",
+    "please_wait",
+)
 
 
 @dataclass
@@ -149,7 +157,13 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             except AdapterSetupError as exc:
                 field = exc.field.replace("adapter_settings", "adapter.settings")
                 raise ConfigError(source, f"tenants.{tenant.id}.{field}", exc.problem) from None
-            bank = GuardedAdapter(adapter, tenant.adapter.name, tenant.adapter.timeout)
+            bank = GuardedAdapter(
+                adapter,
+                tenant.adapter.name,
+                tenant.adapter.timeout,
+                breaker_failures=settings.security.breaker_failures,
+                breaker_seconds=settings.security.breaker_seconds,
+            )
         tenant_cache = (
             voices.cache(tenant.voice.engines, f"tenants.{tenant.id}.voice.engines")
             if tenant.voice is not None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from stasis_app.audit import AuditLog
 from stasis_app.deployment import Deployment, Line
 from stasis_app.store import PromptEdit, Store
 from voice.polish import FRAGMENT_WORDS, fragment_key
@@ -120,6 +121,12 @@ class PromptAdmin:
         )
         await line.prompts.set_text(key, text)
         self._revision = max(self._revision, edit.revision)
+        await AuditLog(self.store).record(
+            tenant=tenant,
+            action="prompt_edit",
+            result="ok",
+            detail={"prompt": key, "who": who, "revision": edit.revision},
+        )
         log.info(
             "prompt changed",
             extra={"tenant": tenant, "prompt": key, "revision": edit.revision, "who": who},

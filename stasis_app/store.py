@@ -5,9 +5,12 @@ SQLite is the embedded default (one file, WAL, shared by the app and the
 a PostgreSQL store can implement the same methods when several app
 instances share a deployment.
 
-What lives here: prompt texts edited by a bank's staff (with their history)
-and admin API tokens (hashed). Every method is synchronous and short; async
-callers run them in a thread (:meth:`Store.run`).
+What lives here: prompt texts edited by a bank's staff (with their history),
+admin API tokens (hashed), and, through their own modules, the audit trail
+(:mod:`stasis_app.audit`), the journal of blocks the bank has not confirmed
+yet (:mod:`stasis_app.journal`) and failed logins (:mod:`stasis_app.login_guard`).
+Every method is synchronous and short; async callers run them in a thread
+(:meth:`Store.run`).
 """
 
 import asyncio
@@ -32,6 +35,23 @@ CREATE TABLE IF NOT EXISTS prompt_history (
 CREATE TABLE IF NOT EXISTS admin_tokens (
     name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
     created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, tenant TEXT NOT NULL, call_id TEXT NOT NULL,
+    caller TEXT NOT NULL, action TEXT NOT NULL, customer TEXT NOT NULL, result TEXT NOT NULL,
+    reference TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_reference ON audit (reference);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY, operation_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+    call_id TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, reference TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+    created TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
+    bank_reference TEXT NOT NULL, settled TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (
+    tenant TEXT NOT NULL, customer TEXT NOT NULL, consecutive INTEGER NOT NULL,
+    locked_until REAL NOT NULL, PRIMARY KEY (tenant, customer));
+CREATE TABLE IF NOT EXISTS login_attempts (
+    tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);
 """
 ALL_TENANTS = "*"
 
@@ -84,6 +104,18 @@ class Store:
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         return db
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on a connection of its own (for reads)."""
+        db = self._connect()
+        try:
+            return work(db)
+        finally:
+            db.close()
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in one write transaction (BEGIN IMMEDIATE: one writer at a time)."""
+        return self._transaction(work)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         db = self._connect()

@@ -195,3 +195,34 @@ async def test_the_start_of_customer_data_is_never_logged(caplog: pytest.LogCapt
     await task
     logged = [r.__dict__.get("prompt") for r in caplog.records if r.getMessage() == "prompt"]
     assert logged == ["value"]
+
+
+async def test_a_quick_answer_plays_no_filler() -> None:
+    call, gateway, _ = make_call()
+    assert await call.while_waiting(asyncio.sleep(0.01, result=42), "please_wait", 0.2) == 42
+    assert gateway.played == []
+
+
+async def test_a_slow_answer_plays_please_wait_and_stops_it_when_it_comes() -> None:
+    call, gateway, handle = make_call()
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(call.while_waiting(answer, "please_wait", 0.05))
+    await asyncio.sleep(0.1)
+    [(media, playback_id)] = gateway.played
+    assert media == ["sound:/prompts/please_wait"]
+    handle.events.put_nowait(dtmf("5"))  # typed ahead while waiting: kept
+    await asyncio.sleep(0.01)
+    answer.set_result("balance")
+    assert await task == "balance"
+    assert gateway.stopped == [playback_id] and call.keys == ["5"]
+
+
+async def test_a_hangup_while_waiting_leaves_the_work_running() -> None:
+    call, _, handle = make_call()
+    work = asyncio.ensure_future(asyncio.sleep(0.3, result="blocked"))
+    waiting = asyncio.create_task(call.while_waiting(asyncio.shield(work), "please_wait", 0.05))
+    await asyncio.sleep(0.1)
+    handle.events.put_nowait({"type": "StasisEnd", "channel": {"id": "c1"}})
+    with pytest.raises(CallHungUp):
+        await waiting
+    assert await work == "blocked"

@@ -131,10 +131,13 @@ def test_the_shipped_config_speaks_gtts_then_espeak_and_live_text_only_offline(
 
 
 def test_the_test_config_speaks_espeak_only() -> None:
+    """Except its one bank that starts with gTTS (unreachable: it falls back)."""
     settings = load_settings(
         REPO / "tests" / "data" / "config" / "infolinia.yaml", env={}, resolve_secrets=False
     )
     deployment = build_deployment(settings, with_adapters=False)
+    online = deployment.tenants.pop("online_voice").prompts.cache.chain.engines
+    assert [type(engine) for engine in online] == [GttsEngine, EspeakEngine]
     for book in deployment.all_books():
         [engine] = book.cache.chain.engines
         assert isinstance(engine, EspeakEngine) and engine.speed == 300

@@ -5,6 +5,7 @@ from typing import Any
 
 from adapters.spec import CoreBanking, Customer
 from stasis_app.call import Call
+from stasis_app.safeguards import Safeguards
 from stasis_app.tenants import Tenant
 
 
@@ -28,6 +29,8 @@ class CallContext:
     state: str = ""
     transitions: dict[str, str] = field(default_factory=dict)  # the current state's "on"
     ended: bool = False  # a hangup or transfer ended the call's part in the flow
+    # Audit, guessing limits and the block journal (None in tests of flows alone).
+    safeguards: Safeguards | None = None
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

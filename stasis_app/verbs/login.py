@@ -3,22 +3,36 @@
 ``identify`` uses the customer number and the date of birth (DDMMYYYY):
 enough to block, not to hear balances. ``authenticate`` uses the telekod.
 Both emit ``ok``, ``refused`` (wrong data, said the same way whichever part
-was wrong), ``too_many`` (the call's limit of failed logins is reached) or
-``unavailable`` (the bank's system did not answer).
+was wrong), ``too_many`` (the call's limit of failed logins is reached, or
+the customer number is locked after failures across calls, or this calling
+number tried too many customer numbers) or ``unavailable`` (the bank's
+system did not answer).
+
+With the call's safeguards, every attempt is counted across calls and
+audited (result, masked number; never the secret), and every answer takes
+at least ``security.min_login_seconds``, so neither words nor timing tell
+which part was wrong or whether the number exists.
 """
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import Field
 
 from adapters.errors import NotFound, Refused, Unavailable
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
+from stasis_app.login_guard import Verdict
+from stasis_app.safeguards import Safeguards
 from stasis_app.verbs.base import Verb, VerbParams
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LoginParams(VerbParams):
@@ -53,20 +67,74 @@ class _Login(Verb):
         ctx.customer, ctx.level = None, None
         for key in ("cards", "card", "accounts", "operations", "reference"):
             ctx.values.pop(key, None)
-        try:
-            customer = await self._login(ctx, number, secret)
-        except Unavailable:
+        guards = ctx.safeguards
+        started = time.monotonic()
+        verdict = Verdict.ALLOW
+        if guards is not None:
+            tenant, caller = ctx.tenant.id, ctx.call.handle.caller
+            verdict = await guards.audit.store.run(
+                partial(guards.guard.verdict, tenant, caller, number)
+            )
+        if verdict in (Verdict.LOCKED, Verdict.REFUSED):
+            outcome, customer = verdict.value, None
+        else:
+            if verdict is Verdict.SLOW:
+                await asyncio.sleep(guards.settings.slow_seconds if guards else 0)
+            try:
+                customer = await self._wait(ctx, self._login(ctx, number, secret))
+                outcome = "ok" if customer is not None else "refused"
+            except Unavailable:
+                outcome, customer = "unavailable", None
+            except (Refused, NotFound):
+                outcome, customer = "refused", None
+        if guards is not None:
+            # The same time for every answer: a fast "no such number" tells nothing.
+            floor = guards.settings.min_login_seconds - (time.monotonic() - started)
+            if floor > 0:
+                await asyncio.sleep(floor)
+            if await self._count(ctx, guards, number, outcome):
+                outcome = "locked"  # this failure locked the number: no more tries
+        if outcome == "unavailable":
             return "unavailable"
-        except (Refused, NotFound):
-            customer = None
         if customer is None:
             ctx.login_failures += 1
-            log.info("login refused", extra={"level": self.level, "failures": ctx.login_failures})
-            return "too_many" if ctx.login_failures >= params.max_failures else "refused"
+            log.info(
+                "login refused",
+                extra={"level": self.level, "failures": ctx.login_failures, "why": outcome},
+            )
+            if outcome != "refused" or ctx.login_failures >= params.max_failures:
+                return "too_many"
+            return "refused"
         ctx.customer = customer
         ctx.level = self.level
         log.info("caller logged in", extra={"level": self.level})
         return "ok"
+
+    async def _wait(self, ctx: CallContext, work: Awaitable[T]) -> T:
+        if ctx.safeguards is None:
+            return await work
+        after = ctx.safeguards.settings.filler_after
+        return await ctx.call.while_waiting(work, "please_wait", after)
+
+    async def _count(self, ctx: CallContext, guards: Safeguards, number: str, outcome: str) -> bool:
+        """Count and audit the attempt; True when it locked the customer number."""
+        tenant, caller = ctx.tenant.id, ctx.call.handle.caller
+        locked = False
+        if outcome in ("ok", "refused"):
+            locked = await guards.audit.store.run(
+                partial(guards.guard.record, tenant, caller, number, outcome == "ok")
+            )
+            if locked:
+                log.warning("customer number locked after failed logins", extra={"tenant": tenant})
+        await guards.audit.record(
+            tenant=tenant,
+            action=self.name,
+            result=outcome,
+            call_id=ctx.call.channel_id,
+            caller=caller,
+            customer=number,
+        )
+        return locked
 
 
 class Identify(_Login):

@@ -14,21 +14,30 @@ operation                   needs           keeps
 
 Events: ``ok``, ``empty`` (a list came back empty), ``refused``,
 ``unavailable`` (no answer in time, or a failure), ``not_allowed`` (the caller
-is not logged in at the needed level). A block, once asked for, completes
-even if the caller hangs up meanwhile: it is shielded from cancellation.
+is not logged in at the needed level), and for blocks ``registered``: the
+bank could not confirm the block, so it went to the block journal, which
+delivers it when the bank is back; ``reference`` is then the journal's.
+
+A block, once asked for, completes even if the caller hangs up meanwhile: it
+is shielded from cancellation, asked again once with the same operation id
+after a timeout, and journalled when the bank still cannot confirm it. While
+the bank is slow the caller hears "please wait". Every operation is audited.
 """
 
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any, Literal
+from functools import partial
+from typing import Any, Literal, TypeVar
 
-from adapters.errors import NotFound, Refused, Timeout, Unavailable
-from adapters.spec import CardStatus
+from adapters.errors import AdapterError, NotFound, Refused, Timeout, Unavailable
+from adapters.spec import BlockResult, CardStatus
 from stasis_app.flow.context import CallContext
+from stasis_app.journal import JournalEntry
 from stasis_app.verbs.base import Verb, VerbParams
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEVELS = {"identified": 1, "authenticated": 2}
 NEEDS = {
@@ -39,6 +48,7 @@ NEEDS = {
     "last_operations": "authenticated",
 }
 LISTS = {"list_cards", "accounts", "last_operations"}
+BLOCKS = {"block_card", "block_internet_banking"}
 
 
 class OperationParams(VerbParams):
@@ -53,6 +63,8 @@ class OperationVerb(Verb):
 
     def events(self, params: Any, transitions: Any) -> set[str]:
         events = {"ok", "refused", "unavailable", "not_allowed"}
+        if params.name in BLOCKS:
+            events.add("registered")
         return events | ({"empty"} if params.name in LISTS else set())
 
     async def run(self, ctx: CallContext, params: Any) -> str:
@@ -63,24 +75,59 @@ class OperationVerb(Verb):
         try:
             result = await self._perform(ctx, operation)
         except Unavailable:
+            await self._audit(ctx, operation, "unavailable")
             return "unavailable"
         except (Refused, NotFound):
+            if operation not in BLOCKS:  # a block's refusal is audited where it happens
+                await self._audit(ctx, operation, "refused")
             return "refused"
+        if isinstance(result, JournalEntry):
+            return "registered"
         log.info("operation done", extra={"operation": operation})
+        if operation not in BLOCKS:  # blocks are audited where they complete
+            await self._audit(ctx, operation, "ok" if result else "empty")
         return "empty" if operation in LISTS and not result else "ok"
+
+    async def _audit(
+        self,
+        ctx: CallContext,
+        operation: str,
+        result: str,
+        reference: str = "",
+        already_blocked: bool | None = None,
+    ) -> None:
+        if ctx.safeguards is None or ctx.customer is None:
+            return
+        detail = {} if already_blocked is None else {"already_blocked": already_blocked}
+        await ctx.safeguards.audit.record(
+            tenant=ctx.tenant.id,
+            action=operation,
+            result=result,
+            call_id=ctx.call.channel_id,
+            caller=ctx.call.handle.caller,
+            customer=ctx.customer.number,
+            reference=reference,
+            detail=detail,
+        )
+
+    async def _wait(self, ctx: CallContext, work: Awaitable[T]) -> T:
+        if ctx.safeguards is None:
+            return await work
+        after = ctx.safeguards.settings.filler_after
+        return await ctx.call.while_waiting(work, "please_wait", after)
 
     async def _perform(self, ctx: CallContext, operation: str) -> Any:
         bank, customer = ctx.bank, ctx.customer
         assert customer is not None
         if operation == "list_cards":
-            cards = [c for c in await bank.list_cards(customer) if c.status is CardStatus.ACTIVE]
-            ctx.values["cards"] = cards
-            return cards
+            cards = await self._wait(ctx, bank.list_cards(customer))
+            ctx.values["cards"] = [c for c in cards if c.status is CardStatus.ACTIVE]
+            return ctx.values["cards"]
         if operation == "accounts":
-            ctx.values["accounts"] = await bank.list_accounts(customer)
+            ctx.values["accounts"] = await self._wait(ctx, bank.list_accounts(customer))
             return ctx.values["accounts"]
         if operation == "last_operations":
-            ctx.values["operations"] = await bank.last_operations(customer, 5)
+            ctx.values["operations"] = await self._wait(ctx, bank.last_operations(customer, 5))
             return ctx.values["operations"]
         # A block's operation id names the call, the customer and what is blocked:
         # confirming the same block again (or a retry) blocks once, and another
@@ -88,18 +135,73 @@ class OperationVerb(Verb):
         target = ctx.values["card"].card_id if operation == "block_card" else "internet-banking"
         operation_id = f"{ctx.call.channel_id}:{customer.number}:{target}"
 
-        def block() -> Awaitable[Any]:
+        def block() -> Awaitable[BlockResult]:
             if operation == "block_card":
                 return bank.block_card(customer, target, operation_id)
             return bank.block_internet_banking(customer, operation_id)
 
-        try:
-            result = await asyncio.shield(asyncio.ensure_future(block()))
-        except Timeout:
-            # The bank may have blocked after all: ask once more with the same id,
-            # which returns the block (and its reference) rather than repeating it.
-            log.warning("block timed out; asking again", extra={"operation": operation})
-            result = await asyncio.shield(asyncio.ensure_future(block()))
+        async def block_durably() -> BlockResult | JournalEntry:
+            # Runs to its end even when the caller hangs up: the audit entry is
+            # the customer's proof of the report.
+            try:
+                result = await block_or_journal()
+            except (Refused, NotFound):
+                await self._audit(ctx, operation, "refused")
+                raise
+            if isinstance(result, BlockResult):
+                await self._audit(
+                    ctx, operation, "confirmed", result.reference, result.already_blocked
+                )
+            else:
+                await self._audit(ctx, operation, "journaled", result.reference)
+            return result
+
+        async def block_or_journal() -> BlockResult | JournalEntry:
+            try:
+                return await block()
+            except Timeout:
+                # The bank may have blocked after all: ask once more with the same
+                # id, which returns the block (and its reference), not a second one.
+                log.warning("block timed out; asking again", extra={"operation": operation})
+                try:
+                    return await block()
+                except Unavailable:
+                    pass
+            except Unavailable:
+                pass
+            if ctx.safeguards is None:
+                raise Unavailable("the bank did not confirm the block")
+            journal = ctx.safeguards.journal
+            entry = await journal.store.run(
+                partial(
+                    journal.record,
+                    operation_id=operation_id,
+                    tenant=ctx.tenant.id,
+                    call_id=ctx.call.channel_id,
+                    caller=ctx.call.handle.caller,
+                    customer=customer.number,
+                    kind=operation,
+                    target=target,
+                )
+            )
+            log.warning("block journalled for later delivery", extra={"operation": operation})
+            return entry
+
+        # Shielded: a caller hanging up does not stop a confirmed block.
+        durable = asyncio.ensure_future(block_durably())
+        durable.add_done_callback(_retrieve)
+        result = await self._wait(ctx, asyncio.shield(durable))
         ctx.values["reference"] = result.reference
-        log.info("block confirmed by the bank", extra={"operation": operation})
+        if isinstance(result, BlockResult):
+            log.info("block confirmed by the bank", extra={"operation": operation})
         return result
+
+
+def _retrieve(task: "asyncio.Future[Any]") -> None:
+    # Nobody awaits a block whose caller hung up: its outcome is audited inside;
+    # only a fault of our own (the journal's store failing, say) is logged here.
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, AdapterError):
+        log.error("block could not be completed", exc_info=error)

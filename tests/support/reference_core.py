@@ -32,6 +32,7 @@ class Faults:
     wrong_key: bool = False
     oversize: bool = False
     json_number_money: bool = False  # balance as a JSON number, against the contract
+    blocks_down: bool = False  # blocks answer 503 (the rest works)
 
 
 @dataclass
@@ -75,6 +76,8 @@ class ReferenceCore:
         self.seen.append(Seen(request.method, request.path, json.loads(body) if body else {}))
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
+        if self.faults.blocks_down and request.path.endswith("/block"):
+            return self._answer(nonce, 503, {"error": "unavailable"})
         if self.faults.fail_statuses:
             status = self.faults.fail_statuses.pop(0)
             return self._answer(nonce, status, {"error": "unavailable"})
@@ -200,11 +203,13 @@ class ReferenceCoreThread:
         return self
 
     def stop(self) -> None:
+        # Close the listening socket first: the next test binds the same port.
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        _, self.port = self._loop.run_until_complete(serve(self.core, self.port))
+        self._runner, self.port = self._loop.run_until_complete(serve(self.core, self.port))
         self._ready.set()
         self._loop.run_forever()

@@ -1,0 +1,23 @@
+"""What protects a call beyond its flow: the audit trail, the guessing
+counters, the block journal and their settings, opened once per app on the
+state store and handed to every call's context."""
+
+from dataclasses import dataclass
+
+from stasis_app.audit import AuditLog
+from stasis_app.config import SecuritySettings
+from stasis_app.journal import BlockJournal
+from stasis_app.login_guard import LoginGuard
+from stasis_app.store import Store
+
+
+@dataclass(frozen=True)
+class Safeguards:
+    settings: SecuritySettings
+    audit: AuditLog
+    guard: LoginGuard
+    journal: BlockJournal
+
+    @classmethod
+    def on(cls, store: Store, settings: SecuritySettings) -> "Safeguards":
+        return cls(settings, AuditLog(store), LoginGuard(store, settings), BlockJournal(store))

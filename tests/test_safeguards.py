@@ -1,0 +1,175 @@
+"""The state behind a bank line's safeguards: the hash-chained audit trail,
+guessing counters across calls, the block journal and its delivery, and the
+circuit breaker around a failing core."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import Timeout, Unavailable
+from adapters.guard import GuardedAdapter
+from adapters.spec import CardStatus, Customer
+from stasis_app.audit import AuditLog, mask_customer
+from stasis_app.config import SecuritySettings
+from stasis_app.journal import DELIVERED, PENDING, BlockJournal, JournalWorker
+from stasis_app.login_guard import LoginGuard, Verdict
+from stasis_app.store import Store
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "state.sqlite")
+
+
+def test_audit_chain_verifies_and_catches_edits_and_removals(store: Store) -> None:
+    audit = AuditLog(store)
+    for n in range(5):
+        audit.append(
+            tenant="izbica",
+            action="authenticate",
+            result="ok",
+            customer="12345678",
+            caller="600100200",
+            call_id=f"c{n}",
+        )
+    block = audit.append(
+        tenant="izbica",
+        action="block_card",
+        result="confirmed",
+        customer="12345678",
+        reference="10000042",
+    )
+    assert audit.verify().ok and audit.verify().entries == 6
+    assert block.customer == "*****678" and "12345678" not in str(audit.entries())
+    assert [e.seq for e in audit.entries(reference="10000042")] == [block.seq]
+
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE audit SET result = 'refused' WHERE seq = 3")
+    check = audit.verify()
+    assert (check.ok, check.first_bad, check.entries) == (False, 3, 2)
+    assert "changed" in check.problem
+
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE audit SET result = 'ok' WHERE seq = 3")  # put back
+        db.execute("DELETE FROM audit WHERE seq = 4")
+    check = audit.verify()
+    assert (check.ok, check.first_bad) == (False, 5) and "gone" in check.problem
+
+
+def test_audit_refuses_what_looks_like_a_secret(store: Store) -> None:
+    with pytest.raises(ValueError, match="secret"):
+        AuditLog(store).append(tenant="t", action="a", result="r", detail={"pin": "1234"})
+    assert mask_customer("87654321") == "*****321" and mask_customer("") == ""
+
+
+def test_failures_across_calls_lock_the_customer_and_survive_a_restart(store: Store) -> None:
+    policy = SecuritySettings(lock_after=5, lock_minutes=30)
+    guard = LoginGuard(store, policy)
+    for _ in range(4):
+        assert guard.verdict("izbica", "600100200", "12345678", now=1000) is Verdict.ALLOW
+        assert not guard.record("izbica", "600100200", "12345678", ok=False, now=1000)
+    assert guard.record("izbica", "600100200", "12345678", ok=False, now=1000)
+    again = LoginGuard(Store(store.path), policy)  # a new process
+    assert again.verdict("izbica", "", "12345678", now=1001) is Verdict.LOCKED
+    assert again.verdict("cieszyn", "", "12345678", now=1001) is Verdict.ALLOW  # per bank
+    assert again.verdict("izbica", "", "12345678", now=1000 + 30 * 60 + 1) is Verdict.ALLOW
+    assert again.unlock("izbica", "12345678")
+
+
+def test_a_right_login_resets_the_count(store: Store) -> None:
+    guard = LoginGuard(store, SecuritySettings(lock_after=3))
+    for ok in (False, False, True, False, False):
+        assert not guard.record("t", "", "12345678", ok=ok, now=10)
+    assert guard.verdict("t", "", "12345678", now=11) is Verdict.ALLOW
+
+
+def test_a_number_trying_many_customers_is_slowed_then_refused(store: Store) -> None:
+    guard = LoginGuard(store, SecuritySettings(caller_slow_after=2, caller_refuse_after=4))
+    verdicts = []
+    for customer in ("11111111", "22222222", "33333333", "44444444"):
+        verdicts.append(guard.verdict("t", "600100200", customer, now=100))
+        guard.record("t", "600100200", customer, ok=False, now=100)
+    assert verdicts == [Verdict.ALLOW, Verdict.ALLOW, Verdict.SLOW, Verdict.REFUSED]
+    assert guard.verdict("t", "700700700", "55555555", now=100) is Verdict.ALLOW
+    later = 100 + 61 * 60  # the window has passed
+    assert guard.verdict("t", "600100200", "55555555", now=later) is Verdict.ALLOW
+
+
+class FlakyBank(DemoBank):
+    """The demo bank, down until told otherwise."""
+
+    down = True
+
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise Unavailable("core down")
+        return await super().block_card(customer, card_id, operation_id)
+
+
+async def test_a_journalled_block_is_delivered_once_the_bank_is_back(
+    store: Store, tmp_path: Path
+) -> None:
+    bank = FlakyBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="t"))
+    journal, audit = BlockJournal(store), AuditLog(store)
+    entry = journal.record(
+        operation_id="call-1:12345678:card-1111",
+        tenant="t",
+        call_id="call-1",
+        caller="600",
+        customer="12345678",
+        kind="block_card",
+        target="card-1111",
+    )
+    same = journal.record(
+        operation_id="call-1:12345678:card-1111",
+        tenant="t",
+        call_id="x",
+        caller="",
+        customer="12345678",
+        kind="block_card",
+        target="card-1111",
+    )
+    assert same.reference == entry.reference and entry.reference.startswith("9")
+    worker = JournalWorker(journal, audit, lambda tenant: bank if tenant == "t" else None)
+
+    assert await worker.deliver_pending() == 0  # still down
+    [pending] = BlockJournal(Store(store.path)).entries(PENDING)  # survives a restart
+    assert pending.attempts == 1 and pending.last_error == "Unavailable"
+
+    bank.down = False
+    assert await worker.deliver_pending() == 1
+    [done] = journal.entries()
+    assert done.state == DELIVERED and done.bank_reference.isdigit()
+    cards = await bank.list_cards(Customer("12345678"))
+    assert cards[0].status is CardStatus.BLOCKED
+    [proof] = audit.entries(reference=entry.reference)
+    assert (proof.action, proof.result) == ("block_card", "delivered")
+    assert await worker.deliver_pending() == 0  # nothing left, nothing sent twice
+
+
+class SlowBank(DemoBank):
+    async def list_cards(self, customer: Customer):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(1)
+        return []
+
+
+async def test_the_breaker_opens_after_failures_and_closes_after_an_answer(tmp_path: Path) -> None:
+    bank = SlowBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="t"))
+    guarded = GuardedAdapter(bank, "slow", timeout=0.05, breaker_failures=2, breaker_seconds=0.3)
+    for _ in range(2):
+        with pytest.raises(Timeout):
+            await guarded.list_cards(Customer("12345678"))
+    assert guarded.circuit_open
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(Unavailable, match="circuit open"):
+        await guarded.list_cards(Customer("12345678"))
+    assert loop.time() - started < 0.05  # refused at once, not after the timeout
+    await asyncio.sleep(0.35)
+    assert (await guarded.list_accounts(Customer("12345678")))[0].currency == "PLN"
+    assert not guarded.circuit_open
