@@ -81,7 +81,10 @@ class InfoliniaApp:
         stopping: list[asyncio.Future[None]] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(
-                sig, lambda: stopping.append(asyncio.ensure_future(self.gateway.stop()))
+                sig,
+                lambda: stopping.append(
+                    asyncio.ensure_future(self.gateway.stop(self.settings.security.shutdown_grace))
+                ),
             )
         log.info(
             "serving",
@@ -93,6 +96,8 @@ class InfoliniaApp:
         )
         await self.gateway.run()
         await asyncio.gather(*stopping)  # every call's hangup went out before we leave
+        if self.safeguards.in_flight:  # blocks callers confirmed: let them land
+            await asyncio.wait(self.safeguards.in_flight, timeout=30)
         edits.cancel()
         journal.cancel()
         seq, head = self.safeguards.audit.head()
@@ -143,6 +148,10 @@ class InfoliniaApp:
             log.warning("call lost its link to Asterisk", extra={"error": str(exc)})
         except asyncio.CancelledError:
             outcome = "app stopping"
+            if self.gateway.closing and not call.hung_up and not call.left_app:
+                # The shutdown's grace is over: the dialplan tells the caller
+                # and transfers them (never a silent hangup).
+                await asyncio.shield(self._hand_back(call))
             raise
         except Exception:
             outcome = "failed"
@@ -168,6 +177,13 @@ class InfoliniaApp:
             await call.say(["apology"])
         except Exception as exc:  # the apology itself failed: hang up below
             log.warning("apology could not be played", extra={"error": type(exc).__name__})
+
+    async def _hand_back(self, call: Call) -> None:
+        try:
+            await self.gateway.continue_in_dialplan_after_stasis(call.channel_id)
+            call.left_app = True
+        except AriError as exc:
+            log.warning("call could not be handed back", extra={"error": str(exc)})
 
     async def _hangup_quietly(self, call: Call) -> None:
         try:

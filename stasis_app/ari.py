@@ -130,6 +130,7 @@ class AriGateway:
         self._side_tasks: set[asyncio.Future[None]] = set()
         self._stopping = asyncio.Event()
         self._draining = False  # stop() is ending the calls; no new ones
+        self.closing = False  # the grace period is over: calls in progress are being ended
         self._connected_at: float | None = None
 
     # --- connection -------------------------------------------------------
@@ -159,15 +160,23 @@ class AriGateway:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """End every call task (each hangs up its channel while the link is
-        still up), then disconnect. Calls arriving meanwhile go back to the
-        dialplan, which tells the caller the service is unavailable."""
+    async def stop(self, grace: float = 5.0, cleanup: float = 5.0) -> None:
+        """Stop gracefully: take no new calls (they go back to the dialplan,
+        which says the automatic line is unavailable and transfers them), let
+        the calls in progress finish for up to ``grace`` seconds, then end the
+        rest (each call's task hands its caller back to the dialplan while the
+        link is still up, within ``cleanup`` seconds), then disconnect."""
         self._draining = True
+        if self._tasks:
+            log.info(
+                "stopping: letting calls finish", extra={"calls": len(self._tasks), "grace": grace}
+            )
+            await asyncio.wait(self._tasks, timeout=grace)
+        self.closing = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=grace)
+            await asyncio.wait(self._tasks, timeout=cleanup)
         # A task cancelled before it ever ran never reached its own cleanup.
         leftovers = list(self._calls)
         self._calls.clear()
@@ -333,10 +342,14 @@ class AriGateway:
     async def _send_back(self, channel_id: str) -> None:
         """A call that arrived while stopping: the dialplan after Stasis() speaks."""
         with contextlib.suppress(AriError):
-            await self._request(
-                "channels.continueInDialplan",
-                lambda c: c.channels.continueInDialplan(channelId=channel_id),
-            )
+            await self.continue_in_dialplan_after_stasis(channel_id)
+
+    async def continue_in_dialplan_after_stasis(self, channel_id: str) -> None:
+        """Hand the call back to the dialplan at the priority after Stasis()."""
+        await self._request(
+            "channels.continueInDialplan",
+            lambda c: c.channels.continueInDialplan(channelId=channel_id),
+        )
 
     @property
     def active_calls(self) -> int:

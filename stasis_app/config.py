@@ -125,6 +125,9 @@ class SecuritySettings(_Strict):
     breaker_failures: int = Field(default=3, ge=1, le=100, description="core failures that open it")
     breaker_seconds: float = Field(default=30, gt=0, description="how long an open breaker refuses")
     journal_retry_seconds: float = Field(default=10, gt=0, description="journal delivery rounds")
+    shutdown_grace: float = Field(
+        default=60, ge=0, le=3600, description="on stop, calls may finish for this long"
+    )
 
 
 class Settings(_Strict):

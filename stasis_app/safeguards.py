@@ -2,7 +2,9 @@
 counters, the block journal and their settings, opened once per app on the
 state store and handed to every call's context."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 from stasis_app.audit import AuditLog
 from stasis_app.config import SecuritySettings
@@ -17,6 +19,8 @@ class Safeguards:
     audit: AuditLog
     guard: LoginGuard
     journal: BlockJournal
+    # Blocks under way: the app waits for them before it exits.
+    in_flight: set["asyncio.Future[Any]"] = field(default_factory=set)
 
     @classmethod
     def on(cls, store: Store, settings: SecuritySettings) -> "Safeguards":

@@ -334,29 +334,29 @@ async def test_a_call_starting_during_reconcile_gets_one_task(
     assert gateway.active_calls == 1
 
 
-async def test_stop_hangs_up_every_call_before_disconnecting(
+async def test_stop_lets_calls_finish_within_the_grace_then_ends_the_rest(
     asterisk: FakeAsterisk, run_gateway: Any
 ) -> None:
-    hung_up = asyncio.Event()
-    running = asyncio.Event()
+    ended: dict[str, str] = {}
 
     async def on_call(handle: ChannelHandle) -> None:
         try:
-            running.set()
-            await asyncio.Event().wait()
-        finally:  # what the app's call handler does when cancelled
-            await gateway.hangup(handle.channel_id)
-            hung_up.set()
+            # c1 finishes by itself within the grace; c2 would go on forever.
+            await asyncio.sleep(0.1 if handle.channel_id == "c1" else 3600)
+            ended[handle.channel_id] = "finished"
+        except asyncio.CancelledError:
+            ended[handle.channel_id] = "ended by stop" if gateway.closing else "cancelled early"
+            await gateway.continue_in_dialplan_after_stasis(handle.channel_id)
+            raise
 
     gateway = await run_gateway(on_call)
     asterisk.in_stasis += ["c1", "c2"]
     asterisk.clients[0].emit(stasis_start("c1"))
-    await running.wait()
-    asterisk.clients[0].emit(stasis_start("c2"))  # its task is cancelled before it runs
-    await gateway.stop()
-    assert hung_up.is_set()
+    asterisk.clients[0].emit(stasis_start("c2"))
+    await asyncio.sleep(0.02)
+    await gateway.stop(grace=0.5)
+    assert ended == {"c1": "finished", "c2": "ended by stop"}
     assert ("continueInDialplan", {"channelId": "c2"}) in asterisk.requests
-    assert ("hangup", {"channelId": "c1", "reason": "normal"}) in asterisk.requests
 
 
 async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(

@@ -190,6 +190,9 @@ class OperationVerb(Verb):
         # Shielded: a caller hanging up does not stop a confirmed block.
         durable = asyncio.ensure_future(block_durably())
         durable.add_done_callback(_retrieve)
+        if ctx.safeguards is not None:
+            ctx.safeguards.in_flight.add(durable)
+            durable.add_done_callback(ctx.safeguards.in_flight.discard)
         result = await self._wait(ctx, asyncio.shield(durable))
         ctx.values["reference"] = result.reference
         if isinstance(result, BlockResult):
