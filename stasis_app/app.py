@@ -15,9 +15,9 @@ from stasis_app.admin_api import AdminApi
 from stasis_app.admin_api import serve as serve_admin
 from stasis_app.ari import AriGateway, ChannelHandle
 from stasis_app.call import Call
-from stasis_app.config import Settings
+from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
-from stasis_app.errors import AriError, AriUnavailable, CallHungUp
+from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.journal import JournalWorker
@@ -38,6 +38,7 @@ class InfoliniaApp:
         self.calls_served = 0
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
+        self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
         self.journal_worker = JournalWorker(
             self.safeguards.journal,
@@ -45,6 +46,44 @@ class InfoliniaApp:
             lambda tenant: line.bank if (line := self.deployment.tenants.get(tenant)) else None,
             every=settings.security.journal_retry_seconds,
         )
+
+    async def reload(self) -> bool:
+        """Read the config file again (SIGHUP). A file that does not load, or
+        whose flows, prompts or adapters do not check, changes nothing: the
+        line keeps its running config and the log names the file and field.
+        A good one is rendered first, then new calls get it; calls in
+        progress finish on the old one."""
+        path = self.settings.source
+        try:
+            settings = await asyncio.to_thread(load_settings, path)
+            deployment = await asyncio.to_thread(build_deployment, settings)
+        except ConfigError as exc:
+            log.error(
+                "config reload refused; the line keeps its running config",
+                extra={"file": exc.file, "field": exc.field, "problem": exc.problem},
+            )
+            return False
+        except Exception as exc:  # a plugin failing to load, say
+            log.error(
+                "config reload refused; the line keeps its running config",
+                extra={"file": str(path), "error": type(exc).__name__},
+            )
+            return False
+        if settings.ari != self.settings.ari or settings.admin != self.settings.admin:
+            log.warning("ARI and admin settings change only at the next restart")
+        staged = PromptAdmin(deployment, self.prompt_admin.store)
+        staged.load_stored()
+        for book in deployment.all_books():
+            await book.render_all()
+        self._retired.append(self.deployment)  # its adapters serve calls in progress
+        self.deployment = deployment
+        self.prompt_admin.take_over(staged)  # the admin API edits the new books
+        self.settings = settings.model_copy(
+            update={"ari": self.settings.ari, "admin": self.settings.admin}
+        )
+        self.safeguards = Safeguards.on(staged.store, settings.security, self.safeguards.in_flight)
+        log.info("config reloaded", extra={"file": str(path), "lines": sorted(deployment.lines)})
+        return True
 
     async def _start_admin(self) -> web.AppRunner | None:
         admin = self.settings.admin
@@ -86,6 +125,14 @@ class InfoliniaApp:
                     asyncio.ensure_future(self.gateway.stop(self.settings.security.shutdown_grace))
                 ),
             )
+        reloads: set[asyncio.Future[bool]] = set()
+
+        def reload_soon() -> None:
+            task = asyncio.ensure_future(self.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload_soon)
         log.info(
             "serving",
             extra={
@@ -104,8 +151,9 @@ class InfoliniaApp:
         log.info("audit head", extra={"seq": seq, "hash": head})  # anchors the chain's end
         if admin is not None:
             await admin.cleanup()
-        for line in self.deployment.tenants.values():
-            await line.bank.close()
+        for deployment in (*self._retired, self.deployment):
+            for line in deployment.tenants.values():
+                await line.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
 
     async def handle_call(self, handle: ChannelHandle) -> None:

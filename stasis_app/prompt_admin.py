@@ -65,6 +65,11 @@ class PromptAdmin:
         self.store = store
         self._revision = 0
 
+    def take_over(self, staged: "PromptAdmin") -> None:
+        """Serve the deployment ``staged`` prepared (a config reload)."""
+        self.deployment = staged.deployment
+        self._revision = staged._revision
+
     def _line(self, tenant: str) -> Line:
         line = self.deployment.tenants.get(tenant)
         if line is None:

@@ -23,5 +23,11 @@ class Safeguards:
     in_flight: set["asyncio.Future[Any]"] = field(default_factory=set)
 
     @classmethod
-    def on(cls, store: Store, settings: SecuritySettings) -> "Safeguards":
-        return cls(settings, AuditLog(store), LoginGuard(store, settings), BlockJournal(store))
+    def on(
+        cls,
+        store: Store,
+        settings: SecuritySettings,
+        in_flight: "set[asyncio.Future[Any]] | None" = None,
+    ) -> "Safeguards":
+        parts = (settings, AuditLog(store), LoginGuard(store, settings), BlockJournal(store))
+        return cls(*parts, in_flight if in_flight is not None else set())
