@@ -79,6 +79,9 @@ class AdminApi:
         except SynthesisError:
             log.warning("prompt could not be rendered", extra={"path": request.path})
             return _error(503, "no voice engine could speak this text now; nothing changed")
+        except OSError as exc:  # a full disk, say
+            log.error("prompt audio could not be stored", extra={"error": type(exc).__name__})
+            return _error(507, "the audio could not be stored (disk full?); nothing changed")
 
     async def _tenants(self, request: web.Request) -> web.Response:
         token = request[TOKEN_KEY]

@@ -20,6 +20,7 @@ from typing import TypeVar
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
 from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
 from stasis_app.flow.speech import LIVE_PREFIX
+from voice.engine import SynthesisError
 from voice.live import LiveSpeech
 from voice.prompts import PromptBook
 
@@ -100,8 +101,19 @@ class Call:
             return False
         for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK):
             part = keys[start : start + MAX_MEDIA_PER_PLAYBACK]
-            media = [await self._media(key) for key in part]
-            if await self._play(media, first, len(keys), barge_in):
+            media = []
+            for key in part:
+                try:
+                    media.append(await self._media(key))
+                except (OSError, SynthesisError) as exc:
+                    if not key.startswith(LIVE_PREFIX):
+                        raise
+                    # A full disk, say: the caller hears the rest without this name.
+                    log.warning(
+                        "customer text could not be spoken; left out",
+                        extra={"error": type(exc).__name__},
+                    )
+            if media and await self._play(media, first, len(keys), barge_in):
                 return True
         return False
 

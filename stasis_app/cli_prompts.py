@@ -84,6 +84,9 @@ def run_prompts(args: argparse.Namespace) -> int:
     except SynthesisError as exc:
         print(f"infolinia: no engine could speak it, nothing changed: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"infolinia: the audio could not be stored, nothing changed: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _prompts(args: argparse.Namespace) -> int:

@@ -1,10 +1,12 @@
 """Changing prompts while the line runs: the store (history, stale edits,
 hashed tokens), the admin HTTP API and the ``infolinia prompts`` command."""
 
+import contextlib
 import io
 import sqlite3
+import subprocess
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,33 @@ def test_the_prompts_command_sets_shows_and_keeps_history(
         assert audio.getframerate() == 8000
     assert main([*config, "prompts", "set", "nowhere", "greeting", "x"]) == 2
     assert "no tenant 'nowhere'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def full_dir(tmp_path: Path) -> Iterator[Path]:
+    """A tiny file system, filled up: writing there fails with ENOSPC, for real."""
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(full)], check=True)
+    try:
+        with contextlib.suppress(OSError), (full / "filler").open("wb") as out:
+            out.write(b"\0" * 65536)
+        yield full
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=True)
+
+
+async def test_a_full_disk_refuses_an_edit_and_changes_nothing(
+    client: TestClient[object, object], admin: PromptAdmin, full_dir: Path
+) -> None:
+    book = admin.deployment.tenants["cieszyn"].prompts
+    await book.set_text("greeting", book.texts["greeting"])
+    before = book.media("greeting")
+    book.cache.root = full_dir  # where new audio would go
+    headers = bearer(admin.store.create_token("anna", "*"))
+    answer = await client.put(
+        "/api/tenants/cieszyn/prompts/greeting", json={"text": "Nowe."}, headers=headers
+    )
+    assert answer.status == 507
+    assert book.texts["greeting"] == "Cieszyn." and book.media("greeting") == before
+    assert admin.store.prompt_history("cieszyn") == []

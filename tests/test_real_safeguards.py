@@ -3,7 +3,9 @@ guessing locked across calls, a block never lost when the core is down, and
 "please wait" instead of silence while the core is slow."""
 
 import asyncio
+import contextlib
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,3 +193,32 @@ def test_a_slow_core_makes_the_caller_hear_please_wait_not_silence(
     spoken = said(transcript)
     assert TEXTS["please_wait"] in spoken
     assert spoken.index(TEXTS["please_wait"]) < spoken.index(TEXTS["balance_is"])
+
+
+@pytest.fixture
+def full_live_disk() -> Iterator[Path]:
+    """A full file system where the app speaks customer text (a tiny tmpfs
+    over the live-speech folder, filled up): writing there fails with ENOSPC."""
+    live = SETTINGS.voice.cache_dir / "live"
+    live.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(live)], check=True)
+    try:
+        with contextlib.suppress(OSError), (live / "filler").open("wb") as out:
+            out.write(b"\0" * 65536)
+        yield live
+    finally:
+        subprocess.run(["umount", "-l", str(live)], check=True)
+
+
+def test_a_full_disk_leaves_out_the_names_and_nothing_else(
+    live_app: AppProcess, simulator: CallSimulator, full_live_disk: Path
+) -> None:
+    """Counterparty names are synthesized per call; with no room for them the
+    caller still hears the history (amounts, dates, directions), no apology."""
+    DemoBank(DemoSettings(**SETTINGS.tenants["izbica"].adapter.settings)).reset()
+    [transcript] = calls(simulator, "100", "2 12345678 1234# 1")
+    spoken = said(transcript)
+    history = spoken[spoken.index(TEXTS["history_intro"]) + 1 :]
+    assert history.count(TEXTS["operation_out"]) + history.count(TEXTS["operation_in"]) == 5
+    assert "(spoken live)" not in history and TEXTS["apology"] not in spoken
+    assert live_app.count(lambda e: e.get("event") == "customer text could not be spoken; left out")

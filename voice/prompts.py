@@ -42,7 +42,7 @@ class PromptBook:
             async with slots:
                 try:
                     self._rendered[key] = await self.cache.render(text)
-                except SynthesisError:  # every engine failed; said once per engine
+                except (SynthesisError, OSError):  # no engine could, or no room to store it
                     self._rendered[key] = apology
                     unspoken.append(key)
             done += 1
@@ -52,7 +52,7 @@ class PromptBook:
         await asyncio.gather(*(render(key, text) for key, text in self.texts.items()))
         if unspoken:
             log.error(
-                "no engine could render some prompts; they play the shipped apology",
+                "some prompts could not be rendered (no engine could, or no room); they play the shipped apology",
                 extra={"prompts": len(unspoken), "keys": sorted(unspoken)[:5]},
             )
         log.info(
