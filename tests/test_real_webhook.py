@@ -47,8 +47,11 @@ def test_the_webservice_drives_the_call(
     assert webservice.bad_signatures == 0
 
 
-@pytest.mark.parametrize(("line", "why"), [("105", "no reply within"), ("106", "signature")])
-def test_a_slow_or_badly_signed_webservice_means_an_apology_and_the_fallback(
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [("105", "no reply within"), ("106", "signature"), ("113", "too large")],
+)
+def test_a_slow_badly_signed_or_oversized_reply_means_an_apology_and_the_fallback(
     live_app: AppProcess,
     ari: Ari,
     spoken: SpokenPrompts,

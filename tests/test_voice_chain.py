@@ -226,7 +226,8 @@ async def test_when_every_engine_fails_the_book_plays_the_shipped_apology(
     assert warnings(caplog) == [
         FAILED,
         FAILED,
-        "some prompts could not be rendered (no engine could, or no room); they play the shipped apology",
+        "some prompts could not be rendered (no engine could, or no room); "
+        "they play the shipped apology",
     ]
     assert book.engines_used() == {"apology": 2}
 

@@ -19,9 +19,14 @@ variable: secrets never live in flow files) of the exact request body, and
 for the reply of ``<call>:<round>\n`` followed by the exact reply body (so a
 reply cannot be replayed into another call). ``url`` must be https, except
 to this machine.
-A reply with a missing or wrong signature, a timeout, an error status, an
-unknown verb or prompt: the caller hears ``failed_prompt`` and the flow goes
-on at ``failed``. Values collected with ``secret: true`` are never sent.
+Each request carries ``sent_at`` (Unix seconds) inside the signed body, and
+``call`` + ``round`` never repeat: the bank's service should refuse a request
+more than five minutes old or one it has already answered (a replay).
+
+A reply with a missing or wrong signature, larger than 64 KiB, a timeout, an
+error status, an unknown verb or prompt: the caller hears ``failed_prompt``
+and the flow goes on at ``failed``. Values collected with ``secret: true``
+are never sent.
 """
 
 import hashlib
@@ -29,6 +34,7 @@ import hmac
 import json
 import logging
 import os
+import time
 import urllib.parse
 from typing import Any
 
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Infolinia-Signature"
 # What a reply may ask for: the flow-control verbs need states, a reply has none.
 REPLY_VERBS = {"say", "gather", "confirm", "hangup", "transfer"}
+MAX_REPLY = 64 * 1024  # bytes
 
 
 class WebhookFailed(Exception):
@@ -156,6 +163,7 @@ class Webhook(Verb):
                 "call": ctx.call.channel_id,
                 "state": ctx.state,
                 "round": round_number,
+                "sent_at": int(time.time()),
                 "event": event,
                 "values": {k: v for k, v in ctx.values.items() if isinstance(v, str)},
             },
@@ -164,7 +172,9 @@ class Webhook(Verb):
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
         try:
             async with http.post(params.url, data=body, headers=headers) as response:
-                reply_body = await response.read()
+                reply_body = await response.content.read(MAX_REPLY + 1)
+                if len(reply_body) > MAX_REPLY:
+                    raise WebhookFailed(f"reply too large (over {MAX_REPLY} bytes)")
                 if response.status != 200:
                     raise WebhookFailed(f"HTTP {response.status}")
                 # The reply is signed together with the call and round it answers,

@@ -1,8 +1,9 @@
 """A bank's webservice for tests: drives calls through the webhook verb.
 
 By the dialled line: 104 answers properly (asks for keys, reads them back,
-hangs up), 105 answers too late, 106 signs its replies with the wrong key.
-It checks the signature of every request it gets.
+hangs up), 105 answers too late, 106 signs its replies with the wrong key,
+113 sends a properly signed reply larger than the app accepts. It checks the
+signature of every request it gets.
 """
 
 import asyncio
@@ -68,7 +69,8 @@ class WebhookServer:
                 },
                 {"verb": "hangup", "params": {"prompt": ["goodbye"]}},
             ]
-        reply = json.dumps({"verbs": verbs}).encode()
+        padding = {"padding": "x" * 70_000} if call["line"] == "113" else {}
+        reply = json.dumps({"verbs": verbs, **padding}).encode()
         key = b"not-the-shared-secret" if call["line"] == "106" else SECRET
         signed = reply_signed_bytes(call["call"], call["round"], reply)
         return web.Response(
