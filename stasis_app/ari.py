@@ -42,7 +42,13 @@ from aiohttp import web_exceptions
 from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from stasis_app.config import AriSettings
-from stasis_app.errors import AriError, AriRequestFailed, AriUnavailable, CallHungUp
+from stasis_app.errors import (
+    AriError,
+    AriRefusedLogin,
+    AriRequestFailed,
+    AriUnavailable,
+    CallHungUp,
+)
 from stasis_app.logs import call_id_var
 
 log = logging.getLogger(__name__)
@@ -142,7 +148,11 @@ class AriGateway:
             self._connected_at = None
             try:
                 await self._run_once()
-            except (AriUnavailable, AriRequestFailed) as exc:
+            except AriRequestFailed as exc:
+                if exc.status == 401 and self.connections == 0:
+                    raise AriRefusedLogin(401, "connect", "(wrong ARI user or password)") from None
+                log.warning("ARI connection failed", extra={"error": str(exc), "attempt": attempt})
+            except AriUnavailable as exc:
                 log.warning("ARI connection failed", extra={"error": str(exc), "attempt": attempt})
             except Exception as exc:  # whatever happens, the line must come back
                 log.warning(

@@ -13,7 +13,7 @@ from stasis_app.cli_prompts import run_admin, run_prompts
 from stasis_app.cli_records import add_commands as add_record_commands
 from stasis_app.cli_records import run_audit, run_journal
 from stasis_app.config import DEFAULT_CONFIG, load_settings
-from stasis_app.errors import ConfigError
+from stasis_app.errors import AriRefusedLogin, ConfigError
 from stasis_app.logs import setup_logging
 from stasis_app.sandbox import Sandbox, SandboxError
 
@@ -163,7 +163,16 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     setup_logging(settings.log_level)
-    asyncio.run(InfoliniaApp(settings).serve())
+    try:
+        asyncio.run(InfoliniaApp(settings).serve())
+    except AriRefusedLogin:
+        print(
+            f"infolinia: {settings.source}: ari.user/ari.password: Asterisk at "
+            f"{settings.ari.url} refused user {settings.ari.user!r} (wrong password? it comes "
+            "from $INFOLINIA_ARI_PASSWORD or ari.password_file)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -9,6 +9,7 @@ The whole tree::
         ├── CallHungUp         the caller's channel is gone; unwinds the call's task
         ├── AriUnavailable     Asterisk did not answer (down, restarting, timed out)
         └── AriRequestFailed   Asterisk answered a request with an error
+            └── AriRefusedLogin  ...refusing our user and password at the first connect
 
 Only :mod:`stasis_app.ari` raises the ``AriError`` family: it turns aiohttp's and
 aioari's exceptions into these, so nothing else needs to know about them.
@@ -52,3 +53,9 @@ class AriRequestFailed(AriError):
         self.status = status
         self.operation = operation
         super().__init__(f"ARI {operation} failed with HTTP {status} {detail}".rstrip())
+
+
+class AriRefusedLogin(AriRequestFailed):
+    """Asterisk refused the ARI user and password before the app ever
+    connected: a configuration error, so start-up stops (a later refusal,
+    e.g. a password rotated on the Asterisk side, is retried like an outage)."""
