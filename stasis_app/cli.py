@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         "--keys", default="", help='key groups separated by spaces, e.g. "1 12345678 1234#"'
     )
     call.add_argument("--wav", type=Path, help="record what the caller heard to this WAV file")
+    call.add_argument(
+        "--caller", default="600000000", help="the calling number (default 600000000)"
+    )
     call.add_argument("--json", action="store_true", help="transcript as JSON")
     call.add_argument(
         "--gap", type=float, default=0.6, help="seconds of quiet before keys are pressed"
@@ -194,6 +197,7 @@ def _call(args: argparse.Namespace) -> int:
             wav=wav,
             quiet_gap=args.gap,
             hangup_after=args.hangup_after,
+            caller_number=args.caller,
         )
     )
     print(transcript.as_json() if args.json else transcript.as_text())

@@ -77,8 +77,10 @@ class CallSimulator:
         quiet_gap: float = 0.6,
         timeout: float = 120.0,
         hangup_after: float | None = None,
+        caller_number: str = "600000000",
     ) -> Transcript:
-        """Call ``line``; press each key group when the line falls quiet.
+        """Call ``line`` from ``caller_number``; press each key group when the
+        line falls quiet.
 
         With ``hangup_after``, the caller hangs up that many seconds after the
         last keys once the line is quiet (0: right after pressing them);
@@ -98,7 +100,7 @@ class CallSimulator:
                     app=app,
                     channelId=caller_id,
                     otherChannelId=line_id,
-                    callerId="infolinia simulator <600000000>",
+                    callerId=f"infolinia simulator <{caller_number}>",
                 )
                 await self._post(
                     http, f"applications/{app}/subscription", eventSource=f"channel:{line_id}"

@@ -75,11 +75,14 @@ class _Login(Verb):
             verdict = await guards.audit.store.run(
                 partial(guards.guard.verdict, tenant, caller, number)
             )
-        if verdict in (Verdict.LOCKED, Verdict.REFUSED):
-            outcome, customer = verdict.value, None
+        if verdict is Verdict.LOCKED:
+            outcome, customer = "locked", None
+        elif verdict is Verdict.REFUSED:
+            outcome, customer = "caller_refused", None  # this number tried too many customers
         else:
-            if verdict is Verdict.SLOW:
-                await asyncio.sleep(guards.settings.slow_seconds if guards else 0)
+            if verdict is Verdict.SLOW and guards is not None:
+                log.info("login slowed: this number tried many customer numbers")
+                await asyncio.sleep(guards.settings.slow_seconds)
             try:
                 customer = await self._wait(ctx, self._login(ctx, number, secret))
                 outcome = "ok" if customer is not None else "refused"

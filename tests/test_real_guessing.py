@@ -1,0 +1,113 @@
+"""A calling number that tries customer number after customer number is
+slowed, then refused, even with a right telekod, without the bank being
+asked; another calling number is not affected. Runs its own app, whose
+config has low limits (the tests' own calls all come from one number)."""
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from adapters.demo import DemoBank, DemoSettings
+from stasis_app.audit import AuditLog
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.sandbox import Sandbox
+from stasis_app.simulator import CallSimulator
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG
+from tests.support.app_process import AppProcess
+
+pytestmark = pytest.mark.asterisk
+REPO = TEST_CONFIG.parents[3]
+
+
+def bank_config(tmp_path: Path) -> dict[str, Any]:
+    base = yaml.safe_load(TEST_CONFIG.read_text())
+    return {
+        "ari": base["ari"],
+        "voice": base["voice"],
+        "prompts": str(TEST_CONFIG.parent / base["prompts"]),
+        "state": str(tmp_path / "state.sqlite"),
+        "admin": {"enabled": False},
+        "security": {
+            **base["security"],
+            "caller_slow_after": 1,  # the second customer number is slowed
+            "caller_refuse_after": 3,  # the third is refused
+            "slow_seconds": 0.5,
+        },
+        "tenants": {
+            "bank": {
+                "name": "Bank",
+                "lines": ["100"],
+                "flow": str(REPO / "config" / "flows" / "bank.yaml"),
+                "adapter": {
+                    "name": "demo",
+                    "settings": {"database": str(tmp_path / "bank.sqlite"), "tenant": "bank"},
+                },
+            }
+        },
+    }
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "infolinia.yaml"
+    path.write_text(yaml.safe_dump(bank_config(tmp_path), allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def bank_app(
+    config: Path, app: AppProcess, sandbox: Sandbox, tmp_path: Path
+) -> Iterator[AppProcess]:
+    app.stop()  # the next test restarts the tests' own app
+    env = {"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()}
+    process = AppProcess(config, env, tmp_path / "app.log").start()
+    yield process
+    process.stop()
+
+
+def test_a_number_trying_many_customers_is_slowed_then_refused(
+    bank_app: AppProcess, config: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = load_settings(config, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    deployment = build_deployment(settings, with_adapters=False)
+    texts = deployment.tenants["bank"].prompts.texts
+    simulator = CallSimulator(settings.ari, deployment.heard_texts())
+
+    def call(keys: str, caller: str) -> list[str]:
+        transcript = asyncio.run(
+            simulator.call(
+                "100",
+                keys.split(),
+                quiet_gap=0.3,
+                timeout=90,
+                hangup_after=1.0,
+                caller_number=caller,
+            )
+        )
+        return [step.text for step in transcript.steps if step.kind == "prompt"]
+
+    # Two wrong telekods for two customers, then the right one for a third.
+    guesser = call("2 12345678 0000# 87654321 0000# 31415926 271828#", caller="600700800")
+    assert texts["balance_is"] not in guesser
+    assert guesser[-1] == texts["too_many_failures"]
+    bank = DemoBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="bank"))
+    assert bank.snapshot("31415926")["failed_logins"] == 0  # the bank was not asked
+    entries = AuditLog(Store(settings.state)).entries(limit=100)
+    assert [(e.caller, e.customer, e.result) for e in entries] == [
+        ("600700800", "*****678", "refused"),
+        ("600700800", "*****321", "refused"),  # after a slowed start
+        ("600700800", "*****926", "caller_refused"),
+    ]
+    refused = [e for e in bank_app.entries() if e.get("event") == "login refused"]
+    assert [e.get("why") for e in refused] == ["refused", "refused", "caller_refused"]
+    assert bank_app.count(lambda e: str(e.get("event")).startswith("login slowed")) == 1
+
+    # Another calling number, the same customer: served.
+    other = call("2 31415926 271828# 9", caller="600111222")
+    assert texts["balance_is"] in other
