@@ -173,3 +173,44 @@ async def test_the_breaker_opens_after_failures_and_closes_after_an_answer(tmp_p
     await asyncio.sleep(0.35)
     assert (await guarded.list_accounts(Customer("12345678")))[0].currency == "PLN"
     assert not guarded.circuit_open
+
+
+def test_audit_and_journal_commands(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stasis_app.cli import main
+    from tests.conftest import TEST_CONFIG
+
+    monkeypatch.setenv("INFOLINIA_STATE", str(store.path))
+    audit = AuditLog(store)
+    audit.append(
+        tenant="izbica",
+        action="block_card",
+        result="confirmed",
+        customer="12345678",
+        caller="600100200",
+        call_id="c1",
+        reference="10000042",
+    )
+    BlockJournal(store).record(
+        operation_id="c2:87654321:internet-banking",
+        tenant="izbica",
+        call_id="c2",
+        caller="",
+        customer="87654321",
+        kind="block_internet_banking",
+        target="internet-banking",
+    )
+    config = ["--config", str(TEST_CONFIG)]
+    assert main([*config, "audit", "show", "--reference", "10000042"]) == 0
+    out = capsys.readouterr().out
+    assert "izbica block_card confirmed ref 10000042 customer *****678 caller 600100200" in out
+    assert main([*config, "audit", "show", "--reference", "99999999"]) == 1
+    assert main([*config, "audit", "verify"]) == 0
+    assert "audit trail intact: 1 entries, head #1" in capsys.readouterr().out
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE audit SET reference = '10000043'")
+    assert main([*config, "audit", "verify"]) == 1
+    assert "BROKEN at entry #1" in capsys.readouterr().out
+    assert main([*config, "journal", "list", "--pending"]) == 0
+    assert "pending   izbica block_internet_banking internet-banking" in capsys.readouterr().out
