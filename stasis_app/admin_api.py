@@ -15,6 +15,12 @@ only its tenant (or all, when made with ``--tenant '*'``).
 
 A PUT with ``expected_text`` that no longer matches answers 409 with the
 current text, so two editors never overwrite each other unknowingly.
+
+    GET  /metrics                                      Prometheus figures, no token
+
+``/metrics`` is the one route without a token (Prometheus scrapes it); it
+carries counts and timings by tenant, no customer data
+(:mod:`stasis_app.metrics`).
 """
 
 import json
@@ -25,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt
 from stasis_app.store import AdminToken, StaleEdit
 from voice.engine import SynthesisError
@@ -42,9 +49,11 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class AdminApi:
     """The aiohttp application over a :class:`PromptAdmin`."""
 
-    def __init__(self, prompts: PromptAdmin) -> None:
+    def __init__(self, prompts: PromptAdmin, metrics: AppMetrics | None = None) -> None:
         self.prompts = prompts
         self.store = prompts.store
+        self.metrics = metrics
+        self._public: set[web.AbstractRoute] = set()  # routes that need no token
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST, middlewares=[self._auth])
@@ -56,10 +65,14 @@ class AdminApi:
         app.router.add_get(base + "/{key}/history", self._history)
         app.router.add_get(base + "/{key}/audio", self._audio)
         app.router.add_post(base + "/{key}/preview", self._preview)
+        if self.metrics is not None:
+            self._public.add(app.router.add_get("/metrics", self._metrics))
         return app
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.match_info.route in self._public:
+            return await handler(request)
         header = request.headers.get("Authorization", "")
         token = None
         if header.startswith("Bearer "):
@@ -82,6 +95,12 @@ class AdminApi:
         except OSError as exc:  # a full disk, say
             log.error("prompt audio could not be stored", extra={"error": type(exc).__name__})
             return _error(507, "the audio could not be stored (disk full?); nothing changed")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        assert self.metrics is not None  # the route exists only with metrics
+        return web.Response(
+            body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type}
+        )
 
     async def _tenants(self, request: web.Request) -> web.Response:
         token = request[TOKEN_KEY]

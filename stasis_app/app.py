@@ -21,6 +21,7 @@ from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.journal import JournalWorker
+from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.safeguards import Safeguards
 from stasis_app.store import Store
@@ -36,6 +37,7 @@ class InfoliniaApp:
         self.deployment = deployment or build_deployment(settings)
         self.gateway = AriGateway(settings.ari, self.handle_call)
         self.calls_served = 0
+        self.metrics = AppMetrics()
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self._retired: list[Deployment] = []  # replaced by a reload
@@ -91,7 +93,8 @@ class InfoliniaApp:
             return None
         if admin.listen not in ("127.0.0.1", "::1", "localhost"):
             log.warning("admin API listens beyond this machine", extra={"listen": admin.listen})
-        return await serve_admin(AdminApi(self.prompt_admin), admin.listen, admin.port)
+        api = AdminApi(self.prompt_admin, self.metrics)
+        return await serve_admin(api, admin.listen, admin.port)
 
     async def _follow_prompt_edits(self, every: float = 1.0) -> None:
         """Edits made by another process (``infolinia prompts set``) go live here."""
@@ -160,12 +163,14 @@ class InfoliniaApp:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""
         line = self.deployment.lines.get(handle.line)
         prompts = line.prompts if line else self.deployment.default_prompts
-        call = Call(handle, self.gateway, prompts, self.deployment.live)
+        tenant = line.tenant.id if line else None
+        key_to_prompt = self.metrics.call_started(tenant)
+        call = Call(handle, self.gateway, prompts, self.deployment.live, key_to_prompt)
         log.info(
             "call started",
             extra={
                 "line": handle.line,
-                "tenant": line.tenant.id if line else None,
+                "tenant": tenant,
                 "caller": handle.caller,
                 "resumed": handle.resumed,
             },
@@ -210,6 +215,7 @@ class InfoliniaApp:
                 await asyncio.shield(self._hangup_quietly(call))
             self.deployment.live.forget(call.channel_id)
             self.calls_served += 1
+            self.metrics.call_ended(tenant, outcome)
             log.info(
                 "call ended",
                 extra={

@@ -58,6 +58,9 @@ AriEvent = dict[str, Any]
 # Synthetic events the gateway puts on a call's queue (never sent by Asterisk).
 CHANNEL_GONE = "ChannelGone"  # the channel no longer exists after a reconnect
 RESYNCED = "Resynced"  # reconnected; events in between may be lost
+# Added to each key event: time.monotonic() when it reached the app (the
+# start of the key-to-prompt latency in stasis_app.metrics).
+RECEIVED_AT = "infolinia_received_at"
 
 # A connection that stayed up this long resets the backoff.
 STABLE_CONNECTION_SECONDS = 10.0
@@ -327,6 +330,8 @@ class AriGateway:
                     )
                 )
             return
+        if event.get("type") == "ChannelDtmfReceived":
+            event[RECEIVED_AT] = time.monotonic()
         handle.events.put_nowait(event)
 
     def _start_call(self, handle: ChannelHandle) -> None:

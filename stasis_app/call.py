@@ -13,11 +13,18 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriEvent, AriGateway, ChannelHandle
+from stasis_app.ari import (
+    CHANNEL_GONE,
+    RECEIVED_AT,
+    RESYNCED,
+    AriEvent,
+    AriGateway,
+    ChannelHandle,
+)
 from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
 from stasis_app.flow.speech import LIVE_PREFIX
 from voice.engine import SynthesisError
@@ -36,6 +43,14 @@ T = TypeVar("T")
 
 # A playback whose end we never hear about (lost event) is re-checked this often.
 PLAYBACK_RECHECK_SECONDS = 30.0
+
+
+def _outcome_unheard(work: "asyncio.Future[Any]") -> None:
+    """Take the outcome of work the caller is no longer there to hear (see
+    :meth:`Call.while_waiting`), so that its failure (a bank that timed out)
+    is not reported as a task exception never retrieved."""
+    if not work.cancelled():
+        work.exception()
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class Call:
         gateway: AriGateway,
         prompts: PromptBook,
         live: LiveSpeech | None = None,
+        key_to_prompt: Callable[[float], None] | None = None,
     ) -> None:
         self.handle = handle
         self.gateway = gateway
@@ -71,6 +87,10 @@ class Call:
         self._playback_ids = (f"{prefix}-p{n}" for n in itertools.count(1))
         self.hung_up = False
         self.left_app = False  # handed back to the dialplan (a transfer)
+        # When the last key the app can act on arrived, until the next prompt
+        # starts; ``key_to_prompt`` is given the seconds in between.
+        self._key_to_prompt = key_to_prompt
+        self._key_at: float | None = None
 
     @property
     def channel_id(self) -> str:
@@ -121,6 +141,7 @@ class Call:
         playback_id = next(self._playback_ids)
         log.info("prompt", extra={"prompt": first, "items": items, "playback": playback_id})
         await self.gateway.play(self.channel_id, media, playback_id)
+        self._prompt_started()
         self.prompts_played += 1
         while True:
             event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
@@ -129,6 +150,7 @@ class Call:
                 if event["playback"].get("state") == "failed":
                     log.error("prompt failed to play", extra={"prompt": first})
                     raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
+                self._key_at = None  # keys typed over a whole prompt waited for it, not us
                 return False
             if kind == "ChannelDtmfReceived" and barge_in:
                 await self.gateway.stop_playback(playback_id)
@@ -191,6 +213,7 @@ class Call:
                 if playing is None and time.monotonic() >= next_start:
                     playing = next(self._playback_ids)
                     await self.gateway.play(self.channel_id, [await self._media(prompt)], playing)
+                    self._prompt_started()
                     self.prompts_played += 1
                 waiter = asyncio.ensure_future(self.handle.events.get())
                 await asyncio.wait({task, waiter}, timeout=FILLER_PAUSE)
@@ -203,10 +226,12 @@ class Call:
                     self.hung_up = True
                     raise CallHungUp(kind)
                 if kind == "ChannelDtmfReceived":
-                    self.keys.append(str(event.get("digit", "")))
+                    self._keep_key(event)
                 elif kind == "PlaybackFinished" and event["playback"]["id"] == playing:
                     playing, next_start = None, time.monotonic() + FILLER_PAUSE
         finally:
+            if not task.done():  # left early (a hangup): the work goes on, unheard
+                task.add_done_callback(_outcome_unheard)
             if playing is not None and not self.hung_up:
                 with contextlib.suppress(AriError):
                     await self.gateway.stop_playback(playing)
@@ -233,5 +258,15 @@ class Call:
             self.hung_up = True
             raise CallHungUp(kind)
         if kind == "ChannelDtmfReceived":
-            self.keys.append(str(event.get("digit", "")))
+            self._keep_key(event)
         return event
+
+    def _keep_key(self, event: AriEvent) -> None:
+        self.keys.append(str(event.get("digit", "")))
+        self._key_at = event.get(RECEIVED_AT) or time.monotonic()
+
+    def _prompt_started(self) -> None:
+        """Asterisk started a prompt: the wait since the last key is over."""
+        if self._key_at is not None and self._key_to_prompt is not None:
+            self._key_to_prompt(time.monotonic() - self._key_at)
+        self._key_at = None

@@ -1,0 +1,171 @@
+"""Prometheus figures: calls by outcome, active calls, the wait from a key to
+the next prompt; served at /metrics without a token and without customer data."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from stasis_app.admin_api import AdminApi
+from stasis_app.ari import RECEIVED_AT, ChannelHandle
+from stasis_app.call import Call, DigitTimeouts
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.metrics import AppMetrics
+from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG
+
+pytestmark = pytest.mark.unit
+
+CALLER = "48500100200"
+CUSTOMER = "12345678"
+
+
+class Prompts:
+    def media(self, key: str) -> str:
+        return f"sound:/prompts/{key}"
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.played: list[str] = []
+
+    async def play(self, channel_id: str, media: list[str], playback_id: str) -> None:
+        self.played.append(playback_id)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        pass
+
+
+def make_call(waits: list[float]) -> tuple[Call, Gateway, ChannelHandle]:
+    handle = ChannelHandle(channel_id="c1", line="100", caller=CALLER)
+    gateway = Gateway()
+    call = Call(handle, gateway, Prompts(), key_to_prompt=waits.append)  # type: ignore[arg-type]
+    return call, gateway, handle
+
+
+def key(digit: str, received_at: float | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "ChannelDtmfReceived", "digit": digit}
+    if received_at is not None:
+        event[RECEIVED_AT] = received_at
+    return event
+
+
+def finished(playback_id: str) -> dict[str, Any]:
+    return {"type": "PlaybackFinished", "playback": {"id": playback_id}}
+
+
+async def finish_playing(call: Call, gateway: Gateway, handle: ChannelHandle, prompt: str) -> None:
+    task = asyncio.create_task(call.say([prompt]))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(finished(gateway.played[-1]))
+    await task
+
+
+async def test_the_wait_runs_from_the_key_reaching_the_app_to_the_next_prompt() -> None:
+    waits: list[float] = []
+    call, gateway, handle = make_call(waits)
+    for digit in CUSTOMER:
+        handle.events.put_nowait(key(digit, received_at=time.monotonic() - 0.3))
+    assert await call.read_digits(8, timeouts=DigitTimeouts(0.2, 0.1)) == CUSTOMER
+    await finish_playing(call, gateway, handle, "ask_telekod")
+    assert len(waits) == 1  # once per prompt, from the last key
+    assert 0.3 <= waits[0] < 1.0
+    await finish_playing(call, gateway, handle, "goodbye")  # no key since: no wait
+    assert len(waits) == 1
+
+
+async def test_keys_typed_over_a_whole_prompt_are_not_a_wait_for_the_app() -> None:
+    waits: list[float] = []
+    call, gateway, handle = make_call(waits)
+    task = asyncio.create_task(call.say(["main_menu"]))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(key("2"))
+    handle.events.put_nowait(finished(gateway.played[-1]))
+    await task
+    await finish_playing(call, gateway, handle, "ask_customer_number")
+    assert waits == []
+
+
+async def test_a_key_that_stops_a_prompt_is_timed_to_the_next_prompt() -> None:
+    waits: list[float] = []
+    call, gateway, handle = make_call(waits)
+    task = asyncio.create_task(call.say(["main_menu"], barge_in=True))
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(key("2"))
+    assert await task is True
+    await finish_playing(call, gateway, handle, "ask_customer_number")
+    assert len(waits) == 1
+
+
+def test_calls_are_counted_by_tenant_and_outcome() -> None:
+    metrics = AppMetrics()
+    observe = metrics.call_started("izbica")
+    metrics.call_started(None)
+    observe(0.012)
+    metrics.call_ended("izbica", "caller hung up")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for s in family.samples
+    }
+    assert samples[("infolinia_calls_total", (("outcome", "caller_hung_up"), ("tenant", "izbica")))]
+    assert samples[("infolinia_active_calls", (("tenant", "izbica"),))] == 0
+    assert samples[("infolinia_active_calls", (("tenant", "none"),))] == 1
+    count = ("infolinia_key_to_prompt_seconds_count", (("tenant", "izbica"),))
+    assert samples[count] == 1
+    bucket = ("infolinia_key_to_prompt_seconds_bucket", (("le", "0.015"), ("tenant", "izbica")))
+    assert samples[bucket] == 1
+
+
+def test_no_label_can_carry_a_caller_or_customer_number() -> None:
+    metrics = AppMetrics()
+    metrics.call_started("izbica")(0.01)
+    metrics.call_ended("izbica", "completed")
+    labels = {
+        name
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        for name in sample.labels
+    }
+    assert labels <= {"tenant", "outcome", "le"}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[TestClient[object, object]]:
+    env = {"INFOLINIA_STATE": str(tmp_path / "s.sqlite"), "INFOLINIA_PROMPT_DIR": str(tmp_path)}
+    settings = load_settings(TEST_CONFIG, env=env, resolve_secrets=False)
+    admin = PromptAdmin(build_deployment(settings, with_adapters=False), Store(settings.state))
+    metrics = AppMetrics()
+    metrics.call_started("izbica")
+    async with TestClient(TestServer(AdminApi(admin, metrics).app())) as test_client:
+        yield test_client
+
+
+async def test_metrics_need_no_token_and_everything_else_still_does(
+    client: TestClient[object, object],
+) -> None:
+    answer = await client.get("/metrics")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    text = await answer.text()
+    assert 'infolinia_active_calls{tenant="izbica"} 1.0' in text
+    assert "process_cpu_seconds_total" in text
+    assert CALLER not in text and CUSTOMER not in text
+    assert (await client.get("/api/tenants")).status == 401
+    assert (await client.get("/metrics/../api/tenants")).status == 401
+    assert (await client.post("/metrics")).status in (401, 405)
+
+
+async def test_without_metrics_there_is_no_open_route(tmp_path: Path) -> None:
+    env = {"INFOLINIA_STATE": str(tmp_path / "s.sqlite"), "INFOLINIA_PROMPT_DIR": str(tmp_path)}
+    settings = load_settings(TEST_CONFIG, env=env, resolve_secrets=False)
+    admin = PromptAdmin(build_deployment(settings, with_adapters=False), Store(settings.state))
+    async with TestClient(TestServer(AdminApi(admin).app())) as test_client:
+        assert (await test_client.get("/metrics")).status == 401
