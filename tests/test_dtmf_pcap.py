@@ -28,6 +28,15 @@ def test_every_press_has_its_own_timestamp_so_repeats_survive() -> None:
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+def test_a_later_pcap_of_the_same_call_goes_on_from_where_the_call_is() -> None:
+    first = rtp_packets("1")
+    later = rtp_packets("1", start_ms=5000, first_seq=len(first) + 1)
+    assert {parse_rtp(p)[2] for _, p in first} == {0}
+    assert {parse_rtp(p)[2] for _, p in later} == {5000 * 8}  # 8 kHz RTP clock
+    assert parse_rtp(later[0][1])[1] == len(first) + 1
+    assert later[0][0] == first[0][0]  # sent as soon as the pcap plays
+
+
 def test_each_press_starts_with_marker_and_ends_with_three_end_packets() -> None:
     packets = [parse_rtp(p) for _, p in rtp_packets("5")]
     assert packets[0][0] is True and not any(p[0] for p in packets[1:])

@@ -4,6 +4,9 @@ Debian's sip-tester ships ``dtmf_2833_0..9.pcap`` only (no ``*`` or ``#``),
 and all of them carry the same RTP timestamp, so Asterisk takes a repeated key
 for a retransmission and drops it ("11" arrives as "1"). Here every press gets
 its own RTP timestamp, and sequence numbers run on across the whole file.
+A caller that presses keys at several moments of one call plays several
+pcaps: each starts its timestamps and sequence numbers where the call is
+(``start_ms``, ``first_seq``), or Asterisk drops its first key as a repeat.
 
     python -m tests.sipp.dtmf_pcap "12345678#" out.pcap
 """
@@ -54,15 +57,16 @@ def _frame(rtp: bytes, src_port: int = 6000, dst_port: int = 10000) -> bytes:
     return ethernet + ip + udp
 
 
-def rtp_packets(keys: str) -> list[tuple[float, bytes]]:
-    """(seconds from start, RTP packet) for every packet of every key press."""
+def rtp_packets(keys: str, start_ms: int = 0, first_seq: int = 1) -> list[tuple[float, bytes]]:
+    """(seconds from start, RTP packet) for every packet of every key press;
+    RTP timestamps count from ``start_ms`` into the call."""
     packets: list[tuple[float, bytes]] = []
-    seq = 1
+    seq = first_seq
     now_ms = 0
     for key in keys:
         if key not in EVENT_CODES:
             raise ValueError(f"no RFC 4733 event for key {key!r}")
-        timestamp = now_ms * CLOCK // 1000  # each press has its own timestamp
+        timestamp = (start_ms + now_ms) * CLOCK // 1000  # each press has its own timestamp
         steps = PRESS_MS // PACKET_MS
         for step in range(1, steps + END_REPEATS + 1):
             end = step > steps
@@ -79,10 +83,10 @@ def rtp_packets(keys: str) -> list[tuple[float, bytes]]:
     return packets
 
 
-def write_pcap(keys: str, path: Path) -> Path:
+def write_pcap(keys: str, path: Path, start_ms: int = 0, first_seq: int = 1) -> Path:
     """Write ``keys`` as RFC 4733 events into a pcap file at ``path``."""
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for seconds, rtp in rtp_packets(keys):
+    for seconds, rtp in rtp_packets(keys, start_ms, first_seq):
         frame = _frame(rtp)
         whole, frac = divmod(round(seconds * 1_000_000), 1_000_000)
         out += struct.pack("<IIII", whole, frac, len(frame), len(frame)) + frame

@@ -1,0 +1,419 @@
+"""Load benchmark: SIPp callers on the real Asterisk sandbox, through the app
+and through the same paths as plain dialplan (the baseline), in one run.
+
+    .venv/bin/python bench/load.py --concurrency 10,50,100,200 --seconds 60 \
+        [--paths balance,card_block] [--targets baseline,app] [--out results.jsonl] [--json]
+
+For each concurrency C, path and target, SIPp starts calls at C per call
+length (steady load: about C calls in progress once the first have run a
+call's length) for --seconds, then waits for the last to end. Each run
+reports calls attempted, completed and failed (with SIPp's reasons, and for
+the app calls whose flow did not end where the caller left it), CPU seconds
+per completed call of the app, of Asterisk and of SIPp (/proc/PID/stat),
+the app's peak memory (VmHWM) and memory per call in progress, and the wait
+from a key reaching the app to the next prompt starting (p50/p95/p99 from
+the app's /metrics histogram). The baseline has no app, so no such wait.
+
+It needs the sandbox (`infolinia sandbox up`; started if down) and no other
+`infolinia run` connected. It resets its demo bank first and starts the app
+itself for each run with bench/infolinia-bench.yaml. A shared sandbox: run
+each level under the team's lock, e.g.
+`flock /tmp/infolinia-sandbox.lock .venv/bin/python bench/load.py --concurrency 50`.
+bench/load_report.py turns --out files into the table and plot.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from base64 import b64encode
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from load_paths import PATHS, SEGMENTS, CallerPath, segment_files, write_scenario
+
+from stasis_app.config import Settings, load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.sandbox import ARI_URL, ARI_USER, Sandbox
+
+BENCH = Path(__file__).resolve().parent
+CONFIG = BENCH / "infolinia-bench.yaml"
+TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLE_EVERY = 1.0  # app RSS from /proc (costs the app nothing)
+SCRAPE_EVERY = 5  # samples: calls in progress from /metrics (costs the app a little)
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Ari:
+    def __init__(self, password: str) -> None:
+        token = b64encode(f"{ARI_USER}:{password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}"}
+
+    def call(self, method: str, path: str, **params: str) -> Any:
+        query = urllib.parse.urlencode(params)
+        url = f"{ARI_URL}ari/{path}" + (f"?{query}" if query else "")
+        request = urllib.request.Request(url, method=method, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            body = answer.read()
+        return json.loads(body) if body else None
+
+    def apps(self) -> list[str]:
+        return [app["name"] for app in self.call("GET", "applications")]
+
+    def set_global(self, name: str, value: str) -> None:
+        self.call("POST", "asterisk/variable", variable=name, value=value)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def bench_config(workdir: Path, admin_port: int) -> Path:
+    """bench/infolinia-bench.yaml with a free admin port and absolute paths."""
+    raw = yaml.safe_load(CONFIG.read_text())
+    raw["admin"]["port"] = admin_port
+    raw["prompts"] = str((BENCH / raw["prompts"]).resolve())
+    for tenant in raw["tenants"].values():
+        tenant["flow"] = str((BENCH / tenant["flow"]).resolve())
+    path = workdir / "infolinia-bench.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    return path
+
+
+def scrape(port: int) -> dict[str, float]:
+    """/metrics as {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def quantiles(metrics: dict[str, float], qs: tuple[float, ...]) -> dict[str, float | None]:
+    """Quantiles of infolinia_key_to_prompt_seconds over every tenant, in ms,
+    interpolated within buckets as Prometheus' histogram_quantile does."""
+    buckets: dict[float, float] = {}
+    for name, value in metrics.items():
+        if name.startswith("infolinia_key_to_prompt_seconds_bucket{"):
+            le = name.split('le="', 1)[1].split('"', 1)[0]
+            bound = float("inf") if le == "+Inf" else float(le)
+            buckets[bound] = buckets.get(bound, 0.0) + value
+    bounds = sorted(buckets)
+    total = buckets.get(float("inf"), 0.0)
+    result: dict[str, float | None] = {}
+    for q in qs:
+        key = f"p{round(q * 100)}_ms"
+        if total == 0:
+            result[key] = None
+            continue
+        rank, low, below = q * total, 0.0, 0.0
+        for bound in bounds:
+            if buckets[bound] >= rank:
+                if bound == float("inf"):
+                    result[key] = low * 1000  # beyond the last bucket: its bound, a floor
+                else:
+                    share = (rank - below) / max(buckets[bound] - below, 1e-9)
+                    result[key] = round((low + (bound - low) * share) * 1000, 2)
+                break
+            low, below = bound, buckets[bound]
+    result["observations"] = total
+    return result
+
+
+class AppRun:
+    """`infolinia run` with the bench config, its log in a file."""
+
+    def __init__(self, config: Path, log: Path, ari: Ari) -> None:
+        self.config, self.log, self.ari = config, log, ari
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 180) -> int:
+        if "infolinia" in self.ari.apps():
+            raise SystemExit("another 'infolinia' Stasis app is connected; stop it first")
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "stasis_app", "--config", str(self.config), "run"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while "infolinia" not in self.ari.apps():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the app did not connect; see {self.log}")
+            time.sleep(0.2)
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def ended_calls(self) -> list[dict[str, Any]]:
+        entries = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("event") == "call ended":
+                    entries.append(entry)
+        return entries
+
+
+def sipp_stats(csv: Path) -> dict[str, Any]:
+    lines = [line for line in csv.read_text().splitlines() if line.strip()]
+    header, last = lines[0].split(";"), lines[-1].split(";")
+    row = dict(zip(header, last, strict=False))
+    reasons = {
+        name.removesuffix("(C)"): int(value)
+        for name, value in row.items()
+        if name.startswith("Failed") and name.endswith("(C)") and value.strip() not in ("", "0")
+    }
+    reasons.pop("FailedCall", None)
+    return {
+        "attempted": int(row["TotalCallCreated"]),
+        "completed": int(row["SuccessfulCall(C)"]),
+        "failed": int(row["FailedCall(C)"]),
+        "reasons": reasons,
+        "retransmissions": int(row.get("Retransmissions(C)", "0") or 0),
+    }
+
+
+def run_one(
+    target: str,
+    path: CallerPath,
+    concurrency: int,
+    seconds: float,
+    scenario: Path,
+    call_seconds: float,
+    ctx: dict[str, Any],
+) -> dict[str, Any]:
+    workdir: Path = ctx["workdir"] / f"{target}-{path.name}-{concurrency}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    ari: Ari = ctx["ari"]
+    app: AppRun | None = None
+    if target == "app":
+        app = AppRun(ctx["config"], workdir / "app.log", ari)
+        app_pid = app.start()
+        time.sleep(1.0)  # let start-up work settle before the idle figures
+        idle_rss = status_kb(app_pid, "VmRSS")
+    else:
+        ari.set_global("INFOLINIA_BENCH", "1")
+    calls = max(concurrency, round(concurrency * seconds / call_seconds))
+    asterisk = ctx["asterisk_pid"]
+    cpu_before = {"asterisk": cpu_seconds(asterisk)}
+    if app is not None:
+        cpu_before["app"] = cpu_seconds(app_pid)
+    line = path.app_line if target == "app" else path.baseline_line
+    cmd = [
+        *(["sipp", "127.0.0.1:5060", "-sf", str(scenario), "-s", line]),
+        *(["-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM))]),
+        *(["-mp", str(free_port(socket.SOCK_DGRAM) & ~1)]),
+        *(["-r", str(concurrency), "-rp", str(round(call_seconds * 1000))]),
+        *(["-l", str(concurrency), "-m", str(calls)]),
+        *(["-recv_timeout", "20000", "-timeout", f"{round(seconds + 3 * call_seconds + 60)}s"]),
+        *(["-timeout_error", "-nostdin", "-trace_stat", "-stf", str(workdir / "stats.csv")]),
+        *(["-fd", "5", "-trace_err", "-error_file", str(workdir / "errors.log")]),
+    ]
+    samples: list[tuple[float, int, float]] = []  # (seconds, app RSS kB, active calls)
+    started = time.monotonic()
+    with (workdir / "sipp.out").open("wb") as out:
+        sipp = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
+        sipp_cpu, active = 0.0, 0.0
+        while sipp.poll() is None:
+            with contextlib.suppress(OSError):
+                sipp_cpu = cpu_seconds(sipp.pid)
+            if app is not None:
+                if len(samples) % SCRAPE_EVERY == 0:
+                    metrics = scrape(ctx["admin_port"])
+                    active = sum(
+                        v for k, v in metrics.items() if k.startswith("infolinia_active_calls")
+                    )
+                samples.append(
+                    (round(time.monotonic() - started, 1), status_kb(app_pid, "VmRSS"), active)
+                )
+            time.sleep(SAMPLE_EVERY)
+    wall = time.monotonic() - started
+    cpu_after = {"asterisk": cpu_seconds(asterisk)}
+    result: dict[str, Any] = {
+        "target": target,
+        "path": path.name,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "call_seconds": round(call_seconds, 1),
+        "wall_seconds": round(wall, 1),
+        **sipp_stats(workdir / "stats.csv"),
+    }
+    done = max(result["completed"], 1)
+    result["asterisk_cpu_ms_per_call"] = round(
+        (cpu_after["asterisk"] - cpu_before["asterisk"]) * 1000 / done, 1
+    )
+    result["sipp_cpu_ms_per_call"] = round(sipp_cpu * 1000 / done, 1)
+    if app is not None:
+        cpu_after["app"] = cpu_seconds(app_pid)
+        result["app_cpu_ms_per_call"] = round(
+            (cpu_after["app"] - cpu_before["app"]) * 1000 / done, 1
+        )
+        result["app_peak_rss_mb"] = round(status_kb(app_pid, "VmHWM") / 1024, 1)
+        result["app_idle_rss_mb"] = round(idle_rss / 1024, 1)
+        busy = [(rss, active) for _, rss, active in samples if active >= 0.8 * concurrency]
+        if busy:
+            rss = statistics.median(r for r, _ in busy)
+            active = statistics.median(a for _, a in busy)
+            result["app_kb_per_active_call"] = round((rss - idle_rss) / active, 1)
+        result["rss_samples"] = samples
+        result["key_to_prompt"] = quantiles(scrape(ctx["admin_port"]), (0.5, 0.95, 0.99))
+        app.stop()
+        ended = app.ended_calls()
+        wrong: dict[str, int] = {}
+        for entry in ended:
+            if (entry.get("outcome"), entry.get("state")) != ("caller hung up", path.end_state):
+                label = f"{entry.get('outcome')} in {entry.get('state')}"
+                wrong[label] = wrong.get(label, 0) + 1
+        result["app_calls_ended"] = len(ended)
+        result["app_wrong_endings"] = wrong
+    else:
+        ari.set_global("INFOLINIA_BENCH", "")
+    return result
+
+
+def prepare(settings: Settings, ari: Ari, config: Path) -> dict[str, list[str]]:
+    """Reset the demo bank, set the baseline's prompt globals, write scenarios."""
+    subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(config), "demo-bank", "reset"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    deployment = build_deployment(settings, with_adapters=False)
+    book = deployment.tenants["izbica"].prompts
+    files = segment_files(book)
+    missing = [f for fs in files.values() for f in fs if not Path(f + ".wav").exists()]
+    if missing:  # render once, as `infolinia run` would, so durations can be read
+        asyncio.run(book.render_all())
+    for segment in SEGMENTS:
+        ari.set_global(f"INFOLINIA_BENCH_{segment}", "&".join(files[segment]))
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", default="10,50", help="comma-separated levels")
+    parser.add_argument("--seconds", type=float, default=60, help="how long calls are started")
+    parser.add_argument("--paths", default="balance,card_block")
+    parser.add_argument("--targets", default="baseline,app")
+    parser.add_argument("--out", type=Path, help="append each run's result to this JSON-lines file")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stats)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("sipp") is None:
+        raise SystemExit("sipp is not installed (Debian package sip-tester)")
+    workdir = Path(tempfile.mkdtemp(prefix="infolinia-load-"))
+    admin_port = free_port(socket.SOCK_STREAM)
+    config = bench_config(workdir, admin_port)
+    settings = load_settings(config, resolve_secrets=False)
+    box = Sandbox.default(prompt_dir=settings.voice.cache_dir)
+    box.up()
+    ari = Ari(box.ari_password())
+    Path("/tmp/infolinia-bench").mkdir(exist_ok=True)
+    files = prepare(settings, ari, config)
+    ctx = {
+        "workdir": workdir,
+        "ari": ari,
+        "config": config,
+        "admin_port": admin_port,
+        "asterisk_pid": box.pid(),
+    }
+    scenarios = {
+        name: (workdir / f"{name}.xml", write_scenario(PATHS[name], files, workdir))
+        for name in args.paths.split(",")
+    }
+    stamp = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} CPUs, {platform.platform()}",
+        "python": platform.python_version(),
+        "asterisk": box.version(),
+        "command": " ".join(["bench/load.py", *sys.argv[1:]]),
+    }
+    results = []
+    try:
+        for level in (int(c) for c in args.concurrency.split(",")):
+            for name, (scenario, call_seconds) in scenarios.items():
+                for target in args.targets.split(","):
+                    result = {
+                        **stamp,
+                        **run_one(
+                            target, PATHS[name], level, args.seconds, scenario, call_seconds, ctx
+                        ),
+                    }
+                    results.append(result)
+                    if args.out:
+                        with args.out.open("a") as out:
+                            out.write(json.dumps(result) + "\n")
+                    if not args.json:
+                        print(summary(result), flush=True)
+    finally:
+        with contextlib.suppress(Exception):
+            ari.set_global("INFOLINIA_BENCH", "")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"work folder kept: {workdir}", file=sys.stderr)
+    if args.json:
+        print(
+            json.dumps(
+                [{k: v for k, v in r.items() if k != "rss_samples"} for r in results], indent=2
+            )
+        )
+
+
+def summary(r: dict[str, Any]) -> str:
+    text = (
+        f"{r['target']:8} {r['path']:10} C={r['concurrency']:<4} calls {r['attempted']:4}"
+        f" ok {r['completed']:4} failed {r['failed']:3} {r['reasons'] or ''}"
+        f" | Asterisk {r['asterisk_cpu_ms_per_call']} ms/call"
+    )
+    if r["target"] == "app":
+        k = r["key_to_prompt"]
+        text += (
+            f" | app {r['app_cpu_ms_per_call']} ms/call, peak {r['app_peak_rss_mb']} MB,"
+            f" {r.get('app_kb_per_active_call')} kB/call | key->prompt p50 {k['p50_ms']}"
+            f" p95 {k['p95_ms']} p99 {k['p99_ms']} ms | wrong endings {r['app_wrong_endings']}"
+        )
+    return text
+
+
+if __name__ == "__main__":
+    main()
