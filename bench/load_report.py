@@ -1,0 +1,127 @@
+"""The load benchmark's table (Markdown) and plot (PNG) from bench/load.py's
+--out files: app against the pure-dialplan baseline of the same run.
+
+    .venv/bin/python bench/load_report.py RESULTS.jsonl [...] [--png docs/performance-load.png]
+
+The plot needs matplotlib (the dev extras).
+"""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def load(files: list[Path]) -> list[Row]:
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+    latest: dict[tuple[str, str, int], Row] = {}
+    for row in rows:  # a level run again replaces the earlier one
+        latest[(row["target"], row["path"], row["concurrency"])] = row
+    return sorted(latest.values(), key=lambda r: (r["path"], r["concurrency"], r["target"]))
+
+
+def _failed(row: Row) -> str:
+    text = f"{row['failed']}/{row['attempted']}"
+    reasons = dict(row["reasons"])
+    reasons.update(row.get("app_wrong_endings") or {})
+    if reasons:
+        text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) + ")"
+    return text
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "| path | calls in progress | target | calls ok / failed | Asterisk CPU ms/call"
+        " (ratio to baseline) | app CPU ms/call (ratio to baseline's Asterisk)"
+        " | app peak RSS MB | app kB per call | key to prompt p50 / p95 / p99 ms |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    base = {(r["path"], r["concurrency"]): r for r in rows if r["target"] == "baseline"}
+    for r in rows:
+        b = base.get((r["path"], r["concurrency"]))
+        ast = r["asterisk_cpu_ms_per_call"]
+        ratio = f" ({ast / b['asterisk_cpu_ms_per_call']:.2f})" if b else ""
+        app = peak = per_call = wait = "-"
+        if r["target"] == "app":
+            app = f"{r['app_cpu_ms_per_call']}"
+            if b:
+                app += f" ({r['app_cpu_ms_per_call'] / b['asterisk_cpu_ms_per_call']:.2f})"
+            peak, per_call = str(r["app_peak_rss_mb"]), str(r.get("app_kb_per_active_call", "-"))
+            k = r["key_to_prompt"]
+            wait = f"{k['p50_ms']} / {k['p95_ms']} / {k['p99_ms']}"
+        lines.append(
+            f"| {r['path']} | {r['concurrency']} | {r['target']} | {r['completed']} / "
+            f"{_failed(r)} | {ast}{ratio} | {app} | {peak} | {per_call} | {wait} |"
+        )
+    return head + "\n".join(lines)
+
+
+def plot(rows: list[Row], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = sorted({r["path"] for r in rows})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for path, style in zip(paths, ("-", "--"), strict=False):
+        mine = [r for r in rows if r["path"] == path]
+        base = [r for r in mine if r["target"] == "baseline"]
+        app = [r for r in mine if r["target"] == "app"]
+        axes[0].plot(
+            [r["concurrency"] for r in base],
+            [r["asterisk_cpu_ms_per_call"] for r in base],
+            "o" + style,
+            label=f"{path}: Asterisk, dialplan baseline",
+        )
+        axes[0].plot(
+            [r["concurrency"] for r in app],
+            [r["asterisk_cpu_ms_per_call"] for r in app],
+            "s" + style,
+            label=f"{path}: Asterisk, with the app",
+        )
+        axes[0].plot(
+            [r["concurrency"] for r in app],
+            [r["app_cpu_ms_per_call"] for r in app],
+            "^" + style,
+            label=f"{path}: the app",
+        )
+        for q in ("p50", "p95", "p99"):
+            axes[1].plot(
+                [r["concurrency"] for r in app],
+                [r["key_to_prompt"][f"{q}_ms"] for r in app],
+                "o" + style,
+                label=f"{path}: {q}",
+            )
+        for r in app:
+            times = [s[0] for s in r.get("rss_samples", [])]
+            rss = [s[1] / 1024 for s in r.get("rss_samples", [])]
+            axes[2].plot(times, rss, style, label=f"{path}, {r['concurrency']} calls")
+    axes[0].set(xlabel="calls in progress", ylabel="CPU ms per call", title="CPU per call")
+    axes[1].set(
+        xlabel="calls in progress", ylabel="ms", title="key reaching the app -> next prompt"
+    )
+    axes[2].set(xlabel="seconds into the run", ylabel="MB", title="app RSS")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("--png", type=Path)
+    args = parser.parse_args()
+    rows = load(args.results)
+    print(table(rows))
+    if args.png:
+        plot(rows, args.png)
+
+
+if __name__ == "__main__":
+    main()
