@@ -21,6 +21,11 @@ current text, so two editors never overwrite each other unknowingly.
 ``/metrics`` is the one route without a token (Prometheus scrapes it); it
 carries counts and timings by tenant, no customer data
 (:mod:`stasis_app.metrics`).
+
+    /admin/...                                         the admin page for people
+
+The admin page (:mod:`stasis_app.web`) is mounted here too; it has its own
+login (sessions and CSRF tokens instead of bearer tokens).
 """
 
 import json
@@ -49,10 +54,16 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class AdminApi:
     """The aiohttp application over a :class:`PromptAdmin`."""
 
-    def __init__(self, prompts: PromptAdmin, metrics: AppMetrics | None = None) -> None:
+    def __init__(
+        self,
+        prompts: PromptAdmin,
+        metrics: AppMetrics | None = None,
+        pages: web.Application | None = None,
+    ) -> None:
         self.prompts = prompts
         self.store = prompts.store
         self.metrics = metrics
+        self.pages = pages  # the admin page, mounted at /admin/
         self._public: set[web.AbstractRoute] = set()  # routes that need no token
 
     def app(self) -> web.Application:
@@ -67,12 +78,18 @@ class AdminApi:
         app.router.add_post(base + "/{key}/preview", self._preview)
         if self.metrics is not None:
             self._public.add(app.router.add_get("/metrics", self._metrics))
+        if self.pages is not None:
+            app.add_subapp("/admin/", self.pages)
+            self._public.add(app.router.add_get("/admin", self._to_pages))
         return app
+
+    async def _to_pages(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPSeeOther("/admin/")
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.match_info.route in self._public:
-            return await handler(request)
+        if request.match_info.route in self._public or len(request.match_info.apps) > 1:
+            return await handler(request)  # /metrics, or the admin page (its own login)
         header = request.headers.get("Authorization", "")
         token = None
         if header.startswith("Bearer "):

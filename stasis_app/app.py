@@ -21,10 +21,12 @@ from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.journal import JournalWorker
+from stasis_app.live_calls import CallRegistry
 from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.safeguards import Safeguards
 from stasis_app.store import Store
+from stasis_app.web import admin_pages
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class InfoliniaApp:
         self.deployment = deployment or build_deployment(settings)
         self.gateway = AriGateway(settings.ari, self.handle_call)
         self.calls_served = 0
+        self.calls = CallRegistry()  # calls in progress, for the admin page's live view
         self.metrics = AppMetrics()
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
@@ -93,7 +96,7 @@ class InfoliniaApp:
             return None
         if admin.listen not in ("127.0.0.1", "::1", "localhost"):
             log.warning("admin API listens beyond this machine", extra={"listen": admin.listen})
-        api = AdminApi(self.prompt_admin, self.metrics)
+        api = AdminApi(self.prompt_admin, self.metrics, admin_pages(self.prompt_admin, self.calls))
         return await serve_admin(api, admin.listen, admin.port)
 
     async def _follow_prompt_edits(self, every: float = 1.0) -> None:
@@ -177,6 +180,7 @@ class InfoliniaApp:
         )
         outcome = "completed"
         state = None
+        shown = self.calls.started(handle.channel_id, tenant)
         try:
             await call.answer()
             if line is None:
@@ -188,6 +192,7 @@ class InfoliniaApp:
             ctx = CallContext(
                 call=call, tenant=line.tenant, bank=line.bank, safeguards=self.safeguards
             )
+            shown.state = lambda: ctx.state
             try:
                 state = await run_flow(line.flow, ctx)
             finally:
@@ -214,6 +219,7 @@ class InfoliniaApp:
             if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
             self.deployment.live.forget(call.channel_id)
+            self.calls.ended(handle.channel_id)
             self.calls_served += 1
             self.metrics.call_ended(tenant, outcome)
             log.info(

@@ -17,6 +17,7 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.prompt_admin import PromptAdmin, PromptAdminError
 from stasis_app.store import StaleEdit, Store
+from stasis_app.web.accounts import ROLES, AccountError, Accounts
 from voice.engine import SynthesisError
 
 PROMPTS_HELP = """\
@@ -49,13 +50,23 @@ def add_commands(commands: Any) -> None:
 
     admin = commands.add_parser(
         "admin",
-        help="tokens for the admin HTTP API",
+        help="tokens for the admin HTTP API, users of the admin page",
         description="'token NAME --tenant T' makes (or replaces) NAME's token for tenant T "
-        "('*' for all) and prints it once; only its hash is kept. 'revoke NAME' removes it.",
+        "('*' for all) and prints it once; only its hash is kept. 'revoke NAME' removes it. "
+        "'user NAME --role R --tenant T' makes (or replaces) a user of the admin page "
+        "(/admin/ on the admin server); the password is read from standard input "
+        "(one line) or asked for twice on a terminal, never taken from the command line. "
+        "'remove-user NAME' removes one.",
     )
-    admin.add_argument("action", choices=["token", "revoke"])
-    admin.add_argument("name", help="who the token is for, e.g. anna.kowalska")
-    admin.add_argument("--tenant", help="token: the tenant id the token may edit, or '*'")
+    admin.add_argument("action", choices=["token", "revoke", "user", "remove-user"])
+    admin.add_argument("name", help="who the token or user is for, e.g. anna.kowalska")
+    admin.add_argument("--tenant", help="token/user: the tenant id they may see, or '*'")
+    admin.add_argument(
+        "--role",
+        choices=ROLES,
+        help="user: admin (prompts, flow), supervisor (live calls), "
+        "auditor (audit trail, read only)",
+    )
 
 
 def _admin_for(args: argparse.Namespace) -> PromptAdmin:
@@ -148,17 +159,55 @@ def run_admin(args: argparse.Namespace) -> int:
         audit.append(tenant="*", action="admin_token", result="revoked", detail={"name": args.name})
         print(f"{args.name}: token revoked")
         return 0
+    if args.action == "remove-user":
+        if not Accounts(store).remove_user(args.name):
+            print(f"infolinia: no user named {args.name}", file=sys.stderr)
+            return 1
+        audit.append(tenant="*", action="admin_user", result="removed", detail={"name": args.name})
+        print(f"{args.name}: user removed")
+        return 0
     if args.tenant is None:
-        print("infolinia: token needs --tenant (a tenant id, or '*')", file=sys.stderr)
+        print(f"infolinia: {args.action} needs --tenant (a tenant id, or '*')", file=sys.stderr)
         return 2
     if args.tenant != "*" and args.tenant not in settings.tenants:
         known = ", ".join(sorted(settings.tenants))
         print(f"infolinia: no tenant {args.tenant!r} (tenants: {known})", file=sys.stderr)
         return 2
+    if args.action == "user":
+        return _make_user(args, store, audit)
     token = store.create_token(args.name, args.tenant)
     audit.append(
         tenant=args.tenant, action="admin_token", result="created", detail={"name": args.name}
     )
     print(token)
     print(f"(shown once: the token of {args.name} for {args.tenant})", file=sys.stderr)
+    return 0
+
+
+def _read_password() -> str:
+    """From a terminal: asked twice, not echoed. Otherwise the first line of stdin."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Hasło: ")
+    if getpass.getpass("Powtórz hasło: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
+def _make_user(args: argparse.Namespace, store: Store, audit: AuditLog) -> int:
+    if args.role is None:
+        print("infolinia: user needs --role (admin, supervisor or auditor)", file=sys.stderr)
+        return 2
+    try:
+        user = Accounts(store).set_user(args.name, args.role, args.tenant, _read_password())
+    except AccountError as exc:
+        print(f"infolinia: {exc}", file=sys.stderr)
+        return 2
+    audit.append(
+        tenant=user.tenant,
+        action="admin_user",
+        result="created",
+        detail={"name": user.name, "role": user.role},
+    )
+    print(f"{user.name}: {user.role} of {user.tenant}; logs in at /admin/ on the admin server")
     return 0

@@ -8,7 +8,8 @@ instances share a deployment.
 What lives here: prompt texts edited by a bank's staff (with their history),
 admin API tokens (hashed), and, through their own modules, the audit trail
 (:mod:`stasis_app.audit`), the journal of blocks the bank has not confirmed
-yet (:mod:`stasis_app.journal`) and failed logins (:mod:`stasis_app.login_guard`).
+yet (:mod:`stasis_app.journal`), failed logins (:mod:`stasis_app.login_guard`)
+and the admin page's users and sessions (:mod:`stasis_app.web.accounts`).
 Every method is synchronous and short; async callers run them in a thread
 (:meth:`Store.run`).
 """
@@ -52,6 +53,11 @@ CREATE TABLE IF NOT EXISTS login_failures (
 CREATE TABLE IF NOT EXISTS login_attempts (
     tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);
+CREATE TABLE IF NOT EXISTS web_users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
+    password_hash TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
 """
 ALL_TENANTS = "*"
 

@@ -1,0 +1,148 @@
+"""Who may use the admin page: users with a role and a tenant, passwords
+hashed with scrypt and a salt of their own, sessions that expire.
+
+A session's cookie value is 256-bit random and kept only as its SHA-256 (like
+admin API tokens); the CSRF token that every change must carry is random per
+session. Users are made with ``infolinia admin user NAME --role R --tenant T``.
+"""
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from stasis_app.store import Store
+
+ROLES = ("admin", "supervisor", "auditor")
+MIN_PASSWORD = 10
+SESSION_SECONDS = 8 * 3600.0
+# scrypt's cost: about 16 MiB and tens of milliseconds per login attempt.
+SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
+_DUMMY_SALT = "00" * 16  # a missing user costs the same scrypt as a wrong password
+
+
+class AccountError(Exception):
+    """A user cannot be made as asked; the message is fit for the admin."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str  # admin, supervisor or auditor
+    tenant: str  # a tenant id, or "*" for every tenant
+
+    def sees(self, tenant: str) -> bool:
+        return self.tenant in ("*", tenant)
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+    expires: float
+
+
+def _hash_password(password: str, salt: str) -> str:
+    return hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
+
+
+def _id_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class Accounts:
+    """Users and sessions of the admin page, in the state store."""
+
+    def __init__(
+        self,
+        store: Store,
+        session_seconds: float = SESSION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.session_seconds = session_seconds
+        self.clock = clock
+
+    def set_user(self, name: str, role: str, tenant: str, password: str) -> User:
+        """Make ``name`` (or replace their role, tenant and password)."""
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        if not name or len(name) > 64 or not name.isprintable() or " " in name:
+            raise AccountError("a user name has 1 to 64 characters, no spaces")
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"a password has at least {MIN_PASSWORD} characters")
+        salt = secrets.token_hex(16)
+        digest = _hash_password(password, salt)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO web_users (name, role, tenant, salt, password_hash, created) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "role = excluded.role, tenant = excluded.tenant, salt = excluded.salt, "
+                "password_hash = excluded.password_hash",
+                (name, role, tenant, salt, digest, created),
+            )
+            # A new password ends the sessions made with the old one.
+            db.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+
+        self.store.transaction(work)
+        return User(name, role, tenant)
+
+    def check_password(self, name: str, password: str) -> User | None:
+        row = self.store.read(
+            lambda db: db.execute(
+                "SELECT role, tenant, salt, password_hash FROM web_users WHERE name = ?", (name,)
+            ).fetchone()
+        )
+        salt, expected = (row[2], row[3]) if row else (_DUMMY_SALT, "")
+        digest = _hash_password(password, salt)
+        if row is None or not hmac.compare_digest(digest, expected):
+            return None
+        return User(name, row[0], row[1])
+
+    def open_session(self, user: User) -> tuple[str, Session]:
+        """A new session for ``user``: its cookie value (shown once) and the session."""
+        session_id = secrets.token_urlsafe(32)
+        session = Session(user, secrets.token_urlsafe(32), self.clock() + self.session_seconds)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM web_sessions WHERE expires < ?", (self.clock(),))
+            db.execute(
+                "INSERT INTO web_sessions (id_hash, user, csrf, expires) VALUES (?, ?, ?, ?)",
+                (_id_hash(session_id), user.name, session.csrf, session.expires),
+            )
+
+        self.store.transaction(work)
+        return session_id, session
+
+    def session(self, session_id: str) -> Session | None:
+        """The live session behind a cookie value, or None (unknown or expired)."""
+        row = self.store.read(
+            lambda db: db.execute(
+                "SELECT u.name, u.role, u.tenant, s.csrf, s.expires FROM web_sessions s "
+                "JOIN web_users u ON u.name = s.user WHERE s.id_hash = ?",
+                (_id_hash(session_id),),
+            ).fetchone()
+        )
+        if row is None or row[4] < self.clock():
+            return None
+        return Session(User(row[0], row[1], row[2]), row[3], row[4])
+
+    def close_session(self, session_id: str) -> None:
+        self.store.transaction(
+            lambda db: db.execute(
+                "DELETE FROM web_sessions WHERE id_hash = ?", (_id_hash(session_id),)
+            )
+        )
+
+    def remove_user(self, name: str) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+            return db.execute("DELETE FROM web_users WHERE name = ?", (name,)).rowcount > 0
+
+        return self.store.transaction(work)

@@ -1,0 +1,134 @@
+"""Logging in to the admin page, and the checks in front of every page.
+
+- A session cookie (HttpOnly, SameSite=Strict, Secure over https) names a
+  session row in the store; an unknown or expired one sends the browser to
+  the login form.
+- Every request that changes something (any method but GET/HEAD) carries the
+  session's CSRF token as the form field ``csrf`` or the ``X-CSRF-Token``
+  header; without it the request is refused (403) before any handler runs.
+  The login form gets the same protection from a cookie of its own.
+- Each route names the roles that may use it; the ``{tenant}`` in a path must
+  be the user's tenant (or the user sees all tenants).
+"""
+
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiohttp import web
+
+from stasis_app.audit import AuditLog
+from stasis_app.web.accounts import Accounts, Session
+from stasis_app.web.html import csrf_field, error_page, esc, page
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SESSION_KEY = web.RequestKey("session", Session)
+SESSION_COOKIE = "infolinia_session"
+LOGIN_COOKIE = "infolinia_login"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+HOME = {"admin": "/admin/prompts", "supervisor": "/admin/live", "auditor": "/admin/audit"}
+
+LOGIN_FORM = """<form method="post" action="/admin/login">{csrf}
+<p><label>Użytkownik<br><input name="user" autocomplete="username" required></label></p>
+<p><label>Hasło<br><input name="password" type="password" autocomplete="current-password"
+ required></label></p>
+<p><button>Zaloguj</button></p></form>"""
+
+
+def _cookie_flags(request: web.Request) -> dict[str, bool | str]:
+    return {"httponly": True, "samesite": "Strict", "secure": request.secure}
+
+
+class Gate:
+    """The middleware and the login/logout handlers of the admin page."""
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+        self.store = accounts.store
+        self._roles: dict[web.AbstractRoute, frozenset[str]] = {}
+        self._public: set[web.AbstractRoute] = set()
+
+    def add(
+        self, app: web.Application, method: str, path: str, handler: Handler, roles: Iterable[str]
+    ) -> None:
+        """A route for the users with one of ``roles``."""
+        route = app.router.add_route(method, path, handler)
+        self._roles[route] = frozenset(roles)
+
+    def add_login_routes(self, app: web.Application) -> None:
+        self._public.add(app.router.add_get("/login", self._login_form))
+        self._public.add(app.router.add_post("/login", self._login))
+        self._roles[app.router.add_post("/logout", self._logout)] = frozenset(HOME)
+        self._roles[app.router.add_get("/", self._home)] = frozenset(HOME)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = request.match_info.route
+        if route in self._public or route not in self._roles:  # login, or a 404/405
+            return await handler(request)
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        session = (
+            await self.store.run(lambda: self.accounts.session(session_id)) if session_id else None
+        )
+        if session is None:
+            if request.method in SAFE_METHODS:
+                raise web.HTTPSeeOther("/admin/login")
+            return error_page(403, "Sesja wygasła", "Zaloguj się ponownie.")
+        if request.method not in SAFE_METHODS:
+            form = await request.post()
+            given = request.headers.get("X-CSRF-Token") or str(form.get("csrf", ""))
+            if not hmac.compare_digest(given.encode(), session.csrf.encode()):
+                log.warning("admin page: a change without its CSRF token was refused")
+                return error_page(403, "Odmowa", "Brak ważnego tokenu CSRF.", session.user)
+        if session.user.role not in self._roles[route]:
+            return error_page(403, "Brak dostępu", "Ta strona nie jest dla Twojej roli.")
+        tenant = request.match_info.get("tenant")
+        if tenant is not None and not session.user.sees(tenant):
+            return error_page(403, "Brak dostępu", f"Nie masz dostępu do banku {tenant}.")
+        request[SESSION_KEY] = session
+        return await handler(request)
+
+    async def _home(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPSeeOther(HOME[request[SESSION_KEY].user.role])
+
+    async def _login_form(self, request: web.Request, problem: str = "") -> web.Response:
+        token = secrets.token_urlsafe(24)
+        note = f'<p class="error">{esc(problem)}</p>' if problem else ""
+        response = page("Logowanie", note + LOGIN_FORM.format(csrf=csrf_field(token)))
+        response.set_cookie(LOGIN_COOKIE, token, path="/admin/login", **_cookie_flags(request))  # type: ignore[arg-type]
+        if problem:
+            response.set_status(401)
+        return response
+
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not hmac.compare_digest(
+            str(form.get("csrf", "")).encode(), expected.encode()
+        ):
+            return error_page(403, "Odmowa", "Brak ważnego tokenu CSRF; odśwież stronę logowania.")
+        name, password = str(form.get("user", "")), str(form.get("password", ""))
+        user = await self.store.run(lambda: self.accounts.check_password(name, password))
+        audit = AuditLog(self.store)
+        if user is None:
+            await audit.record(
+                tenant="*", action="admin_login", result="refused", detail={"user": name[:64]}
+            )
+            return await self._login_form(request, "Zła nazwa użytkownika lub hasło.")
+        session_id, _ = await self.store.run(lambda: self.accounts.open_session(user))
+        await audit.record(
+            tenant=user.tenant, action="admin_login", result="ok", detail={"user": name}
+        )
+        response = web.HTTPSeeOther(HOME[user.role])
+        response.set_cookie(SESSION_COOKIE, session_id, path="/admin", **_cookie_flags(request))  # type: ignore[arg-type]
+        response.del_cookie(LOGIN_COOKIE, path="/admin/login")
+        raise response
+
+    async def _logout(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        await self.store.run(lambda: self.accounts.close_session(session_id))
+        response = web.HTTPSeeOther("/admin/login")
+        response.del_cookie(SESSION_COOKIE, path="/admin")
+        raise response
