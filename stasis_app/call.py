@@ -202,6 +202,9 @@ class Call:
         are kept; a hangup raises CallHungUp (``work`` itself is not
         cancelled: shield it if it must finish)."""
         task = asyncio.ensure_future(work)
+        # If the caller hangs up (or the app stops) first, the work goes on
+        # unheard; its outcome is taken all the same, even a failure.
+        task.add_done_callback(_outcome_unheard)
         done, _ = await asyncio.wait({task}, timeout=after)
         if done:
             return task.result()
@@ -230,8 +233,6 @@ class Call:
                 elif kind == "PlaybackFinished" and event["playback"]["id"] == playing:
                     playing, next_start = None, time.monotonic() + FILLER_PAUSE
         finally:
-            if not task.done():  # left early (a hangup): the work goes on, unheard
-                task.add_done_callback(_outcome_unheard)
             if playing is not None and not self.hung_up:
                 with contextlib.suppress(AriError):
                     await self.gateway.stop_playback(playing)

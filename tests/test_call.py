@@ -1,13 +1,13 @@
 """A call's task against a fake gateway: prompts, barge-in, keys, hangups."""
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from stasis_app.ari import CHANNEL_GONE, RESYNCED, ChannelHandle
 from stasis_app.call import Call, DigitTimeouts
 from stasis_app.errors import CallHungUp, PlaybackFailed
+from tests.support.fake_call import FakeGateway, dtmf, finished
 
 pytestmark = pytest.mark.unit
 
@@ -19,41 +19,11 @@ class FakePrompts:
         return f"sound:/prompts/{key}"
 
 
-class FakeGateway:
-    """Records requests; the test feeds events through the handle's queue."""
-
-    def __init__(self) -> None:
-        self.played: list[tuple[list[str], str]] = []
-        self.stopped: list[str] = []
-        self.live_playbacks: set[str] = set()
-
-    async def play(self, channel_id: str, media: list[str], playback_id: str) -> None:
-        self.played.append((list(media), playback_id))
-        self.live_playbacks.add(playback_id)
-
-    async def stop_playback(self, playback_id: str) -> None:
-        self.stopped.append(playback_id)
-
-    async def playback_exists(self, playback_id: str) -> bool:
-        return playback_id in self.live_playbacks
-
-    async def hangup(self, channel_id: str) -> None:
-        pass
-
-
 def make_call() -> tuple[Call, FakeGateway, ChannelHandle]:
     handle = ChannelHandle(channel_id="c1", line="100", caller="600")
     gateway = FakeGateway()
     call = Call(handle, gateway, FakePrompts())  # type: ignore[arg-type]
     return call, gateway, handle
-
-
-def dtmf(digit: str) -> dict[str, Any]:
-    return {"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": "c1"}}
-
-
-def finished(playback_id: str) -> dict[str, Any]:
-    return {"type": "PlaybackFinished", "playback": {"id": playback_id}}
 
 
 async def test_say_plays_all_keys_as_one_playback_and_waits_for_its_end() -> None:

@@ -1,0 +1,286 @@
+"""A caller on a fake ARI gateway, for unit tests that drive calls without Asterisk.
+
+:class:`FakeGateway` stands where :class:`stasis_app.ari.AriGateway` stands
+for a call: it records every request, and (when told how long speech takes)
+finishes playbacks by itself, stops them when asked, and behaves like the
+real gateway once a channel has left the app: ``answer``, ``play`` and
+``continue_in_dialplan`` raise :class:`~stasis_app.errors.CallHungUp`,
+``hangup`` and ``stop_playback`` do nothing, a playback no longer exists.
+Without ``speech_seconds`` it only records, and the test feeds the events
+itself through the handle's queue (``dtmf``, ``finished``).
+
+:func:`dial` is a scripted caller: groups of keys after pauses, perhaps
+waiting for the line to fall quiet first, perhaps hanging up.
+:class:`KeyedPrompts` and :class:`FakeLiveSpeech` give media URIs that name
+the prompt key or the live text, so a test reads what the caller heard.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stasis_app.ari import ChannelHandle
+from stasis_app.errors import AriRequestFailed, CallHungUp
+from voice.prompts import PromptBook
+
+PROMPT_URI = "sound:prompt/"
+LIVE_URI = "sound:live/"
+
+# How a channel left the app.
+BY_APP, BY_CALLER, TRANSFERRED = "hung up by the app", "hung up by the caller", "transferred"
+
+
+def dtmf(digit: str, channel_id: str = "c1") -> dict[str, Any]:
+    return {"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": channel_id}}
+
+
+def finished(playback_id: str, channel_id: str = "c1") -> dict[str, Any]:
+    return {
+        "type": "PlaybackFinished",
+        "playback": {"id": playback_id, "state": "done", "target_uri": f"channel:{channel_id}"},
+    }
+
+
+def _channel_event(kind: str, channel_id: str) -> dict[str, Any]:
+    return {"type": kind, "channel": {"id": channel_id}}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the app made, and whether its channel was still in the app."""
+
+    operation: str
+    channel: str
+    args: dict[str, Any]
+    live: bool
+
+
+class FakeGateway:
+    """The ARI gateway as a call sees it, scripted (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        speech_seconds: float | None = None,
+        consultant_online: bool = True,
+        transfer_fails: bool = False,
+    ) -> None:
+        self.speech_seconds = speech_seconds
+        self.consultant_online = consultant_online
+        self.transfer_fails = transfer_fails
+        self.requests: list[Request] = []
+        self.played: list[tuple[list[str], str]] = []
+        self.stopped: list[str] = []
+        self.live_playbacks: set[str] = set()
+        self.ended: dict[str, str] = {}  # channel -> BY_APP, BY_CALLER or TRANSFERRED
+        self._handles: dict[str, ChannelHandle] = {}
+        self._playing: dict[str, set[str]] = defaultdict(set)  # channel -> its playbacks
+        self._channel_of: dict[str, str] = {}  # playback -> channel
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._quiet: dict[str, asyncio.Event] = {}
+        self.on_request: Callable[[Request], None] | None = None  # sees each request as made
+
+    # --- the app's side: what AriGateway offers a call ----------------------
+
+    async def answer(self, channel_id: str) -> None:
+        self._record("answer", channel_id)
+        self._must_be_live(channel_id)
+
+    async def play(self, channel_id: str, media: list[str], playback_id: str) -> None:
+        self._record("play", channel_id, media=list(media), playback=playback_id)
+        self._must_be_live(channel_id)
+        self.played.append((list(media), playback_id))
+        self.live_playbacks.add(playback_id)
+        self._channel_of[playback_id] = channel_id
+        self._playing[channel_id].add(playback_id)
+        self._quiet_event(channel_id).clear()
+        if self.speech_seconds is not None:
+            loop = asyncio.get_running_loop()
+            self._timers[playback_id] = loop.call_later(
+                self.speech_seconds * len(media), self._finish, playback_id
+            )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self._record("stop_playback", self._channel_of.get(playback_id, ""), playback=playback_id)
+        self.stopped.append(playback_id)
+        if playback_id in self.live_playbacks and self.speech_seconds is not None:
+            self._timers.pop(playback_id).cancel()
+            asyncio.get_running_loop().call_soon(self._finish, playback_id)  # as Asterisk does
+
+    async def playback_exists(self, playback_id: str) -> bool:
+        self._record("playback_exists", self._channel_of.get(playback_id, ""), playback=playback_id)
+        return playback_id in self.live_playbacks
+
+    async def endpoint_online(self, endpoint: str) -> bool:
+        self._record("endpoint_online", "", endpoint=endpoint)
+        return self.consultant_online
+
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str) -> None:
+        self._record("continue_in_dialplan", channel_id, context=context, extension=extension)
+        self._must_be_live(channel_id)
+        if self.transfer_fails:
+            raise AriRequestFailed(500, "channels.continueInDialplan")
+        self._leave(channel_id, TRANSFERRED, "StasisEnd")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self._record("hangup", channel_id, reason=reason)
+        if channel_id not in self.ended:  # one already gone is fine, as in AriGateway
+            self._leave(channel_id, BY_APP, "ChannelDestroyed", "StasisEnd")
+
+    # --- the caller's side ----------------------------------------------------
+
+    def connect(self, handle: ChannelHandle) -> None:
+        """A new channel in the app (its StasisStart)."""
+        self._handles[handle.channel_id] = handle
+
+    def press(self, channel_id: str, key: str) -> None:
+        if channel_id not in self.ended:
+            self._handles[channel_id].events.put_nowait(dtmf(key, channel_id))
+
+    def caller_hangs_up(self, channel_id: str) -> None:
+        if channel_id not in self.ended:
+            self._leave(
+                channel_id, BY_CALLER, "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"
+            )
+
+    async def quiet(self, channel_id: str) -> None:
+        """Until no prompt plays on the channel (or it has left the app)."""
+        await self._quiet_event(channel_id).wait()
+
+    def heard(self, channel_id: str) -> list[str]:
+        """Every prompt key (or ``live:`` text) played on a channel, in order."""
+        keys = []
+        for request in self.requests:
+            if request.operation == "play" and request.channel == channel_id:
+                keys += self.keys_of(request.args["media"])
+        return keys
+
+    @staticmethod
+    def keys_of(media: list[str]) -> list[str]:
+        """The prompt keys (or ``live:`` texts) of a play request's media URIs."""
+        return [_key_of(uri) for uri in media]
+
+    # --- inside -------------------------------------------------------------
+
+    def _record(self, operation: str, channel_id: str, **args: Any) -> None:
+        request = Request(operation, channel_id, args, channel_id not in self.ended)
+        self.requests.append(request)
+        if self.on_request is not None:
+            self.on_request(request)
+
+    def _must_be_live(self, channel_id: str) -> None:
+        if channel_id in self.ended:  # the real gateway maps ARI's 404/409 to this
+            raise CallHungUp(f"{channel_id} has left the application")
+
+    def _quiet_event(self, channel_id: str) -> asyncio.Event:
+        if channel_id not in self._quiet:
+            self._quiet[channel_id] = asyncio.Event()
+            self._quiet[channel_id].set()
+        return self._quiet[channel_id]
+
+    def _finish(self, playback_id: str) -> None:
+        if playback_id not in self.live_playbacks:
+            return
+        channel_id = self._channel_of[playback_id]
+        self._drop(playback_id)
+        handle = self._handles.get(channel_id)
+        if handle is not None and channel_id not in self.ended:
+            handle.events.put_nowait(finished(playback_id, channel_id))
+
+    def _drop(self, playback_id: str) -> None:
+        self.live_playbacks.discard(playback_id)
+        timer = self._timers.pop(playback_id, None)
+        if timer is not None:
+            timer.cancel()
+        channel_id = self._channel_of[playback_id]
+        self._playing[channel_id].discard(playback_id)
+        if not self._playing[channel_id]:
+            self._quiet_event(channel_id).set()
+
+    def _leave(self, channel_id: str, how: str, *events: str) -> None:
+        self.ended[channel_id] = how
+        for playback_id in list(self._playing[channel_id]):
+            self._drop(playback_id)
+        self._quiet_event(channel_id).set()
+        handle = self._handles.get(channel_id)
+        if handle is not None:
+            for kind in events:
+                handle.events.put_nowait(_channel_event(kind, channel_id))
+
+
+def _key_of(uri: str) -> str:
+    if uri.startswith(PROMPT_URI):
+        return uri.removeprefix(PROMPT_URI)
+    if uri.startswith(LIVE_URI):
+        return "live:" + uri.removeprefix(LIVE_URI).split("/", 1)[1]
+    return uri
+
+
+@dataclass(frozen=True)
+class Press:
+    """Keys the caller types: ``pause`` seconds of silence first (``""`` is
+    silence only), ``gap`` between keys; with ``after_prompt`` the caller
+    first waits for the line to fall quiet, as the call simulator does."""
+
+    keys: str
+    pause: float = 0.0
+    gap: float = 0.2
+    after_prompt: bool = False
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The caller hangs up after ``pause`` seconds."""
+
+    pause: float = 0.0
+
+
+Step = Press | HangUp
+
+
+async def dial(gateway: FakeGateway, channel_id: str, script: list[Step]) -> None:
+    """Play the caller's part of a call; stops when the channel has left the app."""
+    for step in script:
+        if isinstance(step, Press) and step.after_prompt:
+            await gateway.quiet(channel_id)
+        await asyncio.sleep(step.pause)
+        if channel_id in gateway.ended:
+            return
+        if isinstance(step, HangUp):
+            gateway.caller_hangs_up(channel_id)
+            return
+        for n, key in enumerate(step.keys):
+            if n:
+                await asyncio.sleep(step.gap)
+            gateway.press(channel_id, key)
+
+
+class KeyedPrompts(PromptBook):
+    """A tenant's prompt book whose media URIs name the prompt key (nothing is
+    rendered); a key the book does not have fails as in the real one."""
+
+    def media(self, key: str) -> str:
+        if key not in self.texts:
+            raise KeyError(f"prompt {key!r} is not rendered (is it in the prompt file?)")
+        return PROMPT_URI + key
+
+
+@dataclass
+class FakeLiveSpeech:
+    """Counterparties "spoken live": a URI naming the call and the text, and
+    the calls whose live audio was deleted."""
+
+    spoken: list[tuple[str, str]] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+    async def media(self, call_id: str, text: str) -> str:
+        self.spoken.append((call_id, text))
+        return f"{LIVE_URI}{call_id}/{text}"
+
+    def forget(self, call_id: str) -> None:
+        self.forgotten.append(call_id)
+
+    def forget_all(self) -> None:
+        self.forgotten.append("*")

@@ -1,0 +1,872 @@
+"""Whole calls with random keys, pauses and hangups (hypothesis).
+
+Sessions of one to three calls (one after another, or at once) go through
+the app's own per-call handler (``InfoliniaApp.handle_call``: catch-all,
+apology, hangup, safeguards) running the default bank flow
+(``config/flows/bank.yaml``, checked against the test prompts as the app
+checks it) on the real demo bank in SQLite behind the adapter guard, over
+the scripted caller and fake gateway of ``tests/support/fake_call.py``, in
+virtual time (``tests/support/virtual_clock.py``: a caller's silence, a
+6 s key timeout or a bank that never answers cost no real time). For every
+session:
+
+* every call's task ends (within an hour of virtual time), nothing escapes
+  it, no task is left with an exception nobody retrieved, and nothing is
+  logged as an error (the handler's catch-all is never needed);
+* each call ends one way: hung up (by the app or the caller) or handed to
+  the consultants, and the app sends nothing on a channel it has handed
+  over, nor anything but a hangup on one it has hung up;
+* every block the bank is asked for comes right after the caller's "1" at
+  that block's confirmation; the bank's blocks are exactly those it was
+  asked for; on a bank that answers, every confirmed block is in its
+  database, also when the caller hung up right after confirming;
+* no PIN or date of birth typed in the session shows in any log record
+  (as the app writes it, or in any extra field) or in any request to Asterisk;
+* nothing of a call reaches another: each call's context starts empty, the
+  bank is asked only about the customer this call logged in (at the level
+  the operation needs), the caller hears customer data only after logging
+  in during this call, failed logins count from one in every call, and each
+  call's live audio is deleted when it ends.
+
+The second property runs the same on a bank that fails as hypothesis
+chooses: any operation raises, refuses, is unavailable, never answers,
+answers too late (after doing it) or slowly, the first few times or always.
+"""
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import gc
+import hashlib
+import json
+import logging
+import tempfile
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import adapters.demo
+import stasis_app.app
+from adapters.demo import DemoBank, DemoSettings
+from adapters.errors import Refused, Unavailable
+from adapters.guard import GuardedAdapter
+from adapters.spec import Account, BlockResult, Card, Customer, Operation
+from stasis_app.app import InfoliniaApp
+from stasis_app.ari import ChannelHandle
+from stasis_app.call import Call
+from stasis_app.config import Settings, load_settings
+from stasis_app.deployment import Deployment, build_deployment
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.model import Flow
+from stasis_app.logs import JsonLineFormatter, call_id_var
+from tests.support.fake_call import (
+    BY_APP,
+    BY_CALLER,
+    TRANSFERRED,
+    FakeGateway,
+    FakeLiveSpeech,
+    HangUp,
+    KeyedPrompts,
+    Press,
+    Request,
+    Step,
+    dial,
+)
+from tests.support.virtual_clock import VirtualClockLoop, monotonic_follows_the_loop
+
+pytestmark = pytest.mark.unit
+
+T = TypeVar("T")
+
+TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
+TENANT, LINE, CALLER = "izbica", "100", "600100200"
+CHANNELS = ("call-alpha", "call-bravo", "call-charlie")
+CUSTOMERS = ("12345678", "87654321")
+HOUR = 3600.0  # of virtual time: a call still running after it would never end
+
+BLOCKS = {"block_card": "card", "block_internet_banking": "internet_banking"}
+# What each bank operation needs the caller to have done in this call.
+NEEDS = {
+    "list_cards": "identified",
+    "block_card": "identified",
+    "block_internet_banking": "identified",
+    "list_accounts": "authenticated",
+    "last_operations": "authenticated",
+}
+LEVELS = {"identified": 1, "authenticated": 2}
+# Prompts that only ever come with a customer's data (balances, cards,
+# references, operations); counterparties are spoken live ("live:...").
+CUSTOMER_DATA = {
+    "balance_is",
+    "card_debit",
+    "card_credit",
+    "card_ending",
+    "card_blocked",
+    "ib_blocked",
+    "block_registered",
+    "history_intro",
+    "operation_in",
+    "operation_out",
+}
+EMPTY_START = {
+    "values": {},
+    "secrets": {},
+    "customer": None,
+    "level": None,
+    "login_failures": 0,
+    "ended": False,
+}
+OUTCOMES = {  # the handler's outcome -> how the channel may have left the app
+    "completed": {BY_APP, BY_CALLER},  # the flow hung up (the caller may have been quicker)
+    "transferred": {TRANSFERRED},
+    "caller hung up": {BY_CALLER},
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_only_what_the_runs_make() -> Iterator[None]:
+    """Each run ends with gc.collect() (a task that failed unawaited is
+    reported when collected); with everything older frozen it costs
+    microseconds instead of tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+# --- the deployment, as the app loads it ------------------------------------------
+
+
+@functools.cache
+def app_settings() -> Settings:
+    return load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+
+
+@functools.cache
+def loaded() -> Deployment:
+    """The test config's tenants with their flows checked against the test
+    prompts, as ``infolinia run`` loads them; each session brings its own bank."""
+    return build_deployment(app_settings(), with_adapters=False)
+
+
+def guarded(adapter: Any, settings: Settings) -> GuardedAdapter:
+    """The adapter wrapped as build_deployment wraps a tenant's."""
+    choice = settings.tenants[TENANT].adapter
+    return GuardedAdapter(
+        adapter,
+        choice.name,
+        choice.timeout,
+        breaker_failures=settings.security.breaker_failures,
+        breaker_seconds=settings.security.breaker_seconds,
+    )
+
+
+def cheap_hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.sha256(salt + secret.encode()).digest()  # scrypt costs ~50 ms a login
+
+
+# --- what happened, in order ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One thing that happened: a log record, a question to the bank or its
+    answer, a request to Asterisk; ``call`` is the call it happened in."""
+
+    call: str | None
+    kind: str  # "log", "asked", "answered", "request" or "read" (keys a read returned)
+    name: str  # the log message, the bank operation, the ARI request, "read_digits"
+    data: dict[str, Any]
+    text: str = ""  # for logs and requests: everything they carry, as text
+    severity: int = 0  # of a log record
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+LOGGERS = ("stasis_app", "adapters", "voice")
+
+
+class LogCapture(logging.Handler):
+    """Keeps every record with the call it came from, as the app writes it."""
+
+    def __init__(self, timeline: list[Seen]) -> None:
+        super().__init__(logging.DEBUG)
+        self.timeline = timeline
+        self.written = JsonLineFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = json.loads(self.written.format(record))
+        line.pop("ts")  # the wall clock: digits that are nobody's secret
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
+        # Durations ("seconds": 1234.5 after a long call) are not typed digits.
+        text = json.dumps(_no_floats(line), ensure_ascii=False) + " " + repr(_no_floats(extras))
+        call = call_id_var.get()
+        self.timeline.append(Seen(call, "log", record.getMessage(), extras, text, record.levelno))
+
+
+def _no_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return "<float>"
+    if isinstance(value, dict):
+        return {key: _no_floats(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_floats(item) for item in value]
+    return value
+
+
+@contextlib.contextmanager
+def capturing_logs(timeline: list[Seen]) -> Iterator[None]:
+    handler = LogCapture(timeline)
+    saved = []
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False  # thousands of records per test: not for pytest's report
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+# --- the bank -------------------------------------------------------------------------
+
+HOWS = ("raises", "refuses", "unavailable", "hangs", "late", "slow")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How an operation fails: ``raises`` (an exception of the adapter's own,
+    whose message carries what it was given), ``refuses``, ``unavailable``,
+    ``hangs`` (never answers), ``late`` (does it, answers after the guard's
+    timeout), ``slow`` (answers in half the timeout), the first ``times`` times."""
+
+    how: str
+    times: int
+
+
+class ScriptedBank:
+    """The demo bank behind a recorder, failing as told: every question goes
+    on the timeline with its call, and every answer the demo bank gave."""
+
+    def __init__(
+        self, demo: DemoBank, timeline: list[Seen], faults: dict[str, Fault], timeout: float
+    ) -> None:
+        self.demo = demo
+        self.timeline = timeline
+        self.faults = faults
+        self.timeout = timeout
+        self.asked: Counter[str] = Counter()
+
+    async def _ask(
+        self, operation: str, args: tuple[str, ...], work: Callable[[], Awaitable[T]]
+    ) -> T:
+        call = call_id_var.get()
+        self.asked[operation] += 1
+        self.timeline.append(Seen(call, "asked", operation, {"args": args}))
+        fault = self.faults.get(operation)
+        failing = fault is not None and self.asked[operation] <= fault.times
+        if fault is not None and failing:
+            if fault.how == "raises":
+                raise RuntimeError(f"core system exploded in {operation}{args}")
+            if fault.how == "refuses":
+                raise Refused(f"{operation} refused")
+            if fault.how == "unavailable":
+                raise Unavailable(f"{operation} unavailable")
+            if fault.how == "hangs":
+                await asyncio.Event().wait()
+            if fault.how == "slow":
+                await asyncio.sleep(self.timeout / 2)
+        result = await work()
+        self.timeline.append(Seen(call, "answered", operation, {"args": args, "result": result}))
+        if fault is not None and failing and fault.how == "late":
+            await asyncio.sleep(self.timeout * 2)
+        return result
+
+    async def identify(self, customer_number: str, birth_date: date) -> Customer:
+        args = (customer_number, birth_date.strftime("%d%m%Y"))
+        return await self._ask(
+            "identify", args, lambda: self.demo.identify(customer_number, birth_date)
+        )
+
+    async def authenticate(self, customer_number: str, pin: str) -> Customer:
+        return await self._ask(
+            "authenticate",
+            (customer_number, pin),
+            lambda: self.demo.authenticate(customer_number, pin),
+        )
+
+    async def list_cards(self, customer: Customer) -> list[Card]:
+        return await self._ask(
+            "list_cards", (customer.number,), lambda: self.demo.list_cards(customer)
+        )
+
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        return await self._ask(
+            "block_card",
+            (customer.number, card_id, operation_id),
+            lambda: self.demo.block_card(customer, card_id, operation_id),
+        )
+
+    async def block_internet_banking(self, customer: Customer, operation_id: str) -> BlockResult:
+        return await self._ask(
+            "block_internet_banking",
+            (customer.number, customer.number, operation_id),
+            lambda: self.demo.block_internet_banking(customer, operation_id),
+        )
+
+    async def list_accounts(self, customer: Customer) -> list[Account]:
+        return await self._ask(
+            "list_accounts", (customer.number,), lambda: self.demo.list_accounts(customer)
+        )
+
+    async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
+        return await self._ask(
+            "last_operations",
+            (customer.number,),
+            lambda: self.demo.last_operations(customer, limit),
+        )
+
+    async def close(self) -> None:
+        await self.demo.close()
+
+
+# --- the calls' contexts ------------------------------------------------------------
+
+
+@dataclass
+class ContextSpy:
+    """What each call's context held when it was made, and every secret a
+    gather kept in any of them."""
+
+    starts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    typed: set[str] = field(default_factory=set)
+
+
+class _RememberingSecrets(dict[str, str]):
+    def __init__(self, typed: set[str]) -> None:
+        super().__init__()
+        self.typed = typed
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.typed.add(value)
+        super().__setitem__(key, value)
+
+
+def spying(spy: ContextSpy) -> type[CallContext]:
+    class SpiedContext(CallContext):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            spy.starts[self.call.channel_id] = {
+                name: getattr(self, name) for name in EMPTY_START
+            } | {"values": dict(self.values), "secrets": dict(self.secrets)}
+            remembering = _RememberingSecrets(spy.typed)
+            remembering.update(self.secrets)
+            self.secrets = remembering
+
+    return SpiedContext
+
+
+# --- a session of calls --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineSetup:
+    speech_seconds: float = 1.0  # per prompt item
+    consultant_online: bool = True
+    transfer_fails: bool = False
+
+
+@dataclass
+class Session:
+    channels: list[str]
+    flow: Flow
+    gateway: FakeGateway
+    live: FakeLiveSpeech
+    timeline: list[Seen] = field(default_factory=list)
+    spy: ContextSpy = field(default_factory=ContextSpy)
+    loop_errors: list[str] = field(default_factory=list)
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of(self, channel: str) -> list[Seen]:
+        return [seen for seen in self.timeline if seen.call == channel]
+
+    def logs(self, channel: str, message: str | None = None) -> list[Seen]:
+        return [
+            seen
+            for seen in self.of(channel)
+            if seen.kind == "log" and (message is None or seen.name == message)
+        ]
+
+
+def run_session(
+    scripts: list[list[Step]],
+    *,
+    together: bool = False,
+    faults: dict[str, Fault] | None = None,
+    line: LineSetup = LineSetup(),
+) -> Session:
+    """Place the calls (caller ``i`` follows ``scripts[i]``) on one app and one bank."""
+    base = loaded()
+    session = Session(
+        channels=list(CHANNELS[: len(scripts)]),
+        flow=base.tenants[TENANT].flow,
+        gateway=FakeGateway(
+            speech_seconds=line.speech_seconds,
+            consultant_online=line.consultant_online,
+            transfer_fails=line.transfer_fails,
+        ),
+        live=FakeLiveSpeech(),
+    )
+    session.gateway.on_request = lambda request: session.timeline.append(_seen(request))
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setattr(adapters.demo, "_hash", cheap_hash)
+        patch.setattr(stasis_app.app, "CallContext", spying(session.spy))
+        patch.setattr(Call, "read_digits", _noting_reads(Call.read_digits, session.timeline))
+        stack.enter_context(monotonic_follows_the_loop())
+        stack.enter_context(capturing_logs(session.timeline))
+        runner = stack.enter_context(asyncio.Runner(loop_factory=VirtualClockLoop))
+        runner.run(_serve_session(session, scripts, together, faults or {}, tmp))
+        # A task that failed and that nobody awaited is reported when it is
+        # collected (to the loop's handler, which keeps it in loop_errors).
+        gc.collect()
+    return session
+
+
+def _noting_reads(
+    read: Callable[..., Awaitable[str]], timeline: list[Seen]
+) -> Callable[..., Awaitable[str]]:
+    """Call.read_digits, noting on the timeline what each read returned."""
+
+    @functools.wraps(read)
+    async def noted(call: Call, *args: Any, **kwargs: Any) -> str:
+        digits = await read(call, *args, **kwargs)
+        timeline.append(Seen(call.channel_id, "read", "read_digits", {"digits": digits}))
+        return digits
+
+    return noted
+
+
+def _seen(request: Request) -> Seen:
+    text = f"{request.operation} {request.channel} {request.args!r}"
+    return Seen(request.channel, "request", request.operation, dict(request.args), text)
+
+
+async def _serve_session(
+    session: Session,
+    scripts: list[list[Step]],
+    together: bool,
+    faults: dict[str, Fault],
+    tmp: Path,
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: session.loop_errors.append(str(context)))
+    settings = app_settings().model_copy(update={"state": tmp / "state.sqlite"})
+    demo = DemoBank(DemoSettings(database=tmp / "bank.sqlite", tenant=TENANT))
+    timeout = settings.tenants[TENANT].adapter.timeout
+    bank = guarded(ScriptedBank(demo, session.timeline, faults, timeout), settings)
+    base = loaded()
+    line = base.tenants[TENANT]
+    prompts = KeyedPrompts(line.prompts.texts, line.prompts.cache)
+    served = dataclasses.replace(line, prompts=prompts, bank=bank)
+    deployment = Deployment(
+        lines=dict.fromkeys(line.tenant.lines, served),
+        tenants={TENANT: served},
+        default_prompts=KeyedPrompts(base.default_prompts.texts, base.default_prompts.cache),
+        live=session.live,  # type: ignore[arg-type]
+    )
+    app = InfoliniaApp(settings, deployment)
+    app.gateway = session.gateway  # type: ignore[assignment]
+
+    async def one(channel: str, script: list[Step]) -> None:
+        handle = ChannelHandle(channel_id=channel, line=LINE, caller=CALLER)
+        session.gateway.connect(handle)
+        caller = asyncio.create_task(dial(session.gateway, channel, script))
+        call = asyncio.create_task(_run_call(app, handle))
+        try:
+            await asyncio.wait_for(call, HOUR)
+        except TimeoutError:
+            raise AssertionError(f"{channel} still runs after an hour of virtual time") from None
+        finally:
+            caller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await caller
+
+    if together:
+        await asyncio.gather(*(one(c, s) for c, s in zip(session.channels, scripts, strict=False)))
+    else:
+        for channel, script in zip(session.channels, scripts, strict=False):
+            await one(channel, script)
+    # Work a call leaves behind (a block shielded from the caller's hangup) ends too.
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    if left:
+        _, pending = await asyncio.wait(left, timeout=HOUR)
+        assert not pending, f"tasks still running an hour after the calls: {pending}"
+    session.snapshots = {number: demo.snapshot(number) for number in CUSTOMERS}
+
+
+async def _run_call(app: InfoliniaApp, handle: ChannelHandle) -> None:
+    """What AriGateway does with a StasisStart: the call's id in its logs, then the handler."""
+    call_id_var.set(handle.channel_id)
+    await app.handle_call(handle)
+
+
+# --- the properties -------------------------------------------------------------------
+
+
+def check_session(session: Session, *, bank_answers: bool) -> None:
+    assert not session.loop_errors, session.loop_errors
+    errors = [seen.name for seen in session.timeline if seen.severity >= logging.ERROR]
+    assert not errors, f"logged as errors: {errors}"
+    for channel in session.channels:
+        check_ends_once(session, channel)
+        check_blocks_follow_confirmation(session, channel, bank_answers=bank_answers)
+        check_nothing_from_other_calls(session, channel)
+    check_bank_blocks_are_those_asked(session)
+    check_secrets_stay_secret(session)
+
+
+def check_ends_once(session: Session, channel: str) -> None:
+    outcomes = [seen.data["outcome"] for seen in session.logs(channel, "call ended")]
+    assert len(outcomes) == 1, f"{channel}: call ended {outcomes}"
+    how = session.gateway.ended.get(channel)
+    assert how is not None, f"{channel}: left in the app without a hangup or a transfer"
+    assert how in OUTCOMES.get(outcomes[0], set()), f"{channel}: {outcomes[0]!r}, but {how}"
+    after = [r.operation for r in session.gateway.requests if r.channel == channel and not r.live]
+    if how == TRANSFERRED:
+        assert not after, f"{channel}: after the transfer the app sent {after}"
+    if how == BY_APP:
+        assert set(after) <= {"hangup"}, f"{channel}: after hanging up the app sent {after}"
+
+
+def confirmations(flow: Flow) -> set[tuple[str, str, str]]:
+    """(confirm state, block state, bank operation) of every block the flow confirms."""
+    found = set()
+    for state in flow.states.values():
+        if state.verb.name == "confirm":
+            then = flow.states[state.on["yes"]]
+            operation = getattr(then.params, "name", None)
+            if then.verb.name == "operation" and operation in BLOCKS:
+                found.add((state.name, then.name, str(operation)))
+    return found
+
+
+def check_blocks_follow_confirmation(session: Session, channel: str, *, bank_answers: bool) -> None:
+    """A block is asked for right after its confirmation, and only then; a
+    bank that answers has done it before the flow goes on."""
+    confirmed = confirmations(session.flow)
+    assert confirmed, "the flow confirms no block: this property checks nothing"
+    yes = {(c, "yes", b): op for c, b, op in confirmed}
+    last: tuple[str, str, str] = ("", "", "")
+    last_read = ""
+    unasked: list[str] = []  # confirmed, the bank not asked yet
+    undone: list[str] = []  # confirmed, the bank has not done it yet
+    for seen in session.of(channel):
+        if seen.kind == "read":
+            last_read = seen.data["digits"]
+        elif seen.kind == "log" and seen.name == "transition":
+            assert not unasked, f"{channel}: {unasked} confirmed, the bank never asked"
+            assert not undone or not bank_answers, f"{channel}: {undone} confirmed, not done"
+            last = _edge(seen.data)
+            unasked = undone = []
+            if last in yes:
+                assert last_read == "1", f"{channel}: {last} after the caller's {last_read!r}"
+                unasked, undone = [yes[last]], [yes[last]]
+        elif seen.kind == "asked" and seen.name in BLOCKS:
+            assert yes.get(last) == seen.name, f"{channel}: asked to {seen.name} after {last}"
+            unasked = []
+        elif seen.kind == "answered" and seen.name in BLOCKS:
+            undone = []
+    # The call may end in the block's state (the caller hung up right after "1").
+    assert not unasked, f"{channel}: {unasked} confirmed, the bank never asked"
+    assert not undone or not bank_answers, f"{channel}: {undone} confirmed, not in the bank"
+
+
+def _edge(transition: dict[str, Any]) -> tuple[str, str, str]:
+    return (transition.get("from", ""), transition.get("on", ""), transition.get("to", ""))
+
+
+def check_bank_blocks_are_those_asked(session: Session) -> None:
+    done: dict[str, tuple[str, str, str]] = {}  # operation id -> customer, kind, target
+    for seen in session.timeline:
+        if seen.kind == "answered" and seen.name in BLOCKS:
+            customer, target, operation_id = seen.data["args"]
+            done[operation_id] = (customer, BLOCKS[seen.name], target)
+    for number, snapshot in session.snapshots.items():
+        in_bank = Counter((block["kind"], block["target"]) for block in snapshot["blocks"])
+        asked = Counter((kind, target) for who, kind, target in done.values() if who == number)
+        assert in_bank == asked, f"{number}: the bank has {in_bank}, the calls asked {asked}"
+
+
+def check_secrets_stay_secret(session: Session) -> None:
+    playbacks = {
+        r.args["playback"] for r in session.gateway.requests if "playback" in r.args
+    }  # ids the app makes up (random hex): not data
+
+    def plain(text: str) -> str:
+        for playback in playbacks:
+            text = text.replace(playback, "<playback>")
+        return text.replace(CALLER, "<caller>")
+
+    written = [
+        (seen.kind, seen.name, plain(seen.text))
+        for seen in session.timeline
+        if seen.kind in ("log", "request")
+    ]
+    for secret in session.spy.typed:
+        leaks = [(kind, name, text) for kind, name, text in written if secret in text]
+        assert not leaks, f"secret {secret!r} in {leaks}"
+
+
+def check_nothing_from_other_calls(session: Session, channel: str) -> None:
+    assert session.spy.starts.get(channel) == EMPTY_START, session.spy.starts.get(channel)
+    failures = [seen.data["failures"] for seen in session.logs(channel, "login refused")]
+    assert failures == list(range(1, len(failures) + 1)), f"{channel}: failures {failures}"
+    assert channel in session.live.forgotten, f"{channel}: live audio kept after the call"
+    logins = {
+        name for name, state in session.flow.states.items()
+        if state.verb.name in ("identify", "authenticate")
+    }  # fmt: skip
+    customer: str | None = None
+    level = 0
+    trying = ""
+    for seen in session.of(channel):
+        if seen.kind == "log" and seen.name == "transition" and seen.data["to"] in logins:
+            customer, level = None, 0  # a new login forgets the previous one
+        elif seen.kind == "asked" and seen.name in ("identify", "authenticate"):
+            trying = seen.data["args"][0]
+        elif seen.kind == "log" and seen.name == "caller logged in":
+            customer, level = trying, LEVELS[seen.data["level"]]
+        elif seen.kind == "asked" and seen.name in NEEDS:
+            assert seen.data["args"][0] == customer, (
+                f"{channel}: {seen.name} for {seen.data['args'][0]}, logged in: {customer}"
+            )
+            assert level >= LEVELS[NEEDS[seen.name]], f"{channel}: {seen.name} at level {level}"
+        elif seen.kind == "request" and seen.name == "play":
+            heard = session.gateway.keys_of(seen.data["media"])
+            data = [key for key in heard if key in CUSTOMER_DATA or key.startswith("live:")]
+            assert not data or customer is not None, f"{channel}: heard {data} before a login"
+
+
+def tell_what_was_covered(session: Session) -> None:
+    """For --hypothesis-show-statistics: how often the runs reach what the
+    properties are about (a property no run reaches proves nothing)."""
+    for channel in session.channels:
+        event(f"ended: {session.gateway.ended.get(channel)}")
+        logs = session.logs(channel)
+        if any(seen.name == "caller logged in" for seen in logs):
+            event("a caller logged in")
+        edges = {_edge(seen.data) for seen in logs if seen.name == "transition"}
+        if {(c, "yes", b) for c, b, _ in confirmations(session.flow)} & edges:
+            event("a caller confirmed a block")
+        if "balance_is" in session.gateway.heard(channel):
+            event("a caller heard a balance")
+        if any(seen.name == "login refused" for seen in logs):
+            event("a login was refused")
+    if any(s["blocks"] for s in session.snapshots.values()):
+        event("the bank has a block")
+    yes = {(c, "yes", b) for c, b, _ in confirmations(session.flow)}
+    for channel in session.channels:
+        after_yes = None  # what happened since the last confirmation, if any
+        for seen in session.of(channel):
+            if seen.kind == "log" and seen.name == "transition" and _edge(seen.data) in yes:
+                after_yes = []
+            elif after_yes is not None:
+                after_yes.append(seen.kind)
+        hung_up = session.gateway.ended.get(channel) == BY_CALLER
+        if hung_up and after_yes is not None and "read" not in after_yes:
+            event("a caller hung up right after confirming a block")
+    if session.spy.typed:
+        event("a secret was typed")
+    if any(seen.kind == "asked" for seen in session.timeline) and len(session.channels) > 1:
+        event("several calls, the bank asked")
+
+
+# --- what callers do ---------------------------------------------------------------------
+
+KEYS = "0123456789*#"
+# Numbers and secrets of the demo customers, so that logins succeed sometimes.
+KNOWN = ("12345678", "87654321", "1234#", "4321#", "1234", "*", "01021950", "15061985")
+# Whole errands (main menu onwards), which random changes then break.
+ERRANDS = (
+    ("1", "12345678", "1234#", "1", "1", "1", "9", "1"),  # block a card, telekod
+    ("1", "12345678", "*", "01021950", "1", "2", "1"),  # block a card, date of birth
+    ("1", "87654321", "4321#", "2", "1", "0"),  # block internet banking
+    ("2", "12345678", "1234#", "1", "9", "0"),  # balance and history
+    ("2", "87654321", "4321#", "9", "1"),  # balance twice, history
+    ("2", "12345678", "9999#", "12345678", "1111#", "12345678", "0000#"),  # wrong telekods
+    ("1", "12345678", "1234#", "1", "1", "2", "2", "1"),  # confirm no, then internet banking
+    ("0",),  # a consultant
+)
+groups = st.one_of(
+    st.sampled_from(KEYS),
+    st.sampled_from(KNOWN),
+    st.text(KEYS, max_size=10),  # "" is silence
+    st.text("0123456789", min_size=20, max_size=40),
+)
+pauses = st.sampled_from([0.0, 0.1, 1.0, 3.0, 5.0, 7.0, 15.0])  # keys: 6 s for the first
+gaps = st.sampled_from([0.1, 0.0, 1.0, 5.0])  # 4 s between keys end a number
+# How a caller times keys: (pauses, gaps, waits for the prompt to end).
+STYLES = {
+    "patient": (st.sampled_from([0.5, 1.0, 2.0]), st.sampled_from([0.1, 0.3]), st.just(True)),
+    "hurried": (st.sampled_from([0.0, 0.1]), st.sampled_from([0.0, 0.1]), st.just(False)),
+    "erratic": (pauses, gaps, st.booleans()),
+}
+
+
+@st.composite
+def scripts(draw: st.DrawFn) -> list[Step]:
+    """One caller: an errand with a few random changes, or random key groups;
+    patient (waits for each prompt, like the call simulator), hurried (types
+    ahead) or erratic; perhaps hanging up at some point."""
+    keys: list[str]
+    if draw(st.sampled_from(["errand", "errand", "random keys"])) == "errand":
+        keys = list(draw(st.sampled_from(ERRANDS)))
+        for _ in range(draw(st.integers(0, 2))):
+            at = draw(st.integers(0, len(keys)))
+            change = draw(st.sampled_from(["replace", "drop", "add"]))
+            if change == "add" or at == len(keys):
+                keys.insert(at, draw(groups))
+            elif change == "replace":
+                keys[at] = draw(groups)
+            else:
+                del keys[at]
+    else:
+        keys = draw(st.lists(groups, max_size=10))
+    keys += draw(st.lists(groups, max_size=2))
+    pause, gap, after_prompt = STYLES[draw(st.sampled_from(sorted(STYLES)))]
+    steps: list[Step] = [Press(group, draw(pause), draw(gap), draw(after_prompt)) for group in keys]
+    # Hang up never, anywhere, or at once after a "1" (perhaps a confirmation).
+    after_ones = [n + 1 for n, step in enumerate(steps) if step.keys == "1"]
+    hangup = draw(st.sampled_from(["never", "anywhere", "right after a 1"]))
+    if hangup == "anywhere":
+        steps = [*steps[: draw(st.integers(0, len(steps)))], HangUp(draw(pauses))]
+    elif hangup == "right after a 1" and after_ones:
+        at = draw(st.sampled_from(after_ones))
+        steps = [*steps[:at], HangUp(draw(st.sampled_from([0.0, 0.1])))]
+    return steps
+
+
+sessions = st.lists(scripts(), min_size=1, max_size=3)
+lines = st.builds(
+    LineSetup,
+    speech_seconds=st.sampled_from([1.0, 0.2, 3.0]),
+    consultant_online=st.booleans(),
+    transfer_fails=st.booleans(),
+)
+BANK_OPERATIONS = (
+    "identify",
+    "authenticate",
+    "list_cards",
+    "block_card",
+    "block_internet_banking",
+    "list_accounts",
+    "last_operations",
+)
+faults = st.dictionaries(
+    st.sampled_from(BANK_OPERATIONS),
+    st.builds(Fault, how=st.sampled_from(HOWS), times=st.sampled_from([1, 2, 1000])),
+    min_size=1,
+    max_size=4,
+)
+PROPERTY = settings(
+    deadline=None,
+    database=None,  # nothing written into the checkout; a failure prints its blob
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@settings(PROPERTY, max_examples=200)
+@given(calls=sessions, together=st.booleans(), line=lines)
+def test_calls_on_the_demo_bank_end_cleanly_keep_secrets_and_share_nothing(
+    calls: list[list[Step]], together: bool, line: LineSetup
+) -> None:
+    session = run_session(calls, together=together, line=line)
+    check_session(session, bank_answers=True)
+    tell_what_was_covered(session)
+
+
+@settings(PROPERTY, max_examples=150)
+@given(calls=sessions, together=st.booleans(), faults=faults, line=lines)
+def test_calls_on_a_failing_bank_end_cleanly_keep_secrets_and_share_nothing(
+    calls: list[list[Step]], together: bool, faults: dict[str, Fault], line: LineSetup
+) -> None:
+    session = run_session(calls, together=together, faults=faults, line=line)
+    check_session(session, bank_answers=False)
+    tell_what_was_covered(session)
+
+
+# --- the same checks on calls whose course is known -----------------------------------------
+
+
+def keys(*groups: str) -> list[Step]:
+    """A caller who waits for each prompt to end, then types a group."""
+    return [Press(group, pause=0.5, after_prompt=True) for group in groups]
+
+
+def test_a_balance_call_hears_the_balance_and_nothing_secret() -> None:
+    session = run_session([[*keys("2", "12345678", "1234#"), HangUp(pause=20)]])
+    check_session(session, bank_answers=True)
+    heard = session.gateway.heard(CHANNELS[0])
+    assert "balance_is" in heard
+    assert session.spy.typed == {"1234"}
+    assert session.gateway.ended[CHANNELS[0]] == BY_CALLER
+
+
+def test_a_block_confirmed_just_before_the_caller_hangs_up_is_in_the_bank() -> None:
+    script = [*keys("1", "12345678", "*", "01021950", "1", "1", "1"), HangUp(pause=0)]
+    session = run_session([script])
+    check_session(session, bank_answers=True)
+    blocks = session.snapshots["12345678"]["blocks"]
+    assert [(b["kind"], b["target"]) for b in blocks] == [("card", "card-1111")]
+    assert session.logs(CHANNELS[0], "call ended")[0].data["outcome"] == "caller hung up"
+    assert session.spy.typed == {"01021950"}
+
+
+def test_the_next_caller_starts_from_nothing() -> None:
+    first = [*keys("2", "12345678", "1234#"), HangUp(pause=20)]
+    second = keys("2", "1", "9")  # no customer number, then silence
+    session = run_session([first, second])
+    check_session(session, bank_answers=True)
+    assert "balance_is" in session.gateway.heard(CHANNELS[0])
+    assert not CUSTOMER_DATA & set(session.gateway.heard(CHANNELS[1]))
+    assert [s for s in session.of(CHANNELS[1]) if s.kind == "asked"] == []
+    assert session.gateway.ended[CHANNELS[1]] in (TRANSFERRED, BY_APP)
+
+
+def test_a_bank_that_answers_too_late_still_blocks_once() -> None:
+    script = keys("1", "87654321", "4321#", "2", "1")
+    session = run_session([script], faults={"block_internet_banking": Fault("late", 1)})
+    check_session(session, bank_answers=True)
+    assert len(session.snapshots["87654321"]["blocks"]) == 1
+    assert "ib_blocked" in session.gateway.heard(CHANNELS[0])
+
+
+@pytest.mark.parametrize("after", [0.1, 5.0], ids=["during the wait", "as the guard gives up"])
+def test_a_caller_who_hangs_up_while_the_bank_hangs_leaves_no_stray_error(after: float) -> None:
+    """Found by the properties: the caller hangs up during "please wait"
+    while authenticate never answers (also at the very moment the guard's
+    5 s run out); the login's unfinished work must not end as an exception
+    nobody retrieves (asyncio logs it as an error)."""
+    script = [Press("1"), Press("87654321"), Press("4321#"), HangUp(pause=after)]
+    session = run_session([script], faults={"authenticate": Fault("hangs", 1)})
+    check_session(session, bank_answers=False)
+    assert session.gateway.ended[CHANNELS[0]] == BY_CALLER
