@@ -79,8 +79,8 @@ class AdminApi:
         if self.metrics is not None:
             self._public.add(app.router.add_get("/metrics", self._metrics))
         if self.pages is not None:
+            self._public.add(app.router.add_get("/admin", self._to_pages))  # before the mount
             app.add_subapp("/admin/", self.pages)
-            self._public.add(app.router.add_get("/admin", self._to_pages))
         return app
 
     async def _to_pages(self, request: web.Request) -> web.StreamResponse:

@@ -101,6 +101,7 @@ def url(key: str = "greeting", tenant: str = "cieszyn") -> str:
 async def test_login_gives_a_hardened_session_cookie_and_a_wrong_password_nothing(
     client: TestClient[object, object], admin: PromptAdmin
 ) -> None:
+    assert (await client.get("/admin", allow_redirects=False)).headers["Location"] == "/admin/"
     assert (await client.get("/admin/prompts", allow_redirects=False)).status == 303
     form = await client.get("/admin/login")
     bad = await client.post(
