@@ -28,7 +28,11 @@ def test_hanging_and_crashing_cores_end_in_an_apology_and_the_fallback(
     async def both() -> list[Transcript]:
         return await asyncio.gather(
             *(
-                simulator.call(line, ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=90)
+                # The caller hangs up once the transfer rings: a consultant's
+                # phone may ring for 30 s and is not what this test is about.
+                simulator.call(
+                    line, ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=90, hangup_after=2.0
+                )
                 for line in ("103", "110")
             )
         )
@@ -38,7 +42,6 @@ def test_hanging_and_crashing_cores_end_in_an_apology_and_the_fallback(
         spoken = said(transcript)
         # The apology, then the flow's fallback: a transfer to a consultant.
         assert spoken[-2:] == [TEXTS["bank_unavailable"], TEXTS["transferring"]]
-        assert transcript.outcome == "the line hung up"
     # Hanging: told within the 1 s adapter timeout plus the time to say "Telekod"
     # being over; crashing: at once. (Seconds are shown, not asserted as limits.)
     print("apology after keys:", apology_after_keys(hanging), apology_after_keys(crashing))

@@ -91,12 +91,21 @@ def test_pins_and_birth_dates_reach_no_log_and_no_file(
     wrong = "271829"
     staszow = DemoBank(DemoSettings(**SETTINGS.tenants["staszow"].adapter.settings))
     staszow.reset()
-    transcripts = calls(
-        simulator,
-        WEBSERVICE_LINE,
-        f"2 31415926 {PIN}# 1",  # balance and history
-        f"1 31415926 {wrong}# 31415926 * {BORN_TYPED} 2 1",  # wrong PIN, then birth date
-    ) + calls(simulator, "102", f"1 31415926 * {BORN_TYPED} 1 1 1")
+
+    async def three_calls() -> list[Transcript]:
+        return await asyncio.gather(
+            *(
+                simulator.call(line, keys.split(), quiet_gap=0.3, timeout=120, hangup_after=1.0)
+                for line, keys in (
+                    (WEBSERVICE_LINE, f"2 31415926 {PIN}# 1"),  # balance and history
+                    # a wrong PIN, then the date of birth; internet banking
+                    (WEBSERVICE_LINE, f"1 31415926 {wrong}# 31415926 * {BORN_TYPED} 2 1"),
+                    ("102", f"1 31415926 * {BORN_TYPED} 1 1 1"),  # a card, on another bank
+                )
+            )
+        )
+
+    transcripts = asyncio.run(three_calls())
     assert TEXTS["balance_is"] in said(transcripts[0])
     assert TEXTS["ib_blocked"] in said(transcripts[1])
     assert TEXTS["card_blocked"] in said(transcripts[2])
