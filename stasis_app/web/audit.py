@@ -62,7 +62,9 @@ class AuditPages:
         entries = await self.store.run(lambda: self._select(request))
         check = await self.store.run(self.audit.verify)
         if check.ok:
-            verdict = f'<p class="ok" id="verify">Łańcuch spójny: {check.entries} wpisów.</p>'
+            # The chain spans every bank: its length is for users of every bank only.
+            count = f": {check.entries} wpisów" if session.user.tenant == "*" else ""
+            verdict = f'<p class="ok" id="verify">Łańcuch spójny (cały dziennik){count}.</p>'
         else:
             verdict = (
                 f'<p class="bad" id="verify">Łańcuch przerwany przy wpisie #{check.first_bad}: '
