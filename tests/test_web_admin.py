@@ -129,6 +129,31 @@ async def test_login_gives_a_hardened_session_cookie_and_a_wrong_password_nothin
     assert (await client.get("/api/tenants")).status == 401
 
 
+async def login_page_after(client: TestClient[object, object], user: str, password: str) -> str:
+    """The page a login attempt ends on."""
+    form = await client.get("/admin/login")
+    answer = await client.post(
+        "/admin/login",
+        data={"user": user, "password": password, "csrf": csrf_in(await form.text())},
+    )
+    return await answer.text()
+
+
+async def test_many_wrong_passwords_lock_the_user_name_for_a_while(
+    client: TestClient[object, object], clock: Clock, admin: PromptAdmin
+) -> None:
+    for _ in range(5):
+        assert "Zła nazwa" in await login_page_after(client, "anna", "zle-haslo-xx")
+    locked = await login_page_after(client, "anna", PASSWORD)  # even the right password
+    assert "Za dużo nieudanych prób" in locked
+    assert "Wyloguj" in await login_page_after(client, "ewa", PASSWORD)  # others are not locked
+    assert ("admin_login", "locked") in [
+        (e.action, e.result) for e in AuditLog(admin.store).entries()
+    ]
+    clock.now += 901
+    assert "Wyloguj" in await login_page_after(client, "anna", PASSWORD)
+
+
 async def test_login_without_the_login_forms_token_is_refused(
     client: TestClient[object, object],
 ) -> None:

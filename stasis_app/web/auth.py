@@ -9,6 +9,9 @@
   The login form gets the same protection from a cookie of its own.
 - Each route names the roles that may use it; the ``{tenant}`` in a path must
   be the user's tenant (or the user sees all tenants).
+- After :data:`MAX_FAILURES` wrong passwords for one user name within
+  :data:`FAILURE_WINDOW` seconds, that name cannot log in (even with the right
+  password) until the window has passed. Kept in memory: a restart forgets.
 """
 
 import hmac
@@ -28,6 +31,8 @@ SESSION_KEY = web.RequestKey("session", Session)
 SESSION_COOKIE = "infolinia_session"
 LOGIN_COOKIE = "infolinia_login"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+MAX_FAILURES = 5
+FAILURE_WINDOW = 900.0
 HOME = {"admin": "/admin/prompts", "supervisor": "/admin/live", "auditor": "/admin/audit"}
 
 LOGIN_FORM = """<form method="post" action="/admin/login">{csrf}
@@ -49,6 +54,16 @@ class Gate:
         self.store = accounts.store
         self._roles: dict[web.AbstractRoute, frozenset[str]] = {}
         self._public: set[web.AbstractRoute] = set()
+        self._failures: dict[str, list[float]] = {}  # user name -> times of wrong passwords
+
+    def _locked(self, name: str) -> bool:
+        since = self.accounts.clock() - FAILURE_WINDOW
+        recent = [t for t in self._failures.get(name, []) if t > since]
+        if recent:
+            self._failures[name] = recent
+        else:
+            self._failures.pop(name, None)
+        return len(recent) >= MAX_FAILURES
 
     def add(
         self, app: web.Application, method: str, path: str, handler: Handler, roles: Iterable[str]
@@ -110,13 +125,22 @@ class Gate:
         ):
             return error_page(403, "Odmowa", "Brak ważnego tokenu CSRF; odśwież stronę logowania.")
         name, password = str(form.get("user", "")), str(form.get("password", ""))
-        user = await self.store.run(lambda: self.accounts.check_password(name, password))
         audit = AuditLog(self.store)
+        if self._locked(name):
+            await audit.record(
+                tenant="*", action="admin_login", result="locked", detail={"user": name[:64]}
+            )
+            return await self._login_form(
+                request, "Za dużo nieudanych prób dla tego użytkownika; spróbuj za kwadrans."
+            )
+        user = await self.store.run(lambda: self.accounts.check_password(name, password))
         if user is None:
+            self._failures.setdefault(name, []).append(self.accounts.clock())
             await audit.record(
                 tenant="*", action="admin_login", result="refused", detail={"user": name[:64]}
             )
             return await self._login_form(request, "Zła nazwa użytkownika lub hasło.")
+        self._failures.pop(name, None)
         session_id, _ = await self.store.run(lambda: self.accounts.open_session(user))
         await audit.record(
             tenant=user.tenant, action="admin_login", result="ok", detail={"user": name}
