@@ -31,6 +31,7 @@ import platform
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,11 @@ BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "infolinia-bench.yaml"
 TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_EVERY = 1.0  # app RSS from /proc (costs the app nothing)
+KEEP_CARDS_ACTIVE = """
+CREATE TRIGGER IF NOT EXISTS bench_cards_stay_active AFTER UPDATE OF status ON cards
+WHEN NEW.status = 'blocked'
+BEGIN UPDATE cards SET status = 'active' WHERE tenant = NEW.tenant AND card_id = NEW.card_id; END
+"""
 SCRAPE_EVERY = 5  # samples: calls in progress from /metrics (costs the app a little)
 
 
@@ -311,12 +317,18 @@ def run_one(
 
 
 def prepare(settings: Settings, ari: Ari, config: Path) -> dict[str, list[str]]:
-    """Reset the demo bank, set the baseline's prompt globals, write scenarios."""
+    """Reset the demo bank, keep its cards active, set the baseline's prompt globals."""
     subprocess.run(
         [sys.executable, "-m", "stasis_app", "--config", str(config), "demo-bank", "reset"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    # Every card-block caller blocks the first demo customer's first card: the
+    # block is recorded (with its reference) as always, but the card stays
+    # active, so the next caller finds it too (this bench database only).
+    database = settings.tenants["izbica"].adapter.settings["database"]
+    with contextlib.closing(sqlite3.connect(str(database))) as db, db:
+        db.execute(KEEP_CARDS_ACTIVE)
     deployment = build_deployment(settings, with_adapters=False)
     book = deployment.tenants["izbica"].prompts
     files = segment_files(book)
