@@ -297,6 +297,35 @@ async def test_the_audit_page_filters_exports_and_verifies(
     assert "Łańcuch przerwany" in page
 
 
+async def test_an_admin_manages_only_the_users_of_their_bank(
+    client: TestClient[object, object], accounts: Accounts
+) -> None:
+    csrf = await login(client, "anna")
+    listed = await (await client.get("/admin/users")).text()
+    assert "ewa" in listed and "root" not in listed  # root sees every bank: not anna's
+    made = await client.post(
+        "/admin/users", data={"name": "ola", "role": "auditor", "tenant": "cieszyn", "csrf": csrf}
+    )
+    shown = re.search(r"<code>([^<]+)</code>", await made.text())
+    assert shown is not None
+    user = accounts.check_password("ola", shown.group(1))
+    assert user is not None and (user.role, user.tenant) == ("auditor", "cieszyn")
+    for tenant in ("izbica", "*"):
+        refused = await client.post(
+            "/admin/users", data={"name": "x", "role": "admin", "tenant": tenant, "csrf": csrf}
+        )
+        assert refused.status == 403
+    takeover = await client.post(
+        "/admin/users", data={"name": "root", "role": "admin", "tenant": "cieszyn", "csrf": csrf}
+    )
+    assert takeover.status == 403
+    assert accounts.check_password("root", PASSWORD) is not None
+    gone = await client.post("/admin/users/remove", data={"name": "root", "csrf": csrf})
+    assert gone.status == 404 and accounts.user("root") is not None
+    await client.post("/admin/users/remove", data={"name": "ola", "csrf": csrf})
+    assert accounts.user("ola") is None
+
+
 async def first_event(answer: ClientResponse) -> list[dict[str, object]]:
     async for line in answer.content:
         if line.startswith(b"data: "):

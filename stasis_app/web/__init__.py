@@ -1,10 +1,10 @@
 """The admin page for a bank's staff, served under ``/admin/`` by the admin
 server next to the JSON API: prompts (edit, hear, publish, revert), the flow
-diagram, live calls, the audit trail. Server-rendered HTML, Polish text.
+diagram, live calls, the audit trail, users. Server-rendered HTML, Polish text.
 
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
-    prompts.py   flow.py  audit.py  live.py   one module per page
+    prompts.py   flow.py  audit.py  live.py  users.py   one module per page
 """
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from stasis_app.web.auth import Gate
 from stasis_app.web.flow import FlowPages
 from stasis_app.web.live import LivePages
 from stasis_app.web.prompts import PromptPages
+from stasis_app.web.users import UserPages
 
 PREFIX = "/admin/"
 
@@ -25,11 +26,13 @@ def admin_pages(
     prompts: PromptAdmin, calls: CallRegistry, accounts: Accounts | None = None
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`."""
-    gate = Gate(accounts or Accounts(prompts.store))
+    accounts = accounts or Accounts(prompts.store)
+    gate = Gate(accounts)
     app = web.Application(middlewares=[gate.middleware])
     gate.add_login_routes(app)
     PromptPages(prompts).routes(app, gate)
     FlowPages(prompts).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     LivePages(calls).routes(app, gate)
+    UserPages(accounts, prompts.tenants).routes(app, gate)  # tenants read anew after a reload
     return app

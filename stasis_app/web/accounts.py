@@ -140,6 +140,23 @@ class Accounts:
             )
         )
 
+    def users(self, tenant: str | None = None) -> list[User]:
+        """Every user (of ``tenant`` only, when given), by name."""
+        query = "SELECT name, role, tenant FROM web_users"
+        args: tuple[str, ...] = ()
+        if tenant is not None:
+            query, args = query + " WHERE tenant = ?", (tenant,)
+        rows = self.store.read(lambda db: db.execute(query + " ORDER BY name", args).fetchall())
+        return [User(*row) for row in rows]
+
+    def user(self, name: str) -> User | None:
+        row = self.store.read(
+            lambda db: db.execute(
+                "SELECT name, role, tenant FROM web_users WHERE name = ?", (name,)
+            ).fetchone()
+        )
+        return User(*row) if row else None
+
     def remove_user(self, name: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
             db.execute("DELETE FROM web_sessions WHERE user = ?", (name,))

@@ -36,7 +36,12 @@ $body</main></body></html>
 """)
 
 NAV = {
-    "admin": [("Komunikaty", "prompts"), ("Przebieg rozmowy", "flow"), ("Dziennik", "audit")],
+    "admin": [
+        ("Komunikaty", "prompts"),
+        ("Przebieg rozmowy", "flow"),
+        ("Dziennik", "audit"),
+        ("Użytkownicy", "users"),
+    ],
     "supervisor": [("Rozmowy na żywo", "live")],
     "auditor": [("Dziennik zdarzeń", "audit")],
 }
