@@ -23,7 +23,7 @@ def load(files: list[Path]) -> list[Row]:
 
 
 def _failed(row: Row) -> str:
-    text = f"{row['failed']}/{row['attempted']}"
+    text = f"{row['failed']} of {row['attempted']}"
     reasons = dict(row["reasons"])
     reasons.update(row.get("app_wrong_endings") or {})
     if reasons:
@@ -33,10 +33,10 @@ def _failed(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     head = (
-        "| path | calls in progress | target | calls ok / failed | Asterisk CPU ms/call"
+        "| path | calls in progress | target | calls ok | failed | Asterisk CPU ms/call"
         " (ratio to baseline) | app CPU ms/call (ratio to baseline's Asterisk)"
         " | app peak RSS MB | app kB per call | key to prompt p50 / p95 / p99 ms |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     base = {(r["path"], r["concurrency"]): r for r in rows if r["target"] == "baseline"}
@@ -53,7 +53,7 @@ def table(rows: list[Row]) -> str:
             k = r["key_to_prompt"]
             wait = f"{k['p50_ms']} / {k['p95_ms']} / {k['p99_ms']}"
         lines.append(
-            f"| {r['path']} | {r['concurrency']} | {r['target']} | {r['completed']} / "
+            f"| {r['path']} | {r['concurrency']} | {r['target']} | {r['completed']} | "
             f"{_failed(r)} | {ast}{ratio} | {app} | {peak} | {per_call} | {wait} |"
         )
     return head + "\n".join(lines)
