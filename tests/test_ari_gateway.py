@@ -157,7 +157,7 @@ async def run_gateway(asterisk: FakeAsterisk) -> Any:
 
     yield start
     for gateway, task in running:
-        await gateway.stop()
+        await gateway.stop(grace=0.1)
         await asyncio.wait_for(task, 2)
 
 
@@ -374,7 +374,7 @@ async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(
     asterisk.in_stasis += ["c1", "c2"]
     asterisk.clients[0].emit(stasis_start("c1"))
     await wait_until(lambda: gateway.active_calls == 1)
-    stopping = asyncio.create_task(gateway.stop())
+    stopping = asyncio.create_task(gateway.stop(grace=0.1))
     await asyncio.sleep(0.01)
     asterisk.clients[0].emit(stasis_start("c2"))
     await wait_until(lambda: any(name == "continueInDialplan" for name, _ in asterisk.requests))

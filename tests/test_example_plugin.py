@@ -157,7 +157,7 @@ def test_a_real_call_is_served_by_the_installed_plugin(
     simulator = CallSimulator(settings.ari, deployment.heard_texts())
     transcript = asyncio.run(
         simulator.call(
-            LINE, ["2", "55501234", "2468#", "9"], quiet_gap=0.3, timeout=120, hangup_after=1.5
+            LINE, ["2", "55501234", "2468#"], quiet_gap=0.3, timeout=120, hangup_after=1.5
         )
     )
     said = [step.text for step in transcript.steps if step.kind == "prompt"]

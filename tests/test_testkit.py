@@ -47,13 +47,17 @@ CHECKS = {
 }
 
 # How this repository runs pytest; a vendor's project may set none of it.
+# (Like pyproject.toml, it lets ResourceWarnings pass: the kit runs in this
+# process, where another test's leftovers may be collected meanwhile.)
 STRICT_INI = """
 [pytest]
 addopts = --strict-markers
 xfail_strict = true
 asyncio_mode = auto
 asyncio_default_fixture_loop_scope = function
-filterwarnings = error
+filterwarnings =
+    error
+    ignore::ResourceWarning
 """
 VENDOR_INI = """
 [pytest]

@@ -52,7 +52,8 @@ class PromptBook:
         await asyncio.gather(*(render(key, text) for key, text in self.texts.items()))
         if unspoken:
             log.error(
-                "some prompts could not be rendered (no engine could, or no room); they play the shipped apology",
+                "some prompts could not be rendered (no engine could, or no room); "
+                "they play the shipped apology",
                 extra={"prompts": len(unspoken), "keys": sorted(unspoken)[:5]},
             )
         log.info(

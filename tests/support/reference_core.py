@@ -207,6 +207,7 @@ class ReferenceCoreThread:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)

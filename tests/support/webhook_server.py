@@ -33,13 +33,17 @@ class WebhookServer:
         return self
 
     def stop(self) -> None:
+        # Close the listening socket and the loop: nothing left for the GC to warn about.
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/infolinia", self._handle)
-        runner = web.AppRunner(app, access_log=None)
+        self._runner = runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", PORT).start())
         self._ready.set()
