@@ -1,13 +1,15 @@
 """The base every verb implements, and helpers verbs share."""
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from stasis_app.call import DigitTimeouts
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem, prompt_keys, static_prompts
+
+T = TypeVar("T")
 
 
 class VerbParams(BaseModel):
@@ -61,3 +63,12 @@ class Verb:
 async def say(ctx: CallContext, items: Sequence[PromptItem], *, barge_in: bool = False) -> bool:
     """Play ``items`` (prompt keys and spoken values) as one playback."""
     return await ctx.call.say(prompt_keys(items, ctx.values), barge_in=barge_in)
+
+
+async def wait_for_bank(ctx: CallContext, work: Awaitable[T]) -> T:
+    """Await the bank's answer; past ``security.filler_after`` seconds the
+    caller hears "please wait" until it comes (no safeguards: just await)."""
+    if ctx.safeguards is None:
+        return await work
+    after = ctx.safeguards.settings.filler_after
+    return await ctx.call.while_waiting(work, "please_wait", after)

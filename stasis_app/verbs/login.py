@@ -17,10 +17,9 @@ which part was wrong or whether the number exists.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
 from datetime import date
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import Field
 
@@ -29,10 +28,9 @@ from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.login_guard import Verdict
 from stasis_app.safeguards import Safeguards
-from stasis_app.verbs.base import Verb, VerbParams
+from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class LoginParams(VerbParams):
@@ -84,7 +82,7 @@ class _Login(Verb):
                 log.info("login slowed: this number tried many customer numbers")
                 await asyncio.sleep(guards.settings.slow_seconds)
             try:
-                customer = await self._wait(ctx, self._login(ctx, number, secret))
+                customer = await wait_for_bank(ctx, self._login(ctx, number, secret))
                 outcome = "ok" if customer is not None else "refused"
             except Unavailable:
                 outcome, customer = "unavailable", None
@@ -112,12 +110,6 @@ class _Login(Verb):
         ctx.level = self.level
         log.info("caller logged in", extra={"level": self.level})
         return "ok"
-
-    async def _wait(self, ctx: CallContext, work: Awaitable[T]) -> T:
-        if ctx.safeguards is None:
-            return await work
-        after = ctx.safeguards.settings.filler_after
-        return await ctx.call.while_waiting(work, "please_wait", after)
 
     async def _count(self, ctx: CallContext, guards: Safeguards, number: str, outcome: str) -> bool:
         """Count and audit the attempt; True when it locked the customer number."""

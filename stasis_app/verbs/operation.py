@@ -28,16 +28,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from adapters.errors import AdapterError, NotFound, Refused, Timeout, Unavailable
 from adapters.spec import BlockResult, CardStatus
 from stasis_app.flow.context import CallContext
 from stasis_app.journal import JournalEntry
-from stasis_app.verbs.base import Verb, VerbParams
+from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 LEVELS = {"identified": 1, "authenticated": 2}
 NEEDS = {
@@ -110,24 +109,18 @@ class OperationVerb(Verb):
             detail=detail,
         )
 
-    async def _wait(self, ctx: CallContext, work: Awaitable[T]) -> T:
-        if ctx.safeguards is None:
-            return await work
-        after = ctx.safeguards.settings.filler_after
-        return await ctx.call.while_waiting(work, "please_wait", after)
-
     async def _perform(self, ctx: CallContext, operation: str) -> Any:
         bank, customer = ctx.bank, ctx.customer
         assert customer is not None
         if operation == "list_cards":
-            cards = await self._wait(ctx, bank.list_cards(customer))
+            cards = await wait_for_bank(ctx, bank.list_cards(customer))
             ctx.values["cards"] = [c for c in cards if c.status is CardStatus.ACTIVE]
             return ctx.values["cards"]
         if operation == "accounts":
-            ctx.values["accounts"] = await self._wait(ctx, bank.list_accounts(customer))
+            ctx.values["accounts"] = await wait_for_bank(ctx, bank.list_accounts(customer))
             return ctx.values["accounts"]
         if operation == "last_operations":
-            ctx.values["operations"] = await self._wait(ctx, bank.last_operations(customer, 5))
+            ctx.values["operations"] = await wait_for_bank(ctx, bank.last_operations(customer, 5))
             return ctx.values["operations"]
         # A block's operation id names the call, the customer and what is blocked:
         # confirming the same block again (or a retry) blocks once, and another
@@ -193,7 +186,7 @@ class OperationVerb(Verb):
         if ctx.safeguards is not None:
             ctx.safeguards.in_flight.add(durable)
             durable.add_done_callback(ctx.safeguards.in_flight.discard)
-        result = await self._wait(ctx, asyncio.shield(durable))
+        result = await wait_for_bank(ctx, asyncio.shield(durable))
         ctx.values["reference"] = result.reference
         if isinstance(result, BlockResult):
             log.info("block confirmed by the bank", extra={"operation": operation})
