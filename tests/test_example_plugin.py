@@ -19,8 +19,8 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator
-from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.standalone_config import standalone_config
 from tests.test_testkit import CHECKS
 from voice.polish import amount_words
 
@@ -111,14 +111,9 @@ def test_the_vendor_runs_the_testkit_on_the_installed_plugin(
 @pytest.fixture
 def bank_config(tmp_path: Path) -> Path:
     """The test deployment's settings with one bank, which names the example adapter."""
-    base = yaml.safe_load(TEST_CONFIG.read_text())
-    config = {
-        "ari": base["ari"],
-        "voice": base["voice"],
-        "prompts": str(TEST_CONFIG.parent / base["prompts"]),
-        "state": str(tmp_path / "state.sqlite"),
-        "admin": {"enabled": False},
-        "tenants": {
+    config = standalone_config(
+        tmp_path,
+        tenants={
             "przyklad": {
                 "name": "Bank Przykładowy",
                 "lines": [LINE],
@@ -128,7 +123,7 @@ def bank_config(tmp_path: Path) -> Path:
                 "adapter": {"name": "example", "settings": {"bank_name": "Bank Przykładowy"}},
             }
         },
-    }
+    )
     path = tmp_path / "infolinia.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     return path

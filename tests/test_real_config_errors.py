@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from stasis_app.sandbox import ARI_URL, Sandbox
-from tests.conftest import TEST_CONFIG
+from tests.support.standalone_config import standalone_config
 
 pytestmark = pytest.mark.asterisk
 
@@ -18,19 +18,8 @@ pytestmark = pytest.mark.asterisk
 def test_a_wrong_ari_password_stops_start_up_with_the_field_named(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    base = yaml.safe_load(TEST_CONFIG.read_text())
     config = tmp_path / "infolinia.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "ari": base["ari"],
-                "voice": base["voice"],
-                "prompts": str(TEST_CONFIG.parent / base["prompts"]),
-                "state": str(tmp_path / "state.sqlite"),
-                "admin": {"enabled": False},  # the tests' own app has the admin port
-            }
-        )
-    )
+    config.write_text(yaml.safe_dump(standalone_config(tmp_path)))
     env = {
         **os.environ,
         "INFOLINIA_ARI_URL": ARI_URL,

@@ -20,6 +20,7 @@ from stasis_app.simulator import CallSimulator, Transcript
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.standalone_config import standalone_config
 
 pytestmark = pytest.mark.asterisk
 REPO = TEST_CONFIG.parents[3]
@@ -27,19 +28,15 @@ REPO = TEST_CONFIG.parents[3]
 
 def bank_config(tmp_path: Path) -> dict[str, Any]:
     base = yaml.safe_load(TEST_CONFIG.read_text())
-    return {
-        "ari": base["ari"],
-        "voice": base["voice"],
-        "prompts": str(TEST_CONFIG.parent / base["prompts"]),
-        "state": str(tmp_path / "state.sqlite"),
-        "admin": {"enabled": False},
-        "security": {
+    return standalone_config(
+        tmp_path,
+        security={
             **base["security"],
             "caller_slow_after": 1,  # the second customer number is slowed
             "caller_refuse_after": 3,  # the third is refused
             "slow_seconds": 0.5,
         },
-        "tenants": {
+        tenants={
             "bank": {
                 "name": "Bank",
                 "lines": ["100"],
@@ -50,7 +47,7 @@ def bank_config(tmp_path: Path) -> dict[str, Any]:
                 },
             }
         },
-    }
+    )
 
 
 @pytest.fixture

@@ -17,19 +17,15 @@ from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.standalone_config import standalone_config
 
 pytestmark = pytest.mark.asterisk
 
 
 def echo_config(tmp_path: Path, greeting: str) -> dict[str, Any]:
-    base = yaml.safe_load(TEST_CONFIG.read_text())
-    return {
-        "ari": base["ari"],
-        "voice": base["voice"],
-        "prompts": str(TEST_CONFIG.parent / base["prompts"]),
-        "state": str(tmp_path / "state.sqlite"),
-        "admin": {"enabled": False},
-        "tenants": {
+    return standalone_config(
+        tmp_path,
+        tenants={
             "echo": {
                 "name": "Echo",
                 "lines": ["107"],
@@ -41,7 +37,7 @@ def echo_config(tmp_path: Path, greeting: str) -> dict[str, Any]:
                 "prompts": {"greeting": greeting},
             }
         },
-    }
+    )
 
 
 @pytest.fixture
