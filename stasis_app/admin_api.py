@@ -16,6 +16,8 @@ only its tenant (or all, when made with ``--tenant '*'``).
 A PUT with ``expected_text`` that no longer matches answers 409 with the
 current text, so two editors never overwrite each other unknowingly.
 
+    GET  /api/queues ...                               consultant queues, callbacks and
+                                                       supervision (stasis_app.queue.api)
     GET  /metrics                                      Prometheus figures, no token
 
 ``/metrics`` is the one route without a token (Prometheus scrapes it); it
@@ -38,6 +40,8 @@ from aiohttp import web
 
 from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt
+from stasis_app.queue.api import QueueRoutes
+from stasis_app.queue.manager import QueueManager
 from stasis_app.store import AdminToken, StaleEdit
 from voice.engine import SynthesisError
 
@@ -59,11 +63,13 @@ class AdminApi:
         prompts: PromptAdmin,
         metrics: AppMetrics | None = None,
         pages: web.Application | None = None,
+        queues: QueueManager | None = None,
     ) -> None:
         self.prompts = prompts
         self.store = prompts.store
         self.metrics = metrics
         self.pages = pages  # the admin page, mounted at /admin/
+        self.queues = queues  # consultant queues (stasis_app.queue.api)
         self._public: set[web.AbstractRoute] = set()  # routes that need no token
 
     def app(self) -> web.Application:
@@ -76,6 +82,8 @@ class AdminApi:
         app.router.add_get(base + "/{key}/history", self._history)
         app.router.add_get(base + "/{key}/audio", self._audio)
         app.router.add_post(base + "/{key}/preview", self._preview)
+        if self.queues is not None:
+            QueueRoutes(self.queues, TOKEN_KEY).add_to(app)
         if self.metrics is not None:
             self._public.add(app.router.add_get("/metrics", self._metrics))
         if self.pages is not None:

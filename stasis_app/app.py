@@ -24,6 +24,7 @@ from stasis_app.journal import JournalWorker
 from stasis_app.live_calls import CallRegistry
 from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.queue.manager import QueueManager
 from stasis_app.safeguards import Safeguards
 from stasis_app.store import Store
 from stasis_app.web import admin_pages
@@ -45,6 +46,8 @@ class InfoliniaApp:
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
+        self.queues = QueueManager(self.gateway, store, self.metrics.queues)
+        self.queues.configure(self.deployment.queue_tenants())
         self.journal_worker = JournalWorker(
             self.safeguards.journal,
             self.safeguards.audit,
@@ -82,6 +85,7 @@ class InfoliniaApp:
             await book.render_all()
         self._retired.append(self.deployment)  # its adapters serve calls in progress
         self.deployment = deployment
+        self.queues.configure(deployment.queue_tenants())  # callers waiting stay where they are
         self.prompt_admin.take_over(staged)  # the admin API edits the new books
         self.settings = settings.model_copy(
             update={"ari": self.settings.ari, "admin": self.settings.admin}
@@ -96,7 +100,12 @@ class InfoliniaApp:
             return None
         if admin.listen not in ("127.0.0.1", "::1", "localhost"):
             log.warning("admin API listens beyond this machine", extra={"listen": admin.listen})
-        api = AdminApi(self.prompt_admin, self.metrics, admin_pages(self.prompt_admin, self.calls))
+        api = AdminApi(
+            self.prompt_admin,
+            self.metrics,
+            admin_pages(self.prompt_admin, self.calls),
+            queues=self.queues,
+        )
         return await serve_admin(api, admin.listen, admin.port)
 
     async def _follow_prompt_edits(self, every: float = 1.0) -> None:
@@ -149,6 +158,7 @@ class InfoliniaApp:
         )
         await self.gateway.run()
         await asyncio.gather(*stopping)  # every call's hangup went out before we leave
+        await self.queues.close()
         if self.safeguards.in_flight:  # blocks callers confirmed: let them land
             await asyncio.wait(self.safeguards.in_flight, timeout=30)
         edits.cancel()
@@ -190,7 +200,11 @@ class InfoliniaApp:
             if handle.resumed:
                 await call.say(["resumed"])
             ctx = CallContext(
-                call=call, tenant=line.tenant, bank=line.bank, safeguards=self.safeguards
+                call=call,
+                tenant=line.tenant,
+                bank=line.bank,
+                safeguards=self.safeguards,
+                queues=self.queues,
             )
             shown.state = lambda: ctx.state
             try:

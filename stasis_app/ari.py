@@ -92,6 +92,10 @@ class ChannelHandle:
     caller: str
     resumed: bool = False  # picked up again after the app (re)connected
     events: asyncio.Queue[AriEvent] = field(default_factory=asyncio.Queue)
+    # A channel the app made itself (an agent's or a supervisor's leg, a
+    # snoop): its owner reads its events; on stop it is hung up, not handed
+    # back to the dialplan.
+    leg: bool = False
 
     @classmethod
     def from_channel(
@@ -191,9 +195,15 @@ class AriGateway:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=cleanup)
         # A task cancelled before it ever ran never reached its own cleanup.
-        leftovers = list(self._calls)
+        leftovers = list(self._calls.values())
         self._calls.clear()
-        await asyncio.gather(*(self._send_back(cid) for cid in leftovers))
+        await asyncio.gather(
+            *(
+                self.hangup(h.channel_id) if h.leg else self._send_back(h.channel_id)
+                for h in leftovers
+            ),
+            return_exceptions=True,
+        )
         self._stopping.set()
         await self._close_client()
 
@@ -368,7 +378,85 @@ class AriGateway:
 
     @property
     def active_calls(self) -> int:
-        return len(self._calls)
+        return sum(1 for handle in self._calls.values() if not handle.leg)
+
+    # --- channels the app makes (agents, supervisors, snoops) ---------------
+
+    def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
+        """Register a channel the app is about to create, so that its events
+        (from its very first one) reach the returned handle's queue."""
+        handle = ChannelHandle(channel_id=channel_id, line=line, caller="", leg=True)
+        self._calls[channel_id] = handle
+        return handle
+
+    def release(self, channel_id: str) -> None:
+        """Forget a channel registered with :meth:`expect`."""
+        handle = self._calls.get(channel_id)
+        if handle is not None and handle.leg:
+            del self._calls[channel_id]
+
+    async def originate(
+        self, endpoint: str, channel_id: str, *, timeout: float, caller_id: str, args: str
+    ) -> None:
+        """Ring ``endpoint``; when it answers, the channel enters this app
+        (StasisStart with ``args``). Register it with :meth:`expect` first."""
+        await self._request(
+            "channels.originate",
+            lambda c: c.channels.originate(
+                endpoint=endpoint,
+                app=self.settings.app,
+                appArgs=args,
+                channelId=channel_id,
+                timeout=max(1, round(timeout)),
+                callerId=caller_id,
+            ),
+            retry=False,
+        )
+
+    async def snoop(self, channel_id: str, snoop_id: str, *, spy: str, whisper: str) -> None:
+        """A snoop channel on ``channel_id``: it hears (``spy``) and speaks
+        into (``whisper``) the directions given: none, in, out or both."""
+        await self._request(
+            "channels.snoopChannel",
+            lambda c: c.channels.snoopChannel(
+                channelId=channel_id,
+                app=self.settings.app,
+                appArgs="snoop",
+                snoopId=snoop_id,
+                spy=spy,
+                whisper=whisper,
+            ),
+            retry=False,
+        )
+
+    async def create_bridge(self, bridge_id: str, kind: str, name: str) -> None:
+        """A bridge: ``holding`` (waiting callers) or ``mixing`` (a conversation)."""
+        await self._request(
+            "bridges.create",
+            lambda c: c.bridges.createWithId(bridgeId=bridge_id, type=kind, name=name),
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        with contextlib.suppress(CallHungUp):
+            await self._request("bridges.destroy", lambda c: c.bridges.destroy(bridgeId=bridge_id))
+
+    async def add_to_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self._request(
+            "bridges.addChannel",
+            lambda c: c.bridges.addChannel(bridgeId=bridge_id, channel=channel_id),
+        )
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self._request(
+            "bridges.removeChannel",
+            lambda c: c.bridges.removeChannel(bridgeId=bridge_id, channel=channel_id),
+        )
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str) -> None:
+        await self._request(
+            "bridges.startMoh",
+            lambda c: c.bridges.startMoh(bridgeId=bridge_id, mohClass=moh_class),
+        )
 
     # --- requests ---------------------------------------------------------
 
@@ -460,6 +548,26 @@ class AriGateway:
         except CallHungUp:
             return False
         return True
+
+    async def channel_exists(self, channel_id: str) -> bool:
+        try:
+            await self._request(
+                "channels.get", partial(_get_channel, channel_id=channel_id), retry=True
+            )
+        except CallHungUp:
+            return False
+        return True
+
+    async def endpoint_state(self, endpoint: str) -> str | None:
+        """An endpoint's state (online, offline, unknown), None when there is no such endpoint."""
+        tech, _, resource = endpoint.partition("/")
+        try:
+            found = await self._request(
+                "endpoints.get", lambda c: c.endpoints.get(tech=tech, resource=resource)
+            )
+        except CallHungUp:  # 404: no such endpoint
+            return None
+        return str(found.json.get("state", "unknown"))
 
     async def endpoint_online(self, endpoint: str) -> bool:
         """Whether an endpoint like ``PJSIP/softphone`` is reachable (registered)."""

@@ -34,6 +34,9 @@ from voice.prompts import PromptBook
 log = logging.getLogger(__name__)
 
 HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", CHANNEL_GONE})
+# A synthetic event another task puts on a call's queue (:meth:`Call.notify`),
+# e.g. the consultant queue saying an agent is ready for this caller.
+INTERRUPT = "InfoliniaInterrupt"
 
 # Media URIs per ARI play request; longer sequences go as several playbacks.
 MAX_MEDIA_PER_PLAYBACK = 16
@@ -91,6 +94,7 @@ class Call:
         # starts; ``key_to_prompt`` is given the seconds in between.
         self._key_to_prompt = key_to_prompt
         self._key_at: float | None = None
+        self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
 
     @property
     def channel_id(self) -> str:
@@ -103,6 +107,16 @@ class Call:
     async def answer(self) -> None:
         await self.gateway.answer(self.channel_id)
 
+    def notify(self, reason: str) -> None:
+        """From another task: wake this call. The reason lands in
+        :attr:`interrupts`; a prompt playing with ``barge_in`` stops for it."""
+        self.handle.events.put_nowait({"type": INTERRUPT, "reason": reason})
+
+    async def next_event(self, timeout: float) -> AriEvent | None:
+        """The call's next event within ``timeout`` seconds (None: none came);
+        keys go to :attr:`keys`, interrupts to :attr:`interrupts`, a hangup raises."""
+        return await self._next_event(timeout)
+
     async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
         """Play the prompts ``keys`` one after another.
 
@@ -111,7 +125,7 @@ class Call:
         many media URIs. With ``barge_in`` a key press stops the prompt (the
         key is kept for the next read). Returns True when it was interrupted.
         """
-        if barge_in and self.keys:
+        if barge_in and (self.keys or self.interrupts):
             return True  # the caller already answered; do not make them listen
         # Only the first key is logged: the rest may be fragments of customer data.
         first = keys[0] if keys else ""
@@ -152,7 +166,7 @@ class Call:
                     raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
                 self._key_at = None  # keys typed over a whole prompt waited for it, not us
                 return False
-            if kind == "ChannelDtmfReceived" and barge_in:
+            if kind in ("ChannelDtmfReceived", INTERRUPT) and barge_in:
                 await self.gateway.stop_playback(playback_id)
                 return True
             if (kind is None or kind == RESYNCED) and not await self.gateway.playback_exists(
@@ -230,6 +244,8 @@ class Call:
                     raise CallHungUp(kind)
                 if kind == "ChannelDtmfReceived":
                     self._keep_key(event)
+                elif kind == INTERRUPT:
+                    self.interrupts.append(str(event.get("reason", "")))
                 elif kind == "PlaybackFinished" and event["playback"]["id"] == playing:
                     playing, next_start = None, time.monotonic() + FILLER_PAUSE
         finally:
@@ -260,6 +276,8 @@ class Call:
             raise CallHungUp(kind)
         if kind == "ChannelDtmfReceived":
             self._keep_key(event)
+        elif kind == INTERRUPT:
+            self.interrupts.append(str(event.get("reason", "")))
         return event
 
     def _keep_key(self, event: AriEvent) -> None:

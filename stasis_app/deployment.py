@@ -14,6 +14,7 @@ from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow, load_flow
+from stasis_app.queue.speech import QUEUE_PROMPTS
 from stasis_app.tenants import EngineChoice, Tenant
 from stasis_app.verbs.registry import VerbHooks, VerbRegistry
 from voice.apology import APOLOGY_TEXT, installed_base
@@ -56,6 +57,10 @@ class Deployment:
     tenants: dict[str, Line]
     default_prompts: PromptBook  # for calls to a number no tenant has
     live: LiveSpeech  # customer text spoken during a call (counterparties)
+
+    def queue_tenants(self) -> list[tuple[Tenant, PromptBook]]:
+        """Tenants with consultant queues, and the prompts their queues speak."""
+        return [(line.tenant, line.prompts) for line in self.tenants.values() if line.tenant.queues]
 
     def all_books(self) -> list[PromptBook]:
         return [self.default_prompts, *(line.prompts for line in self.tenants.values())]
@@ -118,6 +123,9 @@ def tenant_texts(
     """A tenant's prompt texts: defaults (read from ``settings.prompts`` unless
     given), its overrides, then word fragments."""
     texts = dict(defaults) if defaults is not None else load_prompt_texts(settings.prompts)
+    if tenant is not None and tenant.queues:
+        # What the queue whispers to an agent first: which bank (may be reworded).
+        texts["tenant_name"] = tenant.name
     if tenant is not None:
         for key in tenant.prompts:
             if key not in texts:
@@ -128,6 +136,8 @@ def tenant_texts(
                 )
         texts.update({key: " ".join(text.split()) for key, text in tenant.prompts.items()})
     missing = [key for key in APP_PROMPTS if key not in texts]
+    if tenant is not None and tenant.queues:
+        missing += [key for key in QUEUE_PROMPTS if key not in texts]
     if missing:
         raise ConfigError(str(settings.prompts), missing[0], "prompt is missing")
     texts.update({fragment_key(word): word for word in FRAGMENT_WORDS})
@@ -150,6 +160,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         texts = tenant_texts(settings, tenant, defaults)
         flow = load_flow(tenant.flow, verbs, texts)
         flows[tenant.flow] = flow
+        _check_queues(source, tenant, flow)
         bank: GuardedAdapter | None = None
         if with_adapters:
             try:
@@ -189,3 +200,15 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
     live = LiveSpeech(settings.voice.cache_dir / "live", offline)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
     return Deployment(lines, tenants, default_book, live)
+
+
+def _check_queues(source: str, tenant: Tenant, flow: Flow) -> None:
+    """Every queue a transfer of the tenant's flow names is one of its queues."""
+    for name, state in flow.states.items():
+        wanted = getattr(state.params, "queue", None) if state.verb.name == "transfer" else None
+        if wanted is not None and wanted not in tenant.queues:
+            raise ConfigError(
+                source,
+                f"tenants.{tenant.id}.queues",
+                f"the flow's state {name!r} transfers to queue {wanted!r}, which is not defined",
+            )

@@ -9,6 +9,8 @@ holds nothing confidential. Each app has its own registry (tests build many).
     infolinia_active_calls{tenant}              calls in progress
     infolinia_key_to_prompt_seconds{tenant}     a key reaching the app -> Asterisk
                                                 started the next prompt
+    infolinia_queue_*                           the consultant queues
+                                                (stasis_app.queue.metrics)
     process_*                                   the app process's CPU and memory
 """
 
@@ -23,6 +25,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+
+from stasis_app.queue.metrics import QueueMetrics
 
 # The tenant label of a call to a number no tenant has.
 NO_TENANT = "none"
@@ -78,6 +82,7 @@ class AppMetrics:
             buckets=KEY_TO_PROMPT_BUCKETS,
             registry=self.registry,
         )
+        self.queues = QueueMetrics(self.registry)
 
     def call_started(self, tenant: str | None) -> Observer:
         """Count a call in; returns the observer of its key-to-prompt latency."""

@@ -56,6 +56,10 @@ CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, call
 CREATE TABLE IF NOT EXISTS web_users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
     password_hash TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, queue TEXT NOT NULL, number TEXT NOT NULL,
+    customer TEXT NOT NULL, level TEXT NOT NULL, waiting_since TEXT NOT NULL,
+    requested TEXT NOT NULL, state TEXT NOT NULL, done_by TEXT NOT NULL, done TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
 """

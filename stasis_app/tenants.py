@@ -74,10 +74,58 @@ class WorkingHours(BaseModel):
         return DAYS[local.weekday()] in self.days and self.open <= local.time() < self.close
 
 
-class ConsultantRoute(BaseModel):
-    """Where a transfer to a consultant goes (a dialplan context and extension)."""
+class QueueSettings(BaseModel):
+    """One consultant queue of a bank, served by the app (stasis_app.queue)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents: list[str] = Field(
+        min_length=1,
+        description="the consultants' endpoints, e.g. PJSIP/anna; a PJSIP endpoint that "
+        "is not registered counts as logged out",
+    )
+    strategy: Literal["longest_idle", "in_order"] = Field(
+        default="longest_idle",
+        description="longest_idle: the agent idle longest is rung first; in_order: as listed",
+    )
+    ring_timeout: float = Field(default=15, gt=0, le=120, description="seconds an agent rings")
+    wrap_up: float = Field(default=10, ge=0, le=600, description="seconds after a call ends")
+    max_wait: float = Field(default=600, gt=0, le=7200, description="seconds, then a callback")
+    announce_every: float = Field(
+        default=30, gt=0, le=600, description="seconds between position announcements"
+    )
+    hours: WorkingHours | None = Field(default=None, description="none means at any hour")
+    music_class: str = Field(
+        default="default", pattern=r"^[A-Za-z0-9_-]+$", description="musiconhold.conf class"
+    )
+    handle_seconds: float = Field(
+        default=180,
+        gt=0,
+        description="a call's length (talk and wrap-up) the estimate assumes until "
+        "the queue has its own recent calls to go by",
+    )
+
+    @field_validator("agents")
+    @classmethod
+    def _endpoints(cls, agents: list[str]) -> list[str]:
+        for agent in agents:
+            tech, _, resource = agent.partition("/")
+            if not tech.isalpha() or not resource or any(c.isspace() for c in agent):
+                raise ValueError(f"{agent!r} is not an endpoint like PJSIP/anna")
+        if len(set(agents)) != len(agents):
+            raise ValueError("an agent is listed twice")
+        return agents
+
+
+class ConsultantRoute(BaseModel):
+    """Where a transfer to a consultant goes: one of the tenant's queues, or
+    (without queues) a dialplan context and extension."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: str | None = Field(
+        default=None, description="the tenant's queue a transfer goes to (one of queues)"
+    )
 
     context: str = "infolinia-consultants"
     extension: str = "s"
@@ -106,6 +154,17 @@ class Tenant(BaseModel):
     voice: VoiceChoice | None = Field(
         default=None, description="this bank's TTS engine chain; none means the deployment's"
     )
+    queues: dict[str, QueueSettings] = Field(
+        default_factory=dict, description="consultant queues served by the app, by name"
+    )
+
+    @model_validator(mode="after")
+    def _queue_exists(self) -> "Tenant":
+        wanted = self.consultant.queue
+        if wanted is not None and wanted not in self.queues:
+            known = ", ".join(sorted(self.queues)) or "none defined"
+            raise ValueError(f"consultant.queue {wanted!r} is not one of queues ({known})")
+        return self
 
     @field_validator("lines")
     @classmethod

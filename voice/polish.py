@@ -42,6 +42,29 @@ MONTHS_GENITIVE = (
     "", "stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia",
     "września", "października", "listopada", "grudnia",
 )  # fmt: skip
+# "Jesteś trzecią osobą w kolejce": ordinals in the feminine instrumental
+# (osobą); compounds inflect every part ("dwudziestą pierwszą").
+ORDINAL_INSTRUMENTAL_FEMININE = (
+    "", "pierwszą", "drugą", "trzecią", "czwartą", "piątą", "szóstą", "siódmą", "ósmą",
+    "dziewiątą", "dziesiątą", "jedenastą", "dwunastą", "trzynastą", "czternastą", "piętnastą",
+    "szesnastą", "siedemnastą", "osiemnastą", "dziewiętnastą",
+)  # fmt: skip
+ORDINAL_TENS_INSTRUMENTAL_FEMININE = (
+    "", "", "dwudziestą", "trzydziestą", "czterdziestą", "pięćdziesiątą", "sześćdziesiątą",
+    "siedemdziesiątą", "osiemdziesiątą", "dziewięćdziesiątą",
+)  # fmt: skip
+# "około pięciu minut": cardinals in the genitive ("jeden" stays as it is
+# inside a compound: "około dwudziestu jeden minut").
+UNITS_GENITIVE = (
+    "", "jeden", "dwóch", "trzech", "czterech", "pięciu", "sześciu", "siedmiu", "ośmiu",
+    "dziewięciu", "dziesięciu", "jedenastu", "dwunastu", "trzynastu", "czternastu",
+    "piętnastu", "szesnastu", "siedemnastu", "osiemnastu", "dziewiętnastu",
+)  # fmt: skip
+TENS_GENITIVE = (
+    "", "", "dwudziestu", "trzydziestu", "czterdziestu", "pięćdziesięciu", "sześćdziesięciu",
+    "siedemdziesięciu", "osiemdziesięciu", "dziewięćdziesięciu",
+)  # fmt: skip
+MINUTES_GENITIVE = "minut"
 KEY_WORDS = {"*": "gwiazdka", "#": "krzyżyk"}
 MINUS = "minus"
 
@@ -125,8 +148,35 @@ def date_words(day: date) -> list[str]:
     return [*ordinal, MONTHS_GENITIVE[day.month]]
 
 
+def position_words(n: int) -> list[str]:
+    """A place in a queue, 1 to 99, as "(jesteś) ... (osobą)": 3 -> trzecią,
+    21 -> dwudziestą pierwszą."""
+    if not 1 <= n <= 99:
+        raise ValueError("a queue position is spoken from 1 to 99")
+    if n < 20:
+        return [ORDINAL_INSTRUMENTAL_FEMININE[n]]
+    tens, units = divmod(n, 10)
+    words = [ORDINAL_TENS_INSTRUMENTAL_FEMININE[tens]]
+    return words + ([ORDINAL_INSTRUMENTAL_FEMININE[units]] if units else [])
+
+
+def minutes_words(n: int) -> list[str]:
+    """A number of minutes, 2 to 99, after "około": 5 -> pięciu minut,
+    21 -> dwudziestu jeden minut. (One minute is "około minuty": a prompt.)"""
+    if not 2 <= n <= 99:
+        raise ValueError("minutes are spoken this way from 2 to 99")
+    if n < 20:
+        words = [UNITS_GENITIVE[n]]
+    else:
+        tens, units = divmod(n, 10)
+        words = [TENS_GENITIVE[tens]] + ([UNITS_GENITIVE[units]] if units else [])
+    return [*words, MINUTES_GENITIVE]
+
+
 def _all_words() -> list[str]:
     words = [*UNITS, *TENS, *HUNDREDS, *ORDINAL_GENITIVE, *MONTHS_GENITIVE, MINUS]
+    words += [*ORDINAL_INSTRUMENTAL_FEMININE, *ORDINAL_TENS_INSTRUMENTAL_FEMININE]
+    words += [*UNITS_GENITIVE, *TENS_GENITIVE, MINUTES_GENITIVE]
     words += [form for forms in (*SCALES, ZLOTY, GROSZ) for form in forms]
     words += [*ORDINAL_TENS_GENITIVE.values(), *KEY_WORDS.values()]
     return sorted(set(filter(None, words)))

@@ -1,12 +1,15 @@
 """What a call's flow knows while it runs: the call, the bank, the caller."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.spec import CoreBanking, Customer
 from stasis_app.call import Call
 from stasis_app.safeguards import Safeguards
 from stasis_app.tenants import Tenant
+
+if TYPE_CHECKING:
+    from stasis_app.queue.manager import QueueManager
 
 
 @dataclass
@@ -31,6 +34,8 @@ class CallContext:
     ended: bool = False  # a hangup or transfer ended the call's part in the flow
     # Audit, guessing limits and the block journal (None in tests of flows alone).
     safeguards: Safeguards | None = None
+    # The consultant queues (None: transfers go to the dialplan route).
+    queues: "QueueManager | None" = None
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

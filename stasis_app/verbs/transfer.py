@@ -7,7 +7,8 @@ from pydantic import Field
 
 from stasis_app.errors import AriError, CallHungUp
 from stasis_app.flow.context import CallContext
-from stasis_app.flow.speech import PromptItem
+from stasis_app.flow.speech import PromptItem, prompt_keys
+from stasis_app.queue.caller import QueueCaller
 from stasis_app.verbs.base import Verb, VerbParams, say
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,18 @@ class TransferParams(VerbParams):
     closed_prompt: list[PromptItem] = Field(
         default_factory=lambda: list[PromptItem](["outside_hours"])
     )
+    queue: str | None = Field(
+        default=None,
+        description="the tenant's queue to wait in; default: the tenant's consultant.queue",
+    )
 
 
 class Transfer(Verb):
-    """Hand the caller to a consultant: the tenant's consultant route in the
-    dialplan (the Stasis queue of the queue issue will take its place)."""
+    """Hand the caller to a consultant: through the tenant's consultant queue
+    (stasis_app.queue) when it has one, otherwise the consultant route in
+    the dialplan. "done": the call's part in the flow is over (talked, left a
+    callback, or said goodbye); "failed": nobody can answer and no callback
+    was left, the flow goes on."""
 
     name = "transfer"
     Params = TransferParams
@@ -35,6 +43,9 @@ class Transfer(Verb):
         return {"failed"}
 
     async def run(self, ctx: CallContext, params: Any) -> str:
+        name = params.queue or ctx.tenant.consultant.queue
+        if name is not None:
+            return await self._queue(ctx, params, name)
         route = ctx.tenant.consultant
         if route.hours is not None and not route.hours.is_open():
             log.info("outside consultants' working hours")
@@ -59,3 +70,15 @@ class Transfer(Verb):
         ctx.ended = True
         log.info("transferred", extra={"context": route.context, "extension": route.extension})
         return "done"
+
+    async def _queue(self, ctx: CallContext, params: Any, name: str) -> str:
+        queue = ctx.queues.queue(ctx.tenant.id, name) if ctx.queues is not None else None
+        if queue is None or ctx.queues is None:
+            raise LookupError(f"tenant {ctx.tenant.id} has no queue {name!r}")
+        caller = QueueCaller(queue, ctx, ctx.queues.callbacks)
+        event = await caller.run(
+            prompt_keys(params.prompt, ctx.values), prompt_keys(params.closed_prompt, ctx.values)
+        )
+        if event == "done":
+            ctx.ended = True
+        return event

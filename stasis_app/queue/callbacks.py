@@ -1,0 +1,94 @@
+"""Callback requests: a waiting caller asks a consultant to call them back.
+
+Kept in the state store (table ``callbacks``) in the order callers started
+waiting, so a callback keeps the caller's place: staff work through
+``infolinia queue callbacks`` (or the admin API) oldest first and mark each
+done. The number is the one the caller confirmed; the customer number is
+kept only for a caller who logged in. Nothing secret is ever stored.
+"""
+
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from stasis_app.store import Store
+
+OPEN, DONE = "open", "done"
+
+
+@dataclass(frozen=True)
+class Callback:
+    id: int
+    tenant: str
+    queue: str
+    number: str
+    customer: str  # "" unless the caller logged in
+    level: str  # authenticated, identified or ""
+    waiting_since: str  # ISO 8601, UTC: the place in the queue it keeps
+    requested: str
+    state: str
+    done_by: str
+    done: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class CallbackBook:
+    """Callback requests over the state store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(
+        self,
+        tenant: str,
+        queue: str,
+        number: str,
+        *,
+        customer: str = "",
+        level: str = "",
+        waiting_since: datetime | None = None,
+    ) -> int:
+        since = (waiting_since or datetime.now(UTC)).isoformat(timespec="seconds")
+
+        def work(db: sqlite3.Connection) -> int:
+            cursor = db.execute(
+                "INSERT INTO callbacks (tenant, queue, number, customer, level, waiting_since,"
+                " requested, state, done_by, done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')",
+                (tenant, queue, number, customer, level, since, _now(), OPEN),
+            )
+            return int(cursor.lastrowid or 0)
+
+        return self.store.transaction(work)
+
+    def list(self, tenant: str | None = None, state: str | None = OPEN) -> list[Callback]:
+        """Requests, oldest place in the queue first (``tenant`` None or "*": all)."""
+        query = "SELECT * FROM callbacks WHERE 1=1"
+        params: list[str] = []
+        if tenant not in (None, "*"):
+            query += " AND tenant = ?"
+            params.append(str(tenant))
+        if state is not None:
+            query += " AND state = ?"
+            params.append(state)
+        query += " ORDER BY waiting_since, id"
+        rows = self.store.read(lambda db: db.execute(query, params).fetchall())
+        return [Callback(*row) for row in rows]
+
+    def mark_done(self, callback_id: int, who: str) -> bool:
+        """Mark a request handled; False when there is no such open request."""
+
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE callbacks SET state = ?, done_by = ?, done = ? WHERE id = ? AND state = ?",
+                (DONE, who, _now(), callback_id, OPEN),
+            )
+            return cursor.rowcount == 1
+
+        return self.store.transaction(work)

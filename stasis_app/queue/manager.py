@@ -1,0 +1,109 @@
+"""Every consultant queue of the deployment, kept across config reloads
+(callers waiting in a queue stay in it), with the callbacks and the
+supervision sessions: what the ``transfer`` verb, the admin API and the CLI use."""
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from stasis_app.ari import AriGateway
+from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.queue.metrics import QueueMetrics
+from stasis_app.queue.queue import ConsultantQueue, Conversation
+from stasis_app.queue.supervisor import Session, Supervisors
+from stasis_app.store import Store
+from stasis_app.tenants import Tenant
+from voice.prompts import PromptBook
+
+log = logging.getLogger(__name__)
+
+
+class QueueManager:
+    def __init__(self, gateway: AriGateway, store: Store, metrics: QueueMetrics) -> None:
+        self.gateway = gateway
+        self.metrics = metrics
+        self.callbacks = CallbackBook(store)
+        self.supervisors = Supervisors(gateway)
+        self.queues: dict[tuple[str, str], ConsultantQueue] = {}
+
+    def configure(self, tenants: list[tuple[Tenant, PromptBook]]) -> None:
+        """Make or update the queues of the (new) config; a queue no longer
+        configured keeps serving the callers already in it."""
+        for tenant, prompts in tenants:
+            for name, settings in tenant.queues.items():
+                queue = self.queues.get((tenant.id, name))
+                if queue is None:
+                    self.queues[tenant.id, name] = ConsultantQueue(
+                        tenant.id, name, settings, self.gateway, prompts, self.metrics
+                    )
+                else:
+                    queue.reconfigure(settings, prompts)
+
+    def queue(self, tenant: str, name: str) -> ConsultantQueue | None:
+        return self.queues.get((tenant, name))
+
+    def conversation(self, caller_channel: str) -> Conversation | None:
+        for queue in self.queues.values():
+            found = queue.talking.get(caller_channel)
+            if found is not None:
+                return found
+        return None
+
+    async def supervise(self, caller_channel: str, mode: str, endpoint: str) -> Session:
+        conversation = self.conversation(caller_channel)
+        if conversation is None:
+            raise LookupError(f"no call {caller_channel} is talking to an agent")
+        return await self.supervisors.start(conversation, mode, endpoint)
+
+    def snapshot(self, visible: Callable[[str], bool]) -> list[dict[str, Any]]:
+        """The queues of the tenants ``visible`` says yes to: agents, waiting
+        callers (by call id, place and wait), calls with agents, exits. No
+        caller numbers or customer data."""
+        now, wall = time.monotonic(), time.time()
+        views = []
+        for (tenant, name), queue in sorted(self.queues.items()):
+            if not visible(tenant):
+                continue
+            views.append(
+                {
+                    "tenant": tenant,
+                    "queue": name,
+                    "open": queue.is_open(),
+                    "agents": [
+                        {
+                            "endpoint": agent.endpoint,
+                            "state": agent.state if agent.logged_in else "logged_out",
+                            "answered": agent.answered,
+                            "missed": agent.missed,
+                        }
+                        for agent in queue.pool.agents
+                    ],
+                    "waiting": [
+                        {
+                            "call": waiter.call.channel_id,
+                            "position": n,
+                            "waited": round(now - waiter.joined, 1),
+                            "level": waiter.level or "",
+                            "ringing": waiter.offering,
+                        }
+                        for n, waiter in enumerate(queue.waiting, start=1)
+                    ],
+                    "talking": [
+                        {
+                            "call": talk.caller_channel,
+                            "agent": talk.agent_endpoint,
+                            "seconds": round(wall - talk.started, 1),
+                        }
+                        for talk in queue.talking.values()
+                    ],
+                    "exits": dict(queue.exits),
+                    "handle_seconds": round(queue.handle_times.mean(), 1),
+                }
+            )
+        return views
+
+    async def close(self) -> None:
+        await self.supervisors.close()
+        for queue in self.queues.values():
+            await queue.close()

@@ -1,0 +1,259 @@
+"""The consultant queue on real calls (stasis_app.queue): callers from the
+call simulator, consultants as Local channels into the dialplan's
+``infolinia-test-agents`` (quick answers at once, slow after 2 s, long
+stays 20 s, silent never answers). The scenarios are independent and run at
+the same time, once per module; each test checks one of them.
+
+Lines (tests/data/config/infolinia.yaml): 114 one slow agent, 115 silent
+then quick, 116 nobody answers (max wait 6 s), 117 closed, 118 a long call
+for a supervisor, 119 no agent logged in.
+"""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
+from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.sandbox import Sandbox
+from stasis_app.simulator import CallSimulator, Transcript
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG, wait_registered
+from tests.support.app_process import AppProcess
+from tests.support.ari_client import Ari
+
+pytestmark = pytest.mark.asterisk
+
+ADMIN = "http://127.0.0.1:18090"
+SUPERVISOR = "Local/supervisor@infolinia-test-agents/n"
+
+
+@dataclass
+class Seen:
+    """What the scenarios observed besides the callers' transcripts."""
+
+    bridges: list[dict[str, Any]] = field(default_factory=list)  # snapshots of ARI bridges
+    supervision: dict[str, Any] = field(default_factory=dict)
+    snoops_during: list[str] = field(default_factory=list)
+    snoops_after: list[str] = field(default_factory=list)
+    metrics: str = ""
+
+
+@dataclass
+class Run:
+    transcripts: dict[str, Transcript]
+    seen: Seen
+    app: AppProcess
+    log_from: int
+    callbacks: CallbackBook
+
+    def log(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.app.entries()[self.log_from :] if e["event"] == event]
+
+
+def texts(transcript: Transcript) -> list[str]:
+    return [step.text for step in transcript.steps if step.kind == "prompt"]
+
+
+async def watch_bridges(ari: Ari, seen: Seen, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for bridge in await ari.request("GET", "bridges"):
+            if bridge.get("name", "").startswith(("queue ", "talk ")):
+                seen.bridges.append(bridge)
+        await asyncio.sleep(0.25)
+
+
+async def snoop_channels(ari: Ari) -> list[str]:
+    channels = await ari.request("GET", "channels")
+    return [f"{c['id']} {c['name']} {c['state']}" for c in channels if "Snoop/" in c["name"]]
+
+
+async def supervise(ari: Ari, token: str, seen: Seen) -> None:
+    """When line 118's caller talks to the agent: listen in, then stop."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=auth) as http:
+        call = None
+        for _ in range(100):
+            async with http.get(f"{ADMIN}/api/queues") as response:
+                queues = (await response.json())["queues"]
+            talking = [t for q in queues if q["tenant"] == "queue_supervised" for t in q["talking"]]
+            if talking:
+                call = talking[0]["call"]
+                break
+            await asyncio.sleep(0.2)
+        assert call is not None, "line 118's caller never reached the agent"
+        url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
+        async with http.post(url, json={"mode": "listen", "endpoint": SUPERVISOR}) as response:
+            assert response.status == 201, await response.text()
+            seen.supervision = await response.json()
+        session = seen.supervision["session"]
+        for _ in range(50):
+            async with http.get(f"{ADMIN}/api/supervision") as response:
+                states = {s["session"]: s["state"] for s in (await response.json())["sessions"]}
+            seen.snoops_during = await snoop_channels(ari)
+            if states.get(session) == "joined" and seen.snoops_during:
+                break
+            await asyncio.sleep(0.2)
+        seen.supervision["state_seen"] = states.get(session)
+        async with http.delete(f"{ADMIN}/api/supervision/{session}") as response:
+            assert response.status == 200, await response.text()
+        for _ in range(25):
+            seen.snoops_after = await snoop_channels(ari)
+            if not seen.snoops_after:
+                break
+            await asyncio.sleep(0.2)
+
+
+async def scenarios(
+    simulator: CallSimulator, ari: Ari, token: str
+) -> tuple[dict[str, Transcript], Seen]:
+    seen = Seen()
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_bridges(ari, seen, stop))
+
+    async def later(delay: float, line: str, keys: list[str], **kwargs: Any) -> Transcript:
+        await asyncio.sleep(delay)
+        return await simulator.call(line, keys, **kwargs)
+
+    calls = {
+        "first": later(0, "114", [], timeout=40),
+        "second": later(0.7, "114", [], timeout=40),
+        "next_agent": later(0, "115", [], timeout=30),
+        "callback": later(0, "116", ["1", "1"], timeout=30, caller_number="601234567"),
+        "timed_out": later(0, "116", [], timeout=40),
+        "closed": later(0, "117", ["1", "1"], timeout=30, caller_number="602345678"),
+        "no_agents": later(0, "119", [], timeout=30),
+        "supervised": later(0, "118", [], timeout=12),
+    }
+    names = list(calls)
+    results = await asyncio.gather(*calls.values(), supervise(ari, token, seen))
+    stop.set()
+    await watcher
+    async with aiohttp.ClientSession() as http, http.get(f"{ADMIN}/metrics") as response:
+        seen.metrics = await response.text()
+    return dict(zip(names, results[: len(names)], strict=True)), seen
+
+
+@pytest.fixture(scope="module")
+def run(app: AppProcess, ari: Ari, sandbox: Sandbox) -> Iterator[Run]:
+    if app.proc is None or app.proc.poll() is not None:
+        app.start()
+    asyncio.run(wait_registered(ari, "infolinia"))
+    settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    simulator = CallSimulator(
+        settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
+    )
+    store = Store(settings.state)
+    token = store.create_token("test-queue", "*")
+    log_from = len(app.entries())
+    started = time.monotonic()
+    try:
+        transcripts, seen = asyncio.run(scenarios(simulator, ari, token))
+    finally:
+        store.revoke_token("test-queue")
+    print(f"queue scenarios took {time.monotonic() - started:.1f}s")
+    yield Run(transcripts, seen, app, log_from, CallbackBook(store))
+
+
+def test_two_callers_one_agent_the_second_hears_place_two_then_one(run: Run) -> None:
+    second = texts(run.transcripts["second"])
+    places = [t for t in second if t in ("drugą", "pierwszą")]
+    assert places[0] == "drugą", second
+    assert "pierwszą" in places, second
+    assert places.index("pierwszą") > 0
+    # Both waited in the queue's holding bridge at the same time, with music.
+    holding = [b for b in run.seen.bridges if b["name"] == "queue queue_pair/main"]
+    assert any(len(b["channels"]) == 2 for b in holding), holding
+    assert all(b["bridge_type"] == "holding" for b in holding)
+
+
+def test_the_agent_hears_the_whisper_then_is_bridged_with_the_caller(run: Run) -> None:
+    whispered = [e for e in run.log("agent whispered") if e["queue"] == "queue_pair/main"]
+    connected = [e for e in run.log("caller connected to agent") if e["queue"] == "queue_pair/main"]
+    assert len(whispered) == 2 and len(connected) == 2, (whispered, connected)
+    assert {e["leg"] for e in whispered} == {e["leg"] for e in connected}
+    entries = run.app.entries()
+    for leg in {e["leg"] for e in connected}:
+        order = [e["event"] for e in entries if e.get("leg") == leg]
+        assert order.index("agent whispered") < order.index("caller connected to agent")
+    # Caller and agent shared a mixing bridge; then the agent hung up and so did the line.
+    talks = [b for b in run.seen.bridges if b["name"] == "talk queue_pair/main"]
+    assert any(b["bridge_type"] == "mixing" and len(b["channels"]) == 2 for b in talks), talks
+    for name in ("first", "second"):
+        assert run.transcripts[name].outcome == "the line hung up", run.transcripts[name]
+
+
+def test_an_agent_who_does_not_answer_is_passed_over_for_the_next(run: Run) -> None:
+    missed = [e for e in run.log("agent did not answer") if e["queue"] == "queue_next/main"]
+    assert [e["agent"] for e in missed] == ["Local/silent@infolinia-test-agents/n"], missed
+    connected = [e for e in run.log("caller connected to agent") if e["queue"] == "queue_next/main"]
+    assert [e["agent"] for e in connected] == ["Local/quick@infolinia-test-agents/n"]
+    assert run.transcripts["next_agent"].outcome == "the line hung up"
+
+
+def test_a_waiting_caller_leaves_a_callback_request_with_their_number(run: Run) -> None:
+    heard = texts(run.transcripts["callback"])
+    assert "Oddzwonimy." in heard, heard
+    assert heard[heard.index("Numer") + 1 : heard.index("Numer") + 10] == list(
+        ["sześć", "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem"]
+    )
+    requests = [c for c in run.callbacks.list("queue_waiting") if c.number == "601234567"]
+    assert len(requests) == 1, requests
+    assert requests[0].queue == "main" and requests[0].state == "open"
+
+
+def test_past_the_maximum_wait_the_caller_is_offered_a_callback_then_a_goodbye(run: Run) -> None:
+    heard = texts(run.transcripts["timed_out"])
+    assert "Wciąż zajęci." in heard, heard
+    after = heard[heard.index("Wciąż zajęci.") :]
+    assert after[:2] == ["Wciąż zajęci.", "Oddzwonienie, 1."], after
+    assert after[-1] == "Do widzenia.", after
+    assert run.transcripts["timed_out"].outcome == "the line hung up"
+
+
+def test_outside_working_hours_the_caller_is_told_at_once_and_may_leave_a_callback(
+    run: Run,
+) -> None:
+    heard = texts(run.transcripts["closed"])
+    assert heard[:3] == ["Dzień dobry.", "Poza godzinami.", "Oddzwonienie, 1."], heard
+    assert "Oddzwonimy." in heard
+    assert [c.number for c in run.callbacks.list("queue_closed")] == ["602345678"]
+
+
+def test_with_no_agent_logged_in_the_caller_is_told_and_the_flow_goes_on(run: Run) -> None:
+    heard = texts(run.transcripts["no_agents"])
+    assert "Nikt nie odbierze." in heard, heard
+    assert heard[heard.index("Nikt nie odbierze.") + 1] == "Oddzwonienie, 1."
+    assert heard[-1] == "Do widzenia.", heard  # the flow's goodbye after "failed"
+
+
+def test_a_supervisor_listens_through_a_snoop_channel_that_goes_when_stopped(run: Run) -> None:
+    seen = run.seen
+    assert seen.supervision["mode"] == "listen", seen.supervision
+    assert seen.supervision["state_seen"] == "joined", seen.supervision
+    assert seen.snoops_during, "no snoop channel while supervising"
+    assert seen.snoops_after == [], seen.snoops_after
+    assert run.log("supervision started") and run.log("supervision ended")
+
+
+def test_every_exit_of_the_queues_is_counted(run: Run) -> None:
+    def count(tenant: str, outcome: str) -> float:
+        prefix = (
+            f'infolinia_queue_exits_total{{outcome="{outcome}",queue="main",tenant="{tenant}"}} '
+        )
+        line = next((ln for ln in run.seen.metrics.splitlines() if ln.startswith(prefix)), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    assert count("queue_pair", "answered") >= 2
+    assert count("queue_next", "answered") >= 1
+    assert count("queue_waiting", "callback") >= 1
+    assert count("queue_waiting", "timed_out") >= 1
+    assert count("queue_closed", "callback") >= 1
+    assert count("queue_nobody", "no_agents") >= 1
+    assert count("queue_supervised", "answered") >= 1
