@@ -10,6 +10,8 @@ from typing import Any
 from stasis_app import __version__
 from stasis_app.cli_prompts import add_commands as add_prompt_commands
 from stasis_app.cli_prompts import run_admin, run_prompts
+from stasis_app.cli_queue import add_commands as add_queue_commands
+from stasis_app.cli_queue import run_queue
 from stasis_app.cli_records import add_commands as add_record_commands
 from stasis_app.cli_records import run_audit, run_journal
 from stasis_app.config import DEFAULT_CONFIG, load_settings
@@ -129,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_prompt_commands(commands)
     add_record_commands(commands)
+    add_queue_commands(commands)
     sandbox.add_argument("action", choices=["up", "down", "status", "restart"])
     sandbox.add_argument("--json", action="store_true", help="status as JSON")
     return parser
@@ -155,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_audit(args)
         if args.command == "journal":
             return run_journal(args)
+        if args.command == "queue":
+            return run_queue(args)
         return _run(args)
     except (ConfigError, SandboxError) as exc:
         print(f"infolinia: {exc}", file=sys.stderr)

@@ -10,6 +10,9 @@ for a supervisor, 119 no agent logged in.
 """
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ class Seen:
     snoops_during: list[str] = field(default_factory=list)
     snoops_after: list[str] = field(default_factory=list)
     metrics: str = ""
+    cli_status: Any = None
 
 
 @dataclass
@@ -69,6 +73,18 @@ async def watch_bridges(ari: Ari, seen: Seen, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.25)
 
 
+async def cli(*args: str) -> Any:
+    """``infolinia ARGS --json`` on the test config, its output parsed."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out)
+
+
 async def snoop_channels(ari: Ari) -> list[str]:
     channels = await ari.request("GET", "channels")
     return [f"{c['id']} {c['name']} {c['state']}" for c in channels if "Snoop/" in c["name"]]
@@ -88,6 +104,7 @@ async def supervise(ari: Ari, token: str, seen: Seen) -> None:
                 break
             await asyncio.sleep(0.2)
         assert call is not None, "line 118's caller never reached the agent"
+        seen.cli_status = await cli("queue", "status", "--tenant", "queue_supervised", "--json")
         url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
         async with http.post(url, json={"mode": "listen", "endpoint": SUPERVISOR}) as response:
             assert response.status == 201, await response.text()
@@ -240,6 +257,22 @@ def test_a_supervisor_listens_through_a_snoop_channel_that_goes_when_stopped(run
     assert seen.snoops_during, "no snoop channel while supervising"
     assert seen.snoops_after == [], seen.snoops_after
     assert run.log("supervision started") and run.log("supervision ended")
+    # What `infolinia queue status` showed meanwhile: the call with its agent.
+    (queue,) = seen.cli_status
+    assert queue["tenant"] == "queue_supervised" and queue["waiting"] == []
+    assert [t["agent"] for t in queue["talking"]] == ["Local/long@infolinia-test-agents/n"]
+
+
+def test_callback_requests_are_listed_oldest_place_first_and_marked_done(run: Run) -> None:
+    listed = asyncio.run(cli("queue", "callbacks", "--tenant", "queue_closed", "--json"))
+    assert [c["number"] for c in listed] == ["602345678"]
+    done = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "queue", "done",
+         str(listed[0]["id"]), "--who", "ewa"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert asyncio.run(cli("queue", "callbacks", "--tenant", "queue_closed", "--json")) == []
 
 
 def test_every_exit_of_the_queues_is_counted(run: Run) -> None:
