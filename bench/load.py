@@ -125,12 +125,17 @@ def scrape(port: int) -> dict[str, float]:
     return out
 
 
-def quantiles(metrics: dict[str, float], qs: tuple[float, ...]) -> dict[str, float | None]:
-    """Quantiles of infolinia_key_to_prompt_seconds over every tenant, in ms,
-    interpolated within buckets as Prometheus' histogram_quantile does."""
+def quantiles(
+    metrics: dict[str, float],
+    qs: tuple[float, ...],
+    histogram: str = "infolinia_key_to_prompt_seconds",
+) -> dict[str, float | None]:
+    """Quantiles of a histogram (by default infolinia_key_to_prompt_seconds)
+    over every tenant, in ms, interpolated within buckets as Prometheus'
+    histogram_quantile does."""
     buckets: dict[float, float] = {}
     for name, value in metrics.items():
-        if name.startswith("infolinia_key_to_prompt_seconds_bucket{"):
+        if name.startswith(histogram + "_bucket{"):
             le = name.split('le="', 1)[1].split('"', 1)[0]
             bound = float("inf") if le == "+Inf" else float(le)
             buckets[bound] = buckets.get(bound, 0.0) + value
