@@ -6,7 +6,8 @@ the same time, once per module; each test checks one of them.
 
 Lines (tests/data/config/infolinia.yaml): 114 one slow agent, 115 silent
 then quick, 116 nobody answers (max wait 6 s), 117 closed, 118 a long call
-for a supervisor, 119 no agent logged in.
+for a supervisor, 119 no agent logged in, 120 an agent whose line drops
+during the whisper, then quick.
 """
 
 import asyncio
@@ -42,9 +43,7 @@ class Seen:
     """What the scenarios observed besides the callers' transcripts."""
 
     bridges: list[dict[str, Any]] = field(default_factory=list)  # snapshots of ARI bridges
-    supervision: dict[str, Any] = field(default_factory=dict)
-    snoops_during: list[str] = field(default_factory=list)
-    snoops_after: list[str] = field(default_factory=list)
+    supervision: dict[str, Any] = field(default_factory=dict)  # by mode
     metrics: str = ""
     cli_status: Any = None
 
@@ -106,25 +105,28 @@ async def supervise(ari: Ari, token: str, seen: Seen) -> None:
         assert call is not None, "line 118's caller never reached the agent"
         seen.cli_status = await cli("queue", "status", "--tenant", "queue_supervised", "--json")
         url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
-        async with http.post(url, json={"mode": "listen", "endpoint": SUPERVISOR}) as response:
-            assert response.status == 201, await response.text()
-            seen.supervision = await response.json()
-        session = seen.supervision["session"]
-        for _ in range(50):
-            async with http.get(f"{ADMIN}/api/supervision") as response:
-                states = {s["session"]: s["state"] for s in (await response.json())["sessions"]}
-            seen.snoops_during = await snoop_channels(ari)
-            if states.get(session) == "joined" and seen.snoops_during:
-                break
-            await asyncio.sleep(0.2)
-        seen.supervision["state_seen"] = states.get(session)
-        async with http.delete(f"{ADMIN}/api/supervision/{session}") as response:
-            assert response.status == 200, await response.text()
-        for _ in range(25):
-            seen.snoops_after = await snoop_channels(ari)
-            if not seen.snoops_after:
-                break
-            await asyncio.sleep(0.2)
+        for mode in ("listen", "whisper", "barge"):
+            async with http.post(url, json={"mode": mode, "endpoint": SUPERVISOR}) as response:
+                assert response.status == 201, await response.text()
+                session = await response.json()
+            seen_now: dict[str, Any] = {"mode": session["mode"], "snoops_during": []}
+            for _ in range(50):
+                async with http.get(f"{ADMIN}/api/supervision") as response:
+                    states = {s["session"]: s["state"] for s in (await response.json())["sessions"]}
+                seen_now["snoops_during"] = await snoop_channels(ari)
+                if states.get(session["session"]) == "joined" and seen_now["snoops_during"]:
+                    break
+                await asyncio.sleep(0.1)
+            seen_now["state_seen"] = states.get(session["session"])
+            delete = f"{ADMIN}/api/supervision/{session['session']}"
+            async with http.delete(delete) as response:
+                assert response.status == 200, await response.text()
+            for _ in range(25):
+                seen_now["snoops_after"] = await snoop_channels(ari)
+                if not seen_now["snoops_after"]:
+                    break
+                await asyncio.sleep(0.2)
+            seen.supervision[mode] = seen_now
 
 
 async def scenarios(
@@ -146,7 +148,8 @@ async def scenarios(
         "timed_out": later(0, "116", [], timeout=40),
         "closed": later(0, "117", ["1", "1"], timeout=30, caller_number="602345678"),
         "no_agents": later(0, "119", [], timeout=30),
-        "supervised": later(0, "118", [], timeout=12),
+        "supervised": later(0, "118", [], timeout=14),
+        "dropped": later(0, "120", [], timeout=30),
     }
     names = list(calls)
     results = await asyncio.gather(*calls.values(), supervise(ari, token, seen))
@@ -214,6 +217,22 @@ def test_an_agent_who_does_not_answer_is_passed_over_for_the_next(run: Run) -> N
     assert run.transcripts["next_agent"].outcome == "the line hung up"
 
 
+def test_an_agent_whose_line_drops_before_the_join_sends_the_caller_to_the_next(
+    run: Run,
+) -> None:
+    dropped = [
+        e
+        for e in run.log("agent leg ended before the caller was joined; the caller waits on")
+        if e["queue"] == "queue_dropped/main"
+    ]
+    assert [e["agent"] for e in dropped] == ["Local/dropper@infolinia-test-agents/n"], dropped
+    connected = [
+        e for e in run.log("caller connected to agent") if e["queue"] == "queue_dropped/main"
+    ]
+    assert [e["agent"] for e in connected] == ["Local/quick@infolinia-test-agents/n"]
+    assert run.transcripts["dropped"].outcome == "the line hung up"
+
+
 def test_a_waiting_caller_leaves_a_callback_request_with_their_number(run: Run) -> None:
     heard = texts(run.transcripts["callback"])
     assert "Oddzwonimy." in heard, heard
@@ -250,15 +269,17 @@ def test_with_no_agent_logged_in_the_caller_is_told_and_the_flow_goes_on(run: Ru
     assert heard[-1] == "Do widzenia.", heard  # the flow's goodbye after "failed"
 
 
-def test_a_supervisor_listens_through_a_snoop_channel_that_goes_when_stopped(run: Run) -> None:
-    seen = run.seen
-    assert seen.supervision["mode"] == "listen", seen.supervision
-    assert seen.supervision["state_seen"] == "joined", seen.supervision
-    assert seen.snoops_during, "no snoop channel while supervising"
-    assert seen.snoops_after == [], seen.snoops_after
-    assert run.log("supervision started") and run.log("supervision ended")
+def test_a_supervisor_listens_whispers_and_barges_through_snoops_that_go_when_stopped(
+    run: Run,
+) -> None:
+    for mode in ("listen", "whisper", "barge"):
+        seen = run.seen.supervision[mode]
+        assert seen["mode"] == mode and seen["state_seen"] == "joined", seen
+        assert seen["snoops_during"], f"no snoop channel while supervising ({mode})"
+        assert seen["snoops_after"] == [], seen
+    assert len(run.log("supervision started")) == len(run.log("supervision ended")) == 3
     # What `infolinia queue status` showed meanwhile: the call with its agent.
-    (queue,) = seen.cli_status
+    (queue,) = run.seen.cli_status
     assert queue["tenant"] == "queue_supervised" and queue["waiting"] == []
     assert [t["agent"] for t in queue["talking"]] == ["Local/long@infolinia-test-agents/n"]
 

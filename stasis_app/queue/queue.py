@@ -292,14 +292,15 @@ class ConsultantQueue:
                 return
             self.pool.answered(agent)
             leg = AgentLeg(agent, leg_id, self.clock())
-            outcome = "released"
+            outcome = "dropped"  # until the two are joined: the caller waits on
             if waiter.gone or not await self._whisper(handle, waiter):
                 await self.gateway.hangup(leg_id)
                 return
             waiter.leg = leg
             waiter.call.notify(AGENT_READY)
             await self._until_ended(handle)
-            outcome = "talked" if leg.connected else "released"
+            if leg.connected:
+                outcome = "talked"
         except asyncio.CancelledError:
             with contextlib.suppress(AriError):
                 await asyncio.shield(self.gateway.hangup(leg_id))
@@ -311,8 +312,15 @@ class ConsultantQueue:
         finally:
             waiter.ringing = None
             self.gateway.release(leg_id)
-            if outcome == "missed":
-                waiter.tried.add(agent.endpoint)
+            if outcome == "dropped" and waiter.gone:
+                outcome = "released"  # the caller left: nothing went wrong with the agent
+            if outcome == "dropped":
+                log.warning(
+                    "agent leg ended before the caller was joined; the caller waits on",
+                    extra={"queue": self.label, "agent": agent.endpoint},
+                )
+            if outcome in ("missed", "dropped"):
+                waiter.tried.add(agent.endpoint)  # the next agent is rung for them first
                 self.pool.missed(agent)
             elif outcome == "talked" and leg is not None:
                 self.handle_times.add(self.clock() - leg.answered_at + self.settings.wrap_up)
@@ -345,7 +353,8 @@ class ConsultantQueue:
         return False
 
     async def _whisper(self, handle: ChannelHandle, waiter: Waiter) -> bool:
-        """Play the whisper to the agent; False if either side left meanwhile."""
+        """Play the whisper to the agent; False if either side left meanwhile
+        (the agent's leg failing raises CallHungUp, an AriError)."""
         playback = f"{handle.channel_id}-whisper"
         media = [self.prompts.media(key) for key in whisper_keys(waiter.level)]
         await self.gateway.play(handle.channel_id, media, playback)
