@@ -103,7 +103,7 @@ class InfoliniaApp:
         api = AdminApi(
             self.prompt_admin,
             self.metrics,
-            admin_pages(self.prompt_admin, self.calls),
+            admin_pages(self.prompt_admin, self.calls, queues=self.queues),
             queues=self.queues,
         )
         return await serve_admin(api, admin.listen, admin.port)

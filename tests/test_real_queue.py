@@ -12,6 +12,7 @@ during the whisper, then quick.
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator, Transcript
 from stasis_app.store import Store
+from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG, wait_registered
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.asterisk
 
 ADMIN = "http://127.0.0.1:18090"
 SUPERVISOR = "Local/supervisor@infolinia-test-agents/n"
+WEB_PASSWORD = "nadzor-haslo-123"
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Seen:
     supervision: dict[str, Any] = field(default_factory=dict)  # by mode
     metrics: str = ""
     cli_status: Any = None
+    web: dict[str, Any] = field(default_factory=dict)  # the admin page's queues view
 
 
 @dataclass
@@ -104,6 +108,7 @@ async def supervise(ari: Ari, token: str, seen: Seen) -> None:
             await asyncio.sleep(0.2)
         assert call is not None, "line 118's caller never reached the agent"
         seen.cli_status = await cli("queue", "status", "--tenant", "queue_supervised", "--json")
+        seen.web = await supervise_from_the_page(call)
         url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
         for mode in ("listen", "whisper", "barge"):
             async with http.post(url, json={"mode": mode, "endpoint": SUPERVISOR}) as response:
@@ -127,6 +132,47 @@ async def supervise(ari: Ari, token: str, seen: Seen) -> None:
                     break
                 await asyncio.sleep(0.2)
             seen.supervision[mode] = seen_now
+
+
+def csrf_in(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+async def page_session(user: str) -> aiohttp.ClientSession:
+    """Logged in to the admin page as ``user`` (a browser's cookie jar)."""
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{ADMIN}/admin/login") as form:
+        token = csrf_in(await form.text())
+    data = {"user": user, "password": WEB_PASSWORD, "csrf": token}
+    async with http.post(f"{ADMIN}/admin/login", data=data) as answer:
+        assert answer.status == 200, await answer.text()
+    return http
+
+
+async def supervise_from_the_page(call: str) -> dict[str, Any]:
+    """The queues page of line 118's bank shows the call; its supervisor
+    listens in from there and ends it; another bank's supervisor cannot."""
+    seen: dict[str, Any] = {}
+    async with await page_session("nadzorca-118") as http:
+        async with http.get(f"{ADMIN}/admin/queues") as response:
+            seen["page"] = html = await response.text()
+        form = {"csrf": csrf_in(html), "call": call, "mode": "listen", "phone": SUPERVISOR}
+        async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
+            seen["after_listen"] = html = await response.text()
+        found = re.search(r'name="session" value="([^"]+)"', html)
+        seen["session"] = found.group(1) if found else None
+        form = {"csrf": csrf_in(html), "session": seen["session"] or ""}
+        async with http.post(f"{ADMIN}/admin/queues/stop", data=form) as response:
+            seen["after_stop"] = await response.text()
+    async with await page_session("nadzorca-izbica") as http:
+        async with http.get(f"{ADMIN}/admin/queues") as response:
+            seen["other_bank_page"] = html = await response.text()
+        form = {"csrf": csrf_in(html), "call": call, "mode": "barge", "phone": SUPERVISOR}
+        async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
+            seen["other_bank_status"] = response.status
+    return seen
 
 
 async def scenarios(
@@ -171,6 +217,9 @@ def run(app: AppProcess, ari: Ari, sandbox: Sandbox) -> Iterator[Run]:
     )
     store = Store(settings.state)
     token = store.create_token("test-queue", "*")
+    accounts = Accounts(store)
+    accounts.set_user("nadzorca-118", "supervisor", "queue_supervised", WEB_PASSWORD)
+    accounts.set_user("nadzorca-izbica", "supervisor", "izbica", WEB_PASSWORD)
     log_from = len(app.entries())
     started = time.monotonic()
     try:
@@ -277,7 +326,22 @@ def test_a_supervisor_listens_whispers_and_barges_through_snoops_that_go_when_st
         assert seen["mode"] == mode and seen["state_seen"] == "joined", seen
         assert seen["snoops_during"], f"no snoop channel while supervising ({mode})"
         assert seen["snoops_after"] == [], seen
-    assert len(run.log("supervision started")) == len(run.log("supervision ended")) == 3
+    # three through the API, one from the admin page
+    assert len(run.log("supervision started")) == len(run.log("supervision ended")) == 4
+
+
+def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there(
+    run: Run,
+) -> None:
+    web = run.seen.web
+    assert "queue_supervised / main" in web["page"], web["page"]
+    assert "Local/long@infolinia-test-agents/n: rozmawia" in web["page"]
+    assert "Rozmawiają: 1" in web["page"]
+    assert "Dzwonimy na Local/supervisor" in web["after_listen"], web["after_listen"]
+    assert web["session"] and web["session"] not in web["after_stop"]
+    # A supervisor of another bank sees no such queue and cannot join the call.
+    assert "queue_supervised" not in web["other_bank_page"]
+    assert web["other_bank_status"] == 404
     # What `infolinia queue status` showed meanwhile: the call with its agent.
     (queue,) = run.seen.cli_status
     assert queue["tenant"] == "queue_supervised" and queue["waiting"] == []

@@ -4,26 +4,31 @@ diagram, live calls, the audit trail, users. Server-rendered HTML, Polish text.
 
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
-    prompts.py   flow.py  audit.py  live.py  users.py   one module per page
+    prompts.py   flow.py  audit.py  live.py  queues.py  users.py   one module per page
 """
 
 from aiohttp import web
 
 from stasis_app.live_calls import CallRegistry
 from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.queue.manager import QueueManager
 from stasis_app.web.accounts import Accounts
 from stasis_app.web.audit import AuditPages
 from stasis_app.web.auth import Gate
 from stasis_app.web.flow import FlowPages
 from stasis_app.web.live import LivePages
 from stasis_app.web.prompts import PromptPages
+from stasis_app.web.queues import QueuePages
 from stasis_app.web.users import UserPages
 
 PREFIX = "/admin/"
 
 
 def admin_pages(
-    prompts: PromptAdmin, calls: CallRegistry, accounts: Accounts | None = None
+    prompts: PromptAdmin,
+    calls: CallRegistry,
+    accounts: Accounts | None = None,
+    queues: QueueManager | None = None,
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`."""
     accounts = accounts or Accounts(prompts.store)
@@ -34,5 +39,7 @@ def admin_pages(
     FlowPages(prompts).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     LivePages(calls).routes(app, gate)
+    if queues is not None:
+        QueuePages(queues).routes(app, gate)
     UserPages(accounts, prompts.tenants).routes(app, gate)  # tenants read anew after a reload
     return app

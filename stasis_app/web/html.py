@@ -42,7 +42,7 @@ NAV = {
         ("Dziennik", "audit"),
         ("Użytkownicy", "users"),
     ],
-    "supervisor": [("Rozmowy na żywo", "live")],
+    "supervisor": [("Rozmowy na żywo", "live"), ("Kolejki", "queues")],
     "auditor": [("Dziennik zdarzeń", "audit")],
 }
 

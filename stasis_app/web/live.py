@@ -58,8 +58,8 @@ class LivePages:
             f'<p>Rozmowy w toku: <strong id="count">{len(views)}</strong></p>'
             "<table><thead><tr><th>Bank</th><th>Stan w przebiegu</th><th>Czas</th></tr></thead>"
             f'<tbody id="calls">{rows}</tbody></table>'
-            "<p>Kolejka i konsultanci pojawią się tu razem z kolejką (osobne zgłoszenie).</p>"
-            + SCRIPT
+            "<p>Kolejki, konsultanci i prośby o oddzwonienie: "
+            '<a href="/admin/queues">Kolejki</a>.</p>' + SCRIPT
         )
         return page("Rozmowy na żywo", body, session.user, session.csrf)
 

@@ -1,0 +1,142 @@
+"""The queues page (role supervisor): each queue of the user's banks with
+its agents, waiting callers (place, wait) and calls with agents, a button to
+listen in, whisper or barge into a call (the supervisor's phone is rung),
+and the open callback requests with "done". Refreshes itself every few
+seconds. Only call ids, places and times are shown: no caller numbers, except
+in a callback request (the number the caller asked to be called back on)."""
+
+from aiohttp import web
+
+from stasis_app.queue.manager import QueueManager
+from stasis_app.web.auth import SESSION_KEY, Gate
+from stasis_app.web.html import csrf_field, error_page, esc, page
+
+REFRESH_SECONDS = 5
+MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}
+STATES = {
+    "idle": "wolny",
+    "ringing": "dzwoni",
+    "busy": "rozmawia",
+    "wrap_up": "po rozmowie",
+    "logged_out": "niezalogowany",
+}
+
+
+class QueuePages:
+    def __init__(self, queues: QueueManager) -> None:
+        self.queues = queues
+
+    def routes(self, app: web.Application, gate: Gate) -> None:
+        gate.add(app, "GET", "/queues", self._page, ["supervisor"])
+        gate.add(app, "POST", "/queues/supervise", self._supervise, ["supervisor"])
+        gate.add(app, "POST", "/queues/stop", self._stop, ["supervisor"])
+        gate.add(app, "POST", "/queues/callback-done", self._callback_done, ["supervisor"])
+
+    async def _page(self, request: web.Request, note: str = "") -> web.Response:
+        session = request[SESSION_KEY]
+        user, csrf = session.user, session.csrf
+        parts = [note, f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">']
+        views = self.queues.snapshot(user.sees)
+        if not views:
+            parts.append("<p>Żaden bank tego użytkownika nie ma kolejki do konsultantów.</p>")
+        for q in views:
+            agents = ", ".join(
+                f"{esc(a['endpoint'])}: {STATES.get(a['state'], esc(a['state']))}"
+                for a in q["agents"]
+            )
+            waiting = "".join(
+                f"<tr><td>{w['position']}</td><td>{esc(w['call'])}</td><td>{w['waited']:.0f} s</td>"
+                f"<td>{'dzwoni do konsultanta' if w['ringing'] else ''}</td></tr>"
+                for w in q["waiting"]
+            )
+            talking = "".join(
+                f"<tr><td>{esc(t['call'])}</td><td>{esc(t['agent'])}</td>"
+                f"<td>{t['seconds']:.0f} s</td>"
+                f'<td><form class="inline" method="post" action="/admin/queues/supervise">'
+                f'{csrf_field(csrf)}<input type="hidden" name="call" value="{esc(t["call"])}">'
+                '<input name="phone" placeholder="PJSIP/nadzorca" required size="16"> '
+                + "".join(
+                    f'<button name="mode" value="{mode}">{label}</button> '
+                    for mode, label in MODES.items()
+                )
+                + "</form></td></tr>"
+                for t in q["talking"]
+            )
+            exits = ", ".join(f"{esc(k)}: {v}" for k, v in sorted(q["exits"].items())) or "—"
+            parts.append(
+                f"<h2>{esc(q['tenant'])} / {esc(q['queue'])} "
+                f"({'otwarta' if q['open'] else 'zamknięta'})</h2>"
+                f"<p>Konsultanci: {agents}</p>"
+                f"<h3>Czekają: {len(q['waiting'])}</h3>"
+                "<table><tr><th>Miejsce</th><th>Rozmowa</th><th>Czeka</th><th></th></tr>"
+                f"{waiting}</table>"
+                f"<h3>Rozmawiają: {len(q['talking'])}</h3>"
+                "<table><tr><th>Rozmowa</th><th>Konsultant</th><th>Czas</th><th></th></tr>"
+                f"{talking}</table><p>Wyjścia z kolejki: {exits}</p>"
+            )
+        sessions = [
+            s for s in self.queues.supervisors.sessions.values() if user.sees(s.conversation.tenant)
+        ]
+        if sessions:
+            rows = "".join(
+                f"<tr><td>{esc(s.id)}</td><td>{MODES[s.mode]}</td><td>{esc(s.endpoint)}</td>"
+                f"<td>{esc(s.conversation.caller_channel)}</td><td>{esc(s.state)}</td><td>"
+                f'<form class="inline" method="post" action="/admin/queues/stop">'
+                f'{csrf_field(csrf)}<input type="hidden" name="session" value="{esc(s.id)}">'
+                "<button>Zakończ</button></form></td></tr>"
+                for s in sessions
+            )
+            parts.append(
+                "<h2>Nadzór</h2><table><tr><th>Sesja</th><th>Tryb</th><th>Telefon</th>"
+                f"<th>Rozmowa</th><th>Stan</th><th></th></tr>{rows}</table>"
+            )
+        book = self.queues.callbacks
+        mine = None if user.tenant == "*" else user.tenant
+        callbacks = await book.store.run(lambda: book.list(mine))
+        rows = "".join(
+            f"<tr><td>{c.id}</td><td>{esc(c.tenant)} / {esc(c.queue)}</td><td>{esc(c.number)}</td>"
+            f"<td>{esc(c.customer) or '—'}</td><td>{esc(c.waiting_since)}</td><td>"
+            f'<form class="inline" method="post" action="/admin/queues/callback-done">'
+            f'{csrf_field(csrf)}<input type="hidden" name="id" value="{c.id}">'
+            "<button>Załatwione</button></form></td></tr>"
+            for c in callbacks
+        )
+        parts.append(
+            f"<h2>Prośby o oddzwonienie: {len(callbacks)}</h2>"
+            "<table><tr><th>Nr</th><th>Kolejka</th><th>Oddzwonić na</th><th>Klient</th>"
+            f"<th>Czeka od</th><th></th></tr>{rows}</table>"
+        )
+        return page("Kolejki", "".join(parts), user, csrf)
+
+    async def _supervise(self, request: web.Request) -> web.StreamResponse:
+        session, form = request[SESSION_KEY], await request.post()
+        call, mode = str(form.get("call", "")), str(form.get("mode", ""))
+        phone = str(form.get("phone", "")).strip()
+        talk = self.queues.conversation(call)
+        if talk is None or not session.user.sees(talk.tenant):
+            return error_page(404, "Kolejki", "Ta rozmowa już się skończyła.", session.user)
+        if mode not in MODES or "/" not in phone or len(phone) > 200 or " " in phone:
+            return error_page(
+                400, "Kolejki", "Podaj telefon nadzorcy, np. PJSIP/ewa, i wybierz tryb.",
+                session.user,
+            )  # fmt: skip
+        started = await self.queues.supervise(call, mode, phone)
+        note = f'<p class="note">Dzwonimy na {esc(phone)} (sesja {esc(started.id)}).</p>'
+        return await self._page(request, note)
+
+    async def _stop(self, request: web.Request) -> web.StreamResponse:
+        session, form = request[SESSION_KEY], await request.post()
+        found = self.queues.supervisors.sessions.get(str(form.get("session", "")))
+        if found is not None and session.user.sees(found.conversation.tenant):
+            await self.queues.supervisors.stop(found.id)
+        raise web.HTTPSeeOther("/admin/queues")
+
+    async def _callback_done(self, request: web.Request) -> web.StreamResponse:
+        session, form = request[SESSION_KEY], await request.post()
+        raw = str(form.get("id", ""))
+        book = self.queues.callbacks
+        mine = None if session.user.tenant == "*" else session.user.tenant
+        visible = {c.id for c in await book.store.run(lambda: book.list(mine))}
+        if raw.isdigit() and int(raw) in visible:
+            await book.store.run(lambda: book.mark_done(int(raw), session.user.name))
+        raise web.HTTPSeeOther("/admin/queues")
