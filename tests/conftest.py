@@ -85,6 +85,12 @@ def app(
 @pytest.fixture
 def live_app(app: AppProcess, ari: Ari) -> AppProcess:
     """The app, connected (restarting it if an earlier test killed it)."""
+    return connected(app, ari)
+
+
+def connected(app: AppProcess, ari: Ari) -> AppProcess:
+    """``app``, restarted if an earlier test killed it, once registered with ARI
+    (for fixtures wider than one test, which cannot use ``live_app``)."""
     if app.proc is None or app.proc.poll() is not None:
         app.start()
     asyncio.run(wait_registered(ari, "infolinia"))
@@ -126,6 +132,10 @@ def spoken() -> SpokenPrompts:
 @pytest.fixture
 def simulator(live_app: AppProcess, sandbox: Sandbox) -> CallSimulator:
     """Places calls like ``infolinia call``, in-process, mapping prompts to texts."""
+    return call_simulator(sandbox)
+
+
+def call_simulator(sandbox: Sandbox) -> CallSimulator:
     settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
     heard = build_deployment(settings, with_adapters=False).heard_texts()
     return CallSimulator(settings.ari, heard)

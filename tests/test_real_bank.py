@@ -2,19 +2,23 @@
 against what the demo bank's core system recorded afterwards."""
 
 import asyncio
-import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
+from stasis_app.sandbox import Sandbox
 from stasis_app.simulator import CallSimulator, Transcript
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, call_simulator, connected
 from tests.support.app_process import AppProcess
-from tests.support.sipp import sipp_call
+from tests.support.ari_client import Ari
+from tests.support.sipp import SippResult, sipp_call
 from voice.polish import UNITS, amount_words
 
 pytestmark = pytest.mark.asterisk
@@ -25,19 +29,6 @@ TEXTS = dict(
     .tenants["izbica"]
     .prompts.texts
 )
-
-
-@pytest.fixture
-def banks() -> dict[str, DemoBank]:
-    """The demo bank of each tenant, reset to its seed before the test."""
-    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-    banks = {
-        tenant: DemoBank(DemoSettings(**settings.tenants[tenant].adapter.settings))
-        for tenant in LINES
-    }
-    for bank in banks.values():
-        bank.reset()
-    return banks
 
 
 def said(transcript: Transcript) -> list[str]:
@@ -76,21 +67,156 @@ async def call_all(
     return dict(zip(calls, transcripts, strict=True))
 
 
+# Each test's calls are a coroutine below, and two module fixtures place the
+# calls of several tests at once: the tests of one round touch different
+# customers (or different banks), so their calls cannot change what another
+# test of the round checks. Each coroutine reads the bank records it is about
+# as soon as its own calls (and any wait after them) are over; the tests then
+# assert on their own transcripts and records.
+
+Records = dict[str, Any]  # DemoBank.snapshot of one customer at one bank
+
+
+@dataclass
+class Heard:
+    transcripts: dict[str, Transcript]
+    records: dict[str, Records]  # by tenant
+    sipp: SippResult | None = None
+    live_left: list[Path] | None = None
+
+
+def reset_banks() -> dict[str, DemoBank]:
+    """The demo bank of each tenant, reset to its seed."""
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    banks = {
+        tenant: DemoBank(DemoSettings(**settings.tenants[tenant].adapter.settings))
+        for tenant in LINES
+    }
+    for bank in banks.values():
+        bank.reset()
+    return banks
+
+
+async def together(**rounds: Awaitable[Heard]) -> dict[str, Heard | BaseException]:
+    """Runs several tests' calls at once; a test whose calls failed gets its error."""
+    results = await asyncio.gather(*rounds.values(), return_exceptions=True)
+    return dict(zip(rounds, results, strict=True))
+
+
+def heard(results: dict[str, Heard | BaseException], name: str) -> Heard:
+    result = results[name]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+async def card_1111_calls(simulator: CallSimulator, banks: dict[str, DemoBank]) -> Heard:
+    transcripts = await call_all(
+        simulator, {line: "1 12345678 1234# 1 1 1" for line in LINES.values()}
+    )
+    return Heard(transcripts, {tenant: banks[tenant].snapshot("12345678") for tenant in LINES})
+
+
+async def ib_and_balance_calls(simulator: CallSimulator, banks: dict[str, DemoBank]) -> Heard:
+    ib_keys, balance_keys = "1 87654321 4321# 2 1", "2 12345678 1234# 1"
+    calls = [(line, keys) for line in LINES.values() for keys in (ib_keys, balance_keys)]
+    transcripts = await asyncio.gather(
+        *(
+            simulator.call(line, keys.split(), quiet_gap=0.3, timeout=150, hangup_after=1.5)
+            for line, keys in calls
+        )
+    )
+    live = Path("/var/lib/infolinia/prompts/live")
+    for _ in range(50):
+        if not live.exists() or not any(live.iterdir()):
+            break
+        await asyncio.sleep(0.1)
+    return Heard(
+        {
+            f"{line} {'ib' if keys == ib_keys else 'balance'}": t
+            for (line, keys), t in zip(calls, transcripts, strict=True)
+        },
+        {tenant: banks[tenant].snapshot("87654321") for tenant in LINES},
+        live_left=sorted(live.iterdir()) if live.exists() else [],
+    )
+
+
+async def date_of_birth_calls(simulator: CallSimulator, banks: dict[str, DemoBank]) -> Heard:
+    transcripts = await call_all(
+        simulator, {"100": "1 12345678 * 01021950 1 2 1", "101": "2 12345678 *01021950#"}
+    )
+    return Heard(transcripts, {"izbica": banks["izbica"].snapshot("12345678")})
+
+
+async def wrong_telekod_calls(simulator: CallSimulator, banks: dict[str, DemoBank]) -> Heard:
+    keys = "2 12345678 0000# 12345678 0000# 12345678 0000#"
+    transcripts = await call_all(simulator, {"102": keys}, hangup_after=None)
+    return Heard(transcripts, {"staszow": banks["staszow"].snapshot("12345678")})
+
+
+async def hang_up_at_once_calls(simulator: CallSimulator, banks: dict[str, DemoBank]) -> Heard:
+    transcripts = await call_all(simulator, {"101": "1 12345678 1234# 1 2 1"}, hangup_after=0)
+    for _ in range(50):
+        records = banks["cieszyn"].snapshot("12345678")
+        if records["blocks"]:
+            break
+        await asyncio.sleep(0.1)
+    return Heard(transcripts, {"cieszyn": records})
+
+
+async def sipp_calls(banks: dict[str, DemoBank], workdir: Path) -> Heard:
+    result = await sipp_call("102", "1876543214321#21", wait_ms=1500, workdir=workdir)
+    return Heard({}, {"staszow": banks["staszow"].snapshot("87654321")}, sipp=result)
+
+
+@pytest.fixture(scope="module")
+def first_round(app: AppProcess, ari: Ari, sandbox: Sandbox) -> dict[str, Heard | BaseException]:
+    """Customer 12345678 blocks card 1111 at every bank while 87654321 blocks
+    internet banking and 12345678 hears the balance (nothing the card test checks)."""
+    connected(app, ari)
+    simulator, banks = call_simulator(sandbox), reset_banks()
+    return asyncio.run(
+        together(
+            card_1111=card_1111_calls(simulator, banks),
+            ib_and_balance=ib_and_balance_calls(simulator, banks),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def second_round(
+    app: AppProcess, ari: Ari, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Heard | BaseException]:
+    """On fresh banks: 12345678 blocks a card by date of birth at Izbica, tries
+    the balance with * at Cieszyn and blocks a card there hanging up at once,
+    and types three wrong telekods at Staszów, where SIPp blocks internet
+    banking of 87654321."""
+    connected(app, ari)
+    simulator, banks = call_simulator(sandbox), reset_banks()
+    workdir = tmp_path_factory.mktemp("sipp")
+    return asyncio.run(
+        together(
+            date_of_birth=date_of_birth_calls(simulator, banks),
+            wrong_telekods=wrong_telekod_calls(simulator, banks),
+            hang_up_at_once=hang_up_at_once_calls(simulator, banks),
+            sipp=sipp_calls(banks, workdir),
+        )
+    )
+
+
 def test_card_1111_is_blocked_at_all_three_banks_with_the_reference_read_back(
-    simulator: CallSimulator, banks: dict[str, DemoBank]
+    first_round: dict[str, Heard | BaseException],
 ) -> None:
     """1 blocking, customer number, telekod + #, 1 card, 1 the first card, 1 confirm."""
-    transcripts = asyncio.run(
-        call_all(simulator, {line: "1 12345678 1234# 1 1 1" for line in LINES.values()})
-    )
+    calls = heard(first_round, "card_1111")
     for tenant, line in LINES.items():
-        transcript = transcripts[line]
+        transcript = calls.transcripts[line]
         spoken = said(transcript)
         assert (
             spoken[0] == {"izbica": "Izbica.", "cieszyn": "Cieszyn.", "staszow": "Staszów."}[tenant]
         )
         assert TEXTS["confirm_card_block"] in spoken
-        state = banks[tenant].snapshot("12345678")
+        state = calls.records[tenant]
         assert [(c["last4"], c["status"]) for c in state["cards"]] == [
             ("1111", "blocked"),
             ("2222", "active"),
@@ -101,25 +227,14 @@ def test_card_1111_is_blocked_at_all_three_banks_with_the_reference_read_back(
 
 
 def test_internet_banking_block_and_balance_in_polish_at_all_three_banks(
-    simulator: CallSimulator, banks: dict[str, DemoBank]
+    first_round: dict[str, Heard | BaseException],
 ) -> None:
     """Six calls at once: at each bank one caller blocks internet banking and
     another hears the balance and the last operations."""
-    ib_keys, balance_keys = "1 87654321 4321# 2 1", "2 12345678 1234# 1"
-
-    async def six_calls() -> list[Transcript]:
-        return await asyncio.gather(
-            *(
-                simulator.call(line, keys.split(), quiet_gap=0.3, timeout=150, hangup_after=1.5)
-                for line in LINES.values()
-                for keys in (ib_keys, balance_keys)
-            )
-        )
-
-    transcripts = iter(asyncio.run(six_calls()))
-    for tenant in LINES:
-        ib, balance_call = next(transcripts), next(transcripts)
-        state = banks[tenant].snapshot("87654321")
+    calls = heard(first_round, "ib_and_balance")
+    for tenant, line in LINES.items():
+        ib, balance_call = calls.transcripts[f"{line} ib"], calls.transcripts[f"{line} balance"]
+        state = calls.records[tenant]
         assert state["internet_banking"] == "blocked"
         assert state["cards"][0]["status"] == "active"
         heard_reference = digits_from_words(words_after(ib, TEXTS["ib_blocked"]))
@@ -139,58 +254,45 @@ def test_internet_banking_block_and_balance_in_polish_at_all_three_banks(
         # Each operation's counterparty is customer text: rendered for the call only...
         assert history.count("(spoken live)") == 5
     # ...and gone once the calls are over.
-    live = Path("/var/lib/infolinia/prompts/live")
-    for _ in range(50):
-        if not live.exists() or not any(live.iterdir()):
-            break
-        time.sleep(0.1)
-    assert not live.exists() or not any(live.iterdir())
+    assert calls.live_left == []
 
 
 def test_date_of_birth_allows_blocking_but_not_the_balance(
-    simulator: CallSimulator, banks: dict[str, DemoBank]
+    second_round: dict[str, Heard | BaseException],
 ) -> None:
     """* instead of the telekod, then DDMMYYYY: the credit card can be blocked;
     the balance path has no * and never reads a balance without the telekod."""
-    transcripts = asyncio.run(
-        call_all(simulator, {"100": "1 12345678 * 01021950 1 2 1", "101": "2 12345678 *01021950#"})
-    )
-    assert TEXTS["ask_birth_date"] in said(transcripts["100"])
-    state = banks["izbica"].snapshot("12345678")
+    calls = heard(second_round, "date_of_birth")
+    assert TEXTS["ask_birth_date"] in said(calls.transcripts["100"])
+    state = calls.records["izbica"]
     assert [(c["last4"], c["status"]) for c in state["cards"]] == [
         ("1111", "active"),
         ("2222", "blocked"),
     ]
-    no_balance = said(transcripts["101"])
+    no_balance = said(calls.transcripts["101"])
     assert TEXTS["balance_is"] not in no_balance
     assert TEXTS["invalid_choice"] in no_balance
 
 
 def test_three_wrong_telekods_end_the_call_politely(
-    simulator: CallSimulator, banks: dict[str, DemoBank]
+    second_round: dict[str, Heard | BaseException],
 ) -> None:
-    keys = "2 12345678 0000# 12345678 0000# 12345678 0000#"
-    transcript = asyncio.run(call_all(simulator, {"102": keys}, hangup_after=None))["102"]
+    calls = heard(second_round, "wrong_telekods")
+    transcript = calls.transcripts["102"]
     spoken = said(transcript)
     assert spoken.count(TEXTS["login_refused"]) == 2
     assert spoken[-1] == TEXTS["too_many_failures"]
     assert transcript.outcome == "the line hung up"
-    assert banks["staszow"].snapshot("12345678")["failed_logins"] == 3
+    assert calls.records["staszow"]["failed_logins"] == 3
 
 
 def test_a_confirmed_block_survives_the_caller_hanging_up_at_once(
-    simulator: CallSimulator, banks: dict[str, DemoBank]
+    second_round: dict[str, Heard | BaseException],
 ) -> None:
     """The caller presses 1 to confirm and hangs up in the same breath."""
-    transcript = asyncio.run(
-        call_all(simulator, {"101": "1 12345678 1234# 1 2 1"}, hangup_after=0)
-    )["101"]
-    assert transcript.outcome == "the caller hung up"
-    for _ in range(50):
-        state = banks["cieszyn"].snapshot("12345678")
-        if state["blocks"]:
-            break
-        time.sleep(0.1)
+    calls = heard(second_round, "hang_up_at_once")
+    assert calls.transcripts["101"].outcome == "the caller hung up"
+    state = calls.records["cieszyn"]  # read once a block landed, or after 5 s
     assert [(c["last4"], c["status"]) for c in state["cards"]] == [
         ("1111", "active"),
         ("2222", "blocked"),
@@ -199,13 +301,14 @@ def test_a_confirmed_block_survives_the_caller_hanging_up_at_once(
 
 
 def test_sipp_caller_blocks_internet_banking_typing_ahead(
-    live_app: AppProcess, banks: dict[str, DemoBank], tmp_path: Path
+    second_round: dict[str, Heard | BaseException],
 ) -> None:
     """A real SIP caller types everything at once with RFC 4733 keys: keys
     pressed before a prompt asks for them are kept, prompts they answer are
     skipped, and the block lands."""
-    result = asyncio.run(sipp_call("102", "1876543214321#21", wait_ms=1500, workdir=tmp_path))
-    assert result.returncode == 0, result.output
-    state = banks["staszow"].snapshot("87654321")
+    calls = heard(second_round, "sipp")
+    assert calls.sipp is not None
+    assert calls.sipp.returncode == 0, calls.sipp.output
+    state = calls.records["staszow"]
     assert state["internet_banking"] == "blocked"
     assert len(state["blocks"]) == 1
