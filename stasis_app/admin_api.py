@@ -12,6 +12,9 @@ only its tenant (or all, when made with ``--tenant '*'``).
     GET  /api/tenants/{tenant}/prompts/{key}/history   edits, newest first
     GET  /api/tenants/{tenant}/prompts/{key}/audio     the WAV callers hear (8 kHz)
     POST /api/tenants/{tenant}/prompts/{key}/preview   {"text": ...} -> WAV of that text
+    PUT  /api/tenants/{tenant}/prompts/{key}/recording?transcript=...[&expected_text=...]
+                                                       body: a WAV or MP3 recording of
+                                                       the prompt (voice/recording.py)
 
 A PUT with ``expected_text`` that no longer matches answers 409 with the
 current text, so two editors never overwrite each other unknowingly.
@@ -44,11 +47,13 @@ from stasis_app.queue.api import QueueRoutes
 from stasis_app.queue.manager import QueueManager
 from stasis_app.store import AdminToken, StaleEdit
 from voice.engine import SynthesisError
+from voice.recording import MAX_BYTES
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_KEY = web.RequestKey("token", AdminToken)
 MAX_REQUEST = 16 * 1024
+MAX_UPLOAD = MAX_BYTES + 64 * 1024  # a recording, and a form's other fields
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -71,9 +76,11 @@ class AdminApi:
         self.pages = pages  # the admin page, mounted at /admin/
         self.queues = queues  # consultant queues (stasis_app.queue.api)
         self._public: set[web.AbstractRoute] = set()  # routes that need no token
+        self._uploads: set[web.AbstractRoute] = set()  # routes that take a recording
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_REQUEST, middlewares=[self._auth])
+        # Uploads of recordings are large; every other request stays small (_auth).
+        app = web.Application(client_max_size=MAX_UPLOAD, middlewares=[self._auth])
         base = "/api/tenants/{tenant}/prompts"
         app.router.add_get("/api/tenants", self._tenants)
         app.router.add_get(base, self._list)
@@ -82,6 +89,7 @@ class AdminApi:
         app.router.add_get(base + "/{key}/history", self._history)
         app.router.add_get(base + "/{key}/audio", self._audio)
         app.router.add_post(base + "/{key}/preview", self._preview)
+        self._uploads.add(app.router.add_put(base + "/{key}/recording", self._recording))
         if self.queues is not None:
             QueueRoutes(self.queues, TOKEN_KEY).add_to(app)
         if self.metrics is not None:
@@ -96,6 +104,12 @@ class AdminApi:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        upload = request.match_info.route in self._uploads or request.path.endswith("/recording")
+        size = request.content_length
+        if request.method in ("POST", "PUT", "PATCH") and size is None and request.body_exists:
+            return _error(411, "send the body with a Content-Length")
+        if size is not None and size > (MAX_UPLOAD if upload else MAX_REQUEST):
+            return _error(413, "the request is too large")
         if request.match_info.route in self._public or len(request.match_info.apps) > 1:
             return await handler(request)  # /metrics, or the admin page (its own login)
         header = request.headers.get("Authorization", "")
@@ -152,6 +166,19 @@ class AdminApi:
         try:
             edit = await self.prompts.set(
                 tenant, key, text, who=request[TOKEN_KEY].name, expected=expected
+            )
+        except StaleEdit as exc:
+            return _error(409, "the prompt was changed meanwhile", current_text=exc.current)
+        return web.json_response(asdict(edit))
+
+    async def _recording(self, request: web.Request) -> web.Response:
+        transcript = request.query.get("transcript", "")
+        expected = request.query.get("expected_text")
+        data = await request.read()
+        tenant, key = request.match_info["tenant"], request.match_info["key"]
+        try:
+            edit = await self.prompts.set_recording(
+                tenant, key, data, transcript, who=request[TOKEN_KEY].name, expected=expected
             )
         except StaleEdit as exc:
             return _error(409, "the prompt was changed meanwhile", current_text=exc.current)

@@ -28,6 +28,7 @@ from the next playback on (it looks for edits every second). No restart.
   infolinia prompts list cieszyn
   infolinia prompts set cieszyn greeting "Dzień dobry, tu Bank Spółdzielczy w Cieszynie."
   infolinia prompts play cieszyn greeting --out greeting.wav
+  infolinia prompts record cieszyn greeting lektor.wav --transcript "Dzień dobry ..."
   infolinia prompts history cieszyn greeting
 """
 
@@ -39,10 +40,17 @@ def add_commands(commands: Any) -> None:
         description=PROMPTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    prompts.add_argument("action", choices=["list", "show", "set", "history", "render", "play"])
+    prompts.add_argument(
+        "action", choices=["list", "show", "set", "record", "history", "render", "play"]
+    )
     prompts.add_argument("tenant", nargs="?", help="tenant id, e.g. cieszyn")
     prompts.add_argument("key", nargs="?", help="prompt key, e.g. greeting")
-    prompts.add_argument("text", nargs="?", help="set: the new text")
+    prompts.add_argument(
+        "text", nargs="?", help="set: the new text; record: a WAV or MP3 file of the prompt"
+    )
+    prompts.add_argument(
+        "--transcript", help="record: what the recording says (kept as the prompt's text)"
+    )
     prompts.add_argument("--expect", help="set: refuse unless the current text is this")
     prompts.add_argument("--who", help="set: who makes the change (default: cli:$USER)")
     prompts.add_argument("--out", type=Path, help="play: write the 8 kHz WAV here")
@@ -140,8 +148,19 @@ async def _prompts(args: argparse.Namespace) -> int:
         shutil.copyfile(wav, args.out)
         print(f"{args.out}: what callers hear (8 kHz WAV)")
         return 0
-    _need(args, "text")  # set
+    _need(args, "text")  # set, record
     who = args.who or f"cli:{os.environ.get('SUDO_USER') or getpass.getuser()}"
+    if args.action == "record":
+        _need(args, "transcript")
+        try:
+            data = Path(args.text).read_bytes()
+        except OSError as exc:
+            raise PromptAdminError(f"cannot read {args.text}: {exc.strerror}") from None
+        edit = await admin.set_recording(
+            args.tenant, args.key, data, args.transcript, who=who, expected=args.expect
+        )
+        print(f"#{edit.revision}: {args.tenant}/{args.key} now plays {args.text} (normalized)")
+        return 0
     edit = await admin.set(args.tenant, args.key, args.text, who=who, expected=args.expect)
     print(f"#{edit.revision}: {args.tenant}/{args.key} is now {edit.new_text!r}")
     print("a running line plays it from the next playback on (within a second)")

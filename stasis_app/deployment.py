@@ -25,6 +25,7 @@ from voice.hookspecs import EngineHooks
 from voice.live import LiveSpeech
 from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
+from voice.recording import transcript
 from voice.registry import EngineRegistry, EngineSetupError
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Deployment:
         """Media URI -> the text it speaks, for every prompt of every tenant
         (what a listener such as the call simulator needs)."""
         heard = {
-            uri: book.texts[key]
+            uri: transcript(book.texts[key])
             for book in self.all_books()
             for key, uri in book.media_uris().items()
         }

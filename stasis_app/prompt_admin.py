@@ -12,6 +12,7 @@ Precedence of a prompt's text: an edit in the store, else the tenant's
 another process (the CLI) reach a running app through :meth:`PromptAdmin.sync`.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +21,8 @@ from pathlib import Path
 from stasis_app.audit import AuditLog
 from stasis_app.deployment import Deployment, Line
 from stasis_app.store import PromptEdit, Store
+from voice import recording
+from voice.convert import is_complete
 from voice.polish import FRAGMENT_WORDS, fragment_key
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ def clean_text(text: str) -> str:
     text = " ".join(text.split())
     if not text or len(text) > MAX_TEXT:
         raise BadText(f"a prompt's text has 1 to {MAX_TEXT} characters")
+    if recording.is_marker(text):
+        raise BadText(f"a prompt's text cannot start with {recording.PREFIX}")
     return text
 
 
@@ -55,6 +60,7 @@ class PromptInfo:
     text: str
     source: str  # "edited", "config" or "default"
     media: str  # what Asterisk plays now
+    recorded: bool = False  # plays an uploaded recording; text is its transcript
 
 
 class PromptAdmin:
@@ -95,7 +101,14 @@ class PromptAdmin:
             return "config" if key in line.tenant.prompts else "default"
 
         return [
-            PromptInfo(tenant, key, text, source(key), media[key])
+            PromptInfo(
+                tenant,
+                key,
+                recording.transcript(text),
+                source(key),
+                media[key],
+                recording.is_marker(text),
+            )
             for key, text in sorted(line.prompts.texts.items())
             if key not in FRAGMENT_KEYS
         ]
@@ -118,7 +131,61 @@ class PromptAdmin:
         editor saw; the edit is refused (StaleEdit) when it changed since."""
         line = self._line(tenant)
         self._editable(line, key)
-        text = clean_text(text)
+        return await self._publish(line, key, clean_text(text), who, expected)
+
+    async def set_recording(
+        self,
+        tenant: str,
+        key: str,
+        data: bytes,
+        transcript: str,
+        who: str,
+        expected: str | None = None,
+    ) -> PromptEdit:
+        """Make an uploaded WAV or MP3 the audio of ``key``, with ``transcript``
+        as its text: checked, trimmed, loudness-normalized and converted
+        first (BadText says why an upload is refused), kept in the store as
+        uploaded, then published like a text edit (history, revert, audit)."""
+        line = self._line(tenant)
+        self._editable(line, key)
+        words = clean_text(transcript)
+        try:
+            made = await asyncio.to_thread(
+                recording.import_recording, data, line.prompts.cache.root
+            )
+        except recording.BadRecording as exc:
+            raise BadText(str(exc)) from None
+        await self.store.run(
+            lambda: self.store.save_recording(made.sha, made.kind, data, made.seconds, who)
+        )
+        log.info(
+            "recording imported",
+            extra={
+                "tenant": tenant,
+                "prompt": key,
+                "seconds": made.seconds,
+                "gain_db": made.gain_db,
+            },
+        )
+        return await self._publish(line, key, recording.marker(made.sha, words), who, expected)
+
+    async def revert(
+        self, tenant: str, key: str, revision: int, who: str, expected: str | None = None
+    ) -> PromptEdit:
+        """Publish again the text (or recording) ``key`` had before edit ``revision``."""
+        line = self._line(tenant)
+        self._editable(line, key)
+        edit = next((e for e in self.history(tenant, key) if e.revision == revision), None)
+        if edit is None:
+            raise UnknownPrompt(f"{tenant}/{key} has no edit #{revision}")
+        if recording.is_marker(edit.old_text):
+            await asyncio.to_thread(self.restore_recordings)  # its files, if the cache lost them
+        return await self._publish(line, key, edit.old_text, who, expected)
+
+    async def _publish(
+        self, line: Line, key: str, text: str, who: str, expected: str | None
+    ) -> PromptEdit:
+        tenant = line.tenant.id
         await line.prompts.prepare(text)  # audio first: a failed render changes nothing
         current = line.prompts.texts[key]
         edit = await self.store.run(
@@ -146,10 +213,33 @@ class PromptAdmin:
         base = await line.prompts.prepare(spoken)
         return base.with_suffix(".wav")
 
+    def restore_recordings(self) -> int:
+        """Convert again, from the store, every stored recording whose files
+        are missing from the prompt cache (a cache emptied or moved); at
+        start-up, before rendering. Returns how many were restored."""
+        restored = 0
+        for tenant, line in self.deployment.tenants.items():
+            for text in self.store.prompt_texts(tenant).values():
+                if not recording.is_marker(text):
+                    continue
+                sha = recording.parse_marker(text)[0]
+                root = line.prompts.cache.root
+                if is_complete(recording.base_path(root, sha)):
+                    continue
+                data = self.store.recording_data(sha)
+                if data is None or recording.import_recording(data, root).sha != sha:
+                    log.error("a recorded prompt's recording is lost", extra={"tenant": tenant})
+                    continue
+                restored += 1
+        return restored
+
     def load_stored(self) -> int:
         """Put the store's edits into the prompt books before they are rendered
         (at start-up; also what the call simulator needs to name what it hears)."""
         self._revision = self.store.revision()
+        restored = self.restore_recordings()
+        if restored:
+            log.info("recordings restored into the prompt cache", extra={"recordings": restored})
         loaded = 0
         for tenant, line in self.deployment.tenants.items():
             for key, text in self.store.prompt_texts(tenant).items():

@@ -6,7 +6,9 @@ a PostgreSQL store can implement the same methods when several app
 instances share a deployment.
 
 What lives here: prompt texts edited by a bank's staff (with their history),
-admin API tokens (hashed), and, through their own modules, the audit trail
+uploaded prompt recordings (as uploaded), admin API tokens (hashed), and,
+through their own modules, callback requests (:mod:`stasis_app.queue.callbacks`),
+the audit trail
 (:mod:`stasis_app.audit`), the journal of blocks the bank has not confirmed
 yet (:mod:`stasis_app.journal`), failed logins (:mod:`stasis_app.login_guard`)
 and the admin page's users and sessions (:mod:`stasis_app.web.accounts`).
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+
+from voice.recording import transcript
 
 T = TypeVar("T")
 
@@ -56,6 +60,9 @@ CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, call
 CREATE TABLE IF NOT EXISTS web_users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
     password_hash TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recordings (
+    sha TEXT PRIMARY KEY, kind TEXT NOT NULL, data BLOB NOT NULL, seconds REAL NOT NULL,
+    who TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS callbacks (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, queue TEXT NOT NULL, number TEXT NOT NULL,
     customer TEXT NOT NULL, level TEXT NOT NULL, waiting_since TEXT NOT NULL,
@@ -178,8 +185,11 @@ class Store:
                 "SELECT text FROM prompt_texts WHERE tenant = ? AND prompt = ?", (tenant, prompt)
             ).fetchone()
             old = row[0] if row else current
-            if expected is not None and " ".join(expected.split()) != " ".join(old.split()):
-                raise StaleEdit(old)
+            # An editor of a recorded prompt saw its transcript.
+            if expected is not None and " ".join(expected.split()) != " ".join(
+                transcript(old).split()
+            ):
+                raise StaleEdit(transcript(old))
             at = _now()
             cursor = db.execute(
                 "INSERT INTO prompt_history (tenant, prompt, old_text, new_text, who, at) "
@@ -207,6 +217,26 @@ class Store:
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY revision DESC", args).fetchall()
         return [PromptEdit(*row) for row in rows]
+
+    # --- recordings ---------------------------------------------------------
+
+    def save_recording(self, sha: str, kind: str, data: bytes, seconds: float, who: str) -> None:
+        """Keep an uploaded recording as it came (its converted files live in
+        the prompt cache, which may be emptied: they are made again from this)."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR IGNORE INTO recordings (sha, kind, data, seconds, who, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sha, kind, data, seconds, who, _now()),
+            )
+
+        self._transaction(work)
+
+    def recording_data(self, sha: str) -> bytes | None:
+        with self._connect() as db:
+            row = db.execute("SELECT data FROM recordings WHERE sha = ?", (sha,)).fetchone()
+        return bytes(row[0]) if row else None
 
     # --- admin tokens -------------------------------------------------------
 

@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -99,14 +99,24 @@ def cli_set(text: str) -> None:
     )
 
 
-def cli_set_and_wait(app: AppProcess, text: str) -> None:
-    """Set the echo greeting from another process; wait until the app applied it."""
+def cli_record(wav: Path, transcript: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "prompts", "record",
+         "echo", "greeting", str(wav), "--transcript", transcript, "--who", "test"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+
+
+def cli_set_and_wait(app: AppProcess, text: str, change: Callable[[], None] | None = None) -> None:
+    """Set the echo greeting from another process (or make ``change``); wait
+    until the app applied it."""
 
     def applied() -> int:
         return app.count(lambda e: e.get("event") == "prompt edits applied")
 
     before = applied()
-    cli_set(text)
+    (change or (lambda: cli_set(text)))()
     deadline = time.monotonic() + 10
     while applied() == before:
         assert time.monotonic() < deadline, "the app did not apply the edit within 10 s"
@@ -124,6 +134,25 @@ def test_greeting_changed_from_the_command_line_reaches_the_running_app(
         assert (last.old_text, last.who) == (old, "test")
     finally:
         cli_set_and_wait(live_app, old)
+
+
+def test_a_recording_uploaded_from_the_command_line_is_what_the_next_call_plays(
+    live_app: AppProcess, sandbox: Sandbox, store: Store, tmp_path: Path
+) -> None:
+    """A voice talent's recording (here espeak-ng at 22 kHz, as a studio would
+    not make it) replaces the echo line's greeting in the running app."""
+    old = first_heard("107", sandbox)
+    talent = tmp_path / "lektor.wav"
+    said = "Tu nagranie lektora linii echo."
+    subprocess.run(["espeak-ng", "-v", "pl", "-w", str(talent), said], check=True)
+    cli_set_and_wait(live_app, said, lambda: cli_record(talent, said))
+    try:
+        assert store.prompt_texts("echo")["greeting"].startswith("@recording:")
+        # The simulator names what played by its file: the recording's, with its transcript.
+        assert first_heard("107", sandbox) == said
+    finally:
+        cli_set_and_wait(live_app, old)
+    assert first_heard("107", sandbox) == old
 
 
 def test_a_call_plays_only_prompts_rendered_before_the_line_opened(

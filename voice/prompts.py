@@ -4,6 +4,10 @@ Every prompt is rendered before the app takes a call; a call only ever asks
 for the media URI of an already rendered key. A prompt that no engine could
 render plays the shipped apology (:mod:`voice.apology`) instead: a caller
 may hear an apology where a menu should be, but never silence.
+
+A prompt may play a recording instead (:mod:`voice.recording`): its text is
+then a marker naming the recording's files, already converted in the cache
+folder; nothing is synthesized for it.
 """
 
 import asyncio
@@ -13,8 +17,11 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
+from voice import recording
 from voice.cache import PromptCache
+from voice.convert import is_complete
 from voice.engine import SynthesisError
+from voice.recording import is_marker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ class PromptBook:
         started = time.monotonic()
         apology = await asyncio.to_thread(self.cache.apology)
         total = len(self.texts)
-        hits = sum(1 for text in self.texts.values() if self.cache.cached(text) is not None)
+        hits = sum(1 for text in self.texts.values() if is_marker(text) or self.cache.cached(text))
         slots = asyncio.Semaphore(workers)
         unspoken: list[str] = []
         done = 0
@@ -41,7 +48,7 @@ class PromptBook:
             nonlocal done
             async with slots:
                 try:
-                    self._rendered[key] = await self.cache.render(text)
+                    self._rendered[key] = await self._audio(text)
                 except (SynthesisError, OSError):  # no engine could, or no room to store it
                     self._rendered[key] = apology
                     unspoken.append(key)
@@ -70,6 +77,9 @@ class PromptBook:
         """How many rendered prompts each engine spoke ("apology": none could)."""
         used: Counter[str] = Counter()
         for key, base in self._rendered.items():
+            if is_marker(self.texts[key]):
+                used["recording" if base != self.cache.apology() else "apology"] += 1
+                continue
             engine = self.cache.engine_of(self.texts[key], base)
             used[engine.identity if engine is not None else "apology"] += 1
         return dict(used)
@@ -80,20 +90,38 @@ class PromptBook:
         engine's), else where the first engine would put it."""
         uris = {}
         for key, text in self.texts.items():
-            base = self._rendered.get(key) or self.cache.cached(text) or self.cache.base_path(text)
+            base = (
+                self._rendered.get(key)
+                or (self._recording(text) if is_marker(text) else None)
+                or self.cache.cached(text)
+                or self.cache.base_path(text)
+            )
             uris[key] = f"sound:{base}"
         return uris
 
+    def _recording(self, text: str) -> Path:
+        return recording.base_path(self.cache.root, recording.parse_marker(text)[0])
+
+    async def _audio(self, text: str) -> Path:
+        """The files of ``text``: its recording's, or rendered by the engines."""
+        if not is_marker(text):
+            return await self.cache.render(text)
+        base = self._recording(text)
+        if not is_complete(base):
+            raise FileNotFoundError(f"recording {base.name} is not in {base.parent}")
+        return base
+
     async def prepare(self, text: str) -> Path:
         """Render ``text`` into the cache (for a preview or an edit) without
-        changing any prompt; raises SynthesisError when no engine can."""
-        return await self.cache.render(text)
+        changing any prompt; raises SynthesisError when no engine can (and
+        FileNotFoundError for a recording whose files are missing)."""
+        return await self._audio(text)
 
     async def set_text(self, key: str, text: str) -> Path:
         """Make ``text`` prompt ``key``'s text, rendered: the next playback of
         ``key`` plays it. Playbacks already started keep their (old) file:
         cached files are never overwritten."""
-        base = await self.cache.render(text)
+        base = await self._audio(text)
         self.texts[key] = text
         self._rendered[key] = base
         return base

@@ -5,6 +5,7 @@ publish; history with one-click revert. Every change goes through
 live for the next playback); the text the editor saw goes along, so an edit
 made meanwhile by someone else is refused, not overwritten."""
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -14,6 +15,19 @@ from stasis_app.store import PromptEdit, StaleEdit
 from stasis_app.web.auth import SESSION_KEY, Gate
 from stasis_app.web.html import NO_STORE, csrf_field, error_page, esc, page, word_diff
 from voice.engine import SynthesisError
+from voice.recording import is_marker, transcript
+
+RECORDED = "(nagranie) "
+
+
+def _shown(text: str) -> str:
+    """A stored text as people read it: a recording is its transcript, marked."""
+    return RECORDED + transcript(text) if is_marker(text) else text
+
+
+def _label(text: str, recorded: bool) -> str:
+    return RECORDED + text if recorded else text
+
 
 SOURCE = {"edited": "zmieniony", "config": "konfiguracja", "default": "domyślny"}
 
@@ -34,6 +48,7 @@ class PromptPages:
             ("GET", "/prompts/{tenant}/{key}/preview.wav", self._preview),
             ("POST", "/prompts/{tenant}/{key}/publish", self._publish),
             ("POST", "/prompts/{tenant}/{key}/revert", self._revert),
+            ("POST", "/prompts/{tenant}/{key}/recording", self._upload),
         ):
             gate.add(app, method, path, handler, ["admin"])
 
@@ -97,8 +112,10 @@ class PromptPages:
                 '<p class="note">Ktoś zmienił ten komunikat w międzyczasie; '
                 "opublikowanie zostanie odrzucone. Zacznij od obecnej treści.</p>"
             )
+        recorded = ' <span class="note">(nagranie lektora; tekst to jego zapis)</span>'
         parts.append(
-            f'<h2>Opublikowana treść</h2><p id="published">{esc(info.text)}</p>'
+            f'<h2>Opublikowana treść</h2><p id="published">{esc(info.text)}'
+            f"{recorded if info.recorded else ''}</p>"
             f'<p><audio controls preload="none" src="{url}/preview.wav"></audio></p>'
             f'<h2>Nowa treść</h2><form method="get" action="{url}">'
             f'<input type="hidden" name="seen" value="{esc(seen)}">'
@@ -116,23 +133,38 @@ class PromptPages:
                 f'<input type="hidden" name="expected" value="{esc(seen)}">'
                 "<button>Opublikuj</button></form>"
             )
-        parts.append(self._history(url, history, info.text, session.csrf))
+        parts.append(
+            "<h2>Nagranie lektora zamiast syntezy</h2>"
+            f'<form method="post" action="{url}/recording" enctype="multipart/form-data">'
+            f'{csrf_field(session.csrf)}<input type="hidden" name="expected" value="{esc(seen)}">'
+            '<p><input type="file" name="audio" accept=".wav,.mp3,audio/wav,audio/mpeg" required>'
+            f'</p><p><label>Zapis tego, co mówi nagranie <input name="transcript" size="60" '
+            f'value="{esc(info.text)}" required></label></p>'
+            "<p><button>Wgraj i opublikuj</button> (WAV lub MP3, do 3 minut; cisza na początku "
+            "i końcu jest przycinana, głośność wyrównywana do syntezy)</p></form>"
+        )
+        parts.append(self._history(url, history, info.text, info.recorded, session.csrf))
         title = f"{key} · {self._name(tenant)}"
         return page(title, "".join(parts), session.user, session.csrf)
 
-    def _history(self, url: str, history: list[PromptEdit], current: str, csrf: str) -> str:
+    def _history(
+        self, url: str, history: list[PromptEdit], text: str, recorded: bool, csrf: str
+    ) -> str:
+        """The edits, newest first; each older version can be published again.
+        ``text`` is the published text (a recording's transcript)."""
+        current = _label(text, recorded)
         if not history:
             return "<h2>Historia</h2><p>Nikt jeszcze nie zmieniał tego komunikatu.</p>"
         rows = "".join(
             f"<tr><td>#{e.revision}</td><td>{esc(e.at)}</td><td>{esc(e.who)}</td>"
-            f"<td>{word_diff(e.old_text, e.new_text)}</td><td>"
+            f"<td>{word_diff(_shown(e.old_text), _shown(e.new_text))}</td><td>"
             + (
                 f'<form method="post" action="{url}/revert">{csrf_field(csrf)}'
                 f'<input type="hidden" name="revision" value="{e.revision}">'
-                f'<input type="hidden" name="expected" value="{esc(current)}">'
-                f'<button title="Opublikuj znów: {esc(e.old_text)}">Przywróć poprzednią</button>'
-                "</form>"
-                if e.old_text != current
+                f'<input type="hidden" name="expected" value="{esc(text)}">'
+                f'<button title="Opublikuj znów: {esc(_shown(e.old_text))}">'
+                "Przywróć poprzednią</button></form>"
+                if _shown(e.old_text) != current
                 else ""
             )
             + "</td></tr>"
@@ -158,7 +190,8 @@ class PromptPages:
 
     async def _publish(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        return await self._set(request, str(form.get("text", "")), str(form.get("expected", "")))
+        text, expected = str(form.get("text", "")), str(form.get("expected", ""))
+        return await self._publish_text(request, text, expected)
 
     async def _revert(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
@@ -168,13 +201,38 @@ class PromptPages:
         edit = next((e for e in history if str(e.revision) == wanted), None)
         if edit is None:
             return error_page(404, "Nie ma takiej wersji", f"#{wanted}", request[SESSION_KEY].user)
-        return await self._set(request, edit.old_text, str(form.get("expected", "")))
+        expected = str(form.get("expected", ""))
+        return await self._set(
+            request,
+            lambda who: self.prompts.revert(tenant, key, edit.revision, who, expected),
+        )
 
-    async def _set(self, request: web.Request, text: str, expected: str) -> web.StreamResponse:
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        tenant, key = request.match_info["tenant"], request.match_info["key"]
+        audio = form.get("audio")
+        data = audio.file.read() if isinstance(audio, web.FileField) else b""
+        words, expected = str(form.get("transcript", "")), str(form.get("expected", ""))
+        return await self._set(
+            request,
+            lambda who: self.prompts.set_recording(tenant, key, data, words, who, expected),
+        )
+
+    async def _publish_text(
+        self, request: web.Request, text: str, expected: str
+    ) -> web.StreamResponse:
+        tenant, key = request.match_info["tenant"], request.match_info["key"]
+        return await self._set(
+            request, lambda who: self.prompts.set(tenant, key, text, who=who, expected=expected)
+        )
+
+    async def _set(
+        self, request: web.Request, change: Callable[[str], Awaitable[PromptEdit]]
+    ) -> web.StreamResponse:
         tenant, key = request.match_info["tenant"], request.match_info["key"]
         who = f"web:{request[SESSION_KEY].user.name}"
         try:
-            await self.prompts.set(tenant, key, text, who=who, expected=expected)
+            await change(who)
         except StaleEdit as exc:
             response = await self._edit(
                 request, f"Nie opublikowano: ktoś zmienił ten komunikat na „{exc.current}”."
