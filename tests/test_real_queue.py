@@ -12,12 +12,15 @@ during the whisper, then quick.
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -328,6 +331,10 @@ def test_a_supervisor_listens_whispers_and_barges_through_snoops_that_go_when_st
         assert seen["snoops_after"] == [], seen
     # three through the API, one from the admin page
     assert len(run.log("supervision started")) == len(run.log("supervision ended")) == 4
+    # What `infolinia queue status` showed meanwhile: the call with its agent.
+    (queue,) = run.seen.cli_status
+    assert queue["tenant"] == "queue_supervised" and queue["waiting"] == []
+    assert [t["agent"] for t in queue["talking"]] == ["Local/long@infolinia-test-agents/n"]
 
 
 def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there(
@@ -342,10 +349,24 @@ def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there
     # A supervisor of another bank sees no such queue and cannot join the call.
     assert "queue_supervised" not in web["other_bank_page"]
     assert web["other_bank_status"] == 404
-    # What `infolinia queue status` showed meanwhile: the call with its agent.
-    (queue,) = run.seen.cli_status
-    assert queue["tenant"] == "queue_supervised" and queue["waiting"] == []
-    assert [t["agent"] for t in queue["talking"]] == ["Local/long@infolinia-test-agents/n"]
+    screenshot(web["page"], "queues.png")
+
+
+def screenshot(html: str, name: str) -> None:
+    """Only when asked (ADMIN_SCREENSHOTS=docs/admin): the page as it was
+    served during the call, drawn by Debian's chromium, for the docs."""
+    folder = os.environ.get("ADMIN_SCREENSHOTS")
+    if not folder:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "page.html"
+        page.write_text(html.replace('<meta http-equiv="refresh"', "<meta"), encoding="utf-8")
+        subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--screenshot={Path(folder).resolve() / name}", "--window-size=1100,760",
+             page.as_uri()],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
 
 
 def test_callback_requests_are_listed_oldest_place_first_and_marked_done(run: Run) -> None:

@@ -13,6 +13,15 @@ from stasis_app.web.html import csrf_field, error_page, esc, page
 
 REFRESH_SECONDS = 5
 MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}
+EXITS = {
+    "answered": "odebrane",
+    "callback": "oddzwonienie",
+    "abandoned": "rozłączone w kolejce",
+    "timed_out": "za długie czekanie",
+    "closed": "poza godzinami",
+    "no_agents": "brak konsultantów",
+    "app_stopping": "zatrzymanie aplikacji",
+}
 STATES = {
     "idle": "wolny",
     "ringing": "dzwoni",
@@ -62,7 +71,10 @@ class QueuePages:
                 + "</form></td></tr>"
                 for t in q["talking"]
             )
-            exits = ", ".join(f"{esc(k)}: {v}" for k, v in sorted(q["exits"].items())) or "—"
+            exits = (
+                ", ".join(f"{EXITS.get(k, esc(k))}: {v}" for k, v in sorted(q["exits"].items()))
+                or "—"
+            )
             parts.append(
                 f"<h2>{esc(q['tenant'])} / {esc(q['queue'])} "
                 f"({'otwarta' if q['open'] else 'zamknięta'})</h2>"
