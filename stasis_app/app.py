@@ -103,7 +103,12 @@ class InfoliniaApp:
         api = AdminApi(
             self.prompt_admin,
             self.metrics,
-            admin_pages(self.prompt_admin, self.calls, queues=self.queues),
+            admin_pages(
+                self.prompt_admin,
+                self.calls,
+                queues=self.queues,
+                behind_https_proxy=admin.behind_https_proxy,
+            ),
             queues=self.queues,
         )
         return await serve_admin(api, admin.listen, admin.port)

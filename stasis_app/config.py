@@ -100,6 +100,11 @@ class AdminSettings(_Strict):
     enabled: bool = True
     listen: str = Field(default="127.0.0.1", description="address to bind; 0.0.0.0 for all")
     port: int = Field(default=8090, ge=1, le=65535)
+    behind_https_proxy: bool = Field(
+        default=False,
+        description="a TLS-terminating proxy serves the admin page: its cookies are "
+        "marked Secure although the app itself sees plain http",
+    )
 
 
 class SecuritySettings(_Strict):

@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS callbacks (
     id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, queue TEXT NOT NULL, number TEXT NOT NULL,
     customer TEXT NOT NULL, level TEXT NOT NULL, waiting_since TEXT NOT NULL,
     requested TEXT NOT NULL, state TEXT NOT NULL, done_by TEXT NOT NULL, done TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS web_login_failures (name TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS web_login_failures_name ON web_login_failures (name, at);
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
 """

@@ -385,3 +385,37 @@ def test_a_user_is_made_from_the_command_line_with_the_password_on_stdin(
         text=True,
     )
     assert unknown.returncode == 2
+
+
+async def test_a_login_lock_outlives_a_restart_of_the_app(
+    admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
+) -> None:
+    pages = admin_pages(admin, calls, accounts)
+    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+        for _ in range(5):
+            assert "Zła nazwa" in await login_page_after(client, "anna", "zle-haslo-xx")
+    # A new app on the same store (a restart): the name is still locked.
+    pages = admin_pages(admin, calls, Accounts(admin.store, clock=accounts.clock))
+    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+        assert "Za dużo nieudanych prób" in await login_page_after(client, "anna", PASSWORD)
+
+
+async def test_behind_a_tls_proxy_the_cookies_are_secure(
+    admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
+) -> None:
+    for proxy, secure in ((False, False), (True, True)):
+        pages = admin_pages(admin, calls, accounts, behind_https_proxy=proxy)
+        async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+            form = await client.get("/admin/login")
+            assert ("Secure" in form.headers["Set-Cookie"]) is secure
+            # A browser sends a Secure cookie only over https (to the proxy, which
+            # passes it on); the test client, on http, is given it by hand.
+            login_cookie = form.cookies["infolinia_login"].value
+            answer = await client.post(
+                "/admin/login",
+                data={"user": "anna", "password": PASSWORD, "csrf": csrf_in(await form.text())},
+                headers={"Cookie": f"infolinia_login={login_cookie}"},
+                allow_redirects=False,
+            )
+            assert answer.status == 303
+            assert ("Secure" in answer.headers["Set-Cookie"]) is secure

@@ -29,10 +29,11 @@ def admin_pages(
     calls: CallRegistry,
     accounts: Accounts | None = None,
     queues: QueueManager | None = None,
+    behind_https_proxy: bool = False,
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`."""
     accounts = accounts or Accounts(prompts.store)
-    gate = Gate(accounts)
+    gate = Gate(accounts, behind_https_proxy)
     app = web.Application(middlewares=[gate.middleware])
     gate.add_login_routes(app)
     PromptPages(prompts).routes(app, gate)

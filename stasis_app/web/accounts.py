@@ -67,6 +67,32 @@ class Accounts:
         self.session_seconds = session_seconds
         self.clock = clock
 
+    def login_failed(self, name: str) -> None:
+        """Remember a wrong password for ``name`` (kept in the store: a restart
+        does not forget a lock)."""
+        self.store.transaction(
+            lambda db: db.execute(
+                "INSERT INTO web_login_failures (name, at) VALUES (?, ?)", (name[:64], self.clock())
+            )
+        )
+
+    def failures_since(self, name: str, since: float) -> int:
+        """Wrong passwords for ``name`` after ``since``; older ones are dropped."""
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM web_login_failures WHERE at <= ?", (since,))
+            row = db.execute(
+                "SELECT COUNT(*) FROM web_login_failures WHERE name = ?", (name[:64],)
+            ).fetchone()
+            return int(row[0])
+
+        return self.store.transaction(work)
+
+    def login_succeeded(self, name: str) -> None:
+        self.store.transaction(
+            lambda db: db.execute("DELETE FROM web_login_failures WHERE name = ?", (name[:64],))
+        )
+
     def set_user(self, name: str, role: str, tenant: str, password: str) -> User:
         """Make ``name`` (or replace their role, tenant and password)."""
         if role not in ROLES:

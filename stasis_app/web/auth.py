@@ -1,7 +1,8 @@
 """Logging in to the admin page, and the checks in front of every page.
 
-- A session cookie (HttpOnly, SameSite=Strict, Secure over https) names a
-  session row in the store; an unknown or expired one sends the browser to
+- A session cookie (HttpOnly, SameSite=Strict; Secure over https, and
+  always when ``admin.behind_https_proxy`` says a TLS proxy serves the page)
+  names a session row in the store; an unknown or expired one sends the browser to
   the login form.
 - Every request that changes something (any method but GET/HEAD) carries the
   session's CSRF token as the form field ``csrf`` or the ``X-CSRF-Token``
@@ -11,7 +12,8 @@
   be the user's tenant (or the user sees all tenants).
 - After :data:`MAX_FAILURES` wrong passwords for one user name within
   :data:`FAILURE_WINDOW` seconds, that name cannot log in (even with the right
-  password) until the window has passed. Kept in memory: a restart forgets.
+  password) until the window has passed. Kept in the store: a restart does
+  not lift a lock.
 """
 
 import hmac
@@ -42,28 +44,26 @@ LOGIN_FORM = """<form method="post" action="/admin/login">{csrf}
 <p><button>Zaloguj</button></p></form>"""
 
 
-def _cookie_flags(request: web.Request) -> dict[str, bool | str]:
-    return {"httponly": True, "samesite": "Strict", "secure": request.secure}
-
-
 class Gate:
     """The middleware and the login/logout handlers of the admin page."""
 
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, behind_https_proxy: bool = False) -> None:
         self.accounts = accounts
         self.store = accounts.store
+        self.behind_https_proxy = behind_https_proxy  # cookies Secure even over plain http
         self._roles: dict[web.AbstractRoute, frozenset[str]] = {}
         self._public: set[web.AbstractRoute] = set()
-        self._failures: dict[str, list[float]] = {}  # user name -> times of wrong passwords
 
-    def _locked(self, name: str) -> bool:
+    def _set_cookie(
+        self, response: web.StreamResponse, request: web.Request, name: str, value: str, path: str
+    ) -> None:
+        secure = request.secure or self.behind_https_proxy
+        response.set_cookie(name, value, path=path, httponly=True, samesite="Strict", secure=secure)
+
+    async def _locked(self, name: str) -> bool:
         since = self.accounts.clock() - FAILURE_WINDOW
-        recent = [t for t in self._failures.get(name, []) if t > since]
-        if recent:
-            self._failures[name] = recent
-        else:
-            self._failures.pop(name, None)
-        return len(recent) >= MAX_FAILURES
+        failures = await self.store.run(lambda: self.accounts.failures_since(name, since))
+        return failures >= MAX_FAILURES
 
     def add(
         self, app: web.Application, method: str, path: str, handler: Handler, roles: Iterable[str]
@@ -112,7 +112,7 @@ class Gate:
         token = secrets.token_urlsafe(24)
         note = f'<p class="error">{esc(problem)}</p>' if problem else ""
         response = page("Logowanie", note + LOGIN_FORM.format(csrf=csrf_field(token)))
-        response.set_cookie(LOGIN_COOKIE, token, path="/admin/login", **_cookie_flags(request))  # type: ignore[arg-type]
+        self._set_cookie(response, request, LOGIN_COOKIE, token, "/admin/login")
         if problem:
             response.set_status(401)
         return response
@@ -126,7 +126,7 @@ class Gate:
             return error_page(403, "Odmowa", "Brak ważnego tokenu CSRF; odśwież stronę logowania.")
         name, password = str(form.get("user", "")), str(form.get("password", ""))
         audit = AuditLog(self.store)
-        if self._locked(name):
+        if await self._locked(name):
             await audit.record(
                 tenant="*", action="admin_login", result="locked", detail={"user": name[:64]}
             )
@@ -135,18 +135,18 @@ class Gate:
             )
         user = await self.store.run(lambda: self.accounts.check_password(name, password))
         if user is None:
-            self._failures.setdefault(name, []).append(self.accounts.clock())
+            await self.store.run(lambda: self.accounts.login_failed(name))
             await audit.record(
                 tenant="*", action="admin_login", result="refused", detail={"user": name[:64]}
             )
             return await self._login_form(request, "Zła nazwa użytkownika lub hasło.")
-        self._failures.pop(name, None)
+        await self.store.run(lambda: self.accounts.login_succeeded(name))
         session_id, _ = await self.store.run(lambda: self.accounts.open_session(user))
         await audit.record(
             tenant=user.tenant, action="admin_login", result="ok", detail={"user": name}
         )
         response = web.HTTPSeeOther(HOME[user.role])
-        response.set_cookie(SESSION_COOKIE, session_id, path="/admin", **_cookie_flags(request))  # type: ignore[arg-type]
+        self._set_cookie(response, request, SESSION_COOKIE, session_id, "/admin")
         response.del_cookie(LOGIN_COOKIE, path="/admin/login")
         raise response
 
