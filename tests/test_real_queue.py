@@ -161,6 +161,10 @@ async def supervise_from_the_page(call: str) -> dict[str, Any]:
     async with await page_session("nadzorca-118") as http:
         async with http.get(f"{ADMIN}/admin/queues") as response:
             seen["page"] = html = await response.text()
+        async with http.get(f"{ADMIN}/admin/queues/events") as events:
+            while not (line := await events.content.readline()).startswith(b"data: "):
+                assert line, "the event stream ended"
+            seen["event"] = json.loads(line.removeprefix(b"data: "))
         form = {"csrf": csrf_in(html), "call": call, "mode": "listen", "phone": SUPERVISOR}
         async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
             seen["after_listen"] = html = await response.text()
@@ -344,6 +348,8 @@ def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there
     assert "queue_supervised / main" in web["page"], web["page"]
     assert "Local/long@infolinia-test-agents/n: rozmawia" in web["page"]
     assert "Rozmawiają: 1" in web["page"]
+    # The same part of the page, as the page's event stream sends it.
+    assert "Rozmawiają: 1" in web["event"] and "<html" not in web["event"]
     assert "Dzwonimy na Local/supervisor" in web["after_listen"], web["after_listen"]
     assert web["session"] and web["session"] not in web["after_stop"]
     # A supervisor of another bank sees no such queue and cannot join the call.

@@ -1,17 +1,34 @@
 """The queues page (role supervisor): each queue of the user's banks with
 its agents, waiting callers (place, wait) and calls with agents, a button to
 listen in, whisper or barge into a call (the supervisor's phone is rung),
-and the open callback requests with "done". Refreshes itself every few
-seconds. Only call ids, places and times are shown: no caller numbers, except
+and the open callback requests with "done". Kept current by server-sent
+events. Only call ids, places and times are shown: no caller numbers, except
 in a callback request (the number the caller asked to be called back on)."""
+
+import asyncio
+import contextlib
+import json
 
 from aiohttp import web
 
 from stasis_app.queue.manager import QueueManager
+from stasis_app.web.accounts import User
 from stasis_app.web.auth import SESSION_KEY, Gate
-from stasis_app.web.html import csrf_field, error_page, esc, page
+from stasis_app.web.html import NO_STORE, csrf_field, error_page, esc, page
 
-REFRESH_SECONDS = 5
+KEEPALIVE = 15.0  # seconds without a change before the part is sent again
+# The part below the phone field is replaced by each event; the phone number
+# typed once goes into whichever listen/whisper/barge form is sent.
+SCRIPT = """<script>
+const queues = document.getElementById("queues");
+new EventSource("/admin/queues/events").onmessage = (event) => {
+  queues.innerHTML = JSON.parse(event.data);
+};
+document.addEventListener("submit", (event) => {
+  const phone = event.target.elements.namedItem("phone");
+  if (phone) phone.value = document.getElementById("phone").value.trim();
+});
+</script>"""
 MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}
 EXITS = {
     "answered": "odebrane",
@@ -32,19 +49,53 @@ STATES = {
 
 
 class QueuePages:
-    def __init__(self, queues: QueueManager) -> None:
+    def __init__(self, queues: QueueManager, every: float = 1.0) -> None:
         self.queues = queues
+        self.every = every
+        self._closing = asyncio.Event()
 
     def routes(self, app: web.Application, gate: Gate) -> None:
         gate.add(app, "GET", "/queues", self._page, ["supervisor"])
+        gate.add(app, "GET", "/queues/events", self._events, ["supervisor"])
+        app.on_shutdown.append(self._close_streams)
         gate.add(app, "POST", "/queues/supervise", self._supervise, ["supervisor"])
         gate.add(app, "POST", "/queues/stop", self._stop, ["supervisor"])
         gate.add(app, "POST", "/queues/callback-done", self._callback_done, ["supervisor"])
 
     async def _page(self, request: web.Request, note: str = "") -> web.Response:
         session = request[SESSION_KEY]
-        user, csrf = session.user, session.csrf
-        parts = [note, f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">']
+        body = (
+            note + "<p><label>Telefon nadzorcy (dzwoni przy „Słuchaj”, „Podpowiadaj”, "
+            '„Włącz się”) <input id="phone" placeholder="PJSIP/ewa" size="20"></label></p>'
+            f'<div id="queues">{await self._fragment(session.user, session.csrf)}</div>' + SCRIPT
+        )
+        return page("Kolejki", body, session.user, session.csrf)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """The queues part of the page, again whenever it changes (waits tick
+        every second): server-sent events carrying server-rendered HTML."""
+        session = request[SESSION_KEY]
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no", **NO_STORE}
+        )
+        await response.prepare(request)
+        last, quiet = "", 0.0
+        while not self._closing.is_set():
+            html = await self._fragment(session.user, session.csrf)
+            if html != last or quiet >= KEEPALIVE:
+                await response.write(f"data: {json.dumps(html)}\n\n".encode())
+                last, quiet = html, 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.every)
+            quiet += self.every
+        return response
+
+    async def _close_streams(self, app: web.Application) -> None:
+        self._closing.set()
+
+    async def _fragment(self, user: User, csrf: str) -> str:
+        """Queues, supervision sessions and callbacks, as HTML."""
+        parts: list[str] = []
         views = self.queues.snapshot(user.sees)
         if not views:
             parts.append("<p>Żaden bank tego użytkownika nie ma kolejki do konsultantów.</p>")
@@ -63,7 +114,7 @@ class QueuePages:
                 f"<td>{t['seconds']:.0f} s</td>"
                 f'<td><form class="inline" method="post" action="/admin/queues/supervise">'
                 f'{csrf_field(csrf)}<input type="hidden" name="call" value="{esc(t["call"])}">'
-                '<input name="phone" placeholder="PJSIP/nadzorca" required size="16"> '
+                '<input type="hidden" name="phone"> '
                 + "".join(
                     f'<button name="mode" value="{mode}">{label}</button> '
                     for mode, label in MODES.items()
@@ -118,7 +169,7 @@ class QueuePages:
             "<table><tr><th>Nr</th><th>Kolejka</th><th>Oddzwonić na</th><th>Klient</th>"
             f"<th>Czeka od</th><th></th></tr>{rows}</table>"
         )
-        return page("Kolejki", "".join(parts), user, csrf)
+        return "".join(parts)
 
     async def _supervise(self, request: web.Request) -> web.StreamResponse:
         session, form = request[SESSION_KEY], await request.post()
