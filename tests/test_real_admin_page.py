@@ -137,6 +137,7 @@ def test_an_admin_changes_the_greeting_and_the_next_call_hears_it(
     accounts: Accounts,
     browser: Browser,
     shots: Path | None,
+    tmp_path: Path,
 ) -> None:
     new = "Dzień dobry, tu Bank Spółdzielczy w Cieszynie."
     page = logged_in(browser, "test-web-admin")
@@ -161,7 +162,7 @@ def test_an_admin_changes_the_greeting_and_the_next_call_hears_it(
         published = page.request.get(GREETING + "/preview.wav")
         assert published.body() != audio.body()  # not the old greeting's audio
         snap(page, shots, "prompt-edit.png", full_page=True)
-        page.get_by_role("button", name="Opublikuj").click()
+        page.get_by_role("button", name="Opublikuj", exact=True).click()
         assert "Opublikowano" in page.locator("#done").inner_text()
         assert heard_first("101", sandbox) == new  # a real call through Asterisk
         live_app.wait_for(lambda e: e.get("event") == "prompt changed", 5)
@@ -169,6 +170,18 @@ def test_an_admin_changes_the_greeting_and_the_next_call_hears_it(
         page.get_by_role("button", name="Przywróć poprzednią").first.click()
         assert page.locator("#published").inner_text() == "Cieszyn."
         assert heard_first("101", sandbox) == "Cieszyn."
+        # A voice talent's recording (espeak-ng at 22 kHz here) instead of synthesis.
+        said = "Tu lektor Banku Spółdzielczego w Cieszynie."
+        talent = tmp_path / "lektor.wav"
+        subprocess.run(["espeak-ng", "-v", "pl", "-w", str(talent), said], check=True)
+        page.set_input_files("input[name=audio]", str(talent))
+        page.get_by_label("Zapis tego, co mówi nagranie").fill(said)
+        page.get_by_role("button", name="Wgraj i opublikuj").click()
+        assert "Opublikowano" in page.locator("#done").inner_text()
+        assert "nagranie lektora" in page.locator("#published").inner_text()
+        assert heard_first("101", sandbox) == said  # the recording's file, by its transcript
+        page.get_by_role("button", name="Przywróć poprzednią").first.click()
+        assert page.locator("#published").inner_text() == "Cieszyn."
         page.goto(f"{BASE}/admin/flow/cieszyn")
         assert page.locator("svg").count() >= 1
         snap(page, shots, "flow.png")
