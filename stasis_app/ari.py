@@ -479,7 +479,8 @@ class AriGateway:
         for _ in range(2):
             client = on or await self._wait_for_link(operation)
             try:
-                return await asyncio.wait_for(send(client), self.settings.request_timeout)
+                async with asyncio.timeout(self.settings.request_timeout):
+                    return await send(client)
             except web_exceptions.HTTPNotFound:
                 raise CallHungUp(f"{operation}: not found (hung up)") from None
             except web_exceptions.HTTPConflict:

@@ -267,7 +267,8 @@ class Call:
     async def _next_event(self, timeout: float) -> AriEvent | None:
         """Wait for the call's next event; keys go to the buffer, a hangup raises."""
         try:
-            event = await asyncio.wait_for(self.handle.events.get(), timeout)
+            async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                event = await self.handle.events.get()
         except TimeoutError:
             return None
         kind = event.get("type")

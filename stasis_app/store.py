@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,23 +115,25 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._local = threading.local()  # one connection per thread, kept
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
         path.chmod(0o600)  # prompt edits name people; tokens are credentials
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        """This thread's connection (opened once: opening one and setting WAL
+        on every statement cost more than the statements on a busy line)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
         return db
 
     def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` on a connection of its own (for reads)."""
-        db = self._connect()
-        try:
-            return work(db)
-        finally:
-            db.close()
+        """Run ``work`` on this thread's connection (for reads)."""
+        return work(self._connect())
 
     def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in one write transaction (BEGIN IMMEDIATE: one writer at a time)."""
@@ -138,16 +141,15 @@ class Store:
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("BEGIN IMMEDIATE")
             result = work(db)
             db.execute("COMMIT")
-            return result
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # the connection is kept: leave it clean
+                db.execute("ROLLBACK")
             raise
-        finally:
-            db.close()
+        return result
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run one of the methods below off the event loop."""

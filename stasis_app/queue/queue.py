@@ -336,7 +336,8 @@ class ConsultantQueue:
 
     async def _leg_event(self, handle: ChannelHandle, timeout: float) -> AriEvent | None:
         try:
-            return await asyncio.wait_for(handle.events.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await handle.events.get()
         except TimeoutError:
             return None
 
