@@ -101,14 +101,15 @@ def status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def bench_config(workdir: Path, admin_port: int) -> Path:
-    """bench/infolinia-bench.yaml with a free admin port and absolute paths."""
-    raw = yaml.safe_load(CONFIG.read_text())
+def bench_config(workdir: Path, admin_port: int, config: Path = CONFIG) -> Path:
+    """A bench config (bench/infolinia-bench.yaml) with a free admin port and
+    absolute paths, written into ``workdir``."""
+    raw = yaml.safe_load(config.read_text())
     raw["admin"]["port"] = admin_port
     raw["prompts"] = str((BENCH / raw["prompts"]).resolve())
     for tenant in raw["tenants"].values():
         tenant["flow"] = str((BENCH / tenant["flow"]).resolve())
-    path = workdir / "infolinia-bench.yaml"
+    path = workdir / config.name
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
 

@@ -35,8 +35,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-from load import AppRun, Ari, cpu_seconds, free_port, quantiles, scrape, sipp_stats, status_kb
+from load import (
+    AppRun,
+    Ari,
+    bench_config,
+    cpu_seconds,
+    free_port,
+    quantiles,
+    scrape,
+    sipp_stats,
+    status_kb,
+)
 
 from stasis_app.config import load_settings
 from stasis_app.sandbox import Sandbox
@@ -48,17 +57,6 @@ DRIFT = "infolinia_queue_announcement_drift_seconds"
 DISPATCH = "infolinia_queue_dispatch_seconds"
 
 
-def bench_config(workdir: Path, admin_port: int) -> Path:
-    raw = yaml.safe_load(CONFIG.read_text())
-    raw["admin"]["port"] = admin_port
-    raw["prompts"] = str((BENCH / raw["prompts"]).resolve())
-    for tenant in raw["tenants"].values():
-        tenant["flow"] = str((BENCH / tenant["flow"]).resolve())
-    path = workdir / CONFIG.name
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    return path
-
-
 def run(callers: int, workdir: Path) -> dict[str, Any]:
     settings = load_settings(CONFIG, resolve_secrets=False)
     sandbox = Sandbox.default(prompt_dir=settings.voice.cache_dir)
@@ -67,7 +65,7 @@ def run(callers: int, workdir: Path) -> dict[str, Any]:
     assert asterisk is not None
     ari = Ari(sandbox.ari_password())
     admin_port = free_port(socket.SOCK_STREAM)
-    app = AppRun(bench_config(workdir, admin_port), workdir / "app.log", ari)
+    app = AppRun(bench_config(workdir, admin_port, CONFIG), workdir / "app.log", ari)
     app_pid = app.start()
     queue = settings.tenants["kolejka"].queues["main"]
     try:

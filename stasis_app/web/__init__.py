@@ -5,6 +5,7 @@ diagram, live calls, the audit trail, users. Server-rendered HTML, Polish text.
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py   one module per page
+    events.py    server-sent events for the pages that stay current
 """
 
 from aiohttp import web

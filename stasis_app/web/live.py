@@ -2,8 +2,6 @@
 state in the flow and duration, kept current by server-sent events. Only
 :class:`CallView` fields leave the server: no numbers, no customers."""
 
-import asyncio
-import contextlib
 import json
 from dataclasses import asdict
 
@@ -11,9 +9,9 @@ from aiohttp import web
 
 from stasis_app.live_calls import CallRegistry
 from stasis_app.web.auth import SESSION_KEY, Gate
-from stasis_app.web.html import NO_STORE, esc, page
+from stasis_app.web.events import EventStreams
+from stasis_app.web.html import esc, page
 
-KEEPALIVE = 15.0  # seconds without a change before the state is sent again
 SCRIPT = """<script>
 const body = document.getElementById("calls");
 const count = document.getElementById("count");
@@ -34,17 +32,12 @@ new EventSource("/admin/live/events").onmessage = (event) => {
 class LivePages:
     def __init__(self, calls: CallRegistry, every: float = 1.0) -> None:
         self.calls = calls
-        self.every = every
-        self._closing = asyncio.Event()
+        self.streams = EventStreams(every)
 
     def routes(self, app: web.Application, gate: Gate) -> None:
         gate.add(app, "GET", "/live", self._page, ["supervisor"])
         gate.add(app, "GET", "/live/events", self._events, ["supervisor"])
-        app.on_shutdown.append(self._close_streams)
-
-    async def _close_streams(self, app: web.Application) -> None:
-        # Open event streams end here, so a stopping app does not wait for them.
-        self._closing.set()
+        app.on_shutdown.append(self.streams.close)
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION_KEY]
@@ -66,17 +59,8 @@ class LivePages:
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """One event whenever what this user may see changes (durations tick every second)."""
         user = request[SESSION_KEY].user
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no", **NO_STORE}
-        )
-        await response.prepare(request)
-        last, quiet = None, 0.0
-        while not self._closing.is_set():
-            data = json.dumps([asdict(v) for v in self.calls.views(user.sees)], ensure_ascii=False)
-            if data != last or quiet >= KEEPALIVE:  # a keepalive notices a closed page
-                await response.write(f"data: {data}\n\n".encode())
-                last, quiet = data, 0.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.every)
-            quiet += self.every
-        return response
+
+        async def views() -> str:
+            return json.dumps([asdict(v) for v in self.calls.views(user.sees)], ensure_ascii=False)
+
+        return await self.streams.stream(request, views)

@@ -5,8 +5,6 @@ and the open callback requests with "done". Kept current by server-sent
 events. Only call ids, places and times are shown: no caller numbers, except
 in a callback request (the number the caller asked to be called back on)."""
 
-import asyncio
-import contextlib
 import json
 
 from aiohttp import web
@@ -14,9 +12,9 @@ from aiohttp import web
 from stasis_app.queue.manager import QueueManager
 from stasis_app.web.accounts import User
 from stasis_app.web.auth import SESSION_KEY, Gate
-from stasis_app.web.html import NO_STORE, csrf_field, error_page, esc, page
+from stasis_app.web.events import EventStreams
+from stasis_app.web.html import csrf_field, error_page, esc, page
 
-KEEPALIVE = 15.0  # seconds without a change before the part is sent again
 # The part below the phone field is replaced by each event; the phone number
 # typed once goes into whichever listen/whisper/barge form is sent.
 SCRIPT = """<script>
@@ -51,13 +49,12 @@ STATES = {
 class QueuePages:
     def __init__(self, queues: QueueManager, every: float = 1.0) -> None:
         self.queues = queues
-        self.every = every
-        self._closing = asyncio.Event()
+        self.streams = EventStreams(every)
 
     def routes(self, app: web.Application, gate: Gate) -> None:
         gate.add(app, "GET", "/queues", self._page, ["supervisor"])
         gate.add(app, "GET", "/queues/events", self._events, ["supervisor"])
-        app.on_shutdown.append(self._close_streams)
+        app.on_shutdown.append(self.streams.close)
         gate.add(app, "POST", "/queues/supervise", self._supervise, ["supervisor"])
         gate.add(app, "POST", "/queues/stop", self._stop, ["supervisor"])
         gate.add(app, "POST", "/queues/callback-done", self._callback_done, ["supervisor"])
@@ -75,23 +72,11 @@ class QueuePages:
         """The queues part of the page, again whenever it changes (waits tick
         every second): server-sent events carrying server-rendered HTML."""
         session = request[SESSION_KEY]
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no", **NO_STORE}
-        )
-        await response.prepare(request)
-        last, quiet = "", 0.0
-        while not self._closing.is_set():
-            html = await self._fragment(session.user, session.csrf)
-            if html != last or quiet >= KEEPALIVE:
-                await response.write(f"data: {json.dumps(html)}\n\n".encode())
-                last, quiet = html, 0.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.every)
-            quiet += self.every
-        return response
 
-    async def _close_streams(self, app: web.Application) -> None:
-        self._closing.set()
+        async def part() -> str:
+            return json.dumps(await self._fragment(session.user, session.csrf))
+
+        return await self.streams.stream(request, part)
 
     async def _fragment(self, user: User, csrf: str) -> str:
         """Queues, supervision sessions and callbacks, as HTML."""

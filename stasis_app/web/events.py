@@ -1,0 +1,44 @@
+"""Server-sent events for pages that stay current (live calls, queues)."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from stasis_app.web.html import NO_STORE
+
+KEEPALIVE = 15.0  # seconds without a change before the same data is sent again
+
+
+class EventStreams:
+    """Streams that end together when the admin server shuts down."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self._closing = asyncio.Event()
+
+    async def close(self, app: web.Application) -> None:
+        """An ``on_shutdown`` hook: open streams end, so a stopping app need not wait."""
+        self._closing.set()
+
+    async def stream(
+        self, request: web.Request, data: Callable[[], Awaitable[str]]
+    ) -> web.StreamResponse:
+        """Send ``data()`` (one line of text, e.g. JSON) as an event whenever
+        it changes, looking every ``every`` seconds; the same again after
+        :data:`KEEPALIVE` seconds, which notices a page that was closed."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no", **NO_STORE}
+        )
+        await response.prepare(request)
+        last, quiet = None, 0.0
+        while not self._closing.is_set():
+            current = await data()
+            if current != last or quiet >= KEEPALIVE:
+                await response.write(f"data: {current}\n\n".encode())
+                last, quiet = current, 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.every)
+            quiet += self.every
+        return response
