@@ -19,16 +19,14 @@ from stasis_app.deployment import build_deployment
 from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import StaleEdit, Store
 from tests.conftest import TEST_CONFIG
+from tests.support.isolated_admin import isolated_env
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "INFOLINIA_STATE": str(tmp_path / "state.sqlite"),
-        "INFOLINIA_PROMPT_DIR": str(tmp_path / "prompts"),
-    }
+    return isolated_env(tmp_path)
 
 
 @pytest.fixture

@@ -22,10 +22,11 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.live_calls import CallRegistry
 from stasis_app.prompt_admin import BadText, PromptAdmin
-from stasis_app.store import StaleEdit, Store
+from stasis_app.store import StaleEdit
 from stasis_app.web import admin_pages
 from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG
+from tests.support.isolated_admin import isolated_prompt_admin
 from voice import recording
 from voice.recording import BadRecording, import_recording
 
@@ -118,12 +119,7 @@ def test_an_upload_that_cannot_be_a_prompt_is_refused_with_the_reason(
 
 @pytest.fixture
 def admin(tmp_path: Path) -> PromptAdmin:
-    env = {
-        "INFOLINIA_STATE": str(tmp_path / "state.sqlite"),
-        "INFOLINIA_PROMPT_DIR": str(tmp_path / "prompts"),
-    }
-    settings = load_settings(TEST_CONFIG, env=env, resolve_secrets=False)
-    return PromptAdmin(build_deployment(settings, with_adapters=False), Store(settings.state))
+    return isolated_prompt_admin(tmp_path)
 
 
 @pytest.fixture

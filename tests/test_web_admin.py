@@ -17,14 +17,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin_api import AdminApi
 from stasis_app.audit import AuditLog
-from stasis_app.config import load_settings
-from stasis_app.deployment import build_deployment
 from stasis_app.live_calls import CallRegistry
 from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import Store
 from stasis_app.web import admin_pages
 from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG
+from tests.support.isolated_admin import isolated_prompt_admin
 
 pytestmark = pytest.mark.unit
 PASSWORD = "dobre-haslo-123"
@@ -45,12 +44,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def admin(tmp_path: Path) -> PromptAdmin:
-    env = {
-        "INFOLINIA_STATE": str(tmp_path / "state.sqlite"),
-        "INFOLINIA_PROMPT_DIR": str(tmp_path / "prompts"),
-    }
-    settings = load_settings(TEST_CONFIG, env=env, resolve_secrets=False)
-    return PromptAdmin(build_deployment(settings, with_adapters=False), Store(settings.state))
+    return isolated_prompt_admin(tmp_path)
 
 
 @pytest.fixture
