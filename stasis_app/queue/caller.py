@@ -63,7 +63,11 @@ class QueueCaller:
             return await self._wait(waiter)
         finally:
             if not waiter.gone:
-                queue.leave(waiter, "abandoned" if self.call.hung_up else "app_stopping")
+                if self.call.hung_up:
+                    reason = "abandoned"
+                else:  # the app is stopping, or an ARI request failed (the caller hears an apology)
+                    reason = "app_stopping" if queue.gateway.closing else "failed"
+                queue.leave(waiter, reason)
             if waiter.leg is not None and not waiter.leg.ended.is_set():
                 with contextlib.suppress(AriError):
                     await queue.gateway.hangup(waiter.leg.channel_id)

@@ -38,8 +38,6 @@ AGENT_LEFT = "agent_left"  # the agent's leg ended
 # A synthetic event on a ringing agent leg's queue: its caller left.
 CALLER_GONE = "InfoliniaCallerGone"
 LEG_ENDED = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest", CHANNEL_GONE})
-# Exits of the queue, each counted (stasis_app.queue.metrics).
-EXITS = ("answered", "callback", "abandoned", "timed_out", "closed", "no_agents", "app_stopping")
 WHISPER_LIMIT = 30.0  # seconds; a whisper that never reports its end is taken as done
 
 

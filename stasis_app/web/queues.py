@@ -36,6 +36,7 @@ EXITS = {
     "closed": "poza godzinami",
     "no_agents": "brak konsultantów",
     "app_stopping": "zatrzymanie aplikacji",
+    "failed": "błąd (przeprosiny)",
 }
 STATES = {
     "idle": "wolny",
