@@ -200,7 +200,8 @@ def load_settings(
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(file, field, first["msg"]) from None
+        # pydantic prefixes our validators' messages with "Value error, ".
+        raise ConfigError(file, field, first["msg"].removeprefix("Value error, ")) from None
     except TypeError as exc:
         raise ConfigError(file, "-", str(exc)) from None
 

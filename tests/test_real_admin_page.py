@@ -175,7 +175,7 @@ def test_an_admin_changes_the_greeting_and_the_next_call_hears_it(
         talent = tmp_path / "lektor.wav"
         subprocess.run(["espeak-ng", "-v", "pl", "-w", str(talent), said], check=True)
         page.set_input_files("input[name=audio]", str(talent))
-        page.get_by_label("Zapis tego, co mówi nagranie").fill(said)
+        page.get_by_label("Treść nagrania (transkrypcja)").fill(said)
         page.get_by_role("button", name="Wgraj i opublikuj").click()
         assert "Opublikowano" in page.locator("#done").inner_text()
         assert "nagranie lektora" in page.locator("#published").inner_text()

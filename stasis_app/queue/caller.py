@@ -12,7 +12,7 @@ import logging
 import time
 
 from stasis_app.call import Call, DigitTimeouts
-from stasis_app.errors import AriError
+from stasis_app.errors import AriError, CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
@@ -27,6 +27,7 @@ CONFIRM_TIMEOUTS = DigitTimeouts(first=6.0, between=4.0)
 NUMBER_TIMEOUTS = DigitTimeouts(first=8.0, between=5.0)
 NUMBER_LENGTH = (6, 15)  # digits of a phone number a caller may type
 AFTER_ANNOUNCEMENT = 1.0  # at least this long between two announcements
+CALLBACK_TRIES = 3  # numbers read back before giving up
 
 
 def _number_ok(number: str) -> bool:
@@ -49,12 +50,10 @@ class QueueCaller:
         queue = self.queue
         if not queue.is_open():
             log.info("queue closed", extra={"queue": queue.label})
-            await self.call.say(closed)
-            return await self._not_queued("closed")
+            return await self._not_queued("closed", closed)
         if not await queue.available():
             log.info("no agent logged in", extra={"queue": queue.label})
-            await self.call.say(["queue_no_agents"])
-            return await self._not_queued("no_agents")
+            return await self._not_queued("no_agents", ["queue_no_agents"])
         if connecting:
             await self.call.say(connecting)
         customer = self.ctx.customer.number if self.ctx.customer is not None else ""
@@ -73,9 +72,15 @@ class QueueCaller:
                     await queue.gateway.hangup(waiter.leg.channel_id)
             await queue.unhold(waiter)
 
-    async def _not_queued(self, reason: str) -> str:
-        """Nobody can answer now: a callback, or back to the flow."""
-        called_back = await self._offer_callback(None)
+    async def _not_queued(self, reason: str, told: list[str]) -> str:
+        """Nobody can answer now: the caller is told, then a callback, or back
+        to the flow. A caller who hangs up meanwhile counts as abandoned."""
+        try:
+            await self.call.say(told)
+            called_back = await self._offer_callback(None)
+        except CallHungUp:
+            self.queue.count("abandoned")
+            raise
         self.queue.count("callback" if called_back else reason)
         return "done" if called_back else "failed"
 
@@ -112,6 +117,8 @@ class QueueCaller:
                     queue.metrics.announced(queue.tenant, now - scheduled)
                 position = queue.position(waiter)
                 keys = announcement_keys(position, queue.estimate(waiter))
+                if not periodic:
+                    keys = ["queue_all_busy", *keys]
                 log.info("queue announcement", extra={"queue": queue.label, "position": position})
                 await call.say(keys, barge_in=True)
                 scheduled = max(scheduled + every, time.monotonic() + AFTER_ANNOUNCEMENT)
@@ -183,18 +190,24 @@ class QueueCaller:
         caller. False when nothing was confirmed or it could not be stored."""
         call, queue = self.call, self.queue
         number = "".join(c for c in call.handle.caller if c.isdigit())
-        for _ in range(2):
-            if _number_ok(number):
-                spoken = [fragment_key(word) for word in digit_words(number)]
-                await call.say(["callback_number_is", *spoken, "callback_confirm"], barge_in=True)
-                key = await call.read_digits(1, terminator=None, timeouts=CONFIRM_TIMEOUTS)
-                if key == "1":
-                    break
-                if key != "2":
-                    return False
-            await call.say(["callback_enter_number"], barge_in=True)
-            number = await call.read_digits(NUMBER_LENGTH[1], timeouts=NUMBER_TIMEOUTS)
+        # Every number (the caller's own, or one typed) is read back and
+        # confirmed; three numbers at most, then the caller is told.
+        for _ in range(CALLBACK_TRIES):
+            if not _number_ok(number):
+                await call.say(["callback_enter_number"], barge_in=True)
+                number = await call.read_digits(NUMBER_LENGTH[1], timeouts=NUMBER_TIMEOUTS)
+                if not _number_ok(number):
+                    continue
+            spoken = [fragment_key(word) for word in digit_words(number)]
+            await call.say(["callback_number_is", *spoken, "callback_confirm"], barge_in=True)
+            key = await call.read_digits(1, terminator=None, timeouts=CONFIRM_TIMEOUTS)
+            if key == "1":
+                break
+            if key != "2":
+                return False  # no answer: back to waiting (or to the flow)
+            number = ""  # 2: another number
         else:
+            await call.say(["callback_not_registered"])
             return False
         customer = self.ctx.customer.number if self.ctx.customer is not None else ""
         since = waiter.since if waiter is not None else None

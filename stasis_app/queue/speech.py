@@ -13,6 +13,7 @@ QUEUE_PROMPTS = (
     "queue_wait_about",
     "queue_wait_about_minute",
     "queue_wait_under_minute",
+    "queue_wait_about_hour",
     "queue_wait_over_hour",
     "queue_callback_offer",
     "queue_no_agents",
@@ -46,6 +47,8 @@ def wait_keys(seconds: float) -> list[str]:
         return ["queue_wait_about_minute"]
     if minutes == OVER_AN_HOUR:
         return ["queue_wait_over_hour"]
+    if minutes == 60:
+        return ["queue_wait_about_hour"]
     return ["queue_wait_about", *(fragment_key(word) for word in minutes_words(minutes))]
 
 

@@ -138,10 +138,11 @@ class PromptPages:
             f'<form method="post" action="{url}/recording" enctype="multipart/form-data">'
             f'{csrf_field(session.csrf)}<input type="hidden" name="expected" value="{esc(seen)}">'
             '<p><input type="file" name="audio" accept=".wav,.mp3,audio/wav,audio/mpeg" required>'
-            f'</p><p><label>Zapis tego, co mówi nagranie <input name="transcript" size="60" '
+            f'</p><p><label>Treść nagrania (transkrypcja) <input name="transcript" size="60" '
             f'value="{esc(info.text)}" required></label></p>'
-            "<p><button>Wgraj i opublikuj</button> (WAV lub MP3, do 3 minut; cisza na początku "
-            "i końcu jest przycinana, głośność wyrównywana do syntezy)</p></form>"
+            "<p><button>Wgraj i opublikuj</button> (WAV lub MP3, od 0,3 s do 3 minut, najwyżej "
+            "20 MB; cisza na początku i na końcu zostanie przycięta, a głośność wyrównana do "
+            "komunikatów syntezowanych)</p></form>"
         )
         parts.append(self._history(url, history, info.text, info.recorded, session.csrf))
         title = f"{key} · {self._name(tenant)}"

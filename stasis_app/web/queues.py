@@ -27,13 +27,15 @@ document.addEventListener("submit", (event) => {
   if (phone) phone.value = document.getElementById("phone").value.trim();
 });
 </script>"""
-MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}
+MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}  # buttons
+MODE_NAMES = {"listen": "podsłuch", "whisper": "podpowiadanie", "barge": "włączenie się"}
+SESSION_STATES = {"ringing": "dzwoni do nadzorcy", "joined": "połączony", "ended": "zakończona"}
 EXITS = {
     "answered": "odebrane",
     "callback": "oddzwonienie",
-    "abandoned": "rozłączone w kolejce",
-    "timed_out": "za długie czekanie",
-    "closed": "poza godzinami",
+    "abandoned": "rozłączone podczas oczekiwania",
+    "timed_out": "przekroczony czas oczekiwania",
+    "closed": "poza godzinami pracy",
     "no_agents": "brak konsultantów",
     "app_stopping": "zatrzymanie aplikacji",
     "failed": "błąd (przeprosiny)",
@@ -63,8 +65,9 @@ class QueuePages:
     async def _page(self, request: web.Request, note: str = "") -> web.Response:
         session = request[SESSION_KEY]
         body = (
-            note + "<p><label>Telefon nadzorcy (dzwoni przy „Słuchaj”, „Podpowiadaj”, "
-            '„Włącz się”) <input id="phone" placeholder="PJSIP/ewa" size="20"></label></p>'
+            note + "<p><label>Telefon nadzorcy (zadzwoni po wybraniu „Słuchaj”, "
+            '„Podpowiadaj” lub „Włącz się”) <input id="phone" placeholder="PJSIP/ewa" '
+            'size="20"></label></p>'
             f'<div id="queues">{await self._fragment(session.user, session.csrf)}</div>' + SCRIPT
         )
         return page("Kolejki", body, session.user, session.csrf)
@@ -121,15 +124,16 @@ class QueuePages:
                 f"{waiting}</table>"
                 f"<h3>Rozmawiają: {len(q['talking'])}</h3>"
                 "<table><tr><th>Rozmowa</th><th>Konsultant</th><th>Czas</th><th></th></tr>"
-                f"{talking}</table><p>Wyjścia z kolejki: {exits}</p>"
+                f"{talking}</table><p>Opuszczenia kolejki: {exits}</p>"
             )
         sessions = [
             s for s in self.queues.supervisors.sessions.values() if user.sees(s.conversation.tenant)
         ]
         if sessions:
             rows = "".join(
-                f"<tr><td>{esc(s.id)}</td><td>{MODES[s.mode]}</td><td>{esc(s.endpoint)}</td>"
-                f"<td>{esc(s.conversation.caller_channel)}</td><td>{esc(s.state)}</td><td>"
+                f"<tr><td>{esc(s.id)}</td><td>{MODE_NAMES[s.mode]}</td><td>{esc(s.endpoint)}</td>"
+                f"<td>{esc(s.conversation.caller_channel)}</td>"
+                f"<td>{SESSION_STATES.get(s.state, esc(s.state))}</td><td>"
                 f'<form class="inline" method="post" action="/admin/queues/stop">'
                 f'{csrf_field(csrf)}<input type="hidden" name="session" value="{esc(s.id)}">'
                 "<button>Zakończ</button></form></td></tr>"
@@ -147,13 +151,13 @@ class QueuePages:
             f"<td>{esc(c.customer) or '—'}</td><td>{esc(c.waiting_since)}</td><td>"
             f'<form class="inline" method="post" action="/admin/queues/callback-done">'
             f'{csrf_field(csrf)}<input type="hidden" name="id" value="{c.id}">'
-            "<button>Załatwione</button></form></td></tr>"
+            "<button>Oznacz jako załatwione</button></form></td></tr>"
             for c in callbacks
         )
         parts.append(
             f"<h2>Prośby o oddzwonienie: {len(callbacks)}</h2>"
             "<table><tr><th>Nr</th><th>Kolejka</th><th>Oddzwonić na</th><th>Klient</th>"
-            f"<th>Czeka od</th><th></th></tr>{rows}</table>"
+            f"<th>Czeka od (UTC)</th><th></th></tr>{rows}</table>"
         )
         return "".join(parts)
 
