@@ -43,6 +43,7 @@ class QueueRoutes:
 
     async def _queues(self, request: web.Request) -> web.Response:
         token = request[self.token_key]
+        await self.queues.refresh_presence(lambda t: _sees(token, t))
         return web.json_response({"queues": self.queues.snapshot(lambda t: _sees(token, t))})
 
     async def _callbacks(self, request: web.Request) -> web.Response:

@@ -2,12 +2,14 @@
 (callers waiting in a queue stay in it), with the callbacks and the
 supervision sessions: what the ``transfer`` verb, the admin API and the CLI use."""
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from stasis_app.ari import AriGateway
+from stasis_app.errors import AriError
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.queue import ConsultantQueue, Conversation
@@ -55,6 +57,15 @@ class QueueManager:
         if conversation is None:
             raise LookupError(f"no call {caller_channel} is talking to an agent")
         return await self.supervisors.start(conversation, mode, endpoint)
+
+    async def refresh_presence(self, visible: Callable[[str], bool]) -> None:
+        """Ask Asterisk which agents are logged in (each queue at most every
+        few seconds), so a status shows a phone that is not registered as such
+        even before a caller came."""
+        for (tenant, _), queue in self.queues.items():
+            if visible(tenant):
+                with contextlib.suppress(AriError):
+                    await queue.pool.refresh_presence(self.gateway.endpoint_state)
 
     def snapshot(self, visible: Callable[[str], bool]) -> list[dict[str, Any]]:
         """The queues of the tenants ``visible`` says yes to: agents, waiting

@@ -85,6 +85,7 @@ class QueuePages:
     async def _fragment(self, user: User, csrf: str) -> str:
         """Queues, supervision sessions and callbacks, as HTML."""
         parts: list[str] = []
+        await self.queues.refresh_presence(user.sees)
         views = self.queues.snapshot(user.sees)
         if not views:
             parts.append("<p>Żaden bank tego użytkownika nie ma kolejki do konsultantów.</p>")
