@@ -572,14 +572,7 @@ class AriGateway:
 
     async def endpoint_online(self, endpoint: str) -> bool:
         """Whether an endpoint like ``PJSIP/softphone`` is reachable (registered)."""
-        tech, _, resource = endpoint.partition("/")
-        try:
-            found = await self._request(
-                "endpoints.get", lambda c: c.endpoints.get(tech=tech, resource=resource)
-            )
-        except CallHungUp:  # 404: no such endpoint
-            return False
-        return str(found.json.get("state", "")) == "online"
+        return await self.endpoint_state(endpoint) == "online"
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str) -> None:
         """Hand a channel back to the dialplan (it leaves the Stasis app)."""

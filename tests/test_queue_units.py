@@ -191,7 +191,8 @@ def test_callbacks_keep_the_callers_place_and_are_marked_done(tmp_path: Path) ->
     book.add("cieszyn", "main", "600555666")
     assert [c.id for c in book.list("izbica")] == [early, late]
     assert len(book.list("*")) == 3
-    assert book.mark_done(early, "anna") and not book.mark_done(early, "anna")
+    assert not book.mark_done(early, "anna", tenant="cieszyn")  # another bank's staff
+    assert book.mark_done(early, "anna", tenant="izbica") and not book.mark_done(early, "anna")
     assert [c.id for c in book.list("izbica")] == [late]
     assert book.list("izbica", state="done")[0].done_by == "anna"
 

@@ -58,10 +58,7 @@ class QueueRoutes:
             return _error(400, "the id is a number")
         tenant = request.match_info["tenant"]
         book, who = self.queues.callbacks, request[self.token_key].name
-        open_ids = {c.id for c in await book.store.run(lambda: book.list(tenant))}
-        if callback_id not in open_ids or not await book.store.run(
-            lambda: book.mark_done(callback_id, who)
-        ):
+        if not await book.store.run(lambda: book.mark_done(callback_id, who, tenant)):
             return _error(404, f"no open callback {callback_id} for {tenant}")
         return web.json_response({"id": callback_id, "state": "done"})
 

@@ -81,14 +81,16 @@ class CallbackBook:
         rows = self.store.read(lambda db: db.execute(query, params).fetchall())
         return [Callback(*row) for row in rows]
 
-    def mark_done(self, callback_id: int, who: str) -> bool:
-        """Mark a request handled; False when there is no such open request."""
+    def mark_done(self, callback_id: int, who: str, tenant: str | None = None) -> bool:
+        """Mark a request handled; False when there is no such open request
+        (of ``tenant``, when given: None or "*" for any)."""
+        query = "UPDATE callbacks SET state = ?, done_by = ?, done = ? WHERE id = ? AND state = ?"
+        params: list[object] = [DONE, who, _now(), callback_id, OPEN]
+        if tenant not in (None, "*"):
+            query += " AND tenant = ?"
+            params.append(tenant)
 
         def work(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "UPDATE callbacks SET state = ?, done_by = ?, done = ? WHERE id = ? AND state = ?",
-                (DONE, who, _now(), callback_id, OPEN),
-            )
-            return cursor.rowcount == 1
+            return db.execute(query, params).rowcount == 1
 
         return self.store.transaction(work)
