@@ -10,7 +10,15 @@ import aiohttp
 import pytest
 from aiohttp import web_exceptions
 
-from stasis_app.ari import CHANNEL_GONE, RESYNCED, AriGateway, Backoff, ChannelHandle, channel_of
+from stasis_app.ari import (
+    APP_EVENTS,
+    CHANNEL_GONE,
+    RESYNCED,
+    AriGateway,
+    Backoff,
+    ChannelHandle,
+    channel_of,
+)
 from stasis_app.config import AriSettings
 from stasis_app.errors import AriUnavailable, CallHungUp
 
@@ -20,17 +28,14 @@ FAST = AriSettings(password="pw", ping_interval=0.02, ping_timeout=0.05, request
 NO_WAIT = Backoff(initial=0.001, maximum=0.002)
 
 
-class _Ops:
-    """Stands in for an aioari repository: attribute access gives an async operation."""
-
-    def __init__(self, handler: Callable[[str, dict[str, Any]], Any]) -> None:
-        self._handler = handler
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        async def op(**kwargs: Any) -> Any:
-            return self._handler(name, kwargs)
-
-        return op
+# (method, path shape) -> the operation's name in aioari, as FakeClient records it.
+_CHANNEL_OPS = {
+    ("GET", ""): "get",
+    ("DELETE", ""): "hangup",
+    ("POST", "answer"): "answer",
+    ("POST", "play"): "play",
+    ("POST", "continue"): "continueInDialplan",
+}
 
 
 class FakeAsterisk:
@@ -58,15 +63,29 @@ class FakeClient:
         self.listener: Callable[[dict[str, Any]], Any] | None = None
         self.closed = asyncio.Event()
         self.close_websocket = asyncio.Event()
-        self.asterisk = _Ops(self._asterisk_op)
-        self.applications = _Ops(lambda n, kw: {"channel_ids": list(asterisk.in_stasis)})
-        self.channels = _Ops(self._channel_op)
-        self.playbacks = _Ops(self._playback_op)
+        self.event_filters: list[Any] = []
 
-    def _asterisk_op(self, name: str, kwargs: dict[str, Any]) -> Any:
-        if not self.asterisk_state.ping_ok:
-            raise OSError("no route")
-        return {"ping": "pong"}
+    async def rest(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        """Stands in for AriClient.rest: the request by its path."""
+        kind, _, rest = path.partition("/")
+        target, _, action = rest.partition("/")
+        if kind == "asterisk":
+            if not self.asterisk_state.ping_ok:
+                raise OSError("no route")
+            return {"ping": "pong"}
+        if kind == "applications" and action == "eventFilter":
+            self.event_filters.append(body)
+            return body
+        if kind == "applications":
+            return {"channel_ids": list(self.asterisk_state.in_stasis)}
+        if kind == "channels":
+            name = _CHANNEL_OPS[(method, action)]
+            return self._channel_op(name, {"channelId": target, **(params or {})})
+        if kind == "playbacks":
+            return self._playback_op("get" if method == "GET" else "stop", {"playbackId": target})
+        raise AssertionError(f"unexpected request {method} {path}")
 
     def _channel_op(self, name: str, kwargs: dict[str, Any]) -> Any:
         self._check_link()
@@ -89,7 +108,7 @@ class FakeClient:
         if channel_id is not None and channel_id not in self.asterisk_state.in_stasis:
             raise web_exceptions.HTTPNotFound()
         if name == "get":
-            return _Channel({"id": channel_id, "dialplan": {"exten": "101"}, "caller": {}})
+            return {"id": channel_id, "dialplan": {"exten": "101"}, "caller": {}}
         return None
 
     def _check_link(self) -> None:
@@ -116,11 +135,6 @@ class FakeClient:
     async def close(self) -> None:
         self.closed.set()
         self.close_websocket.set()
-
-
-class _Channel:
-    def __init__(self, json: dict[str, Any]) -> None:
-        self.json = json
 
 
 def stasis_start(channel_id: str, line: str = "100") -> dict[str, Any]:
@@ -192,6 +206,9 @@ async def test_reconnects_with_a_fresh_client_when_the_websocket_closes(
     first.close_websocket.set()  # the socket closes; aioari's run() just returns
     await connected(gateway, 2)
     assert asterisk.clients[1] is not first
+    # Each connection asks Asterisk for the events the app reads, and no others.
+    for client in asterisk.clients:
+        assert client.event_filters == [{"allowed": [{"type": kind} for kind in APP_EVENTS]}]
     assert first.closed.is_set()
 
 

@@ -1,0 +1,107 @@
+"""The ARI connection's HTTP side: aioari's client with three changes.
+
+* **Websocket heartbeat.** The REST heartbeat keeps the HTTP connection busy,
+  so it cannot notice a websocket that died silently (a NAT or firewall
+  dropping it): aiohttp's websocket heartbeat closes it when a pong does not
+  come back in time.
+* **A bounded connection pool.** aioswagger's session may open 100
+  connections, as many as Asterisk's HTTP server allows sessions
+  (``sessionlimit`` in ``http.conf``, 100 by default); with the websocket and
+  anyone else's requests that is over the limit, and under load Asterisk
+  drops the surplus (``ServerDisconnectedError``). The app keeps to
+  :data:`ARI_CONNECTIONS`; more requests at once wait for a free connection.
+* **Direct requests** (:meth:`AriClient.rest`) for the requests every call
+  makes (play, stop, answer, hang up): aioari builds each request from the
+  swagger model and wraps each answer in an object, which costs about twice
+  the CPU of the request itself (``docs/performance.md``). Failures raise the
+  same aiohttp exceptions as aioari's, so the gateway maps both alike.
+"""
+
+import json
+import urllib.parse
+from base64 import b64encode
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aioari
+import aiohttp
+from aiohttp import web_exceptions
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
+
+# HTTP connections to Asterisk at most (the websocket is one more).
+ARI_CONNECTIONS = 16
+
+_JSON = {"Content-Type": "application/json"}
+Params = Mapping[str, str | int | Sequence[str]]
+
+
+class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
+    """aioswagger's HTTP client, with a websocket heartbeat and a bounded pool."""
+
+    def __init__(self, url: str, user: str, password: str, heartbeat: float) -> None:
+        # Not super().__init__(): it makes a session with aiohttp's default
+        # pool of 100 connections.
+        host = urllib.parse.urlsplit(url).hostname or ""
+        self.authenticator = ApiKeyAuthenticator(host, f"{user}:{password}")
+        self.websockets: set[aiohttp.ClientWebSocketResponse] = set()
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS))
+        self.heartbeat = heartbeat
+        self.base = url.rstrip("/") + "/ari/"
+        token = b64encode(f"{user}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {token}"}
+
+    async def ws_connect(self, url: str, params: dict[str, str] | None = None) -> Any:
+        if self.authenticator is not None and self.authenticator.matches(url):
+            params = dict(params or {})
+            self.authenticator.apply(params, params)
+        socket = await self.session.ws_connect(url, params=params, heartbeat=self.heartbeat)
+        self.websockets.add(socket)
+        return socket
+
+    async def rest(
+        self, method: str, path: str, params: Params | None = None, body: Any = None
+    ) -> Any:
+        """One ARI request (``path`` under ``/ari/``); the decoded JSON answer,
+        or None when there is none. A status of 400 or more raises aiohttp's
+        exception for it, as aioari does."""
+        query = {
+            key: ",".join(value) if isinstance(value, list | tuple) else str(value)
+            for key, value in (params or {}).items()
+        }
+        headers = self._headers if body is None else {**self._headers, **_JSON}
+        data = None if body is None else json.dumps(body)
+        async with self.session.request(
+            method, self.base + path, params=query, headers=headers, data=data
+        ) as answer:
+            text = await answer.text()
+            if answer.status >= 400:
+                raise _STATUS_ERRORS.get(answer.status, web_exceptions.HTTPError)(
+                    reason=answer.reason
+                )
+            return json.loads(text) if text else None
+
+
+class AriClient(aioari.Client):  # type: ignore[misc]
+    """aioari's client, with :meth:`rest` for the hot requests."""
+
+    def __init__(self, url: str, http: AriHttpClient) -> None:
+        super().__init__(url, http)
+        self.http = http
+
+    async def rest(
+        self, method: str, path: str, params: Params | None = None, body: Any = None
+    ) -> Any:
+        return await self.http.rest(method, path, params, body)
+
+
+_STATUS_ERRORS: dict[int, type[web_exceptions.HTTPException]] = {
+    400: web_exceptions.HTTPBadRequest,
+    401: web_exceptions.HTTPUnauthorized,
+    403: web_exceptions.HTTPForbidden,
+    404: web_exceptions.HTTPNotFound,
+    409: web_exceptions.HTTPConflict,
+    422: web_exceptions.HTTPUnprocessableEntity,
+    500: web_exceptions.HTTPInternalServerError,
+    501: web_exceptions.HTTPNotImplemented,
+    503: web_exceptions.HTTPServiceUnavailable,
+}
