@@ -70,6 +70,7 @@ APP_EVENTS = (
     "ChannelDestroyed",
     "ChannelDtmfReceived",
     "PlaybackFinished",
+    "RESTResponse",  # answers to requests sent over the websocket (the filter applies)
 )
 
 # A connection that stayed up this long resets the backoff.
@@ -227,8 +228,14 @@ class AriGateway:
             await self._wait_for_websocket(client, reader)
             self.connections += 1
             self._connected_at = time.monotonic()
+            over_websocket = await client.use_websocket_requests(self.settings.request_timeout)
             log.info(
-                "ARI connected", extra={"app": self.settings.app, "connection": self.connections}
+                "ARI connected",
+                extra={
+                    "app": self.settings.app,
+                    "connection": self.connections,
+                    "requests": "websocket" if over_websocket else "http",
+                },
             )
             await self._filter_events(client)
             await self._reconcile(client)
@@ -243,6 +250,7 @@ class AriGateway:
                 log.warning("ARI websocket closed")
         finally:
             self.connected.clear()
+            client.link_lost()  # requests waiting for an answer on the socket fail now
             if watchdog is not None:
                 watchdog.cancel()
             await self._close_client()

@@ -65,6 +65,12 @@ class FakeClient:
         self.close_websocket = asyncio.Event()
         self.event_filters: list[Any] = []
 
+    async def use_websocket_requests(self, timeout: float) -> bool:
+        return False  # requests as calls to rest(), as over HTTP
+
+    def link_lost(self) -> None:
+        pass
+
     async def rest(
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
