@@ -2,7 +2,14 @@
 and through the same paths as plain dialplan (the baseline), in one run.
 
     .venv/bin/python bench/load.py --concurrency 10,50,100,200 --seconds 60 \
-        [--paths balance,card_block] [--targets baseline,app] [--out results.jsonl] [--json]
+        [--paths balance,card_block] [--targets baseline,app,app-ws] [--out results.jsonl] [--json]
+
+Targets: ``baseline`` (plain dialplan), ``app`` (the app with the demo
+adapter: the demo bank's core, PIN hashing included, runs in the app's
+process) and ``app-ws`` (the app with the ``webservice`` adapter; line 100's
+bank core is the reference webservice core, tests/support/reference_core.py,
+in a process of its own, as a bank's core runs on its own machine; its CPU is
+reported apart).
 
 For each concurrency C, path and target, SIPp starts calls at C per call
 length (steady load: about C calls in progress once the first have run a
@@ -28,6 +35,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -54,6 +62,9 @@ from stasis_app.sandbox import ARI_URL, ARI_USER, Sandbox
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "infolinia-bench.yaml"
 TICKS = os.sysconf("SC_CLK_TCK")
+REPO = BENCH.parent
+CORE_SECRET_ENV = "INFOLINIA_BENCH_CORE_SECRET"  # the app-ws target's HMAC key
+APP_TARGETS = ("app", "app-ws")
 SAMPLE_EVERY = 1.0  # app RSS from /proc (costs the app nothing)
 KEEP_CARDS_ACTIVE = """
 CREATE TRIGGER IF NOT EXISTS bench_cards_stay_active AFTER UPDATE OF status ON cards
@@ -101,15 +112,29 @@ def status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def bench_config(workdir: Path, admin_port: int, config: Path = CONFIG) -> Path:
+def bench_config(
+    workdir: Path, admin_port: int, config: Path = CONFIG, core_port: int | None = None
+) -> Path:
     """A bench config (bench/infolinia-bench.yaml) with a free admin port and
-    absolute paths, written into ``workdir``."""
+    absolute paths, written into ``workdir``. With ``core_port``, the first
+    bank (line 100) uses the webservice adapter against a core on that port."""
     raw = yaml.safe_load(config.read_text())
     raw["admin"]["port"] = admin_port
     raw["prompts"] = str((BENCH / raw["prompts"]).resolve())
     for tenant in raw["tenants"].values():
         tenant["flow"] = str((BENCH / tenant["flow"]).resolve())
-    path = workdir / config.name
+    name = config.name
+    if core_port is not None:
+        first = next(iter(raw["tenants"].values()))
+        first["adapter"] = {
+            "name": "webservice",
+            "settings": {
+                "base_url": f"http://127.0.0.1:{core_port}/",
+                "secret_env": CORE_SECRET_ENV,
+            },
+        }
+        name = f"ws-{name}"
+    path = workdir / name
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
 
@@ -205,6 +230,44 @@ class AppRun:
         return entries
 
 
+class CoreRun:
+    """The reference webservice core over the bench's demo bank, in its own process."""
+
+    def __init__(self, database: Path, port: int, log: Path) -> None:
+        self.database, self.port, self.log = database, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> int:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "tests.support.reference_core"),
+                    *("--database", str(self.database), "--tenant", "izbica"),
+                    *("--port", str(self.port), "--secret-env", CORE_SECRET_ENV),
+                ],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return self.proc.pid
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the reference core did not start; see {self.log}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
 def sipp_stats(csv: Path) -> dict[str, Any]:
     lines = [line for line in csv.read_text().splitlines() if line.strip()]
     header, last = lines[0].split(";"), lines[-1].split(";")
@@ -237,8 +300,13 @@ def run_one(
     workdir.mkdir(parents=True, exist_ok=True)
     ari: Ari = ctx["ari"]
     app: AppRun | None = None
-    if target == "app":
-        app = AppRun(ctx["config"], workdir / "app.log", ari)
+    core: CoreRun | None = None
+    if target == "app-ws":
+        core = CoreRun(ctx["database"], ctx["core_port"], workdir / "core.log")
+        core_pid = core.start()
+    if target in APP_TARGETS:
+        config = ctx["config_ws"] if target == "app-ws" else ctx["config"]
+        app = AppRun(config, workdir / "app.log", ari)
         app_pid = app.start()
         time.sleep(1.0)  # let start-up work settle before the idle figures
         idle_rss = status_kb(app_pid, "VmRSS")
@@ -249,7 +317,9 @@ def run_one(
     cpu_before = {"asterisk": cpu_seconds(asterisk)}
     if app is not None:
         cpu_before["app"] = cpu_seconds(app_pid)
-    line = path.app_line if target == "app" else path.baseline_line
+    if core is not None:
+        cpu_before["core"] = cpu_seconds(core_pid)
+    line = path.app_line if app is not None else path.baseline_line
     cmd = [
         *(["sipp", "127.0.0.1:5060", "-sf", str(scenario), "-s", line]),
         *(["-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM))]),
@@ -294,6 +364,10 @@ def run_one(
         (cpu_after["asterisk"] - cpu_before["asterisk"]) * 1000 / done, 1
     )
     result["sipp_cpu_ms_per_call"] = round(sipp_cpu * 1000 / done, 1)
+    if core is not None:
+        result["core_cpu_ms_per_call"] = round(
+            (cpu_seconds(core_pid) - cpu_before["core"]) * 1000 / done, 1
+        )
     if app is not None:
         cpu_after["app"] = cpu_seconds(app_pid)
         result["app_cpu_ms_per_call"] = round(
@@ -317,6 +391,8 @@ def run_one(
                 wrong[label] = wrong.get(label, 0) + 1
         result["app_calls_ended"] = len(ended)
         result["app_wrong_endings"] = wrong
+        if core is not None:
+            core.stop()
     else:
         ari.set_global("INFOLINIA_BENCH", "")
     return result
@@ -351,7 +427,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="10,50", help="comma-separated levels")
     parser.add_argument("--seconds", type=float, default=60, help="how long calls are started")
     parser.add_argument("--paths", default="balance,card_block")
-    parser.add_argument("--targets", default="baseline,app")
+    parser.add_argument(
+        "--targets", default="baseline,app", help="baseline, app and app-ws (see above)"
+    )
     parser.add_argument("--out", type=Path, help="append each run's result to this JSON-lines file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stats)")
     parser.add_argument("--json", action="store_true")
@@ -361,6 +439,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="infolinia-load-"))
     admin_port = free_port(socket.SOCK_STREAM)
     config = bench_config(workdir, admin_port)
+    core_port = free_port(socket.SOCK_STREAM)
+    os.environ.setdefault(CORE_SECRET_ENV, secrets.token_hex(32))  # the app inherits it
     settings = load_settings(config, resolve_secrets=False)
     box = Sandbox.default(prompt_dir=settings.voice.cache_dir)
     box.up()
@@ -371,6 +451,9 @@ def main() -> None:
         "workdir": workdir,
         "ari": ari,
         "config": config,
+        "config_ws": bench_config(workdir, admin_port, core_port=core_port),
+        "core_port": core_port,
+        "database": Path(settings.tenants["izbica"].adapter.settings["database"]),
         "admin_port": admin_port,
         "asterisk_pid": box.pid(),
     }
@@ -423,13 +506,15 @@ def summary(r: dict[str, Any]) -> str:
         f" ok {r['completed']:4} failed {r['failed']:3} {r['reasons'] or ''}"
         f" | Asterisk {r['asterisk_cpu_ms_per_call']} ms/call"
     )
-    if r["target"] == "app":
+    if r["target"] in APP_TARGETS:
         k = r["key_to_prompt"]
         text += (
             f" | app {r['app_cpu_ms_per_call']} ms/call, peak {r['app_peak_rss_mb']} MB,"
             f" {r.get('app_kb_per_active_call')} kB/call | key->prompt p50 {k['p50_ms']}"
             f" p95 {k['p95_ms']} p99 {k['p99_ms']} ms | wrong endings {r['app_wrong_endings']}"
         )
+    if "core_cpu_ms_per_call" in r:
+        text += f" | core {r['core_cpu_ms_per_call']} ms/call"
     return text
 
 

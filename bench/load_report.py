@@ -1,5 +1,7 @@
 """The load benchmark's table (Markdown) and plot (PNG) from bench/load.py's
---out files: app against the pure-dialplan baseline of the same run.
+--out files: app against the pure-dialplan baseline of the same run
+(targets ``app``: demo core in the app's process; ``app-ws``: the bank core
+in a process of its own, its CPU in the "core" column).
 
     .venv/bin/python bench/load_report.py RESULTS.jsonl [...] [--png docs/performance-load.png]
 
@@ -35,8 +37,9 @@ def table(rows: list[Row]) -> str:
     head = (
         "| path | calls in progress | target | calls ok | failed | Asterisk CPU ms/call"
         " (ratio to baseline) | app CPU ms/call (ratio to baseline's Asterisk)"
-        " | app peak RSS MB | app kB per call | key to prompt p50 / p95 / p99 ms |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        " | core CPU ms/call | app peak RSS MB | app kB per call"
+        " | key to prompt p50 / p95 / p99 ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     base = {(r["path"], r["concurrency"]): r for r in rows if r["target"] == "baseline"}
@@ -45,7 +48,8 @@ def table(rows: list[Row]) -> str:
         ast = r["asterisk_cpu_ms_per_call"]
         ratio = f" ({ast / b['asterisk_cpu_ms_per_call']:.2f})" if b else ""
         app = peak = per_call = wait = "-"
-        if r["target"] == "app":
+        core = str(r.get("core_cpu_ms_per_call", "-"))
+        if r["target"] in ("app", "app-ws"):
             app = f"{r['app_cpu_ms_per_call']}"
             if b:
                 app += f" ({r['app_cpu_ms_per_call'] / b['asterisk_cpu_ms_per_call']:.2f})"
@@ -54,7 +58,7 @@ def table(rows: list[Row]) -> str:
             wait = f"{k['p50_ms']} / {k['p95_ms']} / {k['p99_ms']}"
         lines.append(
             f"| {r['path']} | {r['concurrency']} | {r['target']} | {r['completed']} | "
-            f"{_failed(r)} | {ast}{ratio} | {app} | {peak} | {per_call} | {wait} |"
+            f"{_failed(r)} | {ast}{ratio} | {app} | {core} | {peak} | {per_call} | {wait} |"
         )
     return head + "\n".join(lines)
 
@@ -71,6 +75,14 @@ def plot(rows: list[Row], out: Path) -> None:
         mine = [r for r in rows if r["path"] == path]
         base = [r for r in mine if r["target"] == "baseline"]
         app = [r for r in mine if r["target"] == "app"]
+        remote = [r for r in mine if r["target"] == "app-ws"]
+        if remote:
+            axes[0].plot(
+                [r["concurrency"] for r in remote],
+                [r["app_cpu_ms_per_call"] for r in remote],
+                "v" + style,
+                label=f"{path}: the app, bank core in its own process",
+            )
         axes[0].plot(
             [r["concurrency"] for r in base],
             [r["asterisk_cpu_ms_per_call"] for r in base],

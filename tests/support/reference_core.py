@@ -1,16 +1,22 @@
 """A reference implementation of the webservice contract
-(``adapters/webservice/openapi.yaml``) over the demo bank, for tests.
+(``adapters/webservice/openapi.yaml``) over the demo bank, for tests; run on
+its own (``python -m tests.support.reference_core --help``) it is the load
+benchmark's bank core in a process of its own.
 
 It checks every request as a bank's server must (signature, age, replay,
 size) and signs every answer. ``faults`` lets a test make it misbehave:
 answer late, fail with a status, sign with the wrong key, send too much.
 """
 
+import argparse
 import asyncio
+import contextlib
 import json
+import os
 import ssl
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -52,6 +58,7 @@ class ReferenceCore:
         self.faults = Faults()
         self.refused: list[str] = []  # why requests were refused
         self.seen: list[Seen] = []
+        self.keep_seen = True  # record every request in ``seen`` (tests read it)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=signing.MAX_BODY)
@@ -73,7 +80,8 @@ class ReferenceCore:
         if problem is not None:
             self.refused.append(problem)
             return self._answer(nonce, 401, {"error": "refused", "message": problem})
-        self.seen.append(Seen(request.method, request.path, json.loads(body) if body else {}))
+        if self.keep_seen:
+            self.seen.append(Seen(request.method, request.path, json.loads(body) if body else {}))
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.blocks_down and request.path.endswith("/block"):
@@ -214,3 +222,36 @@ class ReferenceCoreThread:
         self._runner, self.port = self._loop.run_until_complete(serve(self.core, self.port))
         self._ready.set()
         self._loop.run_forever()
+
+
+def main() -> None:
+    """Serve the reference core in this process until stopped (the load
+    benchmark's bank core: ``bench/load.py --core webservice``)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--database", type=Path, required=True, help="the demo bank's SQLite file")
+    parser.add_argument("--tenant", required=True, help="whose demo data to serve")
+    parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--secret-env", required=True, help="environment variable with the shared HMAC key"
+    )
+    args = parser.parse_args()
+    key = os.environ.get(args.secret_env, "").encode()
+    if not key:
+        raise SystemExit(f"environment variable {args.secret_env} is empty or unset")
+    core = ReferenceCore(DemoBank(DemoSettings(database=args.database, tenant=args.tenant)), key)
+    core.keep_seen = False  # a long run would keep every request
+
+    async def run() -> None:
+        runner, port = await serve(core, args.port)
+        print(f"reference core on 127.0.0.1:{port}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
