@@ -60,8 +60,8 @@ RESYNCED = "Resynced"  # reconnected; events in between may be lost
 # start of the key-to-prompt latency in stasis_app.metrics).
 RECEIVED_AT = "infolinia_received_at"
 
-# The events the app acts on; Asterisk is asked to send only these (about
-# 40 % of what it would send a call: no ChannelVarset, PlaybackStarted,
+# The events the app acts on; Asterisk is asked to send only these (a
+# balance call: 25 of the 67 it would send; no ChannelVarset, PlaybackStarted,
 # PlaybackContinuing, ChannelDialplan ...). Add a type here before reading it.
 APP_EVENTS = (
     "StasisStart",
