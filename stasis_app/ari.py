@@ -156,6 +156,7 @@ class AriGateway:
         self._draining = False  # stop() is ending the calls; no new ones
         self.closing = False  # the grace period is over: calls in progress are being ended
         self._connected_at: float | None = None
+        self._last_message = 0.0  # time.monotonic() of the last websocket message
 
     # --- connection -------------------------------------------------------
 
@@ -298,16 +299,36 @@ class AriGateway:
             await asyncio.sleep(0.02)
 
     async def _heartbeat(self) -> None:
-        """Return (forcing a reconnect) as soon as a ping fails."""
+        """Return (forcing a reconnect) when a ping fails and nothing came
+        over the websocket since the one before.
+
+        A ping that times out while events still arrive means Asterisk is
+        slow (overloaded), not gone: reconnecting then would cut every
+        call's requests in flight and turn a slowdown into failed calls
+        (seen at 400 calls in progress, docs/performance.md).
+        """
+        slow = False
         while True:
+            since = time.monotonic()  # events from here on show the link alive
             await asyncio.sleep(self.settings.ping_interval)
             try:
                 await asyncio.wait_for(
                     self._client.rest("GET", "asterisk/ping"), self.settings.ping_timeout
                 )
             except Exception as exc:
+                if self._last_message > since:
+                    if not slow:
+                        log.warning(
+                            "ARI slow: a ping timed out while events still arrive",
+                            extra={"error": type(exc).__name__},
+                        )
+                    slow = True
+                    continue
                 log.warning("ARI heartbeat failed", extra={"error": type(exc).__name__})
                 return
+            if slow:
+                log.info("ARI answers pings in time again")
+            slow = False
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None
@@ -362,6 +383,7 @@ class AriGateway:
 
         Runs on aioari's websocket reader: it must never block or await.
         """
+        self._last_message = time.monotonic()
         channel_id = channel_of(event)
         if channel_id is None:
             return

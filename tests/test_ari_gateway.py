@@ -228,6 +228,33 @@ async def test_failed_heartbeat_forces_a_reconnect(
     await connected(gateway, 2)
 
 
+async def test_failed_pings_while_events_still_arrive_do_not_reconnect(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    """An overloaded Asterisk answers pings late but still sends events: the
+    link is kept (a reconnect would cut every call's requests in flight)."""
+    gateway = await run_gateway()
+    client = asterisk.clients[0]
+    asterisk.ping_ok = False
+
+    async def events() -> None:
+        while True:
+            client.emit({"type": "ChannelDtmfReceived", "channel": {"id": "nobody"}})
+            await asyncio.sleep(0.005)
+
+    flowing = asyncio.create_task(events())
+    try:
+        await asyncio.sleep(FAST.ping_interval * 15)  # many failed pings
+        assert not client.closed.is_set()
+        assert gateway.connections == 1
+    finally:
+        flowing.cancel()
+    # Once nothing arrives either, the next failed ping ends the link.
+    await wait_until(lambda: client.closed.is_set())
+    asterisk.ping_ok = True
+    await connected(gateway, 2)
+
+
 async def test_a_slow_call_does_not_stall_another(asterisk: FakeAsterisk, run_gateway: Any) -> None:
     seen: dict[str, list[str]] = {"slow": [], "fast": []}
     release = asyncio.Event()
