@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b64encode
@@ -95,6 +96,14 @@ class Ari:
 
     def apps(self) -> list[str]:
         return [app["name"] for app in self.call("GET", "applications")]
+
+    def hang_up_all(self) -> int:
+        """Hang up every channel left in Asterisk; how many there were."""
+        left = self.call("GET", "channels")
+        for channel in left:
+            with contextlib.suppress(urllib.error.HTTPError):  # gone meanwhile
+                self.call("DELETE", f"channels/{channel['id']}")
+        return len(left)
 
     def set_global(self, name: str, value: str) -> None:
         self.call("POST", "asterisk/variable", variable=name, value=value)
@@ -195,8 +204,13 @@ class AppRun:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 180) -> int:
-        if "infolinia" in self.ari.apps():
-            raise SystemExit("another 'infolinia' Stasis app is connected; stop it first")
+        # The last run's app may take a moment to leave (Asterisk drops the
+        # app once its websocket and its channels are gone).
+        gone_by = time.monotonic() + 30
+        while "infolinia" in self.ari.apps():
+            if time.monotonic() > gone_by:
+                raise SystemExit("another 'infolinia' Stasis app is connected; stop it first")
+            time.sleep(0.5)
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "stasis_app", "--config", str(self.config), "run"],
@@ -395,6 +409,9 @@ def run_one(
             core.stop()
     else:
         ari.set_global("INFOLINIA_BENCH", "")
+    # Calls SIPp gave up on (no BYE) stay in Asterisk, and would load the next
+    # run: hang them up, and say how many there were.
+    result["channels_left"] = ari.hang_up_all()
     return result
 
 
@@ -515,6 +532,8 @@ def summary(r: dict[str, Any]) -> str:
         )
     if "core_cpu_ms_per_call" in r:
         text += f" | core {r['core_cpu_ms_per_call']} ms/call"
+    if r.get("channels_left"):
+        text += f" | {r['channels_left']} channels left in Asterisk, hung up"
     return text
 
 
