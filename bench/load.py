@@ -97,13 +97,20 @@ class Ari:
     def apps(self) -> list[str]:
         return [app["name"] for app in self.call("GET", "applications")]
 
-    def hang_up_all(self) -> int:
-        """Hang up every channel left in Asterisk; how many there were."""
-        left = self.call("GET", "channels")
-        for channel in left:
-            with contextlib.suppress(urllib.error.HTTPError):  # gone meanwhile
-                self.call("DELETE", f"channels/{channel['id']}")
-        return len(left)
+    def hang_up_all(self, rounds: int = 30) -> int:
+        """Hang up every channel left in Asterisk (again while more appear,
+        up to ``rounds`` seconds); how many there were."""
+        seen: set[str] = set()
+        for _ in range(rounds):
+            left = [c["id"] for c in self.call("GET", "channels")]
+            if not left:
+                break
+            seen.update(left)
+            for channel_id in left:
+                with contextlib.suppress(urllib.error.URLError, TimeoutError):  # gone, or slow
+                    self.call("DELETE", f"channels/{channel_id}")
+            time.sleep(1)
+        return len(seen)
 
     def set_global(self, name: str, value: str) -> None:
         self.call("POST", "asterisk/variable", variable=name, value=value)
@@ -206,7 +213,7 @@ class AppRun:
     def start(self, timeout: float = 180) -> int:
         # The last run's app may take a moment to leave (Asterisk drops the
         # app once its websocket and its channels are gone).
-        gone_by = time.monotonic() + 30
+        gone_by = time.monotonic() + 90
         while "infolinia" in self.ari.apps():
             if time.monotonic() > gone_by:
                 raise SystemExit("another 'infolinia' Stasis app is connected; stop it first")

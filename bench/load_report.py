@@ -101,20 +101,23 @@ def plot(rows: list[Row], out: Path) -> None:
             "^" + style,
             label=f"{path}: the app",
         )
-        for q in ("p50", "p95", "p99"):
+        for q in ("p50", "p95", "p99"):  # with the demo adapter, as the issue asks
             axes[1].plot(
                 [r["concurrency"] for r in app],
                 [r["key_to_prompt"][f"{q}_ms"] for r in app],
                 "o" + style,
                 label=f"{path}: {q}",
             )
-        for r in app:
+        for r in app + remote:
             times = [s[0] for s in r.get("rss_samples", [])]
             rss = [s[1] / 1024 for s in r.get("rss_samples", [])]
-            axes[2].plot(times, rss, style, label=f"{path}, {r['concurrency']} calls")
+            where = ", core apart" if r["target"] == "app-ws" else ""
+            axes[2].plot(times, rss, style, label=f"{path}, {r['concurrency']} calls{where}")
     axes[0].set(xlabel="calls in progress", ylabel="CPU ms per call", title="CPU per call")
     axes[1].set(
-        xlabel="calls in progress", ylabel="ms", title="key reaching the app -> next prompt"
+        xlabel="calls in progress",
+        ylabel="ms",
+        title="key reaching the app -> next prompt (demo adapter)",
     )
     axes[2].set(xlabel="seconds into the run", ylabel="MB", title="app RSS")
     for ax in axes:
