@@ -106,7 +106,7 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
         # Asterisk 22.10 carries out a request with a body sent over the
         # websocket but never answers it (seen here): those go over HTTP.
         if self.over_websocket and body is None and socket is not None and not socket.closed:
-            return await self._over_websocket(socket, method, path, query, body)
+            return await self._over_websocket(socket, method, path, query)
         headers = self._headers if body is None else {**self._headers, **_JSON}
         data = None if body is None else json.dumps(body)
         async with self.session.request(
@@ -125,7 +125,6 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
         method: str,
         path: str,
         query: dict[str, str],
-        body: Any,
     ) -> Any:
         request_id = f"r{next(self._request_ids)}"
         uri = path + ("?" + urllib.parse.urlencode(query, safe=",:/") if query else "")
@@ -135,9 +134,6 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
             "method": method,
             "uri": uri,
         }
-        if body is not None:
-            message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(body)
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = waiter
         try:
@@ -182,14 +178,11 @@ class AriClient(aioari.Client):  # type: ignore[misc]
         self.http.link_lost()
 
 
+# Each error status -> aiohttp's exception for it, as aioswagger maps them.
 _STATUS_ERRORS: dict[int, type[web_exceptions.HTTPException]] = {
-    400: web_exceptions.HTTPBadRequest,
-    401: web_exceptions.HTTPUnauthorized,
-    403: web_exceptions.HTTPForbidden,
-    404: web_exceptions.HTTPNotFound,
-    409: web_exceptions.HTTPConflict,
-    422: web_exceptions.HTTPUnprocessableEntity,
-    500: web_exceptions.HTTPInternalServerError,
-    501: web_exceptions.HTTPNotImplemented,
-    503: web_exceptions.HTTPServiceUnavailable,
+    error.status_code: error
+    for error in (getattr(web_exceptions, name) for name in web_exceptions.__all__)
+    if isinstance(error, type)
+    and issubclass(error, web_exceptions.HTTPError)
+    and isinstance(getattr(error, "status_code", None), int)
 }
