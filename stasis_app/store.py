@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS login_failures (
 CREATE TABLE IF NOT EXISTS login_attempts (
     tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);
+CREATE INDEX IF NOT EXISTS login_attempts_at ON login_attempts (at);
 CREATE TABLE IF NOT EXISTS web_users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
     password_hash TEXT NOT NULL, created TEXT NOT NULL);
@@ -70,6 +71,7 @@ CREATE TABLE IF NOT EXISTS callbacks (
     requested TEXT NOT NULL, state TEXT NOT NULL, done_by TEXT NOT NULL, done TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS web_login_failures (name TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS web_login_failures_name ON web_login_failures (name, at);
+CREATE INDEX IF NOT EXISTS web_login_failures_at ON web_login_failures (at);
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
 """

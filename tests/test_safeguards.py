@@ -100,6 +100,25 @@ def test_a_number_trying_many_customers_is_slowed_then_refused(store: Store) -> 
     assert guard.verdict("t", "600100200", "55555555", now=later) is Verdict.ALLOW
 
 
+def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
+    """Every login forgets attempts older than the window; without an index on
+    the time that was a scan of the whole table per login (an hour of calls)."""
+    guard = LoginGuard(store, SecuritySettings())
+    for n in range(50):
+        guard.record("t", f"6001002{n:02}", "12345678", ok=True, now=float(n))
+    plans = [
+        store.read(lambda db, sql=sql: db.execute("EXPLAIN QUERY PLAN " + sql, (0.0,)).fetchall())
+        for sql in (
+            "DELETE FROM login_attempts WHERE at < ?",
+            "DELETE FROM web_login_failures WHERE at <= ?",
+        )
+    ]
+    for plan in plans:
+        details = " ".join(str(row[-1]) for row in plan)
+        assert "USING COVERING INDEX" in details or "USING INDEX" in details, details
+        assert "SCAN" not in details, details
+
+
 class FlakyBank(DemoBank):
     """The demo bank, down until told otherwise."""
 
