@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -129,13 +130,21 @@ def status_kb(pid: int, field: str) -> int:
 
 
 def bench_config(
-    workdir: Path, admin_port: int, config: Path = CONFIG, core_port: int | None = None
+    workdir: Path,
+    admin_port: int,
+    config: Path = CONFIG,
+    core_port: int | None = None,
+    max_calls: int | None = None,
 ) -> Path:
     """A bench config (bench/infolinia-bench.yaml) with a free admin port and
     absolute paths, written into ``workdir``. With ``core_port``, the first
-    bank (line 100) uses the webservice adapter against a core on that port."""
+    bank (line 100) uses the webservice adapter against a core on that port;
+    with ``max_calls``, the app hands calls beyond that many back to the
+    dialplan (``ari.max_calls``)."""
     raw = yaml.safe_load(config.read_text())
     raw["admin"]["port"] = admin_port
+    if max_calls is not None:
+        raw["ari"]["max_calls"] = max_calls
     raw["prompts"] = str((BENCH / raw["prompts"]).resolve())
     for tenant in raw["tenants"].values():
         tenant["flow"] = str((BENCH / tenant["flow"]).resolve())
@@ -206,8 +215,10 @@ def quantiles(
 class AppRun:
     """`infolinia run` with the bench config, its log in a file."""
 
-    def __init__(self, config: Path, log: Path, ari: Ari) -> None:
+    def __init__(self, config: Path, log: Path, ari: Ari, prefix: list[str] | None = None) -> None:
         self.config, self.log, self.ari = config, log, ari
+        # Runs the app's module under another program (a profiler) in the same process.
+        self.prefix = prefix or [sys.executable]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 180) -> int:
@@ -220,7 +231,7 @@ class AppRun:
             time.sleep(0.5)
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "stasis_app", "--config", str(self.config), "run"],
+                [*self.prefix, "-m", "stasis_app", "--config", str(self.config), "run"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -327,7 +338,7 @@ def run_one(
         core_pid = core.start()
     if target in APP_TARGETS:
         config = ctx["config_ws"] if target == "app-ws" else ctx["config"]
-        app = AppRun(config, workdir / "app.log", ari)
+        app = AppRun(config, workdir / "app.log", ari, ctx["app_prefix"])
         app_pid = app.start()
         time.sleep(1.0)  # let start-up work settle before the idle figures
         idle_rss = status_kb(app_pid, "VmRSS")
@@ -402,7 +413,9 @@ def run_one(
             active = statistics.median(a for _, a in busy)
             result["app_kb_per_active_call"] = round((rss - idle_rss) / active, 1)
         result["rss_samples"] = samples
-        result["key_to_prompt"] = quantiles(scrape(ctx["admin_port"]), (0.5, 0.95, 0.99))
+        final = scrape(ctx["admin_port"])
+        result["key_to_prompt"] = quantiles(final, (0.5, 0.95, 0.99))
+        result["handed_back_over_limit"] = int(final.get("infolinia_calls_over_limit_total", 0))
         app.stop()
         ended = app.ended_calls()
         wrong: dict[str, int] = {}
@@ -454,6 +467,16 @@ def main() -> None:
     parser.add_argument(
         "--targets", default="baseline,app", help="baseline, app and app-ws (see above)"
     )
+    parser.add_argument(
+        "--max-calls",
+        type=int,
+        help="the app's ari.max_calls: calls beyond it go back to the dialplan (its fallback)",
+    )
+    parser.add_argument(
+        "--app-prefix",
+        help="run the app's module under this command in the app's own process, e.g. "
+        "'.venv/bin/memray run --native -o app.bin' (CPU figures then include it)",
+    )
     parser.add_argument("--out", type=Path, help="append each run's result to this JSON-lines file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stats)")
     parser.add_argument("--json", action="store_true")
@@ -462,7 +485,7 @@ def main() -> None:
         raise SystemExit("sipp is not installed (Debian package sip-tester)")
     workdir = Path(tempfile.mkdtemp(prefix="infolinia-load-"))
     admin_port = free_port(socket.SOCK_STREAM)
-    config = bench_config(workdir, admin_port)
+    config = bench_config(workdir, admin_port, max_calls=args.max_calls)
     core_port = free_port(socket.SOCK_STREAM)
     os.environ.setdefault(CORE_SECRET_ENV, secrets.token_hex(32))  # the app inherits it
     settings = load_settings(config, resolve_secrets=False)
@@ -475,11 +498,14 @@ def main() -> None:
         "workdir": workdir,
         "ari": ari,
         "config": config,
-        "config_ws": bench_config(workdir, admin_port, core_port=core_port),
+        "config_ws": bench_config(
+            workdir, admin_port, core_port=core_port, max_calls=args.max_calls
+        ),
         "core_port": core_port,
         "database": Path(settings.tenants["izbica"].adapter.settings["database"]),
         "admin_port": admin_port,
         "asterisk_pid": box.pid(),
+        "app_prefix": shlex.split(args.app_prefix) if args.app_prefix else None,
     }
     scenarios = {
         name: (workdir / f"{name}.xml", write_scenario(PATHS[name], files, workdir))

@@ -38,10 +38,12 @@ class InfoliniaApp:
     def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
         self.settings = settings
         self.deployment = deployment or build_deployment(settings)
-        self.gateway = AriGateway(settings.ari, self.handle_call)
+        self.metrics = AppMetrics()
+        self.gateway = AriGateway(
+            settings.ari, self.handle_call, on_full=self.metrics.over_limit.inc
+        )
         self.calls_served = 0
         self.calls = CallRegistry()  # calls in progress, for the admin page's live view
-        self.metrics = AppMetrics()
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self._retired: list[Deployment] = []  # replaced by a reload

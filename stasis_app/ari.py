@@ -16,6 +16,10 @@ its known defects so the rest of the app never sees them:
   rejects characters that would break it.
 * A request on a channel that has hung up fails with aiohttp's 404
   exception: it becomes :class:`~stasis_app.errors.CallHungUp`.
+* With ``max_calls`` set, a call beyond that many in progress is handed back
+  to the dialplan at once (which says the automatic line is unavailable and
+  transfers it): past what the machine carries, a caller reaches a
+  consultant instead of a line too slow to answer.
 * After a reconnect, channels still in the Stasis app are reconciled: calls
   that went away are told so, calls still held by a task get a ``Resynced``
   event (events may have been lost), and channels nobody holds (the app was
@@ -141,11 +145,16 @@ class AriGateway:
     """Keeps one ARI connection alive and runs a task per call."""
 
     def __init__(
-        self, settings: AriSettings, on_call: CallHandler, backoff: Backoff = Backoff()
+        self,
+        settings: AriSettings,
+        on_call: CallHandler,
+        backoff: Backoff = Backoff(),
+        on_full: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_call = on_call
         self.backoff = backoff
+        self.on_full = on_full  # told of each call handed back for max_calls
         self.connected = asyncio.Event()
         self.connections = 0  # how many times the websocket came up
         self._client: Any = None
@@ -391,6 +400,14 @@ class AriGateway:
         if handle is None:
             if event.get("type") == "StasisStart" and self._draining:
                 self._spawn(self._send_back(channel_id))
+            elif event.get("type") == "StasisStart" and self._full():
+                log.warning(
+                    "line full: call handed back to the dialplan",
+                    extra={"channel": channel_id, "max_calls": self.settings.max_calls},
+                )
+                if self.on_full is not None:
+                    self.on_full()
+                self._spawn(self._send_back(channel_id))
             elif event.get("type") == "StasisStart":
                 self._start_call(
                     ChannelHandle.from_channel(
@@ -422,8 +439,13 @@ class AriGateway:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
+    def _full(self) -> bool:
+        limit = self.settings.max_calls
+        return limit is not None and self.active_calls >= limit
+
     async def _send_back(self, channel_id: str) -> None:
-        """A call that arrived while stopping: the dialplan after Stasis() speaks."""
+        """A call the app does not take (it is stopping, or has ``max_calls``
+        in progress): the dialplan after Stasis() speaks."""
         with contextlib.suppress(AriError):
             await self.continue_in_dialplan_after_stasis(channel_id)
 

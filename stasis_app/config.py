@@ -36,6 +36,9 @@ class AriSettings(_Strict):
     ping_interval: float = Field(default=2.0, gt=0)
     ping_timeout: float = Field(default=2.0, gt=0)
     request_timeout: float = Field(default=5.0, gt=0)
+    # Calls in progress the app takes on; one more is handed back to the
+    # dialplan (its fallback: a consultant). None: no limit.
+    max_calls: int | None = Field(default=None, ge=1)
 
     @field_validator("url")
     @classmethod

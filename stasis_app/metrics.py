@@ -7,6 +7,8 @@ holds nothing confidential. Each app has its own registry (tests build many).
 
     infolinia_calls_total{tenant, outcome}      calls ended, by how they ended
     infolinia_active_calls{tenant}              calls in progress
+    infolinia_calls_over_limit_total            calls handed back to the dialplan
+                                                because ari.max_calls were in progress
     infolinia_key_to_prompt_seconds{tenant}     a key reaching the app -> Asterisk
                                                 started the next prompt
     infolinia_queue_*                           the consultant queues
@@ -73,6 +75,11 @@ class AppMetrics:
             "infolinia_active_calls",
             "Calls in progress",
             ("tenant",),
+            registry=self.registry,
+        )
+        self.over_limit = Counter(
+            "infolinia_calls_over_limit",
+            "Calls handed back to the dialplan because ari.max_calls were in progress",
             registry=self.registry,
         )
         self.key_to_prompt = Histogram(

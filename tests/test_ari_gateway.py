@@ -431,3 +431,40 @@ async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(
     release.set()
     await stopping
     assert gateway.active_calls == 0
+
+
+async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
+    asterisk: FakeAsterisk, run_gateway: Any
+) -> None:
+    finish = asyncio.Event()
+    served: list[str] = []
+
+    async def on_call(handle: ChannelHandle) -> None:
+        served.append(handle.channel_id)
+        await finish.wait()
+
+    full: list[int] = []
+    gateway = AriGateway(
+        FAST.model_copy(update={"max_calls": 2}),
+        on_call=on_call,
+        backoff=NO_WAIT,
+        on_full=lambda: full.append(gateway.active_calls),
+    )
+    task = asyncio.create_task(gateway.run())
+    await connected(gateway, 1)
+    client = asterisk.clients[0]
+    asterisk.in_stasis += ["c1", "c2", "c3"]
+    for channel in ("c1", "c2", "c3"):
+        client.emit(stasis_start(channel))
+    await wait_until(lambda: ("continueInDialplan", {"channelId": "c3"}) in asterisk.requests)
+    assert served == ["c1", "c2"] and full == [2]
+    finish.set()  # the two calls end: the next one is taken again
+    await wait_until(lambda: gateway.active_calls == 0)
+    asterisk.in_stasis.append("c4")
+    client.emit(stasis_start("c4"))
+    await wait_until(lambda: served == ["c1", "c2", "c4"])
+    assert [r for r in asterisk.requests if r[0] == "continueInDialplan"] == [
+        ("continueInDialplan", {"channelId": "c3"})
+    ]
+    await gateway.stop(grace=0.1)
+    await asyncio.wait_for(task, 2)
