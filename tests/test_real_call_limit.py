@@ -79,9 +79,10 @@ def test_a_call_beyond_max_calls_hears_the_fallback_and_the_first_goes_on(
             # The first call is still in the app.
             assert first in await ari.app_channel_ids("infolinia")
             assert not [e for e in one_call_app.entries() if e.get("event") == "call ended"]
-            for name in (first_name, second_name):
+            for name in (first_name, second_name):  # the callers hang up
+                caller = await witness.channel_named(name.removesuffix(";2") + ";1")
                 with contextlib.suppress(AssertionError):  # already gone
-                    await ari.request("DELETE", f"channels/{name.removesuffix(';2')};1")
+                    await ari.request("DELETE", f"channels/{caller}")
             await witness.hangup_of(second, timeout=10)
             return witness.on_channel(first), witness.on_channel(second)
 
@@ -96,7 +97,7 @@ def test_a_call_beyond_max_calls_hears_the_fallback_and_the_first_goes_on(
         for e in second
         if e["type"] == "ChannelVarset" and e["variable"] == "STASISSTATUS"
     ]
-    assert handed_back == ["SUCCESS"]  # the app took it and gave it back: not "FAILED"
+    assert handed_back[-1] == "SUCCESS"  # the app took it and gave it back: not "FAILED"
     assert ("Playback", fallback.SOUND_NAME) not in ran(first)
     full = [
         e
