@@ -4,6 +4,7 @@
 in a process of its own, its CPU in the "core" column).
 
     .venv/bin/python bench/load_report.py RESULTS.jsonl [...] [--png docs/performance-load.png]
+        [--memory-png docs/performance-memory.png]
 
 The plot needs matplotlib (the dev extras).
 """
@@ -127,15 +128,43 @@ def plot(rows: list[Row], out: Path) -> None:
     fig.savefig(out, dpi=90)
 
 
+def plot_memory(rows: list[Row], out: Path) -> None:
+    """The app's RSS over each run alone (for the long runs at one level)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for r in rows:
+        samples = r.get("rss_samples") or []
+        if not samples:
+            continue
+        where = "bank core in its own process" if r["target"] == "app-ws" else "demo core inside"
+        ax.plot(
+            [s[0] / 60 for s in samples],
+            [s[1] / 1024 for s in samples],
+            label=f"{r['path']}, {r['concurrency']} calls, {where} ({r['completed']} calls)",
+        )
+    ax.set(xlabel="minutes into the run", ylabel="MiB", title="the app's RSS")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, nargs="+")
-    parser.add_argument("--png", type=Path)
+    parser.add_argument("--png", type=Path, help="CPU, key-to-prompt and RSS panels")
+    parser.add_argument("--memory-png", type=Path, help="the app's RSS over each run alone")
     args = parser.parse_args()
     rows = load(args.results)
     print(table(rows))
     if args.png:
         plot(rows, args.png)
+    if args.memory_png:
+        plot_memory(rows, args.memory_png)
 
 
 if __name__ == "__main__":
