@@ -2,8 +2,9 @@
 
 When ``Stasis(infolinia,LINE)`` comes back without the app having served
 the call (the app is not connected: ``STASISSTATUS=FAILED``; or it handed
-the call back, stopping or with ``ari.max_calls`` in progress), ``docker/asterisk/etc/extensions.conf``
-plays ``infolinia/fallback`` and sends the caller to a consultant.
+the call back, stopping or with ``ari.max_calls`` in progress),
+``docker/asterisk/etc/extensions.conf`` plays ``infolinia/fallback`` and
+sends the caller to a consultant.
 
 The app plays no part in that, so the prompt is one of Asterisk's own
 files, not the app's: committed, pre-rendered like the apology
