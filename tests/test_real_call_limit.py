@@ -15,11 +15,10 @@ from stasis_app.sandbox import Sandbox
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Event, Witness
-from tests.support.standalone_config import standalone_config
+from tests.support.standalone_config import demo_bank_on_100, standalone_config
 from voice import fallback
 
 pytestmark = pytest.mark.asterisk
-REPO = TEST_CONFIG.parents[3]
 
 
 @pytest.fixture
@@ -28,17 +27,7 @@ def one_call_app(app: AppProcess, sandbox: Sandbox, tmp_path: Path) -> Iterator[
     config = standalone_config(
         tmp_path,
         ari={**base["ari"], "max_calls": 1},
-        tenants={
-            "bank": {
-                "name": "Bank",
-                "lines": ["100"],
-                "flow": str(REPO / "config" / "flows" / "bank.yaml"),
-                "adapter": {
-                    "name": "demo",
-                    "settings": {"database": str(tmp_path / "bank.sqlite"), "tenant": "bank"},
-                },
-            }
-        },
+        tenants=demo_bank_on_100(tmp_path),
     )
     path = tmp_path / "infolinia.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))

@@ -20,10 +20,9 @@ from stasis_app.simulator import CallSimulator, Transcript
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
-from tests.support.standalone_config import standalone_config
+from tests.support.standalone_config import demo_bank_on_100, standalone_config
 
 pytestmark = pytest.mark.asterisk
-REPO = TEST_CONFIG.parents[3]
 
 
 def bank_config(tmp_path: Path) -> dict[str, Any]:
@@ -36,17 +35,7 @@ def bank_config(tmp_path: Path) -> dict[str, Any]:
             "caller_refuse_after": 3,  # the third is refused
             "slow_seconds": 0.5,
         },
-        tenants={
-            "bank": {
-                "name": "Bank",
-                "lines": ["100"],
-                "flow": str(REPO / "config" / "flows" / "bank.yaml"),
-                "adapter": {
-                    "name": "demo",
-                    "settings": {"database": str(tmp_path / "bank.sqlite"), "tenant": "bank"},
-                },
-            }
-        },
+        tenants=demo_bank_on_100(tmp_path),
     )
 
 

@@ -21,3 +21,19 @@ def standalone_config(tmp_path: Path, **more: Any) -> dict[str, Any]:
         "admin": {"enabled": False},
         **more,
     }
+
+
+def demo_bank_on_100(tmp_path: Path) -> dict[str, Any]:
+    """``tenants``: one bank on line 100 with the shipped flow and a demo core
+    of its own (``tmp_path / "bank.sqlite"``)."""
+    return {
+        "bank": {
+            "name": "Bank",
+            "lines": ["100"],
+            "flow": str(TEST_CONFIG.parents[3] / "config" / "flows" / "bank.yaml"),
+            "adapter": {
+                "name": "demo",
+                "settings": {"database": str(tmp_path / "bank.sqlite"), "tenant": "bank"},
+            },
+        }
+    }
