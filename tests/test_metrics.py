@@ -122,6 +122,9 @@ def test_calls_are_counted_by_tenant_and_outcome() -> None:
     assert samples[count] == 1
     bucket = ("infolinia_key_to_prompt_seconds_bucket", (("le", "0.015"), ("tenant", "izbica")))
     assert samples[bucket] == 1
+    assert samples[("infolinia_calls_over_limit_total", ())] == 0
+    metrics.over_limit.inc()  # what the gateway calls for a call it hands back
+    assert "infolinia_calls_over_limit_total 1.0" in metrics.render().decode()
 
 
 def test_no_label_can_carry_a_caller_or_customer_number() -> None:
