@@ -169,8 +169,15 @@ async def run_gateway(asterisk: FakeAsterisk) -> Any:
     """Starts gateways on the fake; stops them at the end whatever happened."""
     running: list[tuple[AriGateway, asyncio.Task[None]]] = []
 
-    async def start(on_call: Any = None) -> AriGateway:
-        gateway = AriGateway(FAST, on_call=on_call or (lambda h: asyncio.sleep(0)), backoff=NO_WAIT)
+    async def start(
+        on_call: Any = None, settings: AriSettings = FAST, on_full: Any = None
+    ) -> AriGateway:
+        gateway = AriGateway(
+            settings,
+            on_call=on_call or (lambda h: asyncio.sleep(0)),
+            backoff=NO_WAIT,
+            on_full=on_full,
+        )
         running.append((gateway, asyncio.create_task(gateway.run())))
         await connected(gateway, 1)
         return gateway
@@ -444,14 +451,11 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
         await finish.wait()
 
     full: list[int] = []
-    gateway = AriGateway(
-        FAST.model_copy(update={"max_calls": 2}),
-        on_call=on_call,
-        backoff=NO_WAIT,
+    gateway = await run_gateway(
+        on_call,
+        settings=FAST.model_copy(update={"max_calls": 2}),
         on_full=lambda: full.append(gateway.active_calls),
     )
-    task = asyncio.create_task(gateway.run())
-    await connected(gateway, 1)
     client = asterisk.clients[0]
     asterisk.in_stasis += ["c1", "c2", "c3"]
     for channel in ("c1", "c2", "c3"):
@@ -466,5 +470,3 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
     assert [r for r in asterisk.requests if r[0] == "continueInDialplan"] == [
         ("continueInDialplan", {"channelId": "c3"})
     ]
-    await gateway.stop(grace=0.1)
-    await asyncio.wait_for(task, 2)
