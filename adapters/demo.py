@@ -12,6 +12,7 @@ import hmac
 import secrets
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -135,6 +136,13 @@ class DemoBank:
         self.path = settings.database
         self.tenant = settings.tenant
         self.today = today
+        # Every operation is one write transaction (BEGIN IMMEDIATE), so they
+        # run one at a time anyway; one thread of its own does them without
+        # waiting on SQLite's lock, keeps one connection, and keeps the
+        # memory of one scrypt check (glibc leaves 4 MiB in the arena of each
+        # thread that ran one; the shared pool has six threads).
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-core")
+        self._db: sqlite3.Connection | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -154,19 +162,19 @@ class DemoBank:
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def in_thread() -> T:
-            db = self._connect()
+            if self._db is None:  # opened on the core's thread, kept there
+                self._db = self._connect()
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute("BEGIN IMMEDIATE")
                 result = work(db)
                 db.execute("COMMIT")
                 return result
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            finally:
-                db.close()
 
-        return await asyncio.to_thread(in_thread)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, in_thread)
 
     def reset(self) -> None:
         """Put this tenant's data back to the seed (cards active, no blocks)."""
@@ -412,4 +420,10 @@ class DemoBank:
         }
 
     async def close(self) -> None:
-        return None
+        def close_db() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await asyncio.get_running_loop().run_in_executor(self._thread, close_db)
+        self._thread.shutdown()

@@ -1,11 +1,14 @@
 """The demo bank adapter: seed data, logins, lockout, idempotent blocks."""
 
+import asyncio
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from adapters import demo as demo_module
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import NotFound, Refused
 from adapters.spec import CardKind, CardStatus, Customer, Direction
@@ -98,3 +101,25 @@ async def test_an_operation_id_cannot_be_reused_for_another_block(tmp_path: Path
     with pytest.raises(Refused):
         await demo.block_card(MARIA, "card-2222", "op-1")
     assert [c["status"] for c in demo.snapshot("12345678")["cards"]] == ["blocked", "active"]
+
+
+async def test_the_core_works_on_one_thread_of_its_own_and_close_ends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # glibc keeps scrypt's 4 MiB in the arena of every thread that ran it: the
+    # core's checks must stay on one thread, however many logins come at once.
+    hashed_on: set[str] = set()
+    real_hash = demo_module._hash
+
+    def recording_hash(secret: str, salt: bytes) -> bytes:
+        hashed_on.add(threading.current_thread().name)
+        return real_hash(secret, salt)
+
+    monkeypatch.setattr(demo_module, "_hash", recording_hash)
+    demo = bank(tmp_path)
+    hashed_on.clear()  # the seed was hashed on this thread
+    logins = [demo.authenticate("12345678", "1234") for _ in range(12)]
+    assert await asyncio.gather(*logins) == [MARIA] * 12
+    assert len(hashed_on) == 1 and next(iter(hashed_on)).startswith("demo-core")
+    await demo.close()
+    assert not [t for t in threading.enumerate() if t.name in hashed_on]

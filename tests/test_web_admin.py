@@ -1,15 +1,19 @@
 """The admin page without Asterisk: login, sessions, CSRF, roles, tenants,
 publishing and reverting a prompt, the audit trail, the live view."""
 
+import hashlib
 import io
 import json
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import wave
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
@@ -413,3 +417,21 @@ async def test_behind_a_tls_proxy_the_cookies_are_secure(
             )
             assert answer.status == 303
             assert ("Secure" in answer.headers["Set-Cookie"]) is secure
+
+
+def test_passwords_are_hashed_on_one_thread_whichever_thread_asks(
+    accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # glibc keeps scrypt's 16 MiB in the arena of every thread that ran it.
+    hashed_on: set[str] = set()
+    real_scrypt = hashlib.scrypt
+
+    def recording_scrypt(password: bytes, **kwargs: Any) -> bytes:
+        hashed_on.add(threading.current_thread().name)
+        return real_scrypt(password, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", recording_scrypt)
+    with ThreadPoolExecutor(max_workers=4) as askers:
+        users = list(askers.map(lambda _: accounts.check_password("anna", PASSWORD), range(8)))
+    assert [u.name if u else None for u in users] == ["anna"] * 8
+    assert len(hashed_on) == 1 and next(iter(hashed_on)).startswith("password-hash")

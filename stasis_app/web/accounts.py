@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,8 +47,18 @@ class Session:
     expires: float
 
 
+# Every hash is computed on this one thread, whichever thread asks: glibc
+# keeps scrypt's 16 MiB in the arena of each thread that ran it, so spread
+# over the store's thread pool the app would keep six of them, and as many
+# would be in use at once under a burst of login attempts.
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-hash")
+
+
 def _hash_password(password: str, salt: str) -> str:
-    return hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
+    def scrypt() -> str:
+        return hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
+
+    return _HASHING.submit(scrypt).result()
 
 
 def _id_hash(session_id: str) -> str:
