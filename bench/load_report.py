@@ -17,8 +17,10 @@ from typing import Any
 Row = dict[str, Any]
 
 
-def load(files: list[Path]) -> list[Row]:
+def load(files: list[Path], every_run: bool = False) -> list[Row]:
     rows = [json.loads(line) for f in files for line in f.read_text().splitlines() if line]
+    if every_run:
+        return rows
     latest: dict[tuple[str, str, int], Row] = {}
     for row in rows:  # a level run again replaces the earlier one
         latest[(row["target"], row["path"], row["concurrency"])] = row
@@ -144,7 +146,8 @@ def plot_memory(rows: list[Row], out: Path) -> None:
         ax.plot(
             [s[0] / 60 for s in samples],
             [s[1] / 1024 for s in samples],
-            label=f"{r['path']}, {r['concurrency']} calls, {where} ({r['completed']} calls)",
+            label=f"{r['path']}, {r['concurrency']} calls, {where} "
+            f"({r['completed']} calls, {r['date']})",
         )
     ax.set(xlabel="minutes into the run", ylabel="MiB", title="the app's RSS")
     ax.grid(alpha=0.3)
@@ -157,14 +160,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--png", type=Path, help="CPU, key-to-prompt and RSS panels")
-    parser.add_argument("--memory-png", type=Path, help="the app's RSS over each run alone")
+    parser.add_argument(
+        "--memory-png",
+        type=Path,
+        help="the app's RSS over time, a line for every run given (none replaces another)",
+    )
     args = parser.parse_args()
     rows = load(args.results)
     print(table(rows))
     if args.png:
         plot(rows, args.png)
     if args.memory_png:
-        plot_memory(rows, args.memory_png)
+        plot_memory(load(args.results, every_run=True), args.memory_png)
 
 
 if __name__ == "__main__":
