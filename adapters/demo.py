@@ -143,6 +143,7 @@ class DemoBank:
         # thread that ran one; the shared pool has six threads).
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-core")
         self._db: sqlite3.Connection | None = None
+        self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -425,5 +426,8 @@ class DemoBank:
                 self._db.close()
                 self._db = None
 
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._thread, close_db)
         self._thread.shutdown()

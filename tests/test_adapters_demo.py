@@ -123,3 +123,4 @@ async def test_the_core_works_on_one_thread_of_its_own_and_close_ends_it(
     assert len(hashed_on) == 1 and next(iter(hashed_on)).startswith("demo-core")
     await demo.close()
     assert not [t for t in threading.enumerate() if t.name in hashed_on]
+    await demo.close()  # a second close (a reload's retired copy) is harmless

@@ -213,6 +213,7 @@ class ReferenceCoreThread:
     def stop(self) -> None:
         # Close the listening socket first: the next test binds the same port.
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
+        asyncio.run_coroutine_threadsafe(self.core.bank.close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
