@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -205,6 +206,17 @@ class Sandbox:
             for path in [top, *top.rglob("*")]:
                 os.lchown(path, uid, gid)
 
+    def install_hosts(self) -> None:
+        """The root's /etc/hosts: localhost, and this machine's name at its own
+        address, as Docker writes a container's. Without it Asterisk, looking
+        up its own address for every call it answers, asks DNS for the host
+        name and then for A.ROOT-SERVERS.NET, and logs four lines a call."""
+        (self.root / "etc" / "hosts").write_text(
+            "127.0.0.1\tlocalhost\n"
+            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+            f"{_own_address()}\t{socket.gethostname()}\n"
+        )
+
     def install_sounds(self) -> None:
         """Copy ``docker/asterisk/sounds/*`` into the root's sounds folder, each
         top folder replaced whole (root-owned, readable by Asterisk's user)."""
@@ -282,6 +294,7 @@ class Sandbox:
         if self.pid() is not None:
             current = digest_file.exists() and digest_file.read_text() == digest
             if current and self.root_is_built() and self.ping():
+                self.install_hosts()  # read on every lookup: no restart needed
                 say(f"reusing the cached Asterisk root at {self.root}")
                 say(f"Asterisk already running (pid {self.pid()}), config unchanged")
                 return
@@ -292,6 +305,7 @@ class Sandbox:
         self.build_root()
         self.install_config()
         self.install_sounds()
+        self.install_hosts()
         self._mount()
         self.start_asterisk()
         digest_file.write_text(digest)
@@ -384,6 +398,18 @@ class Sandbox:
             "softphone_password_file": str(self.softphone_password_file),
             "prompt_dir": str(self.prompt_dir),
         }
+
+
+def _own_address() -> str:
+    """This machine's IPv4 address on its default route, or Debian's 127.0.1.1
+    for its own name when it has none (Asterisk then still asks DNS)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: a UDP connect sends nothing
+        except OSError:
+            return "127.0.1.1"
+        address: str = probe.getsockname()[0]
+    return "127.0.1.1" if address.startswith("127.") else address
 
 
 def _du(path: Path) -> int:

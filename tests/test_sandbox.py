@@ -1,6 +1,7 @@
 """The Asterisk sandbox on this machine."""
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,21 @@ def test_status_json_tells_what_runs_where(sandbox: Sandbox) -> None:
     inside = Path(status["root"], status["prompt_dir"].lstrip("/"))
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
     assert mounts.count(str(inside)) == 1
+
+
+def test_the_root_resolves_this_machines_name_without_dns(sandbox: Sandbox) -> None:
+    # Asterisk looks up its own address for every call: from the root's
+    # /etc/hosts, not from DNS (which does not know this machine's name).
+    name = socket.gethostname()
+    [line] = [
+        line
+        for line in (sandbox.root / "etc" / "hosts").read_text().splitlines()
+        if name in line.split()[1:]
+    ]
+    found = subprocess.run(
+        ["chroot", str(sandbox.root), "getent", "hosts", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert found[0] == line.split()[0] and name in found[1:]
