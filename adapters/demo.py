@@ -166,13 +166,19 @@ class DemoBank:
             if self._db is None:  # opened on the core's thread, kept there
                 self._db = self._connect()
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 result = work(db)
                 db.execute("COMMIT")
                 return result
+            except sqlite3.Error:
+                # Not kept after a database error (busy, I/O): closing rolls
+                # back, and the next operation opens a connection afresh.
+                self._db = None
+                db.close()
+                raise
             except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("ROLLBACK")  # Refused, NotFound: the connection is fine
                 raise
 
         return await asyncio.get_running_loop().run_in_executor(self._thread, in_thread)

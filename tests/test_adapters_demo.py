@@ -1,6 +1,7 @@
 """The demo bank adapter: seed data, logins, lockout, idempotent blocks."""
 
 import asyncio
+import sqlite3
 import threading
 from datetime import date
 from decimal import Decimal
@@ -124,3 +125,20 @@ async def test_the_core_works_on_one_thread_of_its_own_and_close_ends_it(
     await demo.close()
     assert not [t for t in threading.enumerate() if t.name in hashed_on]
     await demo.close()  # a second close (a reload's retired copy) is harmless
+
+
+async def test_after_a_database_error_the_next_operation_opens_a_new_connection(
+    tmp_path: Path,
+) -> None:
+    demo = bank(tmp_path)
+    assert await demo.authenticate("12345678", "1234") == MARIA
+    kept = demo._db
+    with pytest.raises(sqlite3.OperationalError):
+        await demo._run(lambda db: db.execute("SELECT * FROM no_such_table"))
+    assert await demo.authenticate("12345678", "1234") == MARIA
+    reopened = demo._db
+    assert reopened is not None and reopened is not kept
+    with pytest.raises(Refused):  # a refusal is no database error: the connection stays
+        await demo.authenticate("12345678", "0000")
+    assert demo._db is reopened
+    await demo.close()
