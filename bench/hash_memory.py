@@ -33,15 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from load import status_kb  # noqa: E402  (bench/, beside this file)
+
 CASES = ("demo, shared pool", "demo, own thread", "admin, shared pool", "admin, one thread")
 POOL_THREADS = min(32, (os.cpu_count() or 1) + 4)
 
 
 def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    return status_kb(os.getpid(), "VmRSS") / 1024
 
 
 async def demo_own_thread(logins: int, workdir: Path) -> float:
