@@ -37,9 +37,11 @@ def scan(root: Path, secrets: list[str]) -> list[str]:
             data = path.read_bytes()
         except OSError:
             continue
+        runs: list[tuple[int, int]] | None = None  # found once per file, if needed
         for secret in secrets:
             for match in re.finditer(re.escape(secret.encode()), data):
-                inside = any(a <= match.start() and match.end() <= b for a, b in hex_runs(data))
+                runs = hex_runs(data) if runs is None else runs
+                inside = any(a <= match.start() and match.end() <= b for a, b in runs)
                 if not inside:
                     found.append(f"{path}: {secret}")
     return found
