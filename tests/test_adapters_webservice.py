@@ -16,6 +16,7 @@ import aiohttp
 import jsonschema
 import pytest
 import yaml
+from aiohttp import web
 from openapi_spec_validator import validate as validate_openapi
 
 from adapters.demo import DemoBank, DemoSettings
@@ -23,6 +24,7 @@ from adapters.errors import NotFound, Refused, Timeout, Unavailable
 from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
 from adapters.spec import CardStatus, Customer, Direction
 from adapters.webservice import WebserviceBank, WebserviceSettings, signing
+from tests.support.outbound_server import Bystander, answer_in_pieces, serving
 from tests.support.reference_core import SECRET, ReferenceCore, serve
 
 pytestmark = pytest.mark.unit
@@ -319,3 +321,79 @@ async def test_reference_answers_match_the_documented_schemas(
                          {"operation_id": "x1"}), "Block")  # fmt: skip
         check(await call("POST", "v1/authenticate", {"customer_number": "12345678", "pin": "0000"}),
               "Error")  # fmt: skip
+
+
+# --- answers as the wire delivers them ---------------------------------------
+
+
+def _signed(request: web.Request, status: int, payload: Any) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    nonce = request.headers[signing.NONCE]
+    return body, {signing.SIGNATURE: signing.sign_response(SECRET, nonce, status, body)}
+
+
+def _bank_at(base: str, key_file: Path) -> WebserviceBank:
+    return WebserviceBank(
+        WebserviceSettings(base_url=base, secret_file=key_file, request_timeout=5, read_retries=0)
+    )
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
+async def test_an_answer_split_into_pieces_with_pauses_is_read_whole(
+    key_file: Path, chunked: bool
+) -> None:
+    many = [
+        {"card_id": f"card-{n:04}", "kind": "debit", "last4": f"{n:04}", "status": "active"}
+        for n in range(300)  # about 25 KB: several TCP segments whatever the MTU
+    ]
+
+    async def cards(request: web.Request) -> web.StreamResponse:
+        body, headers = _signed(request, 200, {"cards": many})
+        return await answer_in_pieces(request, body, headers, pieces=6, chunked=chunked)
+
+    app = web.Application()
+    app.router.add_get("/v1/customers/12345678/cards", cards)
+    async with serving(app) as base:
+        bank = _bank_at(base, key_file)
+        try:
+            got = await bank.list_cards(CUSTOMER)
+        finally:
+            await bank.close()
+    assert [card.card_id for card in got] == [card["card_id"] for card in many]
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
+async def test_an_answer_over_the_cap_is_refused(key_file: Path, chunked: bool) -> None:
+    async def cards(request: web.Request) -> web.StreamResponse:
+        body, headers = _signed(request, 200, {"cards": [], "padding": "x" * signing.MAX_BODY})
+        return await answer_in_pieces(request, body, headers, pieces=8, chunked=chunked)
+
+    app = web.Application()
+    app.router.add_get("/v1/customers/12345678/cards", cards)
+    async with serving(app) as base:
+        bank = _bank_at(base, key_file)
+        try:
+            with pytest.raises(Unavailable, match="too large"):
+                await bank.list_cards(CUSTOMER)
+        finally:
+            await bank.close()
+
+
+async def test_a_redirect_is_not_followed(key_file: Path) -> None:
+    async with Bystander().running() as elsewhere:
+
+        async def moved(request: web.Request) -> web.Response:
+            body, headers = _signed(request, 307, {})
+            location = f"http://127.0.0.1:{elsewhere.port}/v1/authenticate"
+            return web.Response(status=307, body=body, headers={**headers, "Location": location})
+
+        app = web.Application()
+        app.router.add_post("/v1/authenticate", moved)
+        async with serving(app) as base:
+            bank = _bank_at(base, key_file)
+            try:
+                with pytest.raises(Unavailable, match="307"):
+                    await bank.authenticate("12345678", PIN)
+            finally:
+                await bank.close()
+    assert elsewhere.connections == 0 and elsewhere.received == b""

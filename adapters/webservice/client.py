@@ -7,6 +7,10 @@ counts failures at the bank and a block must not be sent twice by us (the
 core asks again with the same operation id when it has to; blocks are
 idempotent on it).
 
+Redirects are never followed (a 3xx is :class:`~adapters.errors.Unavailable`),
+and an answer is read to its end, however the wire splits it, up to
+:data:`~adapters.webservice.signing.MAX_BODY` bytes (:mod:`adapters.http_body`).
+
 The HTTP contract is ``openapi.yaml`` in this folder. Status codes map to the
 adapter error tree: 404 -> NotFound, 403/409/422 -> Refused, anything else
 that is not 200 -> Unavailable; no answer in time -> Timeout.
@@ -24,6 +28,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
+from adapters.http_body import IDENTITY_HEADERS, BodyTooLarge, read_capped
 from adapters.spec import Account, BlockResult, Card, Customer, Operation
 from adapters.webservice import signing, wire
 
@@ -103,6 +108,7 @@ class WebserviceBank:
                     limit=self.settings.max_connections, ssl=self._ssl if self._ssl else True
                 ),
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),
+                auto_decompress=False,  # the signature covers the bytes on the wire
             )
         return self._session
 
@@ -128,29 +134,23 @@ class WebserviceBank:
     ) -> Body:
         headers = signing.request_headers(self._key, method, target, body)
         headers["Content-Type"] = "application/json"
+        headers.update(IDENTITY_HEADERS)
         try:
             async with self._client().request(
                 method, url, data=body or None, headers=headers, allow_redirects=False
             ) as response:
-                raw = await response.content.read(signing.MAX_BODY + 1)
+                # The whole body, however it is split on the wire, up to the cap.
+                raw = await read_capped(response.content, signing.MAX_BODY, response.content_length)
                 status = response.status
                 signature = response.headers.get(signing.SIGNATURE)
+        except BodyTooLarge:
+            raise Unavailable("core answer too large") from None
         except TimeoutError:
             seconds = self.settings.request_timeout
             raise Timeout(f"core did not answer {method} in {seconds}s") from None
         except aiohttp.ClientError as exc:
             raise _Transient(f"core unreachable: {type(exc).__name__}") from None
-        if len(raw) > signing.MAX_BODY:
-            raise Unavailable("core answer too large")
-        if not signing.response_ok(self._key, headers[signing.NONCE], status, raw, signature):
-            raise Unavailable(f"core answer not signed with our key (status {status})")
-        if status == 200:
-            try:
-                return answer.model_validate_json(raw)
-            except ValidationError as exc:
-                where = ".".join(str(p) for p in exc.errors()[0]["loc"])
-                raise Unavailable(f"core answer does not follow the contract at {where}") from None
-        raise _status_error(status)
+        return read_answer(self._key, headers[signing.NONCE], status, raw, signature, answer)
 
     # --- CoreBanking ------------------------------------------------------
 
@@ -192,6 +192,24 @@ class WebserviceBank:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def read_answer(
+    key: bytes, nonce: str, status: int, raw: bytes, signature: str | None, answer: type[Body]
+) -> Body:
+    """The core's answer to the request signed with ``nonce``, as ``answer``;
+    otherwise one of the adapter errors (:mod:`adapters.errors`), never
+    anything else: a wrong signature or a body off the contract is
+    :class:`~adapters.errors.Unavailable`, an error status its mapped error."""
+    if not signing.response_ok(key, nonce, status, raw, signature):
+        raise Unavailable(f"core answer not signed with our key (status {status})")
+    if status == 200:
+        try:
+            return answer.model_validate_json(raw)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            raise Unavailable(f"core answer does not follow the contract at {where}") from None
+    raise _status_error(status)
 
 
 def _customer(customer: Customer) -> str:

@@ -24,9 +24,12 @@ Each request carries ``sent_at`` (Unix seconds) inside the signed body, and
 more than five minutes old or one it has already answered (a replay).
 
 A reply with a missing or wrong signature, larger than 64 KiB, a timeout, an
-error status, an unknown verb or prompt: the caller hears ``failed_prompt``
-and the flow goes on at ``failed``. Values collected with ``secret: true``
-are never sent.
+error status, a redirect (never followed: it would carry the signed call
+context elsewhere), an unknown verb or prompt: the caller hears
+``failed_prompt`` and the flow goes on at ``failed``, and a ``webhook failed``
+warning says why. A reply is read to its end however it is split on the wire
+(:mod:`adapters.http_body`). Values collected with ``secret: true`` are never
+sent.
 """
 
 import hashlib
@@ -41,6 +44,7 @@ from typing import Any
 import aiohttp
 from pydantic import Field, ValidationError, field_validator
 
+from adapters.http_body import IDENTITY_HEADERS, BodyTooLarge, read_capped
 from stasis_app.errors import CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem
@@ -116,7 +120,8 @@ class Webhook(Verb):
         verbs = VerbRegistry()
         event: str | None = None
         timeout = aiohttp.ClientTimeout(total=params.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        # auto_decompress off: the signature covers the bytes on the wire.
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as http:
             for round_number in range(1, params.max_rounds + 1):
                 reply = await self._post(http, ctx, params, secret, round_number, event)
                 if not reply:
@@ -169,27 +174,76 @@ class Webhook(Verb):
             },
             ensure_ascii=False,
         ).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
-        try:
-            async with http.post(params.url, data=body, headers=headers) as response:
-                reply_body = await response.content.read(MAX_REPLY + 1)
-                if len(reply_body) > MAX_REPLY:
-                    raise WebhookFailed(f"reply too large (over {MAX_REPLY} bytes)")
-                if response.status != 200:
-                    raise WebhookFailed(f"HTTP {response.status}")
-                # The reply is signed together with the call and round it answers,
-                # so an old reply cannot be replayed into another call.
-                signed = reply_signed_bytes(ctx.call.channel_id, round_number, reply_body)
-                if not signature_ok(secret, signed, response.headers.get(SIGNATURE_HEADER)):
-                    raise WebhookFailed("reply signature missing or wrong")
-        except TimeoutError:
-            raise WebhookFailed(f"no reply within {params.timeout}s") from None
-        except aiohttp.ClientError as exc:
-            raise WebhookFailed(type(exc).__name__) from None
-        try:
-            verbs = json.loads(reply_body).get("verbs", [])
-        except (ValueError, AttributeError):
-            raise WebhookFailed("reply is not a JSON object") from None
-        if not isinstance(verbs, list) or not all(isinstance(v, dict) for v in verbs):
-            raise WebhookFailed("reply 'verbs' is not a list of verbs")
-        return verbs
+        return await exchange(
+            http, params.url, secret, body, ctx.call.channel_id, round_number, params.timeout
+        )
+
+
+async def exchange(
+    http: aiohttp.ClientSession,
+    url: str,
+    secret: bytes,
+    body: bytes,
+    call: str,
+    round_number: int,
+    timeout: float,
+) -> list[dict[str, Any]]:
+    """POST one round's signed ``body`` to ``url`` and return the verbs of its
+    verified reply; :class:`WebhookFailed` for anything else.
+
+    Redirects are not followed: a 3xx is a failure (following one would send
+    the signed call context, perhaps in clear, to wherever it points). The
+    reply is read to its end, never more than :data:`MAX_REPLY` bytes.
+    """
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, body),
+        **IDENTITY_HEADERS,
+    }
+    try:
+        async with http.post(url, data=body, headers=headers, allow_redirects=False) as response:
+            if 300 <= response.status < 400:
+                target = urllib.parse.urlsplit(response.headers.get("Location", ""))
+                raise WebhookFailed(
+                    f"HTTP {response.status} redirect to {target.netloc or 'nowhere'!r} "
+                    "not followed (give the webhook its final URL)"
+                )
+            try:
+                reply_body = await read_capped(response.content, MAX_REPLY, response.content_length)
+            except BodyTooLarge:
+                raise WebhookFailed(f"reply too large (over {MAX_REPLY} bytes)") from None
+            status, signature = response.status, response.headers.get(SIGNATURE_HEADER)
+    except TimeoutError:
+        raise WebhookFailed(f"no reply within {timeout}s") from None
+    except aiohttp.ClientError as exc:
+        raise WebhookFailed(type(exc).__name__) from None
+    return check_reply(secret, call, round_number, status, reply_body, signature)
+
+
+def check_reply(
+    secret: bytes, call: str, round_number: int, status: int, body: bytes, signature: str | None
+) -> list[dict[str, Any]]:
+    """The verbs of a reply that is a genuine answer to ``call``'s round
+    ``round_number``; :class:`WebhookFailed` (and nothing else) otherwise."""
+    if status != 200:
+        raise WebhookFailed(f"HTTP {status}")
+    # The reply is signed together with the call and round it answers,
+    # so an old reply cannot be replayed into another call.
+    if not signature_ok(secret, reply_signed_bytes(call, round_number, body), signature):
+        raise WebhookFailed("reply signature missing or wrong")
+    return parse_reply(body)
+
+
+def parse_reply(body: bytes) -> list[dict[str, Any]]:
+    """The ``verbs`` list of a reply's JSON body; :class:`WebhookFailed` when
+    the body is not a JSON object whose ``verbs`` (if any) is a list of objects."""
+    try:
+        reply = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+        raise WebhookFailed("reply is not a JSON object") from None
+    if not isinstance(reply, dict):
+        raise WebhookFailed("reply is not a JSON object")
+    verbs = reply.get("verbs", [])
+    if not isinstance(verbs, list) or not all(isinstance(v, dict) for v in verbs):
+        raise WebhookFailed("reply 'verbs' is not a list of verbs")
+    return verbs
