@@ -100,7 +100,7 @@ def test_an_mp3_is_taken_like_a_wav(tmp_path: Path) -> None:
     ("make", "words"),
     [
         (lambda d: b"Dzien dobry, to jest tekst, nie nagranie.", "neither WAV nor MP3"),
-        (lambda d: b"RIFF\x00\x00\x00\x00WAVEfmt garbage", "cannot be decoded"),
+        (lambda d: b"RIFF\x00\x00\x00\x00WAVEfmt garbage", "format .fmt. chunk is cut short"),
         (lambda d: sox(d / "s.wav", "trim", "0", "2"), "silent"),
         (lambda d: sox(d / "t.wav", "synth", "0.1", "sine", "440"), "lasts 0.1 s"),
         (lambda d: sox(d / "l.wav", "synth", "181", "sine", "440", rate=8000), "lasts 181.0 s"),
@@ -114,7 +114,7 @@ def test_an_upload_that_cannot_be_a_prompt_is_refused_with_the_reason(
     data = make(tmp_path)  # type: ignore[operator]
     with pytest.raises(BadRecording, match=words):
         import_recording(data, tmp_path / "cache")
-    assert not (tmp_path / "cache").exists()  # nothing written
+    assert not [p for p in (tmp_path / "cache").rglob("*") if not p.is_dir()]  # nothing left
 
 
 @pytest.fixture

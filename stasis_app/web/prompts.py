@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from stasis_app.prompt_admin import PromptAdmin, PromptAdminError
+from stasis_app.prompt_admin import PromptAdmin, PromptAdminError, UploadsBusy
 from stasis_app.store import PromptEdit, StaleEdit
 from stasis_app.web.auth import SESSION_KEY, Gate
 from stasis_app.web.html import NO_STORE, csrf_field, error_page, esc, page, word_diff
@@ -240,6 +240,8 @@ class PromptPages:
             )
             response.set_status(409)
             return response
+        except UploadsBusy as exc:
+            return error_page(429, "Nie opublikowano", str(exc), request[SESSION_KEY].user)
         except PromptAdminError as exc:
             return error_page(400, "Nie opublikowano", str(exc), request[SESSION_KEY].user)
         except SynthesisError:
