@@ -42,7 +42,7 @@ from typing import Any
 from aiohttp import web
 
 from stasis_app.metrics import AppMetrics
-from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt
+from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt, UploadsBusy
 from stasis_app.queue.api import QueueRoutes
 from stasis_app.queue.manager import QueueManager
 from stasis_app.store import AdminToken, StaleEdit
@@ -174,6 +174,8 @@ class AdminApi:
     async def _recording(self, request: web.Request) -> web.Response:
         transcript = request.query.get("transcript", "")
         expected = request.query.get("expected_text")
+        if self.prompts.uploads_busy():  # before reading a body that would wait
+            return _error(429, "too many recordings are being processed; try again soon")
         data = await request.read()
         tenant, key = request.match_info["tenant"], request.match_info["key"]
         try:
@@ -182,6 +184,8 @@ class AdminApi:
             )
         except StaleEdit as exc:
             return _error(409, "the prompt was changed meanwhile", current_text=exc.current)
+        except UploadsBusy as exc:
+            return _error(429, str(exc))
         return web.json_response(asdict(edit))
 
     async def _history(self, request: web.Request) -> web.Response:

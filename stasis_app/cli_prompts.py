@@ -19,6 +19,7 @@ from stasis_app.prompt_admin import PromptAdmin, PromptAdminError
 from stasis_app.store import StaleEdit, Store
 from stasis_app.web.accounts import ROLES, AccountError, Accounts
 from voice.engine import SynthesisError
+from voice.recording import MAX_BYTES
 
 PROMPTS_HELP = """\
 Read and change what callers hear. Texts are per tenant; an edit is rendered
@@ -91,6 +92,16 @@ def _need(args: argparse.Namespace, *names: str) -> None:
         raise PromptAdminError(f"{args.action} needs: {' '.join(m.upper() for m in missing)}")
 
 
+def _read_upload(path: Path) -> bytes:
+    """At most one byte more than an upload may have: a bigger file (or a
+    device that never ends) is refused by the checker, not read whole."""
+    try:
+        with path.open("rb") as file:
+            return file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PromptAdminError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def run_prompts(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_prompts(args))
@@ -152,10 +163,7 @@ async def _prompts(args: argparse.Namespace) -> int:
     who = args.who or f"cli:{os.environ.get('SUDO_USER') or getpass.getuser()}"
     if args.action == "record":
         _need(args, "transcript")
-        try:
-            data = Path(args.text).read_bytes()
-        except OSError as exc:
-            raise PromptAdminError(f"cannot read {args.text}: {exc.strerror}") from None
+        data = _read_upload(Path(args.text))
         edit = await admin.set_recording(
             args.tenant, args.key, data, args.transcript, who=who, expected=args.expect
         )
