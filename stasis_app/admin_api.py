@@ -2,8 +2,11 @@
 runs. JSON over HTTP, on localhost unless configured otherwise.
 
 Every request carries ``Authorization: Bearer <token>``; tokens are made with
-``infolinia admin token NAME --tenant T`` and stored hashed. A token sees
-only its tenant (or all, when made with ``--tenant '*'``).
+``infolinia admin token NAME --tenant T --scope S`` and stored hashed. A token sees
+only its tenant (or all, when made with ``--tenant '*'``) and may do only what
+its scopes say: ``prompts`` (the routes below), ``queues`` (queues and
+callbacks), ``supervise`` (listening in to calls). A token made to edit
+prompts cannot supervise; tokens from before scopes have ``prompts`` only.
 
     GET  /api/tenants                                  tenants this token sees
     GET  /api/tenants/{tenant}/prompts                 every prompt: key, text, source
@@ -45,7 +48,7 @@ from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import BadText, PromptAdmin, UnknownPrompt, UploadsBusy
 from stasis_app.queue.api import QueueRoutes
 from stasis_app.queue.manager import QueueManager
-from stasis_app.store import AdminToken, StaleEdit
+from stasis_app.store import TOKEN_SCOPES, AdminToken, StaleEdit
 from voice.engine import SynthesisError
 from voice.recording import MAX_BYTES
 
@@ -54,6 +57,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_KEY = web.RequestKey("token", AdminToken)
 MAX_REQUEST = 16 * 1024
 MAX_UPLOAD = MAX_BYTES + 64 * 1024  # a recording, and a form's other fields
+ANY_SCOPE = ""  # a route every valid token may use (/api/tenants)
+# The scope each route needs, by the start of its path; a token route not
+# named here is refused (a new route must say who may use it).
+PROMPT_SCOPES = {"/api/tenants/{tenant}/prompts": "prompts"}
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -77,6 +84,7 @@ class AdminApi:
         self.queues = queues  # consultant queues (stasis_app.queue.api)
         self._public: set[web.AbstractRoute] = set()  # routes that need no token
         self._uploads: set[web.AbstractRoute] = set()  # routes that take a recording
+        self._scopes: dict[web.AbstractRoute, str] = {}  # what a token needs per route
 
     def app(self) -> web.Application:
         # Uploads of recordings are large; every other request stays small (_auth).
@@ -92,6 +100,7 @@ class AdminApi:
         self._uploads.add(app.router.add_put(base + "/{key}/recording", self._recording))
         if self.queues is not None:
             QueueRoutes(self.queues, TOKEN_KEY).add_to(app)
+        self._scopes = _route_scopes(app, {**PROMPT_SCOPES, **QueueRoutes.SCOPES})
         if self.metrics is not None:
             self._public.add(app.router.add_get("/metrics", self._metrics))
         if self.pages is not None:
@@ -118,6 +127,15 @@ class AdminApi:
             token = await self.store.run(lambda: self.store.check_token(header[7:].strip()))
         if token is None:
             return _error(401, "a valid token is needed (Authorization: Bearer ...)")
+        if request.match_info.http_exception is None:  # a 404/405 says so below
+            needed = self._scopes.get(request.match_info.route)
+            if needed is None or (needed != ANY_SCOPE and not token.may(needed)):
+                return _error(
+                    403,
+                    f"this token may not {needed or 'use this route'}; its scopes: "
+                    + (" ".join(sorted(token.scopes)) or "none"),
+                    scopes=list(TOKEN_SCOPES),
+                )
         tenant = request.match_info.get("tenant")
         if tenant is not None and token.tenant not in ("*", tenant):
             return _error(403, f"this token is for {token.tenant}")
@@ -207,6 +225,19 @@ class AdminApi:
         tenant, key = request.match_info["tenant"], request.match_info["key"]
         wav = await self.prompts.preview(tenant, key, text)
         return web.FileResponse(wav, headers={"Content-Type": "audio/wav"})
+
+
+def _route_scopes(app: web.Application, prefixes: dict[str, str]) -> dict[web.AbstractRoute, str]:
+    """The scope each route of ``app`` needs, from the start of its path."""
+    scopes: dict[web.AbstractRoute, str] = {}
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path == "/api/tenants":
+            scopes[route] = ANY_SCOPE
+        for prefix, scope in prefixes.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                scopes[route] = scope
+    return scopes
 
 
 async def serve(api: AdminApi, host: str, port: int) -> web.AppRunner:

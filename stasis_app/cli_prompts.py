@@ -16,7 +16,7 @@ from stasis_app.audit import AuditLog
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.prompt_admin import PromptAdmin, PromptAdminError
-from stasis_app.store import StaleEdit, Store
+from stasis_app.store import TOKEN_SCOPES, StaleEdit, Store
 from stasis_app.web.accounts import ROLES, AccountError, Accounts
 from voice.engine import SynthesisError
 from voice.recording import MAX_BYTES
@@ -60,8 +60,10 @@ def add_commands(commands: Any) -> None:
     admin = commands.add_parser(
         "admin",
         help="tokens for the admin HTTP API, users of the admin page",
-        description="'token NAME --tenant T' makes (or replaces) NAME's token for tenant T "
-        "('*' for all) and prints it once; only its hash is kept. 'revoke NAME' removes it. "
+        description="'token NAME --tenant T --scope S' makes (or replaces) NAME's token for "
+        "tenant T ('*' for all) that may do S (prompts, queues, supervise; repeat or comma-"
+        "separate for more; default prompts) and prints it once; only its hash is kept. "
+        "'revoke NAME' removes it. "
         "'user NAME --role R --tenant T' makes (or replaces) a user of the admin page "
         "(/admin/ on the admin server); the password is read from standard input "
         "(one line) or asked for twice on a terminal, never taken from the command line. "
@@ -70,6 +72,12 @@ def add_commands(commands: Any) -> None:
     admin.add_argument("action", choices=["token", "revoke", "user", "remove-user"])
     admin.add_argument("name", help="who the token or user is for, e.g. anna.kowalska")
     admin.add_argument("--tenant", help="token/user: the tenant id they may see, or '*'")
+    admin.add_argument(
+        "--scope",
+        action="append",
+        help="token: what it may do: prompts (edit prompts), queues (queues, callbacks), "
+        "supervise (listen in to calls); default prompts only",
+    )
     admin.add_argument(
         "--role",
         choices=ROLES,
@@ -202,12 +210,23 @@ def run_admin(args: argparse.Namespace) -> int:
         return 2
     if args.action == "user":
         return _make_user(args, store, audit)
-    token = store.create_token(args.name, args.tenant)
+    scopes = tuple(s.strip() for given in args.scope or ["prompts"] for s in given.split(","))
+    if not scopes or not set(scopes) <= set(TOKEN_SCOPES):
+        print(f"infolinia: --scope is one of {', '.join(TOKEN_SCOPES)}", file=sys.stderr)
+        return 2
+    token = store.create_token(args.name, args.tenant, scopes)
     audit.append(
-        tenant=args.tenant, action="admin_token", result="created", detail={"name": args.name}
+        tenant=args.tenant,
+        action="admin_token",
+        result="created",
+        detail={"name": args.name, "scopes": sorted(set(scopes))},
     )
     print(token)
-    print(f"(shown once: the token of {args.name} for {args.tenant})", file=sys.stderr)
+    print(
+        f"(shown once: the token of {args.name} for {args.tenant}, "
+        f"may: {' '.join(sorted(set(scopes)))})",
+        file=sys.stderr,
+    )
     return 0
 
 

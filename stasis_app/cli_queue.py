@@ -2,14 +2,19 @@
 
 ``status``, ``supervise`` and ``stop`` ask the running app through its admin
 API: the command makes itself a token in the state store (only someone who
-can write the store can) and revokes it when done. ``callbacks`` and
+can write the store can), named after the user running it so the audit
+trail says who listened in, with the scopes it needs, and revokes it when
+done. ``supervise`` names one of the bank's configured supervisors
+(``tenants.ID.supervisors``); a phone cannot be given. ``callbacks`` and
 ``done`` read and write the store directly, so they work while the app is
 stopped.
 """
 
 import argparse
 import asyncio
+import getpass
 import json
+import re
 import secrets
 import sys
 from collections.abc import Iterator
@@ -30,8 +35,9 @@ def add_commands(commands: Any) -> None:
         description="status: each queue's agents, waiting callers (place, wait) and calls "
         "with agents, from the running app. callbacks: open callback requests, oldest "
         "place first; done ID marks one handled. supervise CALL --mode listen|whisper|barge "
-        "--phone PJSIP/NAME rings the supervisor's phone and joins them to the call of CALL "
-        "(the caller's call id, from status); stop SESSION ends it.",
+        "--phone NAME rings the phone of NAME, one of the bank's supervisors in the config "
+        "(tenants.ID.supervisors), and joins them to the call of CALL (the caller's call id, "
+        "from status); stop SESSION ends it.",
     )
     queue.add_argument(
         "action",
@@ -44,15 +50,21 @@ def add_commands(commands: Any) -> None:
     )
     queue.add_argument("--tenant", help="one bank only (callbacks, status)")
     queue.add_argument("--mode", choices=["listen", "whisper", "barge"], default="listen")
-    queue.add_argument("--phone", help="supervise: the supervisor's endpoint, e.g. PJSIP/ewa")
+    queue.add_argument(
+        "--phone",
+        "--supervisor",
+        dest="phone",
+        help="supervise: a supervisor's name from the bank's config (tenants.ID.supervisors)",
+    )
     queue.add_argument("--who", default="cli", help="done: who handled it (kept in the store)")
     queue.add_argument("--json", action="store_true", help="as JSON")
 
 
 @contextmanager
 def _token(store: Store) -> Iterator[str]:
-    name = f"cli-{secrets.token_hex(4)}"
-    token = store.create_token(name, "*")
+    who = re.sub(r"[^A-Za-z0-9._-]", "_", getpass.getuser())[:32]
+    name = f"cli-{who}-{secrets.token_hex(4)}"
+    token = store.create_token(name, "*", ("queues", "supervise"))
     try:
         yield token
     finally:
@@ -82,7 +94,16 @@ def run_queue(args: argparse.Namespace) -> int:
         print(f"infolinia queue {args.action}: name the call or session", file=sys.stderr)
         return 2
     if args.action == "supervise" and not args.phone:
-        print("infolinia queue supervise: --phone is the supervisor's endpoint", file=sys.stderr)
+        known = ", ".join(
+            f"{tenant}: {' '.join(p.name for p in t.supervisors) or 'none'}"
+            for tenant, t in sorted(settings.tenants.items())
+            if t.queues
+        )
+        print(
+            "infolinia queue supervise: --phone names one of the bank's supervisors "
+            f"({known or 'no bank has queues'})",
+            file=sys.stderr,
+        )
         return 2
     try:
         with _token(store) as token:
@@ -114,13 +135,13 @@ async def _live(args: argparse.Namespace, settings: Settings, token: str) -> int
             raise RuntimeError(f"call {args.target} is not talking to an agent")
         path = f"/api/tenants/{tenant}/calls/{args.target}/supervise"
         session = await _api(
-            settings, token, "POST", path, {"mode": args.mode, "endpoint": args.phone}
+            settings, token, "POST", path, {"mode": args.mode, "supervisor": args.phone}
         )
         print(
             json.dumps(session)
             if args.json
-            else f"session {session['session']}: ringing "
-            f"{args.phone} to {args.mode} (end it: infolinia queue stop {session['session']})"
+            else f"session {session['session']}: ringing {args.phone} on {session['phone']} "
+            f"to {args.mode} (end it: infolinia queue stop {session['session']})"
         )
         return 0
     answer = await _api(settings, token, "DELETE", f"/api/supervision/{args.target}")

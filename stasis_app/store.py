@@ -17,11 +17,13 @@ Every method is synchronous and short; async callers run them in a thread
 """
 
 import asyncio
+import contextvars
 import hashlib
 import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,9 @@ CREATE TABLE IF NOT EXISTS audit (
     caller TEXT NOT NULL, action TEXT NOT NULL, customer TEXT NOT NULL, result TEXT NOT NULL,
     reference TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_reference ON audit (reference);
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
+    unkeyed INTEGER NOT NULL, verified_at TEXT NOT NULL, full_at TEXT NOT NULL, mac TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY, operation_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
     call_id TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, kind TEXT NOT NULL,
@@ -97,14 +102,35 @@ class PromptEdit:
     at: str  # ISO 8601, UTC
 
 
+# What an admin API token may do. A token made before scopes existed can
+# edit prompts only: that is what tokens were for then, and a token that
+# could suddenly listen in to calls would be a surprise to whoever holds it.
+TOKEN_SCOPES = ("prompts", "queues", "supervise")
+DEFAULT_SCOPES = ("prompts",)
+STORE_THREADS = 4  # the store's own pool (phone logins, audit, journal): nothing else runs there
+
+
 @dataclass(frozen=True)
 class AdminToken:
     name: str
     tenant: str  # a tenant id, or "*" for every tenant
+    scopes: frozenset[str] = frozenset(DEFAULT_SCOPES)  # some of TOKEN_SCOPES
+
+    def may(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _token_scopes_column(db: sqlite3.Connection) -> None:
+    """Give ``admin_tokens`` its ``scopes`` (stores from before scopes: every
+    existing token gets :data:`DEFAULT_SCOPES`, prompts only)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(admin_tokens)")]
+    if "scopes" not in columns:
+        default = " ".join(DEFAULT_SCOPES)
+        db.execute(f"ALTER TABLE admin_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '{default}'")
 
 
 def _token_hash(token: str) -> str:
@@ -118,9 +144,13 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()  # one connection per thread, kept
+        # Its own threads: a busy default pool (or password hashing) never
+        # makes a caller's login check or an audit write wait.
+        self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
+        self._transaction(_token_scopes_column)
         path.chmod(0o600)  # prompt edits name people; tokens are credentials
 
     def _connect(self) -> sqlite3.Connection:
@@ -154,8 +184,11 @@ class Store:
         return result
 
     async def run(self, work: Callable[[], T]) -> T:
-        """Run one of the methods below off the event loop."""
-        return await asyncio.to_thread(work)
+        """Run one of the methods below off the event loop, on the store's own threads."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, context.run, work
+        )
 
     # --- prompt texts -------------------------------------------------------
 
@@ -246,16 +279,24 @@ class Store:
 
     # --- admin tokens -------------------------------------------------------
 
-    def create_token(self, name: str, tenant: str) -> str:
-        """A new token for ``name``; returned once, stored only as a hash."""
+    def create_token(
+        self, name: str, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES
+    ) -> str:
+        """A new token for ``name`` that may do ``scopes`` (some of
+        :data:`TOKEN_SCOPES`); returned once, stored only as a hash."""
+        unknown = sorted(set(scopes) - set(TOKEN_SCOPES))
+        if unknown or not scopes:
+            raise ValueError(f"a token's scopes are some of {', '.join(TOKEN_SCOPES)}")
         token = secrets.token_urlsafe(32)
+        granted = " ".join(sorted(set(scopes)))
 
         def work(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT INTO admin_tokens (name, token_hash, tenant, created) VALUES (?, ?, ?, ?) "
+                "INSERT INTO admin_tokens (name, token_hash, tenant, created, scopes) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, "
-                "tenant = excluded.tenant, created = excluded.created",
-                (name, _token_hash(token), tenant, _now()),
+                "tenant = excluded.tenant, created = excluded.created, scopes = excluded.scopes",
+                (name, _token_hash(token), tenant, _now(), granted),
             )
 
         self._transaction(work)
@@ -264,9 +305,10 @@ class Store:
     def check_token(self, token: str) -> AdminToken | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT name, tenant FROM admin_tokens WHERE token_hash = ?", (_token_hash(token),)
+                "SELECT name, tenant, scopes FROM admin_tokens WHERE token_hash = ?",
+                (_token_hash(token),),
             ).fetchone()
-        return AdminToken(*row) if row else None
+        return AdminToken(row[0], row[1], frozenset(row[2].split())) if row else None
 
     def revoke_token(self, name: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:

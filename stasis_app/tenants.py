@@ -1,6 +1,7 @@
 """Tenants: the banks one deployment serves, each with its lines, flow,
 adapter, prompt overrides and consultant route."""
 
+import re
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal
@@ -117,6 +118,40 @@ class QueueSettings(BaseModel):
         return agents
 
 
+SUPERVISOR_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# One endpoint, TECH/name, or a Local channel into the bank's own dialplan:
+# never PJSIP/name/sip:user@host, which rings whatever address follows.
+SUPERVISOR_ENDPOINT = re.compile(
+    r"(?!Local/)[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9._-]+|Local/[A-Za-z0-9._+-]+@[A-Za-z0-9._-]+(/n)?"
+)
+
+
+class SupervisorPhone(BaseModel):
+    """A phone that may be rung to listen in, whisper or barge into a call of
+    the bank. A supervision request names one of these; an endpoint or a
+    number typed into a request is never dialled (it could be anybody's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=SUPERVISOR_NAME, description="what a request names, e.g. ewa (letters, digits)"
+    )
+    endpoint: str = Field(
+        description="the phone rung, e.g. PJSIP/ewa: a configured endpoint, not a dial "
+        "string (PJSIP/ewa/sip:...@host would ring any address)"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _one_endpoint(cls, endpoint: str) -> str:
+        if not SUPERVISOR_ENDPOINT.fullmatch(endpoint):
+            raise ValueError(
+                f"{endpoint!r} is not one endpoint like PJSIP/ewa or Local/exten@context "
+                "(no dial string: nothing may follow the endpoint's name)"
+            )
+        return endpoint
+
+
 class ConsultantRoute(BaseModel):
     """Where a transfer to a consultant goes: one of the tenant's queues, or
     (without queues) a dialplan context and extension."""
@@ -157,6 +192,20 @@ class Tenant(BaseModel):
     queues: dict[str, QueueSettings] = Field(
         default_factory=dict, description="consultant queues served by the app, by name"
     )
+    supervisors: list[SupervisorPhone] = Field(
+        default_factory=list,
+        description="the phones that may supervise this bank's queue calls, by name; "
+        "none means nobody can listen in",
+    )
+
+    @field_validator("supervisors")
+    @classmethod
+    def _unique_supervisors(cls, phones: list[SupervisorPhone]) -> list[SupervisorPhone]:
+        names = [phone.name for phone in phones]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"supervisor {twice[0]!r} is listed twice")
+        return phones
 
     @model_validator(mode="after")
     def _queue_exists(self) -> "Tenant":

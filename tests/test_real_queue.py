@@ -11,9 +11,11 @@ during the whisper, then quick.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from stasis_app.audit import AuditEntry, AuditLog
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.queue.callbacks import CallbackBook
@@ -40,7 +43,20 @@ from tests.support.ari_client import Ari
 pytestmark = pytest.mark.asterisk
 
 ADMIN = "http://127.0.0.1:18090"
-SUPERVISOR = "Local/supervisor@infolinia-test-agents/n"
+SUPERVISOR = "nadzorca"  # line 118's bank's configured supervisor (tenants.*.supervisors)
+SUPERVISOR_PHONE = "Local/supervisor@infolinia-test-agents/n"
+# What an eavesdropper would type instead of a configured name: a dial string to
+# an address of theirs (loopback here: nothing may leave this machine), a Local
+# channel into the dialplan, an endpoint. None may ring anything.
+EAVESDROPPER = "127.0.0.9"
+HOSTILE = [
+    {"endpoint": f"PJSIP/softphone/sip:eve@{EAVESDROPPER}"},
+    {"supervisor": f"PJSIP/softphone/sip:eve@{EAVESDROPPER}"},
+    {"supervisor": SUPERVISOR_PHONE},
+    {"supervisor": "Local/supervisor@from-internal"},
+    {"supervisor": "eve"},
+    {"supervisor": SUPERVISOR, "endpoint": f"PJSIP/softphone/sip:eve@{EAVESDROPPER}"},
+]
 WEB_PASSWORD = "nadzor-haslo-123"
 
 
@@ -53,6 +69,10 @@ class Seen:
     metrics: str = ""
     cli_status: Any = None
     web: dict[str, Any] = field(default_factory=dict)  # the admin page's queues view
+    hostile: list[tuple[int, str]] = field(default_factory=list)  # refused requests' answers
+    prompts_token_status: int = 0  # a prompts-only token asking to supervise
+    snoops_after_hostile: list[str] = field(default_factory=list)
+    datagrams_to_eavesdropper: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +82,7 @@ class Run:
     app: AppProcess
     log_from: int
     callbacks: CallbackBook
+    audit: list[AuditEntry]
 
     def log(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.app.entries()[self.log_from :] if e["event"] == event]
@@ -96,7 +117,33 @@ async def snoop_channels(ari: Ari) -> list[str]:
     return [f"{c['id']} {c['name']} {c['state']}" for c in channels if "Snoop/" in c["name"]]
 
 
-async def supervise(ari: Ari, token: str, seen: Seen) -> None:
+async def eavesdropper_hears(seconds: float, during: Any) -> list[bytes]:
+    """Datagrams that reach a SIP port on :data:`EAVESDROPPER` while ``during`` runs."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((EAVESDROPPER, 5060))
+    sock.setblocking(False)
+    heard: list[bytes] = []
+    try:
+        await during
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(BlockingIOError):
+                heard.append(sock.recv(4096))
+            await asyncio.sleep(0.05)
+    finally:
+        sock.close()
+    return heard
+
+
+async def try_hostile(http: aiohttp.ClientSession, url: str, seen: Seen) -> None:
+    """Every request naming something other than a configured supervisor is refused."""
+    for body in HOSTILE:
+        for mode in ("listen", "barge"):
+            async with http.post(url, json={"mode": mode, **body}) as response:
+                seen.hostile.append((response.status, (await response.json())["error"]))
+
+
+async def supervise(ari: Ari, token: str, prompts_token: str, seen: Seen) -> None:
     """When line 118's caller talks to the agent: listen in, then stop."""
     auth = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=auth) as http:
@@ -113,8 +160,14 @@ async def supervise(ari: Ari, token: str, seen: Seen) -> None:
         seen.cli_status = await cli("queue", "status", "--tenant", "queue_supervised", "--json")
         seen.web = await supervise_from_the_page(call)
         url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
+        seen.datagrams_to_eavesdropper = await eavesdropper_hears(1.5, try_hostile(http, url, seen))
+        seen.snoops_after_hostile = await snoop_channels(ari)
+        prompts_only = {"Authorization": f"Bearer {prompts_token}"}
+        body = {"mode": "listen", "supervisor": SUPERVISOR}
+        async with http.post(url, json=body, headers=prompts_only) as response:
+            seen.prompts_token_status = response.status
         for mode in ("listen", "whisper", "barge"):
-            async with http.post(url, json={"mode": mode, "endpoint": SUPERVISOR}) as response:
+            async with http.post(url, json={"mode": mode, "supervisor": SUPERVISOR}) as response:
                 assert response.status == 201, await response.text()
                 session = await response.json()
             seen_now: dict[str, Any] = {"mode": session["mode"], "snoops_during": []}
@@ -165,7 +218,10 @@ async def supervise_from_the_page(call: str) -> dict[str, Any]:
             while not (line := await events.content.readline()).startswith(b"data: "):
                 assert line, "the event stream ended"
             seen["event"] = json.loads(line.removeprefix(b"data: "))
-        form = {"csrf": csrf_in(html), "call": call, "mode": "listen", "phone": SUPERVISOR}
+        form = {"csrf": csrf_in(html), "call": call, "mode": "listen", "phone": SUPERVISOR_PHONE}
+        async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
+            seen["typed_phone_status"] = response.status  # a phone typed in: refused
+        form = {"csrf": csrf_in(html), "call": call, "mode": "listen", "supervisor": SUPERVISOR}
         async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
             seen["after_listen"] = html = await response.text()
         found = re.search(r'name="session" value="([^"]+)"', html)
@@ -176,14 +232,14 @@ async def supervise_from_the_page(call: str) -> dict[str, Any]:
     async with await page_session("nadzorca-izbica") as http:
         async with http.get(f"{ADMIN}/admin/queues") as response:
             seen["other_bank_page"] = html = await response.text()
-        form = {"csrf": csrf_in(html), "call": call, "mode": "barge", "phone": SUPERVISOR}
+        form = {"csrf": csrf_in(html), "call": call, "mode": "barge", "supervisor": SUPERVISOR}
         async with http.post(f"{ADMIN}/admin/queues/supervise", data=form) as response:
             seen["other_bank_status"] = response.status
     return seen
 
 
 async def scenarios(
-    simulator: CallSimulator, ari: Ari, token: str
+    simulator: CallSimulator, ari: Ari, token: str, prompts_token: str
 ) -> tuple[dict[str, Transcript], Seen]:
     seen = Seen()
     stop = asyncio.Event()
@@ -205,12 +261,14 @@ async def scenarios(
         "dropped": later(0, "120", [], timeout=30),
     }
     names = list(calls)
-    results = await asyncio.gather(*calls.values(), supervise(ari, token, seen))
+    supervision = asyncio.create_task(supervise(ari, token, prompts_token, seen))
+    results = await asyncio.gather(*calls.values())
+    await supervision
     stop.set()
     await watcher
     async with aiohttp.ClientSession() as http, http.get(f"{ADMIN}/metrics") as response:
         seen.metrics = await response.text()
-    return dict(zip(names, results[: len(names)], strict=True)), seen
+    return dict(zip(names, results, strict=True)), seen
 
 
 @pytest.fixture(scope="module")
@@ -223,18 +281,23 @@ def run(app: AppProcess, ari: Ari, sandbox: Sandbox) -> Iterator[Run]:
         settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
     )
     store = Store(settings.state)
-    token = store.create_token("test-queue", "*")
+    token = store.create_token("test-queue", "*", ("queues", "supervise"))
+    prompts_token = store.create_token("test-queue-prompts", "*")  # the default: prompts only
     accounts = Accounts(store)
     accounts.set_user("nadzorca-118", "supervisor", "queue_supervised", WEB_PASSWORD)
     accounts.set_user("nadzorca-izbica", "supervisor", "izbica", WEB_PASSWORD)
     log_from = len(app.entries())
+    audit = AuditLog(store)
+    audit_from = audit.head()[0]
     started = time.monotonic()
     try:
-        transcripts, seen = asyncio.run(scenarios(simulator, ari, token))
+        transcripts, seen = asyncio.run(scenarios(simulator, ari, token, prompts_token))
     finally:
         store.revoke_token("test-queue")
+        store.revoke_token("test-queue-prompts")
     print(f"queue scenarios took {time.monotonic() - started:.1f}s")
-    yield Run(transcripts, seen, app, log_from, CallbackBook(store))
+    entries = [e for e in audit.entries(limit=100_000) if e.seq > audit_from]
+    yield Run(transcripts, seen, app, log_from, CallbackBook(store), entries)
 
 
 def test_two_callers_one_agent_the_second_hears_place_two_then_one(run: Run) -> None:
@@ -341,6 +404,32 @@ def test_a_supervisor_listens_whispers_and_barges_through_snoops_that_go_when_st
     assert [t["agent"] for t in queue["talking"]] == ["Local/long@infolinia-test-agents/n"]
 
 
+def test_only_a_configured_supervisor_is_rung_never_a_phone_typed_into_a_request(
+    run: Run,
+) -> None:
+    seen = run.seen
+    assert len(seen.hostile) == 2 * len(HOSTILE)
+    assert {status for status, _ in seen.hostile} == {400}, seen.hostile
+    assert all("supervisor" in error for _, error in seen.hostile), seen.hostile
+    assert seen.snoops_after_hostile == []  # nothing was snooped
+    assert seen.datagrams_to_eavesdropper == []  # and nothing was sent to their address
+    assert seen.prompts_token_status == 403  # a token made to edit prompts cannot supervise
+    refused = [e for e in run.audit if (e.action, e.result) == ("supervision", "refused")]
+    assert len(refused) >= 1 and all('"who": "token:test-queue"' in e.detail for e in refused)
+
+
+def test_starting_and_stopping_a_supervision_is_audited_with_who_did_it(run: Run) -> None:
+    entries = [(e.result, json.loads(e.detail)) for e in run.audit if e.action == "supervision"]
+    started = [d for result, d in entries if result == "started"]
+    ended = [d for result, d in entries if result == "ended"]
+    assert sorted(d["who"] for d in started) == ["token:test-queue"] * 3 + ["web:nadzorca-118"]
+    assert all(d["supervisor"] == SUPERVISOR and d["phone"] == SUPERVISOR_PHONE for d in started)
+    assert sorted(d["ended_by"] for d in ended) == ["token:test-queue"] * 3 + [
+        "web:nadzorca-118"
+    ]
+    assert {d["session"] for d in started} == {d["session"] for d in ended}
+
+
 def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there(
     run: Run,
 ) -> None:
@@ -350,7 +439,8 @@ def test_the_queues_page_shows_the_call_and_its_supervisor_listens_in_from_there
     assert "Rozmawiają: 1" in web["page"]
     # The same part of the page, as the page's event stream sends it.
     assert "Rozmawiają: 1" in web["event"] and "<html" not in web["event"]
-    assert "Dzwonimy na Local/supervisor" in web["after_listen"], web["after_listen"]
+    assert "Dzwonimy do nadzorca na Local/supervisor" in web["after_listen"], web["after_listen"]
+    assert web["typed_phone_status"] == 400
     assert web["session"] and web["session"] not in web["after_stop"]
     # A supervisor of another bank sees no such queue and cannot join the call.
     assert "queue_supervised" not in web["other_bank_page"]

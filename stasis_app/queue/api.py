@@ -3,21 +3,30 @@
     GET    /api/queues                                    queues, waiting and talking calls
     GET    /api/tenants/{tenant}/callbacks                open callback requests, oldest first
     POST   /api/tenants/{tenant}/callbacks/{id}/done      mark one handled
+    GET    /api/tenants/{tenant}/supervisors              the supervisors a request may name
     POST   /api/tenants/{tenant}/calls/{call}/supervise   {"mode": "listen" | "whisper" |
-                                                          "barge", "endpoint": "PJSIP/..."}
+                                                          "barge", "supervisor": "ewa"}
     GET    /api/supervision                               supervision sessions
     DELETE /api/supervision/{session}                     end one
 
 A token sees and acts on its own tenant only (or every tenant with ``*``).
+The first three need a token with the ``queues`` scope, the others one with
+``supervise``. ``supervisor`` names one of the bank's configured supervisors
+(``tenants.ID.supervisors``): only their phone is rung. An endpoint, number
+or dial string in the request is refused (400), an unknown name too, and
+neither rings anything.
 """
 
 import json
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 from aiohttp import web
 
 from stasis_app.queue.manager import QueueManager
+from stasis_app.queue.supervisor import MODES, UnknownSupervisor
 from stasis_app.store import AdminToken
+from stasis_app.tenants import SUPERVISOR_NAME
 
 
 def _sees(token: AdminToken, tenant: str) -> bool:
@@ -28,7 +37,21 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def who(token: AdminToken) -> str:
+    """How a token's holder appears in the audit trail."""
+    return f"token:{token.name}"
+
+
 class QueueRoutes:
+    # The scope a token needs, by the start of a route's path (see admin_api).
+    SCOPES: ClassVar[dict[str, str]] = {
+        "/api/queues": "queues",
+        "/api/tenants/{tenant}/callbacks": "queues",
+        "/api/tenants/{tenant}/supervisors": "supervise",
+        "/api/tenants/{tenant}/calls": "supervise",
+        "/api/supervision": "supervise",
+    }
+
     def __init__(self, queues: QueueManager, token_key: web.RequestKey[AdminToken]) -> None:
         self.queues = queues
         self.token_key = token_key
@@ -37,6 +60,7 @@ class QueueRoutes:
         app.router.add_get("/api/queues", self._queues)
         app.router.add_get("/api/tenants/{tenant}/callbacks", self._callbacks)
         app.router.add_post("/api/tenants/{tenant}/callbacks/{id}/done", self._callback_done)
+        app.router.add_get("/api/tenants/{tenant}/supervisors", self._supervisors)
         app.router.add_post("/api/tenants/{tenant}/calls/{call}/supervise", self._supervise)
         app.router.add_get("/api/supervision", self._sessions)
         app.router.add_delete("/api/supervision/{session}", self._stop)
@@ -67,17 +91,36 @@ class QueueRoutes:
             body: Any = await request.json()
         except json.JSONDecodeError:
             return _error(400, "the body must be JSON")
-        mode, endpoint = body.get("mode"), body.get("endpoint")
-        if mode not in ("listen", "whisper", "barge"):
+        if not isinstance(body, dict):
+            return _error(400, "the body must be a JSON object")
+        tenant = request.match_info["tenant"]
+        mode, supervisor = body.get("mode"), body.get("supervisor")
+        if mode not in MODES:
             return _error(400, '"mode" must be listen, whisper or barge')
-        if not isinstance(endpoint, str) or "/" not in endpoint or len(endpoint) > 200:
-            return _error(400, '"endpoint" must be the supervisor\'s phone, e.g. PJSIP/name')
+        if "endpoint" in body or not isinstance(supervisor, str):
+            return _error(
+                400,
+                '"supervisor" must name one of the bank\'s supervisors '
+                f"({', '.join(self.queues.supervisors.names(tenant)) or 'none configured'}); "
+                "a phone or endpoint is never taken from a request",
+            )
+        if not re.fullmatch(SUPERVISOR_NAME, supervisor):
+            return _error(400, f'"supervisor" is a name like ewa, not {supervisor[:64]!r}')
         call = request.match_info["call"]
         talk = self.queues.conversation(call)
-        if talk is None or talk.tenant != request.match_info["tenant"]:
+        if talk is None or talk.tenant != tenant:
             return _error(404, f"call {call} is not talking to an agent")
-        session = await self.queues.supervise(call, mode, endpoint)
+        try:
+            session = await self.queues.supervise(
+                call, mode, supervisor, who(request[self.token_key])
+            )
+        except UnknownSupervisor as exc:
+            return _error(400, str(exc))
         return web.json_response(session.view(), status=201)
+
+    async def _supervisors(self, request: web.Request) -> web.Response:
+        tenant = request.match_info["tenant"]
+        return web.json_response({"supervisors": self.queues.supervisors.names(tenant)})
 
     async def _sessions(self, request: web.Request) -> web.Response:
         token = request[self.token_key]
@@ -90,5 +133,5 @@ class QueueRoutes:
         session = self.queues.supervisors.sessions.get(request.match_info["session"])
         if session is None or not _sees(token, session.conversation.tenant):
             return _error(404, "no such supervision session")
-        await self.queues.supervisors.stop(session.id)
+        await self.queues.supervisors.stop(session.id, who(token))
         return web.json_response({"session": session.id, "state": "ended"})

@@ -26,12 +26,13 @@ class QueueManager:
         self.gateway = gateway
         self.metrics = metrics
         self.callbacks = CallbackBook(store)
-        self.supervisors = Supervisors(gateway)
+        self.supervisors = Supervisors(gateway, store)
         self.queues: dict[tuple[str, str], ConsultantQueue] = {}
 
     def configure(self, tenants: list[tuple[Tenant, PromptBook]]) -> None:
         """Make or update the queues of the (new) config; a queue no longer
         configured keeps serving the callers already in it."""
+        self.supervisors.configure({tenant.id: tenant.supervisors for tenant, _ in tenants})
         for tenant, prompts in tenants:
             for name, settings in tenant.queues.items():
                 queue = self.queues.get((tenant.id, name))
@@ -52,11 +53,14 @@ class QueueManager:
                 return found
         return None
 
-    async def supervise(self, caller_channel: str, mode: str, endpoint: str) -> Session:
+    async def supervise(
+        self, caller_channel: str, mode: str, supervisor: str, who: str
+    ) -> Session:
+        """Ring ``supervisor`` (a name from the call's bank's config) into the call."""
         conversation = self.conversation(caller_channel)
         if conversation is None:
             raise LookupError(f"no call {caller_channel} is talking to an agent")
-        return await self.supervisors.start(conversation, mode, endpoint)
+        return await self.supervisors.start(conversation, mode, supervisor, who)
 
     async def refresh_presence(self, visible: Callable[[str], bool]) -> None:
         """Ask Asterisk which agents are logged in (each queue at most every

@@ -9,6 +9,13 @@ on the agent's leg and the supervisor share a mixing bridge:
 
 The session ends when the supervisor hangs up, the call ends, or it is
 stopped (API or CLI); its snoop, bridge and leg go with it.
+
+Only a phone configured as one of the bank's supervisors
+(``tenants.ID.supervisors``) is ever rung: a request names one by its
+name, and an endpoint or dial string typed into a request is refused
+(:class:`UnknownSupervisor`), since a snoop of a customer's call would go to
+whatever it named. Starting, refusing and ending a supervision is written to
+the audit trail with who asked for it.
 """
 
 import asyncio
@@ -20,8 +27,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from stasis_app.ari import AriGateway, ChannelHandle
+from stasis_app.audit import AuditLog
 from stasis_app.errors import AriError
 from stasis_app.queue.queue import LEG_ENDED, Conversation
+from stasis_app.store import Store
+from stasis_app.tenants import SupervisorPhone
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +40,22 @@ MODES: dict[str, str] = {"listen": "none", "whisper": "out", "barge": "both"}  #
 RING_SECONDS = 30.0
 
 
+class UnknownSupervisor(LookupError):
+    """The request named no supervisor configured for the call's bank."""
+
+    def __init__(self, tenant: str, name: str, known: list[str]) -> None:
+        self.tenant, self.name, self.known = tenant, name, known
+        listed = ", ".join(known) or "none configured (tenants.ID.supervisors)"
+        super().__init__(f"{name[:64]!r} is not a supervisor of {tenant}; supervisors: {listed}")
+
+
 @dataclass(eq=False)
 class Session:
     id: str
     mode: str
-    endpoint: str
+    supervisor: str  # the configured supervisor's name
+    endpoint: str  # their phone, from the config
+    who: str  # who started it: web:USER or token:NAME
     conversation: Conversation
     snoop_id: str
     leg_id: str
@@ -43,12 +64,15 @@ class Session:
     state: str = "ringing"  # ringing, joined, ended
     task: "asyncio.Task[None] | None" = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ended_by: str = ""  # who stopped it, or why it ended
 
     def view(self) -> dict[str, object]:
         return {
             "session": self.id,
             "mode": self.mode,
-            "supervisor": self.endpoint,
+            "supervisor": self.supervisor,
+            "phone": self.endpoint,
+            "started_by": self.who,
             "call": self.conversation.caller_channel,
             "agent": self.conversation.agent_endpoint,
             "state": self.state,
@@ -56,20 +80,59 @@ class Session:
 
 
 class Supervisors:
-    """The supervision sessions of the app."""
+    """The supervision sessions of the app, and the phones that may supervise."""
 
-    def __init__(self, gateway: AriGateway) -> None:
+    def __init__(self, gateway: AriGateway, store: Store) -> None:
         self.gateway = gateway
+        self.audit = AuditLog(store)
         self.sessions: dict[str, Session] = {}
+        self.phones: dict[str, dict[str, str]] = {}  # tenant -> supervisor name -> endpoint
 
-    async def start(self, conversation: Conversation, mode: str, endpoint: str) -> Session:
+    def configure(self, phones: dict[str, list[SupervisorPhone]]) -> None:
+        """The supervisors of each tenant (from the config; replaced on a reload)."""
+        self.phones = {
+            tenant: {phone.name: phone.endpoint for phone in listed}
+            for tenant, listed in phones.items()
+        }
+
+    def names(self, tenant: str) -> list[str]:
+        """The supervisors a request for ``tenant`` may name."""
+        return sorted(self.phones.get(tenant, {}))
+
+    async def start(
+        self, conversation: Conversation, mode: str, supervisor: str, who: str
+    ) -> Session:
+        """Ring the configured ``supervisor`` of the call's bank and join them in
+        ``mode``; ``who`` (the user or token asking) goes to the audit trail."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        tenant = conversation.tenant
+        endpoint = self.phones.get(tenant, {}).get(supervisor)
         sid = f"sup-{uuid.uuid4().hex[:8]}"
+        detail = {"session": sid, "mode": mode, "supervisor": supervisor[:64], "who": who}
+        if endpoint is None:
+            await self.audit.record(
+                tenant=tenant,
+                action="supervision",
+                result="refused",
+                call_id=conversation.caller_channel,
+                detail={**detail, "problem": "not a configured supervisor"},
+            )
+            raise UnknownSupervisor(tenant, supervisor, self.names(tenant))
+        # Written before the phone rings: no listening in without its entry.
+        await self.audit.record(
+            tenant=tenant,
+            action="supervision",
+            result="started",
+            call_id=conversation.caller_channel,
+            detail={**detail, "phone": endpoint, "agent": conversation.agent_endpoint},
+        )
         session = Session(
             sid,
             mode,
+            supervisor,
             endpoint,
+            who,
             conversation,
             snoop_id=f"{sid}-snoop",
             leg_id=f"{sid}-leg",
@@ -89,20 +152,29 @@ class Supervisors:
                 args="supervisor",
             )
         except BaseException:
+            session.ended_by = "failed"
             await self._teardown(session)
             raise
         self.sessions[sid] = session
         session.task = asyncio.create_task(self._run(session, snoop, leg), name=sid)
         log.info(
             "supervision started",
-            extra={"session": sid, "mode": mode, "agent": conversation.agent_endpoint},
+            extra={
+                "session": sid,
+                "mode": mode,
+                "agent": conversation.agent_endpoint,
+                "supervisor": supervisor,
+                "who": who,
+            },
         )
         return session
 
-    async def stop(self, session_id: str) -> bool:
+    async def stop(self, session_id: str, who: str) -> bool:
+        """End a session; ``who`` stopped it (kept in the audit trail)."""
         session = self.sessions.get(session_id)
         if session is None:
             return False
+        session.ended_by = session.ended_by or who
         session.stop.set()
         if session.task is not None:
             await asyncio.wait({session.task}, timeout=5)
@@ -110,7 +182,7 @@ class Supervisors:
 
     async def close(self) -> None:
         for session_id in list(self.sessions):
-            await self.stop(session_id)
+            await self.stop(session_id, "app_stopping")
 
     async def _run(self, session: Session, snoop: ChannelHandle, leg: ChannelHandle) -> None:
         try:
@@ -122,6 +194,7 @@ class Supervisors:
                 log.info("supervisor joined", extra={"session": session.id})
                 await self._until_any_ends(session, snoop, leg)
         except AriError as exc:
+            session.ended_by = session.ended_by or "failed"
             log.warning("supervision failed", extra={"session": session.id, "error": str(exc)})
         finally:
             await asyncio.shield(self._teardown(session))
@@ -153,22 +226,23 @@ class Supervisors:
         self, session: Session, snoop: ChannelHandle, leg: ChannelHandle
     ) -> None:
         """Until the supervisor hangs up, the snoop ends (the call ended), or a stop."""
-        waits = {
-            asyncio.ensure_future(self._ended(snoop)),
-            asyncio.ensure_future(self._ended(leg)),
-            asyncio.ensure_future(session.stop.wait()),
-        }
+        call_ended = asyncio.ensure_future(self._ended(snoop))
+        hung_up = asyncio.ensure_future(self._ended(leg))
+        waits = {call_ended, hung_up, asyncio.ensure_future(session.stop.wait())}
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for wait in waits:
                 wait.cancel()
+        if not session.ended_by:
+            session.ended_by = "call_ended" if call_ended.done() else "supervisor_hung_up"
 
     async def _ended(self, handle: ChannelHandle) -> None:
         while (await handle.events.get()).get("type") not in LEG_ENDED:
             pass
 
     async def _teardown(self, session: Session) -> None:
+        joined = session.state == "joined"
         session.state = "ended"
         self.sessions.pop(session.id, None)
         for channel in (session.leg_id, session.snoop_id):
@@ -180,3 +254,21 @@ class Supervisors:
         with contextlib.suppress(AriError):
             await self.gateway.destroy_bridge(session.bridge_id)
         log.info("supervision ended", extra={"session": session.id})
+        try:
+            await self.audit.record(
+                tenant=session.conversation.tenant,
+                action="supervision",
+                result="ended",
+                call_id=session.conversation.caller_channel,
+                detail={
+                    "session": session.id,
+                    "mode": session.mode,
+                    "supervisor": session.supervisor,
+                    "who": session.who,
+                    "ended_by": session.ended_by or "not_answered",
+                    "joined": joined,
+                    "seconds": round(time.time() - session.started, 1),
+                },
+            )
+        except Exception:  # the snoop is gone either way; say so in the log
+            log.exception("supervision end not audited", extra={"session": session.id})

@@ -4,8 +4,14 @@ hashed with scrypt and a salt of their own, sessions that expire.
 A session's cookie value is 256-bit random and kept only as its SHA-256 (like
 admin API tokens); the CSRF token that every change must carry is random per
 session. Users are made with ``infolinia admin user NAME --role R --tenant T``.
+
+Passwords are hashed on one thread of their own, never on the store's
+threads (:meth:`Store.run`): a burst of login attempts keeps that one thread
+busy and nothing else, so a caller's login check or an audit write on the
+phone line does not wait behind it (:meth:`Accounts.verify`).
 """
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -54,11 +60,24 @@ class Session:
 _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-hash")
 
 
-def _hash_password(password: str, salt: str) -> str:
-    def scrypt() -> str:
-        return hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
+def _scrypt(password: str, salt: str) -> str:
+    return hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **SCRYPT).hex()
 
-    return _HASHING.submit(scrypt).result()
+
+def _hash_password(password: str, salt: str) -> str:
+    """The hash, from a synchronous caller (the command line); the calling thread waits."""
+    return _HASHING.submit(_scrypt, password, salt).result()
+
+
+async def hash_password(password: str, salt: str) -> str:
+    """The hash, from the event loop: no thread but the hashing one is taken meanwhile."""
+    return await asyncio.wrap_future(_HASHING.submit(_scrypt, password, salt))
+
+
+def _matches(name: str, row: tuple[str, str, str, str] | None, digest: str) -> User | None:
+    if row is None or not hmac.compare_digest(digest, row[3]):
+        return None
+    return User(name, row[0], row[1])
 
 
 def _id_hash(session_id: str) -> str:
@@ -77,6 +96,26 @@ class Accounts:
         self.store = store
         self.session_seconds = session_seconds
         self.clock = clock
+
+    def begin_login(self, name: str, window: float, limit: int) -> bool:
+        """Whether ``name`` may have a password checked now: no when ``limit``
+        attempts were made within ``window`` seconds. A yes is counted as a
+        failed attempt at once, in the same transaction as the check, before
+        any hashing (:meth:`login_succeeded` takes it back): attempts sent
+        at the same moment cannot all pass the check before one is counted."""
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM web_login_failures WHERE at <= ?", (now - window,))
+            row = db.execute(
+                "SELECT COUNT(*) FROM web_login_failures WHERE name = ?", (name[:64],)
+            ).fetchone()
+            if int(row[0]) >= limit:
+                return False
+            db.execute("INSERT INTO web_login_failures (name, at) VALUES (?, ?)", (name[:64], now))
+            return True
+
+        return self.store.transaction(work)
 
     def login_failed(self, name: str) -> None:
         """Remember a wrong password for ``name`` (kept in the store: a restart
@@ -104,16 +143,27 @@ class Accounts:
             lambda db: db.execute("DELETE FROM web_login_failures WHERE name = ?", (name[:64],))
         )
 
-    def set_user(self, name: str, role: str, tenant: str, password: str) -> User:
-        """Make ``name`` (or replace their role, tenant and password)."""
+    def set_user(
+        self,
+        name: str,
+        role: str,
+        tenant: str,
+        password: str,
+        hashed: tuple[str, str] | None = None,
+    ) -> User:
+        """Make ``name`` (or replace their role, tenant and password).
+        ``hashed`` is the salt and hash of ``password`` made beforehand with
+        :func:`hash_password` (an async caller: then no hashing happens here)."""
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if not name or len(name) > 64 or not name.isprintable() or " " in name:
             raise AccountError("a user name has 1 to 64 characters, no spaces")
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"a password has at least {MIN_PASSWORD} characters")
-        salt = secrets.token_hex(16)
-        digest = _hash_password(password, salt)
+        if hashed is None:
+            fresh = secrets.token_hex(16)
+            hashed = (fresh, _hash_password(password, fresh))
+        salt, digest = hashed
         created = datetime.now(UTC).isoformat(timespec="seconds")
 
         def work(db: sqlite3.Connection) -> None:
@@ -130,17 +180,26 @@ class Accounts:
         self.store.transaction(work)
         return User(name, role, tenant)
 
-    def check_password(self, name: str, password: str) -> User | None:
+    def _password_row(self, name: str) -> tuple[str, str, str, str] | None:
         row = self.store.read(
             lambda db: db.execute(
                 "SELECT role, tenant, salt, password_hash FROM web_users WHERE name = ?", (name,)
             ).fetchone()
         )
-        salt, expected = (row[2], row[3]) if row else (_DUMMY_SALT, "")
-        digest = _hash_password(password, salt)
-        if row is None or not hmac.compare_digest(digest, expected):
-            return None
-        return User(name, row[0], row[1])
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def check_password(self, name: str, password: str) -> User | None:
+        """The user, when ``password`` is theirs (for synchronous callers)."""
+        row = self._password_row(name)
+        salt = row[2] if row else _DUMMY_SALT
+        return _matches(name, row, _hash_password(password, salt))
+
+    async def verify(self, name: str, password: str) -> User | None:
+        """:meth:`check_password` from the event loop: the store's threads read
+        the row, the hashing thread hashes; neither waits for the other."""
+        row = await self.store.run(lambda: self._password_row(name))
+        salt = row[2] if row else _DUMMY_SALT
+        return _matches(name, row, await hash_password(password, salt))
 
     def open_session(self, user: User) -> tuple[str, Session]:
         """A new session for ``user``: its cookie value (shown once) and the session."""

@@ -13,12 +13,22 @@
 - After :data:`MAX_FAILURES` wrong passwords for one user name within
   :data:`FAILURE_WINDOW` seconds, that name cannot log in (even with the right
   password) until the window has passed. Kept in the store: a restart does
-  not lift a lock.
+  not lift a lock. Each attempt is counted in the same transaction that
+  checks the lock, before its password is hashed, so attempts sent at the
+  same moment cannot all be checked.
+- At most :data:`LOGINS_PER_NAME` login per user name and
+  :data:`LOGINS_WAITING` in all are checked at a time; more are answered 429
+  at once (password hashing is slow on purpose: a queue of them would only
+  grow).
+- A locked name's further attempts write one audit entry per
+  :data:`LOCKED_AUDIT_WINDOW` (with how many came since the last), not one each.
+- Server-sent event streams ask :meth:`Gate.still_allowed` on every tick.
 """
 
 import hmac
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
@@ -36,6 +46,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 MAX_FAILURES = 5
 FAILURE_WINDOW = 900.0
 HOME = {"admin": "/admin/prompts", "supervisor": "/admin/live", "auditor": "/admin/audit"}
+LOGINS_PER_NAME = 1  # passwords of one name checked at a time
+LOGINS_WAITING = 8  # logins checked or waiting for the hashing thread, in all
+LOCKED_AUDIT_WINDOW = FAILURE_WINDOW  # one "locked" audit entry per name per window
+LOCKED_NAMES_KEPT = 10_000  # names remembered for that; the oldest are forgotten beyond
 
 LOGIN_FORM = """<form method="post" action="/admin/login">{csrf}
 <p><label>Użytkownik<br><input name="user" autocomplete="username" required></label></p>
@@ -53,6 +67,8 @@ class Gate:
         self.behind_https_proxy = behind_https_proxy  # cookies Secure even over plain http
         self._roles: dict[web.AbstractRoute, frozenset[str]] = {}
         self._public: set[web.AbstractRoute] = set()
+        self._checking: Counter[str] = Counter()  # logins in flight, by name
+        self._locked_noted: dict[str, tuple[float, int]] = {}  # name -> (audited at, since)
 
     def _set_cookie(
         self, response: web.StreamResponse, request: web.Request, name: str, value: str, path: str
@@ -60,10 +76,41 @@ class Gate:
         secure = request.secure or self.behind_https_proxy
         response.set_cookie(name, value, path=path, httponly=True, samesite="Strict", secure=secure)
 
-    async def _locked(self, name: str) -> bool:
-        since = self.accounts.clock() - FAILURE_WINDOW
-        failures = await self.store.run(lambda: self.accounts.failures_since(name, since))
-        return failures >= MAX_FAILURES
+    async def _audit_locked(self, audit: AuditLog, name: str) -> None:
+        """One entry per name per :data:`LOCKED_AUDIT_WINDOW`, saying how many
+        attempts came since the last one: a script hammering a locked name
+        cannot flood the trail (or the disk)."""
+        now = self.accounts.clock()
+        at, since = self._locked_noted.get(name, (float("-inf"), 0))
+        if now - at < LOCKED_AUDIT_WINDOW:
+            self._locked_noted[name] = (at, since + 1)
+            return
+        if len(self._locked_noted) >= LOCKED_NAMES_KEPT:
+            oldest = min(self._locked_noted, key=lambda key: self._locked_noted[key][0])
+            del self._locked_noted[oldest]
+        self._locked_noted.pop(name, None)
+        self._locked_noted[name] = (now, 0)
+        await audit.record(
+            tenant="*",
+            action="admin_login",
+            result="locked",
+            detail={"user": name, "attempts_not_written": since},
+        )
+
+    async def still_allowed(self, request: web.Request) -> bool:
+        """Whether the session that opened ``request`` still stands and may
+        still use its route: no after a logout, an expiry, a new password,
+        a removed user or a changed role."""
+        opened = request.get(SESSION_KEY)
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        if opened is None or not session_id:
+            return False
+        session = await self.store.run(lambda: self.accounts.session(session_id))
+        return (
+            session is not None
+            and session.user == opened.user
+            and session.user.role in self._roles.get(request.match_info.route, frozenset())
+        )
 
     def add(
         self, app: web.Application, method: str, path: str, handler: Handler, roles: Iterable[str]
@@ -124,20 +171,37 @@ class Gate:
             str(form.get("csrf", "")).encode(), expected.encode()
         ):
             return error_page(403, "Odmowa", "Brak ważnego tokenu CSRF; odśwież stronę logowania.")
-        name, password = str(form.get("user", "")), str(form.get("password", ""))
-        audit = AuditLog(self.store)
-        if await self._locked(name):
-            await audit.record(
-                tenant="*", action="admin_login", result="locked", detail={"user": name[:64]}
+        name, password = str(form.get("user", ""))[:64], str(form.get("password", ""))
+        if self._checking[name] >= LOGINS_PER_NAME or self._checking.total() >= LOGINS_WAITING:
+            response = error_page(
+                429, "Logowanie", "Za dużo logowań naraz; spróbuj ponownie za chwilę."
             )
+            response.headers["Retry-After"] = "1"
+            return response
+        self._checking[name] += 1
+        try:
+            return await self._check_login(request, name, password)
+        finally:
+            self._checking[name] -= 1
+            if self._checking[name] <= 0:
+                del self._checking[name]
+
+    async def _check_login(
+        self, request: web.Request, name: str, password: str
+    ) -> web.StreamResponse:
+        audit = AuditLog(self.store)
+        allowed = await self.store.run(
+            lambda: self.accounts.begin_login(name, FAILURE_WINDOW, MAX_FAILURES)
+        )
+        if not allowed:
+            await self._audit_locked(audit, name)
             return await self._login_form(
                 request, "Za dużo nieudanych prób dla tego użytkownika; spróbuj za kwadrans."
             )
-        user = await self.store.run(lambda: self.accounts.check_password(name, password))
+        user = await self.accounts.verify(name, password)  # counted as failed until here
         if user is None:
-            await self.store.run(lambda: self.accounts.login_failed(name))
             await audit.record(
-                tenant="*", action="admin_login", result="refused", detail={"user": name[:64]}
+                tenant="*", action="admin_login", result="refused", detail={"user": name}
             )
             return await self._login_form(request, "Zła nazwa użytkownika lub hasło.")
         await self.store.run(lambda: self.accounts.login_succeeded(name))

@@ -16,7 +16,9 @@ SCRIPT = """<script>
 const body = document.getElementById("calls");
 const count = document.getElementById("count");
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
-new EventSource("/admin/live/events").onmessage = (event) => {
+const source = new EventSource("/admin/live/events");
+source.addEventListener("ended", () => { source.close(); location.assign("/admin/login"); });
+source.onmessage = (event) => {
   const calls = JSON.parse(event.data);
   body.replaceChildren(...calls.map((c) => {
     const tr = document.createElement("tr");
@@ -33,8 +35,10 @@ class LivePages:
     def __init__(self, calls: CallRegistry, every: float = 1.0) -> None:
         self.calls = calls
         self.streams = EventStreams(every)
+        self.gate: Gate | None = None
 
     def routes(self, app: web.Application, gate: Gate) -> None:
+        self.gate = gate
         gate.add(app, "GET", "/live", self._page, ["supervisor"])
         gate.add(app, "GET", "/live/events", self._events, ["supervisor"])
         app.on_shutdown.append(self.streams.close)
@@ -63,4 +67,5 @@ class LivePages:
         async def views() -> str:
             return json.dumps([asdict(v) for v in self.calls.views(user.sees)], ensure_ascii=False)
 
-        return await self.streams.stream(request, views)
+        assert self.gate is not None  # set with the routes
+        return await self.streams.stream(request, views, self.gate.still_allowed)

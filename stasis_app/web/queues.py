@@ -1,7 +1,8 @@
 """The queues page (role supervisor): each queue of the user's banks with
 its agents, waiting callers (place, wait) and calls with agents, a button to
-listen in, whisper or barge into a call (the supervisor's phone is rung),
-and the open callback requests with "done". Kept current by server-sent
+listen in, whisper or barge into a call (the phone of the supervisor chosen
+from the bank's configured ones is rung: no phone is ever typed in), and the
+open callback requests with "done". Kept current by server-sent
 events. Only call ids, places and times are shown: no caller numbers, except
 in a callback request (the number the caller asked to be called back on)."""
 
@@ -10,22 +11,23 @@ import json
 from aiohttp import web
 
 from stasis_app.queue.manager import QueueManager
+from stasis_app.queue.supervisor import UnknownSupervisor
 from stasis_app.web.accounts import User
 from stasis_app.web.auth import SESSION_KEY, Gate
 from stasis_app.web.events import EventStreams
 from stasis_app.web.html import csrf_field, error_page, esc, page
 
-# The part below the phone field is replaced by each event; the phone number
-# typed once goes into whichever listen/whisper/barge form is sent.
+# The queues part is replaced by each event, unless a supervisor is being
+# chosen in it (a replaced <select> would lose the choice).
 SCRIPT = """<script>
 const queues = document.getElementById("queues");
-new EventSource("/admin/queues/events").onmessage = (event) => {
-  queues.innerHTML = JSON.parse(event.data);
+const source = new EventSource("/admin/queues/events");
+source.addEventListener("ended", () => { source.close(); location.assign("/admin/login"); });
+source.onmessage = (event) => {
+  if (!queues.contains(document.activeElement) || document.activeElement.tagName !== "SELECT") {
+    queues.innerHTML = JSON.parse(event.data);
+  }
 };
-document.addEventListener("submit", (event) => {
-  const phone = event.target.elements.namedItem("phone");
-  if (phone) phone.value = document.getElementById("phone").value.trim();
-});
 </script>"""
 MODES = {"listen": "Słuchaj", "whisper": "Podpowiadaj", "barge": "Włącz się"}  # buttons
 MODE_NAMES = {"listen": "podsłuch", "whisper": "podpowiadanie", "barge": "włączenie się"}
@@ -53,8 +55,10 @@ class QueuePages:
     def __init__(self, queues: QueueManager, every: float = 1.0) -> None:
         self.queues = queues
         self.streams = EventStreams(every)
+        self.gate: Gate | None = None
 
     def routes(self, app: web.Application, gate: Gate) -> None:
+        self.gate = gate
         gate.add(app, "GET", "/queues", self._page, ["supervisor"])
         gate.add(app, "GET", "/queues/events", self._events, ["supervisor"])
         app.on_shutdown.append(self.streams.close)
@@ -65,9 +69,8 @@ class QueuePages:
     async def _page(self, request: web.Request, note: str = "") -> web.Response:
         session = request[SESSION_KEY]
         body = (
-            note + "<p><label>Telefon nadzorcy (zadzwoni po wybraniu „Słuchaj”, "
-            '„Podpowiadaj” lub „Włącz się”) <input id="phone" placeholder="PJSIP/ewa" '
-            'size="20"></label></p>'
+            note + "<p>„Słuchaj”, „Podpowiadaj” i „Włącz się” dzwonią na telefon wybranego "
+            "nadzorcy banku (z konfiguracji: tenants.ID.supervisors).</p>"
             f'<div id="queues">{await self._fragment(session.user, session.csrf)}</div>' + SCRIPT
         )
         return page("Kolejki", body, session.user, session.csrf)
@@ -80,7 +83,8 @@ class QueuePages:
         async def part() -> str:
             return json.dumps(await self._fragment(session.user, session.csrf))
 
-        return await self.streams.stream(request, part)
+        assert self.gate is not None  # set with the routes
+        return await self.streams.stream(request, part, self.gate.still_allowed)
 
     async def _fragment(self, user: User, csrf: str) -> str:
         """Queues, supervision sessions and callbacks, as HTML."""
@@ -90,6 +94,12 @@ class QueuePages:
         if not views:
             parts.append("<p>Żaden bank tego użytkownika nie ma kolejki do konsultantów.</p>")
         for q in views:
+            names = self.queues.supervisors.names(q["tenant"])
+            chooser = (
+                '<select name="supervisor">'
+                + "".join(f'<option value="{esc(n)}">{esc(n)}</option>' for n in names)
+                + "</select> "
+            )
             agents = ", ".join(
                 f"{esc(a['endpoint'])}: {STATES.get(a['state'], esc(a['state']))}"
                 for a in q["agents"]
@@ -104,10 +114,14 @@ class QueuePages:
                 f"<td>{t['seconds']:.0f} s</td>"
                 f'<td><form class="inline" method="post" action="/admin/queues/supervise">'
                 f'{csrf_field(csrf)}<input type="hidden" name="call" value="{esc(t["call"])}">'
-                '<input type="hidden" name="phone"> '
-                + "".join(
-                    f'<button name="mode" value="{mode}">{label}</button> '
-                    for mode, label in MODES.items()
+                + (
+                    chooser
+                    + "".join(
+                        f'<button name="mode" value="{mode}">{label}</button> '
+                        for mode, label in MODES.items()
+                    )
+                    if names
+                    else "brak nadzorców w konfiguracji banku"
                 )
                 + "</form></td></tr>"
                 for t in q["talking"]
@@ -132,7 +146,8 @@ class QueuePages:
         ]
         if sessions:
             rows = "".join(
-                f"<tr><td>{esc(s.id)}</td><td>{MODE_NAMES[s.mode]}</td><td>{esc(s.endpoint)}</td>"
+                f"<tr><td>{esc(s.id)}</td><td>{MODE_NAMES[s.mode]}</td>"
+                f"<td>{esc(s.supervisor)} ({esc(s.endpoint)})</td><td>{esc(s.who)}</td>"
                 f"<td>{esc(s.conversation.caller_channel)}</td>"
                 f"<td>{SESSION_STATES.get(s.state, esc(s.state))}</td><td>"
                 f'<form class="inline" method="post" action="/admin/queues/stop">'
@@ -141,7 +156,8 @@ class QueuePages:
                 for s in sessions
             )
             parts.append(
-                "<h2>Nadzór</h2><table><tr><th>Sesja</th><th>Tryb</th><th>Telefon</th>"
+                "<h2>Nadzór</h2><table><tr><th>Sesja</th><th>Tryb</th><th>Nadzorca</th>"
+                "<th>Włączył</th>"
                 f"<th>Rozmowa</th><th>Stan</th><th></th></tr>{rows}</table>"
             )
         book = self.queues.callbacks
@@ -165,24 +181,35 @@ class QueuePages:
     async def _supervise(self, request: web.Request) -> web.StreamResponse:
         session, form = request[SESSION_KEY], await request.post()
         call, mode = str(form.get("call", "")), str(form.get("mode", ""))
-        phone = str(form.get("phone", "")).strip()
+        supervisor = str(form.get("supervisor", ""))
         talk = self.queues.conversation(call)
         if talk is None or not session.user.sees(talk.tenant):
             return error_page(404, "Kolejki", "Ta rozmowa już się skończyła.", session.user)
-        if mode not in MODES or "/" not in phone or len(phone) > 200 or " " in phone:
+        names = self.queues.supervisors.names(talk.tenant)
+        if mode not in MODES or "phone" in form or supervisor not in names:
+            known = ", ".join(names) or "brak (tenants.ID.supervisors)"
             return error_page(
-                400, "Kolejki", "Podaj telefon nadzorcy, np. PJSIP/ewa, i wybierz tryb.",
+                400, "Kolejki",
+                f"Wybierz tryb i nadzorcę banku spośród skonfigurowanych: {known}. "
+                "Telefonu nie można podać w formularzu.",
                 session.user,
             )  # fmt: skip
-        started = await self.queues.supervise(call, mode, phone)
-        note = f'<p class="note">Dzwonimy na {esc(phone)} (sesja {esc(started.id)}).</p>'
+        who = f"web:{session.user.name}"
+        try:
+            started = await self.queues.supervise(call, mode, supervisor, who)
+        except UnknownSupervisor as exc:  # the config was reloaded meanwhile
+            return error_page(400, "Kolejki", str(exc), session.user)
+        note = (
+            f'<p class="note">Dzwonimy do {esc(supervisor)} na {esc(started.endpoint)} '
+            f"(sesja {esc(started.id)}).</p>"
+        )
         return await self._page(request, note)
 
     async def _stop(self, request: web.Request) -> web.StreamResponse:
         session, form = request[SESSION_KEY], await request.post()
         found = self.queues.supervisors.sessions.get(str(form.get("session", "")))
         if found is not None and session.user.sees(found.conversation.tenant):
-            await self.queues.supervisors.stop(found.id)
+            await self.queues.supervisors.stop(found.id, f"web:{session.user.name}")
         raise web.HTTPSeeOther("/admin/queues")
 
     async def _callback_done(self, request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from stasis_app.audit import AuditLog
-from stasis_app.web.accounts import ROLES, AccountError, Accounts
+from stasis_app.web.accounts import ROLES, AccountError, Accounts, hash_password
 from stasis_app.web.auth import SESSION_KEY, Gate
 from stasis_app.web.html import csrf_field, error_page, esc, page
 
@@ -62,9 +62,12 @@ class UserPages:
         existing = await self.store.run(lambda: self.accounts.user(name))
         if existing is not None and not session.user.sees(existing.tenant):
             return error_page(403, "Brak dostępu", "To użytkownik innego banku.")
-        password = secrets.token_urlsafe(12)
+        password, salt = secrets.token_urlsafe(12), secrets.token_hex(16)
+        hashed = (salt, await hash_password(password, salt))  # off the store's threads
         try:
-            await self.store.run(lambda: self.accounts.set_user(name, role, tenant, password))
+            await self.store.run(
+                lambda: self.accounts.set_user(name, role, tenant, password, hashed)
+            )
         except AccountError as exc:
             return error_page(400, "Nie zapisano", str(exc), session.user)
         await AuditLog(self.store).record(
