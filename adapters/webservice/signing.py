@@ -55,10 +55,15 @@ def sign_response(key: bytes, nonce: str, status: int, body: bytes) -> str:
     return _mac(key, response_material(nonce, status, body))
 
 
+def same_signature(expected: str, given: str | None) -> bool:
+    """Constant-time comparison that is simply False for a missing or
+    non-ASCII ``given`` (a header with such bytes reaches us as a str that
+    ``hmac.compare_digest`` refuses with TypeError)."""
+    return given is not None and given.isascii() and hmac.compare_digest(expected, given)
+
+
 def response_ok(key: bytes, nonce: str, status: int, body: bytes, signature: str | None) -> bool:
-    if signature is None:
-        return False
-    return hmac.compare_digest(sign_response(key, nonce, status, body), signature)
+    return same_signature(sign_response(key, nonce, status, body), signature)
 
 
 class RequestVerifier:
@@ -84,7 +89,7 @@ class RequestVerifier:
         if len(body) > MAX_BODY:
             return "too large"
         expected = _mac(self.key, request_material(timestamp, nonce, method, target, body))
-        if not hmac.compare_digest(expected, signature):
+        if not same_signature(expected, signature):
             return "bad signature"
         now = time.time() if now is None else now
         try:

@@ -3,7 +3,10 @@ pydantic models shared by the adapter and by servers written in Python.
 
 Money travels as a decimal string (``"1234.56"``), never as a JSON number, so
 no side ever rounds it through a float. Unknown fields are ignored, so a
-bank's server may send more than the contract asks for.
+bank's server may send more than the contract asks for. Digits are ASCII
+``[0-9]``, as in the contract's patterns: a pattern's "any digit" class in
+pydantic would also take other scripts' digits (``"١٢٣"``), which no prompt
+can speak.
 """
 
 from datetime import date
@@ -14,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.spec import Account, BlockResult, Card, CardKind, CardStatus, Direction, Operation
 
-Money = Annotated[str, Field(pattern=r"^-?\d{1,15}(\.\d{1,2})?$")]
+Money = Annotated[str, Field(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-CustomerNumber = Annotated[str, Field(pattern=r"^\d{1,16}$")]
+CustomerNumber = Annotated[str, Field(pattern=r"^[0-9]{1,16}$")]
 
 
 class _Wire(BaseModel):
@@ -30,7 +33,7 @@ class IdentifyRequest(_Wire):
 
 class AuthenticateRequest(_Wire):
     customer_number: CustomerNumber
-    pin: Annotated[str, Field(pattern=r"^\d{4,12}$")]
+    pin: Annotated[str, Field(pattern=r"^[0-9]{4,12}$")]
 
 
 class BlockRequest(_Wire):
@@ -44,7 +47,7 @@ class CustomerBody(_Wire):
 class CardBody(_Wire):
     card_id: Annotated[str, Field(min_length=1, max_length=100)]
     kind: CardKind
-    last4: Annotated[str, Field(pattern=r"^\d{4}$")]
+    last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     status: CardStatus
 
     def to_card(self) -> Card:
@@ -87,7 +90,7 @@ class OperationsBody(_Wire):
 
 
 class BlockBody(_Wire):
-    reference: Annotated[str, Field(pattern=r"^\d{1,32}$")]
+    reference: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")]
     already_blocked: bool = False
 
     def to_result(self) -> BlockResult:

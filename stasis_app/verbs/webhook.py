@@ -72,7 +72,10 @@ def reply_signed_bytes(call: str, round_number: int, body: bytes) -> bytes:
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+    # A non-ASCII header (bytes decoded by aiohttp) is simply wrong, not a TypeError.
+    if header is None or not header.isascii():
+        return False
+    return hmac.compare_digest(sign(secret, body), header)
 
 
 class WebhookParams(VerbParams):
