@@ -17,6 +17,7 @@ Every method is synchronous and short; async callers run them in a thread
 """
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import secrets
@@ -147,11 +148,53 @@ class Store:
         # Its own threads: a busy default pool (or password hashing) never
         # makes a caller's login check or an audit write wait.
         self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._private_files()
         with self._connect() as db:
             db.executescript(SCHEMA)
         self._transaction(_token_scopes_column)
-        path.chmod(0o600)  # prompt edits name people; tokens are credentials
+        self._private_files()  # the -wal and -shm the first connection made
+
+    # Prompt edits name people, tokens are credentials, the audit names callers:
+    # nobody but the app's own user reads the store, from its very first start.
+    STORE_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+    def _private_files(self) -> None:
+        """The store's folder 0700 when it is the store's own, and the store's
+        files 0600, before SQLite writes anything into them.
+
+        The database file is created 0600 before SQLite opens it: SQLite gives
+        its -wal, -shm and -journal files the database file's mode, whatever
+        the umask. The umask is never changed (it is the whole process's: a
+        prompt file written meanwhile must stay readable by Asterisk).
+
+        The folder is made 0700 when the store creates it, and a folder that
+        already exists is tightened only when it is the store's own: it holds
+        nothing but the store's files (e.g. ``/var/lib/infolinia`` made by a
+        package). A folder shared with other things (a working directory,
+        ``/tmp/...``) is left as it is: chmod there would surprise whatever
+        else lives in it, and the 0600 files are what keeps the data private.
+        """
+        folder = self.path.parent
+        try:
+            folder.mkdir(mode=0o700)
+            created = True
+        except FileExistsError:
+            created = False
+        except FileNotFoundError:  # its parents too: those keep the default mode
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            created = True
+        own = {self.path.name + suffix for suffix in self.STORE_FILE_SUFFIXES}
+        if created or all(entry.name in own for entry in folder.iterdir()):
+            # Not ours to change (another user's folder): left as it is.
+            with contextlib.suppress(PermissionError):
+                if folder.stat().st_mode & 0o7777 != 0o700:
+                    folder.chmod(0o700)
+        self.path.touch(mode=0o600, exist_ok=True)
+        for name in sorted(own):
+            with contextlib.suppress(FileNotFoundError):
+                if (folder / name).stat().st_mode & 0o077:
+                    (folder / name).chmod(0o600)  # a store from before, or its -wal
 
     def _connect(self) -> sqlite3.Connection:
         """This thread's connection (opened once: opening one and setting WAL
