@@ -14,8 +14,10 @@ import logging
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
+import warnings
 import wave
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import pytest
 import requests
 import requests.adapters
+from urllib3.exceptions import InsecureRequestWarning
 
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
@@ -268,3 +271,50 @@ async def test_rate_limited_gtts_falls_back_to_espeak_with_one_warning(
     assert warnings[0].__dict__["retry_in"] == 120.0  # Google's Retry-After, not our 60 s
     assert len(google.chunks) <= 2  # the two workers' first attempts; then it rests
     assert all(cache.cached(text) == cache.base_path(text, espeak) for text in texts.values())
+
+
+def insecure_request_warning_action() -> str:
+    """What the process's warning filters do with urllib3's warning about an
+    unverified HTTPS request (the first matching filter wins)."""
+    for action, message, category, module, _line in warnings.filters:
+        if (
+            issubclass(InsecureRequestWarning, category)
+            and (message is None or message.match("Unverified HTTPS request"))
+            and (module is None or module.match("urllib3.connectionpool"))
+        ):
+            return str(action)
+    return "default"
+
+
+async def test_gtts_checks_the_certificate_and_leaves_the_insecure_warning_on(
+    google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gTTS alone sends with verify=False and, on every request, turns
+    urllib3's InsecureRequestWarning off for the whole process."""
+    verify: list[Any] = []
+    redirected = requests.adapters.HTTPAdapter.send
+
+    def send(adapter: Any, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        verify.append(kwargs.get("verify"))
+        return redirected(adapter, request, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+    before = insecure_request_warning_action()
+    assert before != "ignore"  # importing the engine switched nothing off
+    await GttsEngine(timeout=2.0).synthesize(LONG, tmp_path / "speech.wav")
+    assert len(verify) == len(google.chunks) >= 3
+    assert all(v is True or (isinstance(v, str) and Path(v).is_file()) for v in verify)
+    assert insecure_request_warning_action() == before  # still on, for everyone else
+
+
+def test_importing_the_engine_leaves_the_insecure_warning_on() -> None:
+    """In a fresh interpreter: nothing at import time silences urllib3."""
+    check = (
+        "import warnings, urllib3.exceptions as e\n"
+        "import voice.gtts_engine\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.warn(e.InsecureRequestWarning('Unverified HTTPS request'))\n"
+        "assert len(seen) == 1, seen\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-W", "default", "-c", check], cwd=root, check=True)

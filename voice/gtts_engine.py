@@ -10,15 +10,27 @@ passes a finite timeout, runs the blocking requests in a thread, and turns
 every failure into :class:`~voice.engine.SynthesisError` with a message that
 names the cause but never the text. gTTS returns MP3 (24 kHz mono); the
 engine decodes it to WAV so the file is what its name says.
+
+gTTS sends its requests with ``verify=False`` (for users behind intercepting
+proxies) and, on every request, switches urllib3's ``InsecureRequestWarning``
+off for the whole process (``warnings.simplefilter("ignore", ...)``). Here
+neither happens: gTTS's module gets a ``requests`` whose sessions always
+verify the certificate (against ``REQUESTS_CA_BUNDLE`` when set, as requests
+itself does) and whose warning switch does nothing (:data:`_GTTS_REQUESTS`).
+Without that, anyone on the path to Google could choose what callers hear.
 """
 
 import asyncio
 import logging
 import math
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import requests
+import urllib3
 from gtts import gTTS, gTTSError
+from gtts import tts as gtts_tts
 from gtts.lang import tts_langs
 from gtts.version import __version__ as GTTS_VERSION
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,6 +38,37 @@ from pydub import AudioSegment
 from pydub.exceptions import CouldntDecodeError
 
 from voice.engine import SynthesisError
+
+
+class _VerifyingSession(requests.Session):
+    """The session gTTS gets: the certificate is checked whatever gTTS asks."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        proxies = kwargs.get("proxies") or {}
+        # What requests' own Session.request would use: REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE when set (an intercepting proxy's CA), else certifi's.
+        settings = self.merge_environment_settings(request.url or "", proxies, None, True, None)
+        kwargs["verify"] = settings["verify"]
+        return super().send(request, **kwargs)
+
+
+def _leave_warnings_alone(*categories: type[Warning]) -> None:
+    """Stands for urllib3's ``disable_warnings`` in gTTS: does nothing."""
+
+
+# gTTS's module uses requests.Request, .Session, .exceptions and, to silence
+# warnings process-wide, .packages.urllib3; it gets this instead of requests.
+_GTTS_REQUESTS = SimpleNamespace(
+    Request=requests.Request,
+    Session=_VerifyingSession,
+    exceptions=requests.exceptions,
+    packages=SimpleNamespace(
+        urllib3=SimpleNamespace(
+            disable_warnings=_leave_warnings_alone, exceptions=urllib3.exceptions
+        )
+    ),
+)
+gtts_tts.requests = _GTTS_REQUESTS
 
 
 class GttsSettings(BaseModel):
