@@ -370,8 +370,19 @@ class DemoBank:
         target: str,
         status_before: str,
     ) -> BlockResult:
-        reference = f"{secrets.randbelow(10**8):08d}"
         already = status_before == "blocked"
+        # A blocked target answers with the block in force: two callers blocking
+        # one card at the same moment get one block and one reference.
+        in_force = (
+            db.execute(
+                "SELECT reference FROM blocks WHERE tenant = ? AND kind = ? AND customer = ? "
+                "AND target = ? ORDER BY at, rowid LIMIT 1",
+                (self.tenant, kind, customer.number, target),
+            ).fetchone()
+            if already
+            else None
+        )
+        reference = in_force[0] if in_force else f"{secrets.randbelow(10**8):08d}"
         db.execute(
             "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -405,8 +416,10 @@ class DemoBank:
                 (self.tenant, customer_number),
             ).fetchall()
             blocks = db.execute(
-                "SELECT kind, target, reference, at FROM blocks WHERE tenant = ? AND customer = ? "
-                "ORDER BY at",
+                # One block per reference: a block of a blocked target is answered
+                # with the block in force and adds no block of its own.
+                "SELECT kind, target, reference, MIN(at) FROM blocks WHERE tenant = ? "
+                "AND customer = ? GROUP BY reference ORDER BY MIN(at)",
                 (self.tenant, customer_number),
             ).fetchall()
             accounts = db.execute(

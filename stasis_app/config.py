@@ -124,6 +124,15 @@ class SecuritySettings(_Strict):
         default=6, ge=2, description="distinct customer numbers, then no"
     )
     slow_seconds: float = Field(default=3.0, ge=0, le=30, description="extra wait when slowed")
+    login_rate_per_minute: int = Field(
+        default=120, ge=1, description="phone logins a bank takes a minute (a tenant may say less)"
+    )
+    login_hold_seconds: float = Field(
+        default=120,
+        ge=10,
+        le=3600,
+        description="a login's hold on its customer number, if its app dies mid-login",
+    )
     min_login_seconds: float = Field(
         default=1.0, ge=0, le=10, description="every login answer's floor"
     )
@@ -138,6 +147,42 @@ class SecuritySettings(_Strict):
     )
 
 
+class AuditSettings(_Strict):
+    """The audit trail's key and its signed heads (docs/security.md, Audit).
+
+    The key signs every entry (HMAC-SHA256): whoever can write the state store
+    but not read the key cannot rewrite the trail unseen. It comes from
+    ``$INFOLINIA_AUDIT_KEY`` or ``key_file`` (0600, outside the state store's
+    folder, so that the store's backups do not carry it); a missing file is
+    created on the first entry, unless the trail was already keyed.
+    """
+
+    key_file: Path = Field(
+        default=Path("/etc/infolinia/audit.key"), description="0600; or $INFOLINIA_AUDIT_KEY"
+    )
+    heads_file: Path | None = Field(
+        default=Path("/var/log/infolinia/audit-heads.log"),
+        description="signed chain heads, appended; ship it to the bank's log system",
+    )
+    heads_every_entries: int = Field(
+        default=1, ge=1, description="a signed head after every N entries this app writes"
+    )
+    heads_interval: float = Field(
+        default=10, gt=0, description="seconds between looks for entries other processes wrote"
+    )
+
+
+# Which audit settings belong to which state store: every AuditLog on a store
+# (the app's, a CLI command's) finds the key its config names.
+_AUDIT_BY_STATE: dict[str, AuditSettings] = {}
+
+
+def audit_settings(state: Path) -> AuditSettings:
+    """The audit settings of the config that named the state store ``state``
+    (the defaults when no config loaded here named it)."""
+    return _AUDIT_BY_STATE.get(os.path.abspath(state), AuditSettings())
+
+
 class Settings(_Strict):
     """The whole configuration of one infolinia deployment."""
 
@@ -150,6 +195,7 @@ class Settings(_Strict):
     state: Path = Path("/var/lib/infolinia/state.sqlite")
     admin: AdminSettings = AdminSettings()
     security: SecuritySettings = SecuritySettings()
+    audit: AuditSettings = AuditSettings()
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
 
@@ -195,6 +241,9 @@ def load_settings(
         raw["voice"] = {**raw["voice"], "cache_dir": env["INFOLINIA_PROMPT_DIR"]}
     if "INFOLINIA_STATE" in env:
         raw["state"] = env["INFOLINIA_STATE"]
+    for key in ("key_file", "heads_file"):  # e.g. a container's secret and log volume
+        if f"INFOLINIA_AUDIT_{key.upper()}" in env:
+            raw["audit"] = {**(raw.get("audit") or {}), key: env[f"INFOLINIA_AUDIT_{key.upper()}"]}
     if "INFOLINIA_ADMIN_LISTEN" in env:  # e.g. 0.0.0.0 inside a container
         raw["admin"] = {**(raw.get("admin") or {}), "listen": env["INFOLINIA_ADMIN_LISTEN"]}
 
@@ -209,8 +258,10 @@ def load_settings(
         raise ConfigError(file, "-", str(exc)) from None
 
     base = path.parent
+    audit = _audit_paths(settings, file, base)
     return settings.model_copy(
         update={
+            "audit": audit,
             "prompts": _relative_to(base, settings.prompts),
             "state": _relative_to(base, settings.state),
             "tenants": {
@@ -224,6 +275,25 @@ def load_settings(
 
 def _relative_to(base: Path, value: Path) -> Path:
     return value if value.is_absolute() else base / value
+
+
+def _audit_paths(settings: Settings, file: str, base: Path) -> AuditSettings:
+    """The audit key and heads files, resolved; the key never in the state's folder."""
+    audit = settings.audit
+    key_file = _relative_to(base, audit.key_file)
+    heads = None if audit.heads_file is None else _relative_to(base, audit.heads_file)
+    state = _relative_to(base, settings.state)
+    folder = Path(os.path.abspath(state.parent))
+    if Path(os.path.abspath(key_file)).is_relative_to(folder):
+        raise ConfigError(
+            file,
+            "audit.key_file",
+            f"{key_file} is inside the state store's folder {folder}: whoever has the store "
+            "(or a backup of it) would have the key that proves it unchanged; put it elsewhere",
+        )
+    audit = audit.model_copy(update={"key_file": key_file, "heads_file": heads})
+    _AUDIT_BY_STATE[os.path.abspath(state)] = audit
+    return audit
 
 
 def _with_password(ari: AriSettings, file: str, base: Path) -> AriSettings:

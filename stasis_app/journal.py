@@ -28,6 +28,9 @@ from stasis_app.store import Store
 log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
+# A block request of a caller who could not log in: for the bank's staff,
+# never delivered by the worker (stasis_app/verbs/block_request.py).
+REQUESTED = "requested"
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,10 @@ class JournalEntry:
     call_id: str
     caller: str
     customer: str  # in clear: needed to deliver the block (not a secret)
-    kind: str  # "block_card" or "block_internet_banking"
+    kind: str  # "block_card", "block_internet_banking" or "block_request"
     target: str  # the card id, or "internet-banking"
     reference: str  # what the caller was read back
-    state: str  # pending, delivered, refused
+    state: str  # pending, delivered, refused; or requested
     created: str
     attempts: int
     last_error: str
@@ -69,6 +72,7 @@ class BlockJournal:
         customer: str,
         kind: str,
         target: str,
+        state: str = PENDING,
     ) -> JournalEntry:
         """Keep a confirmed block for later delivery; the same operation id
         returns the entry already kept (a retry never makes a second one)."""
@@ -97,7 +101,7 @@ class BlockJournal:
                     kind,
                     target,
                     reference,
-                    PENDING,
+                    state,
                     _now(),
                 ),
             )

@@ -1,33 +1,79 @@
-"""Stopping keypad guessing, across calls and app restarts.
+"""Stopping keypad guessing, across calls, callers and app restarts.
 
-Failed logins are counted per customer number (whether or not the number
-exists, so a lock says nothing about it) and attempts per calling number.
-The counts live in the state store, so hanging up and calling again, or an
-app restart, does not reset them:
+Every phone login goes through :meth:`LoginGuard.begin` before the bank is
+asked and :meth:`LoginGuard.finish` once it has answered. ``begin`` gives the
+verdict and, when the login may go ahead, *reserves* the attempt in the same
+write transaction: the attempt is counted as a failure at once (a right
+login takes it back) and holds the only slot for that customer number and
+login method. So however many calls are placed at once, and from however
+many calling numbers, at most ``lock_after`` wrong secrets for one customer
+number ever reach the bank before the lock, and a late answer can never
+lower a lock (``finish`` only ever raises ``locked_until``).
 
-* ``lock_after`` failures in a row lock phone login for that customer number
-  for ``lock_minutes`` (a right login resets the count);
-* a calling number that tried ``caller_slow_after`` different customer numbers
-  within ``caller_window_minutes`` waits ``slow_seconds`` more per attempt; at
-  ``caller_refuse_after`` it is refused.
+The counts live in the state store, so hanging up, calling again or an app
+restart resets nothing:
 
-The per-call limit (three failures end the call) is the login verb's
-``max_failures``.
+* ``lock_after`` failures in a row lock that login method (telekod, or date
+  of birth) for the customer number for ``lock_minutes``. The two methods
+  are counted apart: someone guessing a victim's telekod must not take away
+  the date of birth the victim uses to block a lost card;
+* a calling number that tried ``caller_slow_after`` different customer
+  numbers within ``caller_window_minutes`` waits ``slow_seconds`` more per
+  attempt; at ``caller_refuse_after`` it is refused. Every withheld number
+  (no caller id, "anonymous", ...) is one caller: one strict bucket;
+* a bank takes at most ``login_rate_per_minute`` logins a minute (the
+  tenant's own figure, or the default), whoever calls.
+
+A login's slot is released by ``finish``; a slot whose app died with it
+frees itself after ``login_hold_seconds``. The per-call limit (three
+failures end the call) is the login verb's ``max_failures``.
 """
 
+import secrets
 import sqlite3
 import time
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from stasis_app.config import SecuritySettings
 from stasis_app.store import Store
+
+# What callers' networks put in the caller id when the number is withheld.
+WITHHELD = frozenset(
+    {"", "anonymous", "unknown", "restricted", "private", "withheld", "unavailable"}
+)
+Outcome = Literal["ok", "refused", "unavailable", "abandoned"]
 
 
 class Verdict(StrEnum):
     ALLOW = "allow"
     SLOW = "slow"  # allowed, after a delay
-    LOCKED = "locked"  # the customer number is locked
+    LOCKED = "locked"  # the customer number is locked for this login method
     REFUSED = "refused"  # the calling number tried too many customer numbers
+    BUSY = "busy"  # another login for this customer number is under way
+    RATE = "rate"  # the bank's logins a minute are used up
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A verdict, and for ALLOW and SLOW the reservation ``finish`` settles."""
+
+    verdict: Verdict
+    tenant: str
+    customer: str
+    method: str
+    holder: str = ""  # the slot's token; empty when nothing was reserved
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict in (Verdict.ALLOW, Verdict.SLOW)
+
+
+def caller_bucket(caller: str) -> str:
+    """The calling number as the guard counts it: every withheld number is one."""
+    number = caller.strip()
+    return "" if number.lower() in WITHHELD else number
 
 
 class LoginGuard:
@@ -37,86 +83,154 @@ class LoginGuard:
         self.store = store
         self.policy = policy
 
-    def verdict(self, tenant: str, caller: str, customer: str, now: float | None = None) -> Verdict:
-        """May this caller try to log in as ``customer`` now?"""
+    def begin(
+        self,
+        tenant: str,
+        caller: str,
+        customer: str,
+        method: str,
+        rate_per_minute: int | None = None,
+        now: float | None = None,
+    ) -> Attempt:
+        """May this caller try to log in as ``customer`` with ``method`` now?
+        When allowed, the attempt is reserved (counted as a failure until
+        :meth:`finish` says otherwise) and holds the customer's slot."""
         now = time.time() if now is None else now
-        window = now - self.policy.caller_window_minutes * 60
+        policy = self.policy
+        rate = policy.login_rate_per_minute if rate_per_minute is None else rate_per_minute
+        bucket = caller_bucket(caller)
 
-        def work(db: sqlite3.Connection) -> Verdict:
-            lock = db.execute(
-                "SELECT locked_until FROM login_failures WHERE tenant = ? AND customer = ?",
-                (tenant, customer),
+        def work(db: sqlite3.Connection) -> Attempt:
+            def answer(verdict: Verdict, holder: str = "") -> Attempt:
+                return Attempt(verdict, tenant, customer, method, holder)
+
+            row = db.execute(
+                "SELECT consecutive, locked_until, holder, held_until FROM login_locks "
+                "WHERE tenant = ? AND customer = ? AND method = ?",
+                (tenant, customer, method),
             ).fetchone()
-            if lock is not None and lock[0] > now:
-                return Verdict.LOCKED
-            if not caller:
-                return Verdict.ALLOW  # withheld number: the per-customer lock still holds
+            consecutive, locked_until, holder, held_until = row or (0, 0.0, "", 0.0)
+            if locked_until > now:
+                return answer(Verdict.LOCKED)
+            if consecutive >= policy.lock_after:  # reserved attempts whose app died
+                self._lock(db, tenant, customer, method, now)
+                return answer(Verdict.LOCKED)
+            if holder and held_until > now:
+                return answer(Verdict.BUSY)
+            recent = db.execute(
+                "SELECT COUNT(*) FROM login_attempts WHERE tenant = ? AND at > ?",
+                (tenant, now - 60),
+            ).fetchone()[0]
+            if recent >= rate:
+                return answer(Verdict.RATE)
             tried = {
-                row[0]
-                for row in db.execute(
+                r[0]
+                for r in db.execute(
                     "SELECT customer FROM login_attempts WHERE tenant = ? AND caller = ? "
                     "AND at >= ?",
-                    (tenant, caller, window),
+                    (tenant, bucket, now - policy.caller_window_minutes * 60),
                 )
             }
             tried.add(customer)
-            if len(tried) >= self.policy.caller_refuse_after:
-                return Verdict.REFUSED
-            if len(tried) > self.policy.caller_slow_after:
-                return Verdict.SLOW
-            return Verdict.ALLOW
+            if len(tried) >= policy.caller_refuse_after:
+                return answer(Verdict.REFUSED)
+            verdict = Verdict.SLOW if len(tried) > policy.caller_slow_after else Verdict.ALLOW
+            token = secrets.token_hex(8)
+            db.execute(
+                "INSERT INTO login_locks VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, customer, method) DO UPDATE SET "
+                "consecutive = excluded.consecutive, holder = excluded.holder, "
+                "held_until = excluded.held_until",
+                (
+                    tenant,
+                    customer,
+                    method,
+                    consecutive + 1,
+                    locked_until,
+                    token,
+                    now + policy.login_hold_seconds,
+                ),
+            )
+            db.execute(
+                "INSERT INTO login_attempts VALUES (?, ?, ?, ?)", (tenant, bucket, customer, now)
+            )
+            # Forget what no window looks at any more (index on "at": no scan).
+            oldest = now - max(policy.caller_window_minutes * 60, 60)
+            db.execute("DELETE FROM login_attempts WHERE at < ?", (oldest,))
+            return answer(verdict, token)
 
-        return self.store.read(work)
+        return self.store.transaction(work)
 
-    def record(
-        self, tenant: str, caller: str, customer: str, ok: bool, now: float | None = None
-    ) -> bool:
-        """Count one attempt; returns True when this failure locked the customer."""
+    def finish(self, attempt: Attempt, outcome: Outcome, now: float | None = None) -> bool:
+        """Settle a reserved attempt; returns True when it locked the customer.
+
+        ``ok`` takes the reservation back and resets the count; ``refused``
+        keeps it; ``unavailable`` (the bank gave no verdict) takes it back;
+        ``abandoned`` (the call ended mid-login: the bank may have checked the
+        secret) keeps it. Only the attempt's own reservation is released or
+        taken back, and a lock only ever grows.
+        """
+        if not attempt.holder:
+            return False
         now = time.time() if now is None else now
 
         def work(db: sqlite3.Connection) -> bool:
-            if caller:
-                db.execute(
-                    "INSERT INTO login_attempts VALUES (?, ?, ?, ?)",
-                    (tenant, caller, customer, now),
-                )
-            db.execute(
-                "DELETE FROM login_attempts WHERE at < ?",
-                (now - self.policy.caller_window_minutes * 60,),
-            )
-            if ok:
-                db.execute(
-                    "DELETE FROM login_failures WHERE tenant = ? AND customer = ?",
-                    (tenant, customer),
-                )
-                return False
+            key = (attempt.tenant, attempt.customer, attempt.method)
             row = db.execute(
-                "SELECT consecutive FROM login_failures WHERE tenant = ? AND customer = ?",
-                (tenant, customer),
+                "SELECT consecutive, locked_until, holder FROM login_locks "
+                "WHERE tenant = ? AND customer = ? AND method = ?",
+                key,
             ).fetchone()
-            failures = (row[0] if row else 0) + 1
-            locked = failures >= self.policy.lock_after
-            until = now + self.policy.lock_minutes * 60 if locked else 0.0
+            if row is None:  # a consultant unlocked meanwhile
+                return False
+            consecutive, locked_until, holder = row
+            ours = holder == attempt.holder
+            if outcome == "ok" and locked_until <= now:
+                consecutive = 0
+            elif outcome == "unavailable" and ours:
+                consecutive = max(consecutive - 1, 0)
+            locked = outcome in ("refused", "abandoned") and consecutive >= self.policy.lock_after
             db.execute(
-                "INSERT INTO login_failures VALUES (?, ?, ?, ?) ON CONFLICT (tenant, customer) "
-                "DO UPDATE SET consecutive = excluded.consecutive, "
-                "locked_until = excluded.locked_until",
-                (tenant, customer, 0 if locked else failures, until),
+                "UPDATE login_locks SET consecutive = ?, holder = CASE WHEN holder = ? "
+                "THEN '' ELSE holder END WHERE tenant = ? AND customer = ? AND method = ?",
+                (consecutive, attempt.holder, *key),
             )
+            if locked:
+                self._lock(db, *key, now)
             return locked
 
         return self.store.transaction(work)
 
-    def unlock(self, tenant: str, customer: str) -> bool:
-        """A consultant lifts a lock (after identifying the customer another way)."""
+    def _lock(
+        self, db: sqlite3.Connection, tenant: str, customer: str, method: str, now: float
+    ) -> None:
+        until = now + self.policy.lock_minutes * 60
+        db.execute(
+            "UPDATE login_locks SET consecutive = 0, locked_until = MAX(locked_until, ?) "
+            "WHERE tenant = ? AND customer = ? AND method = ?",
+            (until, tenant, customer, method),
+        )
+
+    def failures(self, tenant: str, customer: str, method: str) -> tuple[int, float]:
+        """The failures (reserved attempts included) counted now, and the lock's end."""
+        row = self.store.read(
+            lambda db: db.execute(
+                "SELECT consecutive, locked_until FROM login_locks "
+                "WHERE tenant = ? AND customer = ? AND method = ?",
+                (tenant, customer, method),
+            ).fetchone()
+        )
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+    def unlock(self, tenant: str, customer: str, method: str | None = None) -> bool:
+        """A consultant lifts a lock (after identifying the customer another way);
+        without ``method``, every login method's."""
 
         def work(db: sqlite3.Connection) -> bool:
-            return (
-                db.execute(
-                    "DELETE FROM login_failures WHERE tenant = ? AND customer = ?",
-                    (tenant, customer),
-                ).rowcount
-                > 0
-            )
+            query = "DELETE FROM login_locks WHERE tenant = ? AND customer = ?"
+            args: tuple[str, ...] = (tenant, customer)
+            if method is not None:
+                query, args = query + " AND method = ?", (*args, method)
+            return db.execute(query, args).rowcount > 0
 
         return self.store.transaction(work)

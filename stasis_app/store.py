@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE TABLE IF NOT EXISTS login_failures (
     tenant TEXT NOT NULL, customer TEXT NOT NULL, consecutive INTEGER NOT NULL,
     locked_until REAL NOT NULL, PRIMARY KEY (tenant, customer));
+-- Phone-login failures per customer number and login method ("authenticate":
+-- telekod, "identify": date of birth), with the one login allowed in flight.
+CREATE TABLE IF NOT EXISTS login_locks (
+    tenant TEXT NOT NULL, customer TEXT NOT NULL, method TEXT NOT NULL,
+    consecutive INTEGER NOT NULL, locked_until REAL NOT NULL,
+    holder TEXT NOT NULL, held_until REAL NOT NULL, PRIMARY KEY (tenant, customer, method));
+-- login_failures (one count for both methods) is what stores before login_locks
+-- kept: its counts move over as the telekod's, once.
+INSERT OR IGNORE INTO login_locks SELECT tenant, customer, 'authenticate', consecutive,
+    locked_until, '', 0 FROM login_failures;
+DELETE FROM login_failures;
 CREATE TABLE IF NOT EXISTS login_attempts (
     tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);

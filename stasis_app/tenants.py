@@ -197,6 +197,12 @@ class Tenant(BaseModel):
         description="the phones that may supervise this bank's queue calls, by name; "
         "none means nobody can listen in",
     )
+    login_rate_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="phone logins this bank takes a minute, whoever calls; "
+        "none means security.login_rate_per_minute",
+    )
 
     @field_validator("supervisors")
     @classmethod

@@ -75,10 +75,27 @@ async def test_a_block_is_idempotent_on_its_operation_id(tmp_path: Path) -> None
     state = demo.snapshot("12345678")
     assert [c["status"] for c in state["cards"]] == ["blocked", "active"]
     assert len(state["blocks"]) == 1
+    # Another request for the blocked card: the block in force, no second block.
     later = await demo.block_card(MARIA, "card-1111", "op-2")
-    assert later.already_blocked and later.reference != first.reference
+    assert later.already_blocked and later.reference == first.reference
+    assert len(demo.snapshot("12345678")["blocks"]) == 1
     with pytest.raises(NotFound):
         await demo.block_card(MARIA, "card-3333", "op-3")  # not Maria's card
+
+
+async def test_two_blocks_of_one_card_at_the_same_moment_are_one_block(tmp_path: Path) -> None:
+    """Two calls confirm the same card's block at once (two operation ids):
+    one block at the bank, one reference for both. (It used to record two
+    blocks with two references.)"""
+    demo = bank(tmp_path)
+    both = await asyncio.gather(
+        demo.block_card(MARIA, "card-2222", "call-a:12345678:card-2222"),
+        demo.block_card(MARIA, "card-2222", "call-b:12345678:card-2222"),
+    )
+    assert both[0].reference == both[1].reference
+    assert sorted(result.already_blocked for result in both) == [False, True]
+    assert [b["reference"] for b in demo.snapshot("12345678")["blocks"]] == [both[0].reference]
+    await demo.close()
 
 
 async def test_internet_banking_block_and_tenants_are_separate(tmp_path: Path) -> None:

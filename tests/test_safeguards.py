@@ -13,9 +13,7 @@ from adapters.errors import Timeout, Unavailable
 from adapters.guard import GuardedAdapter
 from adapters.spec import CardStatus, Customer
 from stasis_app.audit import AuditLog, mask_customer
-from stasis_app.config import SecuritySettings
 from stasis_app.journal import DELIVERED, PENDING, BlockJournal, JournalWorker
-from stasis_app.login_guard import LoginGuard, Verdict
 from stasis_app.store import Store
 
 pytestmark = pytest.mark.unit
@@ -65,58 +63,6 @@ def test_audit_refuses_what_looks_like_a_secret(store: Store) -> None:
     with pytest.raises(ValueError, match="secret"):
         AuditLog(store).append(tenant="t", action="a", result="r", detail={"pin": "1234"})
     assert mask_customer("87654321") == "*****321" and mask_customer("") == ""
-
-
-def test_failures_across_calls_lock_the_customer_and_survive_a_restart(store: Store) -> None:
-    policy = SecuritySettings(lock_after=5, lock_minutes=30)
-    guard = LoginGuard(store, policy)
-    for _ in range(4):
-        assert guard.verdict("izbica", "600100200", "12345678", now=1000) is Verdict.ALLOW
-        assert not guard.record("izbica", "600100200", "12345678", ok=False, now=1000)
-    assert guard.record("izbica", "600100200", "12345678", ok=False, now=1000)
-    again = LoginGuard(Store(store.path), policy)  # a new process
-    assert again.verdict("izbica", "", "12345678", now=1001) is Verdict.LOCKED
-    assert again.verdict("cieszyn", "", "12345678", now=1001) is Verdict.ALLOW  # per bank
-    assert again.verdict("izbica", "", "12345678", now=1000 + 30 * 60 + 1) is Verdict.ALLOW
-    assert again.unlock("izbica", "12345678")
-
-
-def test_a_right_login_resets_the_count(store: Store) -> None:
-    guard = LoginGuard(store, SecuritySettings(lock_after=3))
-    for ok in (False, False, True, False, False):
-        assert not guard.record("t", "", "12345678", ok=ok, now=10)
-    assert guard.verdict("t", "", "12345678", now=11) is Verdict.ALLOW
-
-
-def test_a_number_trying_many_customers_is_slowed_then_refused(store: Store) -> None:
-    guard = LoginGuard(store, SecuritySettings(caller_slow_after=2, caller_refuse_after=4))
-    verdicts = []
-    for customer in ("11111111", "22222222", "33333333", "44444444"):
-        verdicts.append(guard.verdict("t", "600100200", customer, now=100))
-        guard.record("t", "600100200", customer, ok=False, now=100)
-    assert verdicts == [Verdict.ALLOW, Verdict.ALLOW, Verdict.SLOW, Verdict.REFUSED]
-    assert guard.verdict("t", "700700700", "55555555", now=100) is Verdict.ALLOW
-    later = 100 + 61 * 60  # the window has passed
-    assert guard.verdict("t", "600100200", "55555555", now=later) is Verdict.ALLOW
-
-
-def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
-    """Every login forgets attempts older than the window; without an index on
-    the time that was a scan of the whole table per login (an hour of calls)."""
-    guard = LoginGuard(store, SecuritySettings())
-    for n in range(50):
-        guard.record("t", f"6001002{n:02}", "12345678", ok=True, now=float(n))
-    plans = [
-        store.read(lambda db, sql=sql: db.execute("EXPLAIN QUERY PLAN " + sql, (0.0,)).fetchall())
-        for sql in (
-            "DELETE FROM login_attempts WHERE at < ?",
-            "DELETE FROM web_login_failures WHERE at <= ?",
-        )
-    ]
-    for plan in plans:
-        details = " ".join(str(row[-1]) for row in plan)
-        assert "USING COVERING INDEX" in details or "USING INDEX" in details, details
-        assert "SCAN" not in details, details
 
 
 class FlakyBank(DemoBank):
@@ -201,6 +147,7 @@ def test_audit_and_journal_commands(
     from tests.conftest import TEST_CONFIG
 
     monkeypatch.setenv("INFOLINIA_STATE", str(store.path))
+    monkeypatch.setenv("INFOLINIA_AUDIT_HEADS_FILE", str(store.path.parent / "audit-heads.log"))
     audit = AuditLog(store)
     audit.append(
         tenant="izbica",

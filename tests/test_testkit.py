@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "tests" / "data" / "testkit" / "demo.yaml"
 
 CHECKS = {
+    "test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference",
     "test_adapter_is_core_banking_with_async_methods",
     "test_authenticate_returns_the_customer",
     "test_identify_returns_the_customer",

@@ -8,6 +8,7 @@ adapter in one event loop. A check judges its own rule only: what another
 rule says about the same answer is left to that rule's check.
 """
 
+import asyncio
 import inspect
 import re
 import uuid
@@ -485,6 +486,49 @@ def test_blocking_says_whether_it_was_blocked_already(kit: Kit) -> None:
             f"blocking internet banking again (a new operation id) must say "
             f"already_blocked=True: {later!r}"
         )
+
+    kit.run(check)
+
+
+def test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference(kit: Kit) -> None:
+    """Two callers block the same card (or internet banking) at the same moment,
+    each with an operation id of its own: the bank blocks it once, and both get
+    the reference of that block; exactly one answer says already_blocked=False
+    when the target was active. A later block of the blocked target also gets
+    that reference (the caller's proof names the block in force)."""
+
+    async def check(bank: CoreBanking) -> None:
+        customer = await kit.login(bank)
+        card = pick_card(await cards_of(kit, bank, customer), prefer=CardStatus.ACTIVE)
+        for what, block in (
+            (
+                f"card {card.last4}",
+                lambda: bank.block_card(customer, card.card_id, new_operation_id(card.card_id)),
+            ),
+            (
+                "internet banking",
+                lambda: bank.block_internet_banking(
+                    customer, new_operation_id("internet-banking")
+                ),
+            ),
+        ):
+            both = await asyncio.gather(block(), block())
+            references = {result.reference for result in both}
+            assert len(references) == 1, (
+                f"two blocks of {what} at once gave two references {sorted(references)}: "
+                "the second block of a blocked target must answer the block in force"
+            )
+            if what != "internet banking" and card.status is CardStatus.ACTIVE:
+                firsts = [result for result in both if not result.already_blocked]
+                assert len(firsts) == 1, (
+                    f"two blocks of active {what} at once: exactly one must say "
+                    f"already_blocked=False, got {both!r}"
+                )
+            later = await block()
+            assert later.reference in references and later.already_blocked, (
+                f"blocking {what} once more must answer the block in force "
+                f"({references.pop()}) with already_blocked=True: {later!r}"
+            )
 
     kit.run(check)
 

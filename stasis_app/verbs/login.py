@@ -3,15 +3,18 @@
 ``identify`` uses the customer number and the date of birth (DDMMYYYY):
 enough to block, not to hear balances. ``authenticate`` uses the telekod.
 Both emit ``ok``, ``refused`` (wrong data, said the same way whichever part
-was wrong), ``too_many`` (the call's limit of failed logins is reached, or
-the customer number is locked after failures across calls, or this calling
-number tried too many customer numbers) or ``unavailable`` (the bank's
-system did not answer).
+was wrong; also when another login for the same customer number is under
+way), ``too_many`` (the call's limit of failed logins is reached, or this
+login method is locked for the customer number after failures across
+calls, or this calling number tried too many customer numbers, or the bank
+takes no more logins this minute) or ``unavailable`` (the bank's system did
+not answer).
 
-With the call's safeguards, every attempt is counted across calls and
-audited (result, masked number; never the secret), and every answer takes
-at least ``security.min_login_seconds``, so neither words nor timing tell
-which part was wrong or whether the number exists.
+With the call's safeguards, every attempt is reserved with the guard
+(:mod:`stasis_app.login_guard`) before the bank is asked, counted across
+calls and audited (result, masked number; never the secret), and every
+answer takes at least ``security.min_login_seconds``, so neither words nor
+timing tell which part was wrong or whether the number exists.
 """
 
 import asyncio
@@ -19,14 +22,14 @@ import logging
 import time
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
 from adapters.errors import NotFound, Refused, Unavailable
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
-from stasis_app.login_guard import Verdict
+from stasis_app.login_guard import Attempt, Outcome, Verdict
 from stasis_app.safeguards import Safeguards
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 
@@ -49,6 +52,15 @@ def parse_birth_date(digits: str) -> date | None:
         return None
 
 
+# How a login the guard did not let through is answered and audited.
+REFUSALS = {
+    Verdict.LOCKED: "locked",  # this login method is locked for the customer number
+    Verdict.REFUSED: "caller_refused",  # this calling number tried too many customers
+    Verdict.BUSY: "busy",  # another login for this customer number is under way
+    Verdict.RATE: "rate_limited",  # the bank's logins a minute are used up
+}
+
+
 class _Login(Verb):
     level: str
 
@@ -67,33 +79,39 @@ class _Login(Verb):
             ctx.values.pop(key, None)
         guards = ctx.safeguards
         started = time.monotonic()
-        verdict = Verdict.ALLOW
+        attempt: Attempt | None = None
         if guards is not None:
-            tenant, caller = ctx.tenant.id, ctx.call.handle.caller
-            verdict = await guards.audit.store.run(
-                partial(guards.guard.verdict, tenant, caller, number)
+            # The verdict and the reservation of this attempt, in one transaction.
+            attempt = await guards.audit.store.run(
+                partial(
+                    guards.guard.begin,
+                    ctx.tenant.id,
+                    ctx.call.handle.caller,
+                    number,
+                    self.name,
+                    ctx.tenant.login_rate_per_minute,
+                )
             )
-        if verdict is Verdict.LOCKED:
-            outcome, customer = "locked", None
-        elif verdict is Verdict.REFUSED:
-            outcome, customer = "caller_refused", None  # this number tried too many customers
+        customer: Customer | None = None
+        if attempt is not None and not attempt.allowed:
+            outcome = REFUSALS[attempt.verdict]
         else:
-            if verdict is Verdict.SLOW and guards is not None:
-                log.info("login slowed: this number tried many customer numbers")
-                await asyncio.sleep(guards.settings.slow_seconds)
             try:
-                customer = await wait_for_bank(ctx, self._login(ctx, number, secret))
-                outcome = "ok" if customer is not None else "refused"
-            except Unavailable:
-                outcome, customer = "unavailable", None
-            except (Refused, NotFound):
-                outcome, customer = "refused", None
+                outcome, customer = await self._ask_bank(ctx, number, secret, attempt)
+            except BaseException:
+                # The caller hung up mid-login: the bank may have checked the secret,
+                # so the reserved attempt stays counted; the slot is released.
+                if guards is not None and attempt is not None:
+                    await asyncio.shield(
+                        guards.audit.store.run(partial(guards.guard.finish, attempt, "abandoned"))
+                    )
+                raise
         if guards is not None:
             # The same time for every answer: a fast "no such number" tells nothing.
             floor = guards.settings.min_login_seconds - (time.monotonic() - started)
             if floor > 0:
                 await asyncio.sleep(floor)
-            if await self._count(ctx, guards, number, outcome):
+            if await self._settle(ctx, guards, attempt, number, outcome):
                 outcome = "locked"  # this failure locked the number: no more tries
         if outcome == "unavailable":
             return "unavailable"
@@ -103,7 +121,7 @@ class _Login(Verb):
                 "login refused",
                 extra={"level": self.level, "failures": ctx.login_failures, "why": outcome},
             )
-            if outcome != "refused" or ctx.login_failures >= params.max_failures:
+            if outcome not in ("refused", "busy") or ctx.login_failures >= params.max_failures:
                 return "too_many"
             return "refused"
         ctx.customer = customer
@@ -111,14 +129,34 @@ class _Login(Verb):
         log.info("caller logged in", extra={"level": self.level})
         return "ok"
 
-    async def _count(self, ctx: CallContext, guards: Safeguards, number: str, outcome: str) -> bool:
-        """Count and audit the attempt; True when it locked the customer number."""
+    async def _ask_bank(
+        self, ctx: CallContext, number: str, secret: str, attempt: Attempt | None
+    ) -> tuple[str, Customer | None]:
+        if attempt is not None and attempt.verdict is Verdict.SLOW and ctx.safeguards is not None:
+            log.info("login slowed: this number tried many customer numbers")
+            await asyncio.sleep(ctx.safeguards.settings.slow_seconds)
+        try:
+            customer = await wait_for_bank(ctx, self._login(ctx, number, secret))
+        except Unavailable:
+            return "unavailable", None
+        except (Refused, NotFound):
+            return "refused", None
+        return ("ok" if customer is not None else "refused"), customer
+
+    async def _settle(
+        self,
+        ctx: CallContext,
+        guards: Safeguards,
+        attempt: Attempt | None,
+        number: str,
+        outcome: str,
+    ) -> bool:
+        """Settle the reserved attempt and audit it; True when it locked the number."""
         tenant, caller = ctx.tenant.id, ctx.call.handle.caller
         locked = False
-        if outcome in ("ok", "refused"):
-            locked = await guards.audit.store.run(
-                partial(guards.guard.record, tenant, caller, number, outcome == "ok")
-            )
+        if attempt is not None and outcome in ("ok", "refused", "unavailable"):
+            settled: Outcome = "ok" if outcome == "ok" else cast(Outcome, outcome)
+            locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settled))
             if locked:
                 log.warning("customer number locked after failed logins", extra={"tenant": tenant})
         await guards.audit.record(

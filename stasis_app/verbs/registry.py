@@ -5,6 +5,7 @@ import pluggy
 
 from adapters.hookspecs import hookspec
 from stasis_app.verbs.base import Verb
+from stasis_app.verbs.block_request import BlockRequest
 from stasis_app.verbs.choose import Choose
 from stasis_app.verbs.confirm import Confirm
 from stasis_app.verbs.gather import Gather
@@ -19,7 +20,7 @@ from stasis_app.verbs.webhook import Webhook
 
 BUILTIN_VERBS: tuple[type[Verb], ...] = (
     Say, Menu, Gather, Confirm, Choose, Identify, Authenticate, OperationVerb,
-    Transfer, Goto, Hangup, Webhook,
+    Transfer, Goto, Hangup, Webhook, BlockRequest,
 )  # fmt: skip
 
 

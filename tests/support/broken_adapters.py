@@ -84,6 +84,22 @@ class NeverAlreadyBlocked(DemoBank):
         )
 
 
+class NewBlockForABlockedTarget(DemoBank):
+    """A second request for a blocked card records a block of its own, with a
+    reference of its own (what the demo bank did before issue 17)."""
+
+    def __init__(self, settings: DemoSettings) -> None:
+        super().__init__(settings)
+        self.references: dict[str, str] = {}
+
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
+        result = await super().block_card(customer, card_id, operation_id)
+        if not result.already_blocked:
+            return result
+        fresh = self.references.setdefault(operation_id, f"{secrets.randbelow(10**8):08d}")
+        return replace(result, reference=fresh)
+
+
 class OperationIdCachedWhateverTheTarget(DemoBank):
     """Remembers answers by operation id only (a common shortcut)."""
 
@@ -268,12 +284,18 @@ BROKEN: dict[str, Broken] = {
     "new-reference-each-time": Broken(
         NewReferenceEachTime,
         "a repeated block gets a new reference",
-        ("test_blocking_a_card_twice_with_one_operation_id_blocks_it_once",),
+        (
+            "test_blocking_a_card_twice_with_one_operation_id_blocks_it_once",
+            "test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference",
+        ),
     ),
     "internet-banking-new-reference-each-time": Broken(
         InternetBankingNewReferenceEachTime,
         "a repeated internet-banking block gets a new reference",
-        ("test_blocking_internet_banking_twice_with_one_operation_id_blocks_it_once",),
+        (
+            "test_blocking_internet_banking_twice_with_one_operation_id_blocks_it_once",
+            "test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference",
+        ),
     ),
     "letters-in-reference": Broken(
         LettersInReference, "a reference has letters", ("test_block_references_are_digits",)
@@ -281,7 +303,15 @@ BROKEN: dict[str, Broken] = {
     "never-already-blocked": Broken(
         NeverAlreadyBlocked,
         "already_blocked is always false",
-        ("test_blocking_says_whether_it_was_blocked_already",),
+        (
+            "test_blocking_says_whether_it_was_blocked_already",
+            "test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference",
+        ),
+    ),
+    "new-block-for-a-blocked-target": Broken(
+        NewBlockForABlockedTarget,
+        "a second block of a blocked card gets a reference of its own",
+        ("test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference",),
     ),
     "operation-id-cached": Broken(
         OperationIdCachedWhateverTheTarget,
