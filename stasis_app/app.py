@@ -14,6 +14,8 @@ from aiohttp import web
 from stasis_app.admin_api import AdminApi
 from stasis_app.admin_api import serve as serve_admin
 from stasis_app.ari import AriGateway, ChannelHandle
+from stasis_app.audit_heads import AuditHeads
+from stasis_app.audit_key import AuditKeyError
 from stasis_app.call import Call
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
@@ -48,6 +50,8 @@ class InfoliniaApp:
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
+        # Signed heads of the audit trail, outside the store (stasis_app/audit_heads.py).
+        self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
         self.journal_worker = JournalWorker(
@@ -126,6 +130,10 @@ class InfoliniaApp:
 
     async def serve(self) -> None:
         """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
+        try:  # a missing or wrong audit key stops the start, before any call
+            await asyncio.to_thread(self.audit_heads.start)
+        except AuditKeyError as exc:
+            raise ConfigError(str(self.settings.source), "audit.key_file", exc.problem) from None
         edited = self.prompt_admin.load_stored()
         if edited:
             log.info("prompt edits loaded", extra={"prompts": edited})
@@ -135,6 +143,9 @@ class InfoliniaApp:
         admin = await self._start_admin()
         edits = asyncio.create_task(self._follow_prompt_edits(), name="prompt-edits")
         journal = asyncio.create_task(self.journal_worker.run(), name="block-journal")
+        heads = asyncio.create_task(self.audit_heads.run(), name="audit-heads")
+        # In the background: a long trail must not hold up the line.
+        audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
         pending = len(self.safeguards.journal.entries("pending"))
         if pending:
             log.warning("blocks waiting in the journal for the bank", extra={"pending": pending})
@@ -170,8 +181,9 @@ class InfoliniaApp:
             await asyncio.wait(self.safeguards.in_flight, timeout=30)
         edits.cancel()
         journal.cancel()
-        seq, head = self.safeguards.audit.head()
-        log.info("audit head", extra={"seq": seq, "hash": head})  # anchors the chain's end
+        heads.cancel()
+        await asyncio.wait([audit_check], timeout=5)  # a first check of a long trail may go on
+        self.audit_heads.stop()  # the last signed head, and the log's "audit head"
         if admin is not None:
             await admin.cleanup()
         for deployment in (*self._retired, self.deployment):

@@ -2,13 +2,17 @@
 keeps of what its phone line did."""
 
 import argparse
+import heapq
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from stasis_app.audit import AuditLog
-from stasis_app.config import load_settings
+from stasis_app.audit import AuditLog, ExpectedHead
+from stasis_app.audit_heads import parse_expected, read_heads
+from stasis_app.config import Settings, load_settings
 from stasis_app.journal import BlockJournal
 from stasis_app.store import Store
 
@@ -17,11 +21,30 @@ def add_commands(commands: Any) -> None:
     audit = commands.add_parser(
         "audit",
         help="check and read the audit trail (logins, operations, prompt edits)",
-        description="'verify' recomputes the hash chain and names the first entry that was "
-        "changed or removed (exit 1). 'show' prints entries: with --reference R, the proof "
+        description="'verify' checks the keyed hash chain (HMAC under the audit key: "
+        "$INFOLINIA_AUDIT_KEY or audit.key_file) from the last checkpoint, page by page, and "
+        "that it still reaches every signed head of the heads file (audit.heads_file, or "
+        "--heads) and every --expect-head; it names the first entry that was changed, "
+        "removed, moved, re-hashed or cut off the end (exit 1), and stores a signed "
+        "checkpoint when all is whole. 'show' prints entries: with --reference R, the proof "
         "of a block report (when, which bank, which call, the masked customer number).",
     )
     audit.add_argument("action", choices=["verify", "show"])
+    audit.add_argument(
+        "--full", action="store_true", help="verify: recompute every entry, not from the checkpoint"
+    )
+    audit.add_argument(
+        "--heads",
+        type=Path,
+        help="verify: a heads file, or its copy from the log system (default: audit.heads_file)",
+    )
+    audit.add_argument(
+        "--expect-head",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="verify: a head the trail must still reach (from the bank's log system); repeatable",
+    )
     audit.add_argument("--reference", help="show: the entries of one reference")
     audit.add_argument("--tenant", help="show: one bank only")
     audit.add_argument("--since", help="show: entries from this time on (ISO 8601, UTC)")
@@ -46,20 +69,10 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    audit = AuditLog(_store(args))
+    settings = load_settings(args.config, resolve_secrets=False)
+    audit = AuditLog(Store(settings.state))
     if args.action == "verify":
-        check = audit.verify()
-        seq, head = audit.head()
-        if args.json:
-            print(json.dumps({**asdict(check), "head_seq": seq, "head_hash": head}, indent=2))
-        elif check.ok:
-            print(f"audit trail intact: {check.entries} entries, head #{seq} {head}")
-        else:
-            print(
-                f"audit trail BROKEN at entry #{check.first_bad}: {check.problem} "
-                f"({check.entries} entries verified before it)"
-            )
-        return 0 if check.ok else 1
+        return _verify(args, settings, audit)
     entries = audit.entries(
         reference=args.reference, tenant=args.tenant, since=args.since, limit=args.limit
     )
@@ -76,6 +89,49 @@ def run_audit(args: argparse.Namespace) -> int:
             f"customer {e.customer or '-'} caller {e.caller or '-'} call {e.call_id or '-'}"
         )
     return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings, audit: AuditLog) -> int:
+    try:
+        expected = sorted((parse_expected(text) for text in args.expect_head), key=_seq)
+    except ValueError as exc:
+        print(f"infolinia: --expect-head: {exc}", file=sys.stderr)
+        return 2
+    heads_file = args.heads or settings.audit.heads_file
+    if args.heads is not None and not args.heads.is_file():
+        print(f"infolinia: --heads: no file {args.heads}", file=sys.stderr)
+        return 2
+    heads: Iterable[ExpectedHead] = expected
+    if heads_file is not None and heads_file.is_file():
+        heads = heapq.merge(expected, read_heads(heads_file, audit.key()), key=_seq)
+    else:
+        heads_file = None
+    check = audit.verify(full=args.full, heads=heads, save_checkpoint=True)
+    seq, head = audit.head()
+    if args.json:
+        report = {**asdict(check), "head_seq": seq, "head_hash": head}
+        print(json.dumps({**report, "heads_file": str(heads_file or "")}, indent=2))
+    elif check.ok:
+        print(f"audit trail intact: {check.entries} entries, head #{seq} {head}")
+        how = f"from checkpoint #{check.from_seq}" if check.from_seq else "every entry"
+        print(f"  recomputed {check.checked} ({how}; every entry last on {check.full_at or '-'})")
+        if check.unkeyed:
+            print(f"  entries 1..{check.unkeyed} predate the audit key: anchored, not signed")
+        source = f" ({heads_file}, --expect-head)" if heads_file else " (--expect-head)"
+        print(f"  reaches every head given: {check.heads}{source}")
+        if heads_file is None:
+            print("  no heads file: a trail cut short at its end is not seen", file=sys.stderr)
+    else:
+        at = f" at entry #{check.first_bad}" if check.first_bad else ""
+        print(
+            f"audit trail BROKEN{at}: {check.problem} "
+            f"({check.entries} entries verified before it)"
+        )
+    return 0 if check.ok else 1
+
+
+def _seq(head: ExpectedHead) -> int:
+    return head.seq
 
 
 def run_journal(args: argparse.Namespace) -> int:

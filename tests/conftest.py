@@ -4,6 +4,7 @@ that reaches ARI through a proxy the tests can cut."""
 
 import asyncio
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 from voice.polish import digit_words, fragment_key
 
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
+# The audit trail's key for this test run (never a file in the repository).
+TEST_AUDIT_KEY = secrets.token_hex(32)
 
 # The testkit's tests run pytest inside pytest (tests/test_testkit.py).
 pytest_plugins = ["pytester"]
@@ -67,7 +70,7 @@ def app(
     log = tmp_path_factory.mktemp("app") / "app.log"
     # A fresh state store per run: prompt edits of an earlier run must not leak in.
     state = load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state
-    for leftover in state.parent.glob(state.name + "*"):
+    for leftover in [*state.parent.glob(state.name + "*"), *state.parent.glob("audit-heads*")]:
         leftover.unlink()
     env = {
         "INFOLINIA_ARI_URL": proxy.url,
@@ -75,6 +78,7 @@ def app(
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
         "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
         "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
+        "INFOLINIA_AUDIT_KEY": TEST_AUDIT_KEY,
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # for that module
     }
     process = AppProcess(TEST_CONFIG, env, log).start()
@@ -147,3 +151,4 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("INFOLINIA_") and name != "INFOLINIA_SANDBOX_DIR":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("INFOLINIA_AUDIT_KEY", TEST_AUDIT_KEY)

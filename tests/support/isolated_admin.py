@@ -15,6 +15,7 @@ def isolated_env(folder: Path) -> dict[str, str]:
     return {
         "INFOLINIA_STATE": str(folder / "state.sqlite"),
         "INFOLINIA_PROMPT_DIR": str(folder / "prompts"),
+        "INFOLINIA_AUDIT_HEADS_FILE": str(folder / "audit-heads.log"),
     }
 
 

@@ -19,6 +19,7 @@ def standalone_config(tmp_path: Path, **more: Any) -> dict[str, Any]:
         "prompts": str(TEST_CONFIG.parent / base["prompts"]),
         "state": str(tmp_path / "state.sqlite"),
         "admin": {"enabled": False},
+        "audit": {**base["audit"], "heads_file": str(tmp_path / "audit-heads.log")},
         **more,
     }
 
