@@ -7,6 +7,14 @@ folder outside the repository (``/var/cache/infolinia/sandbox`` or
 with ``chroot``, as the root's own ``asterisk`` user, sharing this machine's
 network: ARI on 127.0.0.1:8088, SIP on 127.0.0.1:5060.
 
+The root's ``asterisk`` user must not share its uid or gid with an account of
+this machine: Debian gives both sides low system ids (the root's asterisk got
+101, this machine's postgres has 101), and a process with postgres's uid can
+signal postgres, read its files and, through the root's /proc, its processes'
+memory and open files. At every ``up`` the root's asterisk user and group are
+moved, if they collide, to ids in :data:`OWN_IDS` that neither this machine
+nor the root uses, and the root's files follow (:func:`separate_ids`).
+
 Its configuration is ``docker/asterisk/etc/``, the same files the Docker image
 uses. Secrets are not in those files: the sandbox generates an ARI password
 and a softphone password once, keeps them in the cache folder (mode 0600) and
@@ -35,6 +43,7 @@ import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +79,14 @@ OWNED_DIRS = (
     "var/cache/asterisk",
     "run/asterisk",
 )
+
+
+# Where the root's asterisk user and group move when their ids are taken on
+# this machine: above the ids Debian hands out to system and normal accounts,
+# below 65534 (nobody). Any id in use on either side is skipped.
+OWN_IDS = range(64000, 65000)
+HOST_PASSWD = Path("/etc/passwd")
+HOST_GROUP = Path("/etc/group")
 
 
 class SandboxError(Exception):
@@ -239,6 +256,32 @@ class Sandbox:
                 return int(fields[2]), int(fields[3])
         raise SandboxError(f"no asterisk user in {self.root}/etc/passwd")
 
+    def _ids_collide(self) -> bool:
+        uid, gid = self._asterisk_ids()
+        return uid in _ids(HOST_PASSWD.read_text()) or gid in _ids(HOST_GROUP.read_text())
+
+    def separate_ids(self) -> None:
+        """Move the root's asterisk user and group to ids no account or group
+        of this machine has (nothing to do when they have none of them already),
+        and the root's files owned by the old ids with them. Asterisk must not
+        be running; mounts inside the root (the prompt folder) are not entered."""
+        passwd, group = self.root / "etc" / "passwd", self.root / "etc" / "group"
+        tables = passwd.read_text(), group.read_text()
+        old = self._asterisk_ids()
+        new = separate_ids(HOST_PASSWD.read_text(), HOST_GROUP.read_text(), *tables, old)
+        if new == old:
+            return
+        if self.pid() is not None:
+            raise SandboxError("Asterisk runs: stop it before moving its user to other ids")
+        say(
+            f"moving the root's asterisk user from uid:gid {old[0]}:{old[1]} "
+            f"(taken on this machine) to {new[0]}:{new[1]}"
+        )
+        renumbered_passwd, renumbered_group = renumber(*tables, "asterisk", old, new)
+        _write_private(passwd, renumbered_passwd, 0o644)
+        _write_private(group, renumbered_group, 0o644)
+        _chown_tree(self.root, old, new)
+
     # --- mounts ---------------------------------------------------------------
 
     def _mount(self) -> None:
@@ -293,16 +336,18 @@ class Sandbox:
         digest_file = self.home / "running-config.sha256"
         if self.pid() is not None:
             current = digest_file.exists() and digest_file.read_text() == digest
-            if current and self.root_is_built() and self.ping():
+            ids_ok = self.root_is_built() and not self._ids_collide()
+            if current and ids_ok and self.ping():
                 self.install_hosts()  # read on every lookup: no restart needed
                 say(f"reusing the cached Asterisk root at {self.root}")
                 say(f"Asterisk already running (pid {self.pid()}), config unchanged")
                 return
-            say("config, root or Asterisk changed or not answering: restarting it")
+            say("config, root, user ids or Asterisk changed or not answering: restarting it")
             self.stop_asterisk()
         # Nothing may stay mounted from an earlier config (an old prompt folder).
         self._unmount_all(self.root)
         self.build_root()
+        self.separate_ids()
         self.install_config()
         self.install_sounds()
         self.install_hosts()
@@ -352,8 +397,10 @@ class Sandbox:
         (self.root / "run" / "asterisk" / "asterisk.pid").unlink(missing_ok=True)
 
     def restart(self) -> None:
-        """Stop and start Asterisk, keeping root, config and mounts."""
+        """Stop and start Asterisk, keeping root, config and mounts (and
+        moving its user off a host account's ids first, see :meth:`separate_ids`)."""
         self.stop_asterisk()
+        self.separate_ids()
         self.start_asterisk()
 
     def down(self) -> None:
@@ -398,6 +445,79 @@ class Sandbox:
             "softphone_password_file": str(self.softphone_password_file),
             "prompt_dir": str(self.prompt_dir),
         }
+
+
+def _ids(table: str) -> set[int]:
+    """The ids (third field) of an /etc/passwd or /etc/group text."""
+    found = set()
+    for line in table.splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[2].isdigit():
+            found.add(int(fields[2]))
+    return found
+
+
+def separate_ids(
+    host_passwd: str, host_group: str, root_passwd: str, root_group: str, current: tuple[int, int]
+) -> tuple[int, int]:
+    """The uid and gid the root's asterisk should have: ``current`` when no
+    account of this machine has that uid and no group that gid; otherwise the
+    first id of :data:`OWN_IDS` (the same for both) that no account or group
+    uses, here or in the root."""
+    host_uids, host_gids = _ids(host_passwd), _ids(host_group)
+    uid, gid = current
+    if uid not in host_uids and gid not in host_gids:
+        return current
+    taken = host_uids | host_gids | _ids(root_passwd) | _ids(root_group)
+    for candidate in OWN_IDS:
+        if candidate not in taken:
+            return candidate, candidate
+    raise SandboxError(f"no free id in {OWN_IDS.start}..{OWN_IDS.stop - 1} for the root's asterisk")
+
+
+def renumber(
+    passwd: str, group: str, name: str, old: tuple[int, int], new: tuple[int, int]
+) -> tuple[str, str]:
+    """``passwd`` and ``group`` with user ``name`` at ``new`` (uid, gid), its
+    group at the new gid, and every account whose group was the old gid
+    following it."""
+
+    def rewrite(table: str, change: Callable[[list[str]], None]) -> str:
+        lines = []
+        for line in table.splitlines():
+            fields = line.split(":")
+            if len(fields) > 3:
+                change(fields)
+            lines.append(":".join(fields))
+        return "\n".join(lines) + "\n"
+
+    def in_passwd(fields: list[str]) -> None:
+        if fields[0] == name:
+            fields[2] = str(new[0])
+        if fields[3] == str(old[1]):
+            fields[3] = str(new[1])
+
+    def in_group(fields: list[str]) -> None:
+        if fields[0] == name:
+            fields[2] = str(new[1])
+
+    return rewrite(passwd, in_passwd), rewrite(group, in_group)
+
+
+def _chown_tree(root: Path, old: tuple[int, int], new: tuple[int, int]) -> None:
+    """Give what ``old`` (uid, gid) owned under ``root`` to ``new``; links
+    themselves, never what they point to; never into a mount (the host's
+    prompt folder is bind-mounted inside)."""
+    mounts = set(_mount_points())
+    for folder, dirs, files in os.walk(root.resolve()):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in mounts]
+        for name in [".", *dirs, *files]:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            uid = new[0] if info.st_uid == old[0] else -1
+            gid = new[1] if info.st_gid == old[1] else -1
+            if uid != -1 or gid != -1:
+                os.lchown(path, uid, gid)
 
 
 def _own_address() -> str:
