@@ -31,6 +31,7 @@ of birth are never passed in (``detail`` refuses keys that look like them).
 """
 
 import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -197,11 +198,10 @@ class AuditLog:
 
     def check_key(self) -> AuditKey:
         """The key, made if the trail is new; refused when the trail's newest
-        entry was signed with another key (what the app checks at start)."""
+        entry was signed with another key. A trail from before the key gets
+        its anchor now (what the app does at start)."""
         key = self.key(create=True)
-        newest = self._newest()
-        if newest is not None:
-            _same_key(key, *newest)
+        self.store.transaction(lambda db: _follow(db, key))
         return key
 
     # --- writing ------------------------------------------------------------
@@ -226,34 +226,13 @@ class AuditLog:
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         key = self.key(create=True)
 
-        def insert(db: sqlite3.Connection, draft: AuditEntry) -> AuditEntry:
-            entry = AuditEntry(**{**asdict(draft), "hash": _keyed_hash(key, _fields(draft))})
-            db.execute(
-                "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                tuple(asdict(entry).values()),
-            )
-            return entry
-
         def work(db: sqlite3.Connection) -> AuditEntry:
-            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            if last is not None:
-                _same_key(key, last[0], last[1])
-                if key_id_of(last[1]) is None:
-                    # The first keyed entry of a trail from before the key: it
-                    # anchors the unkeyed ones (their count and head, signed).
-                    anchor = AuditEntry(
-                        seq, _now(), "*", "", "", "audit_key", "", "keyed", "",
-                        json.dumps({"key_id": key.id, "unkeyed_entries": last[0]}),
-                        prev, "",
-                    )  # fmt: skip
-                    prev = insert(db, anchor).hash
-                    seq += 1
+            seq, prev = _follow(db, key)
             draft = AuditEntry(
                 seq, _now(), tenant, call_id, caller, action, mask_customer(customer),
                 result, reference, text, prev, "",
             )  # fmt: skip
-            return insert(db, draft)
+            return _insert(db, key, draft)
 
         entry = self.store.transaction(work)
         callback = _after_append.get(os.path.abspath(self.store.path))
@@ -392,6 +371,35 @@ class AuditLog:
         self.store.transaction(work)
 
 
+def _insert(db: sqlite3.Connection, key: AuditKey, draft: AuditEntry) -> AuditEntry:
+    entry = AuditEntry(**{**asdict(draft), "hash": _keyed_hash(key, _fields(draft))})
+    db.execute(
+        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        tuple(asdict(entry).values()),
+    )
+    return entry
+
+
+def _follow(db: sqlite3.Connection, key: AuditKey) -> tuple[int, str]:
+    """The seq and previous hash of the next entry (in a write transaction):
+    refused if the trail's newest entry was signed with another key; after a
+    trail from before the key, first its anchor."""
+    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    if last is None:
+        return 1, GENESIS
+    seq, prev = int(last[0]), str(last[1])
+    _same_key(key, seq, prev)
+    if key_id_of(prev) is None:
+        # The first keyed entry of a trail from before the key: it anchors
+        # the unkeyed ones (their count, and their head as its prev_hash).
+        anchor = AuditEntry(
+            seq + 1, _now(), "*", "", "", "audit_key", "", "keyed", "",
+            json.dumps({"key_id": key.id, "unkeyed_entries": seq}), prev, "",
+        )  # fmt: skip
+        return seq + 2, _insert(db, key, anchor).hash
+    return seq + 1, prev
+
+
 def _same_key(key: AuditKey, seq: int, hash_: str) -> None:
     written_with = key_id_of(hash_)
     if written_with is not None and written_with != key.id:
@@ -528,7 +536,7 @@ class _Verifier:
                 f"({self.key.id}, from {self.key.source}): rewritten with another key, "
                 "or the wrong key was given"
             )
-        if _keyed_hash(self.key, _fields(entry)) != entry.hash:
+        if not hmac.compare_digest(_keyed_hash(self.key, _fields(entry)), entry.hash):
             return (
                 "was changed after it was written (its signature does not match: "
                 "edited, moved, or re-hashed without the key)"

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from stasis_app.config import AuditSettings
 log = logging.getLogger(__name__)
 
 HEAD_LABEL = "infolinia-audit-head"
+CHECK_EVERY = 3600.0  # seconds between the app's own verifies (from the checkpoint)
 TAIL_BYTES = 4096  # enough for the last line (a head is about 250 bytes)
 
 
@@ -211,11 +213,18 @@ class AuditHeads:
                 self.file.write(seq, hash_)
 
     async def run(self) -> None:
-        """Every ``heads_interval``: a head for entries other processes wrote."""
+        """Every ``heads_interval``: a head for entries other processes wrote;
+        every hour, a verify that moves the checkpoint on (so that the audit
+        page verifies the last hour's entries, not the day's)."""
+        last_check = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.heads_interval)
             try:
-                await self.audit.store.run(self.write_head)
+                if time.monotonic() - last_check >= CHECK_EVERY:
+                    last_check = time.monotonic()
+                    await asyncio.to_thread(self.verify)
+                else:
+                    await self.audit.store.run(self.write_head)
             except Exception:  # a busy store or a full disk: try again next round
                 log.exception("audit head could not be written")
 

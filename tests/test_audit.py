@@ -3,6 +3,7 @@ not hold the audit key: every rewrite, deletion, reordering and cut is named
 by ``verify``, including a trail cut short after the app crashed; the trail
 is read page by page and verified from a signed checkpoint."""
 
+import asyncio
 import hashlib
 import json
 import os
@@ -444,6 +445,27 @@ def test_an_old_unkeyed_trail_is_anchored_by_the_first_keyed_entry(store: Store)
             db.execute(INSERT, astuple(e))
     first_bad, why = problem(audit.verify())
     assert first_bad == 4 and "does not follow" in why
+
+
+async def test_the_app_anchors_an_old_trail_at_start_and_heads_what_others_write(
+    config: Path, store: Store
+) -> None:
+    legacy_trail(store, 3)
+    settings = load_settings(config, resolve_secrets=False).audit
+    heads = AuditHeads(AuditLog(store), settings.model_copy(update={"heads_interval": 0.05}))
+    heads.start()
+    assert [(e.seq, e.action) for e in rows(store)][-1] == (4, "audit_key")
+    heads.verify()
+    assert AuditLog(store).verify().unkeyed == 3
+    trail.on_append(store, None)  # as if another process (a CLI command) appended
+    entry = AuditLog(store).append(tenant="*", action="admin_token", result="created")
+    loop = asyncio.ensure_future(heads.run())
+    await asyncio.sleep(0.3)
+    loop.cancel()
+    heads.stop()
+    assert settings.heads_file is not None
+    seen = [(h.seq, h.hash) for h in read_heads(settings.heads_file, AuditLog(store).key())]
+    assert seen == [(4, rows(store)[3].hash), (entry.seq, entry.hash)]
 
 
 # --- the command and the settings -----------------------------------------------------
