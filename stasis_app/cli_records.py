@@ -117,8 +117,9 @@ def _verify(args: argparse.Namespace, settings: Settings, audit: AuditLog) -> in
         print(f"  recomputed {check.checked} ({how}; every entry last on {check.full_at or '-'})")
         if check.unkeyed:
             print(f"  entries 1..{check.unkeyed} predate the audit key: anchored, not signed")
-        source = f" ({heads_file}, --expect-head)" if heads_file else " (--expect-head)"
-        print(f"  reaches every head given: {check.heads}{source}")
+        given = [str(heads_file)] if heads_file else []
+        given += ["--expect-head"] if args.expect_head else []
+        print(f"  reaches all {check.heads} signed heads given ({', '.join(given) or 'none'})")
         if heads_file is None:
             print("  no heads file: a trail cut short at its end is not seen", file=sys.stderr)
     else:

@@ -218,7 +218,7 @@ def test_a_trail_cut_short_is_named_by_the_heads_file_and_expect_head(
     assert heads_file is not None and heads_file.stat().st_mode & 0o777 == 0o600
     assert [h.seq for h in read_heads(heads_file, audit.key())] == [1, 2, 3, 4, 5, 6]
     assert main(["--config", str(config), "audit", "verify"]) == 0
-    assert "reaches every head given: 6" in capsys.readouterr().out
+    assert "reaches all 6 signed heads given" in capsys.readouterr().out
 
     sql(store, "DELETE FROM audit WHERE seq > 4")  # the last two: a whole, shorter chain
     assert AuditLog(store).verify(full=True).ok  # the chain alone: nothing wrong
