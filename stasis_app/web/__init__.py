@@ -31,8 +31,10 @@ def admin_pages(
     accounts: Accounts | None = None,
     queues: QueueManager | None = None,
     behind_https_proxy: bool = False,
+    every: float = 1.0,
 ) -> web.Application:
-    """The pages as an aiohttp application, to mount at :data:`PREFIX`."""
+    """The pages as an aiohttp application, to mount at :data:`PREFIX`;
+    live pages look for changes (and re-check the session) every ``every`` seconds."""
     accounts = accounts or Accounts(prompts.store)
     gate = Gate(accounts, behind_https_proxy)
     app = web.Application(middlewares=[gate.middleware])
@@ -40,8 +42,8 @@ def admin_pages(
     PromptPages(prompts).routes(app, gate)
     FlowPages(prompts).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
-    LivePages(calls).routes(app, gate)
+    LivePages(calls, every).routes(app, gate)
     if queues is not None:
-        QueuePages(queues).routes(app, gate)
+        QueuePages(queues, every).routes(app, gate)
     UserPages(accounts, prompts.tenants).routes(app, gate)  # tenants read anew after a reload
     return app
