@@ -3,7 +3,7 @@
 Every tenant that names the ``demo`` adapter gets its own copy of the seed
 data (customers 12345678 and 87654321). PINs and dates of birth are stored
 as scrypt hashes and compared in constant time; failed logins and lockouts
-are kept in the database. Blocks are idempotent on the operation id.
+are kept in the database, for PINs and dates of birth apart. Blocks are idempotent on the operation id.
 """
 
 import asyncio
@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS operations (
     tenant TEXT NOT NULL, account_id TEXT NOT NULL, booked TEXT NOT NULL,
     amount TEXT NOT NULL, currency TEXT NOT NULL, direction TEXT NOT NULL,
     counterparty TEXT NOT NULL);
+-- Failed dates of birth, counted apart from failed PINs (customers.failed_logins):
+-- someone guessing a customer's PIN must not lock the date of birth the owner
+-- blocks a lost card with.
+CREATE TABLE IF NOT EXISTS birth_failures (
+    tenant TEXT NOT NULL, number TEXT NOT NULL, failed INTEGER NOT NULL, locked_until TEXT,
+    PRIMARY KEY (tenant, number));
 CREATE TABLE IF NOT EXISTS blocks (
     tenant TEXT NOT NULL, operation_id TEXT NOT NULL, kind TEXT NOT NULL,
     customer TEXT NOT NULL, target TEXT NOT NULL, reference TEXT NOT NULL,
@@ -187,7 +193,9 @@ class DemoBank:
         """Put this tenant's data back to the seed (cards active, no blocks)."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            for table in ("customers", "cards", "accounts", "operations", "blocks"):
+            for table in (
+                "customers", "cards", "accounts", "operations", "blocks", "birth_failures"
+            ):
                 db.execute(f"DELETE FROM {table} WHERE tenant = ?", (self.tenant,))
             for customer in SEED:
                 salt = secrets.token_bytes(16)
@@ -231,33 +239,25 @@ class DemoBank:
     async def _login(self, number: str, secret: str, column: str) -> Customer:
         def work(db: sqlite3.Connection) -> Customer | None:
             row = db.execute(
-                f"SELECT {column}, salt, failed_logins, locked_until FROM customers "
-                "WHERE tenant = ? AND number = ?",
+                f"SELECT {column}, salt FROM customers WHERE tenant = ? AND number = ?",
                 (self.tenant, number),
             ).fetchone()
             if row is None:
                 _hash(secret, b"0" * 16)  # same work as a real check: no timing hint
                 return None
-            stored, salt, failed, locked_until = row
+            stored, salt = row
             offered = _hash(secret, salt)  # hashed even when locked: no timing hint
+            failed, locked_until = self._failures(db, number, column)
             if locked_until and datetime.fromisoformat(locked_until) > _now():
                 return None
             if locked_until:  # a lockout that has expired starts the count again
                 failed = 0
             if hmac.compare_digest(stored, offered):
-                db.execute(
-                    "UPDATE customers SET failed_logins = 0, locked_until = NULL "
-                    "WHERE tenant = ? AND number = ?",
-                    (self.tenant, number),
-                )
+                self._set_failures(db, number, column, 0, None)
                 return Customer(number)
             failed += 1
             lock = (_now() + LOCKOUT).isoformat() if failed >= MAX_FAILED_LOGINS else None
-            db.execute(
-                "UPDATE customers SET failed_logins = ?, locked_until = ? "
-                "WHERE tenant = ? AND number = ?",
-                (failed, lock, self.tenant, number),
-            )
+            self._set_failures(db, number, column, failed, lock)
             return None
 
         customer = await self._run(work)
@@ -265,6 +265,32 @@ class DemoBank:
             # One message whatever was wrong: never reveal which part failed.
             raise Refused("customer number or credentials not accepted")
         return customer
+
+    def _failures(self, db: sqlite3.Connection, number: str, column: str) -> tuple[int, Any]:
+        """Failed logins in a row and the lockout's end, for PINs or dates of birth."""
+        if column == "pin_hash":
+            query = "SELECT failed_logins, locked_until FROM customers"
+        else:
+            query = "SELECT failed, locked_until FROM birth_failures"
+        row = db.execute(query + " WHERE tenant = ? AND number = ?", (self.tenant, number))
+        found = row.fetchone()
+        return (int(found[0]), found[1]) if found else (0, None)
+
+    def _set_failures(
+        self, db: sqlite3.Connection, number: str, column: str, failed: int, lock: str | None
+    ) -> None:
+        if column == "pin_hash":
+            db.execute(
+                "UPDATE customers SET failed_logins = ?, locked_until = ? "
+                "WHERE tenant = ? AND number = ?",
+                (failed, lock, self.tenant, number),
+            )
+            return
+        db.execute(
+            "INSERT INTO birth_failures VALUES (?, ?, ?, ?) ON CONFLICT (tenant, number) "
+            "DO UPDATE SET failed = excluded.failed, locked_until = excluded.locked_until",
+            (self.tenant, number, failed, lock),
+        )
 
     # --- reading --------------------------------------------------------------
 

@@ -22,7 +22,9 @@ Rules every adapter follows (``adapters.testkit`` checks them):
   returns the same :class:`BlockResult` both times; an ``operation_id`` that
   comes back for another block (another card, or internet banking) is
   ``Refused``; ``already_blocked`` is true when the target was blocked before
-  the request; references are ASCII digits;
+  the request; a block of an already blocked target under another
+  ``operation_id`` (two callers at once) records no second block and returns
+  the reference of the block in force; references are ASCII digits;
 * money is ``Decimal`` (never ``float`` or ``int``), amounts of operations
   are positive, currencies are ISO 4217 codes; ``last4`` is exactly four
   digits and no field carries a whole card number; operations are booked on

@@ -133,6 +133,12 @@ class SecuritySettings(_Strict):
         le=3600,
         description="a login's hold on its customer number, if its app dies mid-login",
     )
+    login_wait_seconds: float = Field(
+        default=15,
+        ge=0,
+        le=120,
+        description="a login waits this long for another one for the same customer number",
+    )
     min_login_seconds: float = Field(
         default=1.0, ge=0, le=10, description="every login answer's floor"
     )

@@ -83,6 +83,25 @@ async def test_a_block_is_idempotent_on_its_operation_id(tmp_path: Path) -> None
         await demo.block_card(MARIA, "card-3333", "op-3")  # not Maria's card
 
 
+async def test_wrong_pins_do_not_lock_the_date_of_birth(tmp_path: Path) -> None:
+    """A stranger locks a customer's PIN; the owner still identifies with the
+    date of birth (to block a lost card), and the other way round."""
+    demo = bank(tmp_path)
+    for _ in range(5):
+        with pytest.raises(Refused):
+            await demo.authenticate("12345678", "0000")
+    with pytest.raises(Refused):
+        await demo.authenticate("12345678", "1234")  # locked
+    assert await demo.identify("12345678", date(1950, 2, 1)) == MARIA
+    for _ in range(5):
+        with pytest.raises(Refused):
+            await demo.identify("87654321", date(1999, 1, 1))
+    with pytest.raises(Refused):
+        await demo.identify("87654321", date(1985, 6, 15))  # locked
+    assert await demo.authenticate("87654321", "4321") == Customer("87654321")
+    await demo.close()
+
+
 async def test_two_blocks_of_one_card_at_the_same_moment_are_one_block(tmp_path: Path) -> None:
     """Two calls confirm the same card's block at once (two operation ids):
     one block at the bank, one reference for both. (It used to record two

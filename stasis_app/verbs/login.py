@@ -52,6 +52,8 @@ def parse_birth_date(digits: str) -> date | None:
         return None
 
 
+BUSY_POLL = 0.2  # seconds between looks at a customer number's login slot
+
 # How a login the guard did not let through is answered and audited.
 REFUSALS = {
     Verdict.LOCKED: "locked",  # this login method is locked for the customer number
@@ -81,17 +83,7 @@ class _Login(Verb):
         started = time.monotonic()
         attempt: Attempt | None = None
         if guards is not None:
-            # The verdict and the reservation of this attempt, in one transaction.
-            attempt = await guards.audit.store.run(
-                partial(
-                    guards.guard.begin,
-                    ctx.tenant.id,
-                    ctx.call.handle.caller,
-                    number,
-                    self.name,
-                    ctx.tenant.login_rate_per_minute,
-                )
-            )
+            attempt = await self._reserve(ctx, guards, number)
         customer: Customer | None = None
         if attempt is not None and not attempt.allowed:
             outcome = REFUSALS[attempt.verdict]
@@ -128,6 +120,27 @@ class _Login(Verb):
         ctx.level = self.level
         log.info("caller logged in", extra={"level": self.level})
         return "ok"
+
+    async def _reserve(self, ctx: CallContext, guards: Safeguards, number: str) -> Attempt:
+        """The verdict and the reservation of this attempt, in one transaction.
+        While another login for the same customer number is under way (two
+        calls of one family, or a guesser's calls at once), wait for its
+        answer, up to ``security.login_wait_seconds``: logins for one customer
+        number reach the bank one after the other."""
+        begin = partial(
+            guards.guard.begin,
+            ctx.tenant.id,
+            ctx.call.handle.caller,
+            number,
+            self.name,
+            ctx.tenant.login_rate_per_minute,
+        )
+        deadline = time.monotonic() + guards.settings.login_wait_seconds
+        attempt = await guards.audit.store.run(begin)
+        while attempt.verdict is Verdict.BUSY and time.monotonic() < deadline:
+            await asyncio.sleep(BUSY_POLL)
+            attempt = await guards.audit.store.run(begin)
+        return attempt
 
     async def _ask_bank(
         self, ctx: CallContext, number: str, secret: str, attempt: Attempt | None

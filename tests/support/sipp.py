@@ -31,15 +31,19 @@ async def sipp_call(
     workdir: Path,
     scenario_name: str = "caller.xml",
     extra_args: tuple[str, ...] = (),
+    caller: str = "48500100200",
 ) -> SippResult:
-    """Call ``line`` on the sandbox, press ``keys`` after ``wait_ms``, wait for its BYE."""
+    """Call ``line`` on the sandbox from ``caller`` (the From user: a number, or
+    ``anonymous`` for a withheld one), press ``keys`` after ``wait_ms``, wait for
+    its BYE."""
     binary = shutil.which("sipp")
     if binary is None:
         raise AssertionError("sipp is not installed (Debian package sip-tester)")
     workdir.mkdir(parents=True, exist_ok=True)
     pcap = write_pcap(keys, workdir / "keys.pcap")
     scenario = workdir / "caller.xml"
-    scenario.write_text((SCENARIOS / scenario_name).read_text().replace("@PCAP@", str(pcap)))
+    text = (SCENARIOS / scenario_name).read_text().replace("@PCAP@", str(pcap))
+    scenario.write_text(text.replace("48500100200", caller))
     media_port = free_udp_port() & ~1  # RTP on an even port
     proc = await asyncio.create_subprocess_exec(
         binary,
