@@ -3,7 +3,8 @@
 Every tenant that names the ``demo`` adapter gets its own copy of the seed
 data (customers 12345678 and 87654321). PINs and dates of birth are stored
 as scrypt hashes and compared in constant time; failed logins and lockouts
-are kept in the database, for PINs and dates of birth apart. Blocks are idempotent on the operation id.
+are kept in the database, for PINs and dates of birth apart. Blocks are
+idempotent on the operation id.
 """
 
 import asyncio
@@ -194,7 +195,12 @@ class DemoBank:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             for table in (
-                "customers", "cards", "accounts", "operations", "blocks", "birth_failures"
+                "customers",
+                "cards",
+                "accounts",
+                "operations",
+                "blocks",
+                "birth_failures",
             ):
                 db.execute(f"DELETE FROM {table} WHERE tenant = ?", (self.tenant,))
             for customer in SEED:

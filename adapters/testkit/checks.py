@@ -500,18 +500,18 @@ def test_two_blocks_of_one_target_at_once_give_one_block_and_one_reference(kit: 
     async def check(bank: CoreBanking) -> None:
         customer = await kit.login(bank)
         card = pick_card(await cards_of(kit, bank, customer), prefer=CardStatus.ACTIVE)
-        for what, block in (
-            (
-                f"card {card.last4}",
-                lambda: bank.block_card(customer, card.card_id, new_operation_id(card.card_id)),
-            ),
-            (
-                "internet banking",
-                lambda: bank.block_internet_banking(
-                    customer, new_operation_id("internet-banking")
-                ),
-            ),
-        ):
+
+        def block_card() -> Awaitable[BlockResult]:
+            return bank.block_card(customer, card.card_id, new_operation_id(card.card_id))
+
+        def block_internet_banking() -> Awaitable[BlockResult]:
+            return bank.block_internet_banking(customer, new_operation_id("internet-banking"))
+
+        targets: list[tuple[str, Callable[[], Awaitable[BlockResult]]]] = [
+            (f"card {card.last4}", block_card),
+            ("internet banking", block_internet_banking),
+        ]
+        for what, block in targets:
             both = await asyncio.gather(block(), block())
             references = {result.reference for result in both}
             assert len(references) == 1, (
