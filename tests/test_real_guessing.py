@@ -20,6 +20,7 @@ from stasis_app.simulator import CallSimulator, Transcript
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.sipp import SippResult, sipp_call
 from tests.support.standalone_config import demo_bank_on_100, standalone_config
 
 pytestmark = pytest.mark.asterisk
@@ -104,3 +105,52 @@ def test_a_number_trying_many_customers_is_slowed_then_refused(
 
     # The other calling number, the same customer: served.
     assert texts["balance_is"] in other
+
+
+def test_withheld_numbers_are_one_caller_for_the_guard(
+    bank_app: AppProcess, config: Path, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Hiding the number does not reset the count: a call with no caller id
+    tries one customer number, a SIPp call from "anonymous" a second (slowed)
+    and, with the right telekod, a third: refused without asking the bank.
+    (Before, a withheld number was never slowed or refused.)"""
+    settings = load_settings(config, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    deployment = build_deployment(settings, with_adapters=False)
+    texts = deployment.tenants["bank"].prompts.texts
+    simulator = CallSimulator(settings.ari, deployment.heard_texts())
+
+    async def calls() -> tuple[Transcript, SippResult, Transcript]:
+        first = await simulator.call(
+            "100",
+            ["2", "12345678", "0000#"],
+            quiet_gap=0.3,
+            timeout=60,
+            hangup_after=1.0,
+            caller_number="",
+        )
+        second = await sipp_call(
+            "100", "2876543210000#", wait_ms=1500, workdir=tmp_path / "sipp", caller="anonymous"
+        )
+        third = await simulator.call(
+            "100",
+            ["2", "31415926", "271828#"],
+            quiet_gap=0.3,
+            timeout=60,
+            hangup_after=1.0,
+            caller_number="",
+        )
+        return first, second, third
+
+    _, sipp, third = asyncio.run(calls())
+    assert sipp.returncode == 0, sipp.output
+    spoken = [step.text for step in third.steps if step.kind == "prompt"]
+    assert texts["balance_is"] not in spoken and spoken[-1] == texts["too_many_failures"]
+    bank = DemoBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="bank"))
+    assert bank.snapshot("31415926")["failed_logins"] == 0  # the bank was not asked
+    entries = AuditLog(Store(settings.state)).entries(limit=100)
+    assert [(e.customer, e.result) for e in entries if e.action == "authenticate"] == [
+        ("*****678", "refused"),
+        ("*****321", "refused"),  # after a slowed start
+        ("*****926", "caller_refused"),
+    ]
+    assert bank_app.count(lambda e: str(e.get("event")).startswith("login slowed")) == 1
