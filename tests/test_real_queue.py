@@ -73,6 +73,7 @@ class Seen:
     prompts_token_status: int = 0  # a prompts-only token asking to supervise
     snoops_after_hostile: list[str] = field(default_factory=list)
     datagrams_to_eavesdropper: list[bytes] = field(default_factory=list)
+    cli_hostile: tuple[int, str] = (0, "")  # `infolinia queue supervise --phone <dial string>`
 
 
 @dataclass
@@ -135,8 +136,16 @@ async def eavesdropper_hears(seconds: float, during: Any) -> list[bytes]:
     return heard
 
 
-async def try_hostile(http: aiohttp.ClientSession, url: str, seen: Seen) -> None:
+async def try_hostile(http: aiohttp.ClientSession, url: str, call: str, seen: Seen) -> None:
     """Every request naming something other than a configured supervisor is refused."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "queue", "supervise",
+        call, "--phone", f"PJSIP/softphone/sip:eve@{EAVESDROPPER}",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    seen.cli_hostile = (proc.returncode or 0, err.decode())
     for body in HOSTILE:
         for mode in ("listen", "barge"):
             async with http.post(url, json={"mode": mode, **body}) as response:
@@ -160,7 +169,9 @@ async def supervise(ari: Ari, token: str, prompts_token: str, seen: Seen) -> Non
         seen.cli_status = await cli("queue", "status", "--tenant", "queue_supervised", "--json")
         seen.web = await supervise_from_the_page(call)
         url = f"{ADMIN}/api/tenants/queue_supervised/calls/{call}/supervise"
-        seen.datagrams_to_eavesdropper = await eavesdropper_hears(1.5, try_hostile(http, url, seen))
+        seen.datagrams_to_eavesdropper = await eavesdropper_hears(
+            1.5, try_hostile(http, url, call, seen)
+        )
         seen.snoops_after_hostile = await snoop_channels(ari)
         prompts_only = {"Authorization": f"Bearer {prompts_token}"}
         body = {"mode": "listen", "supervisor": SUPERVISOR}
@@ -414,8 +425,14 @@ def test_only_a_configured_supervisor_is_rung_never_a_phone_typed_into_a_request
     assert seen.snoops_after_hostile == []  # nothing was snooped
     assert seen.datagrams_to_eavesdropper == []  # and nothing was sent to their address
     assert seen.prompts_token_status == 403  # a token made to edit prompts cannot supervise
+    code, said = seen.cli_hostile  # `infolinia queue supervise CALL --phone <dial string>`
+    assert code == 1 and "is not a supervisor of queue_supervised" in said, said
     refused = [e for e in run.audit if (e.action, e.result) == ("supervision", "refused")]
-    assert len(refused) >= 1 and all('"who": "token:test-queue"' in e.detail for e in refused)
+    # Each refusal names who asked: the API's token, the command line's, the page's user.
+    assert len(refused) == 2 * len(HOSTILE) + 2
+    who = {json.loads(e.detail)["who"] for e in refused}
+    assert {"token:test-queue", "web:nadzorca-118"} < who, who
+    assert any(name.startswith("token:cli-") for name in who), who
 
 
 def test_starting_and_stopping_a_supervision_is_audited_with_who_did_it(run: Run) -> None:

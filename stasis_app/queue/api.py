@@ -18,7 +18,6 @@ neither rings anything.
 """
 
 import json
-import re
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -26,7 +25,6 @@ from aiohttp import web
 from stasis_app.queue.manager import QueueManager
 from stasis_app.queue.supervisor import MODES, UnknownSupervisor
 from stasis_app.store import AdminToken
-from stasis_app.tenants import SUPERVISOR_NAME
 
 
 def _sees(token: AdminToken, tenant: str) -> bool:
@@ -97,25 +95,22 @@ class QueueRoutes:
         mode, supervisor = body.get("mode"), body.get("supervisor")
         if mode not in MODES:
             return _error(400, '"mode" must be listen, whisper or barge')
-        if "endpoint" in body or not isinstance(supervisor, str):
-            return _error(
-                400,
-                '"supervisor" must name one of the bank\'s supervisors '
-                f"({', '.join(self.queues.supervisors.names(tenant)) or 'none configured'}); "
-                "a phone or endpoint is never taken from a request",
-            )
-        if not re.fullmatch(SUPERVISOR_NAME, supervisor):
-            return _error(400, f'"supervisor" is a name like ewa, not {supervisor[:64]!r}')
         call = request.match_info["call"]
         talk = self.queues.conversation(call)
         if talk is None or talk.tenant != tenant:
             return _error(404, f"call {call} is not talking to an agent")
+        asker = who(request[self.token_key])
         try:
-            session = await self.queues.supervise(
-                call, mode, supervisor, who(request[self.token_key])
-            )
+            if "endpoint" in body or not isinstance(supervisor, str):
+                asked = json.dumps(body.get("endpoint", supervisor))
+                problem = "a phone in the request" if "endpoint" in body else "no supervisor"
+                raise await self.queues.supervisors.refuse(talk, mode, asked, asker, problem)
+            session = await self.queues.supervise(call, mode, supervisor, asker)
         except UnknownSupervisor as exc:
-            return _error(400, str(exc))
+            return _error(
+                400,
+                f"{exc}; name a supervisor: a phone or endpoint is never taken from a request",
+            )
         return web.json_response(session.view(), status=201)
 
     async def _supervisors(self, request: web.Request) -> web.Response:

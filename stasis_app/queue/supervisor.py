@@ -108,24 +108,23 @@ class Supervisors:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         tenant = conversation.tenant
         endpoint = self.phones.get(tenant, {}).get(supervisor)
-        sid = f"sup-{uuid.uuid4().hex[:8]}"
-        detail = {"session": sid, "mode": mode, "supervisor": supervisor[:64], "who": who}
         if endpoint is None:
-            await self.audit.record(
-                tenant=tenant,
-                action="supervision",
-                result="refused",
-                call_id=conversation.caller_channel,
-                detail={**detail, "problem": "not a configured supervisor"},
-            )
-            raise UnknownSupervisor(tenant, supervisor, self.names(tenant))
+            raise await self.refuse(conversation, mode, supervisor, who)
+        sid = f"sup-{uuid.uuid4().hex[:8]}"
         # Written before the phone rings: no listening in without its entry.
         await self.audit.record(
             tenant=tenant,
             action="supervision",
             result="started",
             call_id=conversation.caller_channel,
-            detail={**detail, "phone": endpoint, "agent": conversation.agent_endpoint},
+            detail={
+                "session": sid,
+                "mode": mode,
+                "supervisor": supervisor,
+                "who": who,
+                "phone": endpoint,
+                "agent": conversation.agent_endpoint,
+            },
         )
         session = Session(
             sid,
@@ -168,6 +167,29 @@ class Supervisors:
             },
         )
         return session
+
+    async def refuse(
+        self,
+        conversation: Conversation,
+        mode: str,
+        asked: str,
+        who: str,
+        problem: str = "not a configured supervisor",
+    ) -> UnknownSupervisor:
+        """Audit a request that named no configured supervisor (a phone typed
+        in, say); the error to answer it with. Nothing is rung."""
+        tenant = conversation.tenant
+        await self.audit.record(
+            tenant=tenant,
+            action="supervision",
+            result="refused",
+            call_id=conversation.caller_channel,
+            detail={"mode": mode, "asked": asked[:100], "who": who, "problem": problem},
+        )
+        log.warning(
+            "supervision refused", extra={"tenant": tenant, "who": who, "problem": problem}
+        )
+        return UnknownSupervisor(tenant, asked, self.names(tenant))
 
     async def stop(self, session_id: str, who: str) -> bool:
         """End a session; ``who`` stopped it (kept in the audit trail)."""

@@ -186,19 +186,23 @@ class QueuePages:
         if talk is None or not session.user.sees(talk.tenant):
             return error_page(404, "Kolejki", "Ta rozmowa już się skończyła.", session.user)
         names = self.queues.supervisors.names(talk.tenant)
-        if mode not in MODES or "phone" in form or supervisor not in names:
-            known = ", ".join(names) or "brak (tenants.ID.supervisors)"
-            return error_page(
-                400, "Kolejki",
-                f"Wybierz tryb i nadzorcę banku spośród skonfigurowanych: {known}. "
-                "Telefonu nie można podać w formularzu.",
-                session.user,
-            )  # fmt: skip
+        known = ", ".join(names) or "brak (tenants.ID.supervisors)"
+        problem = (
+            f"Wybierz tryb i nadzorcę banku spośród skonfigurowanych: {known}. "
+            "Telefonu nie można podać w formularzu."
+        )
+        if mode not in MODES:
+            return error_page(400, "Kolejki", problem, session.user)
         who = f"web:{session.user.name}"
         try:
+            if "phone" in form:
+                asked = str(form.get("phone", ""))
+                raise await self.queues.supervisors.refuse(
+                    talk, mode, asked, who, "a phone in the request"
+                )
             started = await self.queues.supervise(call, mode, supervisor, who)
-        except UnknownSupervisor as exc:  # the config was reloaded meanwhile
-            return error_page(400, "Kolejki", str(exc), session.user)
+        except UnknownSupervisor:
+            return error_page(400, "Kolejki", problem, session.user)
         note = (
             f'<p class="note">Dzwonimy do {esc(supervisor)} na {esc(started.endpoint)} '
             f"(sesja {esc(started.id)}).</p>"
