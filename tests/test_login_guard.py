@@ -195,9 +195,11 @@ def test_old_stores_keep_their_telekod_locks(tmp_path: Path) -> None:
     guard = LoginGuard(Store(path), SecuritySettings())
     assert guard.begin("t", "", "12345678", TELEKOD, now=100).verdict is Verdict.LOCKED
     assert guard.unlock("t", "12345678")
-    assert LoginGuard(Store(path), SecuritySettings()).begin(
-        "t", "", "12345678", TELEKOD, now=100
-    ).allowed  # an unlock is not undone by the next start
+    assert (
+        LoginGuard(Store(path), SecuritySettings())
+        .begin("t", "", "12345678", TELEKOD, now=100)
+        .allowed
+    )  # an unlock is not undone by the next start
 
 
 def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
