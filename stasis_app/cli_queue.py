@@ -62,7 +62,11 @@ def add_commands(commands: Any) -> None:
 
 @contextmanager
 def _token(store: Store) -> Iterator[str]:
-    who = re.sub(r"[^A-Za-z0-9._-]", "_", getpass.getuser())[:32]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        user = "unknown"
+    who = re.sub(r"[^A-Za-z0-9._-]", "_", user)[:32]
     name = f"cli-{who}-{secrets.token_hex(4)}"
     token = store.create_token(name, "*", ("queues", "supervise"))
     try:
