@@ -215,3 +215,19 @@ def test_the_lock_check_counts_the_attempt_in_the_same_transaction(
         )
     assert allowed.count(True) == MAX_FAILURES
     assert failures(admin, "anna") == MAX_FAILURES
+
+
+async def test_the_store_and_password_hashing_each_have_threads_of_their_own(
+    accounts: Accounts, admin: PromptAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed_on: list[str] = []
+    real = hashlib.scrypt
+
+    def recording(password: bytes, **kwargs: Any) -> bytes:
+        hashed_on.append(threading.current_thread().name)
+        return real(password, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", recording)
+    stored_on = await admin.store.run(lambda: threading.current_thread().name)
+    assert (await accounts.verify("anna", PASSWORD)) is not None
+    assert stored_on.startswith("store") and hashed_on[0].startswith("password-hash")
