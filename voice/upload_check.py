@@ -58,7 +58,7 @@ class AudioHeader:
     kind: str  # "wav" or "mp3": the format ffmpeg is told to read (never guessed)
     rate: int  # samples per second, MIN_RATE..MAX_RATE
     channels: int  # 1 or 2
-    seconds: float  # WAV: data size / byte rate; MP3: the frames walked (or Xing's count)
+    seconds: float  # WAV: data size / byte rate; MP3: Xing/Info's frame count, else the frames
 
 
 def check_upload(data: bytes) -> AudioHeader:
@@ -149,7 +149,8 @@ def _wav_format(fmt: bytes) -> _Format:
 def _wav_data(fmt: _Format, size: int, present: int) -> AudioHeader:
     if size > present:
         raise BadRecording(
-            f"the WAV header announces {size} bytes of sound but the file holds {present}"
+            f"the WAV header announces {size} bytes of sound but the file holds {present} "
+            "(cut short, or written to a pipe: save it to a file again)"
         )
     seconds = size / fmt.byte_rate
     _duration_ok(seconds)
@@ -231,8 +232,9 @@ def _mp3(data: bytes) -> AudioHeader:
     if first is None:
         raise BadRecording("the MP3 file has no MPEG audio (Layer III) frame where sound starts")
     declared = _xing_frames(data, start, first)
-    if declared is not None:
-        _duration_ok(declared * first.samples / first.rate)
+    declared_seconds = None if declared is None else declared * first.samples / first.rate
+    if declared_seconds is not None:
+        _duration_ok(declared_seconds)
     limit = MAX_SECONDS * first.rate
     pos, samples, frames = start, 0, 0
     while pos < len(data):
@@ -247,7 +249,6 @@ def _mp3(data: bytes) -> AudioHeader:
                 f"the recording lasts more than {MAX_SECONDS:.0f} s; a prompt lasts "
                 f"{MIN_SECONDS} s to {MAX_SECONDS / 60:.0f} minutes"
             )
-    seconds = samples / first.rate
-    if declared is None:
-        _duration_ok(seconds)
+    seconds = samples / first.rate if declared_seconds is None else declared_seconds
+    _duration_ok(seconds)
     return AudioHeader("mp3", first.rate, first.channels, seconds)

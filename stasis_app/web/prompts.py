@@ -209,6 +209,11 @@ class PromptPages:
         )
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
+        if self.prompts.uploads_busy():  # before reading a body that would wait
+            return error_page(
+                429, "Nie opublikowano", "Trwa przetwarzanie innych nagrań; spróbuj za minutę.",
+                request[SESSION_KEY].user,
+            )  # fmt: skip
         form = await request.post()
         tenant, key = request.match_info["tenant"], request.match_info["key"]
         audio = form.get("audio")
