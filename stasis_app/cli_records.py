@@ -2,6 +2,7 @@
 keeps of what its phone line did."""
 
 import argparse
+import getpass
 import heapq
 import json
 import sys
@@ -13,7 +14,14 @@ from typing import Any
 from stasis_app.audit import AuditLog, ExpectedHead
 from stasis_app.audit_heads import parse_expected, read_heads
 from stasis_app.config import Settings, load_settings
-from stasis_app.journal import BlockJournal
+from stasis_app.journal import (
+    CONFIRMED,
+    DECLINED,
+    PENDING,
+    REQUESTED,
+    BlockJournal,
+    NoSuchRequest,
+)
 from stasis_app.store import Store
 
 
@@ -57,10 +65,30 @@ def add_commands(commands: Any) -> None:
         description="'list' prints the block journal: blocks callers confirmed while the "
         "bank's core system could not, with the reference the caller heard, the state "
         "(pending, delivered, refused), attempts and the last error. The running app "
-        "delivers pending ones by itself.",
+        "delivers pending ones by itself. Block requests (state requested) are left by "
+        "callers who could not log in on the blocking path when no consultant answered: "
+        "nobody proved who called, so they are never sent to the core; call the customer "
+        "back, then 'close REFERENCE --confirmed' or '--declined' (audited with who).",
     )
-    journal.add_argument("action", choices=["list"])
+    journal.add_argument("action", choices=["list", "close"])
+    journal.add_argument(
+        "reference", nargs="?", help="close: the block request's reference (starts with 9)"
+    )
     journal.add_argument("--pending", action="store_true", help="only those still pending")
+    journal.add_argument(
+        "--requests",
+        action="store_true",
+        help="only block requests awaiting the bank (callers who could not log in)",
+    )
+    outcome = journal.add_mutually_exclusive_group()
+    outcome.add_argument(
+        "--confirmed", action="store_true", help="close: the customer was reached, blocks done"
+    )
+    outcome.add_argument(
+        "--declined", action="store_true", help="close: it could not be confirmed as the customer"
+    )
+    journal.add_argument("--by", help="close: who closes it (default: this login name)")
+    journal.add_argument("--note", default="", help="close: a note kept with it (no secrets)")
     journal.add_argument("--json", action="store_true", help="as JSON")
 
 
@@ -125,8 +153,7 @@ def _verify(args: argparse.Namespace, settings: Settings, audit: AuditLog) -> in
     else:
         at = f" at entry #{check.first_bad}" if check.first_bad else ""
         print(
-            f"audit trail BROKEN{at}: {check.problem} "
-            f"({check.entries} entries verified before it)"
+            f"audit trail BROKEN{at}: {check.problem} ({check.entries} entries verified before it)"
         )
     return 0 if check.ok else 1
 
@@ -137,16 +164,50 @@ def _seq(head: ExpectedHead) -> int:
 
 def run_journal(args: argparse.Namespace) -> int:
     journal = BlockJournal(_store(args))
-    entries = journal.entries("pending" if args.pending else None)
+    if args.action == "close":
+        return _close_request(args, journal)
+    state = PENDING if args.pending else REQUESTED if args.requests else None
+    entries = journal.entries(state)
     if args.json:
         print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
         return 0
     if not entries:
-        print("the journal is empty" if not args.pending else "nothing pending")
+        print(
+            "nothing pending"
+            if args.pending
+            else "no block requests await the bank"
+            if args.requests
+            else "the journal is empty"
+        )
     for e in entries:
         print(
             f"{e.reference} {e.state:9} {e.tenant} {e.kind} {e.target} since {e.created} "
             f"attempts {e.attempts} {e.last_error}"
             + (f" bank ref {e.bank_reference}" if e.bank_reference else "")
         )
+    return 0
+
+
+def _close_request(args: argparse.Namespace, journal: BlockJournal) -> int:
+    if not args.reference or not (args.confirmed or args.declined):
+        print("journal close REFERENCE --confirmed|--declined [--by NAME]", file=sys.stderr)
+        return 2
+    who = args.by or getpass.getuser()
+    outcome = CONFIRMED if args.confirmed else DECLINED
+    try:
+        entry = journal.close_request(args.reference, outcome, who, args.note)
+    except NoSuchRequest:
+        print(f"no block request {args.reference} awaits the bank", file=sys.stderr)
+        return 1
+    AuditLog(journal.store).append(
+        tenant=entry.tenant,
+        action="block_request",
+        result=outcome,
+        call_id=entry.call_id,
+        caller=entry.caller,
+        customer=entry.customer,
+        reference=entry.reference,
+        detail={"by": who},
+    )
+    print(f"{entry.reference} {outcome} by {who}")
     return 0

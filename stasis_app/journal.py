@@ -29,8 +29,14 @@ log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 # A block request of a caller who could not log in: for the bank's staff,
-# never delivered by the worker (stasis_app/verbs/block_request.py).
-REQUESTED = "requested"
+# never delivered by the worker (stasis_app/verbs/block_request.py); staff
+# close it as CONFIRMED (they reached the customer and blocked what was asked)
+# or DECLINED (they could not confirm it was the customer).
+REQUESTED, CONFIRMED, DECLINED = "requested", "confirmed", "declined"
+
+
+class NoSuchRequest(LookupError):
+    """No block request awaiting the bank has that reference."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,25 @@ class BlockJournal:
             )
 
         self.store.transaction(work)
+
+    def close_request(self, reference: str, outcome: str, who: str, note: str = "") -> JournalEntry:
+        """A member of the bank's staff closes a block request (``CONFIRMED`` or
+        ``DECLINED``), naming themselves; only a request still awaiting the bank."""
+        if outcome not in (CONFIRMED, DECLINED):
+            raise ValueError(f"a block request is closed as {CONFIRMED} or {DECLINED}")
+
+        def work(db: sqlite3.Connection) -> JournalEntry:
+            changed = db.execute(
+                "UPDATE journal SET state = ?, bank_reference = ?, last_error = ?, settled = ? "
+                "WHERE reference = ? AND state = ?",
+                (outcome, f"by {who}", note, _now(), reference, REQUESTED),
+            )
+            if changed.rowcount != 1:
+                raise NoSuchRequest(reference)
+            row = db.execute("SELECT * FROM journal WHERE reference = ?", (reference,))
+            return JournalEntry(*row.fetchone())
+
+        return self.store.transaction(work)
 
     def failed_attempt(self, operation_id: str, why: str) -> None:
         def work(db: sqlite3.Connection) -> None:
