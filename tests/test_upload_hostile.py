@@ -229,3 +229,25 @@ async def test_the_api_refuses_the_ssrf_file_with_the_reason_and_fetches_nothing
     assert listener.connections() == 0
     with pytest.raises(BadText, match="says 1 Hz"):
         await admin.set_recording("cieszyn", "greeting", wav_header(rate=1, frames=2048), "x", "a")
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "reason"),
+    [
+        ("MEMORY_BYTES", 48 * 1024 * 1024, "cannot be decoded"),  # ffmpeg cannot even load
+        ("WALL_SECONDS", 0.001, "took too long to decode"),
+    ],
+)
+def test_the_decoder_is_held_to_its_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str, value: float, reason: str
+) -> None:
+    """A good file, decoded in a box made too small: refused with the reason
+    (the limits are really applied to ffmpeg, not only written down)."""
+    data = wav_header(rate=16000, frames=16000)
+    source = tmp_path / "ok.wav"
+    source.write_bytes(data)
+    header = check_upload(data)
+    assert len(upload_decode.decode(source, header)) == 32000  # fits the usual box
+    monkeypatch.setattr(upload_decode, limit, value)
+    with pytest.raises(BadRecording, match=reason):
+        upload_decode.decode(source, header)
