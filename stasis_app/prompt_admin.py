@@ -203,9 +203,11 @@ class PromptAdmin:
         self, line: Line, key: str, data: bytes, transcript: str, who: str, expected: str | None
     ) -> PromptEdit:
         words = clean_text(transcript)
-        shown = recording.transcript(line.prompts.texts[key])
-        if expected is not None and expected.split() != shown.split():
-            raise StaleEdit(shown)  # before the work, not after it
+        if expected is not None:  # stale before the work is refused before it, too
+            stored = await self.store.run(partial(self.store.prompt_texts, line.tenant.id))
+            shown = recording.transcript(stored.get(key, line.prompts.texts[key]))
+            if expected.split() != shown.split():
+                raise StaleEdit(shown)
         root = line.prompts.cache.root
         loop = asyncio.get_running_loop()
         work = await asyncio.to_thread(recording.work_folder, root)

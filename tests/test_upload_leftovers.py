@@ -81,32 +81,36 @@ async def test_a_refused_upload_leaves_nothing_and_is_audited(
 async def test_a_stale_upload_leaves_nothing_and_is_audited(
     admin: PromptAdmin, talent: bytes
 ) -> None:
-    """Someone changes the prompt while the upload is being converted: the
-    upload is refused as stale, its files and its row are gone."""
+    """An upload made against a text that changed since the editor saw it is
+    refused as stale: no files, no row. Also when someone changes the prompt
+    while the upload is being converted."""
     before = files(cache_root(admin))
+    admin.store.set_prompt_text("cieszyn", "greeting", "Inny.", "ewa", "Cieszyn.")
+    with pytest.raises(StaleEdit):
+        await admin.set_recording(
+            "cieszyn", "greeting", talent, "Nagranie.", who="anna", expected="Cieszyn."
+        )
+    assert files(cache_root(admin)) - before == set()
+    assert admin.store.recording_data(sha_of(talent)) is None
     render = recording.render_upload
 
     def meanwhile(data: bytes, work: Path) -> recording.Recording:
         made = render(data, work)  # then another editor publishes (the CLI, say)
-        admin.store.set_prompt_text("cieszyn", "greeting", "Inny.", "ewa", "Cieszyn.")
+        admin.store.set_prompt_text("cieszyn", "greeting", "Jeszcze inny.", "ewa", "Inny.")
         return made
 
     recording.render_upload = meanwhile
     try:
         with pytest.raises(StaleEdit):
             await admin.set_recording(
-                "cieszyn", "greeting", talent, "Nagranie.", who="anna", expected="Cieszyn."
+                "cieszyn", "greeting", talent, "Nagranie.", who="anna", expected="Inny."
             )
     finally:
         recording.render_upload = render
-    with pytest.raises(StaleEdit):  # seen as stale before any work, too
-        await admin.set_recording(
-            "cieszyn", "greeting", talent, "Nagranie.", who="anna", expected="Cieszyn."
-        )
     assert files(cache_root(admin)) - before == set()
     assert admin.store.recording_data(sha_of(talent)) is None
     assert [r for r, _ in uploads_audited(admin)] == ["stale", "stale"]
-    assert admin.store.prompt_texts("cieszyn") == {"greeting": "Inny."}
+    assert admin.store.prompt_texts("cieszyn") == {"greeting": "Jeszcze inny."}
 
 
 async def test_a_published_upload_is_kept_and_a_stale_copy_does_not_remove_it(
