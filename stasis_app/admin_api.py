@@ -17,7 +17,9 @@ prompts cannot supervise; tokens from before scopes have ``prompts`` only.
     POST /api/tenants/{tenant}/prompts/{key}/preview   {"text": ...} -> WAV of that text
     PUT  /api/tenants/{tenant}/prompts/{key}/recording?transcript=...[&expected_text=...]
                                                        body: a WAV or MP3 recording of
-                                                       the prompt (voice/recording.py)
+                                                       the prompt (voice/recording.py);
+                                                       400 with the reason it is refused,
+                                                       429 while 4 uploads are in progress
 
 A PUT with ``expected_text`` that no longer matches answers 409 with the
 current text, so two editors never overwrite each other unknowingly.
