@@ -441,9 +441,7 @@ def test_starting_and_stopping_a_supervision_is_audited_with_who_did_it(run: Run
     ended = [d for result, d in entries if result == "ended"]
     assert sorted(d["who"] for d in started) == ["token:test-queue"] * 3 + ["web:nadzorca-118"]
     assert all(d["supervisor"] == SUPERVISOR and d["phone"] == SUPERVISOR_PHONE for d in started)
-    assert sorted(d["ended_by"] for d in ended) == ["token:test-queue"] * 3 + [
-        "web:nadzorca-118"
-    ]
+    assert sorted(d["ended_by"] for d in ended) == ["token:test-queue"] * 3 + ["web:nadzorca-118"]
     assert {d["session"] for d in started} == {d["session"] for d in ended}
 
 

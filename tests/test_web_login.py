@@ -132,9 +132,7 @@ async def test_many_logins_at_once_are_answered_429_beyond_the_cap_and_the_store
     csrf = await login_csrf(client)
     hashes.hold.clear()  # the hashing thread is stuck on the first password
     try:
-        logins = [
-            asyncio.ensure_future(attempt(client, csrf, f"bot{n}", WRONG)) for n in range(40)
-        ]
+        logins = [asyncio.ensure_future(attempt(client, csrf, f"bot{n}", WRONG)) for n in range(40)]
         await asyncio.get_running_loop().run_in_executor(None, hashes.entered.wait, 10)
         refused = []
         for _ in range(200):  # those beyond the cap are answered at once
@@ -158,9 +156,7 @@ async def test_many_logins_at_once_are_answered_429_beyond_the_cap_and_the_store
     assert hashes.count <= LOGINS_WAITING
 
 
-async def test_a_429_says_when_to_come_back(
-    client: TestClient[Any, Any], hashes: Hashes
-) -> None:
+async def test_a_429_says_when_to_come_back(client: TestClient[Any, Any], hashes: Hashes) -> None:
     csrf = await login_csrf(client)
     hashes.hold.clear()
     try:

@@ -53,9 +53,7 @@ class QueueManager:
                 return found
         return None
 
-    async def supervise(
-        self, caller_channel: str, mode: str, supervisor: str, who: str
-    ) -> Session:
+    async def supervise(self, caller_channel: str, mode: str, supervisor: str, who: str) -> Session:
         """Ring ``supervisor`` (a name from the call's bank's config) into the call."""
         conversation = self.conversation(caller_channel)
         if conversation is None:

@@ -186,9 +186,7 @@ class Supervisors:
             call_id=conversation.caller_channel,
             detail={"mode": mode, "asked": asked[:100], "who": who, "problem": problem},
         )
-        log.warning(
-            "supervision refused", extra={"tenant": tenant, "who": who, "problem": problem}
-        )
+        log.warning("supervision refused", extra={"tenant": tenant, "who": who, "problem": problem})
         return UnknownSupervisor(tenant, asked, self.names(tenant))
 
     async def stop(self, session_id: str, who: str) -> bool:
