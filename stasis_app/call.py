@@ -232,22 +232,22 @@ class Call:
                     await self.gateway.play(self.channel_id, [await self._media(prompt)], playing)
                     self._prompt_started()
                     self.prompts_played += 1
-                waiter = asyncio.ensure_future(self.handle.events.get())
-                await asyncio.wait({task, waiter}, timeout=FILLER_PAUSE)
+                # The same dispatch as every other wait (keys kept, a hangup
+                # raises), raced against the work.
+                waiter = asyncio.ensure_future(self._next_event(FILLER_PAUSE))
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 if not waiter.done():
-                    waiter.cancel()  # nothing taken from the queue
+                    waiter.cancel()  # the work is done; nothing taken from the queue
                     continue
                 event = waiter.result()
-                kind = event.get("type")
-                if kind in HANGUP_EVENTS:
-                    self.hung_up = True
-                    raise CallHungUp(kind)
-                if kind == "ChannelDtmfReceived":
-                    self._keep_key(event)
-                elif kind == INTERRUPT:
-                    self.interrupts.append(str(event.get("reason", "")))
-                elif kind == "PlaybackFinished" and event["playback"]["id"] == playing:
+                kind = event.get("type") if event else None
+                if kind == "PlaybackFinished" and event and event["playback"]["id"] == playing:
                     playing, next_start = None, time.monotonic() + FILLER_PAUSE
+                elif kind == RESYNCED and playing is not None:
+                    # Its PlaybackFinished may have been lost in the reconnect:
+                    # if it is over, the caller is in silence; play it again now.
+                    if not await self.gateway.playback_exists(playing):
+                        playing, next_start = None, time.monotonic()
         finally:
             if playing is not None and not self.hung_up:
                 with contextlib.suppress(AriError):
@@ -265,7 +265,9 @@ class Call:
         return self.prompts.media(key)
 
     async def _next_event(self, timeout: float) -> AriEvent | None:
-        """Wait for the call's next event; keys go to the buffer, a hangup raises."""
+        """Wait for the call's next event; keys go to the buffer, interrupts to
+        :attr:`interrupts`, a hangup raises. Every wait of a call goes through
+        here (prompts, reads, the filler of :meth:`while_waiting`)."""
         try:
             async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
                 event = await self.handle.events.get()

@@ -196,3 +196,40 @@ async def test_a_hangup_while_waiting_leaves_the_work_running() -> None:
     with pytest.raises(CallHungUp):
         await waiting
     assert await work == "blocked"
+
+
+async def test_a_reconnect_during_please_wait_does_not_leave_the_caller_in_silence() -> None:
+    """The filler's PlaybackFinished was lost while the app reconnected: the
+    Resynced event makes the wait check, and "please wait" plays again rather
+    than silence until the bank answers."""
+    call, gateway, handle = make_call()
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(call.while_waiting(answer, "please_wait", 0.05))
+    await asyncio.sleep(0.1)
+    [(_, first)] = gateway.played
+    handle.events.put_nowait({"type": RESYNCED})
+    await asyncio.sleep(0.05)
+    assert len(gateway.played) == 1  # still playing: not played over itself
+    gateway.live_playbacks.discard(first)  # it ended; the event never came
+    handle.events.put_nowait({"type": RESYNCED})
+    await asyncio.sleep(0.05)
+    assert [media for media, _ in gateway.played] == [["sound:/prompts/please_wait"]] * 2
+    answer.set_result("balance")
+    assert await asyncio.wait_for(task, 1) == "balance"
+    assert gateway.stopped == [gateway.played[1][1]]
+
+
+async def test_while_waiting_takes_events_as_they_come_like_every_other_wait() -> None:
+    """Keys, interrupts and a hangup during "please wait" are handled at once,
+    as during a prompt or a read (one dispatch for every wait), not one event
+    per filler pause."""
+    call, gateway, handle = make_call()
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(call.while_waiting(answer, "please_wait", 0.01))
+    await asyncio.sleep(0.05)
+    handle.events.put_nowait(dtmf("4"))
+    call.notify("agent ready")
+    handle.events.put_nowait({"type": CHANNEL_GONE, "channel": {"id": "c1"}})
+    with pytest.raises(CallHungUp):
+        await asyncio.wait_for(task, 1)
+    assert call.keys == ["4"] and call.interrupts == ["agent ready"] and call.hung_up
