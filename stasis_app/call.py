@@ -243,11 +243,14 @@ class Call:
                 kind = event.get("type") if event else None
                 if kind == "PlaybackFinished" and event and event["playback"]["id"] == playing:
                     playing, next_start = None, time.monotonic() + FILLER_PAUSE
-                elif kind == RESYNCED and playing is not None:
-                    # Its PlaybackFinished may have been lost in the reconnect:
-                    # if it is over, the caller is in silence; play it again now.
-                    if not await self.gateway.playback_exists(playing):
-                        playing, next_start = None, time.monotonic()
+                elif (
+                    kind == RESYNCED
+                    and playing is not None
+                    and not await self.gateway.playback_exists(playing)
+                ):
+                    # Its PlaybackFinished was lost in the reconnect: the caller
+                    # is in silence; play it again now.
+                    playing, next_start = None, time.monotonic()
         finally:
             if playing is not None and not self.hung_up:
                 with contextlib.suppress(AriError):

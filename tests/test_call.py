@@ -223,7 +223,7 @@ async def test_while_waiting_takes_events_as_they_come_like_every_other_wait() -
     """Keys, interrupts and a hangup during "please wait" are handled at once,
     as during a prompt or a read (one dispatch for every wait), not one event
     per filler pause."""
-    call, gateway, handle = make_call()
+    call, _, handle = make_call()
     answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(call.while_waiting(answer, "please_wait", 0.01))
     await asyncio.sleep(0.05)
