@@ -33,6 +33,16 @@ from stasis_app.web import admin_pages
 
 log = logging.getLogger(__name__)
 
+# Settings read once, at start, by what runs for the whole process (the ARI
+# connection, the admin server, the state store, the audit heads, logging).
+# A reload keeps their running values and names the ones that changed.
+RESTART_ONLY = ("ari", "admin", "state", "audit", "log_level")
+
+
+def waiting_for_restart(running: Settings, loaded: Settings) -> list[str]:
+    """The restart-only settings that ``loaded`` changes from ``running``."""
+    return [name for name in RESTART_ONLY if getattr(loaded, name) != getattr(running, name)]
+
 
 class InfoliniaApp:
     """Ties settings, tenants and the ARI gateway together."""
@@ -66,7 +76,8 @@ class InfoliniaApp:
         whose flows, prompts or adapters do not check, changes nothing: the
         line keeps its running config and the log names the file and field.
         A good one is rendered first, then new calls get it; calls in
-        progress finish on the old one."""
+        progress finish on the old one. Settings in :data:`RESTART_ONLY`
+        keep their running values: the log names those that changed."""
         path = self.settings.source
         try:
             settings = await asyncio.to_thread(load_settings, path)
@@ -83,8 +94,11 @@ class InfoliniaApp:
                 extra={"file": str(path), "error": type(exc).__name__},
             )
             return False
-        if settings.ari != self.settings.ari or settings.admin != self.settings.admin:
-            log.warning("ARI and admin settings change only at the next restart")
+        waiting = waiting_for_restart(self.settings, settings)
+        if waiting:  # the running values stay (below)
+            log.warning(
+                "these settings change only at the next restart", extra={"settings": waiting}
+            )
         staged = PromptAdmin(deployment, self.prompt_admin.store)
         staged.load_stored()
         for book in deployment.all_books():
@@ -94,9 +108,10 @@ class InfoliniaApp:
         self.queues.configure(deployment.queue_tenants())  # callers waiting stay where they are
         self.prompt_admin.take_over(staged)  # the admin API edits the new books
         self.settings = settings.model_copy(
-            update={"ari": self.settings.ari, "admin": self.settings.admin}
+            update={name: getattr(self.settings, name) for name in RESTART_ONLY}
         )
         self.safeguards = Safeguards.on(staged.store, settings.security, self.safeguards.in_flight)
+        self.journal_worker.every = settings.security.journal_retry_seconds  # from its next round
         log.info("config reloaded", extra={"file": str(path), "lines": sorted(deployment.lines)})
         return True
 
