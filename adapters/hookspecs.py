@@ -1,4 +1,4 @@
-"""The pluggy hooks a plugin implements to give infolinia an adapter.
+"""What a vendor imports to give infolinia an adapter.
 
 A vendor's package declares an entry point in the group ``infolinia.adapters``
 pointing at a module (or object) with::
@@ -9,37 +9,19 @@ pointing at a module (or object) with::
     def infolinia_register_adapters() -> list[AdapterFactory]:
         return [AdapterFactory(name="mybank", settings=MySettings, create=MyAdapter)]
 
-Hooks register things; operations are called on the adapter objects, which
-are async (pluggy has no async support, so hooks stay synchronous).
+The hook itself, like every hook, is specified in :mod:`plugin.spec`; the
+markers live in :mod:`plugin.marker` and are re-exported here, where vendors'
+plugins have always imported them from.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-import pluggy
-from pydantic import BaseModel
-
 from adapters.spec import CoreBanking
+from plugin.marker import PROJECT, hookimpl, hookspec
+from plugin.registry import Factory
 
-PROJECT = "infolinia"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
-
-
-@dataclass(frozen=True)
-class AdapterFactory:
-    """How to build one kind of adapter from a tenant's settings."""
-
-    name: str  # what a tenant writes in its config, e.g. "demo"
-    settings: type[BaseModel]  # validates the tenant's adapter settings
-    create: Callable[[Any], CoreBanking]  # called with a validated ``settings`` instance
-    description: str = ""
+__all__ = ["PROJECT", "AdapterFactory", "hookimpl", "hookspec"]
 
 
-class AdapterHooks:
-    """Hook specifications (the ``infolinia`` project)."""
-
-    @hookspec
-    def infolinia_register_adapters(self) -> list[AdapterFactory]:  # type: ignore[empty-body]
-        """Return the adapter factories this plugin provides (names must be unique)."""
+class AdapterFactory(Factory[CoreBanking]):
+    """How to build one kind of adapter from a tenant's settings: ``name`` is
+    what a tenant writes in ``adapter.name``, ``settings`` the pydantic model
+    that validates its ``adapter.settings``, ``create`` is called with them."""

@@ -15,13 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from adapters.registry import plugin_manager
+from plugin.manager import get_plugin_manager
 from stasis_app.config import load_settings
 from stasis_app.deployment import tenant_texts
 from voice.cache import PromptCache
 from voice.chain import EngineChain
 from voice.engine import TtsEngine
-from voice.hookspecs import EngineHooks
 from voice.prompts import PromptBook
 from voice.registry import EngineRegistry
 
@@ -42,7 +41,7 @@ def main() -> None:
     settings = load_settings(resolve_secrets=False)
     texts = tenant_texts(settings, None)
     results = []
-    registry = EngineRegistry(plugin_manager(extra_specs=(EngineHooks,)))
+    registry = EngineRegistry(get_plugin_manager())
     engine = offline_engine(registry, [(c.name, c.settings) for c in settings.voice.chain()])
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as scratch:

@@ -21,11 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from adapters.registry import plugin_manager
+from plugin.manager import get_plugin_manager
 from stasis_app.config import load_settings
 from voice.cache import PromptCache
 from voice.chain import EngineChain
-from voice.hookspecs import EngineHooks
 from voice.registry import EngineRegistry
 
 SENTENCE = (
@@ -36,7 +35,7 @@ SENTENCE = (
 
 async def measure(repeat: int) -> dict[str, object]:
     settings = load_settings(resolve_secrets=False)
-    registry = EngineRegistry(plugin_manager(extra_specs=(EngineHooks,)))
+    registry = EngineRegistry(get_plugin_manager())
     chain = EngineChain([registry.create(c.name, c.settings) for c in settings.voice.chain()])
     espeak = chain.first_offline()
     engine_only, cold, hit = [], [], []

@@ -256,13 +256,9 @@ def _flow_graph(args: argparse.Namespace, deployment: Any) -> int:
 def _adapters(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from adapters.registry import AdapterRegistry, plugin_manager
-    from stasis_app.verbs.registry import VerbHooks
-    from voice.hookspecs import EngineHooks
+    from adapters.registry import AdapterRegistry
 
-    # Every spec the app knows, so a plugin that also registers verbs or
-    # engines passes check_pending here as it does in `infolinia run`.
-    infos = AdapterRegistry(plugin_manager(extra_specs=(VerbHooks, EngineHooks))).describe()
+    infos = AdapterRegistry().describe()
     if args.json:
         print(json.dumps([asdict(info) for info in infos], indent=2))
         return 0

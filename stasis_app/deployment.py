@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.guard import GuardedAdapter
-from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
+from adapters.registry import AdapterRegistry, AdapterSetupError
+from plugin.manager import get_plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow, load_flow
 from stasis_app.queue.speech import QUEUE_PROMPTS
 from stasis_app.tenants import EngineChoice, Tenant
-from stasis_app.verbs.registry import VerbHooks, VerbRegistry
+from stasis_app.verbs.registry import VerbRegistry
 from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
 from voice.engine import SynthesisError, TtsEngine
-from voice.hookspecs import EngineHooks
 from voice.live import LiveSpeech
 from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
@@ -147,7 +147,7 @@ def tenant_texts(
 
 def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deployment:
     """Load and check every tenant; ``with_adapters=False`` skips creating adapters."""
-    manager = plugin_manager(extra_specs=(VerbHooks, EngineHooks))
+    manager = get_plugin_manager()
     verbs = VerbRegistry(manager)
     registry = AdapterRegistry(manager)
     voices = Voices(settings, EngineRegistry(manager))

@@ -21,9 +21,10 @@ from openapi_spec_validator import validate as validate_openapi
 
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
-from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
+from adapters.registry import AdapterRegistry, AdapterSetupError
 from adapters.spec import CardStatus, Customer, Direction
 from adapters.webservice import WebserviceBank, WebserviceSettings, signing
+from plugin.manager import get_plugin_manager
 from tests.support.outbound_server import Bystander, answer_in_pieces, serving
 from tests.support.reference_core import SECRET, ReferenceCore, serve
 
@@ -177,7 +178,7 @@ async def test_the_server_refuses_unsigned_stale_replayed_and_oversized_requests
 
 
 def test_settings_are_checked_before_a_call(tmp_path: Path, key_file: Path) -> None:
-    registry = AdapterRegistry(plugin_manager(env={}))
+    registry = AdapterRegistry(get_plugin_manager(env={}))
     cases: list[tuple[dict[str, Any], str]] = [
         ({"base_url": "http://core.bank.example/", "secret_file": str(key_file)}, "https"),
         ({"base_url": "https://core.bank.example/"}, "exactly one of secret_env"),

@@ -61,9 +61,8 @@ def test_flow_words_on_yes_and_no_stay_words(tmp_path: Path) -> None:
 
 def test_a_plugin_adds_a_verb_through_the_hook(tmp_path: Path) -> None:
     from adapters.hookspecs import hookimpl
-    from adapters.registry import plugin_manager
+    from plugin.manager import get_plugin_manager
     from stasis_app.verbs.base import Verb
-    from stasis_app.verbs.registry import VerbHooks
 
     class Beep(Verb):
         name = "beep"
@@ -73,7 +72,7 @@ def test_a_plugin_adds_a_verb_through_the_hook(tmp_path: Path) -> None:
         def infolinia_register_verbs(self) -> list[type[Verb]]:
             return [Beep]
 
-    manager = plugin_manager(env={}, extra_specs=(VerbHooks,))
+    manager = get_plugin_manager(env={})
     manager.register(BeepPlugin())
     verbs = VerbRegistry(manager)
     flow = tmp_path / "beep.yaml"

@@ -245,3 +245,15 @@ def test_the_documented_command_runs_in_this_repository(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(CHECKS)} passed" in result.stdout
+
+
+def test_a_plugin_that_also_registers_an_engine_and_a_verb_passes_the_kit(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kit loads plugins with the app's own manager: a vendor's plugin module
+    that gives an adapter, a voice and a verb is no "unknown hook" to it."""
+    pytester.makeini(STRICT_INI)
+    monkeypatch.setenv("INFOLINIA_PLUGINS", "tests.support.three_kinds_plugin")
+    run = run_kit(pytester, "vendor-demo")
+    assert run.failed == {}
+    assert run.passed == CHECKS and run.ret == 0

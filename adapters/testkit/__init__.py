@@ -46,8 +46,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adapters.registry import AdapterRegistry, AdapterSetupError, plugin_manager
+from adapters.registry import AdapterRegistry, AdapterSetupError
 from adapters.spec import CoreBanking, Customer
+from plugin.manager import get_plugin_manager
 
 CHECKS = Path(__file__).with_name("checks.py")
 TMP_PLACEHOLDER = "{tmp}"
@@ -141,7 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if name is None or file is None:
         raise pytest.UsageError("the adapter testkit needs both --adapter and --adapter-config")
     kit_config = load_config(file)
-    registry = AdapterRegistry(plugin_manager())
+    # The app's own plugin manager: a plugin that also registers engines or
+    # verbs loads here as it does in `infolinia run`.
+    registry = AdapterRegistry(get_plugin_manager())
     if name not in registry.names():
         installed = ", ".join(registry.names()) or "none"
         raise pytest.UsageError(f"--adapter: no adapter named {name!r} (installed: {installed})")

@@ -1,9 +1,11 @@
-"""Verb names to verb objects: the built-ins, plus what plugins register
-through the ``infolinia_register_verbs`` hook."""
+"""Verb names to verb objects: what the plugins register through the
+``infolinia_register_verbs`` hook, the built-ins among them
+(:mod:`stasis_app.verbs.builtin`)."""
 
 import pluggy
 
-from adapters.hookspecs import hookspec
+from plugin.hooks import Plugins, Registered
+from plugin.registry import Registry, SetupError
 from stasis_app.verbs.base import Verb
 from stasis_app.verbs.block_request import BlockRequest
 from stasis_app.verbs.choose import Choose
@@ -24,30 +26,34 @@ BUILTIN_VERBS: tuple[type[Verb], ...] = (
 )  # fmt: skip
 
 
-class VerbHooks:
-    """Hook specifications for verbs (the ``infolinia`` project)."""
-
-    @hookspec
-    def infolinia_register_verbs(self) -> list[type[Verb]]:  # type: ignore[empty-body]
-        """Return verb classes this plugin adds (names must not clash)."""
+BUILTIN_PLUGIN = "infolinia-builtin-verbs"
 
 
-class VerbRegistry:
-    """Every verb a flow may use, by name."""
+class VerbSetupError(SetupError, ValueError):
+    """Two plugins register verbs of one name."""
+
+
+class VerbRegistry(Registry[type[Verb]]):
+    """Every verb a flow may use, by name: with a plugin manager, the verbs of
+    its plugins; without one, the built-ins only."""
+
+    noun = "verb"
+    error = VerbSetupError
 
     def __init__(self, manager: pluggy.PluginManager | None = None) -> None:
-        classes = list(BUILTIN_VERBS)
-        if manager is not None and hasattr(manager.hook, "infolinia_register_verbs"):
-            for added in manager.hook.infolinia_register_verbs():
-                classes += added
-        self._verbs: dict[str, Verb] = {}
-        for cls in classes:
-            if cls.name in self._verbs:
-                raise ValueError(f"two verbs are named {cls.name!r}")
-            self._verbs[cls.name] = cls()
+        if manager is None:
+            found = [Registered(list(BUILTIN_VERBS), BUILTIN_PLUGIN, "infolinia", "")]
+        else:
+            found = Plugins(manager).verbs()
+        super().__init__(found)
+        self._verbs = {name: cls() for name, cls in self._items.items()}
+
+    def name_of(self, item: type[Verb]) -> str:
+        return item.name
+
+    def description_of(self, item: type[Verb]) -> str:
+        return (item.__doc__ or "").strip().partition("\n")[0]
 
     def get(self, name: str) -> Verb | None:
+        """The verb object (one serves every call) named ``name``."""
         return self._verbs.get(name)
-
-    def names(self) -> list[str]:
-        return sorted(self._verbs)
