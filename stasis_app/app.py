@@ -16,13 +16,13 @@ from stasis_app.admin_api import serve as serve_admin
 from stasis_app.ari import AriGateway, ChannelHandle
 from stasis_app.audit_heads import AuditHeads
 from stasis_app.audit_key import AuditKeyError
+from stasis_app.blocks import JournalWorker
 from stasis_app.call import Call
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
-from stasis_app.journal import JournalWorker
 from stasis_app.live_calls import CallRegistry
 from stasis_app.metrics import AppMetrics
 from stasis_app.prompt_admin import PromptAdmin

@@ -4,28 +4,23 @@ When the bank's core system cannot confirm a block (it is down, the circuit
 breaker is open, or it timed out twice with the same operation id), the
 block is written here, durably, before the caller is told anything; the
 caller hears that the report is registered and its reference. A background
-worker (:class:`JournalWorker`) sends each pending block to the bank again,
-with the same operation id (adapters are idempotent on it), until the bank
-confirms it (``delivered``) or refuses it (``refused``: a consultant must
-look). ``infolinia journal list`` shows them; an app restart loses nothing.
+worker (:class:`stasis_app.blocks.JournalWorker`) sends each pending block to
+the bank again through the block service, with the same operation id
+(adapters are idempotent on it), until the bank confirms it (``delivered``)
+or refuses it (``refused``: a consultant must look). ``infolinia journal
+list`` shows them; an app restart loses nothing.
+
+This module is the journal's storage only: what a block goes through on its
+way here, and from here to the bank, is :mod:`stasis_app.blocks`.
 """
 
-import asyncio
-import logging
 import secrets
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import cast
 
-from adapters.errors import AdapterError, NotFound, Refused
-from adapters.spec import BlockResult, CoreBanking, Customer
-from stasis_app.audit import AuditLog
 from stasis_app.store import Store
-
-log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 # A block request of a caller who could not log in: for the bank's staff,
@@ -162,82 +157,3 @@ class BlockJournal:
             )
 
         self.store.transaction(work)
-
-
-async def deliver(entry: JournalEntry, bank: CoreBanking) -> BlockResult:
-    """Ask the bank for the journalled block, with its original operation id."""
-    customer = Customer(entry.customer)
-    if entry.kind == "block_card":
-        return await bank.block_card(customer, entry.target, entry.operation_id)
-    return await bank.block_internet_banking(customer, entry.operation_id)
-
-
-class JournalWorker:
-    """Delivers pending blocks while the app runs."""
-
-    def __init__(
-        self,
-        journal: BlockJournal,
-        audit: AuditLog,
-        banks: Callable[[str], CoreBanking | None],
-        every: float = 10.0,
-    ) -> None:
-        self.journal = journal
-        self.audit = audit
-        self.banks = banks  # tenant id -> its (guarded) adapter
-        self.every = every
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.deliver_pending()
-            except Exception:  # the store is busy, say: try again next round
-                log.exception("journal round failed")
-            await asyncio.sleep(self.every)
-
-    async def deliver_pending(self) -> int:
-        """One round: try every pending block once; returns how many were settled."""
-        settled = 0
-        store, journal = self.journal.store, self.journal
-        for entry in await store.run(partial(journal.entries, PENDING)):
-            bank = self.banks(entry.tenant)
-            if bank is None:
-                continue  # the tenant is gone from the config: leave it for a person
-            try:
-                result = await deliver(entry, bank)
-            except (Refused, NotFound) as exc:
-                why = type(exc).__name__
-                await store.run(partial(journal.settle, entry.operation_id, REFUSED, why=why))
-                await self._audit(entry, "refused", "")
-                log.error(
-                    "journalled block refused by the bank; a consultant must call the customer",
-                    extra={"tenant": entry.tenant, "reference": entry.reference},
-                )
-                settled += 1
-                continue
-            except AdapterError as exc:
-                why = type(exc).__name__
-                await store.run(partial(journal.failed_attempt, entry.operation_id, why))
-                continue
-            await store.run(
-                partial(journal.settle, entry.operation_id, DELIVERED, result.reference)
-            )
-            await self._audit(entry, "delivered", result.reference)
-            log.info(
-                "journalled block delivered",
-                extra={"tenant": entry.tenant, "reference": entry.reference},
-            )
-            settled += 1
-        return settled
-
-    async def _audit(self, entry: JournalEntry, result: str, bank_reference: str) -> None:
-        await self.audit.record(
-            tenant=entry.tenant,
-            action=entry.kind,
-            result=result,
-            call_id=entry.call_id,
-            caller=entry.caller,
-            customer=entry.customer,
-            reference=entry.reference,
-            detail={"bank_reference": bank_reference, "journal": True},
-        )

@@ -1,12 +1,13 @@
 """What protects a call beyond its flow: the audit trail, the guessing
-counters, the block journal and their settings, opened once per app on the
-state store and handed to every call's context."""
+counters, the block journal, the block service and their settings, opened
+once per app on the state store and handed to every call's context."""
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from stasis_app.audit import AuditLog
+from stasis_app.blocks import BlockService
 from stasis_app.config import SecuritySettings
 from stasis_app.journal import BlockJournal
 from stasis_app.login_guard import LoginGuard
@@ -19,8 +20,13 @@ class Safeguards:
     audit: AuditLog
     guard: LoginGuard
     journal: BlockJournal
-    # Blocks under way: the app waits for them before it exits.
-    in_flight: set["asyncio.Future[Any]"] = field(default_factory=set)
+    # Durable operations (blocks): retry, journal, audit (stasis_app/blocks.py).
+    blocks: BlockService
+
+    @property
+    def in_flight(self) -> set["asyncio.Future[Any]"]:
+        """Blocks under way: the app waits for them before it exits."""
+        return self.blocks.in_flight
 
     @classmethod
     def on(
@@ -29,5 +35,6 @@ class Safeguards:
         settings: SecuritySettings,
         in_flight: "set[asyncio.Future[Any]] | None" = None,
     ) -> "Safeguards":
-        parts = (settings, AuditLog(store), LoginGuard(store, settings), BlockJournal(store))
-        return cls(*parts, in_flight if in_flight is not None else set())
+        audit, journal = AuditLog(store), BlockJournal(store)
+        blocks = BlockService(journal, audit, in_flight)
+        return cls(settings, audit, LoginGuard(store, settings), journal, blocks)

@@ -8,8 +8,9 @@ import pytest
 
 from adapters.demo import DemoBank, DemoSettings
 from stasis_app.audit import AuditLog
+from stasis_app.blocks import JournalWorker
 from stasis_app.cli import main
-from stasis_app.journal import REQUESTED, BlockJournal, JournalWorker
+from stasis_app.journal import REQUESTED, BlockJournal
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 

@@ -3,10 +3,11 @@
 PSD2 art. 70 wants a lost card reportable *at all times*. A caller whose
 telekod and date of birth were refused, or locked by someone else's
 guessing, first goes to a consultant; when nobody can answer (out of hours,
-nobody online), this verb keeps a block request in the block journal: the
-customer number as typed, the calling number, and a reference the caller
-is read back. It is not sent to the bank's core on its own (nobody proved
-who the caller is): the bank's staff see it in ``infolinia journal list``
+nobody online), this verb keeps a block request in the block journal,
+through the block service (:mod:`stasis_app.blocks`): the customer number
+as typed, the calling number, and a reference the caller is read back.
+It is not sent to the bank's core on its own (nobody proved who the caller
+is): the bank's staff see it in ``infolinia journal list``
 (state ``requested``), call the customer back and block what they confirm.
 The request is audited and logged as a warning, so it is not missed.
 
@@ -14,13 +15,12 @@ Event: ``done`` (``reference`` holds the journal's reference).
 """
 
 import logging
-from functools import partial
 from typing import Any
 
 from pydantic import Field
 
+from stasis_app.blocks import BlockOrder
 from stasis_app.flow.context import CallContext
-from stasis_app.journal import REQUESTED
 from stasis_app.verbs.base import Verb, VerbParams
 
 log = logging.getLogger(__name__)
@@ -38,29 +38,9 @@ class BlockRequest(Verb):
         if ctx.safeguards is None:
             raise RuntimeError("block_request needs the block journal (the app's safeguards)")
         number = str(ctx.values.get(params.number, ""))
-        journal, call = ctx.safeguards.journal, ctx.call
-        entry = await journal.store.run(
-            partial(
-                journal.record,
-                operation_id=f"{call.channel_id}:{number}:request",
-                tenant=ctx.tenant.id,
-                call_id=call.channel_id,
-                caller=call.handle.caller,
-                customer=number,
-                kind="block_request",
-                target="to confirm with the customer",
-                state=REQUESTED,
-            )
-        )
-        await ctx.safeguards.audit.record(
-            tenant=ctx.tenant.id,
-            action="block_request",
-            result="journaled",
-            call_id=call.channel_id,
-            caller=call.handle.caller,
-            customer=number,
-            reference=entry.reference,
-        )
+        call = ctx.call
+        order = BlockOrder.request(number, call.channel_id, ctx.tenant.id, call.handle.caller)
+        entry = await ctx.safeguards.blocks.request(order)
         log.warning(
             "a block request awaits the bank: call the customer back",
             extra={"tenant": ctx.tenant.id, "reference": entry.reference},

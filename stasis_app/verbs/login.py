@@ -32,6 +32,7 @@ from stasis_app.flow.context import CallContext
 from stasis_app.login_guard import Attempt, Outcome, Verdict
 from stasis_app.safeguards import Safeguards
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
+from stasis_app.verbs.operation import CUSTOMER_VALUES
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class _Login(Verb):
         secret = ctx.take_secret(params.secret)
         # A new login forgets the previous one, whatever its outcome.
         ctx.customer, ctx.level = None, None
-        for key in ("cards", "card", "accounts", "operations", "reference"):
+        for key in CUSTOMER_VALUES:
             ctx.values.pop(key, None)
         guards = ctx.safeguards
         started = time.monotonic()
