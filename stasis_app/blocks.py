@@ -114,7 +114,10 @@ class BlockOrder:
 
 class BlockService:
     """Asks the bank for durable operations, journals what it cannot confirm,
-    audits every outcome. One per app (:class:`stasis_app.safeguards.Safeguards`)."""
+    audits every outcome. The app's is :attr:`stasis_app.safeguards.Safeguards.blocks`
+    (its ``in_flight`` outlives a config reload); the journal's worker makes one
+    on the same journal and audit: the service keeps no state but the blocks
+    under way."""
 
     def __init__(
         self,

@@ -236,6 +236,12 @@ async def test_a_block_request_is_kept_for_staff_through_the_service(
     assert ctx.values["reference"] == kept.reference
 
 
+def test_blocks_under_way_outlive_a_config_reload(store: Store) -> None:
+    first = Safeguards.on(store, SecuritySettings())
+    reloaded = Safeguards.on(store, SecuritySettings(), first.in_flight)  # what reload() does
+    assert reloaded.blocks.in_flight is first.blocks.in_flight is first.in_flight
+
+
 def test_every_durable_operation_has_a_way_to_the_bank_and_login_forgets_its_values() -> None:
     durable = {name for name, op in OPERATIONS.items() if isinstance(op, Block)}
     assert durable == {"block_card", "block_internet_banking"} and durable <= set(DURABLE)
