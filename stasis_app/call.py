@@ -26,7 +26,7 @@ from stasis_app.ari import (
     ChannelHandle,
 )
 from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
-from stasis_app.flow.speech import LIVE_PREFIX
+from stasis_app.flow.speech import LIVE_PREFIX, speaks_customer_data
 from voice.engine import SynthesisError
 from voice.live import LiveSpeech
 from voice.prompts import PromptBook
@@ -129,7 +129,7 @@ class Call:
             return True  # the caller already answered; do not make them listen
         # Only the first key is logged: the rest may be fragments of customer data.
         first = keys[0] if keys else ""
-        if first.startswith((LIVE_PREFIX, "w_")):
+        if speaks_customer_data(first):
             first = "value"  # the start of customer data: never logged
         if not keys:
             return False

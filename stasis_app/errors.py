@@ -1,18 +1,50 @@
 """Exceptions of the Stasis application.
 
-The whole tree::
+:class:`InfoliniaError` is the base of every error ``stasis_app`` raises on
+purpose. The shared ones are defined here; the others live next to the code
+that raises them (the module, under ``stasis_app``, is in brackets). The
+whole tree::
 
     InfoliniaError
-    ├── ConfigError            a config file or setting is wrong (names file and field)
-    ├── PlaybackFailed         Asterisk could not play a prompt (missing or unreadable file)
-    └── AriError               talking to Asterisk failed
-        ├── CallHungUp         the caller's channel is gone; unwinds the call's task
-        ├── AriUnavailable     Asterisk did not answer (down, restarting, timed out)
-        └── AriRequestFailed   Asterisk answered a request with an error
-            └── AriRefusedLogin  ...refusing our user and password at the first connect
+    ├── ConfigError              a config file or setting is wrong (names file and field)
+    │   ├── AuditKeyError        the audit key cannot be had, or is not the trail's [audit_key]
+    │   │   └── AuditKeyMissing  ...there is none (no $INFOLINIA_AUDIT_KEY, no file) [audit_key]
+    │   └── StoreTooNew          the state store is from a newer release [store.migrate]
+    ├── PlaybackFailed           Asterisk could not play a prompt (missing or unreadable file)
+    ├── UnspeakableValue         a value is not of the kind it is to be spoken as (ValueError)
+    ├── AriError                 talking to Asterisk failed
+    │   ├── CallHungUp           the caller's channel is gone; unwinds the call's task
+    │   ├── AriUnavailable       Asterisk did not answer (down, restarting, timed out)
+    │   └── AriRequestFailed     Asterisk answered a request with an error
+    │       └── AriRefusedLogin  ...refusing our user and password at the first connect
+    ├── WebhookFailed            a bank's webservice could not drive the call [verbs.webhook]
+    ├── PromptAdminError         a prompt edit cannot be made (told to the admin) [prompt_admin]
+    │   ├── UnknownPrompt        ...no such tenant, or no such editable prompt [prompt_admin]
+    │   ├── BadText              ...empty or too long, or not a recording [prompt_admin]
+    │   └── UploadsBusy          ...too many recordings in progress [prompt_admin]
+    ├── StaleEdit                a prompt's text changed since the editor saw it [store.state]
+    ├── AccountError             an admin user cannot be made as asked [web.accounts]
+    ├── UnknownSupervisor        no such supervisor (LookupError) [queue.supervisor]
+    ├── NoSuchRequest            no block request with that reference (LookupError) [journal]
+    ├── HeadsError               an audit heads file cannot be trusted [audit]
+    └── SandboxError             the Asterisk sandbox could not be built or run [sandbox]
 
 Only :mod:`stasis_app.ari` raises the ``AriError`` family: it turns aiohttp's and
-aioari's exceptions into these, so nothing else needs to know about them.
+aioari's exceptions into these, so nothing else needs to know about them. A
+class that is also a ``ValueError`` or ``LookupError`` is caught by code that
+catches those, as before it joined the tree.
+
+Outside the tree, on purpose (the packages below ``stasis_app`` never import
+it, so their errors cannot derive from :class:`InfoliniaError`):
+
+* ``adapters.errors.AdapterError`` and its tree (``Unavailable``, ``Timeout``,
+  ``Refused``, ``NotFound``): the adapter contract, raised by banks' plugins;
+* ``adapters.http_body.BodyTooLarge``: a capped reader's signal, caught by
+  its callers (the webservice adapter, the webhook verb);
+* ``voice``'s ``SynthesisError`` (``AllEnginesFailed``) and ``BadRecording``;
+* the plugin core's ``SetupError`` (``plugin.registry``) and its kinds:
+  ``AdapterSetupError``, ``EngineSetupError`` and ``VerbSetupError``
+  [verbs.registry], which stays with its siblings.
 """
 
 
@@ -32,6 +64,13 @@ class ConfigError(InfoliniaError):
 
 class PlaybackFailed(InfoliniaError):
     """Asterisk reported a prompt as failed: the caller did not hear it."""
+
+
+class UnspeakableValue(InfoliniaError, ValueError):
+    """A value a flow (or a webhook's reply) asks to speak is not of the kind
+    it names, e.g. a text to be spoken as a date. The message names types,
+    never the value (customer data). A real check, unlike ``assert``, which
+    ``python -O`` removes."""
 
 
 class AriError(InfoliniaError):

@@ -123,3 +123,31 @@ async def test_a_reply_over_the_cap_is_refused(
         event, call = await run_webhook(base + "infolinia", monkeypatch)
     assert (event, call.heard) == ("failed", [["bank_unavailable"]])
     assert failures(caplog) == [f"reply too large (over {MAX_REPLY} bytes)"]
+
+
+async def test_a_reply_speaking_a_value_as_the_wrong_kind_is_the_replys_fault(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reply asks to speak a collected text as a date: the webhook fails
+    (the fallback prompt, the log names the type, never the value) the same
+    way with or without ``python -O`` (no assert decides it)."""
+
+    async def bank(request: web.Request) -> web.Response:
+        await request.read()
+        say = {"verb": "say", "params": {"prompt": [{"value": "account", "as": "date"}]}}
+        body, headers = signed_reply(1, {"verbs": [say]})
+        return web.Response(body=body, headers=headers, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/infolinia", bank)
+    caplog.set_level(logging.WARNING, "stasis_app.verbs.webhook")
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    call = FakeCall()
+    ctx = CallContext(call=call, tenant=SimpleNamespace(id="izbica"), bank=None)  # type: ignore[arg-type]
+    ctx.values["account"] = "12345678"
+    async with serving(app) as base:
+        params = WebhookParams(url=base + "infolinia", secret_env=SECRET_ENV, timeout=5)
+        event = await Webhook().run(ctx, params)
+    assert (event, call.heard) == ("failed", [["bank_unavailable"]])
+    [failure] = failures(caplog)
+    assert "UnspeakableValue" in failure and "12345678" not in failure

@@ -185,8 +185,11 @@ def _all_words() -> list[str]:
 FRAGMENT_WORDS: tuple[str, ...] = tuple(_all_words())
 
 _ASCII = str.maketrans("ąćęłńóśźż", "acelnoszz")
+# Every fragment's prompt key starts with this: such keys speak customer data
+# (numbers, amounts, dates) and are never logged (stasis_app.flow.speech).
+FRAGMENT_PREFIX = "w_"
 
 
 def fragment_key(word: str) -> str:
     """The prompt key of a fragment word: "pięćset" -> "w_piecset"."""
-    return "w_" + word.translate(_ASCII)
+    return FRAGMENT_PREFIX + word.translate(_ASCII)

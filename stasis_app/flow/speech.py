@@ -9,13 +9,14 @@ fragments. The one free text, a counterparty, is spoken live
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
-from typing import Any, Literal
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.spec import Account, Card, Direction, Operation
-from voice.polish import amount_words, date_words, digit_words, fragment_key
+from stasis_app.errors import UnspeakableValue
+from voice.polish import FRAGMENT_PREFIX, amount_words, date_words, digit_words, fragment_key
 
 SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
 
@@ -43,11 +44,18 @@ PromptItem = str | SpokenValue
 
 
 LIVE_PREFIX = "live:"
+V = TypeVar("V")
 
 
 def live_key(text: str) -> str:
     """A key for customer text spoken live (offline engine, per-call, not cached)."""
     return LIVE_PREFIX + text
+
+
+def speaks_customer_data(key: str) -> bool:
+    """Whether a prompt key is (part of) customer data: a word fragment of a
+    number, amount or date, or text spoken live. Such a key is never logged."""
+    return key.startswith((LIVE_PREFIX, FRAGMENT_PREFIX))
 
 
 def words(items: list[str]) -> list[str]:
@@ -58,30 +66,42 @@ def card_keys(card: Card) -> list[str]:
     return [f"card_{card.kind.value}", "card_ending", *words(digit_words(card.last4))]
 
 
+def _as(kind: str, value: Any, of_type: type[V]) -> V:
+    """``value``, if it is of the type ``kind`` speaks; the error names the
+    types only, never the value (customer data)."""
+    if not isinstance(value, of_type):
+        raise UnspeakableValue(f"cannot speak a {type(value).__name__} as {kind!r}")
+    return value
+
+
 def value_keys(kind: str, value: Any) -> list[str]:
-    """Prompt keys that speak ``value`` as ``kind``."""
+    """Prompt keys that speak ``value`` as ``kind``; a value that is not of
+    that kind (e.g. a webhook's reply naming the wrong value) raises
+    :class:`~stasis_app.errors.UnspeakableValue`."""
     if kind == "digits":
         return words(digit_words(str(value)))
     if kind == "amount":
-        return words(amount_words(Decimal(value)))
+        try:
+            amount = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise UnspeakableValue(f"cannot speak a {type(value).__name__} as 'amount'") from None
+        return words(amount_words(amount))
     if kind == "date":
-        assert isinstance(value, date)
-        return words(date_words(value))
+        return words(date_words(_as(kind, value, date)))
     if kind == "card":
-        assert isinstance(value, Card)
-        return card_keys(value)
+        return card_keys(_as(kind, value, Card))
     if kind == "balances":
         keys: list[str] = []
-        for account in value:
-            assert isinstance(account, Account)
+        for item in value:
+            account = _as(kind, item, Account)
             if account.currency != "PLN":
                 continue  # only złoty has its words so far; never say "złotych" for euro
             keys += ["balance_is", *words(amount_words(account.balance))]
         return keys
     if kind == "operations":
         keys = []
-        for operation in value:
-            assert isinstance(operation, Operation)
+        for item in value:
+            operation = _as(kind, item, Operation)
             if operation.currency != "PLN":
                 continue
             incoming = operation.direction is Direction.IN
@@ -92,7 +112,7 @@ def value_keys(kind: str, value: Any) -> list[str]:
                 live_key(operation.counterparty),
             ]
         return keys
-    raise ValueError(f"cannot speak {kind!r}")
+    raise UnspeakableValue(f"cannot speak {kind!r}")
 
 
 def prompt_keys(items: Sequence[PromptItem], values: dict[str, Any]) -> list[str]:

@@ -45,7 +45,7 @@ import aiohttp
 from pydantic import Field, ValidationError, field_validator
 
 from adapters.http_body import IDENTITY_HEADERS, BodyTooLarge, read_capped
-from stasis_app.errors import CallHungUp
+from stasis_app.errors import CallHungUp, InfoliniaError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem
 from stasis_app.verbs.base import Verb, VerbParams, say
@@ -58,7 +58,7 @@ REPLY_VERBS = {"say", "gather", "confirm", "hangup", "transfer"}
 MAX_REPLY = 64 * 1024  # bytes
 
 
-class WebhookFailed(Exception):
+class WebhookFailed(InfoliniaError):
     """The webservice could not drive the call (message says why, no secrets)."""
 
 
@@ -147,8 +147,9 @@ class Webhook(Verb):
                         raise WebhookFailed(f"reply asks for unknown prompt {unknown!r}")
                     try:
                         event = await verb.run(ctx, step_params)
-                    except (KeyError, TypeError, ValueError, AssertionError) as exc:
-                        # e.g. a {value: ...} nothing collected: the reply's fault
+                    except (KeyError, TypeError, ValueError) as exc:
+                        # e.g. a {value: ...} nothing collected, or not of the kind it
+                        # is to be spoken as (UnspeakableValue): the reply's fault
                         raise WebhookFailed(f"reply's {verb.name} cannot run: {exc!r}") from None
                     if ctx.ended:
                         return "done"
