@@ -43,6 +43,7 @@ from typing import Any
 
 from stasis_app.audit_key import AuditKey, AuditKeyError, AuditKeyMissing, read_key
 from stasis_app.config import audit_settings
+from stasis_app.errors import InfoliniaError
 from stasis_app.store import Store
 
 GENESIS = "0" * 64
@@ -79,7 +80,7 @@ class ExpectedHead:
     where: str  # what to name in a report: "heads file line 12 (at ...)", "--expect-head"
 
 
-class HeadsError(Exception):
+class HeadsError(InfoliniaError):
     """A heads file that cannot be trusted (a forged, reordered or missing line)."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
+from stasis_app.errors import InfoliniaError
 from stasis_app.store import Store
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
@@ -30,7 +31,7 @@ PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 REQUESTED, CONFIRMED, DECLINED = "requested", "confirmed", "declined"
 
 
-class NoSuchRequest(LookupError):
+class NoSuchRequest(InfoliniaError, LookupError):
     """No block request awaiting the bank has that reference."""
 
 

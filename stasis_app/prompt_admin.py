@@ -33,6 +33,7 @@ from pathlib import Path
 
 from stasis_app.audit import AuditLog
 from stasis_app.deployment import Deployment, Line
+from stasis_app.errors import InfoliniaError
 from stasis_app.store import PromptEdit, StaleEdit, Store
 from voice import recording, upload_decode
 from voice.cache import PromptCache
@@ -48,7 +49,7 @@ MAX_UPLOADS = 4  # recordings being checked, decoded or published at once; more 
 FRAGMENT_KEYS = frozenset(fragment_key(word) for word in FRAGMENT_WORDS)
 
 
-class PromptAdminError(Exception):
+class PromptAdminError(InfoliniaError):
     """An edit cannot be made; the message is fit for the admin who asked."""
 
 

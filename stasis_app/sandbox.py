@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from stasis_app.apt_sources import debian_mirror
+from stasis_app.errors import InfoliniaError
 
 PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
 SUITE = "unstable"
@@ -89,7 +90,7 @@ HOST_PASSWD = Path("/etc/passwd")
 HOST_GROUP = Path("/etc/group")
 
 
-class SandboxError(Exception):
+class SandboxError(InfoliniaError):
     """The sandbox could not be built, started or stopped."""
 
 

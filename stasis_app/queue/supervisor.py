@@ -28,7 +28,7 @@ from typing import Literal
 
 from stasis_app.ari import AriGateway, ChannelHandle
 from stasis_app.audit import AuditLog
-from stasis_app.errors import AriError
+from stasis_app.errors import AriError, InfoliniaError
 from stasis_app.queue.queue import LEG_ENDED, Conversation
 from stasis_app.store import Store
 from stasis_app.tenants import SupervisorPhone
@@ -40,7 +40,7 @@ MODES: dict[str, str] = {"listen": "none", "whisper": "out", "barge": "both"}  #
 RING_SECONDS = 30.0
 
 
-class UnknownSupervisor(LookupError):
+class UnknownSupervisor(InfoliniaError, LookupError):
     """The request named no supervisor configured for the call's bank."""
 
     def __init__(self, tenant: str, name: str, known: list[str]) -> None:

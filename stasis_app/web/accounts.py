@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from stasis_app.errors import InfoliniaError
 from stasis_app.store import Store
 
 ROLES = ("admin", "supervisor", "auditor")
@@ -32,7 +33,7 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
 _DUMMY_SALT = "00" * 16  # a missing user costs the same scrypt as a wrong password
 
 
-class AccountError(Exception):
+class AccountError(InfoliniaError):
     """A user cannot be made as asked; the message is fit for the admin."""
 
 
