@@ -7,11 +7,16 @@ bank's server may send more than the contract asks for. Digits are ASCII
 ``[0-9]``, as in the contract's patterns: a pattern's "any digit" class in
 pydantic would also take other scripts' digits (``"١٢٣"``), which no prompt
 can speak.
+
+Of the answers, only those of status 200 have a model. An error's body (the contract's
+``Error`` schema) is for the bank's own logs and is never read: its status
+alone says what happened (:func:`adapters.webservice.client.read_answer`), so
+a message, which could carry a customer's data, never reaches ours.
 """
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,8 +100,3 @@ class BlockBody(_Wire):
 
     def to_result(self) -> BlockResult:
         return BlockResult(self.reference, self.already_blocked)
-
-
-class ErrorBody(_Wire):
-    error: Literal["not_found", "refused", "unavailable"]
-    message: Annotated[str, Field(max_length=500)] = ""
