@@ -1,6 +1,7 @@
-"""A vendor's adapter, packaged on its own (examples/infolinia-adapter-example),
-installed with pip into a fresh environment, found by ``infolinia adapters
-list``, and serving a real call once a bank names it in its config."""
+"""A vendor's plugin, packaged on its own (examples/infolinia-adapter-example:
+an adapter, a TTS engine and a verb), installed with pip into a fresh
+environment, found by ``infolinia adapters list``, passing the testkit, and
+serving a real call once a bank names all three in its config."""
 
 import asyncio
 import json
@@ -110,23 +111,50 @@ def test_the_vendor_runs_the_testkit_on_the_installed_plugin(
 
 @pytest.fixture
 def bank_config(tmp_path: Path) -> Path:
-    """The test deployment's settings with one bank, which names the example adapter."""
+    """The test deployment's settings with one bank, which names the example's
+    adapter, its voice and (in its copy of the shipped flow) its verb."""
+    shipped = (REPO / "config" / "flows" / "bank.yaml").read_text(encoding="utf-8")
+    greeting = "  greeting:\n    verb: say\n"
+    assert greeting in shipped
+    flow = tmp_path / "bank.yaml"
+    flow.write_text(
+        shipped.replace(greeting, "  greeting:\n    verb: example-announce\n"), encoding="utf-8"
+    )
     config = standalone_config(
         tmp_path,
         tenants={
             "przyklad": {
                 "name": "Bank Przykładowy",
                 "lines": [LINE],
-                "flow": str(REPO / "config" / "flows" / "bank.yaml"),
+                "flow": str(flow),
                 "prompts": {"greeting": "Przykład."},
-                # The only change a bank makes:
+                # The only change a bank makes (and its flow naming the verb):
                 "adapter": {"name": "example", "settings": {"bank_name": "Bank Przykładowy"}},
+                "voice": {"engines": [{"name": "example-voice", "settings": {"speed": 140}}]},
             }
         },
     )
     path = tmp_path / "infolinia.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     return path
+
+
+@pytest.fixture
+def example_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example's plugin in this process too (by module name, unpackaged),
+    so that this side builds the bank's deployment as the vendor's app does."""
+    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    monkeypatch.setenv("INFOLINIA_PLUGINS", "infolinia_adapter_example.plugin")
+
+
+@pytest.mark.unit
+@pytest.mark.usefixtures("example_loaded")
+def test_a_bank_config_uses_the_plugins_adapter_voice_and_verb(bank_config: Path) -> None:
+    settings = load_settings(bank_config, resolve_secrets=False, env={})
+    line = build_deployment(settings).tenants["przyklad"]
+    assert line.flow.states["greeting"].verb.name == "example-announce"
+    assert line.prompts.cache.chain.engines[0].identity.startswith("example-voice")
+    assert type(line.bank.adapter).__name__ == "ExampleBank"
 
 
 @pytest.fixture
@@ -143,6 +171,7 @@ def vendor_app(
 
 
 @pytest.mark.asterisk
+@pytest.mark.usefixtures("example_loaded")
 def test_a_real_call_is_served_by_the_installed_plugin(
     vendor_app: AppProcess, bank_config: Path, sandbox: Sandbox
 ) -> None:

@@ -45,6 +45,7 @@ class ExampleBank:
         self._internet_banking_blocked: set[str] = set()
         self._blocks: dict[str, tuple[str, str, BlockResult]] = {}  # op id -> what, result
         self._references = itertools.count(70000001)
+        self._in_force: dict[str, BlockResult] = {}  # target -> the block in force
 
     async def identify(self, customer_number: str, birth_date: date) -> Customer:
         known = self._born.get(customer_number)
@@ -73,7 +74,13 @@ class ExampleBank:
             if done[:2] != (what, "done"):
                 raise Refused("operation id already used for another block")
             return done[2]
-        result = BlockResult(str(next(self._references)), already_blocked=not block)
+        in_force = self._in_force.get(what)
+        if in_force is not None and not block:
+            # Blocked already: the answer names the block in force.
+            result = BlockResult(in_force.reference, already_blocked=True)
+        else:
+            result = BlockResult(str(next(self._references)), already_blocked=not block)
+            self._in_force[what] = result
         self._blocks[operation_id] = (what, "done", result)
         return result
 

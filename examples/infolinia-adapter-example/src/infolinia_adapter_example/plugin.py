@@ -1,8 +1,13 @@
-"""What infolinia loads from the ``infolinia.adapters`` entry point: one hook
-that says which adapters this package provides."""
+"""What infolinia loads from the ``infolinia.adapters`` entry point (the group
+of every infolinia plugin): one module whose hooks say what this package
+provides: an adapter, a TTS engine and a verb."""
 
 from adapters.hookspecs import AdapterFactory, hookimpl
 from infolinia_adapter_example.bank import ExampleBank, ExampleSettings
+from infolinia_adapter_example.verbs import Announce
+from infolinia_adapter_example.voice import ExampleVoice, ExampleVoiceSettings
+from stasis_app.verbs.base import Verb
+from voice.hookspecs import EngineFactory
 
 
 @hookimpl
@@ -15,3 +20,20 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             description="example vendor core kept in memory",
         )
     ]
+
+
+@hookimpl
+def infolinia_register_engines() -> list[EngineFactory]:
+    return [
+        EngineFactory(
+            name="example-voice",
+            settings=ExampleVoiceSettings,
+            create=ExampleVoice,
+            description="the example bank's voice (espeak-ng, slower)",
+        )
+    ]
+
+
+@hookimpl
+def infolinia_register_verbs() -> list[type[Verb]]:
+    return [Announce]
