@@ -3,6 +3,7 @@ at a time per customer number, so no race lets more than ``lock_after``
 wrong secrets through; telekod and date of birth are counted apart; withheld
 numbers are one caller; a bank takes only so many logins a minute."""
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Barrier
@@ -188,10 +189,14 @@ def test_a_bank_takes_only_so_many_logins_a_minute(store: Store) -> None:
 def test_old_stores_keep_their_telekod_locks(tmp_path: Path) -> None:
     """A store written before login_locks: its counts carry over, once."""
     path = tmp_path / "state.sqlite"
-    store = Store(path)
-    store.transaction(
-        lambda db: db.execute("INSERT INTO login_failures VALUES ('t', '12345678', 0, 5000)")
-    )
+    with sqlite3.connect(path) as db:  # login_failures as those stores had it
+        db.execute(
+            "CREATE TABLE login_failures (tenant TEXT NOT NULL, customer TEXT NOT NULL, "
+            "consecutive INTEGER NOT NULL, locked_until REAL NOT NULL, "
+            "PRIMARY KEY (tenant, customer))"
+        )
+        db.execute("INSERT INTO login_failures VALUES ('t', '12345678', 0, 5000)")
+    db.close()
     guard = LoginGuard(Store(path), SecuritySettings())
     assert guard.begin("t", "", "12345678", TELEKOD, now=100).verdict is Verdict.LOCKED
     assert guard.unlock("t", "12345678")

@@ -14,6 +14,9 @@ yet (:mod:`stasis_app.journal`), failed logins (:mod:`stasis_app.login_guard`)
 and the admin page's users and sessions (:mod:`stasis_app.web.accounts`).
 Every method is synchronous and short; async callers run them in a thread
 (:meth:`Store.run`).
+
+The tables are made by the migrations (:mod:`stasis_app.store.migrations`),
+applied when a store is opened (:mod:`stasis_app.store.migrate`), never here.
 """
 
 import asyncio
@@ -30,72 +33,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from stasis_app.errors import InfoliniaError
+from stasis_app.store.migrate import upgrade, version
 from voice.recording import transcript
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS prompt_texts (
-    tenant TEXT NOT NULL, prompt TEXT NOT NULL, text TEXT NOT NULL,
-    revision INTEGER NOT NULL, PRIMARY KEY (tenant, prompt));
-CREATE TABLE IF NOT EXISTS prompt_history (
-    revision INTEGER PRIMARY KEY, tenant TEXT NOT NULL, prompt TEXT NOT NULL,
-    old_text TEXT NOT NULL, new_text TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS admin_tokens (
-    name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
-    created TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, tenant TEXT NOT NULL, call_id TEXT NOT NULL,
-    caller TEXT NOT NULL, action TEXT NOT NULL, customer TEXT NOT NULL, result TEXT NOT NULL,
-    reference TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_reference ON audit (reference);
-CREATE TABLE IF NOT EXISTS audit_checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
-    unkeyed INTEGER NOT NULL, verified_at TEXT NOT NULL, full_at TEXT NOT NULL, mac TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY, operation_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
-    call_id TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, kind TEXT NOT NULL,
-    target TEXT NOT NULL, reference TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
-    created TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
-    bank_reference TEXT NOT NULL, settled TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS login_failures (
-    tenant TEXT NOT NULL, customer TEXT NOT NULL, consecutive INTEGER NOT NULL,
-    locked_until REAL NOT NULL, PRIMARY KEY (tenant, customer));
--- Phone-login failures per customer number and login method ("authenticate":
--- telekod, "identify": date of birth), with the one login allowed in flight.
-CREATE TABLE IF NOT EXISTS login_locks (
-    tenant TEXT NOT NULL, customer TEXT NOT NULL, method TEXT NOT NULL,
-    consecutive INTEGER NOT NULL, locked_until REAL NOT NULL,
-    holder TEXT NOT NULL, held_until REAL NOT NULL, PRIMARY KEY (tenant, customer, method));
--- login_failures (one count for both methods) is what stores before login_locks
--- kept: its counts move over as the telekod's, once.
-INSERT OR IGNORE INTO login_locks SELECT tenant, customer, 'authenticate', consecutive,
-    locked_until, '', 0 FROM login_failures;
-DELETE FROM login_failures;
-CREATE TABLE IF NOT EXISTS login_attempts (
-    tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);
-CREATE INDEX IF NOT EXISTS login_attempts_at ON login_attempts (at);
-CREATE TABLE IF NOT EXISTS web_users (
-    name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
-    password_hash TEXT NOT NULL, created TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS recordings (
-    sha TEXT PRIMARY KEY, kind TEXT NOT NULL, data BLOB NOT NULL, seconds REAL NOT NULL,
-    who TEXT NOT NULL, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS callbacks (
-    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, queue TEXT NOT NULL, number TEXT NOT NULL,
-    customer TEXT NOT NULL, level TEXT NOT NULL, waiting_since TEXT NOT NULL,
-    requested TEXT NOT NULL, state TEXT NOT NULL, done_by TEXT NOT NULL, done TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS web_login_failures (name TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS web_login_failures_name ON web_login_failures (name, at);
-CREATE INDEX IF NOT EXISTS web_login_failures_at ON web_login_failures (at);
-CREATE TABLE IF NOT EXISTS web_sessions (
-    id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
-"""
 ALL_TENANTS = "*"
 
 
-class StaleEdit(Exception):
+class StaleEdit(InfoliniaError):
     """The prompt's text is no longer what the editor saw (someone changed it)."""
 
     def __init__(self, current: str) -> None:
@@ -136,15 +83,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _token_scopes_column(db: sqlite3.Connection) -> None:
-    """Give ``admin_tokens`` its ``scopes`` (stores from before scopes: every
-    existing token gets :data:`DEFAULT_SCOPES`, prompts only)."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(admin_tokens)")]
-    if "scopes" not in columns:
-        default = " ".join(DEFAULT_SCOPES)
-        db.execute(f"ALTER TABLE admin_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '{default}'")
-
-
 def _token_hash(token: str) -> str:
     # Tokens are 256-bit random: a plain SHA-256 is enough (no guessing to slow down).
     return hashlib.sha256(token.encode()).hexdigest()
@@ -160,9 +98,9 @@ class Store:
         # makes a caller's login check or an audit write wait.
         self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
         self._private_files()
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-        self._transaction(_token_scopes_column)
+        # The schema this code knows, made or brought up to date (or a store
+        # from a newer release refused) before anything reads it.
+        upgrade(self._connect(), path)
         self._private_files()  # the -wal and -shm the first connection made
 
     # Prompt edits name people, tokens are credentials, the audit names callers:
@@ -236,6 +174,10 @@ class Store:
                 db.execute("ROLLBACK")
             raise
         return result
+
+    def schema_version(self) -> int:
+        """The newest migration this store has (:data:`stasis_app.store.LATEST` once open)."""
+        return version(self._connect()) or 0
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run one of the methods below off the event loop, on the store's own threads."""

@@ -1,0 +1,210 @@
+"""Bringing a store's schema to the version this code knows, at every open.
+
+The migrations are the modules ``vNNN_<what>.py`` of
+:mod:`stasis_app.store.migrations`, applied in the order of NNN (1, 2, 3, ...
+with no gap), each once, each in one transaction of its own that also
+records it in ``schema_migrations`` (version, name, when, and whether it was
+``applied`` or ``found`` already in place). The store's version is the
+highest recorded. A table, not SQLite's ``user_version``: PostgreSQL has
+none.
+
+:func:`upgrade` runs from :class:`~stasis_app.store.Store`'s constructor, so
+the app and every ``infolinia`` command migrate the store they open. Two
+processes may open an old store at the same moment (the app starting while
+an admin runs a command): each step first takes the write lock (``BEGIN
+IMMEDIATE``), then reads the version again, and applies the next migration
+only if nobody did meanwhile; the other process waits for the lock
+(:data:`MIGRATION_WAIT` seconds, longer than a statement's usual five: a
+migration may rewrite a large table) and then finds nothing left to do.
+
+A store without ``schema_migrations`` was made before versions existed (or
+is new and empty). It is adopted: each migration in order says, from the
+schema as it is (:mod:`stasis_app.store.schema`: tables, their columns,
+indexes), whether its change is already there (its ``in_effect``); the
+unbroken run of those from 1 is recorded as ``found``, and the rest are
+applied as usual. Every release before versions made one of these runs: the
+release 9c035a7 has migration 1 in effect, the code between 96c8cdb and
+4222189 1 to 3, the code up to versions 1 to 4; an empty file has none.
+Migration 1 creates its tables and indexes only if missing, so a store of an
+even older release, missing a table or an index, is completed by it.
+
+A store whose version is above the newest migration here was written by a
+newer release: it is refused (:class:`StoreTooNew`, naming the file) before
+anything is changed, rather than used by code that does not know its
+columns.
+"""
+
+import importlib
+import logging
+import pkgutil
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from stasis_app.errors import ConfigError
+from stasis_app.store import migrations as migrations_package
+from stasis_app.store.schema import Schema, read_schema
+
+log = logging.getLogger(__name__)
+
+MIGRATION_WAIT = 120.0  # seconds another process's migration may hold the write lock
+VERSIONS_TABLE = """CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, at TEXT NOT NULL, how TEXT NOT NULL)"""
+_MODULE_NAME = re.compile(r"v(\d{3})_(\w+)")
+
+
+class StoreTooNew(ConfigError):
+    """The store was written by a newer release than this one (its schema
+    version is above every migration here): it is left as it is."""
+
+    def __init__(self, path: Path, found: int, known: int) -> None:
+        super().__init__(
+            str(path),
+            "schema version",
+            f"{found} is newer than this infolinia knows ({known}): the store was "
+            "written by a newer release; run that release (or a newer one), or "
+            "point state: at a store of this release; nothing was changed",
+        )
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+    in_effect: Callable[[Schema], bool]  # is its change already in a store without versions?
+
+
+def split_statements(sql: str) -> tuple[str, ...]:
+    """``sql`` as single statements (what ``execute`` takes), comments kept
+    with the statement they precede."""
+    found, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    leftover = [line for line in pending.splitlines() if not line.strip().startswith("--")]
+    if "".join(leftover).strip():
+        raise ValueError(f"a statement without its closing semicolon: {pending.strip()[:60]!r}")
+    return tuple(found)
+
+
+def _migration(module: ModuleType, version: int, name: str) -> Migration:
+    sql, in_effect = getattr(module, "SQL", None), getattr(module, "in_effect", None)
+    if not isinstance(sql, str) or not callable(in_effect):
+        raise TypeError(f"{module.__name__} needs SQL (a str) and in_effect(schema)")
+    return Migration(version, name, split_statements(sql), in_effect)
+
+
+def load_migrations(package: ModuleType = migrations_package) -> tuple[Migration, ...]:
+    """The migrations of ``package``, in order; a gap or a repeated number is
+    a mistake in the code, refused at import."""
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        match = _MODULE_NAME.fullmatch(info.name)
+        if match is None:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        found.append(_migration(module, int(match[1]), match[2]))
+    found.sort(key=lambda migration: migration.version)
+    if [migration.version for migration in found] != list(range(1, len(found) + 1)):
+        raise ValueError(f"{package.__name__}: migrations must be numbered 1, 2, 3, ...")
+    return tuple(found)
+
+
+MIGRATIONS = load_migrations()
+LATEST = MIGRATIONS[-1].version
+
+
+def version(db: sqlite3.Connection) -> int | None:
+    """The store's schema version; None when it has none (made before versions)."""
+    if not read_schema(db).has("schema_migrations"):
+        return None
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def upgrade(
+    db: sqlite3.Connection, path: Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> list[int]:
+    """Bring the store on ``db`` (the file ``path``) to the newest of
+    ``migrations``; the versions applied here (not by another process)."""
+    newest = migrations[-1].version
+    found = version(db)
+    if found is not None and found >= newest:
+        if found > newest:
+            raise StoreTooNew(path, found, newest)
+        return []  # the usual open: one read, no lock
+    applied: list[int] = []
+    with _waiting_longer(db):
+        while (step := _next_step(db, path, migrations)) is not None:
+            applied.append(step)
+    return applied
+
+
+def _next_step(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> int | None:
+    """One transaction: adopt a store without versions, or apply the next
+    migration. The version applied, 0 for an adoption, None when up to date."""
+    db.execute("BEGIN IMMEDIATE")  # the write lock first, then what the version is now
+    try:
+        found = version(db)
+        if found is None:
+            step: int | None = 0
+            _adopt(db, path, migrations)
+        elif found > migrations[-1].version:
+            raise StoreTooNew(path, found, migrations[-1].version)
+        elif found == migrations[-1].version:
+            step = None
+        else:
+            migration = migrations[found]  # versions are 1..N: the next is at index found
+            for statement in migration.statements:
+                db.execute(statement)
+            _record(db, migration, "applied")
+            step = migration.version
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    if step:
+        log.info("store migrated", extra={"file": str(path), "version": step})
+    return step
+
+
+def _adopt(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> None:
+    schema = read_schema(db)
+    db.execute(VERSIONS_TABLE)
+    in_place = 0
+    for migration in migrations:
+        if not migration.in_effect(schema):
+            break
+        _record(db, migration, "found")
+        in_place = migration.version
+    if schema.tables:
+        log.info(
+            "store from before schema versions adopted",
+            extra={"file": str(path), "version": in_place},
+        )
+
+
+def _record(db: sqlite3.Connection, migration: Migration, how: str) -> None:
+    db.execute(
+        "INSERT INTO schema_migrations (version, name, at, how) VALUES (?, ?, ?, ?)",
+        (migration.version, migration.name, datetime.now(UTC).isoformat(timespec="seconds"), how),
+    )
+
+
+@contextmanager
+def _waiting_longer(db: sqlite3.Connection) -> Iterator[None]:
+    usual = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+    db.execute(f"PRAGMA busy_timeout = {int(MIGRATION_WAIT * 1000)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {usual}")

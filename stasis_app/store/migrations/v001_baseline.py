@@ -1,0 +1,69 @@
+"""The store as release 9c035a7 made it: prompt texts and their history,
+admin tokens (without scopes), the audit trail (plain SHA-256 chain), the
+block journal, failed phone logins per customer (one count for every login
+method), phone login attempts per caller, the admin page's users, sessions
+and failed logins, uploaded recordings and callback requests.
+
+The statements are that release's, word for word, with ``IF NOT EXISTS``: a
+store from an even older release, missing a table or an index, gets it.
+"""
+
+from stasis_app.store.schema import Schema
+
+SQL = """
+CREATE TABLE IF NOT EXISTS prompt_texts (
+    tenant TEXT NOT NULL, prompt TEXT NOT NULL, text TEXT NOT NULL,
+    revision INTEGER NOT NULL, PRIMARY KEY (tenant, prompt));
+CREATE TABLE IF NOT EXISTS prompt_history (
+    revision INTEGER PRIMARY KEY, tenant TEXT NOT NULL, prompt TEXT NOT NULL,
+    old_text TEXT NOT NULL, new_text TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS admin_tokens (
+    name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+    created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, tenant TEXT NOT NULL, call_id TEXT NOT NULL,
+    caller TEXT NOT NULL, action TEXT NOT NULL, customer TEXT NOT NULL, result TEXT NOT NULL,
+    reference TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_reference ON audit (reference);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY, operation_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+    call_id TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, reference TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+    created TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
+    bank_reference TEXT NOT NULL, settled TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (
+    tenant TEXT NOT NULL, customer TEXT NOT NULL, consecutive INTEGER NOT NULL,
+    locked_until REAL NOT NULL, PRIMARY KEY (tenant, customer));
+CREATE TABLE IF NOT EXISTS login_attempts (
+    tenant TEXT NOT NULL, caller TEXT NOT NULL, customer TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_attempts_caller ON login_attempts (tenant, caller, at);
+CREATE INDEX IF NOT EXISTS login_attempts_at ON login_attempts (at);
+CREATE TABLE IF NOT EXISTS web_users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, tenant TEXT NOT NULL, salt TEXT NOT NULL,
+    password_hash TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recordings (
+    sha TEXT PRIMARY KEY, kind TEXT NOT NULL, data BLOB NOT NULL, seconds REAL NOT NULL,
+    who TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, queue TEXT NOT NULL, number TEXT NOT NULL,
+    customer TEXT NOT NULL, level TEXT NOT NULL, waiting_since TEXT NOT NULL,
+    requested TEXT NOT NULL, state TEXT NOT NULL, done_by TEXT NOT NULL, done TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS web_login_failures (name TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS web_login_failures_name ON web_login_failures (name, at);
+CREATE INDEX IF NOT EXISTS web_login_failures_at ON web_login_failures (at);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL, expires REAL NOT NULL);
+"""
+
+TABLES = (
+    "prompt_texts", "prompt_history", "admin_tokens", "audit", "journal", "login_failures",
+    "login_attempts", "web_users", "recordings", "callbacks", "web_login_failures", "web_sessions",
+)  # fmt: skip
+INDEXES = (
+    "audit_reference", "login_attempts_caller", "login_attempts_at", "web_login_failures_name",
+    "web_login_failures_at",
+)  # fmt: skip
+
+
+def in_effect(schema: Schema) -> bool:
+    return schema.has(*TABLES) and all(index in schema.indexes for index in INDEXES)
