@@ -26,7 +26,13 @@ from stasis_app.journal import BlockJournal
 from stasis_app.login_guard import LoginGuard, Verdict
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.store import LATEST, Store, StoreTooNew
-from stasis_app.store.migrate import MIGRATIONS, split_statements, upgrade
+from stasis_app.store.migrate import (
+    MIGRATIONS,
+    Migration,
+    MigrationFailed,
+    split_statements,
+    upgrade,
+)
 from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG
 
@@ -286,6 +292,22 @@ def test_a_store_from_a_newer_release_is_refused_naming_the_file(
     assert main(["--config", str(TEST_CONFIG), "journal", "list"]) == 2
     err = capsys.readouterr().err
     assert f"infolinia: {path}: schema version: {LATEST + 1} is newer" in err
+
+
+def test_a_failing_migration_is_rolled_back_and_named(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.sqlite")
+    broken = Migration(
+        LATEST + 1,
+        "half_done",
+        ("CREATE TABLE half (a TEXT)", "ALTER TABLE no_such_table ADD COLUMN b TEXT"),
+        lambda schema: False,
+    )
+    with pytest.raises(MigrationFailed) as failed:
+        upgrade(store.read(lambda db: db), store.path, [*MIGRATIONS, broken])
+    assert str(store.path) in str(failed.value)
+    assert f"migration {LATEST + 1} (half_done) failed" in str(failed.value)
+    assert store.schema_version() == LATEST
+    assert "half" not in {name for name, _ in schema(store.path)}  # nothing of it left
 
 
 def test_every_migration_says_what_it_changes() -> None:

@@ -14,7 +14,7 @@ What it may import: the standard library, :mod:`stasis_app.errors` and
 store, never the other way round.
 """
 
-from stasis_app.store.migrate import LATEST, StoreTooNew
+from stasis_app.store.migrate import LATEST, MigrationFailed, StoreTooNew
 from stasis_app.store.state import (
     ALL_TENANTS,
     DEFAULT_SCOPES,
@@ -33,6 +33,7 @@ __all__ = [
     "STORE_THREADS",
     "TOKEN_SCOPES",
     "AdminToken",
+    "MigrationFailed",
     "PromptEdit",
     "StaleEdit",
     "Store",

@@ -28,6 +28,10 @@ release 9c035a7 has migration 1 in effect, the code between 96c8cdb and
 Migration 1 creates its tables and indexes only if missing, so a store of an
 even older release, missing a table or an index, is completed by it.
 
+A migration that fails is rolled back whole and reported
+(:class:`MigrationFailed`, naming the file and the migration); the store
+stays at the version before it.
+
 A store whose version is above the newest migration here was written by a
 newer release: it is refused (:class:`StoreTooNew`, naming the file) before
 anything is changed, rather than used by code that does not know its
@@ -69,6 +73,19 @@ class StoreTooNew(ConfigError):
             f"{found} is newer than this infolinia knows ({known}): the store was "
             "written by a newer release; run that release (or a newer one), or "
             "point state: at a store of this release; nothing was changed",
+        )
+
+
+class MigrationFailed(ConfigError):
+    """A migration could not be applied: rolled back whole, the store stays
+    at the version before it."""
+
+    def __init__(self, path: Path, version: int, name: str, error: Exception) -> None:
+        super().__init__(
+            str(path),
+            "schema version",
+            f"migration {version} ({name}) failed: {error}; the store stays at version "
+            f"{version - 1}",
         )
 
 
@@ -124,7 +141,8 @@ LATEST = MIGRATIONS[-1].version
 
 def version(db: sqlite3.Connection) -> int | None:
     """The store's schema version; None when it has none (made before versions)."""
-    if not read_schema(db).has("schema_migrations"):
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    if db.execute(query).fetchone() is None:
         return None
     row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
@@ -163,8 +181,11 @@ def _next_step(db: sqlite3.Connection, path: Path, migrations: Sequence[Migratio
             step = None
         else:
             migration = migrations[found]  # versions are 1..N: the next is at index found
-            for statement in migration.statements:
-                db.execute(statement)
+            try:
+                for statement in migration.statements:
+                    db.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrationFailed(path, migration.version, migration.name, exc) from exc
             _record(db, migration, "applied")
             step = migration.version
         db.execute("COMMIT")
