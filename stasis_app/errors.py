@@ -9,7 +9,8 @@ whole tree::
     ├── ConfigError              a config file or setting is wrong (names file and field)
     │   ├── AuditKeyError        the audit key cannot be had, or is not the trail's [audit_key]
     │   │   └── AuditKeyMissing  ...there is none (no $INFOLINIA_AUDIT_KEY, no file) [audit_key]
-    │   └── StoreTooNew          the state store is from a newer release [store.migrate]
+    │   ├── StoreTooNew          the state store is from a newer release [store.migrate]
+    │   └── MigrationFailed      a store migration failed, rolled back whole [store.migrate]
     ├── PlaybackFailed           Asterisk could not play a prompt (missing or unreadable file)
     ├── UnspeakableValue         a value is not of the kind it is to be spoken as (ValueError)
     ├── AriError                 talking to Asterisk failed
