@@ -38,8 +38,8 @@ catches those, as before it joined the tree.
 Outside the tree, on purpose (the packages below ``stasis_app`` never import
 it, so their errors cannot derive from :class:`InfoliniaError`):
 
-* ``adapters.errors.AdapterError`` and its tree (``Unavailable``, ``Timeout``,
-  ``Refused``, ``NotFound``): the adapter contract, raised by banks' plugins;
+* ``adapters.errors.AdapterError`` and its tree (drawn in
+  ``adapters/errors.py``): the adapter contract, raised by banks' plugins;
 * ``adapters.http_body.BodyTooLarge``: a capped reader's signal, caught by
   its callers (the webservice adapter, the webhook verb);
 * ``voice``'s ``SynthesisError`` (``AllEnginesFailed``) and ``BadRecording``;
