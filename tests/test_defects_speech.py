@@ -38,7 +38,8 @@ def test_a_value_of_the_wrong_kind_raises_unspeakable_value(kind: str, value: An
     with pytest.raises(UnspeakableValue) as caught:
         value_keys(kind, value)
     assert isinstance(caught.value, InfoliniaError) and isinstance(caught.value, ValueError)
-    assert str(value) not in str(caught.value) or value is None  # never the value itself
+    if isinstance(value, str):
+        assert value not in str(caught.value)  # names types, never the value itself
 
 
 def test_values_of_the_right_kind_are_spoken() -> None:
