@@ -212,7 +212,8 @@ class Call:
     async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:
         """Await ``work``; if it takes longer than ``after`` seconds, play
         ``prompt`` (e.g. "please wait") until it is done, again every few
-        seconds, so the caller never sits in silence. Keys pressed meanwhile
+        seconds, so the caller never sits in silence (after a reconnect, a
+        filler whose end was missed plays again). Keys pressed meanwhile
         are kept; a hangup raises CallHungUp (``work`` itself is not
         cancelled: shield it if it must finish)."""
         task = asyncio.ensure_future(work)
