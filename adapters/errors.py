@@ -25,6 +25,11 @@ class Timeout(Unavailable):
     """The core system did not answer in time."""
 
 
+class CircuitOpen(Unavailable):
+    """The core system was not asked at all: it failed just before and its
+    circuit breaker is open (so the request provably never left the app)."""
+
+
 class Refused(AdapterError):
     """The core system refused the operation (e.g. wrong credentials, locked)."""
 

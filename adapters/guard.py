@@ -21,7 +21,7 @@ from collections.abc import Awaitable
 from datetime import date
 from typing import TypeVar
 
-from adapters.errors import AdapterError, NotFound, Refused, Timeout, Unavailable
+from adapters.errors import AdapterError, CircuitOpen, NotFound, Refused, Timeout, Unavailable
 from adapters.spec import Account, BlockResult, Card, CoreBanking, Customer, Operation
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class GuardedAdapter:
         if self.circuit_open:
             if inspect.iscoroutine(work):
                 work.close()  # never started: no "never awaited" warning
-            raise Unavailable(f"{self.name}.{operation}: circuit open")
+            raise CircuitOpen(f"{self.name}.{operation}: circuit open")
         try:
             result = await self._call(operation, work)
         except (Refused, NotFound):

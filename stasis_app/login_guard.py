@@ -161,14 +161,22 @@ class LoginGuard:
 
         return self.store.transaction(work)
 
-    def finish(self, attempt: Attempt, outcome: Outcome, now: float | None = None) -> bool:
+    def finish(
+        self,
+        attempt: Attempt,
+        outcome: Outcome,
+        now: float | None = None,
+        hold_seconds: float = 0.0,
+    ) -> bool:
         """Settle a reserved attempt; returns True when it locked the customer.
 
         ``ok`` takes the reservation back and resets the count; ``refused``
         keeps it; ``unavailable`` (the bank gave no verdict) takes it back;
-        ``abandoned`` (the call ended mid-login: the bank may have checked the
-        secret) keeps it. Only the attempt's own reservation is released or
-        taken back, and a lock only ever grows.
+        ``abandoned`` (the call ended mid-login, or the bank's answer came late
+        or failed: it may have checked the secret) keeps it. Only the attempt's
+        own reservation is released or taken back, and a lock only ever grows.
+        With ``hold_seconds`` the slot stays held that long (the bank may still
+        be checking a secret whose caller hung up).
         """
         if not attempt.holder:
             return False
@@ -190,11 +198,18 @@ class LoginGuard:
             elif outcome == "unavailable" and ours:
                 consecutive = max(consecutive - 1, 0)
             locked = outcome in ("refused", "abandoned") and consecutive >= self.policy.lock_after
-            db.execute(
-                "UPDATE login_locks SET consecutive = ?, holder = CASE WHEN holder = ? "
-                "THEN '' ELSE holder END WHERE tenant = ? AND customer = ? AND method = ?",
-                (consecutive, attempt.holder, *key),
-            )
+            if hold_seconds > 0 and ours:
+                db.execute(
+                    "UPDATE login_locks SET consecutive = ?, held_until = ? "
+                    "WHERE tenant = ? AND customer = ? AND method = ?",
+                    (consecutive, now + hold_seconds, *key),
+                )
+            else:
+                db.execute(
+                    "UPDATE login_locks SET consecutive = ?, holder = CASE WHEN holder = ? "
+                    "THEN '' ELSE holder END WHERE tenant = ? AND customer = ? AND method = ?",
+                    (consecutive, attempt.holder, *key),
+                )
             if locked:
                 self._lock(db, *key, now)
             return locked

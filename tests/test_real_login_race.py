@@ -87,6 +87,7 @@ class Rounds:
     right_pin: Transcript
     birth_date_block: Transcript
     locked_blocker: Transcript
+    core_down_blocker: Transcript  # the bank's system down, out of hours
     asked_after_race: list[Seen]
     victim_cards: list[dict[str, Any]]
 
@@ -150,6 +151,9 @@ def rounds(
             )
 
         right_pin, birth_date_block, locked_blocker = asyncio.run(after())
+        core.core.faults.fail_statuses = [503] * 20  # the bank's system goes down
+        core_down_blocker = asyncio.run(call("1 12345678 1234#"))
+        core.core.faults.fail_statuses = []
         yield Rounds(
             settings=settings,
             texts=deployment.tenants["bank"].prompts.texts,
@@ -160,6 +164,7 @@ def rounds(
             right_pin=right_pin,
             birth_date_block=birth_date_block,
             locked_blocker=locked_blocker,
+            core_down_blocker=core_down_blocker,
             asked_after_race=logins_about(core.core.seen, VICTIM)[len(asked_in_race) :],
             victim_cards=core.core.bank.snapshot(VICTIM)["cards"],
         )
@@ -214,7 +219,11 @@ def test_a_locked_caller_on_the_blocking_path_gets_a_block_request_not_a_hangup(
     )
     assert len(reference) == 8 and reference.startswith("9")
     store = Store(rounds.settings.state)
-    [request] = [e for e in BlockJournal(store).entries() if e.kind == "block_request"]
+    [request] = [
+        e
+        for e in BlockJournal(store).entries()
+        if e.kind == "block_request" and e.customer == VICTIM
+    ]
     assert (request.state, request.reference, request.customer) == (REQUESTED, reference, VICTIM)
     proofs = AuditLog(store).entries(limit=500)
     assert ("block_request", "journaled", reference) in {
@@ -233,3 +242,19 @@ def test_two_callers_blocking_one_card_at_once_hear_one_reference(rounds: Rounds
     ]
     assert len(references[0]) == 8 and references[0] == references[1]
     assert [b["reference"] for b in rounds.blocks_of_12345678] == [references[0]]
+
+
+def test_with_the_banks_system_down_out_of_hours_a_blocker_leaves_a_block_request(
+    rounds: Rounds,
+) -> None:
+    """The core answers 503 and no consultant works now: the caller on the
+    blocking path hears that the bank's system is down, that nobody answers
+    now, and a block request's reference. (Before: "goodbye" and a hang-up.)"""
+    texts = rounds.texts
+    spoken = said(rounds.core_down_blocker)
+    assert spoken.index(texts["bank_unavailable"]) < spoken.index(texts["outside_hours"])
+    assert texts["goodbye"] not in spoken[: spoken.index(texts["block_request_registered"])]
+    words = words_after(rounds.core_down_blocker, texts["block_request_registered"])
+    reference = digits_from_words(words)
+    journal = BlockJournal(Store(rounds.settings.state)).entries()
+    assert (reference, "12345678") in {(e.reference, e.customer) for e in journal}

@@ -22,11 +22,11 @@ import logging
 import time
 from datetime import date
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from pydantic import Field
 
-from adapters.errors import NotFound, Refused, Unavailable
+from adapters.errors import CircuitOpen, NotFound, Refused, Unavailable
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.login_guard import Attempt, Outcome, Verdict
@@ -86,25 +86,22 @@ class _Login(Verb):
         if guards is not None:
             attempt = await self._reserve(ctx, guards, number)
         customer: Customer | None = None
+        settle: Outcome = "refused"
         if attempt is not None and not attempt.allowed:
             outcome = REFUSALS[attempt.verdict]
         else:
             try:
-                outcome, customer = await self._ask_bank(ctx, number, secret, attempt)
+                outcome, customer, settle = await self._ask_bank(ctx, number, secret, attempt)
             except BaseException:
-                # The caller hung up mid-login: the bank may have checked the secret,
-                # so the reserved attempt stays counted; the slot is released.
                 if guards is not None and attempt is not None:
-                    await asyncio.shield(
-                        guards.audit.store.run(partial(guards.guard.finish, attempt, "abandoned"))
-                    )
+                    await asyncio.shield(self._abandon(ctx, guards, attempt, number))
                 raise
         if guards is not None:
             # The same time for every answer: a fast "no such number" tells nothing.
             floor = guards.settings.min_login_seconds - (time.monotonic() - started)
             if floor > 0:
                 await asyncio.sleep(floor)
-            if await self._settle(ctx, guards, attempt, number, outcome):
+            if await self._settle(ctx, guards, attempt, number, outcome, settle):
                 outcome = "locked"  # this failure locked the number: no more tries
         if outcome == "unavailable":
             return "unavailable"
@@ -145,17 +142,37 @@ class _Login(Verb):
 
     async def _ask_bank(
         self, ctx: CallContext, number: str, secret: str, attempt: Attempt | None
-    ) -> tuple[str, Customer | None]:
+    ) -> tuple[str, Customer | None, Outcome]:
+        """What the caller is told, who logged in, and how the guard settles it."""
         if attempt is not None and attempt.verdict is Verdict.SLOW and ctx.safeguards is not None:
             log.info("login slowed: this number tried many customer numbers")
             await asyncio.sleep(ctx.safeguards.settings.slow_seconds)
         try:
             customer = await wait_for_bank(ctx, self._login(ctx, number, secret))
+        except CircuitOpen:
+            return "unavailable", None, "unavailable"  # never sent: not an attempt
         except Unavailable:
-            return "unavailable", None
+            # A late or failed answer may still have checked the secret (a core
+            # that answers wrong secrets slowly must not give free guesses).
+            return "unavailable", None, "abandoned"
         except (Refused, NotFound):
-            return "refused", None
-        return ("ok" if customer is not None else "refused"), customer
+            return "refused", None, "refused"
+        if customer is None:
+            return "refused", None, "refused"
+        return "ok", customer, "ok"
+
+    async def _abandon(
+        self, ctx: CallContext, guards: Safeguards, attempt: Attempt, number: str
+    ) -> None:
+        """The caller hung up mid-login: the bank may be checking the secret right
+        now, so the attempt stays counted and audited, and the customer number's
+        slot stays held for as long as the bank may still answer."""
+        await guards.audit.store.run(
+            partial(
+                guards.guard.finish, attempt, "abandoned", hold_seconds=ctx.tenant.adapter.timeout
+            )
+        )
+        await self._audit(ctx, guards, number, "abandoned")
 
     async def _settle(
         self,
@@ -164,24 +181,28 @@ class _Login(Verb):
         attempt: Attempt | None,
         number: str,
         outcome: str,
+        settle: Outcome,
     ) -> bool:
         """Settle the reserved attempt and audit it; True when it locked the number."""
-        tenant, caller = ctx.tenant.id, ctx.call.handle.caller
         locked = False
-        if attempt is not None and outcome in ("ok", "refused", "unavailable"):
-            settled: Outcome = "ok" if outcome == "ok" else cast(Outcome, outcome)
-            locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settled))
+        if attempt is not None and attempt.allowed:
+            locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settle))
             if locked:
-                log.warning("customer number locked after failed logins", extra={"tenant": tenant})
+                log.warning(
+                    "customer number locked after failed logins", extra={"tenant": ctx.tenant.id}
+                )
+        await self._audit(ctx, guards, number, outcome)
+        return locked
+
+    async def _audit(self, ctx: CallContext, guards: Safeguards, number: str, result: str) -> None:
         await guards.audit.record(
-            tenant=tenant,
+            tenant=ctx.tenant.id,
             action=self.name,
-            result=outcome,
+            result=result,
             call_id=ctx.call.channel_id,
-            caller=caller,
+            caller=ctx.call.handle.caller,
             customer=number,
         )
-        return locked
 
 
 class Identify(_Login):
