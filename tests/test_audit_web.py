@@ -106,3 +106,24 @@ async def test_the_page_verifies_from_the_checkpoint_and_names_a_break(
         db.execute("UPDATE audit_checkpoint SET seq = 10")
     page = await (await client.get("/admin/audit")).text()
     assert "punkt kontrolny" not in page and "checkpoint is not signed" in page
+
+
+async def test_a_calling_number_that_is_a_formula_is_exported_as_text(
+    client: Client, admin: PromptAdmin
+) -> None:
+    """The calling number is whatever the network or the caller put there: a
+    CSV cell that a spreadsheet would run as a formula gets an apostrophe.
+    (Before, "=HYPERLINK(...)" went into the export as it came.)"""
+    AuditLog(admin.store).append(
+        tenant="cieszyn",
+        action="authenticate",
+        result="refused",
+        caller="=HYPERLINK('http://127.0.0.1/x')",
+        customer="12345678",
+    )
+    exported = list(
+        csv.DictReader(io.StringIO(await (await client.get("/admin/audit.csv")).text()))
+    )
+    [row] = [r for r in exported if r["action"] == "authenticate"]
+    assert row["caller"] == "'=HYPERLINK('http://127.0.0.1/x')"
+    assert row["customer"] == "*****678"  # an ordinary cell is left as it is

@@ -10,6 +10,7 @@ network), a 20 MB MP3 at 8 kbit/s (hours of sound, 2.8 GiB decoded) and a
 is on 127.0.0.x: no test sends anything off this machine."""
 
 import contextlib
+import os
 import socket
 import struct
 import subprocess
@@ -151,6 +152,24 @@ def test_the_decoder_runs_without_a_network() -> None:
     assert done.returncode != 0 and b"Network is unreachable" in done.stderr
     assert listener.connections() == 0
     listener.close()
+
+
+def test_a_decoder_taken_over_cannot_read_the_apps_secrets(tmp_path: Path) -> None:
+    """An app run as root decodes as ``nobody``: a decoder an upload took over
+    can read neither a 0600 key file nor the app's environment, where the
+    audit key may be. (Before, ffmpeg ran as the app's own user.)"""
+    prefix = upload_decode._as_nobody()
+    if not prefix:
+        pytest.skip("the app does not run as root here")
+    key = tmp_path / "audit.key"
+    key.write_text("secret")
+    key.chmod(0o600)
+    for target in (key, Path(f"/proc/{os.getpid()}/environ")):
+        done = subprocess.run([*prefix, "cat", str(target)], capture_output=True)
+        assert done.returncode != 0 and b"Permission denied" in done.stderr, target
+    assert "-i" in (cmd := upload_decode.command(AudioHeader("wav", 8000, 1, 1.0)))
+    assert cmd[cmd.index("-i") + 1] == "pipe:0"  # the app opens the upload, not ffmpeg
+    assert cmd[cmd.index("-protocol_whitelist") + 1] == "pipe"
 
 
 def test_a_20_mb_mp3_of_hours_is_refused_before_it_is_decoded(tmp_path: Path) -> None:

@@ -5,8 +5,12 @@ left is still an attacker's bytes handed to a C decoder. So ffmpeg runs:
 
 - told the format (``-f wav``/``-f mp3``): nothing is guessed, so no
   playlist, concat list or image demuxer ever reads the file;
-- with ``-protocol_whitelist file,pipe``: it opens its input file and its
-  output pipe, and no URL whatever a demuxer finds in the file;
+- reading the upload from its stdin (opened by the app) with
+  ``-protocol_whitelist pipe``: it opens no file and no URL, whatever a
+  demuxer finds in the upload;
+- as the ``nobody`` user (``setpriv``, no new privileges) when the app runs
+  as root: taken over, it still cannot read the audit key, the state store
+  or the app's environment;
 - in an empty network namespace (``unshare -n``) where the machine allows
   it (root, or a kernel that grants it): not even a stray socket leaves;
 - with ``-t 181``: at most 181 s of sound ever comes out (about 17 MB of
@@ -41,6 +45,7 @@ DECODE_SECONDS = 181  # -t: never more sound than this comes out
 CPU_SECONDS = 10  # RLIMIT_CPU: a 3-minute MP3 decodes in well under a second
 MEMORY_BYTES = 512 * 1024 * 1024  # RLIMIT_AS: ffmpeg and its libraries map ~250 MB
 WALL_SECONDS = 30  # killed after this, whatever it is doing
+NOBODY = 65534  # the decoder's user and group when the app runs as root
 MAX_LOG = 4096  # bytes of ffmpeg's complaints kept for the log
 
 POOL = ThreadPoolExecutor(max_workers=SLOTS, thread_name_prefix="infolinia-upload")
@@ -73,10 +78,31 @@ def _no_network() -> tuple[str, ...]:
     return (unshare, "-n", "--")
 
 
-def command(source: Path, header: AudioHeader) -> list[str]:
-    """The ffmpeg command line that decodes ``source`` to mono PCM on stdout."""
+@cache
+def _as_nobody() -> tuple[str, ...]:
+    """``setpriv`` to the ``nobody`` user when the app runs as root: a decoder
+    an upload took over cannot read the audit key, the store or the app's
+    environment (root's files and /proc entries). A non-root app's decoder
+    runs as the app's user (docs/security.md says what a bank does then)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return ()
+    return (
+        setpriv,
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--",
+    )
+
+
+def command(header: AudioHeader) -> list[str]:
+    """The ffmpeg command line that decodes the upload on its stdin to mono
+    PCM on stdout (it opens no file and no URL: the whitelist is pipe only)."""
     return [
         *_no_network(),
+        *_as_nobody(),
         "ffmpeg",
         "-nostdin",
         "-hide_banner",
@@ -85,11 +111,11 @@ def command(source: Path, header: AudioHeader) -> list[str]:
         "-threads",
         "1",
         "-protocol_whitelist",
-        "file,pipe",
+        "pipe",
         "-f",
         header.kind,
         "-i",
-        f"file:{source}",
+        "pipe:0",
         "-map",
         "0:a:0",
         "-vn",
@@ -116,15 +142,16 @@ def decode(source: Path, header: AudioHeader) -> bytes:
     what = header.kind.upper()
     with _slots:
         try:
-            done = subprocess.run(
-                command(source, header),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=WALL_SECONDS,
-                preexec_fn=_limits,  # setrlimit only, between fork and exec
-                check=False,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
-            )
+            with source.open("rb") as upload:  # opened here: the decoder may not read it
+                done = subprocess.run(
+                    command(header),
+                    stdin=upload,
+                    capture_output=True,
+                    timeout=WALL_SECONDS,
+                    preexec_fn=_limits,  # setrlimit only, between fork and exec
+                    check=False,
+                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+                )
         except subprocess.TimeoutExpired:
             raise BadRecording(f"the {what} file took too long to decode") from None
     if done.returncode != 0:

@@ -70,7 +70,7 @@ class AuditPages:
         after = 0
         while True:  # one page of rows in memory at a time, oldest first
             rows = await self.store.run(partial(self.audit.page, after=after, **filters))
-            writer.writerows(asdict(e) for e in rows)
+            writer.writerows(spreadsheet_safe(asdict(e)) for e in rows)
             await response.write(out.getvalue().encode())
             out.seek(0)
             out.truncate()
@@ -142,3 +142,17 @@ def _verdict(check: AuditCheck, every_bank: bool) -> str:
         else ""
     )
     return f'<p class="ok" id="verify">Łańcuch spójny (cały dziennik){count}.{since}</p>'
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula; a
+# calling number is whatever the network (or a caller) put there.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every text cell a spreadsheet would run as a formula
+    prefixed with an apostrophe (OWASP's advice for CSV injection)."""
+    return {
+        key: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+        for key, value in row.items()
+    }
