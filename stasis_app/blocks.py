@@ -184,9 +184,13 @@ class BlockService:
 
     async def request(self, order: BlockOrder) -> JournalEntry:
         """Keep a block request of a caller who could not log in, for the bank's
-        staff (state ``requested``: never sent to the core); audited ``journaled``."""
+        staff (state ``requested``: never sent to the core); audited ``journaled``,
+        or ``joined`` when the customer number already has a request open (one
+        request each, whoever calls how often: the staff call the number on file)."""
         entry = await self._record(order, REQUESTED)
-        await self._audit(order, "journaled", entry.reference)
+        # Another call's open request for this customer number: this call joins it.
+        joined = entry.operation_id != order.operation_id
+        await self._audit(order, "joined" if joined else "journaled", entry.reference)
         return entry
 
     async def deliver(self, entry: JournalEntry, bank: CoreBanking) -> str | None:

@@ -77,12 +77,21 @@ class BlockJournal:
         state: str = PENDING,
     ) -> JournalEntry:
         """Keep a confirmed block for later delivery; the same operation id
-        returns the entry already kept (a retry never makes a second one)."""
+        returns the entry already kept (a retry never makes a second one). A
+        block request for a customer number that already has one open returns
+        that one: calls (or a flood of them) join the request the bank's staff
+        will confirm, instead of adding one each."""
 
         def work(db: sqlite3.Connection) -> JournalEntry:
             found = db.execute(
                 "SELECT * FROM journal WHERE operation_id = ?", (operation_id,)
             ).fetchone()
+            if found is None and state == REQUESTED:
+                found = db.execute(
+                    "SELECT * FROM journal WHERE tenant = ? AND customer = ? AND kind = ? "
+                    "AND state = ? ORDER BY seq LIMIT 1",
+                    (tenant, customer, kind, REQUESTED),
+                ).fetchone()
             if found is not None:
                 return JournalEntry(*found)
             while True:  # 8 digits starting with 9: read like the bank's, told apart

@@ -63,3 +63,26 @@ def test_staff_list_and_close_a_request_and_it_is_audited(
     assert (entry.state, entry.bank_reference) == ("confirmed", "by ewa")
     [proof] = [e for e in AuditLog(store).entries(limit=10) if e.action == "block_request"]
     assert (proof.result, proof.reference, proof.customer) == ("confirmed", reference, "*****321")
+
+
+def test_calls_for_one_customer_join_its_open_request(tmp_path: Path) -> None:
+    """Fifty calls from hidden numbers leave one request for the customer
+    number, not fifty; another customer gets their own. (Before: one each.)"""
+    from stasis_app.blocks import BlockOrder, BlockService
+
+    store = Store(tmp_path / "state.sqlite")
+    service = BlockService(BlockJournal(store), AuditLog(store))
+
+    async def flood() -> list[str]:
+        references = []
+        for n in range(50):
+            order = BlockOrder.request("87654321", f"c{n}", "izbica", "anonymous")
+            references.append((await service.request(order)).reference)
+        other = await service.request(BlockOrder.request("12345678", "d1", "izbica", ""))
+        return [*references, other.reference]
+
+    references = asyncio.run(flood())
+    assert len(set(references[:50])) == 1 and references[50] != references[0]
+    assert len(BlockJournal(store).entries(REQUESTED)) == 2
+    results = [e.result for e in AuditLog(store).entries(limit=100) if e.action == "block_request"]
+    assert sorted(set(results)) == ["joined", "journaled"] and results.count("joined") == 49
