@@ -26,9 +26,8 @@ from stasis_app.ari import (
     ChannelHandle,
 )
 from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
-from stasis_app.flow.speech import LIVE_PREFIX, speaks_customer_data
 from voice.engine import SynthesisError
-from voice.live import LiveSpeech
+from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
 from voice.prompts import PromptBook
 
 log = logging.getLogger(__name__)

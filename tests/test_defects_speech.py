@@ -13,7 +13,8 @@ import pytest
 
 from adapters.spec import Account, Card, CardKind, CardStatus, Direction, Operation
 from stasis_app.errors import InfoliniaError, UnspeakableValue
-from stasis_app.flow.speech import live_key, speaks_customer_data, value_keys, words
+from stasis_app.flow.speech import value_keys, words
+from voice.live import live_key, speaks_customer_data
 from voice.polish import fragment_key
 
 pytestmark = pytest.mark.unit

@@ -12,6 +12,21 @@ from pathlib import Path
 
 from voice.convert import convert_for_asterisk
 from voice.engine import SynthesisError, TtsEngine
+from voice.polish import FRAGMENT_PREFIX
+
+# A prompt key of customer text spoken live (what Call.say hands to LiveSpeech).
+LIVE_PREFIX = "live:"
+
+
+def live_key(text: str) -> str:
+    """A key for customer text spoken live (offline engine, per-call, not cached)."""
+    return LIVE_PREFIX + text
+
+
+def speaks_customer_data(key: str) -> bool:
+    """Whether a prompt key is (part of) customer data: a word fragment of a
+    number, amount or date, or text spoken live. Such a key is never logged."""
+    return key.startswith((LIVE_PREFIX, FRAGMENT_PREFIX))
 
 
 class LiveSpeech:

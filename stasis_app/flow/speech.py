@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.spec import Account, Card, Direction, Operation
 from stasis_app.errors import UnspeakableValue
-from voice.polish import FRAGMENT_PREFIX, amount_words, date_words, digit_words, fragment_key
+from voice.live import live_key
+from voice.polish import amount_words, date_words, digit_words, fragment_key
 
 SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
 
@@ -43,19 +44,7 @@ class SpokenValue(BaseModel):
 PromptItem = str | SpokenValue
 
 
-LIVE_PREFIX = "live:"
 V = TypeVar("V")
-
-
-def live_key(text: str) -> str:
-    """A key for customer text spoken live (offline engine, per-call, not cached)."""
-    return LIVE_PREFIX + text
-
-
-def speaks_customer_data(key: str) -> bool:
-    """Whether a prompt key is (part of) customer data: a word fragment of a
-    number, amount or date, or text spoken live. Such a key is never logged."""
-    return key.startswith((LIVE_PREFIX, FRAGMENT_PREFIX))
 
 
 def words(items: list[str]) -> list[str]:
