@@ -25,8 +25,8 @@ from typing import Any
 
 from aiohttp import web_exceptions
 
-from stasis_app.ari_http import AriClient, AriHttpClient
-from stasis_app.sandbox import ARI_URL, ARI_USER, Sandbox
+from devtools.sandbox import ARI_URL, ARI_USER, Sandbox
+from stasis_app.telephony.ari_http import AriClient, AriHttpClient
 
 Send = Callable[[], Awaitable[Any]]
 

@@ -16,7 +16,7 @@ reports its RSS before and after:
 - ``demo, own thread``: ``DemoBank.authenticate`` as it is now;
 - ``admin, shared pool``: the admin page's scrypt on the pool's threads
   (baseline);
-- ``admin, one thread``: ``stasis_app.web.accounts`` as it is now.
+- ``admin, one thread``: ``stasis_app.admin.web.accounts`` as it is now.
 """
 
 import argparse
@@ -56,7 +56,7 @@ async def demo_own_thread(logins: int, workdir: Path) -> float:
 def run_case(case: str, logins: int) -> dict[str, float]:
     """Run one case in this process; RSS before and after the logins."""
     from adapters.demo import _hash as demo_hash
-    from stasis_app.web.accounts import SCRYPT, _hash_password
+    from stasis_app.admin.web.accounts import SCRYPT, _hash_password
 
     salt = os.urandom(16)
     pool = ThreadPoolExecutor(max_workers=POOL_THREADS)

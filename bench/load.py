@@ -57,9 +57,9 @@ from typing import Any
 import yaml
 from load_paths import PATHS, SEGMENTS, CallerPath, segment_files, write_scenario
 
+from devtools.sandbox import ARI_URL, ARI_USER, Sandbox
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import ARI_URL, ARI_USER, Sandbox
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "infolinia-bench.yaml"

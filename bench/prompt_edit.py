@@ -24,10 +24,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from stasis_app.admin_api import AdminApi
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import Store
 
 

@@ -47,8 +47,8 @@ from load import (
     status_kb,
 )
 
+from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
-from stasis_app.sandbox import Sandbox
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "infolinia-queue-bench.yaml"

@@ -11,25 +11,25 @@ import time
 
 from aiohttp import web
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.admin_api import serve as serve_admin
-from stasis_app.ari import AriGateway, ChannelHandle
-from stasis_app.audit_heads import AuditHeads
-from stasis_app.audit_key import AuditKeyError
-from stasis_app.blocks import JournalWorker
-from stasis_app.call import Call
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.api import serve as serve_admin
+from stasis_app.admin.prompts import PromptAdmin
+from stasis_app.admin.web import admin_pages
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
-from stasis_app.live_calls import CallRegistry
 from stasis_app.metrics import AppMetrics
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.queue.manager import QueueManager
 from stasis_app.safeguards import Safeguards
+from stasis_app.safeguards.audit_heads import AuditHeads
+from stasis_app.safeguards.audit_key import AuditKeyError
+from stasis_app.safeguards.blocks import JournalWorker
 from stasis_app.store import Store
-from stasis_app.web import admin_pages
+from stasis_app.telephony.call import Call
+from stasis_app.telephony.gateway import AriGateway, ChannelHandle
+from stasis_app.telephony.live_calls import CallRegistry
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class InfoliniaApp:
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
-        # Signed heads of the audit trail, outside the store (stasis_app/audit_heads.py).
+        # Signed heads of the audit trail, outside the store (stasis_app/safeguards/audit_heads.py).
         self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())

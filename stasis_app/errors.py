@@ -7,8 +7,8 @@ whole tree::
 
     InfoliniaError
     ├── ConfigError              a config file or setting is wrong (names file and field)
-    │   ├── AuditKeyError        the audit key cannot be had, or is not the trail's [audit_key]
-    │   │   └── AuditKeyMissing  ...there is none (no $INFOLINIA_AUDIT_KEY, no file) [audit_key]
+    │   ├── AuditKeyError        no audit key, or not the trail's [safeguards.audit_key]
+    │   │   └── AuditKeyMissing  ...none at all (env, file) [safeguards.audit_key]
     │   ├── StoreTooNew          the state store is from a newer release [store.migrate]
     │   └── MigrationFailed      a store migration failed, rolled back whole [store.migrate]
     ├── PlaybackFailed           Asterisk could not play a prompt (missing or unreadable file)
@@ -19,18 +19,18 @@ whole tree::
     │   └── AriRequestFailed     Asterisk answered a request with an error
     │       └── AriRefusedLogin  ...refusing our user and password at the first connect
     ├── WebhookFailed            a bank's webservice could not drive the call [verbs.webhook]
-    ├── PromptAdminError         a prompt edit cannot be made (told to the admin) [prompt_admin]
-    │   ├── UnknownPrompt        ...no such tenant, or no such editable prompt [prompt_admin]
-    │   ├── BadText              ...empty or too long, or not a recording [prompt_admin]
-    │   └── UploadsBusy          ...too many recordings in progress [prompt_admin]
+    ├── PromptAdminError         a prompt edit cannot be made (told to the admin) [admin.prompts]
+    │   ├── UnknownPrompt        ...no such tenant, or no such editable prompt [admin.prompts]
+    │   ├── BadText              ...empty or too long, or not a recording [admin.prompts]
+    │   └── UploadsBusy          ...too many recordings in progress [admin.prompts]
     ├── StaleEdit                a prompt's text changed since the editor saw it [store.state]
-    ├── AccountError             an admin user cannot be made as asked [web.accounts]
+    ├── AccountError             an admin user cannot be made as asked [admin.web.accounts]
     ├── UnknownSupervisor        no such supervisor (LookupError) [queue.supervisor]
-    ├── NoSuchRequest            no block request with that reference (LookupError) [journal]
-    ├── HeadsError               an audit heads file cannot be trusted [audit]
-    └── SandboxError             the Asterisk sandbox could not be built or run [sandbox]
+    ├── NoSuchRequest            no such block request (LookupError) [safeguards.journal]
+    ├── HeadsError               an audit heads file cannot be trusted [safeguards.audit]
+    └── SandboxError             the Asterisk sandbox failed [devtools.sandbox]
 
-Only :mod:`stasis_app.ari` raises the ``AriError`` family: it turns aiohttp's and
+Only :mod:`stasis_app.telephony.gateway` raises the ``AriError`` family: it turns aiohttp's and
 aioari's exceptions into these, so nothing else needs to know about them. A
 class that is also a ``ValueError`` or ``LookupError`` is caught by code that
 catches those, as before it joined the tree.

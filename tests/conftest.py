@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sandbox import ARI_URL, Sandbox
+from devtools.simulator import CallSimulator
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import ARI_URL, Sandbox
-from stasis_app.simulator import CallSimulator
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app.apt_sources import debian_mirror
+from devtools.apt_sources import debian_mirror
 
 pytestmark = pytest.mark.unit
 

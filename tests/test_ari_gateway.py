@@ -10,7 +10,9 @@ import aiohttp
 import pytest
 from aiohttp import web_exceptions
 
-from stasis_app.ari import (
+from stasis_app.config import AriSettings
+from stasis_app.errors import AriUnavailable, CallHungUp
+from stasis_app.telephony.gateway import (
     APP_EVENTS,
     CHANNEL_GONE,
     RESYNCED,
@@ -19,8 +21,6 @@ from stasis_app.ari import (
     ChannelHandle,
     channel_of,
 )
-from stasis_app.config import AriSettings
-from stasis_app.errors import AriUnavailable, CallHungUp
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web, web_exceptions
 
-from stasis_app.ari_http import ARI_CONNECTIONS, AriHttpClient
+from stasis_app.telephony.ari_http import ARI_CONNECTIONS, AriHttpClient
 
 pytestmark = pytest.mark.unit
 

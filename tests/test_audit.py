@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from stasis_app import audit as trail
-from stasis_app.audit import GENESIS, AuditEntry, AuditLog
-from stasis_app.audit_heads import AuditHeads, read_heads
-from stasis_app.audit_key import AuditKey, AuditKeyError
 from stasis_app.cli import main
 from stasis_app.config import AuditSettings, load_settings
 from stasis_app.errors import ConfigError
+from stasis_app.safeguards import audit as trail
+from stasis_app.safeguards.audit import GENESIS, AuditEntry, AuditLog
+from stasis_app.safeguards.audit_heads import AuditHeads, read_heads
+from stasis_app.safeguards.audit_key import AuditKey, AuditKeyError
 from stasis_app.store import Store
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
 
@@ -250,8 +250,8 @@ def test_a_trail_cut_short_after_a_crash_is_named(
     script = f"""
 import os, signal
 from pathlib import Path
-from stasis_app.audit import AuditLog
-from stasis_app.audit_heads import AuditHeads
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.audit_heads import AuditHeads
 from stasis_app.config import load_settings
 from stasis_app.store import Store
 settings = load_settings(Path({str(config)!r}), resolve_secrets=False)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app.audit import AuditLog
+from devtools.simulator import CallSimulator
 from stasis_app.cli import main
 from stasis_app.config import load_settings
-from stasis_app.simulator import CallSimulator
+from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess

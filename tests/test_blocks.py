@@ -13,12 +13,12 @@ import pytest
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Refused, Timeout, Unavailable
 from adapters.spec import BlockResult, CardStatus, Customer
-from stasis_app.audit import AuditEntry, AuditLog
-from stasis_app.blocks import DURABLE, BlockOrder, BlockService, JournalWorker
 from stasis_app.config import SecuritySettings
 from stasis_app.flow.context import CallContext
-from stasis_app.journal import DELIVERED, PENDING, REQUESTED, BlockJournal, JournalEntry
 from stasis_app.safeguards import Safeguards
+from stasis_app.safeguards.audit import AuditEntry, AuditLog
+from stasis_app.safeguards.blocks import DURABLE, BlockOrder, BlockService, JournalWorker
+from stasis_app.safeguards.journal import DELIVERED, PENDING, REQUESTED, BlockJournal, JournalEntry
 from stasis_app.store import Store
 from stasis_app.verbs.block_request import BlockRequest, BlockRequestParams
 from stasis_app.verbs.operation import (

@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from stasis_app.ari import CHANNEL_GONE, RESYNCED, ChannelHandle
-from stasis_app.call import Call, DigitTimeouts
 from stasis_app.errors import CallHungUp, PlaybackFailed
+from stasis_app.telephony.call import Call, DigitTimeouts
+from stasis_app.telephony.gateway import CHANNEL_GONE, RESYNCED, ChannelHandle
 from tests.support.fake_call import FakeGateway, dtmf, finished
 
 pytestmark = pytest.mark.unit

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+import devtools
 import stasis_app
 from stasis_app import errors
 from stasis_app.errors import InfoliniaError
@@ -20,9 +21,14 @@ TREE_LINE = re.compile(r"^    ([ │├└─]*)(\w+)\b")
 
 
 def _defined_exceptions() -> dict[str, type[BaseException]]:
-    """Every exception class a module of stasis_app defines, by name."""
+    """Every exception class a module of stasis_app (or of the developer tools,
+    which raise stasis_app's errors) defines, by name."""
     found: dict[str, type[BaseException]] = {}
-    for module in pkgutil.walk_packages(stasis_app.__path__, "stasis_app."):
+    modules = [
+        *pkgutil.walk_packages(stasis_app.__path__, "stasis_app."),
+        *pkgutil.walk_packages(devtools.__path__, "devtools."),
+    ]
+    for module in modules:
         if module.name.endswith("__main__"):
             continue  # runs the command line
         loaded = importlib.import_module(module.name)

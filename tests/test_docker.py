@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stasis_app import sandbox
+from devtools import sandbox
 from stasis_app.config import VoiceSettings
 from voice import fallback
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator
 from tests.support.app_process import AppProcess
 from tests.support.standalone_config import standalone_config
 from tests.test_testkit import CHECKS

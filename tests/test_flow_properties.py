@@ -60,13 +60,13 @@ from adapters.errors import Refused, Unavailable
 from adapters.guard import GuardedAdapter
 from adapters.spec import Account, BlockResult, Card, Customer, Operation
 from stasis_app.app import InfoliniaApp
-from stasis_app.ari import ChannelHandle
-from stasis_app.call import Call
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.model import Flow
 from stasis_app.logs import JsonLineFormatter, call_id_var
+from stasis_app.telephony.call import Call
+from stasis_app.telephony.gateway import ChannelHandle
 from tests.support.fake_call import (
     BY_APP,
     BY_CALLER,

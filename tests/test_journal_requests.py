@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
-from stasis_app.audit import AuditLog
-from stasis_app.blocks import JournalWorker
 from stasis_app.cli import main
-from stasis_app.journal import REQUESTED, BlockJournal
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.blocks import JournalWorker
+from stasis_app.safeguards.journal import REQUESTED, BlockJournal
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 
@@ -68,7 +68,7 @@ def test_staff_list_and_close_a_request_and_it_is_audited(
 def test_calls_for_one_customer_join_its_open_request(tmp_path: Path) -> None:
     """Fifty calls from hidden numbers leave one request for the customer
     number, not fifty; another customer gets their own. (Before: one each.)"""
-    from stasis_app.blocks import BlockOrder, BlockService
+    from stasis_app.safeguards.blocks import BlockOrder, BlockService
 
     store = Store(tmp_path / "state.sqlite")
     service = BlockService(BlockJournal(store), AuditLog(store))

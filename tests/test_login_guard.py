@@ -11,7 +11,7 @@ from threading import Barrier
 import pytest
 
 from stasis_app.config import SecuritySettings
-from stasis_app.login_guard import Attempt, LoginGuard, Verdict, caller_bucket
+from stasis_app.safeguards.login_guard import Attempt, LoginGuard, Verdict, caller_bucket
 from stasis_app.store import Store
 
 pytestmark = pytest.mark.unit

@@ -12,11 +12,11 @@ import pytest
 
 from adapters.errors import CircuitOpen, Timeout
 from adapters.spec import Customer
-from stasis_app.audit import AuditLog
 from stasis_app.config import SecuritySettings
 from stasis_app.flow.context import CallContext
-from stasis_app.login_guard import Verdict
 from stasis_app.safeguards import Safeguards
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.login_guard import Verdict
 from stasis_app.store import Store
 from stasis_app.verbs.login import Authenticate, LoginParams
 

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.unit
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
-    rec = logging.LogRecord("stasis_app.call", logging.INFO, __file__, 1, message, None, None)
+    rec = logging.LogRecord(
+        "stasis_app.telephony.call", logging.INFO, __file__, 1, message, None, None
+    )
     rec.__dict__.update(extra)
     return rec
 

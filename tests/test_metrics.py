@@ -11,14 +11,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.ari import RECEIVED_AT, ChannelHandle
-from stasis_app.call import Call, DigitTimeouts
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.metrics import AppMetrics
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import Store
+from stasis_app.telephony.call import Call, DigitTimeouts
+from stasis_app.telephony.gateway import RECEIVED_AT, ChannelHandle
 from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.unit

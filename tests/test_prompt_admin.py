@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.cli import main
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import StaleEdit, Store
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_env

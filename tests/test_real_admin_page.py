@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator
+from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator
 from stasis_app.store import Store
-from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
 from tests.test_real_prompt_edits import first_heard

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator, Transcript
 from tests.conftest import TEST_CONFIG, call_simulator, connected
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stasis_app.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Event, Witness

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sandbox import Sandbox
 from stasis_app.config import load_prompt_texts
-from stasis_app.sandbox import Sandbox
 from tests.conftest import TEST_CONFIG, SpokenPrompts, spoken_keys
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, digits_received, heard

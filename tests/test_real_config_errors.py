@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stasis_app.sandbox import ARI_URL, Sandbox
+from devtools.sandbox import ARI_URL, Sandbox
 from tests.support.standalone_config import standalone_config
 
 pytestmark = pytest.mark.asterisk

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from stasis_app.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from tests.conftest import SpokenPrompts, spoken_keys
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, digits_received, heard

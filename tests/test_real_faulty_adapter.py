@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stasis_app.simulator import CallSimulator, Transcript
+from devtools.simulator import CallSimulator, Transcript
 from tests.support.app_process import AppProcess
 from tests.test_real_bank import TEXTS, said
 

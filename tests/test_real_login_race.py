@@ -22,12 +22,12 @@ import pytest
 import yaml
 
 from adapters.demo import DemoSettings
-from stasis_app.audit import AuditLog
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.journal import REQUESTED, BlockJournal
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator, Transcript
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.journal import REQUESTED, BlockJournal
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess

@@ -13,11 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.prompt_admin import PromptAdmin
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess

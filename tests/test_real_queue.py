@@ -28,14 +28,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from stasis_app.audit import AuditEntry, AuditLog
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator, Transcript
+from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.queue.callbacks import CallbackBook
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator, Transcript
+from stasis_app.safeguards.audit import AuditEntry, AuditLog
 from stasis_app.store import Store
-from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG, wait_registered
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari

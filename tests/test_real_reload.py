@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
 from tests.support.standalone_config import standalone_config

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
-from stasis_app.audit import AuditLog
+from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
-from stasis_app.journal import DELIVERED, BlockJournal
-from stasis_app.login_guard import LoginGuard
-from stasis_app.sandbox import Sandbox
-from stasis_app.simulator import CallSimulator, Transcript
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.journal import DELIVERED, BlockJournal
+from stasis_app.safeguards.login_guard import LoginGuard
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG, call_simulator, connected
 from tests.support.app_process import AppProcess

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from stasis_app.simulator import CallSimulator
+from devtools.simulator import CallSimulator
 from tests.support.app_process import AppProcess
 
 pytestmark = pytest.mark.asterisk

@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from stasis_app.sandbox import SOUNDS_DIR, Sandbox
+from devtools.sandbox import SOUNDS_DIR, Sandbox
 from tests.conftest import wait_registered
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Event, Witness

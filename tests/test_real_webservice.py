@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.demo import DemoSettings
-from stasis_app.simulator import CallSimulator, Transcript
+from devtools.simulator import CallSimulator, Transcript
 from tests.support.reference_core import ReferenceCoreThread
 from tests.test_real_bank import TEXTS, digits_from_words, said, words_after
 from voice.polish import amount_words

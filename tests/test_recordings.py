@@ -17,14 +17,14 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import BadText, PromptAdmin
+from stasis_app.admin.web import admin_pages
+from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.live_calls import CallRegistry
-from stasis_app.prompt_admin import BadText, PromptAdmin
 from stasis_app.store import StaleEdit
-from stasis_app.web import admin_pages
-from stasis_app.web.accounts import Accounts
+from stasis_app.telephony.live_calls import CallRegistry
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_prompt_admin
 from voice import recording

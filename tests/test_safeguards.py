@@ -12,9 +12,9 @@ from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Timeout, Unavailable
 from adapters.guard import GuardedAdapter
 from adapters.spec import CardStatus, Customer
-from stasis_app.audit import AuditLog, mask_customer
-from stasis_app.blocks import JournalWorker
-from stasis_app.journal import DELIVERED, PENDING, BlockJournal
+from stasis_app.safeguards.audit import AuditLog, mask_customer
+from stasis_app.safeguards.blocks import JournalWorker
+from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
 from stasis_app.store import Store
 
 pytestmark = pytest.mark.unit

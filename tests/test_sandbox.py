@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 
 pytestmark = pytest.mark.asterisk
 

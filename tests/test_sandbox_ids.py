@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app import sandbox as sandbox_module
-from stasis_app.sandbox import OWN_IDS, Sandbox, renumber, separate_ids
+from devtools import sandbox as sandbox_module
+from devtools.sandbox import OWN_IDS, Sandbox, renumber, separate_ids
 
 HOST_PASSWD = """root:x:0:0:root:/root:/bin/bash
 messagebus:x:100:102::/nonexistent:/usr/sbin/nologin

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app import sandbox
-from stasis_app.sandbox import Sandbox, SandboxError
+from devtools import sandbox
+from devtools.sandbox import Sandbox, SandboxError
 from voice import fallback
 from voice.convert import EXTENSIONS
 
@@ -135,7 +135,7 @@ PLAYBACK = f"infolinia-lines: Playback({fallback.SOUND_NAME})"
 @pytest.mark.parametrize("status", ["FAILED", "SUCCESS"])
 def test_a_call_stasis_gives_back_hears_the_fallback_then_rings_a_consultant(status: str) -> None:
     """FAILED: the app is not connected. SUCCESS: the app was stopping and
-    handed back a call that had just arrived (stasis_app/ari.py, _send_back).
+    handed back a call that had just arrived (stasis_app/telephony/gateway.py, _send_back).
     Neither caller was served, so neither is hung up on."""
     ran = walk(PLAN, "infolinia-lines", "100", {"STASISSTATUS": status})
     assert ran[:2] == [

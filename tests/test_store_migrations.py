@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from stasis_app.audit import AuditLog
-from stasis_app.audit_key import AuditKey
+from stasis_app.admin.web.accounts import Accounts
 from stasis_app.cli import main
 from stasis_app.config import SecuritySettings
-from stasis_app.journal import BlockJournal
-from stasis_app.login_guard import LoginGuard, Verdict
 from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.audit_key import AuditKey
+from stasis_app.safeguards.journal import BlockJournal
+from stasis_app.safeguards.login_guard import LoginGuard, Verdict
 from stasis_app.store import LATEST, Store, StoreTooNew
 from stasis_app.store.migrate import (
     MIGRATIONS,
@@ -33,7 +34,6 @@ from stasis_app.store.migrate import (
     split_statements,
     upgrade,
 )
-from stasis_app.web.accounts import Accounts
 from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.unit

@@ -16,17 +16,17 @@ from typing import Any, cast
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.ari import AriGateway, ChannelHandle
-from stasis_app.audit import AuditLog
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.errors import ConfigError
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.queue.manager import QueueManager
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.queue import Conversation
 from stasis_app.queue.supervisor import UnknownSupervisor
+from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
+from stasis_app.telephony.gateway import AriGateway, ChannelHandle
 from stasis_app.tenants import SupervisorPhone
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_prompt_admin

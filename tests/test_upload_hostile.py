@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.prompt_admin import BadText, PromptAdmin
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import BadText, PromptAdmin
 from tests.support.isolated_admin import isolated_prompt_admin
 from voice import upload_decode
 from voice.recording import BadRecording, import_recording

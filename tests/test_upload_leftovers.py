@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.audit import AuditLog
-from stasis_app.prompt_admin import BadText, PromptAdmin, UploadsBusy
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import BadText, PromptAdmin, UploadsBusy
+from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import StaleEdit
 from tests.support.isolated_admin import isolated_prompt_admin
 from voice import preview, recording

@@ -19,13 +19,13 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.audit import AuditLog
-from stasis_app.live_calls import CallRegistry
-from stasis_app.prompt_admin import PromptAdmin
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
+from stasis_app.admin.web import admin_pages
+from stasis_app.admin.web.accounts import Accounts
+from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
-from stasis_app.web import admin_pages
-from stasis_app.web.accounts import Accounts
+from stasis_app.telephony.live_calls import CallRegistry
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_prompt_admin
 

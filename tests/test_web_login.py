@@ -17,13 +17,13 @@ import pytest
 from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
-from stasis_app.admin_api import AdminApi
-from stasis_app.audit import AuditLog
-from stasis_app.live_calls import CallRegistry
-from stasis_app.prompt_admin import PromptAdmin
-from stasis_app.web import admin_pages
-from stasis_app.web.accounts import Accounts
-from stasis_app.web.auth import LOCKED_AUDIT_WINDOW, LOGINS_WAITING, MAX_FAILURES
+from stasis_app.admin.api import AdminApi
+from stasis_app.admin.prompts import PromptAdmin
+from stasis_app.admin.web import admin_pages
+from stasis_app.admin.web.accounts import Accounts
+from stasis_app.admin.web.auth import LOCKED_AUDIT_WINDOW, LOGINS_WAITING, MAX_FAILURES
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.telephony.live_calls import CallRegistry
 from tests.support.isolated_admin import isolated_prompt_admin
 from tests.test_web_admin import PASSWORD, Clock, csrf_in
 

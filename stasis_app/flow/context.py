@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapters.spec import CoreBanking, Customer
-from stasis_app.call import Call
 from stasis_app.safeguards import Safeguards
+from stasis_app.telephony.call import Call
 from stasis_app.tenants import Tenant
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The queues on the admin HTTP API (bearer tokens, see stasis_app.admin_api):
+"""The queues on the admin HTTP API (bearer tokens, see stasis_app.admin.api):
 
     GET    /api/queues                                    queues, waiting and talking calls
     GET    /api/tenants/{tenant}/callbacks                open callback requests, oldest first

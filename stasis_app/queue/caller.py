@@ -11,12 +11,12 @@ import contextlib
 import logging
 import time
 
-from stasis_app.call import Call, DigitTimeouts
 from stasis_app.errors import AriError, CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
 from stasis_app.queue.speech import announcement_keys
+from stasis_app.telephony.call import Call, DigitTimeouts
 from voice.polish import digit_words, fragment_key
 
 log = logging.getLogger(__name__)

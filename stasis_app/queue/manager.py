@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from stasis_app.ari import AriGateway
 from stasis_app.errors import AriError
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.queue import ConsultantQueue, Conversation
 from stasis_app.queue.supervisor import Session, Supervisors
 from stasis_app.store import Store
+from stasis_app.telephony.gateway import AriGateway
 from stasis_app.tenants import Tenant
 from voice.prompts import PromptBook
 

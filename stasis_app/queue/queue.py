@@ -19,14 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from stasis_app.ari import CHANNEL_GONE, AriEvent, AriGateway, ChannelHandle
-from stasis_app.call import Call
 from stasis_app.errors import AriError
 from stasis_app.logs import call_id_var
 from stasis_app.queue.agents import PRESENCE_SECONDS, Agent, AgentPool
 from stasis_app.queue.estimate import HandleTimes, estimate_wait
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.speech import whisper_keys
+from stasis_app.telephony.call import Call
+from stasis_app.telephony.gateway import CHANNEL_GONE, AriEvent, AriGateway, ChannelHandle
 from stasis_app.tenants import QueueSettings
 from voice.prompts import PromptBook
 

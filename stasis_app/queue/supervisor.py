@@ -26,11 +26,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stasis_app.ari import AriGateway, ChannelHandle
-from stasis_app.audit import AuditLog
 from stasis_app.errors import AriError, InfoliniaError
 from stasis_app.queue.queue import LEG_ENDED, Conversation
+from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
+from stasis_app.telephony.gateway import AriGateway, ChannelHandle
 from stasis_app.tenants import SupervisorPhone
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ What lives here: prompt texts edited by a bank's staff (with their history),
 uploaded prompt recordings (as uploaded), admin API tokens (hashed), and,
 through their own modules, callback requests (:mod:`stasis_app.queue.callbacks`),
 the audit trail
-(:mod:`stasis_app.audit`), the journal of blocks the bank has not confirmed
-yet (:mod:`stasis_app.journal`), failed logins (:mod:`stasis_app.login_guard`)
-and the admin page's users and sessions (:mod:`stasis_app.web.accounts`).
+(:mod:`stasis_app.safeguards.audit`), the journal of blocks the bank has not confirmed
+yet (:mod:`stasis_app.safeguards.journal`), failed logins (:mod:`stasis_app.safeguards.login_guard`)
+and the admin page's users and sessions (:mod:`stasis_app.admin.web.accounts`).
 Every method is synchronous and short; async callers run them in a thread
 (:meth:`Store.run`).
 
@@ -182,9 +182,7 @@ class Store:
     async def run(self, work: Callable[[], T]) -> T:
         """Run one of the methods below off the event loop, on the store's own threads."""
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
-            self._threads, context.run, work
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._threads, context.run, work)
 
     # --- prompt texts -------------------------------------------------------
 
@@ -275,9 +273,7 @@ class Store:
 
     # --- admin tokens -------------------------------------------------------
 
-    def create_token(
-        self, name: str, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES
-    ) -> str:
+    def create_token(self, name: str, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:
         """A new token for ``name`` that may do ``scopes`` (some of
         :data:`TOKEN_SCOPES`); returned once, stored only as a hash."""
         unknown = sorted(set(scopes) - set(TOKEN_SCOPES))

@@ -5,9 +5,9 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stasis_app.call import DigitTimeouts
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem, prompt_keys, static_prompts
+from stasis_app.telephony.call import DigitTimeouts
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ PSD2 art. 70 wants a lost card reportable *at all times*. A caller whose
 telekod and date of birth were refused, or locked by someone else's
 guessing, first goes to a consultant; when nobody can answer (out of hours,
 nobody online), this verb keeps a block request in the block journal,
-through the block service (:mod:`stasis_app.blocks`): the customer number
+through the block service (:mod:`stasis_app.safeguards.blocks`): the customer number
 as typed, the calling number, and a reference the caller is read back.
 It is not sent to the bank's core on its own (nobody proved who the caller
 is): the bank's staff see it in ``infolinia journal list``
@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import Field
 
-from stasis_app.blocks import BlockOrder
 from stasis_app.flow.context import CallContext
+from stasis_app.safeguards.blocks import BlockOrder
 from stasis_app.verbs.base import Verb, VerbParams
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ takes no more logins this minute) or ``unavailable`` (the bank's system did
 not answer).
 
 With the call's safeguards, every attempt is reserved with the guard
-(:mod:`stasis_app.login_guard`) before the bank is asked, counted across
+(:mod:`stasis_app.safeguards.login_guard`) before the bank is asked, counted across
 calls and audited (result, masked number; never the secret), and every
 answer takes at least ``security.min_login_seconds``, so neither words nor
 timing tell which part was wrong or whether the number exists.
@@ -29,8 +29,8 @@ from pydantic import Field
 from adapters.errors import CircuitOpen, NotFound, Refused, Unavailable
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
-from stasis_app.login_guard import Attempt, Outcome, Verdict
 from stasis_app.safeguards import Safeguards
+from stasis_app.safeguards.login_guard import Attempt, Outcome, Verdict
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 from stasis_app.verbs.operation import CUSTOMER_VALUES
 

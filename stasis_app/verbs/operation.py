@@ -19,14 +19,14 @@ bank could not confirm the block, so it went to the block journal, which
 delivers it when the bank is back; ``reference`` is then the journal's.
 
 Blocks are durable: they go through the block service
-(:mod:`stasis_app.blocks`), which completes them even if the caller hangs up
+(:mod:`stasis_app.safeguards.blocks`), which completes them even if the caller hangs up
 meanwhile, asks again once with the same operation id after a timeout, and
 journals them when the bank still cannot confirm. While the bank is slow the
 caller hears "please wait". Every operation is audited.
 
 A new operation is a row of :data:`OPERATIONS`: a :class:`Question`, or a
 :class:`Block` with a function of the same name in
-:data:`stasis_app.blocks.DURABLE`; what it keeps and reads is forgotten
+:data:`stasis_app.safeguards.blocks.DURABLE`; what it keeps and reads is forgotten
 when the caller logs in again (:data:`CUSTOMER_VALUES`).
 """
 
@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 from adapters.errors import NotFound, Refused, Unavailable
 from adapters.spec import BlockResult, CardStatus, CoreBanking, Customer
-from stasis_app.blocks import INTERNET_BANKING, BlockOrder, BlockService
 from stasis_app.flow.context import CallContext
-from stasis_app.journal import JournalEntry
+from stasis_app.safeguards.blocks import INTERNET_BANKING, BlockOrder, BlockService
+from stasis_app.safeguards.journal import JournalEntry
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Question:
 @dataclass(frozen=True)
 class Block:
     """A durable operation: done through the block service, whose kind is the
-    operation's name (:data:`stasis_app.blocks.DURABLE` asks the adapter)."""
+    operation's name (:data:`stasis_app.safeguards.blocks.DURABLE` asks the adapter)."""
 
     needs: str
     target: Callable[[dict[str, Any]], str]  # what it blocks, from the call's values

@@ -1,6 +1,6 @@
 """A caller on a fake ARI gateway, for unit tests that drive calls without Asterisk.
 
-:class:`FakeGateway` stands where :class:`stasis_app.ari.AriGateway` stands
+:class:`FakeGateway` stands where :class:`stasis_app.telephony.gateway.AriGateway` stands
 for a call: it records every request, and (when told how long speech takes)
 finishes playbacks by itself, stops them when asked, and behaves like the
 real gateway once a channel has left the app: ``answer``, ``play`` and
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stasis_app.ari import ChannelHandle
 from stasis_app.errors import AriRequestFailed, CallHungUp
+from stasis_app.telephony.gateway import ChannelHandle
 from voice.prompts import PromptBook
 
 PROMPT_URI = "sound:prompt/"

@@ -3,9 +3,9 @@ PromptAdmin whose edits, recordings and renders touch nothing shared."""
 
 from pathlib import Path
 
+from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from stasis_app.prompt_admin import PromptAdmin
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 

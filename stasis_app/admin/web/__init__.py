@@ -1,0 +1,49 @@
+"""The admin page for a bank's staff, served under ``/admin/`` by the admin
+server next to the JSON API: prompts (edit, hear, publish, revert), the flow
+diagram, live calls, the audit trail, users. Server-rendered HTML, Polish text.
+
+    auth.py      login, sessions, CSRF, roles and tenants in front of every page
+    accounts.py  users (scrypt) and sessions in the state store
+    prompts.py   flow.py  audit.py  live.py  queues.py  users.py   one module per page
+    events.py    server-sent events for the pages that stay current
+"""
+
+from aiohttp import web
+
+from stasis_app.admin.prompts import PromptAdmin
+from stasis_app.admin.web.accounts import Accounts
+from stasis_app.admin.web.audit import AuditPages
+from stasis_app.admin.web.auth import Gate
+from stasis_app.admin.web.flow import FlowPages
+from stasis_app.admin.web.live import LivePages
+from stasis_app.admin.web.prompts import PromptPages
+from stasis_app.admin.web.queues import QueuePages
+from stasis_app.admin.web.users import UserPages
+from stasis_app.queue.manager import QueueManager
+from stasis_app.telephony.live_calls import CallRegistry
+
+PREFIX = "/admin/"
+
+
+def admin_pages(
+    prompts: PromptAdmin,
+    calls: CallRegistry,
+    accounts: Accounts | None = None,
+    queues: QueueManager | None = None,
+    behind_https_proxy: bool = False,
+    every: float = 1.0,
+) -> web.Application:
+    """The pages as an aiohttp application, to mount at :data:`PREFIX`;
+    live pages look for changes (and re-check the session) every ``every`` seconds."""
+    accounts = accounts or Accounts(prompts.store)
+    gate = Gate(accounts, behind_https_proxy)
+    app = web.Application(middlewares=[gate.middleware])
+    gate.add_login_routes(app)
+    PromptPages(prompts).routes(app, gate)
+    FlowPages(prompts).routes(app, gate)
+    AuditPages(prompts.store).routes(app, gate)
+    LivePages(calls, every).routes(app, gate)
+    if queues is not None:
+        QueuePages(queues, every).routes(app, gate)
+    UserPages(accounts, prompts.tenants).routes(app, gate)  # tenants read anew after a reload
+    return app

@@ -1,0 +1,91 @@
+"""``infolinia adapters list`` and ``infolinia demo-bank show|reset``: the
+core-banking adapters installed, and the demo bank's data."""
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from stasis_app.config import load_settings
+
+
+def add_commands(commands: Any) -> None:
+    adapters = commands.add_parser(
+        "adapters",
+        help="list the core-banking adapters the installed plugins provide",
+        description="Load adapter plugins as 'infolinia run' does (entry point group "
+        "infolinia.adapters, then the built-ins; $INFOLINIA_DISABLE_PLUGINS blocks some) and "
+        "list each adapter with the package and version it comes from.",
+    )
+    adapters.add_argument("action", choices=["list"])
+    adapters.add_argument("--json", action="store_true", help="as JSON")
+
+    demo_bank = commands.add_parser(
+        "demo-bank",
+        help="look at or reset the demo bank's data",
+        description="The demo adapter's sandbox bank. 'show TENANT CUSTOMER' prints the "
+        "customer's cards, internet-banking status, balances and blocks with their "
+        "references; 'reset' restores the seed data of every demo tenant (or of TENANT).",
+    )
+    demo_bank.add_argument("action", choices=["show", "reset"])
+    demo_bank.add_argument("tenant", nargs="?", help="tenant id, e.g. izbica")
+    demo_bank.add_argument("customer", nargs="?", help="customer number, e.g. 12345678")
+    demo_bank.add_argument("--json", action="store_true", help="state as JSON")
+    adapters.set_defaults(handler=_adapters)
+    demo_bank.set_defaults(handler=_demo_bank)
+
+
+def _adapters(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from adapters.registry import AdapterRegistry
+
+    infos = AdapterRegistry().describe()
+    if args.json:
+        print(json.dumps([asdict(info) for info in infos], indent=2))
+        return 0
+    width = max((len(f"{i.package} {i.version}") for i in infos), default=0)
+    for info in infos:
+        origin = f"{info.package} {info.version}"
+        print(f"{info.name:12} {origin:{width}}  {info.description}")
+    return 0
+
+
+def _demo_bank(args: argparse.Namespace) -> int:
+    from adapters.demo import DemoBank, DemoSettings
+    from adapters.errors import NotFound
+
+    settings = load_settings(args.config, resolve_secrets=False)
+    banks = {
+        tenant_id: DemoBank(DemoSettings(**tenant.adapter.settings))
+        for tenant_id, tenant in settings.tenants.items()
+        if tenant.adapter.name == "demo" and args.tenant in (None, tenant_id)
+    }
+    if not banks:
+        print(f"infolinia: no demo-bank tenant {args.tenant or ''}".rstrip(), file=sys.stderr)
+        return 2
+    if args.action == "reset":
+        for tenant_id, bank in banks.items():
+            bank.reset()
+            print(f"{tenant_id}: demo bank reset to its seed data")
+        return 0
+    if args.tenant is None or args.customer is None:
+        print("infolinia: demo-bank show needs TENANT and CUSTOMER", file=sys.stderr)
+        return 2
+    try:
+        state = banks[args.tenant].snapshot(args.customer)
+    except NotFound:
+        print(f"infolinia: no customer {args.customer} at {args.tenant}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(state, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{state['tenant']} customer {state['customer']}")
+    print(f"  internet banking: {state['internet_banking']}")
+    for card in state["cards"]:
+        print(f"  card ...{card['last4']} ({card['kind']}): {card['status']}")
+    for account in state["accounts"]:
+        print(f"  {account['name']}: {account['balance']} {account['currency']}")
+    for block in state["blocks"]:
+        print(f"  block {block['kind']} {block['target']}: reference {block['reference']}")
+    return 0

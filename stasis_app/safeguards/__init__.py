@@ -1,0 +1,40 @@
+"""What protects a call beyond its flow: the audit trail, the guessing
+counters, the block journal, the block service and their settings, opened
+once per app on the state store and handed to every call's context."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from stasis_app.config import SecuritySettings
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.safeguards.blocks import BlockService
+from stasis_app.safeguards.journal import BlockJournal
+from stasis_app.safeguards.login_guard import LoginGuard
+from stasis_app.store import Store
+
+
+@dataclass(frozen=True)
+class Safeguards:
+    settings: SecuritySettings
+    audit: AuditLog
+    guard: LoginGuard
+    journal: BlockJournal
+    # Durable operations (blocks): retry, journal, audit (stasis_app/safeguards/blocks.py).
+    blocks: BlockService
+
+    @property
+    def in_flight(self) -> set["asyncio.Future[Any]"]:
+        """Blocks under way: the app waits for them before it exits."""
+        return self.blocks.in_flight
+
+    @classmethod
+    def on(
+        cls,
+        store: Store,
+        settings: SecuritySettings,
+        in_flight: "set[asyncio.Future[Any]] | None" = None,
+    ) -> "Safeguards":
+        audit, journal = AuditLog(store), BlockJournal(store)
+        blocks = BlockService(journal, audit, in_flight)
+        return cls(settings, audit, LoginGuard(store, settings), journal, blocks)

@@ -1,0 +1,297 @@
+"""One caller's call, as the call's own task sees it: answer, say prompts,
+read keys, hang up.
+
+Events arrive on the call's queue from the gateway. A hangup at any moment
+raises :class:`~stasis_app.errors.CallHungUp` out of whatever the call is
+waiting for, which unwinds the task. Keys pressed at any time are kept in a
+buffer, so keys pressed during a prompt or before a read starts are not lost.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
+from stasis_app.telephony.gateway import (
+    CHANNEL_GONE,
+    RECEIVED_AT,
+    RESYNCED,
+    AriEvent,
+    AriGateway,
+    ChannelHandle,
+)
+from voice.engine import SynthesisError
+from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
+from voice.prompts import PromptBook
+
+log = logging.getLogger(__name__)
+
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", CHANNEL_GONE})
+# A synthetic event another task puts on a call's queue (:meth:`Call.notify`),
+# e.g. the consultant queue saying an agent is ready for this caller.
+INTERRUPT = "InfoliniaInterrupt"
+
+# Media URIs per ARI play request; longer sequences go as several playbacks.
+MAX_MEDIA_PER_PLAYBACK = 16
+# Seconds of quiet between two "please wait" while the bank is slow.
+FILLER_PAUSE = 2.0
+T = TypeVar("T")
+
+# A playback whose end we never hear about (lost event) is re-checked this often.
+PLAYBACK_RECHECK_SECONDS = 30.0
+
+
+def _outcome_unheard(work: "asyncio.Future[Any]") -> None:
+    """Take the outcome of work the caller is no longer there to hear (see
+    :meth:`Call.while_waiting`), so that its failure (a bank that timed out)
+    is not reported as a task exception never retrieved."""
+    if not work.cancelled():
+        work.exception()
+
+
+@dataclass(frozen=True)
+class DigitTimeouts:
+    """How long to wait for the first key, and between keys, in seconds."""
+
+    first: float = 6.0
+    between: float = 4.0
+
+
+DEFAULT_TIMEOUTS = DigitTimeouts()
+
+
+class Call:
+    """The caller's side of the conversation, driven by one task."""
+
+    def __init__(
+        self,
+        handle: ChannelHandle,
+        gateway: AriGateway,
+        prompts: PromptBook,
+        live: LiveSpeech | None = None,
+        key_to_prompt: Callable[[float], None] | None = None,
+    ) -> None:
+        self.handle = handle
+        self.gateway = gateway
+        self.prompts = prompts
+        self.live = live
+        self.started = time.monotonic()
+        self.keys: list[str] = []  # pressed but not yet consumed
+        self.prompts_played = 0
+        # Unique across app restarts: a resumed call may still have our old playbacks.
+        prefix = f"{handle.channel_id}-{uuid.uuid4().hex[:6]}"
+        self._playback_ids = (f"{prefix}-p{n}" for n in itertools.count(1))
+        self.hung_up = False
+        self.left_app = False  # handed back to the dialplan (a transfer)
+        # When the last key the app can act on arrived, until the next prompt
+        # starts; ``key_to_prompt`` is given the seconds in between.
+        self._key_to_prompt = key_to_prompt
+        self._key_at: float | None = None
+        self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
+
+    @property
+    def channel_id(self) -> str:
+        return self.handle.channel_id
+
+    @property
+    def line(self) -> str:
+        return self.handle.line
+
+    async def answer(self) -> None:
+        await self.gateway.answer(self.channel_id)
+
+    def notify(self, reason: str) -> None:
+        """From another task: wake this call. The reason lands in
+        :attr:`interrupts`; a prompt playing with ``barge_in`` stops for it."""
+        self.handle.events.put_nowait({"type": INTERRUPT, "reason": reason})
+
+    async def next_event(self, timeout: float) -> AriEvent | None:
+        """The call's next event within ``timeout`` seconds (None: none came);
+        keys go to :attr:`keys`, interrupts to :attr:`interrupts`, a hangup raises."""
+        return await self._next_event(timeout)
+
+    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+        """Play the prompts ``keys`` one after another.
+
+        They go to Asterisk as one ARI playback, or as a few in a row when
+        there are many (a long history): ARI refuses a play request with too
+        many media URIs. With ``barge_in`` a key press stops the prompt (the
+        key is kept for the next read). Returns True when it was interrupted.
+        """
+        if barge_in and (self.keys or self.interrupts):
+            return True  # the caller already answered; do not make them listen
+        # Only the first key is logged: the rest may be fragments of customer data.
+        first = keys[0] if keys else ""
+        if speaks_customer_data(first):
+            first = "value"  # the start of customer data: never logged
+        if not keys:
+            return False
+        for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK):
+            part = keys[start : start + MAX_MEDIA_PER_PLAYBACK]
+            media = []
+            for key in part:
+                try:
+                    media.append(await self._media(key))
+                except (OSError, SynthesisError) as exc:
+                    if not key.startswith(LIVE_PREFIX):
+                        raise
+                    # A full disk, say: the caller hears the rest without this name.
+                    log.warning(
+                        "customer text could not be spoken; left out",
+                        extra={"error": type(exc).__name__},
+                    )
+            if media and await self._play(media, first, len(keys), barge_in):
+                return True
+        return False
+
+    async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
+        playback_id = next(self._playback_ids)
+        log.info("prompt", extra={"prompt": first, "items": items, "playback": playback_id})
+        await self.gateway.play(self.channel_id, media, playback_id)
+        self._prompt_started()
+        self.prompts_played += 1
+        while True:
+            event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
+            kind = None if event is None else event.get("type")
+            if kind == "PlaybackFinished" and event and event["playback"]["id"] == playback_id:
+                if event["playback"].get("state") == "failed":
+                    log.error("prompt failed to play", extra={"prompt": first})
+                    raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
+                self._key_at = None  # keys typed over a whole prompt waited for it, not us
+                return False
+            if kind in ("ChannelDtmfReceived", INTERRUPT) and barge_in:
+                await self.gateway.stop_playback(playback_id)
+                return True
+            if (kind is None or kind == RESYNCED) and not await self.gateway.playback_exists(
+                playback_id
+            ):
+                return False
+
+    async def read_digits(
+        self,
+        max_digits: int,
+        *,
+        terminator: str | None = "#",
+        timeouts: DigitTimeouts = DEFAULT_TIMEOUTS,
+    ) -> str:
+        """Collect keys until ``max_digits``, the terminator, or a timeout.
+
+        Keys already in the buffer count. The terminator is not returned.
+        Returns what was collected (possibly ""). The digits are never logged.
+        """
+        digits = ""
+        while len(digits) < max_digits:
+            if not self.keys:
+                timeout = timeouts.first if not digits else timeouts.between
+                deadline = time.monotonic() + timeout
+                while not self.keys:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        log.info("keys timed out", extra={"count": len(digits)})
+                        return digits
+                    event = await self._next_event(remaining)
+                    if event is not None and event.get("type") == RESYNCED:
+                        # Keys pressed while the app was reconnecting are lost:
+                        # end the read so the flow asks again.
+                        log.info("keys lost in a reconnect", extra={"count": len(digits)})
+                        return ""
+            key = self.keys.pop(0)
+            if terminator is not None and key == terminator:
+                break
+            digits += key
+        log.info("keys read", extra={"count": len(digits)})
+        return digits
+
+    async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:
+        """Await ``work``; if it takes longer than ``after`` seconds, play
+        ``prompt`` (e.g. "please wait") until it is done, again every few
+        seconds, so the caller never sits in silence (after a reconnect, a
+        filler whose end was missed plays again). Keys pressed meanwhile
+        are kept; a hangup raises CallHungUp (``work`` itself is not
+        cancelled: shield it if it must finish)."""
+        task = asyncio.ensure_future(work)
+        # If the caller hangs up (or the app stops) first, the work goes on
+        # unheard; its outcome is taken all the same, even a failure.
+        task.add_done_callback(_outcome_unheard)
+        done, _ = await asyncio.wait({task}, timeout=after)
+        if done:
+            return task.result()
+        log.info("caller waits", extra={"prompt": prompt, "after": after})
+        playing: str | None = None
+        next_start = time.monotonic()
+        try:
+            while not task.done():
+                if playing is None and time.monotonic() >= next_start:
+                    playing = next(self._playback_ids)
+                    await self.gateway.play(self.channel_id, [await self._media(prompt)], playing)
+                    self._prompt_started()
+                    self.prompts_played += 1
+                # The same dispatch as every other wait (keys kept, a hangup
+                # raises), raced against the work.
+                waiter = asyncio.ensure_future(self._next_event(FILLER_PAUSE))
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiter.done():
+                    waiter.cancel()  # the work is done; nothing taken from the queue
+                    continue
+                event = waiter.result()
+                kind = event.get("type") if event else None
+                if kind == "PlaybackFinished" and event and event["playback"]["id"] == playing:
+                    playing, next_start = None, time.monotonic() + FILLER_PAUSE
+                elif (
+                    kind == RESYNCED
+                    and playing is not None
+                    and not await self.gateway.playback_exists(playing)
+                ):
+                    # Its PlaybackFinished was lost in the reconnect: the caller
+                    # is in silence; play it again now.
+                    playing, next_start = None, time.monotonic()
+        finally:
+            if playing is not None and not self.hung_up:
+                with contextlib.suppress(AriError):
+                    await self.gateway.stop_playback(playing)
+        return task.result()
+
+    async def hangup(self) -> None:
+        await self.gateway.hangup(self.channel_id)
+
+    async def _media(self, key: str) -> str:
+        if key.startswith(LIVE_PREFIX):
+            if self.live is None:
+                raise KeyError("no live speech for customer text on this call")
+            return await self.live.media(self.channel_id, key.removeprefix(LIVE_PREFIX))
+        return self.prompts.media(key)
+
+    async def _next_event(self, timeout: float) -> AriEvent | None:
+        """Wait for the call's next event; keys go to the buffer, interrupts to
+        :attr:`interrupts`, a hangup raises. Every wait of a call goes through
+        here (prompts, reads, the filler of :meth:`while_waiting`)."""
+        try:
+            async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                event = await self.handle.events.get()
+        except TimeoutError:
+            return None
+        kind = event.get("type")
+        if kind in HANGUP_EVENTS:
+            self.hung_up = True
+            raise CallHungUp(kind)
+        if kind == "ChannelDtmfReceived":
+            self._keep_key(event)
+        elif kind == INTERRUPT:
+            self.interrupts.append(str(event.get("reason", "")))
+        return event
+
+    def _keep_key(self, event: AriEvent) -> None:
+        self.keys.append(str(event.get("digit", "")))
+        self._key_at = event.get(RECEIVED_AT) or time.monotonic()
+
+    def _prompt_started(self) -> None:
+        """Asterisk started a prompt: the wait since the last key is over."""
+        if self._key_at is not None and self._key_to_prompt is not None:
+            self._key_to_prompt(time.monotonic() - self._key_at)
+        self._key_at = None
