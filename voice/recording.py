@@ -13,7 +13,7 @@ below :data:`PEAK_CEILING_DBFS`), then converted like synthesized audio
 All of that happens in a private work folder (:func:`render_upload`); only
 :func:`install` puts the files into the prompt cache, under
 ``<prompt cache>/recordings/``, content-addressed by a hash of the upload and
-of this processing. :class:`~stasis_app.prompt_admin.PromptAdmin` installs
+of this processing. :class:`~stasis_app.admin.prompts.PromptAdmin` installs
 an upload only to publish it, and takes it out again when the publication
 is refused.
 
