@@ -88,3 +88,13 @@ def test_secrets_come_from_the_environment_not_the_files() -> None:
                 assert value.startswith("${") and ":?" in value, (name, value)
     for conf in (DOCKER / "asterisk" / "etc").glob("*.conf"):
         assert not re.search(r"^\s*password\s*=", conf.read_text(), re.M), conf
+
+
+def test_the_app_image_carries_every_package_the_running_line_imports() -> None:
+    """The plugin core came in after the Dockerfile was written: the image
+    must copy every package the app imports (the developer tools it never
+    does)."""
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    assert {"plugin", "stasis_app", "adapters", "voice"} <= copied
+    assert "devtools" not in copied
