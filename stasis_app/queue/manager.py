@@ -14,7 +14,7 @@ from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.queue import ConsultantQueue, Conversation
 from stasis_app.queue.supervisor import Session, Supervisors
 from stasis_app.store import Store
-from stasis_app.telephony.gateway import AriGateway
+from stasis_app.telephony.ports import QueueGateway
 from stasis_app.tenants import Tenant
 from voice.prompts import PromptBook
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class QueueManager:
-    def __init__(self, gateway: AriGateway, store: Store, metrics: QueueMetrics) -> None:
+    def __init__(self, gateway: QueueGateway, store: Store, metrics: QueueMetrics) -> None:
         self.gateway = gateway
         self.metrics = metrics
         self.callbacks = CallbackBook(store)

@@ -26,7 +26,8 @@ from stasis_app.queue.estimate import HandleTimes, estimate_wait
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.speech import whisper_keys
 from stasis_app.telephony.call import Call
-from stasis_app.telephony.gateway import CHANNEL_GONE, AriEvent, AriGateway, ChannelHandle
+from stasis_app.telephony.gateway import CHANNEL_GONE, AriEvent, ChannelHandle
+from stasis_app.telephony.ports import QueueGateway
 from stasis_app.tenants import QueueSettings
 from voice.prompts import PromptBook
 
@@ -87,7 +88,7 @@ class ConsultantQueue:
         tenant: str,
         name: str,
         settings: QueueSettings,
-        gateway: AriGateway,
+        gateway: QueueGateway,
         prompts: PromptBook,
         metrics: QueueMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,

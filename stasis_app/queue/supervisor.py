@@ -30,7 +30,8 @@ from stasis_app.errors import AriError, InfoliniaError
 from stasis_app.queue.queue import LEG_ENDED, Conversation
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
-from stasis_app.telephony.gateway import AriGateway, ChannelHandle
+from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.telephony.ports import QueueGateway
 from stasis_app.tenants import SupervisorPhone
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class Session:
 class Supervisors:
     """The supervision sessions of the app, and the phones that may supervise."""
 
-    def __init__(self, gateway: AriGateway, store: Store) -> None:
+    def __init__(self, gateway: QueueGateway, store: Store) -> None:
         self.gateway = gateway
         self.audit = AuditLog(store)
         self.sessions: dict[str, Session] = {}

@@ -23,9 +23,9 @@ from stasis_app.telephony.gateway import (
     RECEIVED_AT,
     RESYNCED,
     AriEvent,
-    AriGateway,
     ChannelHandle,
 )
+from stasis_app.telephony.ports import CallGateway
 from voice.engine import SynthesisError
 from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
 from voice.prompts import PromptBook
@@ -72,7 +72,7 @@ class Call:
     def __init__(
         self,
         handle: ChannelHandle,
-        gateway: AriGateway,
+        gateway: CallGateway,
         prompts: PromptBook,
         live: LiveSpeech | None = None,
         key_to_prompt: Callable[[float], None] | None = None,
@@ -105,6 +105,29 @@ class Call:
 
     async def answer(self) -> None:
         await self.gateway.answer(self.channel_id)
+
+    def has_keys(self) -> bool:
+        """Keys were pressed that no read has taken yet."""
+        return bool(self.keys)
+
+    def drop_key(self, key: str) -> bool:
+        """Drop the next pressed key if it is ``key`` (a "#" typed after a
+        number that ended by itself); True when it was dropped."""
+        if self.keys[:1] == [key]:
+            self.keys.pop(0)
+            return True
+        return False
+
+    async def endpoint_online(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` (e.g. ``PJSIP/consultant``) is registered now."""
+        return await self.gateway.endpoint_online(endpoint)
+
+    async def continue_in_dialplan(self, context: str, extension: str) -> None:
+        """Hand the caller back to the dialplan at ``context``/``extension``
+        (a transfer): the call leaves this app, which no longer hangs it up.
+        An :class:`~stasis_app.errors.AriError` leaves the call here."""
+        await self.gateway.continue_in_dialplan(self.channel_id, context, extension)
+        self.left_app = True
 
     def notify(self, reason: str) -> None:
         """From another task: wake this call. The reason lands in

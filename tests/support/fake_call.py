@@ -17,7 +17,7 @@ the prompt key or the live text, so a test reads what the caller heard.
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,9 @@ class Request:
 
 
 class FakeGateway:
-    """The ARI gateway as a call sees it, scripted (see the module's docstring)."""
+    """The ARI gateway as a call sees it (a
+    :class:`~stasis_app.telephony.ports.CallGateway`), scripted (see the
+    module's docstring)."""
 
     def __init__(
         self,
@@ -82,13 +84,13 @@ class FakeGateway:
         self._quiet: dict[str, asyncio.Event] = {}
         self.on_request: Callable[[Request], None] | None = None  # sees each request as made
 
-    # --- the app's side: what AriGateway offers a call ----------------------
+    # --- the app's side: CallGateway, what AriGateway offers a call -----------
 
     async def answer(self, channel_id: str) -> None:
         self._record("answer", channel_id)
         self._must_be_live(channel_id)
 
-    async def play(self, channel_id: str, media: list[str], playback_id: str) -> None:
+    async def play(self, channel_id: str, media: Sequence[str], playback_id: str) -> None:
         self._record("play", channel_id, media=list(media), playback=playback_id)
         self._must_be_live(channel_id)
         self.played.append((list(media), playback_id))
