@@ -31,7 +31,7 @@ class Misbehaving:
 
 
 async def test_a_hung_adapter_times_out(caplog: pytest.LogCaptureFixture) -> None:
-    guarded = GuardedAdapter(Misbehaving("hang"), "slowbank", timeout=0.05)  # type: ignore[arg-type]
+    guarded = GuardedAdapter(Misbehaving("hang"), "slowbank", timeout=0.05)
     with pytest.raises(Timeout):
         await guarded.authenticate("12345678", "1234")
     assert any(r.getMessage() == "adapter timed out" for r in caplog.records)
@@ -41,7 +41,7 @@ async def test_a_crashing_adapter_becomes_unavailable_without_its_message(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    guarded = GuardedAdapter(Misbehaving("crash"), "crashbank", timeout=1)  # type: ignore[arg-type]
+    guarded = GuardedAdapter(Misbehaving("crash"), "crashbank", timeout=1)
     with pytest.raises(Unavailable) as caught:
         await guarded.authenticate("12345678", "8642")
     assert "8642" not in str(caught.value)
@@ -49,6 +49,6 @@ async def test_a_crashing_adapter_becomes_unavailable_without_its_message(
 
 
 async def test_refusals_pass_through() -> None:
-    guarded = GuardedAdapter(Misbehaving("refuse"), "bank", timeout=1)  # type: ignore[arg-type]
+    guarded = GuardedAdapter(Misbehaving("refuse"), "bank", timeout=1)
     with pytest.raises(Refused):
         await guarded.authenticate("12345678", "1234")

@@ -451,7 +451,7 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
         await finish.wait()
 
     full: list[int] = []
-    gateway = await run_gateway(
+    gateway: AriGateway = await run_gateway(
         on_call,
         settings=FAST.model_copy(update={"max_calls": 2}),
         on_full=lambda: full.append(gateway.active_calls),

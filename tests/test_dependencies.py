@@ -47,7 +47,7 @@ def test_no_known_vulnerable_version_can_be_installed() -> None:
 
 def test_constraints_pin_every_installed_package_to_what_is_installed() -> None:
     pinned = pins()
-    installed = {
+    installed: dict[str, str] = {
         canonicalize_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
     }
     installed.pop("infolinia")

@@ -7,6 +7,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Barrier
+from typing import Any
 
 import pytest
 
@@ -210,8 +211,12 @@ def test_old_stores_keep_their_telekod_locks(tmp_path: Path) -> None:
 def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
     """Every login forgets attempts older than the window; without an index on
     the time that was a scan of the whole table per login (an hour of calls)."""
+
+    def plan_of(sql: str) -> list[Any]:
+        return store.read(lambda db: db.execute("EXPLAIN QUERY PLAN " + sql, (0.0,)).fetchall())
+
     plans = [
-        store.read(lambda db, sql=sql: db.execute("EXPLAIN QUERY PLAN " + sql, (0.0,)).fetchall())
+        plan_of(sql)
         for sql in (
             "DELETE FROM login_attempts WHERE at < ?",
             "DELETE FROM web_login_failures WHERE at <= ?",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -141,7 +142,7 @@ def test_no_label_can_carry_a_caller_or_customer_number() -> None:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient[object, object]]:
+async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     env = {"INFOLINIA_STATE": str(tmp_path / "s.sqlite"), "INFOLINIA_PROMPT_DIR": str(tmp_path)}
     settings = load_settings(TEST_CONFIG, env=env, resolve_secrets=False)
     admin = PromptAdmin(build_deployment(settings, with_adapters=False), Store(settings.state))
@@ -152,7 +153,7 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[object, object]]:
 
 
 async def test_metrics_need_no_token_and_everything_else_still_does(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     answer = await client.get("/metrics")
     assert answer.status == 200

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -92,7 +93,7 @@ async def test_edits_made_elsewhere_reach_a_running_app(
 
 
 @pytest.fixture
-async def client(admin: PromptAdmin) -> AsyncIterator[TestClient[object, object]]:
+async def client(admin: PromptAdmin) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     async with TestClient(TestServer(AdminApi(admin).app())) as test_client:
         yield test_client
 
@@ -102,7 +103,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_the_api_needs_a_token_for_the_right_tenant(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     token = admin.store.create_token("anna", "cieszyn")
     assert (await client.get("/api/tenants")).status == 401
@@ -119,7 +120,7 @@ async def test_the_api_needs_a_token_for_the_right_tenant(
 
 
 async def test_the_api_lists_changes_previews_and_refuses_lost_updates(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     headers = bearer(admin.store.create_token("anna", "*"))
     url = "/api/tenants/cieszyn/prompts"
@@ -204,7 +205,7 @@ def full_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_a_full_disk_refuses_an_edit_and_changes_nothing(
-    client: TestClient[object, object], admin: PromptAdmin, full_dir: Path
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, full_dir: Path
 ) -> None:
     book = admin.deployment.tenants["cieszyn"].prompts
     await book.set_text("greeting", book.texts["greeting"])

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import FormData
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -182,7 +182,7 @@ async def test_a_typed_text_cannot_pose_as_a_recording(admin: PromptAdmin) -> No
 
 
 @pytest.fixture
-async def client(admin: PromptAdmin) -> AsyncIterator[TestClient[object, object]]:
+async def client(admin: PromptAdmin) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     accounts = Accounts(admin.store)
     accounts.set_user("anna", "admin", "cieszyn", PASSWORD)
     accounts.set_user("ewa", "auditor", "cieszyn", PASSWORD)
@@ -192,7 +192,7 @@ async def client(admin: PromptAdmin) -> AsyncIterator[TestClient[object, object]
 
 
 async def test_the_api_takes_a_recording_and_keeps_other_requests_small(
-    client: TestClient[object, object], admin: PromptAdmin, talent: bytes
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, talent: bytes
 ) -> None:
     auth = {"Authorization": f"Bearer {admin.store.create_token('anna', 'cieszyn')}"}
     url = "/api/tenants/cieszyn/prompts/greeting"
@@ -210,7 +210,7 @@ async def test_the_api_takes_a_recording_and_keeps_other_requests_small(
     assert big.status == 413
 
 
-async def login(client: TestClient[object, object], user: str) -> str:
+async def login(client: TestClient[web.Request, web.Application], user: str) -> str:
     form = await client.get("/admin/login")
     token = re.search(r'name="csrf" value="([^"]+)"', await form.text()).group(1)  # type: ignore[union-attr]
     answer = await client.post(
@@ -220,7 +220,7 @@ async def login(client: TestClient[object, object], user: str) -> str:
 
 
 async def test_an_admin_uploads_a_recording_from_the_page_and_an_auditor_cannot(
-    client: TestClient[object, object], admin: PromptAdmin, talent: bytes
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, talent: bytes
 ) -> None:
     def form(csrf: str) -> FormData:
         data = FormData()

@@ -20,7 +20,7 @@ class OnlineEngine:
 
 def test_an_online_engine_is_refused_for_customer_text(tmp_path: Path) -> None:
     with pytest.raises(SynthesisError, match="offline"):
-        LiveSpeech(tmp_path, OnlineEngine())  # type: ignore[arg-type]
+        LiveSpeech(tmp_path, OnlineEngine())
 
 
 async def test_rendered_for_one_call_and_deleted_when_it_ends(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -69,7 +69,7 @@ def calls(clock: Clock) -> CallRegistry:
 @pytest.fixture
 async def client(
     admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
-) -> AsyncIterator[TestClient[object, object]]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     pages = admin_pages(admin, calls, accounts)
     async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
         yield client
@@ -81,7 +81,9 @@ def csrf_in(html: str) -> str:
     return found.group(1)
 
 
-async def login(client: TestClient[object, object], user: str, password: str = PASSWORD) -> str:
+async def login(
+    client: TestClient[web.Request, web.Application], user: str, password: str = PASSWORD
+) -> str:
     """Log in like a browser; the session's CSRF token (from the first page)."""
     form = await client.get("/admin/login")
     answer = await client.post(
@@ -97,7 +99,7 @@ def url(key: str = "greeting", tenant: str = "cieszyn") -> str:
 
 
 async def test_login_gives_a_hardened_session_cookie_and_a_wrong_password_nothing(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     assert (await client.get("/admin", allow_redirects=False)).headers["Location"] == "/admin/"
     assert (await client.get("/admin/prompts", allow_redirects=False)).status == 303
@@ -127,7 +129,9 @@ async def test_login_gives_a_hardened_session_cookie_and_a_wrong_password_nothin
     assert (await client.get("/api/tenants")).status == 401
 
 
-async def login_page_after(client: TestClient[object, object], user: str, password: str) -> str:
+async def login_page_after(
+    client: TestClient[web.Request, web.Application], user: str, password: str
+) -> str:
     """The page a login attempt ends on."""
     form = await client.get("/admin/login")
     answer = await client.post(
@@ -138,7 +142,7 @@ async def login_page_after(client: TestClient[object, object], user: str, passwo
 
 
 async def test_many_wrong_passwords_lock_the_user_name_for_a_while(
-    client: TestClient[object, object], clock: Clock, admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], clock: Clock, admin: PromptAdmin
 ) -> None:
     for _ in range(5):
         assert "Zła nazwa" in await login_page_after(client, "anna", "zle-haslo-xx")
@@ -153,13 +157,15 @@ async def test_many_wrong_passwords_lock_the_user_name_for_a_while(
 
 
 async def test_login_without_the_login_forms_token_is_refused(
-    client: TestClient[object, object],
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     answer = await client.post("/admin/login", data={"user": "anna", "password": PASSWORD})
     assert answer.status == 403
 
 
-async def test_each_role_reaches_only_its_pages(client: TestClient[object, object]) -> None:
+async def test_each_role_reaches_only_its_pages(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     await login(client, "ewa")  # auditor
     assert (await client.get(url())).status == 403
     assert (await client.get("/admin/flow/cieszyn")).status == 403
@@ -175,7 +181,7 @@ async def test_each_role_reaches_only_its_pages(client: TestClient[object, objec
 
 
 async def test_staff_of_one_bank_see_only_that_bank(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     AuditLog(admin.store).append(tenant="izbica", action="prompt_edit", result="ok")
     await login(client, "anna")
@@ -192,7 +198,7 @@ async def test_staff_of_one_bank_see_only_that_bank(
 
 
 async def test_a_change_without_the_csrf_token_is_refused(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     csrf = await login(client, "anna")
     data = {"text": "Ukradzione powitanie.", "expected": "Cieszyn."}
@@ -203,7 +209,9 @@ async def test_a_change_without_the_csrf_token_is_refused(
     assert admin.store.prompt_history("cieszyn") == []
 
 
-async def test_a_session_expires(client: TestClient[object, object], clock: Clock) -> None:
+async def test_a_session_expires(
+    client: TestClient[web.Request, web.Application], clock: Clock
+) -> None:
     await login(client, "anna")
     assert (await client.get(url())).status == 200
     clock.now += 601
@@ -211,7 +219,7 @@ async def test_a_session_expires(client: TestClient[object, object], clock: Cloc
     assert answer.status == 303 and answer.headers["Location"] == "/admin/login"
 
 
-async def test_logout_ends_the_session(client: TestClient[object, object]) -> None:
+async def test_logout_ends_the_session(client: TestClient[web.Request, web.Application]) -> None:
     csrf = await login(client, "anna")
     assert (await client.post("/admin/logout", data={"csrf": csrf})).url.path == "/admin/login"
     assert (await client.get(url(), allow_redirects=False)).status == 303
@@ -223,7 +231,7 @@ def wav_info(body: bytes) -> tuple[int, int, int]:
 
 
 async def test_preview_diff_publish_and_revert_a_greeting(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     csrf = await login(client, "anna")
     new = "Witamy w Cieszynie."
@@ -258,7 +266,9 @@ async def test_preview_diff_publish_and_revert_a_greeting(
     assert actions.count(("prompt_edit", "ok")) == 2
 
 
-async def test_the_prompt_list_searches_keys_and_texts(client: TestClient[object, object]) -> None:
+async def test_the_prompt_list_searches_keys_and_texts(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     await login(client, "anna")
     page = await (await client.get("/admin/prompts/cieszyn", params={"q": "cieszyn"})).text()
     assert 'href="/admin/prompts/cieszyn/greeting"' in page
@@ -266,7 +276,7 @@ async def test_the_prompt_list_searches_keys_and_texts(client: TestClient[object
 
 
 async def test_the_flow_page_draws_the_flow_and_links_its_prompts(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     await login(client, "anna")
     page = await (await client.get("/admin/flow/cieszyn")).text()
@@ -277,7 +287,7 @@ async def test_the_flow_page_draws_the_flow_and_links_its_prompts(
 
 
 async def test_the_audit_page_filters_exports_and_verifies(
-    client: TestClient[object, object], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     log = AuditLog(admin.store)
     log.append(tenant="cieszyn", action="block_card", result="confirmed", reference="BS-1")
@@ -296,7 +306,7 @@ async def test_the_audit_page_filters_exports_and_verifies(
 
 
 async def test_an_admin_manages_only_the_users_of_their_bank(
-    client: TestClient[object, object], accounts: Accounts
+    client: TestClient[web.Request, web.Application], accounts: Accounts
 ) -> None:
     csrf = await login(client, "anna")
     listed = await (await client.get("/admin/users")).text()
@@ -333,7 +343,7 @@ async def first_event(answer: ClientResponse) -> list[dict[str, object]]:
 
 
 async def test_the_live_view_shows_calls_of_the_own_bank_without_customer_data(
-    client: TestClient[object, object], calls: CallRegistry, clock: Clock
+    client: TestClient[web.Request, web.Application], calls: CallRegistry, clock: Clock
 ) -> None:
     calls.started("chan-1", "cieszyn").state = lambda: "main_menu"
     calls.started("chan-2", "izbica")

@@ -32,7 +32,7 @@ class Stuck(RuntimeError):
     """Every task waits for something nothing will ever do."""
 
 
-class _JumpingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _JumpingSelector(selectors.DefaultSelector):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
