@@ -1,6 +1,7 @@
 """Adapter discovery through pluggy: built-ins, plugins, settings, errors."""
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pydantic import BaseModel
@@ -20,7 +21,10 @@ class NoSettings(BaseModel):
 class VendorPlugin:
     @hookimpl
     def infolinia_register_adapters(self) -> list[AdapterFactory]:
-        return [AdapterFactory("vendor", NoSettings, lambda settings: object(), "a vendor's")]
+        def build(settings: NoSettings) -> CoreBanking:
+            return cast(CoreBanking, object())  # only listed, never asked anything
+
+        return [AdapterFactory("vendor", NoSettings, build, "a vendor's")]
 
 
 def test_builtin_demo_adapter_is_registered_through_the_hook() -> None:

@@ -43,7 +43,8 @@ class Bank:
         self.asked += 1
         if isinstance(self.answer, BaseException):
             raise self.answer
-        return await self.answer()
+        customer: Customer = await self.answer()
+        return customer
 
 
 def guards(tmp_path: Path) -> Safeguards:

@@ -197,7 +197,10 @@ def test_a_post_without_the_csrf_token_is_refused(
 ) -> None:
     page = logged_in(browser, "test-web-admin")
     try:
-        form = {"text": "Podrzucone powitanie.", "expected": "Cieszyn."}
+        form: dict[str, str | float | bool] = {
+            "text": "Podrzucone powitanie.",
+            "expected": "Cieszyn.",
+        }
         answer = page.request.post(GREETING + "/publish", form=form)
         assert answer.status == 403 and "CSRF" in answer.text()
         assert greeting_now() == "Cieszyn."

@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -97,13 +97,17 @@ def reset_banks() -> dict[str, DemoBank]:
     return banks
 
 
-async def together(**rounds: Awaitable[Heard]) -> dict[str, Heard | BaseException]:
+# What one test's round of calls found (each module has its own ``Heard``).
+R = TypeVar("R")
+
+
+async def together(**rounds: Awaitable[R]) -> dict[str, R | BaseException]:
     """Runs several tests' calls at once; a test whose calls failed gets its error."""
     results = await asyncio.gather(*rounds.values(), return_exceptions=True)
     return dict(zip(rounds, results, strict=True))
 
 
-def heard(results: dict[str, Heard | BaseException], name: str) -> Heard:
+def heard(results: dict[str, R | BaseException], name: str) -> R:
     result = results[name]
     if isinstance(result, BaseException):
         raise result
