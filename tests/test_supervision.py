@@ -26,7 +26,8 @@ from stasis_app.queue.queue import Conversation
 from stasis_app.queue.supervisor import UnknownSupervisor
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
-from stasis_app.telephony.gateway import AriGateway, ChannelHandle
+from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.telephony.ports import QueueGateway
 from stasis_app.tenants import SupervisorPhone
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_prompt_admin
@@ -112,7 +113,8 @@ def gateway() -> FakeGateway:
 
 @pytest.fixture
 def queues(admin: PromptAdmin, gateway: FakeGateway) -> OneCall:
-    manager = OneCall(cast(AriGateway, gateway), admin.store, QueueMetrics())
+    # Only the supervisors' part of a QueueGateway is faked: no caller waits here.
+    manager = OneCall(cast(QueueGateway, gateway), admin.store, QueueMetrics())
     manager.supervisors.configure(
         {"izbica": [SupervisorPhone(name="ewa", endpoint="PJSIP/softphone")]}
     )

@@ -18,8 +18,8 @@ from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.queue.manager import QueueManager
 from stasis_app.queue.metrics import QueueMetrics
-from stasis_app.telephony.gateway import AriGateway
 from stasis_app.telephony.live_calls import CallRegistry
+from stasis_app.telephony.ports import QueueGateway
 from tests.support.isolated_admin import isolated_prompt_admin
 from tests.test_web_admin import PASSWORD, Clock, login
 
@@ -51,7 +51,7 @@ async def client(
 ) -> AsyncIterator[TestClient[Any, Any]]:
     calls = CallRegistry(clock)
     calls.started("chan-1", "cieszyn")
-    queues = QueueManager(cast(AriGateway, object()), admin.store, QueueMetrics())
+    queues = QueueManager(cast(QueueGateway, object()), admin.store, QueueMetrics())
     pages = admin_pages(admin, calls, accounts, queues=queues, every=TICK)
     async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
         yield client
