@@ -49,7 +49,7 @@ class Plugins:
         """``infolinia_register_engines`` of every plugin."""
         return self._call("infolinia_register_engines")
 
-    def verbs(self) -> list[Registered[type[Verb]]]:
+    def verbs(self) -> list[Registered[type[Verb[Any]]]]:
         """``infolinia_register_verbs`` of every plugin."""
         return self._call("infolinia_register_verbs")
 

@@ -9,7 +9,7 @@ at start-up (:func:`plugin.manager.get_plugin_manager` calls ``check_pending``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plugin.marker import hookspec
 
@@ -35,7 +35,7 @@ def infolinia_register_engines() -> list[Factory[TtsEngine]]:  # type: ignore[em
 
 
 @hookspec
-def infolinia_register_verbs() -> list[type[Verb]]:  # type: ignore[empty-body]
+def infolinia_register_verbs() -> list[type[Verb[Any]]]:  # type: ignore[empty-body]
     """Return the verb classes this plugin adds (subclasses of
     ``stasis_app.verbs.base.Verb``); a flow state names one in ``verb``.
     Names must not clash with the built-in verbs or another plugin's."""

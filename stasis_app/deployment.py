@@ -206,7 +206,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
 def _check_queues(source: str, tenant: Tenant, flow: Flow) -> None:
     """Every queue a transfer of the tenant's flow names is one of its queues."""
     for name, state in flow.states.items():
-        wanted = getattr(state.params, "queue", None) if state.verb.name == "transfer" else None
+        wanted = state.verb.queue(state.params)
         if wanted is not None and wanted not in tenant.queues:
             raise ConfigError(
                 source,

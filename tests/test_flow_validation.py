@@ -62,14 +62,14 @@ def test_flow_words_on_yes_and_no_stay_words(tmp_path: Path) -> None:
 def test_a_plugin_adds_a_verb_through_the_hook(tmp_path: Path) -> None:
     from adapters.hookspecs import hookimpl
     from plugin.manager import get_plugin_manager
-    from stasis_app.verbs.base import Verb
+    from stasis_app.verbs.base import Verb, VerbParams
 
-    class Beep(Verb):
+    class Beep(Verb[VerbParams]):
         name = "beep"
 
     class BeepPlugin:
         @hookimpl
-        def infolinia_register_verbs(self) -> list[type[Verb]]:
+        def infolinia_register_verbs(self) -> list[type[Verb[VerbParams]]]:
             return [Beep]
 
     manager = get_plugin_manager(env={})

@@ -24,7 +24,7 @@ async def run_flow(flow: Flow, ctx: CallContext) -> str:
         state = flow.states[name]
         ctx.state, ctx.transitions = name, state.on
         event = await state.verb.run(ctx, state.params)
-        if state.verb.name != "gather":
+        if not state.verb.passes_secrets:
             ctx.secrets.clear()  # a secret lives from its gather to the very next state
         if ctx.ended or (state.verb.terminal and event == "done"):
             log.info("flow ended", extra={"state": name, "verb": state.verb.name})

@@ -16,12 +16,7 @@ START_STYLE = "fill:#e2f0fd,stroke:#36c"
 
 
 def _label(state: State) -> str:
-    prompt = getattr(state.params, "prompt", None) or []
-    first = next((p for p in prompt if isinstance(p, str)), None)
-    detail = f"{state.verb.name}: {first}" if first else state.verb.name
-    if state.verb.name == "operation":
-        detail = f"operation: {getattr(state.params, 'name', '')}"
-    return f"{state.name}\\n{detail}"
+    return f"{state.name}\\n{state.verb.label(state.params)}"
 
 
 def _event(event: str) -> str:

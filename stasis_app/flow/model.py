@@ -13,15 +13,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from stasis_app.config import read_yaml
 from stasis_app.errors import ConfigError
-from stasis_app.verbs.base import Verb
-from stasis_app.verbs.registry import VerbRegistry
+
+if TYPE_CHECKING:  # the verbs build on the flow's context: no import back at run time
+    from stasis_app.verbs.base import Verb, VerbParams
+    from stasis_app.verbs.registry import VerbRegistry
 
 TOP_KEYS = {"initial", "states", "description"}
 
@@ -46,8 +48,8 @@ STATE_KEYS = {"verb", "params", "on", "description"}
 @dataclass(frozen=True)
 class State:
     name: str
-    verb: Verb
-    params: BaseModel
+    verb: "Verb[Any]"
+    params: "VerbParams"
     on: dict[str, str]
 
 
@@ -65,7 +67,7 @@ class Flow:
         return keys
 
 
-def load_flow(path: Path, verbs: VerbRegistry, prompts: Iterable[str] | None = None) -> Flow:
+def load_flow(path: Path, verbs: "VerbRegistry", prompts: Iterable[str] | None = None) -> Flow:
     """Load and validate ``path``; ``prompts`` are the prompt keys that exist."""
     file = str(path)
     raw = read_yaml(path, _FlowLoader)
@@ -97,7 +99,7 @@ def load_flow(path: Path, verbs: VerbRegistry, prompts: Iterable[str] | None = N
     return flow
 
 
-def _state(file: str, name: str, spec: Any, verbs: VerbRegistry) -> State:
+def _state(file: str, name: str, spec: Any, verbs: "VerbRegistry") -> State:
     where = f"states.{name}"
     if not isinstance(spec, dict):
         raise ConfigError(file, where, "a state is a mapping with verb, params and on")
@@ -122,9 +124,7 @@ def _state(file: str, name: str, spec: Any, verbs: VerbRegistry) -> State:
     on = spec.get("on") or {}
     if not isinstance(on, dict) or not all(isinstance(v, str) for v in on.values()):
         raise ConfigError(file, f"{where}.on", "maps events to state names")
-    on = {str(event): target for event, target in on.items()}
-    if verb.name == "goto":
-        on = {"done": params.to}  # type: ignore[attr-defined]
+    on = verb.transitions(params, {str(event): target for event, target in on.items()})
     return State(name, verb, params, on)
 
 
@@ -158,19 +158,18 @@ def _check_secrets(file: str, flow: Flow) -> None:
     """A login's secret must come from a gather that keeps it secret: a PIN
     gathered as a plain value could reach a log or a webhook."""
     gathered = {
-        getattr(s.params, "into", None): bool(getattr(s.params, "secret", False))
-        for s in flow.states.values()
-        if s.verb.name == "gather"
+        kept.into: kept.secret
+        for kept in (s.verb.gathers(s.params) for s in flow.states.values())
+        if kept is not None
     }
     for state in flow.states.values():
-        if state.verb.name in ("identify", "authenticate"):
-            name = getattr(state.params, "secret", "")
-            if gathered.get(name) is not True:
-                raise ConfigError(
-                    file,
-                    f"states.{state.name}.params.secret",
-                    f"no gather with 'into: {name}' and 'secret: true' collects it",
-                )
+        name = state.verb.uses_secret(state.params)
+        if name is not None and gathered.get(name) is not True:
+            raise ConfigError(
+                file,
+                f"states.{state.name}.params.secret",
+                f"no gather with 'into: {name}' and 'secret: true' collects it",
+            )
 
 
 def _check_reachable(file: str, flow: Flow) -> None:

@@ -1,7 +1,15 @@
-"""The base every verb implements, and helpers verbs share."""
+"""The base every verb implements, and helpers verbs share.
 
-from collections.abc import Awaitable, Sequence
-from typing import Any, ClassVar, TypeVar
+A verb carries its own rules: the flow model, the graph, the engine and
+the deployment ask the verb (its class attributes and methods below), never
+its name, so a plugin's verb that declares the same is treated like a
+built-in one. ``Verb`` is generic over its params: ``class Say(Verb[SayParams])``
+runs with ``params: SayParams``.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +24,9 @@ class VerbParams(BaseModel):
     """Base of every verb's params: unknown params are an error."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+P = TypeVar("P", bound=VerbParams)
 
 
 class AskParams(VerbParams):
@@ -34,19 +45,43 @@ class AskParams(VerbParams):
         return DigitTimeouts(first=self.first_timeout, between=self.between_timeout)
 
 
-class Verb:
-    """One kind of step in a flow. Stateless: one instance serves every call."""
+@dataclass(frozen=True)
+class Gathered:
+    """What a state keeps of the keys the caller types: the name, and whether
+    it is a secret (a PIN, a date of birth: never logged, used once)."""
+
+    into: str
+    secret: bool
+
+
+class Verb(Generic[P]):
+    """One kind of step in a flow. Stateless: one instance serves every call.
+
+    Subclass it as ``class Greet(Verb[GreetParams])`` with ``name``,
+    ``Params = GreetParams`` (the model that validates the state's YAML
+    ``params``) and ``async def run(self, ctx, params: GreetParams) -> str``.
+    """
 
     name: ClassVar[str]
+    # Validates the state's ``params`` when the flow loads (a ClassVar cannot
+    # name ``P``: keep it the same class as the one ``Verb[...]`` is given).
     Params: ClassVar[type[VerbParams]] = VerbParams
-    # Ends the flow (hangup, transfer): its "done" needs no transition.
+    # Ends the flow (hangup, transfer): its "done" needs no transition, and
+    # the flow's picture draws it as an end.
     terminal: ClassVar[bool] = False
+    # The secrets the caller typed in this state live until the very next
+    # state (the login that uses them); after any other verb they are dropped.
+    passes_secrets: ClassVar[bool] = False
 
-    def events(self, params: Any, transitions: Sequence[str]) -> set[str]:
+    def events(self, params: P, transitions: Sequence[str]) -> set[str]:
         """The events this state can emit (each needs a transition)."""
         return {"done"}
 
-    def prompts(self, params: Any) -> set[str]:
+    def transitions(self, params: P, on: Mapping[str, str]) -> dict[str, str]:
+        """The state's transitions, from its ``on`` (``goto`` makes its own)."""
+        return dict(on)
+
+    def prompts(self, params: P) -> set[str]:
         """Static prompt keys this state plays (each must exist for every tenant)."""
         needed: set[str] = set()
         for name in type(params).model_fields:
@@ -55,7 +90,28 @@ class Verb:
                 needed |= static_prompts(value)
         return needed
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    def gathers(self, params: P) -> Gathered | None:
+        """What the state keeps of the keys the caller types (None: nothing)."""
+        return None
+
+    def uses_secret(self, params: P) -> str | None:
+        """The secret this state needs (it must come from a gather that keeps
+        it secret), or None."""
+        return None
+
+    def queue(self, params: P) -> str | None:
+        """The tenant's consultant queue this state sends the caller to, if
+        it names one (it must be one of the tenant's queues)."""
+        return None
+
+    def label(self, params: P) -> str:
+        """What the flow's picture writes in the state's box under its name:
+        the verb and the first prompt key it plays."""
+        prompt = getattr(params, "prompt", None) or []
+        first = next((p for p in prompt if isinstance(p, str)), None)
+        return f"{self.name}: {first}" if first else self.name
+
+    async def run(self, ctx: CallContext, params: P) -> str:
         """Do the step; return the event that picks the next state."""
         raise NotImplementedError
 
@@ -63,6 +119,35 @@ class Verb:
 async def say(ctx: CallContext, items: Sequence[PromptItem], *, barge_in: bool = False) -> bool:
     """Play ``items`` (prompt keys and spoken values) as one playback."""
     return await ctx.call.say(prompt_keys(items, ctx.values), barge_in=barge_in)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the caller answered to one asking (see :func:`ask`)."""
+
+    event: str | None = None  # the event the state emits; None: no good answer
+    typed: str = ""  # what was typed ("": silence, the caller hears "no_input")
+    again: bool = False  # ask again without counting a miss (a menu's repeat key)
+
+
+async def ask(ctx: CallContext, params: AskParams, listen: Callable[[], Awaitable[Answer]]) -> str:
+    """Ask and retry, for every verb that reads an answer (menu, choose,
+    confirm, gather): say ``params.prompt`` (a key stops it), let ``listen``
+    read the answer; a good answer's event is returned; a wrong answer or
+    silence re-asks after ``invalid_prompt`` or ``no_input``, and after
+    ``params.retries`` re-asks the event is ``failed``."""
+    misses = 0
+    while True:
+        await say(ctx, params.prompt, barge_in=True)
+        answer = await listen()
+        if answer.event is not None:
+            return answer.event
+        if answer.again:
+            continue
+        misses += 1
+        if misses > params.retries:
+            return "failed"
+        await say(ctx, params.invalid_prompt if answer.typed else ["no_input"])
 
 
 async def wait_for_bank(ctx: CallContext, work: Awaitable[T]) -> T:

@@ -15,7 +15,6 @@ Event: ``done`` (``reference`` holds the journal's reference).
 """
 
 import logging
-from typing import Any
 
 from pydantic import Field
 
@@ -30,11 +29,11 @@ class BlockRequestParams(VerbParams):
     number: str = Field(default="customer_number", description="value with the customer number")
 
 
-class BlockRequest(Verb):
+class BlockRequest(Verb[BlockRequestParams]):
     name = "block_request"
     Params = BlockRequestParams
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: BlockRequestParams) -> str:
         if ctx.safeguards is None:
             raise RuntimeError("block_request needs the block journal (the app's safeguards)")
         number = str(ctx.values.get(params.number, ""))

@@ -5,13 +5,13 @@ Extra one-key events in ``on`` (like ``"0"`` for a consultant) work as in a menu
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import value_keys, words
-from stasis_app.verbs.base import AskParams, Verb, say
+from stasis_app.verbs.base import Answer, AskParams, Verb, ask
 from stasis_app.verbs.menu import option_keys
 from voice.polish import digit_words
 
@@ -23,21 +23,21 @@ class ChooseParams(AskParams):
     max_items: int = Field(default=8, ge=1, le=9)
 
 
-class Choose(Verb):
+class Choose(Verb[ChooseParams]):
     name = "choose"
     Params = ChooseParams
 
-    def events(self, params: Any, transitions: Sequence[str]) -> set[str]:
+    def events(self, params: ChooseParams, transitions: Sequence[str]) -> set[str]:
         extra = option_keys(transitions)
         clash = sorted(extra & {str(n) for n in range(1, params.max_items + 1)})
         if clash:
             raise ValueError(f"key {clash[0]!r} is an option and also chooses an item")
         return {"chosen", "failed"} | extra
 
-    def prompts(self, params: Any) -> set[str]:
+    def prompts(self, params: ChooseParams) -> set[str]:
         return super().prompts(params) | {"press", "card_debit", "card_credit", "card_ending"}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: ChooseParams) -> str:
         items = list(ctx.values.get(params.items) or [])[: params.max_items]
         if not items:
             return "failed"
@@ -45,18 +45,16 @@ class Choose(Verb):
         keys: list[str] = []
         for number, item in enumerate(items, start=1):
             keys += [*value_keys(params.read_as, item), "press", *words(digit_words(str(number)))]
-        misses = 0
-        while True:
-            await say(ctx, params.prompt, barge_in=True)
-            if not ctx.call.keys:
+
+        async def listen() -> Answer:
+            if not ctx.call.has_keys():  # a key already pressed answers: no list
                 await ctx.call.say(keys, barge_in=True)
             key = await ctx.call.read_digits(1, terminator=None, timeouts=params.timeouts)
             if key in extra:
-                return key
+                return Answer(key)
             if key.isdigit() and 1 <= int(key) <= len(items):
                 ctx.values[params.into] = items[int(key) - 1]
-                return "chosen"
-            misses += 1
-            if misses > params.retries:
-                return "failed"
-            await say(ctx, params.invalid_prompt if key else ["no_input"])
+                return Answer("chosen")
+            return Answer(typed=key)
+
+        return await ask(ctx, params, listen)

@@ -5,12 +5,13 @@ digits go to the call's secrets (never logged, used once). With ``star`` a
 ``*`` pressed first means "I do not have it" and emits ``star``.
 """
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from stasis_app.flow.context import CallContext
-from stasis_app.verbs.base import AskParams, Verb, say
+from stasis_app.verbs.base import Answer, AskParams, Gathered, Verb, ask
 
 
 class GatherParams(AskParams):
@@ -33,22 +34,24 @@ class GatherParams(AskParams):
         return self
 
 
-class Gather(Verb):
+class Gather(Verb[GatherParams]):
     name = "gather"
     Params = GatherParams
+    passes_secrets = True  # to the login that follows
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: GatherParams, transitions: Sequence[str]) -> set[str]:
         return {"done", "failed", *(["star"] if params.star else [])}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
-        misses = 0
-        while True:
-            await say(ctx, params.prompt, barge_in=True)
+    def gathers(self, params: GatherParams) -> Gathered:
+        return Gathered(params.into, params.secret)
+
+    async def run(self, ctx: CallContext, params: GatherParams) -> str:
+        async def listen() -> Answer:
             first = ""
             if params.star:  # a leading * answers at once: no waiting for more keys
                 first = await ctx.call.read_digits(1, terminator=None, timeouts=params.timeouts)
                 if first == "*":
-                    return "star"
+                    return Answer("star")
             digits = first
             if first != params.terminator and (first or not params.star):
                 digits += await ctx.call.read_digits(
@@ -58,15 +61,14 @@ class Gather(Verb):
                 )
             elif first == params.terminator:
                 digits = ""
-            if len(digits) == params.max_digits and ctx.call.keys[:1] == [params.terminator]:
-                ctx.call.keys.pop(0)  # a "#" after a number that ended by itself
+            if len(digits) == params.max_digits and params.terminator is not None:
+                ctx.call.drop_key(params.terminator)  # a "#" after a number that ended by itself
             valid = digits.isdigit() or (
                 params.accept == "keys" and bool(digits) and set(digits) <= set("0123456789*")
             )
             if valid and params.min_digits <= len(digits) <= params.max_digits:
                 (ctx.secrets if params.secret else ctx.values)[params.into] = digits
-                return "done"
-            misses += 1
-            if misses > params.retries:
-                return "failed"
-            await say(ctx, params.invalid_prompt if digits else ["no_input"])
+                return Answer("done")
+            return Answer(typed=digits)
+
+        return await ask(ctx, params, listen)

@@ -1,6 +1,6 @@
 """``goto``: go to another state."""
 
-from typing import Any
+from collections.abc import Mapping
 
 from pydantic import Field
 
@@ -12,11 +12,14 @@ class GotoParams(VerbParams):
     to: str = Field(description="the state to go to")
 
 
-class Goto(Verb):
+class Goto(Verb[GotoParams]):
     """Go to another state (its ``on`` is made from ``to``)."""
 
     name = "goto"
     Params = GotoParams
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    def transitions(self, params: GotoParams, on: Mapping[str, str]) -> dict[str, str]:
+        return {"done": params.to}
+
+    async def run(self, ctx: CallContext, params: GotoParams) -> str:
         return "done"

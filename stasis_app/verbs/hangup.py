@@ -1,6 +1,6 @@
 """``hangup``: say a last prompt (optional) and hang up; ends the flow."""
 
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -13,17 +13,17 @@ class HangupParams(VerbParams):
     prompt: list[PromptItem] = Field(default_factory=list)
 
 
-class Hangup(Verb):
+class Hangup(Verb[HangupParams]):
     """Say a last prompt (optional) and hang up."""
 
     name = "hangup"
     Params = HangupParams
     terminal = True
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: HangupParams, transitions: Sequence[str]) -> set[str]:
         return set()
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: HangupParams) -> str:
         if params.prompt:
             await say(ctx, params.prompt)
         await ctx.call.hangup()

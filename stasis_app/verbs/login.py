@@ -20,9 +20,9 @@ timing tell which part was wrong or whether the number exists.
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import date
 from functools import partial
-from typing import Any
 
 from pydantic import Field
 
@@ -64,16 +64,20 @@ REFUSALS = {
 }
 
 
-class _Login(Verb):
+class _Login(Verb[LoginParams]):
+    Params = LoginParams
     level: str
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: LoginParams, transitions: Sequence[str]) -> set[str]:
         return {"ok", "refused", "too_many", "unavailable"}
+
+    def uses_secret(self, params: LoginParams) -> str:
+        return params.secret
 
     async def _login(self, ctx: CallContext, number: str, secret: str) -> Customer | None:
         raise NotImplementedError
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: LoginParams) -> str:
         number = str(ctx.values.get(params.number, ""))
         secret = ctx.take_secret(params.secret)
         # A new login forgets the previous one, whatever its outcome.
@@ -207,7 +211,6 @@ class _Login(Verb):
 
 class Identify(_Login):
     name = "identify"
-    Params = LoginParams
     level = "identified"
 
     async def _login(self, ctx: CallContext, number: str, secret: str) -> Customer | None:
@@ -219,7 +222,6 @@ class Identify(_Login):
 
 class Authenticate(_Login):
     name = "authenticate"
-    Params = LoginParams
     level = "authenticated"
 
     async def _login(self, ctx: CallContext, number: str, secret: str) -> Customer | None:

@@ -6,12 +6,11 @@ A wrong key or silence re-asks; after ``retries`` the event is ``failed``.
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import Field
 
 from stasis_app.flow.context import CallContext
-from stasis_app.verbs.base import AskParams, Verb, say
+from stasis_app.verbs.base import Answer, AskParams, Verb, ask
 
 KEYS = set("0123456789*#")
 
@@ -24,11 +23,11 @@ def option_keys(transitions: Sequence[str]) -> set[str]:
     return {event for event in transitions if event in KEYS}
 
 
-class Menu(Verb):
+class Menu(Verb[MenuParams]):
     name = "menu"
     Params = MenuParams
 
-    def events(self, params: Any, transitions: Sequence[str]) -> set[str]:
+    def events(self, params: MenuParams, transitions: Sequence[str]) -> set[str]:
         options = option_keys(transitions)
         if not options:
             raise ValueError("a menu needs at least one key option in 'on' (e.g. \"1\": next)")
@@ -37,17 +36,13 @@ class Menu(Verb):
             raise ValueError(f"key {sorted(clash)[0]!r} is both an option and a repeat key")
         return options | {"failed"}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: MenuParams) -> str:
         options = option_keys(list(ctx.transitions))
-        misses = 0
-        while True:
-            await say(ctx, params.prompt, barge_in=True)
+
+        async def listen() -> Answer:
             key = await ctx.call.read_digits(1, terminator=None, timeouts=params.timeouts)
             if key in options:
-                return str(key)
-            if key and key in params.repeat:
-                continue
-            misses += 1
-            if misses > params.retries:
-                return "failed"
-            await say(ctx, params.invalid_prompt if key else ["no_input"])
+                return Answer(str(key))
+            return Answer(typed=key, again=bool(key) and key in params.repeat)
+
+        return await ask(ctx, params, listen)

@@ -31,7 +31,7 @@ when the caller logs in again (:data:`CUSTOMER_VALUES`).
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,17 +98,20 @@ class OperationParams(VerbParams):
     ]
 
 
-class OperationVerb(Verb):
+class OperationVerb(Verb[OperationParams]):
     name = "operation"
     Params = OperationParams
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: OperationParams, transitions: Sequence[str]) -> set[str]:
         events = {"ok", "refused", "unavailable", "not_allowed"}
         if isinstance(OPERATIONS[params.name], Block):
             return events | {"registered"}
         return events | {"empty"}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    def label(self, params: OperationParams) -> str:
+        return f"operation: {params.name}"
+
+    async def run(self, ctx: CallContext, params: OperationParams) -> str:
         name, operation = params.name, OPERATIONS[params.name]
         if ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS[operation.needs]:
             log.info("operation not allowed", extra={"operation": name, "level": ctx.level})

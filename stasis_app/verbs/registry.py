@@ -2,6 +2,8 @@
 ``infolinia_register_verbs`` hook, the built-ins among them
 (:mod:`stasis_app.verbs.builtin`)."""
 
+from typing import Any
+
 import pluggy
 
 from plugin.hooks import Plugins, Registered
@@ -20,7 +22,7 @@ from stasis_app.verbs.say import Say
 from stasis_app.verbs.transfer import Transfer
 from stasis_app.verbs.webhook import Webhook
 
-BUILTIN_VERBS: tuple[type[Verb], ...] = (
+BUILTIN_VERBS: tuple[type[Verb[Any]], ...] = (
     Say, Menu, Gather, Confirm, Choose, Identify, Authenticate, OperationVerb,
     Transfer, Goto, Hangup, Webhook, BlockRequest,
 )  # fmt: skip
@@ -33,7 +35,7 @@ class VerbSetupError(SetupError, ValueError):
     """Two plugins register verbs of one name."""
 
 
-class VerbRegistry(Registry[type[Verb]]):
+class VerbRegistry(Registry[type[Verb[Any]]]):
     """Every verb a flow may use, by name: with a plugin manager, the verbs of
     its plugins; without one, the built-ins only."""
 
@@ -48,12 +50,12 @@ class VerbRegistry(Registry[type[Verb]]):
         super().__init__(found)
         self._verbs = {name: cls() for name, cls in self._items.items()}
 
-    def name_of(self, item: type[Verb]) -> str:
+    def name_of(self, item: type[Verb[Any]]) -> str:
         return item.name
 
-    def description_of(self, item: type[Verb]) -> str:
+    def description_of(self, item: type[Verb[Any]]) -> str:
         return (item.__doc__ or "").strip().partition("\n")[0]
 
-    def get(self, name: str) -> Verb | None:
+    def get(self, name: str) -> Verb[Any] | None:
         """The verb object (one serves every call) named ``name``."""
         return self._verbs.get(name)

@@ -1,7 +1,5 @@
 """``say``: play prompts (and spoken values), then go on."""
 
-from typing import Any
-
 from pydantic import Field
 
 from stasis_app.flow.context import CallContext
@@ -14,10 +12,10 @@ class SayParams(VerbParams):
     barge_in: bool = False
 
 
-class Say(Verb):
+class Say(Verb[SayParams]):
     name = "say"
     Params = SayParams
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: SayParams) -> str:
         await say(ctx, params.prompt, barge_in=params.barge_in)
         return "done"

@@ -1,7 +1,7 @@
 """``transfer``: hand the caller to a consultant; ends the flow (or ``failed``)."""
 
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -28,7 +28,7 @@ class TransferParams(VerbParams):
     )
 
 
-class Transfer(Verb):
+class Transfer(Verb[TransferParams]):
     """Hand the caller to a consultant: through the tenant's consultant queue
     (stasis_app.queue) when it has one, otherwise the consultant route in
     the dialplan. "done": the call's part in the flow is over (talked, left a
@@ -39,10 +39,13 @@ class Transfer(Verb):
     Params = TransferParams
     terminal = True
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: TransferParams, transitions: Sequence[str]) -> set[str]:
         return {"failed"}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    def queue(self, params: TransferParams) -> str | None:
+        return params.queue
+
+    async def run(self, ctx: CallContext, params: TransferParams) -> str:
         name = params.queue or ctx.tenant.consultant.queue
         if name is not None:
             return await self._queue(ctx, params, name)
@@ -51,27 +54,24 @@ class Transfer(Verb):
             log.info("outside consultants' working hours")
             await say(ctx, params.closed_prompt)
             return "failed"
-        if route.endpoint and not await ctx.call.gateway.endpoint_online(route.endpoint):
+        if route.endpoint and not await ctx.call.endpoint_online(route.endpoint):
             log.info("no consultant online", extra={"endpoint": route.endpoint})
             await say(ctx, params.unavailable_prompt)
             return "failed"
         if params.prompt:
             await say(ctx, params.prompt)
         try:
-            await ctx.call.gateway.continue_in_dialplan(
-                ctx.call.channel_id, route.context, route.extension
-            )
+            await ctx.call.continue_in_dialplan(route.context, route.extension)
         except CallHungUp:
             raise
         except AriError as exc:
             log.warning("transfer failed", extra={"error": str(exc)})
             return "failed"
-        ctx.call.left_app = True
         ctx.ended = True
         log.info("transferred", extra={"context": route.context, "extension": route.extension})
         return "done"
 
-    async def _queue(self, ctx: CallContext, params: Any, name: str) -> str:
+    async def _queue(self, ctx: CallContext, params: TransferParams, name: str) -> str:
         queue = ctx.queues.queue(ctx.tenant.id, name) if ctx.queues is not None else None
         if queue is None or ctx.queues is None:
             raise LookupError(f"tenant {ctx.tenant.id} has no queue {name!r}")

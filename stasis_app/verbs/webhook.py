@@ -39,6 +39,7 @@ import logging
 import os
 import time
 import urllib.parse
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -49,12 +50,20 @@ from stasis_app.errors import CallHungUp, InfoliniaError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem
 from stasis_app.verbs.base import Verb, VerbParams, say
+from stasis_app.verbs.confirm import Confirm
+from stasis_app.verbs.gather import Gather
+from stasis_app.verbs.hangup import Hangup
+from stasis_app.verbs.say import Say
+from stasis_app.verbs.transfer import Transfer
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Infolinia-Signature"
-# What a reply may ask for: the flow-control verbs need states, a reply has none.
-REPLY_VERBS = {"say", "gather", "confirm", "hangup", "transfer"}
+# What a reply may ask for, by name: the flow-control verbs need states, a
+# reply has none. One object each serves every call, as in the registry.
+REPLY_VERBS: dict[str, Verb[Any]] = {
+    verb.name: verb for verb in (Say(), Gather(), Confirm(), Hangup(), Transfer())
+}
 MAX_REPLY = 64 * 1024  # bytes
 
 
@@ -97,14 +106,14 @@ class WebhookParams(VerbParams):
     )
 
 
-class Webhook(Verb):
+class Webhook(Verb[WebhookParams]):
     name = "webhook"
     Params = WebhookParams
 
-    def events(self, params: Any, transitions: Any) -> set[str]:
+    def events(self, params: WebhookParams, transitions: Sequence[str]) -> set[str]:
         return {"done", "failed"}
 
-    async def run(self, ctx: CallContext, params: Any) -> str:
+    async def run(self, ctx: CallContext, params: WebhookParams) -> str:
         secret = os.environ.get(params.secret_env, "").encode()
         try:
             if not secret:
@@ -117,10 +126,7 @@ class Webhook(Verb):
             await say(ctx, params.failed_prompt)
             return "failed"
 
-    async def _drive(self, ctx: CallContext, params: Any, secret: bytes) -> str:
-        from stasis_app.verbs.registry import VerbRegistry  # the reply's verbs
-
-        verbs = VerbRegistry()
+    async def _drive(self, ctx: CallContext, params: WebhookParams, secret: bytes) -> str:
         event: str | None = None
         timeout = aiohttp.ClientTimeout(total=params.timeout)
         # auto_decompress off: the signature covers the bytes on the wire.
@@ -133,8 +139,8 @@ class Webhook(Verb):
                     name, params_raw = step.get("verb"), step.get("params") or {}
                     if not isinstance(name, str) or not isinstance(params_raw, dict):
                         raise WebhookFailed("reply's verbs need a 'verb' name and 'params'")
-                    verb = verbs.get(name)
-                    if verb is None or verb.name not in REPLY_VERBS:
+                    verb = REPLY_VERBS.get(name)
+                    if verb is None:
                         raise WebhookFailed(f"reply asks for verb {step.get('verb')!r}")
                     try:
                         step_params = verb.Params(**params_raw)
@@ -159,7 +165,7 @@ class Webhook(Verb):
         self,
         http: aiohttp.ClientSession,
         ctx: CallContext,
-        params: Any,
+        params: WebhookParams,
         secret: bytes,
         round_number: int,
         event: str | None,

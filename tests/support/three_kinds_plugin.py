@@ -4,7 +4,7 @@
 verb (``vendor-greet``, which says a prompt). Load it with
 ``INFOLINIA_PLUGINS=tests.support.three_kinds_plugin``."""
 
-from typing import ClassVar
+from typing import Any
 
 from adapters.demo import DemoBank, DemoSettings
 from adapters.hookspecs import AdapterFactory, hookimpl
@@ -19,11 +19,11 @@ class GreetParams(VerbParams):
     prompt: list[PromptItem]
 
 
-class Greet(Verb):
+class Greet(Verb[GreetParams]):
     """Say the prompt, then go on (a vendor's own verb)."""
 
     name = "vendor-greet"
-    Params: ClassVar[type[VerbParams]] = GreetParams
+    Params = GreetParams
 
     async def run(self, ctx: CallContext, params: GreetParams) -> str:
         await say(ctx, params.prompt)
@@ -41,5 +41,5 @@ def infolinia_register_engines() -> list[EngineFactory]:
 
 
 @hookimpl
-def infolinia_register_verbs() -> list[type[Verb]]:
+def infolinia_register_verbs() -> list[type[Verb[Any]]]:
     return [Greet]

@@ -2,6 +2,8 @@
 of every infolinia plugin): one module whose hooks say what this package
 provides: an adapter, a TTS engine and a verb."""
 
+from typing import Any
+
 from adapters.hookspecs import AdapterFactory, hookimpl
 from infolinia_adapter_example.bank import ExampleBank, ExampleSettings
 from infolinia_adapter_example.verbs import Announce
@@ -35,5 +37,5 @@ def infolinia_register_engines() -> list[EngineFactory]:
 
 
 @hookimpl
-def infolinia_register_verbs() -> list[type[Verb]]:
+def infolinia_register_verbs() -> list[type[Verb[Any]]]:
     return [Announce]

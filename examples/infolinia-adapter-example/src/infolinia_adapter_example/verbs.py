@@ -13,7 +13,7 @@ class AnnounceParams(VerbParams):
     barge_in: bool = False  # a key stops the announcement and counts for the next state
 
 
-class Announce(Verb):
+class Announce(Verb[AnnounceParams]):
     """Play the bank's announcement, then go on."""
 
     name = "example-announce"
