@@ -3,8 +3,8 @@ of the same behaviour is in test_real_faults.py)."""
 
 import asyncio
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 import aiohttp
 import pytest
@@ -18,6 +18,7 @@ from stasis_app.telephony.gateway import (
     RESYNCED,
     AriGateway,
     Backoff,
+    CallHandler,
     ChannelHandle,
     channel_of,
 )
@@ -164,13 +165,26 @@ def asterisk(monkeypatch: pytest.MonkeyPatch) -> FakeAsterisk:
     return fake
 
 
+class StartGateway(Protocol):
+    """The ``run_gateway`` fixture: a gateway connected to the fake Asterisk."""
+
+    async def __call__(
+        self,
+        on_call: CallHandler | None = None,
+        settings: AriSettings = FAST,
+        on_full: Callable[[], None] | None = None,
+    ) -> AriGateway: ...
+
+
 @pytest.fixture
-async def run_gateway(asterisk: FakeAsterisk) -> Any:
+async def run_gateway(asterisk: FakeAsterisk) -> AsyncIterator[StartGateway]:
     """Starts gateways on the fake; stops them at the end whatever happened."""
     running: list[tuple[AriGateway, asyncio.Task[None]]] = []
 
     async def start(
-        on_call: Any = None, settings: AriSettings = FAST, on_full: Any = None
+        on_call: CallHandler | None = None,
+        settings: AriSettings = FAST,
+        on_full: Callable[[], None] | None = None,
     ) -> AriGateway:
         gateway = AriGateway(
             settings,
@@ -212,7 +226,7 @@ def test_channel_of_reads_channels_and_playback_targets() -> None:
 
 
 async def test_reconnects_with_a_fresh_client_when_the_websocket_closes(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     gateway = await run_gateway()
     first = asterisk.clients[0]
@@ -226,7 +240,7 @@ async def test_reconnects_with_a_fresh_client_when_the_websocket_closes(
 
 
 async def test_failed_heartbeat_forces_a_reconnect(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     gateway = await run_gateway()
     asterisk.ping_ok = False  # the websocket stays "open" but Asterisk is gone
@@ -236,7 +250,7 @@ async def test_failed_heartbeat_forces_a_reconnect(
 
 
 async def test_failed_pings_while_events_still_arrive_do_not_reconnect(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     """An overloaded Asterisk answers pings late but still sends events: the
     link is kept (a reconnect would cut every call's requests in flight)."""
@@ -262,7 +276,9 @@ async def test_failed_pings_while_events_still_arrive_do_not_reconnect(
     await connected(gateway, 2)
 
 
-async def test_a_slow_call_does_not_stall_another(asterisk: FakeAsterisk, run_gateway: Any) -> None:
+async def test_a_slow_call_does_not_stall_another(
+    asterisk: FakeAsterisk, run_gateway: StartGateway
+) -> None:
     seen: dict[str, list[str]] = {"slow": [], "fast": []}
     release = asyncio.Event()
 
@@ -283,7 +299,7 @@ async def test_a_slow_call_does_not_stall_another(asterisk: FakeAsterisk, run_ga
     release.set()
 
 
-async def test_requests_on_a_hung_up_channel_raise_call_hung_up(run_gateway: Any) -> None:
+async def test_requests_on_a_hung_up_channel_raise_call_hung_up(run_gateway: StartGateway) -> None:
     idle = AriGateway(FAST, on_call=lambda h: asyncio.sleep(0), backoff=NO_WAIT)
     with pytest.raises(AriUnavailable):
         await idle.answer("gone")  # never connected
@@ -294,7 +310,7 @@ async def test_requests_on_a_hung_up_channel_raise_call_hung_up(run_gateway: Any
 
 
 async def test_reconnect_reconciles_calls_with_what_is_left_in_stasis(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     handles: dict[str, ChannelHandle] = {}
     got: dict[str, list[str]] = {}
@@ -323,7 +339,7 @@ async def test_reconnect_reconciles_calls_with_what_is_left_in_stasis(
 
 
 async def test_a_request_cut_off_in_flight_is_sent_again_on_the_next_link(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     gateway = await run_gateway()
     asterisk.in_stasis.append("c1")
@@ -335,7 +351,7 @@ async def test_a_request_cut_off_in_flight_is_sent_again_on_the_next_link(
 
 
 async def test_a_playback_cut_off_in_flight_is_not_started_twice(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     """Asterisk started the prompt but the answer was lost: the gateway checks
     on the next link and does not play it a second time."""
@@ -348,7 +364,7 @@ async def test_a_playback_cut_off_in_flight_is_not_started_twice(
 
 
 async def test_a_playback_lost_on_the_way_is_started_on_the_next_link(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     gateway = await run_gateway()
     asterisk.in_stasis.append("c1")
@@ -360,7 +376,7 @@ async def test_a_playback_lost_on_the_way_is_started_on_the_next_link(
 
 
 async def test_a_transient_error_on_a_live_link_is_retried_on_it(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     gateway = await run_gateway()
     asterisk.in_stasis.append("c1")
@@ -372,7 +388,7 @@ async def test_a_transient_error_on_a_live_link_is_retried_on_it(
 
 
 async def test_a_call_starting_during_reconcile_gets_one_task(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     """An orphan's StasisStart arrives while reconcile looks the channel up."""
     started: list[ChannelHandle] = []
@@ -392,7 +408,7 @@ async def test_a_call_starting_during_reconcile_gets_one_task(
 
 
 async def test_stop_lets_calls_finish_within_the_grace_then_ends_the_rest(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     ended: dict[str, str] = {}
 
@@ -417,7 +433,7 @@ async def test_stop_lets_calls_finish_within_the_grace_then_ends_the_rest(
 
 
 async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     release = asyncio.Event()
 
@@ -441,7 +457,7 @@ async def test_calls_arriving_while_stopping_go_back_to_the_dialplan(
 
 
 async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
-    asterisk: FakeAsterisk, run_gateway: Any
+    asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:
     finish = asyncio.Event()
     served: list[str] = []
@@ -451,7 +467,7 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
         await finish.wait()
 
     full: list[int] = []
-    gateway: AriGateway = await run_gateway(
+    gateway = await run_gateway(
         on_call,
         settings=FAST.model_copy(update={"max_calls": 2}),
         on_full=lambda: full.append(gateway.active_calls),
