@@ -11,7 +11,7 @@ import pytest
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Timeout, Unavailable
 from adapters.guard import GuardedAdapter
-from adapters.spec import CardStatus, Customer
+from adapters.spec import BlockResult, Card, CardStatus, Customer
 from stasis_app.safeguards.audit import AuditLog, mask_customer
 from stasis_app.safeguards.blocks import JournalWorker
 from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
@@ -71,7 +71,7 @@ class FlakyBank(DemoBank):
 
     down = True
 
-    async def block_card(self, customer: Customer, card_id: str, operation_id: str):  # type: ignore[no-untyped-def]
+    async def block_card(self, customer: Customer, card_id: str, operation_id: str) -> BlockResult:
         if self.down:
             raise Unavailable("core down")
         return await super().block_card(customer, card_id, operation_id)
@@ -119,7 +119,7 @@ async def test_a_journalled_block_is_delivered_once_the_bank_is_back(
 
 
 class SlowBank(DemoBank):
-    async def list_cards(self, customer: Customer):  # type: ignore[no-untyped-def]
+    async def list_cards(self, customer: Customer) -> list[Card]:
         await asyncio.sleep(1)
         return []
 
