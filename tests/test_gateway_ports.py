@@ -3,6 +3,7 @@
 unit tests' fake keep to them, and mypy checks the tests as it checks the app."""
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,9 @@ def test_the_real_gateway_and_the_fake_have_every_call_method(gateway: type) -> 
 
 def test_the_real_gateway_has_every_queue_method() -> None:
     assert members(QueueGateway) - {"closing"} <= set(dir(AriGateway))
+
+
+def test_mypy_checks_the_tests() -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert "tests" in config["files"]
+    assert config["strict"] is True
