@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from stasis_app.errors import CallHungUp, PlaybackFailed
+from stasis_app.errors import AriError, CallHungUp, PlaybackFailed
 from stasis_app.telephony.call import Call, DigitTimeouts
 from stasis_app.telephony.gateway import CHANNEL_GONE, RESYNCED, ChannelHandle
 from tests.support.fake_call import FakeGateway, dtmf, finished
@@ -233,3 +233,40 @@ async def test_while_waiting_takes_events_as_they_come_like_every_other_wait() -
     with pytest.raises(CallHungUp):
         await asyncio.wait_for(task, 1)
     assert call.keys == ["4"] and call.interrupts == ["agent ready"] and call.hung_up
+
+
+async def test_keys_waiting_are_seen_and_a_trailing_terminator_dropped() -> None:
+    """What the verbs ask of the key buffer: whether a key waits, and dropping
+    the "#" typed after a number that ended by itself (but no other key)."""
+    call, _, handle = make_call()
+    assert not call.has_keys()
+    for key in "#5":
+        handle.events.put_nowait(dtmf(key))
+    await call.next_event(0.01)
+    await call.next_event(0.01)
+    assert call.has_keys()
+    assert call.drop_key("#") is True
+    assert call.drop_key("#") is False  # the next key is a 5: kept
+    assert await call.read_digits(1, terminator=None, timeouts=QUICK) == "5"
+    assert not call.has_keys()
+
+
+async def test_a_transfer_hands_the_call_to_the_dialplan_and_it_leaves_the_app() -> None:
+    call, gateway, _ = make_call()
+    assert await call.endpoint_online("PJSIP/consultant") is True
+    await call.continue_in_dialplan("consultants", "s")
+    assert call.left_app
+    assert [(r.operation, r.args) for r in gateway.requests] == [
+        ("endpoint_online", {"endpoint": "PJSIP/consultant"}),
+        ("continue_in_dialplan", {"context": "consultants", "extension": "s"}),
+    ]
+
+
+async def test_a_transfer_asterisk_refused_leaves_the_call_in_the_app() -> None:
+    handle = ChannelHandle(channel_id="c1", line="100", caller="600")
+    gateway = FakeGateway(consultant_online=False, transfer_fails=True)
+    call = Call(handle, gateway, FakePrompts())  # type: ignore[arg-type]
+    assert await call.endpoint_online("PJSIP/consultant") is False
+    with pytest.raises(AriError):
+        await call.continue_in_dialplan("consultants", "s")
+    assert not call.left_app
