@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -122,7 +123,9 @@ def queues(admin: PromptAdmin, gateway: FakeGateway) -> OneCall:
 
 
 @pytest.fixture
-async def client(admin: PromptAdmin, queues: OneCall) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(
+    admin: PromptAdmin, queues: OneCall
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     async with TestClient(TestServer(AdminApi(admin, queues=queues).app())) as client:
         yield client
 
@@ -136,7 +139,10 @@ URL = f"/api/tenants/izbica/calls/{CALL}/supervise"
 
 @pytest.mark.parametrize("body", HOSTILE)
 async def test_a_phone_or_unknown_name_in_a_request_rings_nothing(
-    client: TestClient[Any, Any], admin: PromptAdmin, gateway: FakeGateway, body: dict[str, Any]
+    client: TestClient[web.Request, web.Application],
+    admin: PromptAdmin,
+    gateway: FakeGateway,
+    body: dict[str, Any],
 ) -> None:
     token = admin.store.create_token("ola", "izbica", ("supervise",))
     answer = await client.post(URL, json={"mode": "listen", **body}, headers=bearer(token))
@@ -146,7 +152,10 @@ async def test_a_phone_or_unknown_name_in_a_request_rings_nothing(
 
 
 async def test_a_configured_supervisor_is_rung_on_the_configured_phone_and_it_is_audited(
-    client: TestClient[Any, Any], admin: PromptAdmin, gateway: FakeGateway, queues: OneCall
+    client: TestClient[web.Request, web.Application],
+    admin: PromptAdmin,
+    gateway: FakeGateway,
+    queues: OneCall,
 ) -> None:
     token = admin.store.create_token("ola", "izbica", ("supervise",))
     listed = await client.get("/api/tenants/izbica/supervisors", headers=bearer(token))
@@ -172,7 +181,7 @@ async def test_a_configured_supervisor_is_rung_on_the_configured_phone_and_it_is
 
 
 async def test_a_refused_request_is_audited_with_who_asked(
-    client: TestClient[Any, Any], admin: PromptAdmin
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin
 ) -> None:
     token = admin.store.create_token("ola", "izbica", ("supervise",))
     await client.post(URL, json={"mode": "barge", "supervisor": "eve"}, headers=bearer(token))
@@ -190,7 +199,7 @@ async def test_a_refused_request_is_audited_with_who_asked(
     ],
 )
 async def test_a_token_does_only_what_its_scopes_say(
-    client: TestClient[Any, Any],
+    client: TestClient[web.Request, web.Application],
     admin: PromptAdmin,
     gateway: FakeGateway,
     scopes: tuple[str, ...],

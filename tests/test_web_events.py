@@ -6,10 +6,10 @@ log out, their session expires, their password is changed, or they are removed
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -48,7 +48,7 @@ def accounts(admin: PromptAdmin, clock: Clock) -> Accounts:
 @pytest.fixture
 async def client(
     admin: PromptAdmin, accounts: Accounts, clock: Clock
-) -> AsyncIterator[TestClient[Any, Any]]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     calls = CallRegistry(clock)
     calls.started("chan-1", "cieszyn")
     queues = QueueManager(cast(QueueGateway, object()), admin.store, QueueMetrics())
@@ -77,31 +77,43 @@ async def first_data(answer: ClientResponse) -> bytes:
     raise AssertionError("the stream ended before its first event")
 
 
-async def logout(client: TestClient[Any, Any], accounts: Accounts, clock: Clock) -> None:
+async def logout(
+    client: TestClient[web.Request, web.Application], accounts: Accounts, clock: Clock
+) -> None:
     page = await (await client.get("/admin/live")).text()
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
     await client.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
 
 
-async def expire(client: TestClient[Any, Any], accounts: Accounts, clock: Clock) -> None:
+async def expire(
+    client: TestClient[web.Request, web.Application], accounts: Accounts, clock: Clock
+) -> None:
     clock.now += 601
 
 
-async def new_password(client: TestClient[Any, Any], accounts: Accounts, clock: Clock) -> None:
+async def new_password(
+    client: TestClient[web.Request, web.Application], accounts: Accounts, clock: Clock
+) -> None:
     accounts.set_user("jan", "supervisor", "cieszyn", PASSWORD + "-nowe")
 
 
-async def removed(client: TestClient[Any, Any], accounts: Accounts, clock: Clock) -> None:
+async def removed(
+    client: TestClient[web.Request, web.Application], accounts: Accounts, clock: Clock
+) -> None:
     accounts.remove_user("jan")
 
 
-Ending = Callable[[TestClient[Any, Any], Accounts, Clock], Awaitable[None]]
+Ending = Callable[[TestClient[web.Request, web.Application], Accounts, Clock], Awaitable[None]]
 
 
 @pytest.mark.parametrize("page", ["live", "queues"])
 @pytest.mark.parametrize("end", [logout, expire, new_password, removed])
 async def test_a_stream_closes_when_its_session_ends(
-    client: TestClient[Any, Any], accounts: Accounts, clock: Clock, page: str, end: Ending
+    client: TestClient[web.Request, web.Application],
+    accounts: Accounts,
+    clock: Clock,
+    page: str,
+    end: Ending,
 ) -> None:
     await login(client, "jan")
     answer = await client.get(f"/admin/{page}/events")
@@ -116,7 +128,7 @@ async def test_a_stream_closes_when_its_session_ends(
 
 
 async def test_a_stream_of_a_user_who_loses_the_supervisor_role_closes(
-    client: TestClient[Any, Any], accounts: Accounts
+    client: TestClient[web.Request, web.Application], accounts: Accounts
 ) -> None:
     await login(client, "jan")
     answer = await client.get("/admin/live/events")
@@ -129,7 +141,7 @@ async def test_a_stream_of_a_user_who_loses_the_supervisor_role_closes(
 
 
 async def test_a_stream_goes_on_while_the_session_stands(
-    client: TestClient[Any, Any], clock: Clock
+    client: TestClient[web.Request, web.Application], clock: Clock
 ) -> None:
     await login(client, "jan")
     answer = await client.get("/admin/live/events")

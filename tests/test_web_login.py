@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import DummyCookieJar
+from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from stasis_app.admin.api import AdminApi
@@ -51,7 +51,7 @@ def accounts(admin: PromptAdmin, clock: Clock) -> Accounts:
 @pytest.fixture
 async def client(
     admin: PromptAdmin, accounts: Accounts, clock: Clock
-) -> AsyncIterator[TestClient[Any, Any]]:
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     pages = admin_pages(admin, CallRegistry(clock), accounts)
     server = TestServer(AdminApi(admin, None, pages).app())
     # Each attempt carries its login form's token itself (a script's way):
@@ -85,11 +85,13 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> Hashes:
     return counted
 
 
-async def login_csrf(client: TestClient[Any, Any]) -> str:
+async def login_csrf(client: TestClient[web.Request, web.Application]) -> str:
     return csrf_in(await (await client.get("/admin/login")).text())
 
 
-async def attempt(client: TestClient[Any, Any], csrf: str, user: str, password: str) -> int:
+async def attempt(
+    client: TestClient[web.Request, web.Application], csrf: str, user: str, password: str
+) -> int:
     answer = await client.post(
         "/admin/login",
         data={"user": user, "password": password, "csrf": csrf},
@@ -111,7 +113,7 @@ def failures(admin: PromptAdmin, name: str) -> int:
 
 
 async def test_forty_wrong_passwords_at_once_are_not_all_checked(
-    client: TestClient[Any, Any], admin: PromptAdmin, hashes: Hashes
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, hashes: Hashes
 ) -> None:
     csrf = await login_csrf(client)
     statuses = await asyncio.gather(*(attempt(client, csrf, "anna", WRONG) for _ in range(40)))
@@ -127,7 +129,7 @@ async def test_forty_wrong_passwords_at_once_are_not_all_checked(
 
 
 async def test_many_logins_at_once_are_answered_429_beyond_the_cap_and_the_store_never_waits(
-    client: TestClient[Any, Any], admin: PromptAdmin, hashes: Hashes
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, hashes: Hashes
 ) -> None:
     csrf = await login_csrf(client)
     hashes.hold.clear()  # the hashing thread is stuck on the first password
@@ -156,7 +158,9 @@ async def test_many_logins_at_once_are_answered_429_beyond_the_cap_and_the_store
     assert hashes.count <= LOGINS_WAITING
 
 
-async def test_a_429_says_when_to_come_back(client: TestClient[Any, Any], hashes: Hashes) -> None:
+async def test_a_429_says_when_to_come_back(
+    client: TestClient[web.Request, web.Application], hashes: Hashes
+) -> None:
     csrf = await login_csrf(client)
     hashes.hold.clear()
     try:
@@ -175,7 +179,7 @@ async def test_a_429_says_when_to_come_back(client: TestClient[Any, Any], hashes
 
 
 async def test_a_locked_name_hammered_writes_one_audit_entry_per_window(
-    client: TestClient[Any, Any], admin: PromptAdmin, clock: Clock
+    client: TestClient[web.Request, web.Application], admin: PromptAdmin, clock: Clock
 ) -> None:
     csrf = await login_csrf(client)
     for _ in range(MAX_FAILURES):
