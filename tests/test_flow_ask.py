@@ -3,6 +3,7 @@ by their own params (``Verb[SayParams]``), never ``params: Any``."""
 
 import ast
 import asyncio
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,3 +74,17 @@ def test_verbs_take_their_own_params_and_ask_through_one_helper() -> None:
     for name in ("menu", "choose", "confirm", "gather"):
         source = (VERBS / f"{name}.py").read_text(encoding="utf-8")
         assert "await ask(ctx, params, listen)" in source and "misses" not in source, name
+
+
+def test_each_verb_validates_its_yaml_with_the_params_its_run_is_typed_by() -> None:
+    from stasis_app.verbs.base import Verb
+    from stasis_app.verbs.registry import BUILTIN_VERBS
+
+    for verb in BUILTIN_VERBS:
+        generic = next(
+            base
+            for cls in verb.__mro__
+            for base in getattr(cls, "__orig_bases__", ())
+            if typing.get_origin(base) is Verb
+        )
+        assert typing.get_args(generic) == (verb.Params,), verb.name
