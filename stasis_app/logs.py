@@ -35,7 +35,9 @@ class JsonLineFormatter(logging.Formatter):
             entry["call_id"] = call_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                # An extra never replaces ts, level, logger or event (a filter on
+                # level=warning must see every warning): it is kept beside them.
+                entry[key if key not in entry else f"extra_{key}"] = value
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             entry["error"] = f"{type(exc).__name__}: {exc}"

@@ -655,7 +655,7 @@ def check_nothing_from_other_calls(session: Session, channel: str) -> None:
         elif seen.kind == "asked" and seen.name in ("identify", "authenticate"):
             trying = seen.data["args"][0]
         elif seen.kind == "log" and seen.name == "caller logged in":
-            customer, level = trying, LEVELS[seen.data["level"]]
+            customer, level = trying, LEVELS[seen.data["login_level"]]
         elif seen.kind == "asked" and seen.name in NEEDS:
             assert seen.data["args"][0] == customer, (
                 f"{channel}: {seen.name} for {seen.data['args'][0]}, logged in: {customer}"

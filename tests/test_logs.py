@@ -47,3 +47,11 @@ def test_errors_carry_type_and_place_but_no_source_or_values() -> None:
     assert entry["error"] == "ValueError: bad input"
     assert any("fails" in where for where in entry["where"])
     assert "1234" not in json.dumps(entry)
+
+
+def test_an_extra_never_replaces_the_level_or_the_event() -> None:
+    """A log line's extras sit beside its fixed fields: "caller logged in"
+    once came out as level "authenticated" (its extra named "level")."""
+    entry = json.loads(JsonLineFormatter().format(record("caller logged in", level="x", event="y")))
+    assert (entry["level"], entry["event"]) == ("info", "caller logged in")
+    assert (entry["extra_level"], entry["extra_event"]) == ("x", "y")

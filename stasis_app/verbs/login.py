@@ -113,14 +113,14 @@ class _Login(Verb[LoginParams]):
             ctx.login_failures += 1
             log.info(
                 "login refused",
-                extra={"level": self.level, "failures": ctx.login_failures, "why": outcome},
+                extra={"login_level": self.level, "failures": ctx.login_failures, "why": outcome},
             )
             if outcome not in ("refused", "busy") or ctx.login_failures >= params.max_failures:
                 return "too_many"
             return "refused"
         ctx.customer = customer
         ctx.level = self.level
-        log.info("caller logged in", extra={"level": self.level})
+        log.info("caller logged in", extra={"login_level": self.level})
         return "ok"
 
     async def _reserve(self, ctx: CallContext, guards: Safeguards, number: str) -> Attempt:
