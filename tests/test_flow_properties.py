@@ -116,7 +116,7 @@ CUSTOMER_DATA = {
     "operation_in",
     "operation_out",
 }
-EMPTY_START = {
+EMPTY_START: dict[str, Any] = {
     "values": {},
     "secrets": {},
     "customer": None,
@@ -686,7 +686,7 @@ def tell_what_was_covered(session: Session) -> None:
         event("the bank has a block")
     yes = {(c, "yes", b) for c, b, _ in confirmations(session.flow)}
     for channel in session.channels:
-        after_yes = None  # what happened since the last confirmation, if any
+        after_yes: list[str] | None = None  # what happened since the last confirmation, if any
         for seen in session.of(channel):
             if seen.kind == "log" and seen.name == "transition" and _edge(seen.data) in yes:
                 after_yes = []
@@ -756,7 +756,9 @@ def scripts(draw: st.DrawFn) -> list[Step]:
     pause, gap, after_prompt = STYLES[draw(st.sampled_from(sorted(STYLES)))]
     steps: list[Step] = [Press(group, draw(pause), draw(gap), draw(after_prompt)) for group in keys]
     # Hang up never, anywhere, or at once after a "1" (perhaps a confirmation).
-    after_ones = [n + 1 for n, step in enumerate(steps) if step.keys == "1"]
+    after_ones = [
+        n + 1 for n, step in enumerate(steps) if isinstance(step, Press) and step.keys == "1"
+    ]
     hangup = draw(st.sampled_from(["never", "anywhere", "right after a 1"]))
     if hangup == "anywhere":
         steps = [*steps[: draw(st.integers(0, len(steps)))], HangUp(draw(pauses))]
@@ -868,7 +870,7 @@ def test_a_caller_who_hangs_up_while_the_bank_hangs_leaves_no_stray_error(after:
     while authenticate never answers (also at the very moment the guard's
     5 s run out); the login's unfinished work must not end as an exception
     nobody retrieves (asyncio logs it as an error)."""
-    script = [Press("1"), Press("87654321"), Press("4321#"), HangUp(pause=after)]
+    script: list[Step] = [Press("1"), Press("87654321"), Press("4321#"), HangUp(pause=after)]
     session = run_session([script], faults={"authenticate": Fault("hangs", 1)})
     check_session(session, bank_answers=False)
     assert session.gateway.ended[CHANNELS[0]] == BY_CALLER
