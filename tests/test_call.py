@@ -270,3 +270,54 @@ async def test_a_transfer_asterisk_refused_leaves_the_call_in_the_app() -> None:
     with pytest.raises(AriError):
         await call.continue_in_dialplan("consultants", "s")
     assert not call.left_app
+
+
+class SlowLiveSpeech:
+    """Customer text that takes a while to render, noting when each started
+    and finished (in the order of events, not seconds)."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def media(self, call_id: str, text: str) -> str:
+        self.log.append(f"render {text}")
+        await asyncio.sleep(0.05)
+        self.log.append(f"rendered {text}")
+        return f"sound:/live/{text}"
+
+
+async def test_a_long_historys_names_render_together_and_ahead_of_their_part() -> None:
+    """A history too long for one playback: the names of the part that plays
+    next are rendered while the part before it plays, all at once, so the
+    caller hears no silence between parts. (Before, each part's names were
+    rendered one after another, and only once the part before had ended: on a
+    busy machine, seconds of silence in the middle of a history.)"""
+    handle = ChannelHandle(channel_id="c1", line="100", caller="600")
+    gateway, log = FakeGateway(), list[str]()
+    call = Call(handle, gateway, FakePrompts(), SlowLiveSpeech(log))  # type: ignore[arg-type]
+    first = ["history_intro", *(f"live:Name{n}" for n in range(15))]  # 16: one playback
+    task = asyncio.create_task(call.say([*first, "live:Later1", "live:Later2"]))
+    while not gateway.played:
+        await asyncio.sleep(0.01)
+    renders = [entry for entry in log if entry.startswith("render ")]
+    assert log.index("rendered Name0") > len(renders) - 3  # the names started together
+    await asyncio.sleep(0.2)  # the first part is still playing
+    assert "rendered Later2" in log  # the next part is ready before it is needed
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    await asyncio.sleep(0.01)
+    assert gateway.played[1][0] == ["sound:/live/Later1", "sound:/live/Later2"]
+    handle.events.put_nowait(finished(gateway.played[1][1]))
+    assert await task is False
+
+
+async def test_a_prompt_stopped_by_a_key_stops_rendering_what_comes_after() -> None:
+    handle = ChannelHandle(channel_id="c1", line="100", caller="600")
+    gateway, log = FakeGateway(), list[str]()
+    call = Call(handle, gateway, FakePrompts(), SlowLiveSpeech(log))  # type: ignore[arg-type]
+    keys = ["history_intro", *(f"digit_{n % 10}" for n in range(15)), "live:Later"]
+    task = asyncio.create_task(call.say(keys, barge_in=True))
+    while not gateway.played:
+        await asyncio.sleep(0.01)
+    handle.events.put_nowait(dtmf("1"))
+    assert await task is True
+    assert len(gateway.played) == 1 and "rendered Later" not in log

@@ -155,23 +155,47 @@ class Call:
             first = "value"  # the start of customer data: never logged
         if not keys:
             return False
-        for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK):
-            part = keys[start : start + MAX_MEDIA_PER_PLAYBACK]
-            media = []
-            for key in part:
-                try:
-                    media.append(await self._media(key))
-                except (OSError, SynthesisError) as exc:
-                    if not key.startswith(LIVE_PREFIX):
-                        raise
-                    # A full disk, say: the caller hears the rest without this name.
-                    log.warning(
-                        "customer text could not be spoken; left out",
-                        extra={"error": type(exc).__name__},
-                    )
-            if media and await self._play(media, first, len(keys), barge_in):
-                return True
+        parts = [
+            keys[start : start + MAX_MEDIA_PER_PLAYBACK]
+            for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK)
+        ]
+        # Each part's customer text is rendered while the part before it plays,
+        # its names at once: the caller hears no silence between the parts of a
+        # long history (names rendered one after another, before each part,
+        # were seconds of silence on a busy machine).
+        upcoming: asyncio.Future[list[str]] = asyncio.ensure_future(self._media_of(parts[0]))
+        try:
+            for index in range(len(parts)):
+                media = await upcoming
+                if index + 1 < len(parts):
+                    upcoming = asyncio.ensure_future(self._media_of(parts[index + 1]))
+                if media and await self._play(media, first, len(keys), barge_in):
+                    return True
+        finally:
+            # A part the caller will not hear (a key stopped the prompt, a hangup):
+            # stop rendering it, and take its outcome so none is left unread.
+            upcoming.cancel()
+            upcoming.add_done_callback(_outcome_taken)
         return False
+
+    async def _media_of(self, part: Sequence[str]) -> list[str]:
+        """The media URIs of ``part``, its customer text rendered at once; a name
+        that cannot be spoken is left out (a full disk, say), the rest is heard."""
+
+        async def one(key: str) -> str | None:
+            try:
+                return await self._media(key)
+            except (OSError, SynthesisError) as exc:
+                if not key.startswith(LIVE_PREFIX):
+                    raise
+                log.warning(
+                    "customer text could not be spoken; left out",
+                    extra={"error": type(exc).__name__},
+                )
+                return None
+
+        found = await asyncio.gather(*(one(key) for key in part))
+        return [uri for uri in found if uri is not None]
 
     async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
         playback_id = next(self._playback_ids)
@@ -318,3 +342,8 @@ class Call:
         if self._key_at is not None and self._key_to_prompt is not None:
             self._key_to_prompt(time.monotonic() - self._key_at)
         self._key_at = None
+
+
+def _outcome_taken(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
