@@ -180,21 +180,24 @@ class Call:
 
     async def _media_of(self, part: Sequence[str]) -> list[str]:
         """The media URIs of ``part``, its customer text rendered at once; a name
-        that cannot be spoken is left out (a full disk, say), the rest is heard."""
+        that cannot be spoken is left out (a full disk, say), the rest is heard.
+        The prompts are looked up first: a missing one fails before any name
+        is rendered (so no render outlives the call that asked for it)."""
+        names = [key for key in part if key.startswith(LIVE_PREFIX)]
+        prompts = {key: self.prompts.media(key) for key in part if not key.startswith(LIVE_PREFIX)}
 
-        async def one(key: str) -> str | None:
+        async def spoken(key: str) -> str | None:
             try:
                 return await self._media(key)
             except (OSError, SynthesisError) as exc:
-                if not key.startswith(LIVE_PREFIX):
-                    raise
                 log.warning(
                     "customer text could not be spoken; left out",
                     extra={"error": type(exc).__name__},
                 )
                 return None
 
-        found = await asyncio.gather(*(one(key) for key in part))
+        rendered = dict(zip(names, await asyncio.gather(*map(spoken, names)), strict=True))
+        found = (prompts[key] if key in prompts else rendered[key] for key in part)
         return [uri for uri in found if uri is not None]
 
     async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
