@@ -5,6 +5,7 @@ that reaches ARI through a proxy the tests can cut."""
 import asyncio
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,6 +144,18 @@ def call_simulator(sandbox: Sandbox) -> CallSimulator:
     settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
     heard = build_deployment(settings, with_adapters=False).heard_texts()
     return CallSimulator(settings.ari, heard)
+
+
+@pytest.fixture
+def talent(tmp_path: Path) -> bytes:
+    """A "voice talent's" recording (for the upload tests): espeak-ng at 22 kHz,
+    as a studio would not do."""
+    wav = tmp_path / "talent.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "pl", "-w", str(wav), "Dzień dobry, tu nagranie lektora."],
+        check=True,
+    )
+    return wav.read_bytes()
 
 
 @pytest.fixture(autouse=True)

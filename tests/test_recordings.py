@@ -122,17 +122,6 @@ def admin(tmp_path: Path) -> PromptAdmin:
     return isolated_prompt_admin(tmp_path)
 
 
-@pytest.fixture
-def talent(tmp_path: Path) -> bytes:
-    """A "voice talent's" recording: espeak-ng at 22 kHz, as a studio would not do."""
-    wav = tmp_path / "talent.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "pl", "-w", str(wav), "Dzień dobry, tu nagranie lektora."],
-        check=True,
-    )
-    return wav.read_bytes()
-
-
 async def test_a_recording_is_published_kept_and_reverted_like_a_text(
     admin: PromptAdmin, talent: bytes
 ) -> None:

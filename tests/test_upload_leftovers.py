@@ -32,16 +32,6 @@ def admin(tmp_path: Path) -> PromptAdmin:
     return isolated_prompt_admin(tmp_path)
 
 
-@pytest.fixture
-def talent(tmp_path: Path) -> bytes:
-    wav = tmp_path / "talent.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "pl", "-w", str(wav), "Dzień dobry, tu nagranie lektora."],
-        check=True,
-    )
-    return wav.read_bytes()
-
-
 def files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if not p.is_dir()} if folder.exists() else set()
 
