@@ -67,7 +67,7 @@ class InfoliniaApp:
         self.journal_worker = JournalWorker(
             self.safeguards.journal,
             self.safeguards.audit,
-            lambda tenant: line.bank if (line := self.deployment.tenants.get(tenant)) else None,
+            lambda tenant: served.bank if (served := self.deployment.tenants.get(tenant)) else None,
             every=settings.security.journal_retry_seconds,
         )
 
@@ -202,15 +202,15 @@ class InfoliniaApp:
         if admin is not None:
             await admin.cleanup()
         for deployment in (*self._retired, self.deployment):
-            for line in deployment.tenants.values():
-                await line.bank.close()
+            for served in deployment.tenants.values():
+                await served.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
 
     async def handle_call(self, handle: ChannelHandle) -> None:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""
-        line = self.deployment.lines.get(handle.line)
-        prompts = line.prompts if line else self.deployment.default_prompts
-        tenant = line.tenant.id if line else None
+        served = self.deployment.lines.get(handle.line)
+        prompts = served.prompts if served else self.deployment.default_prompts
+        tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
         call = Call(handle, self.gateway, prompts, self.deployment.live, key_to_prompt)
         log.info(
@@ -227,7 +227,7 @@ class InfoliniaApp:
         shown = self.calls.started(handle.channel_id, tenant)
         try:
             await call.answer()
-            if line is None:
+            if served is None:
                 outcome = "unknown line"
                 await call.say(["unknown_line"])
                 return
@@ -235,14 +235,14 @@ class InfoliniaApp:
                 await call.say(["resumed"])
             ctx = CallContext(
                 call=call,
-                tenant=line.tenant,
-                bank=line.bank,
+                tenant=served.tenant,
+                bank=served.bank,
                 safeguards=self.safeguards,
                 queues=self.queues,
             )
             shown.state = lambda: ctx.state
             try:
-                state = await run_flow(line.flow, ctx)
+                state = await run_flow(served.flow, ctx)
             finally:
                 state = ctx.state
             if call.left_app:

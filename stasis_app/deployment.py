@@ -43,8 +43,11 @@ APP_PROMPTS = (
 
 
 @dataclass
-class Line:
-    """One tenant, ready to serve calls."""
+class ServedTenant:
+    """One tenant, ready to serve calls: its config, flow, prompts and bank.
+
+    (A *line* is a number callers dial: :attr:`Deployment.lines` maps each
+    line to the tenant that serves it.)"""
 
     tenant: Tenant
     flow: Flow
@@ -54,17 +57,21 @@ class Line:
 
 @dataclass
 class Deployment:
-    lines: dict[str, Line]  # dialled number -> its tenant's Line
-    tenants: dict[str, Line]
+    lines: dict[str, ServedTenant]  # a line (dialled number) -> the tenant serving it
+    tenants: dict[str, ServedTenant]
     default_prompts: PromptBook  # for calls to a number no tenant has
     live: LiveSpeech  # customer text spoken during a call (counterparties)
 
     def queue_tenants(self) -> list[tuple[Tenant, PromptBook]]:
         """Tenants with consultant queues, and the prompts their queues speak."""
-        return [(line.tenant, line.prompts) for line in self.tenants.values() if line.tenant.queues]
+        return [
+            (served.tenant, served.prompts)
+            for served in self.tenants.values()
+            if served.tenant.queues
+        ]
 
     def all_books(self) -> list[PromptBook]:
-        return [self.default_prompts, *(line.prompts for line in self.tenants.values())]
+        return [self.default_prompts, *(served.prompts for served in self.tenants.values())]
 
     def heard_texts(self) -> dict[str, str]:
         """Media URI -> the text it speaks, for every prompt of every tenant
@@ -153,8 +160,8 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
     voices = Voices(settings, EngineRegistry(manager))
     cache = voices.cache(settings.voice.chain(), "voice.engines")
     source = str(settings.source)
-    tenants: dict[str, Line] = {}
-    lines: dict[str, Line] = {}
+    tenants: dict[str, ServedTenant] = {}
+    lines: dict[str, ServedTenant] = {}
     flows: dict[Path, Flow] = {}
     defaults = load_prompt_texts(settings.prompts)  # read once for every tenant
     for tenant in settings.tenants.values():
@@ -181,8 +188,8 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             if tenant.voice is not None
             else cache
         )
-        line = Line(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
-        tenants[tenant.id] = line
+        served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
+        tenants[tenant.id] = served
         for number in tenant.lines:
             if number in lines:
                 raise ConfigError(
@@ -190,7 +197,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                     f"tenants.{tenant.id}.lines",
                     f"{number} is already a line of {lines[number].tenant.id}",
                 )
-            lines[number] = line
+            lines[number] = served
     try:
         # Customer data (counterparties) is spoken only by an offline engine.
         offline = cache.chain.first_offline()

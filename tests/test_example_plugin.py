@@ -151,10 +151,10 @@ def example_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("example_loaded")
 def test_a_bank_config_uses_the_plugins_adapter_voice_and_verb(bank_config: Path) -> None:
     settings = load_settings(bank_config, resolve_secrets=False, env={})
-    line = build_deployment(settings).tenants["przyklad"]
-    assert line.flow.states["greeting"].verb.name == "example-announce"
-    assert line.prompts.cache.chain.engines[0].identity.startswith("example-voice")
-    assert type(line.bank.adapter).__name__ == "ExampleBank"
+    served = build_deployment(settings).tenants["przyklad"]
+    assert served.flow.states["greeting"].verb.name == "example-announce"
+    assert served.prompts.cache.chain.engines[0].identity.startswith("example-voice")
+    assert type(served.bank.adapter).__name__ == "ExampleBank"
 
 
 @pytest.fixture

@@ -483,11 +483,11 @@ async def _serve_session(
     timeout = settings.tenants[TENANT].adapter.timeout
     bank = guarded(ScriptedBank(demo, session.timeline, faults, timeout), settings)
     base = loaded()
-    line = base.tenants[TENANT]
-    prompts = KeyedPrompts(line.prompts.texts, line.prompts.cache)
-    served = dataclasses.replace(line, prompts=prompts, bank=bank)
+    shipped = base.tenants[TENANT]
+    prompts = KeyedPrompts(shipped.prompts.texts, shipped.prompts.cache)
+    served = dataclasses.replace(shipped, prompts=prompts, bank=bank)
     deployment = Deployment(
-        lines=dict.fromkeys(line.tenant.lines, served),
+        lines=dict.fromkeys(shipped.tenant.lines, served),
         tenants={TENANT: served},
         default_prompts=KeyedPrompts(base.default_prompts.texts, base.default_prompts.cache),
         live=session.live,  # type: ignore[arg-type]

@@ -125,8 +125,8 @@ def test_the_shipped_config_speaks_gtts_then_espeak_and_live_text_only_offline(
     assert "lang=pl" in chain.engines[0].identity and "speed=165" in chain.engines[1].identity
     assert deployment.live.engine is chain.engines[1]  # customer data never goes to gTTS
     assert all(
-        line.prompts.cache is deployment.default_prompts.cache
-        for line in deployment.tenants.values()
+        served.prompts.cache is deployment.default_prompts.cache
+        for served in deployment.tenants.values()
     )
 
 
@@ -157,7 +157,7 @@ def test_tenants_with_one_chain_share_one_cache_and_every_chain_one_health(
         tenant("alpha") + tenant("beta", espeak_200) + tenant("gamma", same_as_default),
     )
     deployment = deploy(path)
-    books = {key: line.prompts for key, line in deployment.tenants.items()}
+    books = {key: served.prompts for key, served in deployment.tenants.items()}
     default = deployment.default_prompts.cache
     assert books["alpha"].cache is default and books["gamma"].cache is default
     assert books["beta"].cache is not default

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from stasis_app.deployment import Deployment, Line
+from stasis_app.deployment import Deployment, ServedTenant
 from stasis_app.errors import InfoliniaError
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import PromptEdit, StaleEdit, Store
@@ -100,29 +100,29 @@ class PromptAdmin:
         self.deployment = staged.deployment
         self._revision = staged._revision
 
-    def _line(self, tenant: str) -> Line:
-        line = self.deployment.tenants.get(tenant)
-        if line is None:
+    def _served(self, tenant: str) -> ServedTenant:
+        served = self.deployment.tenants.get(tenant)
+        if served is None:
             known = ", ".join(sorted(self.deployment.tenants))
             raise UnknownPrompt(f"no tenant {tenant!r} (tenants: {known})")
-        return line
+        return served
 
-    def _editable(self, line: Line, key: str) -> None:
-        if key in FRAGMENT_KEYS or key not in line.prompts.texts:
-            raise UnknownPrompt(f"{line.tenant.id} has no prompt {key!r}")
+    def _editable(self, served: ServedTenant, key: str) -> None:
+        if key in FRAGMENT_KEYS or key not in served.prompts.texts:
+            raise UnknownPrompt(f"{served.tenant.id} has no prompt {key!r}")
 
     def tenants(self) -> list[str]:
         return sorted(self.deployment.tenants)
 
     def list_prompts(self, tenant: str) -> list[PromptInfo]:
-        line = self._line(tenant)
+        served = self._served(tenant)
         edited = self.store.prompt_texts(tenant)
-        media = line.prompts.media_uris()
+        media = served.prompts.media_uris()
 
         def source(key: str) -> str:
             if key in edited:
                 return "edited"
-            return "config" if key in line.tenant.prompts else "default"
+            return "config" if key in served.tenant.prompts else "default"
 
         return [
             PromptInfo(
@@ -133,19 +133,19 @@ class PromptAdmin:
                 media[key],
                 recording.is_marker(text),
             )
-            for key, text in sorted(line.prompts.texts.items())
+            for key, text in sorted(served.prompts.texts.items())
             if key not in FRAGMENT_KEYS
         ]
 
     def show(self, tenant: str, key: str) -> PromptInfo:
-        line = self._line(tenant)
-        self._editable(line, key)
+        served = self._served(tenant)
+        self._editable(served, key)
         return next(info for info in self.list_prompts(tenant) if info.key == key)
 
     def history(self, tenant: str, key: str | None = None) -> list[PromptEdit]:
-        line = self._line(tenant)
+        served = self._served(tenant)
         if key is not None:
-            self._editable(line, key)
+            self._editable(served, key)
         return self.store.prompt_history(tenant, key)
 
     async def set(
@@ -153,9 +153,9 @@ class PromptAdmin:
     ) -> PromptEdit:
         """Render ``text``, record it, make it live. ``expected``: the text the
         editor saw; the edit is refused (StaleEdit) when it changed since."""
-        line = self._line(tenant)
-        self._editable(line, key)
-        return await self._publish(line, key, clean_text(text), who, expected)
+        served = self._served(tenant)
+        self._editable(served, key)
+        return await self._publish(served, key, clean_text(text), who, expected)
 
     def uploads_busy(self) -> bool:
         """Whether a new upload would be turned away now (the API asks before
@@ -178,8 +178,8 @@ class PromptAdmin:
         a text edit (history, revert, audit) and only then kept in the store
         as uploaded. A refused or stale upload leaves no file and no row
         behind, and is audited with the reason."""
-        line = self._line(tenant)
-        self._editable(line, key)
+        served = self._served(tenant)
+        self._editable(served, key)
         if self.uploads_busy():
             await self._audit_upload(tenant, key, who, data, "refused", "too many uploads at once")
             raise UploadsBusy(
@@ -187,7 +187,7 @@ class PromptAdmin:
             )
         self._uploads += 1
         try:
-            return await self._set_recording(line, key, data, transcript, who, expected)
+            return await self._set_recording(served, key, data, transcript, who, expected)
         except StaleEdit:
             await self._audit_upload(tenant, key, who, data, "stale", "changed meanwhile")
             raise
@@ -201,15 +201,21 @@ class PromptAdmin:
             self._uploads -= 1
 
     async def _set_recording(
-        self, line: Line, key: str, data: bytes, transcript: str, who: str, expected: str | None
+        self,
+        served: ServedTenant,
+        key: str,
+        data: bytes,
+        transcript: str,
+        who: str,
+        expected: str | None,
     ) -> PromptEdit:
         words = clean_text(transcript)
         if expected is not None:  # stale before the work is refused before it, too
-            stored = await self.store.run(partial(self.store.prompt_texts, line.tenant.id))
-            shown = recording.transcript(stored.get(key, line.prompts.texts[key]))
+            stored = await self.store.run(partial(self.store.prompt_texts, served.tenant.id))
+            shown = recording.transcript(stored.get(key, served.prompts.texts[key]))
             if expected.split() != shown.split():
                 raise StaleEdit(shown)
-        root = line.prompts.cache.root
+        root = served.prompts.cache.root
         loop = asyncio.get_running_loop()
         work = await asyncio.to_thread(recording.work_folder, root)
         try:
@@ -221,16 +227,16 @@ class PromptAdmin:
                 raise BadText(str(exc)) from None
             log.info(
                 "recording accepted",
-                extra={"tenant": line.tenant.id, "prompt": key, "seconds": made.seconds,
+                extra={"tenant": served.tenant.id, "prompt": key, "seconds": made.seconds,
                        "gain_db": made.gain_db},
             )  # fmt: skip
-            return await self._publish_recording(line, key, made, data, words, who, expected)
+            return await self._publish_recording(served, key, made, data, words, who, expected)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)  # what was not installed
 
     async def _publish_recording(
         self,
-        line: Line,
+        served: ServedTenant,
         key: str,
         made: recording.Recording,
         data: bytes,
@@ -240,7 +246,7 @@ class PromptAdmin:
     ) -> PromptEdit:
         """Put the files in place, publish, keep the upload; on any failure
         before the edit is recorded, take the files out again."""
-        root = line.prompts.cache.root
+        root = served.prompts.cache.root
         async with self._installing:  # another upload of the same file waits here
             made, placed = await asyncio.to_thread(recording.install, made, root)
 
@@ -249,7 +255,7 @@ class PromptAdmin:
 
             try:
                 return await self._publish(
-                    line, key, recording.marker(made.sha, words), who, expected, keep
+                    served, key, recording.marker(made.sha, words), who, expected, keep
                 )
             except BaseException:
                 if placed and made.sha not in await asyncio.to_thread(self._recorded):
@@ -284,18 +290,18 @@ class PromptAdmin:
         self, tenant: str, key: str, revision: int, who: str, expected: str | None = None
     ) -> PromptEdit:
         """Publish again the text (or recording) ``key`` had before edit ``revision``."""
-        line = self._line(tenant)
-        self._editable(line, key)
+        served = self._served(tenant)
+        self._editable(served, key)
         edit = next((e for e in self.history(tenant, key) if e.revision == revision), None)
         if edit is None:
             raise UnknownPrompt(f"{tenant}/{key} has no edit #{revision}")
         if recording.is_marker(edit.old_text):
             await asyncio.to_thread(self.restore_recordings)  # its files, if the cache lost them
-        return await self._publish(line, key, edit.old_text, who, expected)
+        return await self._publish(served, key, edit.old_text, who, expected)
 
     async def _publish(
         self,
-        line: Line,
+        served: ServedTenant,
         key: str,
         text: str,
         who: str,
@@ -304,11 +310,11 @@ class PromptAdmin:
     ) -> PromptEdit:
         """Render, record (then ``keep``, in the same worker: nothing can
         cancel between the two), make live, audit."""
-        tenant = line.tenant.id
+        tenant = served.tenant.id
         if not recording.is_marker(text):
-            await asyncio.to_thread(self._preview_area(line).adopt, text)  # heard = published
-        await line.prompts.prepare(text)  # audio first: a failed render changes nothing
-        current = line.prompts.texts[key]
+            await asyncio.to_thread(self._preview_area(served).adopt, text)  # heard = published
+        await served.prompts.prepare(text)  # audio first: a failed render changes nothing
+        current = served.prompts.texts[key]
 
         def record() -> PromptEdit:
             edit = self.store.set_prompt_text(tenant, key, text, who, current, expected)
@@ -317,7 +323,7 @@ class PromptAdmin:
             return edit
 
         edit = await self.store.run(record)
-        await line.prompts.set_text(key, text)
+        await served.prompts.set_text(key, text)
         self._revision = max(self._revision, edit.revision)
         await AuditLog(self.store).record(
             tenant=tenant,
@@ -334,16 +340,16 @@ class PromptAdmin:
     async def preview(self, tenant: str, key: str, text: str | None = None) -> Path:
         """The 8 kHz WAV callers hear for ``key`` (or for ``text`` in its place:
         rendered into the bounded preview area, not the prompt cache)."""
-        line = self._line(tenant)
-        self._editable(line, key)
+        served = self._served(tenant)
+        self._editable(served, key)
         if text is None:
-            base = await line.prompts.prepare(line.prompts.texts[key])
+            base = await served.prompts.prepare(served.prompts.texts[key])
         else:
-            base = await self._preview_area(line).render(clean_text(text))
+            base = await self._preview_area(served).render(clean_text(text))
         return base.with_suffix(".wav")
 
-    def _preview_area(self, line: Line) -> PreviewArea:
-        cache: PromptCache = line.prompts.cache
+    def _preview_area(self, served: ServedTenant) -> PreviewArea:
+        cache: PromptCache = served.prompts.cache
         area = self._previews.get(cache.root)
         if area is None or area.cache is not cache:
             area = self._previews[cache.root] = PreviewArea(cache)
@@ -354,10 +360,10 @@ class PromptAdmin:
         folders, recordings no text names) and previews beyond the bounds."""
         keep = self._recorded()
         removed = 0
-        for root in {line.prompts.cache.root for line in self.deployment.tenants.values()}:
+        for root in {served.prompts.cache.root for served in self.deployment.tenants.values()}:
             removed += recording.forget_leftovers(root, keep)
-        for line in self.deployment.tenants.values():
-            removed += self._preview_area(line).trim()
+        for served in self.deployment.tenants.values():
+            removed += self._preview_area(served).trim()
         return removed
 
     def restore_recordings(self) -> int:
@@ -365,12 +371,12 @@ class PromptAdmin:
         are missing from the prompt cache (a cache emptied or moved); at
         start-up, before rendering. Returns how many were restored."""
         restored = 0
-        for tenant, line in self.deployment.tenants.items():
+        for tenant, served in self.deployment.tenants.items():
             for text in self.store.prompt_texts(tenant).values():
                 if not recording.is_marker(text):
                     continue
                 sha = recording.parse_marker(text)[0]
-                root = line.prompts.cache.root
+                root = served.prompts.cache.root
                 if is_complete(recording.base_path(root, sha)):
                     continue
                 data = self.store.recording_data(sha)
@@ -400,10 +406,10 @@ class PromptAdmin:
         if restored:
             log.info("recordings restored into the prompt cache", extra={"recordings": restored})
         loaded = 0
-        for tenant, line in self.deployment.tenants.items():
+        for tenant, served in self.deployment.tenants.items():
             for key, text in self.store.prompt_texts(tenant).items():
-                if key in line.prompts.texts:
-                    line.prompts.texts[key] = text
+                if key in served.prompts.texts:
+                    served.prompts.texts[key] = text
                     loaded += 1
         return loaded
 
@@ -411,11 +417,11 @@ class PromptAdmin:
         """Make every edit in the store live (at start-up, and after edits made
         by another process); returns how many prompts changed."""
         changed = 0
-        for tenant, line in self.deployment.tenants.items():
+        for tenant, served in self.deployment.tenants.items():
             stored = await self.store.run(partial(self.store.prompt_texts, tenant))
             for key, text in stored.items():
-                if key in line.prompts.texts and line.prompts.texts[key] != text:
-                    await line.prompts.set_text(key, text)
+                if key in served.prompts.texts and served.prompts.texts[key] != text:
+                    await served.prompts.set_text(key, text)
                     changed += 1
         return changed
 

@@ -40,12 +40,12 @@ def _flow(args: argparse.Namespace) -> int:
         return _flow_graph(args, deployment)
     report: dict[str, dict[str, Any]] = {
         tenant_id: {
-            "flow": str(line.flow.source),
-            "states": len(line.flow.states),
-            "prompts": len(line.flow.prompt_keys()),
-            "lines": line.tenant.lines,
+            "flow": str(served.flow.source),
+            "states": len(served.flow.states),
+            "prompts": len(served.flow.prompt_keys()),
+            "lines": served.tenant.lines,
         }
-        for tenant_id, line in deployment.tenants.items()
+        for tenant_id, served in deployment.tenants.items()
     }
     if args.json:
         print(json.dumps({"ok": True, "tenants": report}, indent=2))
@@ -61,15 +61,15 @@ def _flow(args: argparse.Namespace) -> int:
 def _flow_graph(args: argparse.Namespace, deployment: Any) -> int:
     from stasis_app.flow.graph import render_svg, to_dot, to_mermaid
 
-    line = deployment.tenants.get(args.tenant)
-    if line is None:
+    served = deployment.tenants.get(args.tenant)
+    if served is None:
         known = ", ".join(deployment.tenants)
         print(f"infolinia: flow graph needs a tenant: one of {known}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     mermaid = args.out / f"{args.tenant}-flow.mmd"
     svg = args.out / f"{args.tenant}-flow.svg"
-    mermaid.write_text(to_mermaid(line.flow), encoding="utf-8")
-    render_svg(to_dot(line.flow), svg)
+    mermaid.write_text(to_mermaid(served.flow), encoding="utf-8")
+    render_svg(to_dot(served.flow), svg)
     print(f"{mermaid}\n{svg}")
     return 0

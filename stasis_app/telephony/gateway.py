@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 AriEvent = dict[str, Any]
 
-# Synthetic events the gateway puts on a call's queue (never sent by Asterisk).
+# Synthetic events the gateway puts in a call's inbox (never sent by Asterisk).
 CHANNEL_GONE = "ChannelGone"  # the channel no longer exists after a reconnect
 RESYNCED = "Resynced"  # reconnected; events in between may be lost
 # Added to each key event: time.monotonic() when it reached the app (the
@@ -100,7 +100,7 @@ class Backoff:
 
 @dataclass
 class ChannelHandle:
-    """One channel in our Stasis app, and the queue its events arrive on."""
+    """One channel in our Stasis app, and its inbox: the events its call reads, in order."""
 
     channel_id: str
     line: str  # the dialled number, which picks the bank
@@ -388,7 +388,7 @@ class AriGateway:
     # --- events -----------------------------------------------------------
 
     def _route(self, event: AriEvent) -> None:
-        """Put an event on its call's queue; start a call on a new StasisStart.
+        """Put an event in its call's inbox; start a call on a new StasisStart.
 
         Runs on aioari's websocket reader: it must never block or await.
         """
@@ -463,7 +463,7 @@ class AriGateway:
 
     def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
         """Register a channel the app is about to create, so that its events
-        (from its very first one) reach the returned handle's queue."""
+        (from its very first one) reach the returned handle's inbox."""
         handle = ChannelHandle(channel_id=channel_id, line=line, caller="", leg=True)
         self._calls[channel_id] = handle
         return handle

@@ -43,10 +43,10 @@ class FlowPages:
 
     async def _flow(self, request: web.Request) -> web.StreamResponse:
         session, tenant = request[SESSION_KEY], request.match_info["tenant"]
-        line = self.prompts.deployment.tenants.get(tenant)
-        if line is None:
+        served = self.prompts.deployment.tenants.get(tenant)
+        if served is None:
             return error_page(404, "Nie ma takiego banku", tenant, session.user)
-        flow = line.flow
+        flow = served.flow
         if flow.source not in self._svgs:
             try:
                 self._svgs[flow.source] = await asyncio.to_thread(_svg, flow)
@@ -70,4 +70,4 @@ class FlowPages:
             "<h2>Stany i ich komunikaty</h2><table><tr><th>Stan</th><th>Czynność</th>"
             f"<th>Komunikaty</th><th>Dalej</th></tr>{''.join(rows)}</table>"
         )
-        return page(f"Przebieg rozmowy: {line.tenant.name}", body, session.user, session.csrf)
+        return page(f"Przebieg rozmowy: {served.tenant.name}", body, session.user, session.csrf)

@@ -65,8 +65,8 @@ class PromptPages:
         return page("Banki", f"<ul>{items}</ul>", session.user, session.csrf)
 
     def _name(self, tenant: str) -> str:
-        line = self.prompts.deployment.tenants.get(tenant)
-        return f"{line.tenant.name} ({tenant})" if line else tenant
+        served = self.prompts.deployment.tenants.get(tenant)
+        return f"{served.tenant.name} ({tenant})" if served else tenant
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
         session, tenant = request[SESSION_KEY], request.match_info["tenant"]
