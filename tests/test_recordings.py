@@ -256,3 +256,31 @@ def test_the_command_line_records_a_prompt(tmp_path: Path, talent: bytes) -> Non
     )  # fmt: skip
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     asyncio.run(asyncio.sleep(0))  # nothing async is left running
+
+
+async def test_a_recording_uploaded_on_one_node_goes_live_on_another(
+    tmp_path: Path, talent: bytes
+) -> None:
+    """Two nodes share the state store but each has its own prompt folder
+    (each renders into its own Asterisk's sounds): the node the upload did
+    not reach converts the recording from the store when it follows edits,
+    and plays it from its own folder."""
+    first = isolated_prompt_admin(tmp_path / "node-1")
+    settings = load_settings(
+        TEST_CONFIG,
+        env={
+            "INFOLINIA_STATE": str(first.store.path),
+            "INFOLINIA_PROMPT_DIR": str(tmp_path / "node-2" / "prompts"),
+        },
+        resolve_secrets=False,
+    )
+    second = PromptAdmin(build_deployment(settings, with_adapters=False), first.store)
+    second.load_stored()
+    book = second.deployment.tenants["cieszyn"].prompts
+    await book.set_text("greeting", book.texts["greeting"])  # what render_all does
+    await first.set_recording("cieszyn", "greeting", talent, "Nagranie.", who="anna")
+
+    assert await second.sync() == 1
+    media = book.media("greeting")
+    assert "/recordings/" in media and str(tmp_path / "node-2") in media
+    assert book.engines_used().get("recording") == 1

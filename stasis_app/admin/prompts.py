@@ -430,6 +430,12 @@ class PromptAdmin:
         revision = await self.store.run(self.store.revision)
         if revision == self._revision:
             return 0
+        # A recording uploaded through another node (or a process with another
+        # prompt folder) has its files in that node's cache only: convert it
+        # here from the store first, or its prompt could never go live here.
+        restored = await asyncio.to_thread(self.restore_recordings)
+        if restored:
+            log.info("recordings restored into the prompt cache", extra={"recordings": restored})
         changed = await self.apply_stored()
         self._revision = revision
         if changed:
