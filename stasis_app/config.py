@@ -8,8 +8,11 @@ file and the field.
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
+import psycopg
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stasis_app.errors import ConfigError
@@ -19,6 +22,38 @@ DEFAULT_CONFIG = Path("config/infolinia.yaml")
 
 # aioari puts credentials into the websocket URL's query string without encoding.
 UNSAFE_CREDENTIAL_CHARS = set("&=?#%+ /:")
+
+
+# The state store's PostgreSQL URL and its password's other homes (stasis_app.store.postgres).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+STATE_PASSWORD_ENV = "INFOLINIA_STATE_PASSWORD"
+STATE_PASSWORD_FILE_ENV = "INFOLINIA_STATE_PASSWORD_FILE"
+
+
+def is_postgres_url(state: object) -> bool:
+    """Whether a ``state:`` value names a PostgreSQL store."""
+    return isinstance(state, str) and state.startswith(POSTGRES_SCHEMES)
+
+
+def check_state_url(url: str) -> str:
+    """``url`` when it names a PostgreSQL database without credentials in it;
+    ValueError saying what is wrong otherwise (the URL is not repeated: it
+    may carry a password)."""
+    if not is_postgres_url(url):
+        raise ValueError("a PostgreSQL store is named by a postgresql:// URL")
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise ValueError("not a PostgreSQL URL (postgresql://user@host:port/database)") from None
+    if "password" in params or urlsplit(url).password is not None:
+        raise ValueError(
+            "the URL carries a password: take it out, and give it in "
+            f"${STATE_PASSWORD_ENV}, in a 0600 file named by ${STATE_PASSWORD_FILE_ENV}, or "
+            "in PostgreSQL's own ~/.pgpass (PGPASSFILE); a password never lives in the config"
+        )
+    if not params.get("dbname"):
+        raise ValueError("the URL names no database (postgresql://user@host:port/database)")
+    return url
 
 
 class _Strict(BaseModel):
@@ -183,10 +218,14 @@ class AuditSettings(_Strict):
 _AUDIT_BY_STATE: dict[str, AuditSettings] = {}
 
 
-def audit_settings(state: Path) -> AuditSettings:
+def _state_key(state: Path | str) -> str:
+    return state if isinstance(state, str) else os.path.abspath(state)
+
+
+def audit_settings(state: Path | str) -> AuditSettings:
     """The audit settings of the config that named the state store ``state``
-    (the defaults when no config loaded here named it)."""
-    return _AUDIT_BY_STATE.get(os.path.abspath(state), AuditSettings())
+    (a file, or a PostgreSQL URL; the defaults when no config loaded here named it)."""
+    return _AUDIT_BY_STATE.get(_state_key(state), AuditSettings())
 
 
 class Settings(_Strict):
@@ -197,13 +236,24 @@ class Settings(_Strict):
     prompts: Path = Path("prompts/pl.yaml")
     tenants: dict[str, Tenant] = Field(default_factory=dict)
     log_level: str = "info"
-    # State that survives a restart: prompt edits and their history, admin tokens.
-    state: Path = Path("/var/lib/infolinia/state.sqlite")
+    # State that survives a restart: prompt edits and their history, admin tokens,
+    # audit, journal, ...: a SQLite file (a Path), or a postgresql:// URL (a str,
+    # never with a password in it) for a store shared by several nodes.
+    state: Path | str = Path("/var/lib/infolinia/state.sqlite")
     admin: AdminSettings = AdminSettings()
     security: SecuritySettings = SecuritySettings()
     audit: AuditSettings = AuditSettings()
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_file_or_url(cls, value: object) -> Path | str:
+        if is_postgres_url(value):
+            return check_state_url(str(value))  # its message never echoes the URL
+        if isinstance(value, str | Path):
+            return Path(value)
+        raise ValueError("a file path, or a postgresql:// URL")
 
 
 def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
@@ -269,7 +319,7 @@ def load_settings(
         update={
             "audit": audit,
             "prompts": _relative_to(base, settings.prompts),
-            "state": _relative_to(base, settings.state),
+            "state": _state_at(base, settings.state),
             "tenants": {
                 key: tenant.model_copy(update={"flow": _relative_to(base, tenant.flow)})
                 for key, tenant in settings.tenants.items()
@@ -277,6 +327,10 @@ def load_settings(
             "ari": _with_password(settings.ari, file, base) if resolve_secrets else settings.ari,
         }
     )
+
+
+def _state_at(base: Path, state: Path | str) -> Path | str:
+    return state if isinstance(state, str) else _relative_to(base, state)
 
 
 def _relative_to(base: Path, value: Path) -> Path:
@@ -288,9 +342,9 @@ def _audit_paths(settings: Settings, file: str, base: Path) -> AuditSettings:
     audit = settings.audit
     key_file = _relative_to(base, audit.key_file)
     heads = None if audit.heads_file is None else _relative_to(base, audit.heads_file)
-    state = _relative_to(base, settings.state)
-    folder = Path(os.path.abspath(state.parent))
-    if Path(os.path.abspath(key_file)).is_relative_to(folder):
+    state = _state_at(base, settings.state)
+    folder = None if isinstance(state, str) else Path(os.path.abspath(state.parent))
+    if folder is not None and Path(os.path.abspath(key_file)).is_relative_to(folder):
         raise ConfigError(
             file,
             "audit.key_file",
@@ -298,7 +352,7 @@ def _audit_paths(settings: Settings, file: str, base: Path) -> AuditSettings:
             "(or a backup of it) would have the key that proves it unchanged; put it elsewhere",
         )
     audit = audit.model_copy(update={"key_file": key_file, "heads_file": heads})
-    _AUDIT_BY_STATE[os.path.abspath(state)] = audit
+    _AUDIT_BY_STATE[_state_key(state)] = audit
     return audit
 
 

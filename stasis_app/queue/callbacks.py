@@ -7,14 +7,17 @@ done. The number is the one the caller confirmed; the customer number is
 kept only for a caller who logged in. Nothing secret is ever stored.
 """
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stasis_app.store import Store
+from stasis_app.store import Connection, Store
 
 OPEN, DONE = "open", "done"
+# A Callback's fields, in order.
+COLUMNS = (
+    "id, tenant, queue, number, customer, level, waiting_since, requested, state, done_by, done"
+)
 
 
 @dataclass(frozen=True)
@@ -57,19 +60,20 @@ class CallbackBook:
     ) -> int:
         since = (waiting_since or datetime.now(UTC)).isoformat(timespec="seconds")
 
-        def work(db: sqlite3.Connection) -> int:
-            cursor = db.execute(
+        def work(db: Connection) -> int:
+            row = db.execute(
                 "INSERT INTO callbacks (tenant, queue, number, customer, level, waiting_since,"
-                " requested, state, done_by, done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')",
+                " requested, state, done_by, done) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')"
+                " RETURNING id",
                 (tenant, queue, number, customer, level, since, _now(), OPEN),
-            )
-            return int(cursor.lastrowid or 0)
+            ).fetchone()
+            return int(row[0])
 
         return self.store.transaction(work)
 
     def list(self, tenant: str | None = None, state: str | None = OPEN) -> list[Callback]:
         """Requests, oldest place in the queue first (``tenant`` None or "*": all)."""
-        query = "SELECT * FROM callbacks WHERE 1=1"
+        query = f"SELECT {COLUMNS} FROM callbacks WHERE 1=1"
         params: list[str] = []
         if tenant not in (None, "*"):
             query += " AND tenant = ?"
@@ -90,7 +94,7 @@ class CallbackBook:
             query += " AND tenant = ?"
             params.append(tenant)
 
-        def work(db: sqlite3.Connection) -> bool:
+        def work(db: Connection) -> bool:
             return db.execute(query, params).rowcount == 1
 
         return self.store.transaction(work)

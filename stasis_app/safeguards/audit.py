@@ -33,8 +33,6 @@ of birth are never passed in (``detail`` refuses keys that look like them).
 import hashlib
 import hmac
 import json
-import os
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -44,7 +42,7 @@ from typing import Any
 from stasis_app.config import audit_settings
 from stasis_app.errors import InfoliniaError
 from stasis_app.safeguards.audit_key import AuditKey, AuditKeyError, AuditKeyMissing, read_key
-from stasis_app.store import Store
+from stasis_app.store import Connection, Store
 
 GENESIS = "0" * 64
 SECRET_WORDS = ("pin", "birth", "secret", "password", "telekod", "token")
@@ -152,9 +150,9 @@ def on_append(store: Store, callback: Callable[[AuditEntry], None] | None) -> No
     process (None: no longer)."""
     with _after_append_lock:
         if callback is None:
-            _after_append.pop(os.path.abspath(store.path), None)
+            _after_append.pop(str(store.where), None)
         else:
-            _after_append[os.path.abspath(store.path)] = callback
+            _after_append[str(store.where)] = callback
 
 
 class AuditLog:
@@ -175,7 +173,7 @@ class AuditLog:
         while the trail has no keyed entry: a lost key is never replaced."""
         if self._key is not None:
             return self._key
-        settings = audit_settings(self.store.path)
+        settings = audit_settings(self.store.where)
         try:
             self._key = read_key(settings)
         except AuditKeyMissing:
@@ -227,7 +225,7 @@ class AuditLog:
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         key = self.key(create=True)
 
-        def work(db: sqlite3.Connection) -> AuditEntry:
+        def work(db: Connection) -> AuditEntry:
             seq, prev = _follow(db, key)
             draft = AuditEntry(
                 seq, _now(), tenant, call_id, caller, action, mask_customer(customer),
@@ -236,7 +234,7 @@ class AuditLog:
             return _insert(db, key, draft)
 
         entry = self.store.transaction(work)
-        callback = _after_append.get(os.path.abspath(self.store.path))
+        callback = _after_append.get(str(self.store.where))
         if callback is not None:
             callback(entry)
         return entry
@@ -360,7 +358,7 @@ class AuditLog:
     def _save_checkpoint(self, key: AuditKey, point: Checkpoint) -> None:
         mac = key.sign(CHECKPOINT_LABEL, point.fields())
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
                 "INSERT INTO audit_checkpoint (id, seq, hash, unkeyed, verified_at, full_at, mac) "
                 "VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, "
@@ -372,7 +370,7 @@ class AuditLog:
         self.store.transaction(work)
 
 
-def _insert(db: sqlite3.Connection, key: AuditKey, draft: AuditEntry) -> AuditEntry:
+def _insert(db: Connection, key: AuditKey, draft: AuditEntry) -> AuditEntry:
     entry = AuditEntry(**{**asdict(draft), "hash": _keyed_hash(key, _fields(draft))})
     db.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -381,7 +379,7 @@ def _insert(db: sqlite3.Connection, key: AuditKey, draft: AuditEntry) -> AuditEn
     return entry
 
 
-def _follow(db: sqlite3.Connection, key: AuditKey) -> tuple[int, str]:
+def _follow(db: Connection, key: AuditKey) -> tuple[int, str]:
     """The seq and previous hash of the next entry (in a write transaction):
     refused if the trail's newest entry was signed with another key; after a
     trail from before the key, first its anchor."""

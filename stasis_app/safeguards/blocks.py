@@ -315,10 +315,13 @@ class JournalWorker:
             await asyncio.sleep(self.every)
 
     async def deliver_pending(self) -> int:
-        """One round: try every pending block once; returns how many were settled."""
-        settled = 0
+        """One round: try every pending block once; returns how many were settled.
+        Each block is claimed first: a worker on another node sharing the store
+        never asks the bank for the same block meanwhile."""
+        settled, after = 0, 0
         store, journal = self.journal.store, self.journal
-        for entry in await store.run(partial(journal.entries, PENDING)):
+        while (entry := await store.run(partial(journal.claim_next, after))) is not None:
+            after = entry.seq
             bank = self.banks(entry.tenant)
             if bank is None:
                 continue  # the tenant is gone from the config: leave it for a person

@@ -14,14 +14,16 @@ This module is the journal's storage only: what a block goes through on its
 way here, and from here to the bank, is :mod:`stasis_app.safeguards.blocks`.
 """
 
+import os
 import secrets
-import sqlite3
+import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
 from stasis_app.errors import InfoliniaError
-from stasis_app.store import Store
+from stasis_app.store import Connection, Store
 
 PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 # A block request of a caller who could not log in: for the bank's staff,
@@ -29,6 +31,14 @@ PENDING, DELIVERED, REFUSED = "pending", "delivered", "refused"
 # close it as CONFIRMED (they reached the customer and blocked what was asked)
 # or DECLINED (they could not confirm it was the customer).
 REQUESTED, CONFIRMED, DECLINED = "requested", "confirmed", "declined"
+# A JournalEntry's fields, in order (the table has the claim's columns after them).
+COLUMNS = (
+    "seq, operation_id, tenant, call_id, caller, customer, kind, target, reference, state, "
+    "created, attempts, last_error, bank_reference, settled"
+)
+# How long a worker's claim on a pending block lasts: longer than one delivery
+# (the adapter's timeouts, twice); a worker that died lets go after it.
+CLAIM_SECONDS = 120.0
 
 
 class NoSuchRequest(InfoliniaError, LookupError):
@@ -63,6 +73,8 @@ class BlockJournal:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Who claims blocks through this journal: the node and the process.
+        self.worker = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
 
     def record(
         self,
@@ -82,13 +94,13 @@ class BlockJournal:
         that one: calls (or a flood of them) join the request the bank's staff
         will confirm, instead of adding one each."""
 
-        def work(db: sqlite3.Connection) -> JournalEntry:
+        def work(db: Connection) -> JournalEntry:
             found = db.execute(
-                "SELECT * FROM journal WHERE operation_id = ?", (operation_id,)
+                f"SELECT {COLUMNS} FROM journal WHERE operation_id = ?", (operation_id,)
             ).fetchone()
             if found is None and state == REQUESTED:
                 found = db.execute(
-                    "SELECT * FROM journal WHERE tenant = ? AND customer = ? AND kind = ? "
+                    f"SELECT {COLUMNS} FROM journal WHERE tenant = ? AND customer = ? AND kind = ? "
                     "AND state = ? ORDER BY seq LIMIT 1",
                     (tenant, customer, kind, REQUESTED),
                 ).fetchone()
@@ -99,10 +111,11 @@ class BlockJournal:
                 taken = db.execute("SELECT 1 FROM journal WHERE reference = ?", (reference,))
                 if taken.fetchone() is None:
                     break
-            cursor = db.execute(
+            row = db.execute(
                 "INSERT INTO journal (operation_id, tenant, call_id, caller, customer, kind, "
                 "target, reference, state, created, attempts, last_error, bank_reference, "
-                "settled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', '')",
+                "settled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', '') "
+                f"RETURNING {COLUMNS}",
                 (
                     operation_id,
                     tenant,
@@ -115,14 +128,41 @@ class BlockJournal:
                     state,
                     _now(),
                 ),
+            ).fetchone()
+            return JournalEntry(*row)
+
+        return self.store.transaction(work)
+
+    def claim_next(self, after: int = 0, now: float | None = None) -> JournalEntry | None:
+        """The oldest pending block after seq ``after`` that no worker holds,
+        now held by this journal's worker for :data:`CLAIM_SECONDS`; None when
+        there is none. One write transaction (the store's one writer at a
+        time, on every node), so two workers, on one node or two, never hold
+        the same block: each pending block is asked of the bank by one
+        worker. Settling it, or a failed attempt, lets go of it."""
+        now = time.time() if now is None else now
+        # PostgreSQL: a row another transaction holds is passed over, not waited
+        # for (the store's write lock makes that moot today; finer locks later won't).
+        skip = " FOR UPDATE SKIP LOCKED" if self.store.dialect == "postgresql" else ""
+
+        def work(db: Connection) -> JournalEntry | None:
+            row = db.execute(
+                f"SELECT {COLUMNS} FROM journal WHERE state = ? AND seq > ? "
+                f"AND claimed_until <= ? ORDER BY seq LIMIT 1{skip}",
+                (PENDING, after, now),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE journal SET claimed_by = ?, claimed_until = ? WHERE seq = ?",
+                (self.worker, now + CLAIM_SECONDS, row[0]),
             )
-            row = db.execute("SELECT * FROM journal WHERE seq = ?", (cursor.lastrowid,))
-            return JournalEntry(*row.fetchone())
+            return JournalEntry(*row)
 
         return self.store.transaction(work)
 
     def entries(self, state: str | None = None) -> list[JournalEntry]:
-        query, args = "SELECT * FROM journal", cast(tuple[str, ...], ())
+        query, args = f"SELECT {COLUMNS} FROM journal", cast(tuple[str, ...], ())
         if state is not None:
             query, args = query + " WHERE state = ?", (state,)
         rows = self.store.read(lambda db: db.execute(query + " ORDER BY seq", args).fetchall())
@@ -131,10 +171,11 @@ class BlockJournal:
     def settle(
         self, operation_id: str, state: str, bank_reference: str = "", why: str = ""
     ) -> None:
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
                 "UPDATE journal SET state = ?, bank_reference = ?, last_error = ?, settled = ?, "
-                "attempts = attempts + 1 WHERE operation_id = ?",
+                "attempts = attempts + 1, claimed_by = '', claimed_until = 0 "
+                "WHERE operation_id = ?",
                 (state, bank_reference, why, _now(), operation_id),
             )
 
@@ -146,7 +187,7 @@ class BlockJournal:
         if outcome not in (CONFIRMED, DECLINED):
             raise ValueError(f"a block request is closed as {CONFIRMED} or {DECLINED}")
 
-        def work(db: sqlite3.Connection) -> JournalEntry:
+        def work(db: Connection) -> JournalEntry:
             changed = db.execute(
                 "UPDATE journal SET state = ?, bank_reference = ?, last_error = ?, settled = ? "
                 "WHERE reference = ? AND state = ?",
@@ -154,15 +195,16 @@ class BlockJournal:
             )
             if changed.rowcount != 1:
                 raise NoSuchRequest(reference)
-            row = db.execute("SELECT * FROM journal WHERE reference = ?", (reference,))
+            row = db.execute(f"SELECT {COLUMNS} FROM journal WHERE reference = ?", (reference,))
             return JournalEntry(*row.fetchone())
 
         return self.store.transaction(work)
 
     def failed_attempt(self, operation_id: str, why: str) -> None:
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
-                "UPDATE journal SET attempts = attempts + 1, last_error = ? WHERE operation_id = ?",
+                "UPDATE journal SET attempts = attempts + 1, last_error = ?, claimed_by = '', "
+                "claimed_until = 0 WHERE operation_id = ?",
                 (why, operation_id),
             )
 

@@ -30,14 +30,13 @@ failures end the call) is the login verb's ``max_failures``.
 """
 
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from stasis_app.config import SecuritySettings
-from stasis_app.store import Store
+from stasis_app.store import Connection, Store
 
 # What callers' networks put in the caller id when the number is withheld.
 WITHHELD = frozenset(
@@ -100,7 +99,7 @@ class LoginGuard:
         rate = policy.login_rate_per_minute if rate_per_minute is None else rate_per_minute
         bucket = caller_bucket(caller)
 
-        def work(db: sqlite3.Connection) -> Attempt:
+        def work(db: Connection) -> Attempt:
             def answer(verdict: Verdict, holder: str = "") -> Attempt:
                 return Attempt(verdict, tenant, customer, method, holder)
 
@@ -137,7 +136,8 @@ class LoginGuard:
             verdict = Verdict.SLOW if len(tried) > policy.caller_slow_after else Verdict.ALLOW
             token = secrets.token_hex(8)
             db.execute(
-                "INSERT INTO login_locks VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO login_locks (tenant, customer, method, consecutive, locked_until, "
+                "holder, held_until) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant, customer, method) DO UPDATE SET "
                 "consecutive = excluded.consecutive, holder = excluded.holder, "
                 "held_until = excluded.held_until",
@@ -152,7 +152,8 @@ class LoginGuard:
                 ),
             )
             db.execute(
-                "INSERT INTO login_attempts VALUES (?, ?, ?, ?)", (tenant, bucket, customer, now)
+                "INSERT INTO login_attempts (tenant, caller, customer, at) VALUES (?, ?, ?, ?)",
+                (tenant, bucket, customer, now),
             )
             # Forget what no window looks at any more (index on "at": no scan).
             oldest = now - max(policy.caller_window_minutes * 60, 60)
@@ -182,7 +183,7 @@ class LoginGuard:
             return False
         now = time.time() if now is None else now
 
-        def work(db: sqlite3.Connection) -> bool:
+        def work(db: Connection) -> bool:
             key = (attempt.tenant, attempt.customer, attempt.method)
             row = db.execute(
                 "SELECT consecutive, locked_until, holder FROM login_locks "
@@ -216,14 +217,13 @@ class LoginGuard:
 
         return self.store.transaction(work)
 
-    def _lock(
-        self, db: sqlite3.Connection, tenant: str, customer: str, method: str, now: float
-    ) -> None:
+    def _lock(self, db: Connection, tenant: str, customer: str, method: str, now: float) -> None:
         until = now + self.policy.lock_minutes * 60
         db.execute(
-            "UPDATE login_locks SET consecutive = 0, locked_until = MAX(locked_until, ?) "
-            "WHERE tenant = ? AND customer = ? AND method = ?",
-            (until, tenant, customer, method),
+            # The larger of the two (SQLite's MAX(a, b) is PostgreSQL's GREATEST).
+            "UPDATE login_locks SET consecutive = 0, locked_until = CASE WHEN locked_until > ? "
+            "THEN locked_until ELSE ? END WHERE tenant = ? AND customer = ? AND method = ?",
+            (until, until, tenant, customer, method),
         )
 
     def failures(self, tenant: str, customer: str, method: str) -> tuple[int, float]:
@@ -241,7 +241,7 @@ class LoginGuard:
         """A consultant lifts a lock (after identifying the customer another way);
         without ``method``, every login method's."""
 
-        def work(db: sqlite3.Connection) -> bool:
+        def work(db: Connection) -> bool:
             query = "DELETE FROM login_locks WHERE tenant = ? AND customer = ?"
             args: tuple[str, ...] = (tenant, customer)
             if method is not None:

@@ -28,6 +28,14 @@ release 9c035a7 has migration 1 in effect, the code between 96c8cdb and
 Migration 1 creates its tables and indexes only if missing, so a store of an
 even older release, missing a table or an index, is completed by it.
 
+On PostgreSQL (:mod:`stasis_app.store.postgres`) the same runner applies
+the same migrations, each giving its statements for PostgreSQL where the
+types differ (its ``POSTGRESQL``; ``SQL`` where they do not). The write lock
+is the store's advisory lock (``pg_advisory_xact_lock``, what every write
+transaction takes first), so nodes starting at once migrate one after
+another and the later ones find nothing left to do. A PostgreSQL store
+always has its versions from its first open: nothing is adopted there.
+
 A migration that fails is rolled back whole and reported
 (:class:`MigrationFailed`, naming the file and the migration); the store
 stays at the version before it.
@@ -50,9 +58,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import psycopg
+
 from stasis_app.errors import ConfigError
 from stasis_app.store import migrations as migrations_package
 from stasis_app.store.schema import Schema, read_schema
+from stasis_app.store.sql import Connection, Dialect
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +71,19 @@ MIGRATION_WAIT = 120.0  # seconds another process's migration may hold the write
 VERSIONS_TABLE = """CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, at TEXT NOT NULL, how TEXT NOT NULL)"""
 _MODULE_NAME = re.compile(r"v(\d{3})_(\w+)")
+# The store's write lock, taken first by each step (see stasis_app.store.postgres.WRITE_LOCK).
+_WRITE_LOCK = int.from_bytes(b"infolini", "big")
+BEGIN_WRITE: dict[Dialect, tuple[str, ...]] = {
+    "sqlite": ("BEGIN IMMEDIATE",),
+    "postgresql": ("BEGIN", f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})"),
+}
 
 
 class StoreTooNew(ConfigError):
     """The store was written by a newer release than this one (its schema
     version is above every migration here): it is left as it is."""
 
-    def __init__(self, path: Path, found: int, known: int) -> None:
+    def __init__(self, path: Path | str, found: int, known: int) -> None:
         super().__init__(
             str(path),
             "schema version",
@@ -80,7 +97,7 @@ class MigrationFailed(ConfigError):
     """A migration could not be applied: rolled back whole, the store stays
     at the version before it."""
 
-    def __init__(self, path: Path, version: int, name: str, error: Exception) -> None:
+    def __init__(self, path: Path | str, version: int, name: str, error: Exception) -> None:
         super().__init__(
             str(path),
             "schema version",
@@ -95,6 +112,12 @@ class Migration:
     name: str
     statements: tuple[str, ...]
     in_effect: Callable[[Schema], bool]  # is its change already in a store without versions?
+    postgresql: tuple[str, ...] | None = None  # its statements there, when not ``statements``
+
+    def statements_for(self, dialect: Dialect) -> tuple[str, ...]:
+        if dialect == "postgresql" and self.postgresql is not None:
+            return self.postgresql
+        return self.statements
 
 
 def split_statements(sql: str) -> tuple[str, ...]:
@@ -116,7 +139,16 @@ def _migration(module: ModuleType, version: int, name: str) -> Migration:
     sql, in_effect = getattr(module, "SQL", None), getattr(module, "in_effect", None)
     if not isinstance(sql, str) or not callable(in_effect):
         raise TypeError(f"{module.__name__} needs SQL (a str) and in_effect(schema)")
-    return Migration(version, name, split_statements(sql), in_effect)
+    postgresql = getattr(module, "POSTGRESQL", None)
+    if postgresql is not None and not isinstance(postgresql, str):
+        raise TypeError(f"{module.__name__}: POSTGRESQL is a str")
+    return Migration(
+        version,
+        name,
+        split_statements(sql),
+        in_effect,
+        None if postgresql is None else split_statements(postgresql),
+    )
 
 
 def load_migrations(package: ModuleType = migrations_package) -> tuple[Migration, ...]:
@@ -139,20 +171,29 @@ MIGRATIONS = load_migrations()
 LATEST = MIGRATIONS[-1].version
 
 
-def version(db: sqlite3.Connection) -> int | None:
-    """The store's schema version; None when it has none (made before versions)."""
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-    if db.execute(query).fetchone() is None:
+def dialect_of(db: Connection) -> Dialect:
+    return "sqlite" if isinstance(db, sqlite3.Connection) else "postgresql"
+
+
+def version(db: Connection) -> int | None:
+    """The store's schema version; None when it has none (made before versions,
+    or new)."""
+    if dialect_of(db) == "sqlite":
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        if db.execute(query).fetchone() is None:
+            return None
+    elif db.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
         return None
     row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
 
 
 def upgrade(
-    db: sqlite3.Connection, path: Path, migrations: Sequence[Migration] = MIGRATIONS
+    db: Connection, path: Path | str, migrations: Sequence[Migration] = MIGRATIONS
 ) -> list[int]:
-    """Bring the store on ``db`` (the file ``path``) to the newest of
-    ``migrations``; the versions applied here (not by another process)."""
+    """Bring the store on ``db`` (the file ``path``, or a PostgreSQL URL) to
+    the newest of ``migrations``; the versions applied here (not by another
+    process)."""
     newest = migrations[-1].version
     found = version(db)
     if found is not None and found >= newest:
@@ -166,10 +207,12 @@ def upgrade(
     return applied
 
 
-def _next_step(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> int | None:
+def _next_step(db: Connection, path: Path | str, migrations: Sequence[Migration]) -> int | None:
     """One transaction: adopt a store without versions, or apply the next
     migration. The version applied, 0 for an adoption, None when up to date."""
-    db.execute("BEGIN IMMEDIATE")  # the write lock first, then what the version is now
+    dialect = dialect_of(db)
+    for statement in BEGIN_WRITE[dialect]:  # the write lock first, then what the version is now
+        db.execute(statement)
     try:
         found = version(db)
         if found is None:
@@ -182,9 +225,9 @@ def _next_step(db: sqlite3.Connection, path: Path, migrations: Sequence[Migratio
         else:
             migration = migrations[found]  # versions are 1..N: the next is at index found
             try:
-                for statement in migration.statements:
+                for statement in migration.statements_for(dialect):
                     db.execute(statement)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, psycopg.Error) as exc:
                 raise MigrationFailed(path, migration.version, migration.name, exc) from exc
             _record(db, migration, "applied")
             step = migration.version
@@ -198,7 +241,10 @@ def _next_step(db: sqlite3.Connection, path: Path, migrations: Sequence[Migratio
     return step
 
 
-def _adopt(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> None:
+def _adopt(db: Connection, path: Path | str, migrations: Sequence[Migration]) -> None:
+    if not isinstance(db, sqlite3.Connection):
+        db.execute(VERSIONS_TABLE)  # new: every migration is applied
+        return
     schema = read_schema(db)
     db.execute(VERSIONS_TABLE)
     in_place = 0
@@ -214,7 +260,7 @@ def _adopt(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) 
         )
 
 
-def _record(db: sqlite3.Connection, migration: Migration, how: str) -> None:
+def _record(db: Connection, migration: Migration, how: str) -> None:
     db.execute(
         "INSERT INTO schema_migrations (version, name, at, how) VALUES (?, ?, ?, ?)",
         (migration.version, migration.name, datetime.now(UTC).isoformat(timespec="seconds"), how),
@@ -222,7 +268,10 @@ def _record(db: sqlite3.Connection, migration: Migration, how: str) -> None:
 
 
 @contextmanager
-def _waiting_longer(db: sqlite3.Connection) -> Iterator[None]:
+def _waiting_longer(db: Connection) -> Iterator[None]:
+    if not isinstance(db, sqlite3.Connection):
+        yield  # an advisory lock waits as long as it takes (lock_timeout 0)
+        return
     usual = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
     db.execute(f"PRAGMA busy_timeout = {int(MIGRATION_WAIT * 1000)}")
     try:

@@ -1,9 +1,11 @@
 """The state that must survive a restart, behind one narrow interface.
 
-SQLite is the embedded default (one file, WAL, shared by the app and the
-``infolinia`` command on the same machine). The SQL is kept portable so that
-a PostgreSQL store can implement the same methods when several app
-instances share a deployment.
+Two engines behind the same methods: SQLite is the embedded default (one
+file, WAL, shared by the app and the ``infolinia`` command on the same
+machine: :mod:`stasis_app.store.sqlite`); PostgreSQL when ``state:`` is a
+``postgresql://`` URL, shared by every node of a deployment
+(:mod:`stasis_app.store.postgres`). The SQL here and in the modules below is
+the SQL both run (:mod:`stasis_app.store.sql`).
 
 What lives here: prompt texts edited by a bank's staff (with their history),
 uploaded prompt recordings (as uploaded), admin API tokens (hashed), and,
@@ -12,20 +14,18 @@ the audit trail
 (:mod:`stasis_app.safeguards.audit`), the journal of blocks the bank has not confirmed
 yet (:mod:`stasis_app.safeguards.journal`), failed logins (:mod:`stasis_app.safeguards.login_guard`)
 and the admin page's users and sessions (:mod:`stasis_app.admin.web.accounts`).
-Every method is synchronous and short; async callers run them in a thread
-(:meth:`Store.run`).
+Every method is synchronous and short, on both engines; async callers run
+them on the store's own threads (:meth:`Store.run`).
 
 The tables are made by the migrations (:mod:`stasis_app.store.migrations`),
 applied when a store is opened (:mod:`stasis_app.store.migrate`), never here.
 """
 
 import asyncio
-import contextlib
 import contextvars
 import hashlib
+import os
 import secrets
-import sqlite3
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from stasis_app.errors import InfoliniaError
-from stasis_app.store.migrate import upgrade, version
+from stasis_app.store.migrate import version
+from stasis_app.store.postgres import PostgresEngine, is_url
+from stasis_app.store.sql import Connection, Dialect
+from stasis_app.store.sqlite import SqliteEngine
 from voice.recording import transcript
 
 T = TypeVar("T")
@@ -89,95 +92,47 @@ def _token_hash(token: str) -> str:
 
 
 class Store:
-    """The app's durable state in one SQLite file."""
+    """The app's durable state: one SQLite file, or a PostgreSQL database
+    shared by every node of a deployment (``where`` a ``postgresql://`` URL)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()  # one connection per thread, kept
+    def __init__(self, where: Path | str) -> None:
         # Its own threads: a busy default pool (or password hashing) never
         # makes a caller's login check or an audit write wait.
         self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
-        self._private_files()
-        # The schema this code knows, made or brought up to date (or a store
-        # from a newer release refused) before anything reads it.
-        upgrade(self._connect(), path)
-        self._private_files()  # the -wal and -shm the first connection made
+        self._engine: SqliteEngine | PostgresEngine
+        if is_url(where):
+            self._engine = PostgresEngine(str(where), STORE_THREADS)
+            self.where: Path | str = str(where)
+        else:
+            self._engine = SqliteEngine(Path(where))
+            self.where = Path(os.path.abspath(where))
+        self.dialect: Dialect = self._engine.dialect
 
-    # Prompt edits name people, tokens are credentials, the audit names callers:
-    # nobody but the app's own user reads the store, from its very first start.
-    STORE_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a PostgreSQL store has none)."""
+        if not isinstance(self._engine, SqliteEngine):
+            raise AttributeError("a PostgreSQL store has no file: see Store.where")
+        return self._engine.path
 
-    def _private_files(self) -> None:
-        """The store's folder 0700 when it is the store's own, and the store's
-        files 0600, before SQLite writes anything into them.
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a connection of this thread (for reads: each
+        statement sees what was committed before it)."""
+        return self._engine.read(work)
 
-        The database file is created 0600 before SQLite opens it: SQLite gives
-        its -wal, -shm and -journal files the database file's mode, whatever
-        the umask. The umask is never changed (it is the whole process's: a
-        prompt file written meanwhile must stay readable by Asterisk).
-
-        The folder is made 0700 when the store creates it, and a folder that
-        already exists is tightened only when it is the store's own: it holds
-        nothing but the store's files (e.g. ``/var/lib/infolinia`` made by a
-        package). A folder shared with other things (a working directory,
-        ``/tmp/...``) is left as it is: chmod there would surprise whatever
-        else lives in it, and the 0600 files are what keeps the data private.
-        """
-        folder = self.path.parent
-        try:
-            folder.mkdir(mode=0o700)
-            created = True
-        except FileExistsError:
-            created = False
-        except FileNotFoundError:  # its parents too: those keep the default mode
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            folder.mkdir(mode=0o700, exist_ok=True)
-            created = True
-        own = {self.path.name + suffix for suffix in self.STORE_FILE_SUFFIXES}
-        if created or all(entry.name in own for entry in folder.iterdir()):
-            # Not ours to change (another user's folder): left as it is.
-            with contextlib.suppress(PermissionError):
-                if folder.stat().st_mode & 0o7777 != 0o700:
-                    folder.chmod(0o700)
-        self.path.touch(mode=0o600, exist_ok=True)
-        for name in sorted(own):
-            with contextlib.suppress(FileNotFoundError):
-                if (folder / name).stat().st_mode & 0o077:
-                    (folder / name).chmod(0o600)  # a store from before, or its -wal
-
-    def _connect(self) -> sqlite3.Connection:
-        """This thread's connection (opened once: opening one and setting WAL
-        on every statement cost more than the statements on a busy line)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
-
-    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` on this thread's connection (for reads)."""
-        return work(self._connect())
-
-    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` in one write transaction (BEGIN IMMEDIATE: one writer at a time)."""
-        return self._transaction(work)
-
-    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(db)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:  # the connection is kept: leave it clean
-                db.execute("ROLLBACK")
-            raise
-        return result
+    def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, one writer at a time (SQLite's
+        BEGIN IMMEDIATE; on PostgreSQL the store's advisory lock, taken first)."""
+        return self._engine.transaction(work)
 
     def schema_version(self) -> int:
         """The newest migration this store has (:data:`stasis_app.store.LATEST` once open)."""
-        return version(self._connect()) or 0
+        return self.read(lambda db: version(db) or 0)
+
+    def close(self) -> None:
+        """Let go of the store's connections (PostgreSQL's pool; this thread's SQLite one)."""
+        self._engine.close()
+        self._threads.shutdown(wait=False)
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run one of the methods below off the event loop, on the store's own threads."""
@@ -188,16 +143,18 @@ class Store:
 
     def prompt_texts(self, tenant: str) -> dict[str, str]:
         """The texts a bank's staff set for ``tenant`` (prompt key -> text)."""
-        with self._connect() as db:
-            rows = db.execute(
+        rows = self.read(
+            lambda db: db.execute(
                 "SELECT prompt, text FROM prompt_texts WHERE tenant = ?", (tenant,)
             ).fetchall()
+        )
         return dict(rows)
 
     def revision(self) -> int:
         """Grows with every edit: a cheap way to notice edits made elsewhere."""
-        with self._connect() as db:
-            row = db.execute("SELECT MAX(revision) FROM prompt_history").fetchone()
+        row = self.read(
+            lambda db: db.execute("SELECT MAX(revision) FROM prompt_history").fetchone()
+        )
         return int(row[0] or 0)
 
     def set_prompt_text(
@@ -213,7 +170,7 @@ class Store:
         (from config when never edited). With ``expected``, refuse the edit
         when the text in use is no longer that (a lost update)."""
 
-        def work(db: sqlite3.Connection) -> PromptEdit:
+        def work(db: Connection) -> PromptEdit:
             row = db.execute(
                 "SELECT text FROM prompt_texts WHERE tenant = ? AND prompt = ?", (tenant, prompt)
             ).fetchone()
@@ -224,12 +181,13 @@ class Store:
             ):
                 raise StaleEdit(transcript(old))
             at = _now()
-            cursor = db.execute(
-                "INSERT INTO prompt_history (tenant, prompt, old_text, new_text, who, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, prompt, old, text, who, at),
+            revision = int(
+                db.execute(
+                    "INSERT INTO prompt_history (tenant, prompt, old_text, new_text, who, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING revision",
+                    (tenant, prompt, old, text, who, at),
+                ).fetchone()[0]
             )
-            revision = int(cursor.lastrowid or 0)
             db.execute(
                 "INSERT INTO prompt_texts (tenant, prompt, text, revision) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (tenant, prompt) DO UPDATE SET text = excluded.text, "
@@ -238,17 +196,20 @@ class Store:
             )
             return PromptEdit(revision, tenant, prompt, old, text, who, at)
 
-        return self._transaction(work)
+        return self.transaction(work)
 
     def prompt_history(self, tenant: str, prompt: str | None = None) -> list[PromptEdit]:
         """Edits, newest first."""
-        query = "SELECT * FROM prompt_history WHERE tenant = ?"
+        query = (
+            "SELECT revision, tenant, prompt, old_text, new_text, who, at FROM prompt_history "
+            "WHERE tenant = ?"
+        )
         args: tuple[str, ...] = (tenant,)
         if prompt is not None:
             query += " AND prompt = ?"
             args += (prompt,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY revision DESC", args).fetchall()
+        query += " ORDER BY revision DESC"
+        rows = self.read(lambda db: db.execute(query, args).fetchall())
         return [PromptEdit(*row) for row in rows]
 
     # --- recordings ---------------------------------------------------------
@@ -257,18 +218,19 @@ class Store:
         """Keep an uploaded recording as it came (its converted files live in
         the prompt cache, which may be emptied: they are made again from this)."""
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
-                "INSERT OR IGNORE INTO recordings (sha, kind, data, seconds, who, at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO recordings (sha, kind, data, seconds, who, at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha) DO NOTHING",
                 (sha, kind, data, seconds, who, _now()),
             )
 
-        self._transaction(work)
+        self.transaction(work)
 
     def recording_data(self, sha: str) -> bytes | None:
-        with self._connect() as db:
-            row = db.execute("SELECT data FROM recordings WHERE sha = ?", (sha,)).fetchone()
+        row = self.read(
+            lambda db: db.execute("SELECT data FROM recordings WHERE sha = ?", (sha,)).fetchone()
+        )
         return bytes(row[0]) if row else None
 
     # --- admin tokens -------------------------------------------------------
@@ -282,7 +244,7 @@ class Store:
         token = secrets.token_urlsafe(32)
         granted = " ".join(sorted(set(scopes)))
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
                 "INSERT INTO admin_tokens (name, token_hash, tenant, created, scopes) "
                 "VALUES (?, ?, ?, ?, ?) "
@@ -291,19 +253,20 @@ class Store:
                 (name, _token_hash(token), tenant, _now(), granted),
             )
 
-        self._transaction(work)
+        self.transaction(work)
         return token
 
     def check_token(self, token: str) -> AdminToken | None:
-        with self._connect() as db:
-            row = db.execute(
+        row = self.read(
+            lambda db: db.execute(
                 "SELECT name, tenant, scopes FROM admin_tokens WHERE token_hash = ?",
                 (_token_hash(token),),
             ).fetchone()
+        )
         return AdminToken(row[0], row[1], frozenset(row[2].split())) if row else None
 
     def revoke_token(self, name: str) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
+        def work(db: Connection) -> bool:
             return db.execute("DELETE FROM admin_tokens WHERE name = ?", (name,)).rowcount > 0
 
-        return self._transaction(work)
+        return self.transaction(work)

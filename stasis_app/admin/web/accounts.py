@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from stasis_app.errors import InfoliniaError
-from stasis_app.store import Store
+from stasis_app.store import Connection, Store
 
 ROLES = ("admin", "supervisor", "auditor")
 MIN_PASSWORD = 10
@@ -106,7 +105,7 @@ class Accounts:
         at the same moment cannot all pass the check before one is counted."""
         now = self.clock()
 
-        def work(db: sqlite3.Connection) -> bool:
+        def work(db: Connection) -> bool:
             db.execute("DELETE FROM web_login_failures WHERE at <= ?", (now - window,))
             row = db.execute(
                 "SELECT COUNT(*) FROM web_login_failures WHERE name = ?", (name[:64],)
@@ -130,7 +129,7 @@ class Accounts:
     def failures_since(self, name: str, since: float) -> int:
         """Wrong passwords for ``name`` after ``since``; older ones are dropped."""
 
-        def work(db: sqlite3.Connection) -> int:
+        def work(db: Connection) -> int:
             db.execute("DELETE FROM web_login_failures WHERE at <= ?", (since,))
             row = db.execute(
                 "SELECT COUNT(*) FROM web_login_failures WHERE name = ?", (name[:64],)
@@ -167,7 +166,7 @@ class Accounts:
         salt, digest = hashed
         created = datetime.now(UTC).isoformat(timespec="seconds")
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute(
                 "INSERT INTO web_users (name, role, tenant, salt, password_hash, created) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
@@ -176,7 +175,7 @@ class Accounts:
                 (name, role, tenant, salt, digest, created),
             )
             # A new password ends the sessions made with the old one.
-            db.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+            db.execute('DELETE FROM web_sessions WHERE "user" = ?', (name,))
 
         self.store.transaction(work)
         return User(name, role, tenant)
@@ -207,10 +206,10 @@ class Accounts:
         session_id = secrets.token_urlsafe(32)
         session = Session(user, secrets.token_urlsafe(32), self.clock() + self.session_seconds)
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: Connection) -> None:
             db.execute("DELETE FROM web_sessions WHERE expires < ?", (self.clock(),))
             db.execute(
-                "INSERT INTO web_sessions (id_hash, user, csrf, expires) VALUES (?, ?, ?, ?)",
+                'INSERT INTO web_sessions (id_hash, "user", csrf, expires) VALUES (?, ?, ?, ?)',
                 (_id_hash(session_id), user.name, session.csrf, session.expires),
             )
 
@@ -222,7 +221,7 @@ class Accounts:
         row = self.store.read(
             lambda db: db.execute(
                 "SELECT u.name, u.role, u.tenant, s.csrf, s.expires FROM web_sessions s "
-                "JOIN web_users u ON u.name = s.user WHERE s.id_hash = ?",
+                'JOIN web_users u ON u.name = s."user" WHERE s.id_hash = ?',
                 (_id_hash(session_id),),
             ).fetchone()
         )
@@ -255,8 +254,8 @@ class Accounts:
         return User(*row) if row else None
 
     def remove_user(self, name: str) -> bool:
-        def work(db: sqlite3.Connection) -> bool:
-            db.execute("DELETE FROM web_sessions WHERE user = ?", (name,))
+        def work(db: Connection) -> bool:
+            db.execute('DELETE FROM web_sessions WHERE "user" = ?', (name,))
             return db.execute("DELETE FROM web_users WHERE name = ?", (name,)).rowcount > 0
 
         return self.store.transaction(work)

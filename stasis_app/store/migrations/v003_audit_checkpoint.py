@@ -11,6 +11,12 @@ CREATE TABLE audit_checkpoint (
     unkeyed INTEGER NOT NULL, verified_at TEXT NOT NULL, full_at TEXT NOT NULL, mac TEXT NOT NULL);
 """
 
+POSTGRESQL = """
+CREATE TABLE audit_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL,
+    unkeyed BIGINT NOT NULL, verified_at TEXT NOT NULL, full_at TEXT NOT NULL, mac TEXT NOT NULL);
+"""
+
 
 def in_effect(schema: Schema) -> bool:
     return schema.has("audit_checkpoint")

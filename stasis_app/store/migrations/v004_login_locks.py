@@ -20,6 +20,17 @@ INSERT INTO login_locks (tenant, customer, method, consecutive, locked_until, ho
     FROM login_failures;
 """
 
+POSTGRESQL = """
+CREATE TABLE login_locks (
+    tenant TEXT NOT NULL, customer TEXT NOT NULL, method TEXT NOT NULL,
+    consecutive INTEGER NOT NULL, locked_until DOUBLE PRECISION NOT NULL,
+    holder TEXT NOT NULL, held_until DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tenant, customer, method));
+INSERT INTO login_locks (tenant, customer, method, consecutive, locked_until, holder, held_until)
+    SELECT tenant, customer, 'authenticate', consecutive, locked_until, '', 0
+    FROM login_failures;
+"""
+
 
 def in_effect(schema: Schema) -> bool:
     return schema.has("login_locks")

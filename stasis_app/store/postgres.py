@@ -1,0 +1,142 @@
+"""The PostgreSQL engine: the state every node of a deployment shares, when
+config ``state:`` is a ``postgresql://`` URL.
+
+Synchronous psycopg 3 with its ``ConnectionPool``, run on the store's own
+threads like the SQLite engine: every caller already runs the store off the
+event loop (:meth:`~stasis_app.store.Store.run`), so both engines have one
+code path, and the modules' ``work`` functions stay plain functions over a
+:class:`~stasis_app.store.sql.Connection`.
+
+Credentials never come from the config file: a URL carrying a password is
+refused when the config is read (:func:`stasis_app.config.check_state_url`;
+``infolinia state migrate --to`` checks its URL the same way). The password comes from
+``$INFOLINIA_STATE_PASSWORD``, or from the file named by
+``$INFOLINIA_STATE_PASSWORD_FILE`` (mode 0600 or stricter, else refused),
+or, with neither, from libpq's own ``PGPASSFILE`` (``~/.pgpass``).
+
+One writer at a time, as SQLite's ``BEGIN IMMEDIATE`` gives: every write
+transaction starts with ``pg_advisory_xact_lock(WRITE_LOCK)``, held until
+its commit or rollback. Under PostgreSQL's default READ COMMITTED each
+statement after the lock sees every write committed before it, so the
+login guard's verdict and reservation, the audit chain's append and the
+journal's claim read and write with nobody writing in between, whichever
+node they run on. The lock is one for the whole store: correct first;
+finer locks (per customer for the guard, per bank's chain for the audit)
+are for the capacity work (docs/scaling.md).
+"""
+
+import os
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
+
+from stasis_app.errors import ConfigError
+from stasis_app.store.migrate import upgrade
+from stasis_app.store.sql import Connection, Dialect, to_postgresql
+
+T = TypeVar("T")
+
+# pg_advisory_xact_lock's key for "a write transaction of this store" (the
+# bytes of "infolini": any fixed number would do; advisory locks are per database).
+SCHEMES = ("postgresql://", "postgres://")  # as stasis_app.config.POSTGRES_SCHEMES
+STATE_PASSWORD_ENV = "INFOLINIA_STATE_PASSWORD"
+STATE_PASSWORD_FILE_ENV = "INFOLINIA_STATE_PASSWORD_FILE"
+WRITE_LOCK = int.from_bytes(b"infolini", "big")
+CONNECT_TIMEOUT = 10  # seconds, for the first connection at open (a wrong host fails fast)
+POOL_EXTRA = 2  # connections beyond the store's threads: a command's own thread, a migration
+
+
+def is_url(where: object) -> bool:
+    """Whether ``where`` names a PostgreSQL store (else a SQLite file)."""
+    return isinstance(where, str) and where.startswith(SCHEMES)
+
+
+def password(env: Mapping[str, str]) -> str | None:
+    """The store's password from the environment or its 0600 file; None
+    leaves it to libpq (``PGPASSFILE``, or no password at all)."""
+    if env.get(STATE_PASSWORD_ENV):
+        return env[STATE_PASSWORD_ENV]
+    name = env.get(STATE_PASSWORD_FILE_ENV)
+    if not name:
+        return None
+    path = Path(name)
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise ConfigError(
+                str(path),
+                STATE_PASSWORD_FILE_ENV,
+                f"is readable by others (mode {stat.S_IMODE(mode):04o}): the state store's "
+                f"password file must be 0600 (chmod 600 {path})",
+            )
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            str(path), STATE_PASSWORD_FILE_ENV, f"cannot read it: {exc.strerror}"
+        ) from None
+
+
+class PostgresConnection:
+    """A pooled psycopg connection taking the store's portable SQL (``?``
+    placeholders): what the modules' ``work`` gets on PostgreSQL."""
+
+    def __init__(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self.connection.execute(to_postgresql(sql), tuple(parameters))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.connection.info.transaction_status != pq.TransactionStatus.IDLE
+
+
+class PostgresEngine:
+    """A PostgreSQL database shared by every node of a deployment."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, threads: int, env: Mapping[str, str] | None = None) -> None:
+        self.url = url
+        secret = password(os.environ if env is None else env)
+        extra: dict[str, Any] = {"application_name": "infolinia"}
+        if secret is not None:
+            extra["password"] = secret
+        self._conninfo = make_conninfo(url, **extra)
+        try:
+            # The first connection on its own: a wrong host, role or password
+            # is told now, in libpq's words, not as a pool's timeout later.
+            with psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            ) as first:
+                upgrade(PostgresConnection(first), url)
+        except psycopg.OperationalError as exc:
+            raise ConfigError(url, "state", f"cannot open the PostgreSQL store: {exc}") from None
+        self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+            self._conninfo,
+            kwargs={"autocommit": True},
+            min_size=1,
+            max_size=threads + POOL_EXTRA,
+            # A connection PostgreSQL dropped (a restart) is replaced, not handed out.
+            check=ConnectionPool.check_connection,
+            name="infolinia-state",
+            open=True,
+        )
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        with self._pool.connection() as connection:
+            return work(PostgresConnection(connection))
+
+    def transaction(self, work: Callable[[Connection], T]) -> T:
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            return work(PostgresConnection(connection))
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,68 @@
+"""What the modules that keep their rows in the store may count on: one
+connection type for both engines, and the SQL both understand.
+
+The modules (audit, journal, login guard, callbacks, the admin page's
+accounts) write their own SQL and get a :class:`Connection` from
+:meth:`~stasis_app.store.Store.read` or
+:meth:`~stasis_app.store.Store.transaction`: SQLite's own connection, or
+:class:`~stasis_app.store.postgres.PostgresConnection`, which takes the same
+statements. What both engines run, and the modules therefore write:
+
+* ``?`` placeholders (PostgreSQL's ``%s`` is made here, :func:`to_postgresql`);
+* ``INSERT ... RETURNING <key>`` for a generated key, never ``lastrowid``;
+* ``ON CONFLICT (...) DO UPDATE`` / ``DO NOTHING``, never ``INSERT OR ...``;
+* ``CASE WHEN`` for the larger of two values (SQLite's two-argument ``MAX``
+  is PostgreSQL's ``GREATEST``);
+* ``"user"`` in double quotes (a reserved word in PostgreSQL);
+* columns named in a ``SELECT`` read into a dataclass (a later migration may
+  add columns at the end).
+"""
+
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Cursor(Protocol):
+    """A statement's result: rows as tuples."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What :meth:`~stasis_app.store.Store.read` and
+    :meth:`~stasis_app.store.Store.transaction` hand to their ``work``."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+
+@functools.lru_cache(maxsize=1024)
+def to_postgresql(sql: str) -> str:
+    """``sql`` with ``?`` placeholders as psycopg's ``%s`` (and a literal
+    ``%`` doubled, as psycopg reads ``%`` as the start of a placeholder);
+    a ``?`` inside quotes is left alone."""
+    out: list[str] = []
+    quote = ""
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in ("'", '"'):
+            quote = char
+        elif char == "?":
+            out.append("%s")
+            continue
+        out.append("%%" if char == "%" else char)
+    return "".join(out)
