@@ -200,7 +200,17 @@ class Sandbox:
 
     def install_config(self) -> None:
         """Replace the root's /etc/asterisk with the project's config set and secrets."""
-        etc = self.root / "etc" / "asterisk"
+        self.write_config(self.root / "etc" / "asterisk")
+        uid, gid = self._asterisk_ids()
+        for rel in OWNED_DIRS:
+            top = self.root / rel
+            top.mkdir(parents=True, exist_ok=True)
+            for path in [top, *top.rglob("*")]:
+                os.lchown(path, uid, gid)
+
+    def write_config(self, etc: Path) -> None:
+        """Write the project's config set and the secrets into the folder ``etc``
+        (replaced whole): the root's /etc/asterisk, or a cluster node's."""
         shutil.rmtree(etc, ignore_errors=True)
         etc.mkdir(parents=True)
         for file in sorted(ASTERISK_CONFIG.iterdir()):
@@ -217,12 +227,6 @@ class Sandbox:
             f"username = {SOFTPHONE_USER}\npassword = {softphone_password}\n",
             0o640,
         )
-        uid, gid = self._asterisk_ids()
-        for rel in OWNED_DIRS:
-            top = self.root / rel
-            top.mkdir(parents=True, exist_ok=True)
-            for path in [top, *top.rglob("*")]:
-                os.lchown(path, uid, gid)
 
     def install_hosts(self) -> None:
         """The root's /etc/hosts: localhost, and this machine's name at its own
@@ -249,6 +253,10 @@ class Sandbox:
             shutil.copytree(folder, target)
             for path in [target, *target.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
+
+    def asterisk_ids(self) -> tuple[int, int]:
+        """The root's asterisk user's uid and gid."""
+        return self._asterisk_ids()
 
     def _asterisk_ids(self) -> tuple[int, int]:
         for line in (self.root / "etc" / "passwd").read_text().splitlines():

@@ -6,6 +6,7 @@ file and the field.
 """
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -213,6 +214,17 @@ class AuditSettings(_Strict):
     )
 
 
+class ClusterSettings(_Strict):
+    """This node's place in a cluster (docs/scaling.md): while its ARI link
+    is up, the app registers ``app-<node>`` at the SIP proxy (Kamailio), which
+    sends the node calls only while that registration holds."""
+
+    proxy: str = Field(description="the SIP proxy's host:port (UDP), e.g. 127.0.0.1:5070")
+    contact: str = Field(description="this node's Asterisk SIP host:port, as the proxy lists it")
+    every: float = Field(default=1.0, gt=0, description="seconds between registrations")
+    expires: int = Field(default=3, ge=1, description="a registration holds this long")
+
+
 # Which audit settings belong to which state store: every AuditLog on a store
 # (the app's, a CLI command's) finds the key its config names.
 _AUDIT_BY_STATE: dict[str, AuditSettings] = {}
@@ -243,6 +255,9 @@ class Settings(_Strict):
     admin: AdminSettings = AdminSettings()
     security: SecuritySettings = SecuritySettings()
     audit: AuditSettings = AuditSettings()
+    # This instance's name in logs and /metrics (a cluster's node); and its cluster.
+    node: str = Field(default_factory=socket.gethostname, min_length=1)
+    cluster: ClusterSettings | None = None
     # Where the file was read from; relative paths inside it are resolved against it.
     source: Path = Path("<defaults>")
 
@@ -302,6 +317,14 @@ def load_settings(
             raw["audit"] = {**(raw.get("audit") or {}), key: env[f"INFOLINIA_AUDIT_{key.upper()}"]}
     if "INFOLINIA_ADMIN_LISTEN" in env:  # e.g. 0.0.0.0 inside a container
         raw["admin"] = {**(raw.get("admin") or {}), "listen": env["INFOLINIA_ADMIN_LISTEN"]}
+    # A cluster's node: the deployment's file, this node's name, port and proxy.
+    if "INFOLINIA_ADMIN_PORT" in env:
+        raw["admin"] = {**(raw.get("admin") or {}), "port": env["INFOLINIA_ADMIN_PORT"]}
+    if "INFOLINIA_NODE" in env:
+        raw["node"] = env["INFOLINIA_NODE"]
+    for key in ("proxy", "contact"):
+        if (value := env.get(f"INFOLINIA_CLUSTER_{key.upper()}")) is not None:
+            raw["cluster"] = {**(raw.get("cluster") or {}), key: value}
 
     try:
         settings = Settings(**raw, source=path)

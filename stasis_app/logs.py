@@ -20,7 +20,12 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"me
 
 
 class JsonLineFormatter(logging.Formatter):
-    """Formats a record as one JSON line: ts, level, logger, event, call_id, extras."""
+    """Formats a record as one JSON line: ts, level, logger, event, node (when
+    given: a cluster's node), call_id, extras."""
+
+    def __init__(self, node: str | None = None) -> None:
+        super().__init__()
+        self.node = node
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -30,6 +35,8 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
+        if self.node is not None:
+            entry["node"] = self.node
         call_id = call_id_var.get()
         if call_id is not None:
             entry["call_id"] = call_id
@@ -49,10 +56,10 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(level: str = "info") -> None:
-    """Send all logs to stderr as JSON lines."""
+def setup_logging(level: str = "info", node: str | None = None) -> None:
+    """Send all logs to stderr as JSON lines (each naming ``node``, if given)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(JsonLineFormatter(node))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -14,6 +14,7 @@ holds nothing confidential. Each app has its own registry (tests build many).
     infolinia_queue_*                           the consultant queues
                                                 (stasis_app.queue.metrics)
     process_*                                   the app process's CPU and memory
+    infolinia_node_info{node}                   which node this is (a cluster's; settings.node)
 """
 
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
     ProcessCollector,
     generate_latest,
 )
@@ -62,9 +64,13 @@ class AppMetrics:
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, node: str | None = None) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
+        if node is not None:  # infolinia_node_info{node="..."} 1: join on it across nodes
+            Info("infolinia_node", "The node this app serves", registry=self.registry).info(
+                {"node": node}
+            )
         self.calls = Counter(
             "infolinia_calls",
             "Calls ended, by tenant and outcome",

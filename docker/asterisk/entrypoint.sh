@@ -12,5 +12,14 @@ printf '[softphone]\ntype = auth\nauth_type = userpass\nusername = softphone\npa
 # In a container ARI must be reachable from the app's container (not published to the host).
 printf 'bindaddr = 0.0.0.0\n' > "$etc/http_bind.conf"
 printf 'bind = 0.0.0.0:5060\n' > "$etc/pjsip_bind.conf"
+# A cluster's node (docker/cluster.yaml): its name in channel ids, and the
+# SIP proxy its callers come through.
+if [ -n "${INFOLINIA_NODE:-}" ]; then
+  printf 'systemname = %s\n' "$INFOLINIA_NODE" > "$etc/asterisk_node.conf"
+fi
+if [ -n "${INFOLINIA_SIP_PROXY:-}" ]; then
+  printf '[sip-proxy]\ntype = identify\nendpoint = testcaller\nmatch = %s\n' \
+    "$INFOLINIA_SIP_PROXY" > "$etc/pjsip_proxy.conf"
+fi
 chown -R asterisk:asterisk "$etc" /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /run/asterisk 2>/dev/null || true
 exec "$@"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from plugin.manager import UnknownHookError
 from stasis_app import __version__
-from stasis_app.cli import banks, calls, flows, prompts, queue, records, sandbox, serve
+from stasis_app.cli import banks, calls, cluster, flows, prompts, queue, records, sandbox, serve
 from stasis_app.config import DEFAULT_CONFIG
 from stasis_app.errors import ConfigError
 
@@ -22,12 +22,13 @@ Asterisk ARI (Stasis) application that speaks Polish.
   infolinia run             render the prompts and serve calls on the demo numbers
   infolinia call 100 --keys "4711#"   call a line and print what the caller heard
   infolinia sandbox status  what runs, where, and how to reach it (--json)
+  infolinia cluster up      Kamailio in front of two Asterisk nodes, one app each
   infolinia prompts set cieszyn greeting "Dzień dobry..."   change a prompt, live
 """
 
 
 # In the order ``infolinia --help`` lists them.
-GROUPS = (serve, calls, flows, banks, sandbox, prompts, records, queue)
+GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, records, queue)
 
 
 def _parser() -> argparse.ArgumentParser:

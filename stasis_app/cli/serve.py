@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
     from stasis_app.app import InfoliniaApp  # imports aioari; not needed for sandbox commands
 
     settings = load_settings(args.config)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.node)
     try:
         asyncio.run(InfoliniaApp(settings).serve())
     except AriRefusedLogin:

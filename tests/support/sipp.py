@@ -32,10 +32,11 @@ async def sipp_call(
     scenario_name: str = "caller.xml",
     extra_args: tuple[str, ...] = (),
     caller: str = "48500100200",
+    target: str = "127.0.0.1:5060",
 ) -> SippResult:
     """Call ``line`` on the sandbox from ``caller`` (the From user: a number, or
     ``anonymous`` for a withheld one), press ``keys`` after ``wait_ms``, wait for
-    its BYE."""
+    its BYE. ``target``: where the INVITE goes (a cluster's proxy)."""
     binary = shutil.which("sipp")
     if binary is None:
         raise AssertionError("sipp is not installed (Debian package sip-tester)")
@@ -47,7 +48,7 @@ async def sipp_call(
     media_port = free_udp_port() & ~1  # RTP on an even port
     proc = await asyncio.create_subprocess_exec(
         binary,
-        "127.0.0.1:5060",
+        target,
         "-sf",
         str(scenario),
         "-s",

@@ -1,0 +1,152 @@
+"""The tests' cluster: Kamailio and two Asterisk nodes with one app each
+(devtools/cluster.py), started once per test run with the test config, and
+what the tests ask of it: call through Kamailio, find which node served a
+call."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.cluster import KAMAILIO_LISTEN, Cluster, Node, log_entries
+from devtools.sandbox import Sandbox
+from stasis_app.config import load_settings
+from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
+from tests.support.reference_core import SECRET as CORE_SECRET
+from tests.support.sipp import SippResult, sipp_call
+from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
+
+# The test config's three demo banks on the shipped bank flow.
+DEMO_BANKS = {"100": "izbica", "101": "cieszyn", "102": "staszow"}
+
+
+@dataclass
+class Served:
+    """A call one node's app logged: its line, tenant and how it ended."""
+
+    node: str
+    line: str
+    tenant: str | None
+    outcome: str | None
+
+
+def app_env() -> dict[str, str]:
+    """What the tests' own app gets (tests/conftest.py): the faulty adapters'
+    plugin, the test servers' secrets, this run's audit key."""
+    return {
+        "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
+        "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
+        "INFOLINIA_AUDIT_KEY": TEST_AUDIT_KEY,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+
+
+class TestCluster:
+    """The running cluster and a log cursor per node (calls since :meth:`mark`)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._marks: dict[str, int] = {}
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.cluster.nodes
+
+    def mark(self) -> None:
+        """From now on, :meth:`served` counts only calls that start later."""
+        for node in self.nodes:
+            log = node.app_log
+            self._marks[node.name] = log.stat().st_size if log.exists() else 0
+
+    def served(self) -> list[Served]:
+        """Calls the apps logged as ended since :meth:`mark`, by node."""
+        found = []
+        for node in self.nodes:
+            line = None
+            tenant = None
+            for entry in log_entries(node.app_log, self._marks.get(node.name, 0)):
+                if entry.get("event") == "call started":
+                    line, tenant = entry.get("line"), entry.get("tenant")
+                    found.append(Served(node.name, str(line), tenant, None))
+                elif entry.get("event") == "call ended":
+                    for call in reversed(found):
+                        if call.node == node.name and call.outcome is None:
+                            call.outcome = entry.get("outcome")
+                            break
+        return found
+
+    def wait_served(self, count: int, timeout: float = 15) -> list[Served]:
+        """The calls since :meth:`mark`, once ``count`` of them have ended."""
+        deadline = time.monotonic() + timeout
+        while True:
+            calls = self.served()
+            if sum(1 for c in calls if c.outcome) >= count or time.monotonic() > deadline:
+                return calls
+            time.sleep(0.1)
+
+    def wait_dispatcher(self, node: Node, flags_start: str, timeout: float = 10) -> float:
+        """Seconds until Kamailio's dispatcher shows ``node`` with flags
+        starting ``flags_start`` (``A`` active, ``I`` inactive...)."""
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            if (self.cluster.kamailio.destinations().get(node.sip) or "").startswith(flags_start):
+                return time.monotonic() - began
+            time.sleep(0.05)
+        raise AssertionError(f"{node.name} never became {flags_start} in {timeout}s")
+
+    def wait_registered(self, node: Node, present: bool, timeout: float = 10) -> float:
+        """Seconds until ``node``'s app is (or is no longer) registered at Kamailio."""
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            if (f"app-{node.name}" in self.cluster.kamailio.registered()) == present:
+                return time.monotonic() - began
+            time.sleep(0.05)
+        raise AssertionError(f"{node.name}'s registration never became {present}")
+
+
+async def call(line: str, workdir: Path, hold_ms: int = 1500, **more: Any) -> SippResult:
+    """One SIPp call through Kamailio: dials ``line``, listens ``hold_ms``, hangs up."""
+    return await sipp_call(
+        line,
+        "",
+        wait_ms=hold_ms,
+        workdir=workdir,
+        scenario_name="caller_via_proxy.xml",
+        target=KAMAILIO_LISTEN,
+        **more,
+    )
+
+
+def calls(lines: list[str], workdir: Path, hold_ms: int = 1500) -> list[SippResult]:
+    """Calls to ``lines`` at once (each in its own folder)."""
+
+    async def all_of() -> list[SippResult]:
+        return list(
+            await asyncio.gather(
+                *(call(line, workdir / f"{i}-{line}", hold_ms) for i, line in enumerate(lines))
+            )
+        )
+
+    return asyncio.run(all_of())
+
+
+@pytest.fixture(scope="session")
+def test_cluster(sandbox: Sandbox) -> Iterator[TestCluster]:
+    """Two nodes behind Kamailio, serving the test config, for the whole run.
+    The single-node sandbox (127.0.0.1) runs beside it untouched."""
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    cluster = Cluster(
+        sandbox, TEST_CONFIG, size=2, app_env=app_env(), seed_prompts=settings.voice.cache_dir
+    )
+    cluster.down()  # what an earlier run (or a developer's cluster) left
+    # A fresh shared state per run: the audit key is this run's.
+    for leftover in cluster.home.glob(Path(cluster.state).name + "*"):
+        leftover.unlink()
+    cluster.up(app_timeout=90)
+    yield TestCluster(cluster)
+    cluster.down()
