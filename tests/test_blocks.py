@@ -20,6 +20,7 @@ from stasis_app.safeguards.audit import AuditEntry, AuditLog
 from stasis_app.safeguards.blocks import DURABLE, BlockOrder, BlockService, JournalWorker
 from stasis_app.safeguards.journal import DELIVERED, PENDING, REQUESTED, BlockJournal, JournalEntry
 from stasis_app.store import Store
+from stasis_app.tenants import Tenant
 from stasis_app.verbs.block_request import BlockRequest, BlockRequestParams
 from stasis_app.verbs.operation import (
     CUSTOMER_VALUES,
@@ -28,6 +29,7 @@ from stasis_app.verbs.operation import (
     OperationParams,
     OperationVerb,
 )
+from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
 
@@ -177,25 +179,15 @@ async def test_the_worker_delivers_a_journalled_block_through_the_service(
 # --- the verbs through the service ---------------------------------------------------
 
 
-class FakeHandle:
-    caller = "600100200"
-
-
-class FakeCall:
-    channel_id = "1700000000.9"
-    handle = FakeHandle()
-
-    async def while_waiting(self, work: Any, prompt: str, after: float) -> Any:
-        return await work
-
-
-class FakeTenant:
-    id = "t"
+CHANNEL = "1700000000.9"
 
 
 def context(store: Store, scripted: ScriptedBank) -> CallContext:
     guards = Safeguards.on(store, SecuritySettings())
-    ctx = CallContext(call=FakeCall(), tenant=FakeTenant(), bank=scripted, safeguards=guards)  # type: ignore[arg-type]
+    tenant = Tenant(id="t", name="t", lines=["100"], flow=Path("f.yaml"), adapter={"name": "demo"})
+    ctx = CallContext(
+        call=FakeCall(channel_id=CHANNEL), tenant=tenant, bank=scripted, safeguards=guards
+    )
     ctx.customer, ctx.level = Customer(CUSTOMER), "identified"
     return ctx
 
@@ -213,7 +205,7 @@ async def test_the_operation_verb_blocks_through_the_apps_service(
     assert await OperationVerb().run(ctx, OperationParams(name="block_card")) == "registered"
     [kept] = BlockJournal(store).entries(PENDING)
     assert ctx.values["reference"] == kept.reference
-    assert kept.operation_id == f"{FakeCall.channel_id}:{CUSTOMER}:{CARD}"
+    assert kept.operation_id == f"{CHANNEL}:{CUSTOMER}:{CARD}"
     assert [(a, r) for a, r, _, _ in proof(store)] == [
         ("list_cards", "ok"),
         ("block_card", "journaled"),
@@ -230,7 +222,7 @@ async def test_a_block_request_is_kept_for_staff_through_the_service(
     assert (kept.state, kept.kind, kept.operation_id) == (
         REQUESTED,
         "block_request",
-        f"{FakeCall.channel_id}:87654321:request",
+        f"{CHANNEL}:87654321:request",
     )
     assert proof(store) == [("block_request", "journaled", kept.reference, {})]
     assert ctx.values["reference"] == kept.reference

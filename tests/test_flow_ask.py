@@ -11,21 +11,23 @@ import pytest
 
 from stasis_app.flow.context import CallContext
 from stasis_app.verbs.base import Answer, AskParams, ask
+from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
 
 VERBS = Path(__file__).resolve().parent.parent / "stasis_app" / "verbs"
 
 
-class SaidCall:
+class SaidCall(FakeCall):
     """What the caller heard, prompt by prompt (``*`` marks one a key may stop)."""
 
     def __init__(self) -> None:
-        self.heard: list[str] = []
+        super().__init__()
+        self.said: list[str] = []
 
     async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
-        self.heard += [f"{key}*" if barge_in else key for key in keys]
-        return False
+        self.said += [f"{key}*" if barge_in else key for key in keys]
+        return await super().say(keys, barge_in=barge_in)
 
 
 def asked(answers: list[Answer], retries: int = 2) -> tuple[str, list[str]]:
@@ -37,7 +39,7 @@ def asked(answers: list[Answer], retries: int = 2) -> tuple[str, list[str]]:
     async def listen() -> Answer:
         return next(script)
 
-    return asyncio.run(ask(ctx, params, listen)), call.heard
+    return asyncio.run(ask(ctx, params, listen)), call.said
 
 
 def test_a_good_answer_is_the_event() -> None:

@@ -3,7 +3,6 @@ sent, interrupted by a hangup) do to the count, the slot and the audit."""
 
 import asyncio
 import time
-from collections.abc import Awaitable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,17 +18,10 @@ from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.login_guard import Verdict
 from stasis_app.store import Store
 from stasis_app.verbs.login import Authenticate, LoginParams
+from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
 NUMBER = "12345678"
-
-
-class FakeCall:
-    channel_id = "1700000000.1"
-    handle = SimpleNamespace(caller="600100200")
-
-    async def while_waiting(self, work: Awaitable[Any], prompt: str, after: float) -> Any:
-        return await work
 
 
 class Bank:

@@ -8,12 +8,9 @@ from adapters.demo import DemoBank, DemoSettings
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.verbs.operation import OperationParams, OperationVerb
+from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
-
-
-class FakeCall:
-    channel_id = "1700000000.7"
 
 
 def context(tmp_path: Path, level: str = "identified") -> tuple[CallContext, DemoBank]:

@@ -2,7 +2,6 @@
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +9,7 @@ from pydantic import ValidationError
 from stasis_app.flow.context import CallContext
 from stasis_app.tenants import Tenant, WorkingHours
 from stasis_app.verbs.transfer import Transfer, TransferParams
+from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
 
@@ -38,19 +38,6 @@ def test_bad_hours_are_refused() -> None:
         WorkingHours(open="08:00", close="16:00", timezone="Europe/Izbica")
 
 
-class FakeCall:
-    def __init__(self) -> None:
-        self.said: list[list[str]] = []
-        self.gateway = self
-
-    async def say(self, keys: list[str], barge_in: bool = False) -> bool:
-        self.said.append(list(keys))
-        return False
-
-    async def continue_in_dialplan(self, *args: Any) -> None:
-        raise AssertionError("no transfer outside working hours")
-
-
 def test_outside_hours_the_caller_is_told_at_once() -> None:
     closed = WorkingHours(days=[], open="08:00", close="16:00")  # never open
     tenant = Tenant(
@@ -64,4 +51,5 @@ def test_outside_hours_the_caller_is_told_at_once() -> None:
     call = FakeCall()
     ctx = CallContext(call=call, tenant=tenant, bank=None)  # type: ignore[arg-type]
     assert asyncio.run(Transfer().run(ctx, TransferParams())) == "failed"
-    assert call.said == [["outside_hours"]]
+    assert call.heard == [["outside_hours"]]
+    assert call.ended is None  # no transfer outside working hours

@@ -19,6 +19,7 @@ from stasis_app.verbs.webhook import (
     reply_signed_bytes,
     sign,
 )
+from tests.support.fake_call import FakeCall
 from tests.support.outbound_server import Bystander, answer_in_pieces, serving
 
 pytestmark = pytest.mark.unit
@@ -28,19 +29,9 @@ SECRET_ENV = "INFOLINIA_TEST_WEBHOOK_HTTP_SECRET"
 CALL = "1700000000.42"
 
 
-class FakeCall:
-    """Just enough of a call for the webhook verb: what the caller heard."""
-
-    def __init__(self) -> None:
-        self.line = "104"
-        self.channel_id = CALL
-        self.handle = SimpleNamespace(caller="600100200")
-        self.prompts = SimpleNamespace(texts={"greeting": "Dzień dobry", "bank_unavailable": "x"})
-        self.heard: list[list[str]] = []
-
-    async def say(self, keys: list[str], barge_in: bool = False) -> bool:
-        self.heard.append(list(keys))
-        return False
+def webhook_call() -> FakeCall:
+    """Just the prompts the webhook tests' bank may ask for."""
+    return FakeCall(channel_id=CALL, line="104", prompts=["greeting", "bank_unavailable"])
 
 
 def signed_reply(round_number: int, reply: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -50,7 +41,7 @@ def signed_reply(round_number: int, reply: dict[str, Any]) -> tuple[bytes, dict[
 
 async def run_webhook(url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, FakeCall]:
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
-    call = FakeCall()
+    call = webhook_call()
     tenant = SimpleNamespace(id="izbica")
     ctx = CallContext(call=call, tenant=tenant, bank=None, state="ask_bank")  # type: ignore[arg-type]
     event = await Webhook().run(ctx, WebhookParams(url=url, secret_env=SECRET_ENV, timeout=5))
@@ -142,7 +133,7 @@ async def test_a_reply_speaking_a_value_as_the_wrong_kind_is_the_replys_fault(
     app.router.add_post("/infolinia", bank)
     caplog.set_level(logging.WARNING, "stasis_app.verbs.webhook")
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
-    call = FakeCall()
+    call = webhook_call()
     ctx = CallContext(call=call, tenant=SimpleNamespace(id="izbica"), bank=None)  # type: ignore[arg-type]
     ctx.values["account"] = "12345678"
     async with serving(app) as base:

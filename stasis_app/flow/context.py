@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.spec import CoreBanking, Customer
 from stasis_app.safeguards import Safeguards
-from stasis_app.telephony.call import Call
+from stasis_app.telephony.ports import CallPort
 from stasis_app.tenants import Tenant
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ class CallContext:
     never logged and are dropped as soon as they were used.
     """
 
-    call: Call
+    call: CallPort  # the real Call, or a unit test's fake
     tenant: Tenant
     bank: CoreBanking
     values: dict[str, Any] = field(default_factory=dict)

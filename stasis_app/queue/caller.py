@@ -16,7 +16,8 @@ from stasis_app.flow.context import CallContext
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
 from stasis_app.queue.speech import announcement_keys
-from stasis_app.telephony.call import Call, DigitTimeouts
+from stasis_app.telephony.call import DigitTimeouts
+from stasis_app.telephony.ports import CallPort
 from voice.polish import digit_words, fragment_key
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class QueueCaller:
     def __init__(self, queue: ConsultantQueue, ctx: CallContext, callbacks: CallbackBook) -> None:
         self.queue = queue
         self.ctx = ctx
-        self.call: Call = ctx.call
+        self.call: CallPort = ctx.call
         self.callbacks = callbacks
 
     async def run(self, connecting: list[str], closed: list[str]) -> str:
@@ -86,7 +87,7 @@ class QueueCaller:
 
     async def _wait(self, waiter: Waiter) -> str:
         queue, call = self.queue, self.call
-        call.keys.clear()
+        call.clear_keys()
         call.interrupts.clear()
         await queue.hold(waiter)
         every = queue.settings.announce_every
@@ -100,8 +101,8 @@ class QueueCaller:
                 if waiter.leg is not None and await self._talk(waiter):
                     return "done"
                 continue
-            while call.keys:
-                if call.keys.pop(0) == CALLBACK_KEY and await self._callback_while_waiting(waiter):
+            while (key := call.take_key()) is not None:
+                if key == CALLBACK_KEY and await self._callback_while_waiting(waiter):
                     return "done"
             now = time.monotonic()
             if now >= deadline:
@@ -189,7 +190,7 @@ class QueueCaller:
         """Confirm the number (or have one typed), store the request, thank the
         caller. False when nothing was confirmed or it could not be stored."""
         call, queue = self.call, self.queue
-        number = "".join(c for c in call.handle.caller if c.isdigit())
+        number = "".join(c for c in call.caller if c.isdigit())
         # Every number (the caller's own, or one typed) is read back and
         # confirmed; three numbers at most, then the caller is told.
         for _ in range(CALLBACK_TRIES):

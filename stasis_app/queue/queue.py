@@ -25,9 +25,8 @@ from stasis_app.queue.agents import PRESENCE_SECONDS, Agent, AgentPool
 from stasis_app.queue.estimate import HandleTimes, estimate_wait
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.speech import whisper_keys
-from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import CHANNEL_GONE, AriEvent, ChannelHandle
-from stasis_app.telephony.ports import QueueGateway
+from stasis_app.telephony.ports import CallPort, QueueGateway
 from stasis_app.tenants import QueueSettings
 from voice.prompts import PromptBook
 
@@ -57,7 +56,7 @@ class AgentLeg:
 class Waiter:
     """A caller in the queue."""
 
-    call: Call
+    call: CallPort
     level: str | None  # authenticated, identified or None
     customer: str  # "" unless the caller logged in
     joined: float  # monotonic
@@ -134,7 +133,7 @@ class ConsultantQueue:
         await self.pool.refresh_presence(self.gateway.endpoint_state, force=True)
         return self.pool.logged_in() > 0
 
-    def join(self, call: Call, level: str | None, customer: str) -> Waiter:
+    def join(self, call: CallPort, level: str | None, customer: str) -> Waiter:
         waiter = Waiter(call, level, customer, self.clock())
         self.waiting.append(waiter)
         self.metrics.waiting(self.tenant, self.name, len(self.waiting))
@@ -264,7 +263,7 @@ class ConsultantQueue:
         outcome = "missed"
         leg: AgentLeg | None = None
         try:
-            caller = waiter.call.handle.caller or "infolinia"
+            caller = waiter.call.caller or "infolinia"
             try:
                 await self.gateway.originate(
                     agent.endpoint,

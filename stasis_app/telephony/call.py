@@ -1,7 +1,7 @@
 """One caller's call, as the call's own task sees it: answer, say prompts,
 read keys, hang up.
 
-Events arrive on the call's queue from the gateway. A hangup at any moment
+Events arrive in the call's inbox (``handle.events``) from the gateway. A hangup at any moment
 raises :class:`~stasis_app.errors.CallHungUp` out of whatever the call is
 waiting for, which unwinds the task. Keys pressed at any time are kept in a
 buffer, so keys pressed during a prompt or before a read starts are not lost.
@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from voice.prompts import PromptBook
 log = logging.getLogger(__name__)
 
 HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", CHANNEL_GONE})
-# A synthetic event another task puts on a call's queue (:meth:`Call.notify`),
+# A synthetic event another task puts in a call's inbox (:meth:`Call.notify`),
 # e.g. the consultant queue saying an agent is ready for this caller.
 INTERRUPT = "InfoliniaInterrupt"
 
@@ -103,6 +103,11 @@ class Call:
     def line(self) -> str:
         return self.handle.line
 
+    @property
+    def caller(self) -> str:
+        """The caller's number as the network gave it ("" when withheld)."""
+        return self.handle.caller
+
     async def answer(self) -> None:
         await self.gateway.answer(self.channel_id)
 
@@ -117,6 +122,21 @@ class Call:
             self.keys.pop(0)
             return True
         return False
+
+    def take_key(self) -> str | None:
+        """The next pressed key no read has taken (None: none), taken: for a
+        wait that acts on a key without reading (the queue's "1 for a callback")."""
+        return self.keys.pop(0) if self.keys else None
+
+    def clear_keys(self) -> None:
+        """Forget the keys pressed that no read has taken (typed before a new
+        part of the call, which should not act on them)."""
+        self.keys.clear()
+
+    def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
+        """Those of the prompt ``keys`` this call's prompt book does not have
+        (a webservice's reply asking for a prompt the bank never wrote)."""
+        return set(keys) - self.prompts.texts.keys()
 
     async def endpoint_online(self, endpoint: str) -> bool:
         """Whether ``endpoint`` (e.g. ``PJSIP/consultant``) is registered now."""
@@ -287,7 +307,7 @@ class Call:
                 waiter = asyncio.ensure_future(self._next_event(FILLER_PAUSE))
                 await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 if not waiter.done():
-                    waiter.cancel()  # the work is done; nothing taken from the queue
+                    waiter.cancel()  # the work is done; nothing taken from the inbox
                     continue
                 event = waiter.result()
                 kind = event.get("type") if event else None

@@ -1,4 +1,4 @@
-"""What the rest of the app may ask of the ARI gateway, as Protocols.
+"""What the rest of the app may ask of the ARI gateway, and of a call, as Protocols.
 
 :class:`~stasis_app.telephony.call.Call` and the consultant queue are typed
 against these, not against :class:`~stasis_app.telephony.gateway.AriGateway`,
@@ -13,12 +13,25 @@ real gateway stands and mypy checks that both keep to the same methods.
 A method the app starts to use on the gateway goes here first; a test
 (``tests/test_gateway_ports.py``) fails when a Protocol lists a method that
 ``Call`` and the queue do not use, or misses one they do.
+
+* :class:`CallPort`: what flows, verbs and the consultant queue may ask of a
+  caller's :class:`~stasis_app.telephony.call.Call` (say, read keys, wait,
+  transfer, hang up), and nothing of its insides (the gateway, the channel's
+  handle, the key buffer). :class:`~stasis_app.flow.context.CallContext` is
+  typed with it, so a unit test's fake call (``tests/support/fake_call.py``)
+  stands where the real one stands; ``tests/test_call_port.py`` fails when it
+  lists a member they do not use, or misses one they do.
 """
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.telephony.gateway import AriEvent, ChannelHandle
+
+if TYPE_CHECKING:
+    from stasis_app.telephony.call import DigitTimeouts
+
+T = TypeVar("T")
 
 
 class CallGateway(Protocol):
@@ -29,7 +42,7 @@ class CallGateway(Protocol):
 
     async def play(self, channel_id: str, media: Sequence[str], playback_id: str) -> None:
         """Start playing ``media`` one after another; the end comes as a
-        ``PlaybackFinished`` event on the channel's queue."""
+        ``PlaybackFinished`` event in the channel's inbox."""
 
     async def stop_playback(self, playback_id: str) -> None:
         """Stop a playback; one that already finished is fine."""
@@ -57,7 +70,7 @@ class QueueGateway(CallGateway, Protocol):
 
     def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
         """Register a channel the app is about to create; its events reach
-        the returned handle's queue."""
+        the returned handle's inbox."""
 
     def release(self, channel_id: str) -> None:
         """Forget a channel registered with :meth:`expect`."""
@@ -90,3 +103,70 @@ class QueueGateway(CallGateway, Protocol):
 
     async def start_bridge_moh(self, bridge_id: str, moh_class: str) -> None:
         """Music on hold in a holding bridge."""
+
+
+class CallPort(Protocol):
+    """A caller's call, as a flow, a verb or the consultant queue drives it
+    (implemented by :class:`~stasis_app.telephony.call.Call`). A hangup at
+    any wait raises :class:`~stasis_app.errors.CallHungUp`."""
+
+    @property
+    def channel_id(self) -> str:
+        """The caller's channel: the call's id in logs, audit and the journal."""
+
+    @property
+    def line(self) -> str:
+        """The dialled number (it picked the bank)."""
+
+    @property
+    def caller(self) -> str:
+        """The caller's number as the network gave it ("" when withheld)."""
+
+    @property
+    def hung_up(self) -> bool:
+        """The caller has hung up (a wait raised CallHungUp)."""
+
+    @property
+    def interrupts(self) -> list[str]:
+        """Reasons given to :meth:`notify` that the call has not acted on yet."""
+
+    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+        """Play the prompts ``keys``; with ``barge_in`` a key stops them (True)."""
+
+    async def read_digits(
+        self, max_digits: int, *, terminator: str | None = "#", timeouts: "DigitTimeouts" = ...
+    ) -> str:
+        """Keys until ``max_digits``, the terminator or a timeout ("" none)."""
+
+    def has_keys(self) -> bool:
+        """Keys were pressed that no read has taken yet."""
+
+    def drop_key(self, key: str) -> bool:
+        """Drop the next pressed key if it is ``key``; True when it was."""
+
+    def take_key(self) -> str | None:
+        """The next pressed key no read has taken (None: none), taken."""
+
+    def clear_keys(self) -> None:
+        """Forget the keys pressed that no read has taken."""
+
+    def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
+        """Those of the prompt ``keys`` this call's prompt book does not have."""
+
+    async def next_event(self, timeout: float) -> AriEvent | None:
+        """The next event within ``timeout`` seconds (None: none came)."""
+
+    def notify(self, reason: str) -> None:
+        """From another task: wake the call; ``reason`` lands in :attr:`interrupts`."""
+
+    async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:
+        """Await ``work``, playing ``prompt`` while it takes longer than ``after`` s."""
+
+    async def endpoint_online(self, endpoint: str) -> bool:
+        """Whether a phone like ``PJSIP/consultant`` is registered now."""
+
+    async def continue_in_dialplan(self, context: str, extension: str) -> None:
+        """Hand the caller back to the dialplan (a transfer): the call leaves the app."""
+
+    async def hangup(self) -> None:
+        """Hang the caller up."""

@@ -38,7 +38,7 @@ class BlockRequest(Verb[BlockRequestParams]):
             raise RuntimeError("block_request needs the block journal (the app's safeguards)")
         number = str(ctx.values.get(params.number, ""))
         call = ctx.call
-        order = BlockOrder.request(number, call.channel_id, ctx.tenant.id, call.handle.caller)
+        order = BlockOrder.request(number, call.channel_id, ctx.tenant.id, call.caller)
         entry = await ctx.safeguards.blocks.request(order)
         log.warning(
             "a block request awaits the bank: call the customer back",

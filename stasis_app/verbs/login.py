@@ -132,7 +132,7 @@ class _Login(Verb[LoginParams]):
         begin = partial(
             guards.guard.begin,
             ctx.tenant.id,
-            ctx.call.handle.caller,
+            ctx.call.caller,
             number,
             self.name,
             ctx.tenant.login_rate_per_minute,
@@ -204,7 +204,7 @@ class _Login(Verb[LoginParams]):
             action=self.name,
             result=result,
             call_id=ctx.call.channel_id,
-            caller=ctx.call.handle.caller,
+            caller=ctx.call.caller,
             customer=number,
         )
 

@@ -152,7 +152,7 @@ class OperationVerb(Verb[OperationParams]):
                 customer.number,
                 ctx.call.channel_id,
                 tenant=ctx.tenant.id,
-                caller=ctx.call.handle.caller,
+                caller=ctx.call.caller,
             )
             service = ctx.safeguards.blocks
         # Shielded: a caller hanging up does not stop a confirmed block.
@@ -170,6 +170,6 @@ class OperationVerb(Verb[OperationParams]):
             action=operation,
             result=result,
             call_id=ctx.call.channel_id,
-            caller=ctx.call.handle.caller,
+            caller=ctx.call.caller,
             customer=ctx.customer.number,
         )

@@ -147,7 +147,7 @@ class Webhook(Verb[WebhookParams]):
                     except ValidationError as exc:
                         problem = exc.errors()[0]["msg"]
                         raise WebhookFailed(f"bad params for {verb.name}: {problem}") from None
-                    missing = verb.prompts(step_params) - set(ctx.call.prompts.texts)
+                    missing = ctx.call.unknown_prompts(verb.prompts(step_params))
                     if missing:
                         unknown = sorted(missing)[0]
                         raise WebhookFailed(f"reply asks for unknown prompt {unknown!r}")
@@ -174,7 +174,7 @@ class Webhook(Verb[WebhookParams]):
             {
                 "tenant": ctx.tenant.id,
                 "line": ctx.call.line,
-                "caller": ctx.call.handle.caller,
+                "caller": ctx.call.caller,
                 "call": ctx.call.channel_id,
                 "state": ctx.state,
                 "round": round_number,

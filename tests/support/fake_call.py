@@ -7,22 +7,28 @@ real gateway once a channel has left the app: ``answer``, ``play`` and
 ``continue_in_dialplan`` raise :class:`~stasis_app.errors.CallHungUp`,
 ``hangup`` and ``stop_playback`` do nothing, a playback no longer exists.
 Without ``speech_seconds`` it only records, and the test feeds the events
-itself through the handle's queue (``dtmf``, ``finished``).
+itself through the handle's inbox (``dtmf``, ``finished``).
 
 :func:`dial` is a scripted caller: groups of keys after pauses, perhaps
 waiting for the line to fall quiet first, perhaps hanging up.
 :class:`KeyedPrompts` and :class:`FakeLiveSpeech` give media URIs that name
 the prompt key or the live text, so a test reads what the caller heard.
+
+:class:`FakeCall` is a whole call without a gateway (for unit tests of a
+verb or a flow alone): it stands where :class:`~stasis_app.telephony.call.Call`
+stands, as a :class:`~stasis_app.telephony.ports.CallPort`.
 """
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from stasis_app.errors import AriRequestFailed, CallHungUp
-from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.telephony.call import DEFAULT_TIMEOUTS, DigitTimeouts
+from stasis_app.telephony.gateway import AriEvent, ChannelHandle
+from voice.live import LIVE_PREFIX
 from voice.prompts import PromptBook
 
 PROMPT_URI = "sound:prompt/"
@@ -30,6 +36,7 @@ LIVE_URI = "sound:live/"
 
 # How a channel left the app.
 BY_APP, BY_CALLER, TRANSFERRED = "hung up by the app", "hung up by the caller", "transferred"
+T = TypeVar("T")
 
 
 def dtmf(digit: str, channel_id: str = "c1") -> dict[str, Any]:
@@ -286,3 +293,125 @@ class FakeLiveSpeech:
 
     def forget_all(self) -> None:
         self.forgotten.append("*")
+
+
+class FakeCall:
+    """A caller's call without Asterisk or a gateway, for unit tests of a verb
+    or a flow: a :class:`~stasis_app.telephony.ports.CallPort`, as the real
+    :class:`~stasis_app.telephony.call.Call` is.
+
+    It keeps what the caller heard (:attr:`heard`: each prompt played, as the
+    keys of one ``say``; a ``while_waiting`` filler once) and how the call
+    left the app (:attr:`ended`: ``BY_APP`` or ``TRANSFERRED``, and where
+    to, :attr:`transferred_to`). Keys the test typed ahead (``keys=`` or
+    :meth:`press`) are read as the real call reads its buffer; nothing else
+    ever happens on a fake call, so a wait with no key left ends at once as
+    a timeout would (a read returns what it has, ``next_event`` None). After
+    the call left the app, the next wait raises
+    :class:`~stasis_app.errors.CallHungUp`, as it does on a real call. A
+    prompt missing from ``prompts`` (default: none is missing) fails as a
+    missing prompt does in the real prompt book.
+    """
+
+    def __init__(
+        self,
+        *,
+        channel_id: str = "1700000000.1",
+        line: str = "100",
+        caller: str = "600100200",
+        keys: str = "",
+        prompts: Iterable[str] | None = None,
+        consultant_online: bool = True,
+    ) -> None:
+        self.channel_id = channel_id
+        self.line = line
+        self.caller = caller
+        self.consultant_online = consultant_online
+        self.hung_up = False
+        self.interrupts: list[str] = []
+        self.heard: list[list[str]] = []
+        self.ended: str | None = None
+        self.transferred_to: tuple[str, str] | None = None
+        self._keys = list(keys)
+        self._prompts = None if prompts is None else set(prompts)
+
+    def press(self, keys: str) -> None:
+        """The caller types ``keys`` (they wait in the buffer for a read)."""
+        self._keys += list(keys)
+
+    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+        self._must_be_in_the_app()
+        if barge_in and (self._keys or self.interrupts):
+            return True  # the caller already answered, as on the real call
+        missing = self.unknown_prompts(key for key in keys if not key.startswith(LIVE_PREFIX))
+        if missing:
+            raise KeyError(f"prompt {sorted(missing)[0]!r} is not rendered")
+        self.heard.append(list(keys))
+        return False
+
+    async def read_digits(
+        self,
+        max_digits: int,
+        *,
+        terminator: str | None = "#",
+        timeouts: DigitTimeouts = DEFAULT_TIMEOUTS,
+    ) -> str:
+        digits = ""
+        while len(digits) < max_digits:
+            key = self.take_key()
+            if key is None:
+                await self.next_event(timeouts.first if not digits else timeouts.between)
+                return digits  # timed out
+            if terminator is not None and key == terminator:
+                break
+            digits += key
+        return digits
+
+    def has_keys(self) -> bool:
+        return bool(self._keys)
+
+    def drop_key(self, key: str) -> bool:
+        if self._keys[:1] == [key]:
+            self._keys.pop(0)
+            return True
+        return False
+
+    def take_key(self) -> str | None:
+        return self._keys.pop(0) if self._keys else None
+
+    def clear_keys(self) -> None:
+        self._keys.clear()
+
+    def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
+        return set() if self._prompts is None else set(keys) - self._prompts
+
+    async def next_event(self, timeout: float) -> AriEvent | None:
+        await asyncio.sleep(0)  # nothing comes: the wait times out at once
+        self._must_be_in_the_app()
+        return None
+
+    def notify(self, reason: str) -> None:
+        self.interrupts.append(reason)
+
+    async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=after)
+        if not done:
+            self.heard.append([prompt])
+        return await task
+
+    async def endpoint_online(self, endpoint: str) -> bool:
+        return self.consultant_online
+
+    async def continue_in_dialplan(self, context: str, extension: str) -> None:
+        self._must_be_in_the_app()
+        self.ended, self.transferred_to = TRANSFERRED, (context, extension)
+
+    async def hangup(self) -> None:
+        if self.ended is None:  # one already gone is fine, as on the real call
+            self.ended = BY_APP
+
+    def _must_be_in_the_app(self) -> None:
+        if self.ended is not None:
+            self.hung_up = True
+            raise CallHungUp("StasisEnd")
