@@ -17,28 +17,18 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from stasis_app.admin.api import AdminApi
 from stasis_app.admin.prompts import PromptAdmin
-from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.store import Store
 from stasis_app.telephony.live_calls import CallRegistry
 from tests.conftest import TEST_CONFIG
+from tests.support.admin_site import PASSWORD, Clock, accounts_with, admin_client, csrf_in, login
 from tests.support.isolated_admin import isolated_prompt_admin
 
 pytestmark = pytest.mark.unit
-PASSWORD = "dobre-haslo-123"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -53,12 +43,14 @@ def admin(tmp_path: Path) -> PromptAdmin:
 
 @pytest.fixture
 def accounts(admin: PromptAdmin, clock: Clock) -> Accounts:
-    accounts = Accounts(admin.store, session_seconds=600, clock=clock)
-    accounts.set_user("anna", "admin", "cieszyn", PASSWORD)
-    accounts.set_user("root", "admin", "*", PASSWORD)
-    accounts.set_user("ewa", "auditor", "cieszyn", PASSWORD)
-    accounts.set_user("jan", "supervisor", "cieszyn", PASSWORD)
-    return accounts
+    return accounts_with(
+        admin,
+        clock,
+        ("anna", "admin", "cieszyn"),
+        ("root", "admin", "*"),
+        ("ewa", "auditor", "cieszyn"),
+        ("jan", "supervisor", "cieszyn"),
+    )
 
 
 @pytest.fixture
@@ -70,28 +62,8 @@ def calls(clock: Clock) -> CallRegistry:
 async def client(
     admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    pages = admin_pages(admin, calls, accounts)
-    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+    async with admin_client(admin, accounts, calls) as client:
         yield client
-
-
-def csrf_in(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-async def login(
-    client: TestClient[web.Request, web.Application], user: str, password: str = PASSWORD
-) -> str:
-    """Log in like a browser; the session's CSRF token (from the first page)."""
-    form = await client.get("/admin/login")
-    answer = await client.post(
-        "/admin/login",
-        data={"user": user, "password": password, "csrf": csrf_in(await form.text())},
-    )
-    assert answer.status == 200, await answer.text()
-    return csrf_in(await answer.text())
 
 
 def url(key: str = "greeting", tenant: str = "cieszyn") -> str:
@@ -398,13 +370,12 @@ def test_a_user_is_made_from_the_command_line_with_the_password_on_stdin(
 async def test_a_login_lock_outlives_a_restart_of_the_app(
     admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
 ) -> None:
-    pages = admin_pages(admin, calls, accounts)
-    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+    async with admin_client(admin, accounts, calls) as client:
         for _ in range(5):
             assert "Zła nazwa" in await login_page_after(client, "anna", "zle-haslo-xx")
     # A new app on the same store (a restart): the name is still locked.
-    pages = admin_pages(admin, calls, Accounts(admin.store, clock=accounts.clock))
-    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+    restarted = Accounts(admin.store, clock=accounts.clock)
+    async with admin_client(admin, restarted, calls) as client:
         assert "Za dużo nieudanych prób" in await login_page_after(client, "anna", PASSWORD)
 
 
@@ -412,8 +383,7 @@ async def test_behind_a_tls_proxy_the_cookies_are_secure(
     admin: PromptAdmin, accounts: Accounts, calls: CallRegistry
 ) -> None:
     for proxy, secure in ((False, False), (True, True)):
-        pages = admin_pages(admin, calls, accounts, behind_https_proxy=proxy)
-        async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+        async with admin_client(admin, accounts, calls, behind_https_proxy=proxy) as client:
             form = await client.get("/admin/login")
             assert ("Secure" in form.headers["Set-Cookie"]) is secure
             # A browser sends a Secure cookie only over https (to the proxy, which

@@ -10,18 +10,16 @@ from typing import cast
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from stasis_app.admin.api import AdminApi
 from stasis_app.admin.prompts import PromptAdmin
-from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.queue.manager import QueueManager
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.telephony.live_calls import CallRegistry
 from stasis_app.telephony.ports import QueueGateway
+from tests.support.admin_site import PASSWORD, Clock, accounts_with, admin_client, login
 from tests.support.isolated_admin import isolated_prompt_admin
-from tests.test_web_admin import PASSWORD, Clock, login
 
 pytestmark = pytest.mark.unit
 TICK = 0.05  # how often the streams look (and re-check the session) in these tests
@@ -39,10 +37,7 @@ def admin(tmp_path: Path) -> PromptAdmin:
 
 @pytest.fixture
 def accounts(admin: PromptAdmin, clock: Clock) -> Accounts:
-    accounts = Accounts(admin.store, session_seconds=600, clock=clock)
-    accounts.set_user("jan", "supervisor", "cieszyn", PASSWORD)
-    accounts.set_user("root", "admin", "*", PASSWORD)
-    return accounts
+    return accounts_with(admin, clock, ("jan", "supervisor", "cieszyn"), ("root", "admin", "*"))
 
 
 @pytest.fixture
@@ -52,8 +47,7 @@ async def client(
     calls = CallRegistry(clock)
     calls.started("chan-1", "cieszyn")
     queues = QueueManager(cast(QueueGateway, object()), admin.store, QueueMetrics())
-    pages = admin_pages(admin, calls, accounts, queues=queues, every=TICK)
-    async with TestClient(TestServer(AdminApi(admin, None, pages).app())) as client:
+    async with admin_client(admin, accounts, calls, queues=queues, every=TICK) as client:
         yield client
 
 

@@ -15,17 +15,15 @@ from typing import Any
 
 import pytest
 from aiohttp import DummyCookieJar, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from stasis_app.admin.api import AdminApi
 from stasis_app.admin.prompts import PromptAdmin
-from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.admin.web.auth import LOCKED_AUDIT_WINDOW, LOGINS_WAITING, MAX_FAILURES
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.telephony.live_calls import CallRegistry
+from tests.support.admin_site import PASSWORD, Clock, accounts_with, admin_client, csrf_in
 from tests.support.isolated_admin import isolated_prompt_admin
-from tests.test_web_admin import PASSWORD, Clock, csrf_in
 
 pytestmark = pytest.mark.unit
 WRONG = "zle-haslo-xx"
@@ -43,20 +41,17 @@ def admin(tmp_path: Path) -> PromptAdmin:
 
 @pytest.fixture
 def accounts(admin: PromptAdmin, clock: Clock) -> Accounts:
-    accounts = Accounts(admin.store, session_seconds=600, clock=clock)
-    accounts.set_user("anna", "admin", "cieszyn", PASSWORD)
-    return accounts
+    return accounts_with(admin, clock, ("anna", "admin", "cieszyn"))
 
 
 @pytest.fixture
 async def client(
     admin: PromptAdmin, accounts: Accounts, clock: Clock
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    pages = admin_pages(admin, CallRegistry(clock), accounts)
-    server = TestServer(AdminApi(admin, None, pages).app())
     # Each attempt carries its login form's token itself (a script's way):
     # a browser's jar would swap it after every answer.
-    async with TestClient(server, cookie_jar=DummyCookieJar()) as client:
+    jar = DummyCookieJar()
+    async with admin_client(admin, accounts, CallRegistry(clock), cookie_jar=jar) as client:
         yield client
 
 
