@@ -7,6 +7,7 @@ import pytest
 from adapters.demo import DemoBank, DemoSettings
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
+from stasis_app.tenants import Tenant
 from stasis_app.verbs.operation import OperationParams, OperationVerb
 from tests.support.fake_call import FakeCall
 
@@ -15,7 +16,10 @@ pytestmark = pytest.mark.unit
 
 def context(tmp_path: Path, level: str = "identified") -> tuple[CallContext, DemoBank]:
     bank = DemoBank(DemoSettings(database=tmp_path / "d.sqlite", tenant="izbica"))
-    ctx = CallContext(call=FakeCall(), tenant=None, bank=bank)  # type: ignore[arg-type]
+    tenant = Tenant(
+        id="izbica", name="BS Izbica", lines=["100"], flow=Path("f.yaml"), adapter={"name": "demo"}
+    )
+    ctx = CallContext(call=FakeCall(), tenant=tenant, bank=bank)
     ctx.customer, ctx.level, ctx.state = Customer("12345678"), level, "card_block"
     return ctx, bank
 
