@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cluster import (
-    KAMAILIO_BINARY,
-    KAMAILIO_LISTEN,
-    KAMAILIO_TEMPLATE,
-    ClusterError,
-    Kamailio,
-    Node,
-    render_kamailio,
-)
+from devtools.cluster_node import KAMAILIO_LISTEN, ClusterError, Node
+from devtools.kamailio import KAMAILIO_BINARY, KAMAILIO_TEMPLATE, Kamailio, render_kamailio
 from stasis_app.config import ClusterSettings, load_settings
 from stasis_app.logs import JsonLineFormatter
 from stasis_app.metrics import AppMetrics

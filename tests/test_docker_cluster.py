@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devtools import cluster
+from devtools import cluster_node, kamailio
 from stasis_app.config import VoiceSettings
 from tests.test_docker import copy_sources
 
@@ -43,10 +43,10 @@ def test_every_built_service_references_files_that_exist(service: str) -> None:
 
 
 def test_kamailio_renders_the_template_the_local_cluster_renders() -> None:
-    assert KAMAILIO / "kamailio.cfg" == cluster.KAMAILIO_TEMPLATE
+    assert KAMAILIO / "kamailio.cfg" == kamailio.KAMAILIO_TEMPLATE
     assert "kamailio.cfg" in copy_sources(KAMAILIO / "Dockerfile")
     entrypoint = (KAMAILIO / "entrypoint.sh").read_text()
-    names = set(re.findall(r"\{\{(\w+)\}\}", cluster.KAMAILIO_TEMPLATE.read_text()))
+    names = set(re.findall(r"\{\{(\w+)\}\}", kamailio.KAMAILIO_TEMPLATE.read_text()))
     rendered = set(re.findall(r"s#\{\{(\w+)\}\}#", entrypoint))
     assert names == rendered
 
@@ -87,4 +87,4 @@ def test_the_asterisk_entrypoint_writes_the_node_files_the_config_includes() -> 
     entrypoint = (DOCKER / "asterisk" / "entrypoint.sh").read_text()
     for name in ("asterisk_node.conf", "pjsip_proxy.conf"):
         assert name in entrypoint
-    assert "asterisk_node.conf" in Path(cluster.__file__).read_text()
+    assert "asterisk_node.conf" in Path(cluster_node.__file__).read_text()

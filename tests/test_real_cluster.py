@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cluster import Node
-from tests.support.cluster import DEMO_BANKS, TestCluster, call, calls, test_cluster
+from devtools.cluster_node import Node
+from tests.support.cluster import DEMO_BANKS, RunningCluster, call, calls, cluster2
 from tests.support.sipp import SippResult
 
 pytestmark = pytest.mark.asterisk
 
-__all__ = ["test_cluster"]  # the session fixture, used by every test here
+__all__ = ["cluster2"]  # the session fixture, used by every test here
 
 # The issue's bound: a node that stops serving gets no new calls after this.
 OUT_WITHIN = 5.0
@@ -27,7 +27,7 @@ OUT_WITHIN = 5.0
 LINES = ["100", "101", "102", "104", "107", "109", "111", "112", "114"]
 
 
-def homes(cluster: TestCluster, tmp_path: Path) -> dict[str, str]:
+def homes(cluster: RunningCluster, tmp_path: Path) -> dict[str, str]:
     """Each line of LINES and the node that served both of two calls to it."""
     cluster.mark()
     results = calls(LINES * 2, tmp_path / "homes")
@@ -43,66 +43,66 @@ def homes(cluster: TestCluster, tmp_path: Path) -> dict[str, str]:
 
 
 def test_a_call_to_every_demo_bank_is_served_through_kamailio(
-    test_cluster: TestCluster, tmp_path: Path
+    cluster2: RunningCluster, tmp_path: Path
 ) -> None:
-    test_cluster.mark()
+    cluster2.mark()
     results = calls(list(DEMO_BANKS), tmp_path)
     assert all(r.returncode == 0 for r in results), [r.output for r in results if r.returncode]
-    served = test_cluster.wait_served(len(DEMO_BANKS))
+    served = cluster2.wait_served(len(DEMO_BANKS))
     assert sorted((c.line, c.tenant, c.outcome) for c in served) == [
         (line, tenant, "caller hung up") for line, tenant in sorted(DEMO_BANKS.items())
     ]
 
 
 def test_each_bank_lands_on_its_home_node_and_both_nodes_serve(
-    test_cluster: TestCluster, tmp_path: Path
+    cluster2: RunningCluster, tmp_path: Path
 ) -> None:
-    home = homes(test_cluster, tmp_path)
+    home = homes(cluster2, tmp_path)
     print(f"home nodes: {home}")
-    assert set(home.values()) == {n.name for n in test_cluster.nodes}
+    assert set(home.values()) == {n.name for n in cluster2.nodes}
 
 
 def test_a_killed_app_takes_its_node_out_until_it_is_back(
-    test_cluster: TestCluster, tmp_path: Path
+    cluster2: RunningCluster, tmp_path: Path
 ) -> None:
     """kill -9 of one node's app: Kamailio sends that node's banks to the
     other node within 5 s (the registration the app kept lapses), and back
     to their home node once the app runs again."""
-    home = homes(test_cluster, tmp_path)
+    home = homes(cluster2, tmp_path)
     line = next(iter(home))
-    node = test_cluster.cluster.node(home[line])
+    node = cluster2.cluster.node(home[line])
     killed_at = time.monotonic()
     node.kill_app()
-    gone = test_cluster.wait_registered(node, present=False)
+    gone = cluster2.wait_registered(node, present=False)
     print(f"{node.name}'s app killed: out of Kamailio's set after {gone:.1f}s")
     assert gone <= OUT_WITHIN
 
-    test_cluster.mark()
+    cluster2.mark()
     result = asyncio.run(call(line, tmp_path / "while-down"))
     assert result.returncode == 0, result.output
-    (served,) = test_cluster.wait_served(1)
+    (served,) = cluster2.wait_served(1)
     assert served.node != node.name and served.outcome == "caller hung up"
     print(f"line {line} served by {served.node} {time.monotonic() - killed_at:.1f}s after")
 
-    test_cluster.cluster.start_app(node)
-    test_cluster.wait_registered(node, present=True)
-    test_cluster.mark()
+    cluster2.cluster.start_app(node)
+    cluster2.wait_registered(node, present=True)
+    cluster2.mark()
     result = asyncio.run(call(line, tmp_path / "back"))
     assert result.returncode == 0, result.output
-    (served,) = test_cluster.wait_served(1)
+    (served,) = cluster2.wait_served(1)
     assert served.node == node.name, "the node did not rejoin"
 
 
 def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
-    test_cluster: TestCluster, tmp_path: Path
+    cluster2: RunningCluster, tmp_path: Path
 ) -> None:
     """kill -9 of one node's Asterisk with calls in progress on both nodes:
     the dead node's calls are lost, the other node's finish, and new calls
     to the dead node's banks are served by the other node within 5 s."""
-    home = homes(test_cluster, tmp_path)
-    cluster = test_cluster.cluster
+    home = homes(cluster2, tmp_path)
+    cluster = cluster2.cluster
     victim = cluster.node(home["100"])
-    survivor = next(n for n in test_cluster.nodes if n != victim)
+    survivor = next(n for n in cluster2.nodes if n != victim)
     victim_lines = [line for line, name in home.items() if name == victim.name]
     # Calls in progress: three to every line, held 6 s, both nodes busy.
     load_lines = LINES * 3
@@ -124,7 +124,7 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
             await asyncio.sleep(0.5)
         return list(await load), new, killed_at
 
-    test_cluster.mark()
+    cluster2.mark()
     load_results, new_calls, killed_at = asyncio.run(scenario())
     try:
         lost = [
@@ -145,20 +145,20 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
         assert first_ok <= OUT_WITHIN
         after = [result for started, result in new_calls if started >= first_ok]
         assert all(r.returncode == 0 for r in after), "a new call failed after the failover"
-        served = test_cluster.served()
+        served = cluster2.served()
         new_served = [c for c in served if c.line == victim_lines[0] and c.node == survivor.name]
         assert len(new_served) >= len(after)
     finally:  # the next tests (and runs) get both nodes back
         victim.start_asterisk(cluster.sandbox)
-        test_cluster.wait_registered(victim, present=True, timeout=30)
-        test_cluster.wait_dispatcher(victim, "A")
+        cluster2.wait_registered(victim, present=True, timeout=30)
+        cluster2.wait_dispatcher(victim, "A")
     print(f"{victim.name} back {time.monotonic() - killed_at:.0f}s after the kill")
 
 
-def test_the_nodes_are_where_status_says(test_cluster: TestCluster) -> None:
-    status = test_cluster.cluster.status()
+def test_the_nodes_are_where_status_says(cluster2: RunningCluster) -> None:
+    status = cluster2.cluster.status()
     assert status["kamailio_pid"] is not None
-    for node, shown in zip(test_cluster.nodes, status["nodes"], strict=True):
+    for node, shown in zip(cluster2.nodes, status["nodes"], strict=True):
         assert isinstance(node, Node)
         assert shown["node"] == node.name and shown["sip"] == node.sip
         assert shown["ari_answers"] and shown["app_registered"]

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from devtools.cluster import KAMAILIO_LISTEN, Cluster, Node, log_entries
+from devtools.cluster import Cluster
+from devtools.cluster_node import KAMAILIO_LISTEN, Node, log_entries
 from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
@@ -46,7 +47,7 @@ def app_env() -> dict[str, str]:
     }
 
 
-class TestCluster:
+class RunningCluster:
     """The running cluster and a log cursor per node (calls since :meth:`mark`)."""
 
     def __init__(self, cluster: Cluster) -> None:
@@ -136,7 +137,7 @@ def calls(lines: list[str], workdir: Path, hold_ms: int = 1500) -> list[SippResu
 
 
 @pytest.fixture(scope="session")
-def test_cluster(sandbox: Sandbox) -> Iterator[TestCluster]:
+def cluster2(sandbox: Sandbox) -> Iterator[RunningCluster]:
     """Two nodes behind Kamailio, serving the test config, for the whole run.
     The single-node sandbox (127.0.0.1) runs beside it untouched."""
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
@@ -148,5 +149,5 @@ def test_cluster(sandbox: Sandbox) -> Iterator[TestCluster]:
     for leftover in cluster.home.glob(Path(cluster.state).name + "*"):
         leftover.unlink()
     cluster.up(app_timeout=90)
-    yield TestCluster(cluster)
+    yield RunningCluster(cluster)
     cluster.down()
