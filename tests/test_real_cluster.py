@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from devtools.cluster_node import Node
-from tests.support.cluster import DEMO_BANKS, RunningCluster, call, calls, cluster2
-from tests.support.sipp import SippResult
+from tests.support.cluster import (
+    DEMO_BANKS,
+    RunningCluster,
+    agent_answers,
+    call,
+    calls,
+    cluster2,
+    register_agent,
+    ring_from,
+)
+from tests.support.sipp import SippResult, free_udp_port
 
 pytestmark = pytest.mark.asterisk
 
@@ -93,6 +102,41 @@ def test_a_killed_app_takes_its_node_out_until_it_is_back(
     assert served.node == node.name, "the node did not rejoin"
 
 
+def test_a_drained_node_gets_no_new_calls_and_undrained_it_is_home_again(
+    cluster2: RunningCluster, tmp_path: Path
+) -> None:
+    """``infolinia cluster drain NODE``: its banks' new calls go to the other
+    node while it finishes its own; ``undrain`` takes it back."""
+    home = homes(cluster2, tmp_path)
+    line = next(iter(home))
+    node = cluster2.cluster.node(home[line])
+    kamailio = cluster2.cluster.kamailio
+
+    async def drained_during_a_call() -> tuple[SippResult, SippResult]:
+        in_progress = asyncio.ensure_future(call(line, tmp_path / "in-progress", hold_ms=3000))
+        await asyncio.sleep(1)
+        await asyncio.to_thread(kamailio.drain, node)
+        new = await call(line, tmp_path / "new", hold_ms=500)
+        return await in_progress, new
+
+    cluster2.mark()
+    try:
+        in_progress, new = asyncio.run(drained_during_a_call())
+        assert in_progress.returncode == 0, in_progress.output  # it finished where it was
+        assert new.returncode == 0, new.output
+        served = {c.node for c in cluster2.wait_served(2)}
+        assert served == {node.name, next(n.name for n in cluster2.nodes if n != node)}
+        time.sleep(2)  # probes keep coming: a drained node stays out
+        assert (kamailio.destinations().get(node.sip) or "").startswith("D")
+    finally:
+        kamailio.undrain(node)
+    cluster2.wait_dispatcher(node, "A")
+    cluster2.mark()
+    result = asyncio.run(call(line, tmp_path / "undrained", hold_ms=500))
+    assert result.returncode == 0, result.output
+    assert [c.node for c in cluster2.wait_served(1)] == [node.name]
+
+
 def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
     cluster2: RunningCluster, tmp_path: Path
 ) -> None:
@@ -153,6 +197,27 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
         cluster2.wait_registered(victim, present=True, timeout=30)
         cluster2.wait_dispatcher(victim, "A")
     print(f"{victim.name} back {time.monotonic() - killed_at:.0f}s after the kill")
+
+
+def test_a_phone_registered_at_kamailio_is_rung_by_either_node(
+    cluster2: RunningCluster, tmp_path: Path
+) -> None:
+    """A consultant's phone registers once, at Kamailio; every node reaches it
+    there (through Kamailio's location table), not at a node of its own."""
+    password = cluster2.cluster.sandbox.ari_password()
+    for node in cluster2.nodes:
+        port = free_udp_port()
+        register_agent("agent7", port)
+
+        async def ring(node: Node = node, port: int = port) -> SippResult:
+            phone = asyncio.ensure_future(agent_answers(port, tmp_path / node.name))
+            await asyncio.sleep(0.5)  # SIPp listens
+            await ring_from(node, password, "agent7")
+            return await phone
+
+        result = asyncio.run(ring())
+        assert result.returncode == 0, f"{node.name}: {result.output}"
+    assert "agent7" in cluster2.cluster.kamailio.registered()
 
 
 def test_the_nodes_are_where_status_says(cluster2: RunningCluster) -> None:

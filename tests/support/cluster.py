@@ -4,6 +4,9 @@ what the tests ask of it: call through Kamailio, find which node served a
 call."""
 
 import asyncio
+import os
+import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +20,9 @@ from devtools.cluster_node import KAMAILIO_LISTEN, Node, log_entries
 from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
+from tests.support.ari_client import Ari
 from tests.support.reference_core import SECRET as CORE_SECRET
-from tests.support.sipp import SippResult, sipp_call
+from tests.support.sipp import SCENARIOS, SippResult, free_udp_port, sipp_call
 from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 
 # The test config's three demo banks on the shipped bank flow.
@@ -134,6 +138,64 @@ def calls(lines: list[str], workdir: Path, hold_ms: int = 1500) -> list[SippResu
         )
 
     return asyncio.run(all_of())
+
+
+def register_agent(name: str, port: int, expires: int = 60) -> None:
+    """Register phone ``name`` at Kamailio with Contact 127.0.0.1:``port``, as a
+    consultant's phone does (no digest: the proxy trusts loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(2)
+        local = f"127.0.0.1:{sock.getsockname()[1]}"
+        aor = f"sip:{name}@{KAMAILIO_LISTEN}"
+        request = (
+            f"REGISTER sip:{KAMAILIO_LISTEN} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {local};branch=z9hG4bK{os.urandom(6).hex()};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <{aor}>;tag={os.urandom(4).hex()}\r\nTo: <{aor}>\r\n"
+            f"Call-ID: {os.urandom(8).hex()}@test\r\nCSeq: 1 REGISTER\r\n"
+            f"Contact: <sip:{name}@127.0.0.1:{port}>\r\nExpires: {expires}\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        host, kport = KAMAILIO_LISTEN.split(":")
+        sock.sendto(request.encode(), (host, int(kport)))
+        reply = sock.recv(4096).decode(errors="replace")
+    assert reply.startswith("SIP/2.0 200"), reply
+
+
+async def agent_answers(port: int, workdir: Path) -> SippResult:
+    """A phone on 127.0.0.1:``port`` (SIPp) that answers one call and takes its hangup."""
+    binary = shutil.which("sipp")
+    assert binary is not None, "sipp is not installed (Debian package sip-tester)"
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        binary,
+        *("-sf", str(SCENARIOS / "agent_via_proxy.xml"), "-i", "127.0.0.1", "-p", str(port)),
+        *("-mp", str(free_udp_port() & ~1), "-m", "1", "-timeout", "30s", "-timeout_error"),
+        *("-nostdin", "-trace_err", "-error_file", str(workdir / "errors.log")),
+        cwd=workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return SippResult(proc.returncode or 0, out.decode(errors="replace")[-2000:])
+
+
+async def ring_from(node: Node, ari_password: str, agent: str) -> None:
+    """``node``'s Asterisk rings ``agent`` through Kamailio; on answer the
+    consultant's side runs a short conversation (infolinia-test-agents,
+    quick: a tone, then a hangup)."""
+    ari = Ari(node.ari_url, "infolinia", ari_password)
+    await ari.request(
+        "POST",
+        "channels",
+        params={
+            "endpoint": f"PJSIP/testcaller/sip:{agent}@{KAMAILIO_LISTEN}",
+            "context": "infolinia-test-agents",
+            "extension": "quick",
+            "priority": "1",
+            "timeout": "10",
+        },
+    )
 
 
 @pytest.fixture(scope="session")
