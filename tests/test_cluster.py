@@ -110,7 +110,7 @@ def test_the_app_is_registered_only_while_ari_is_connected() -> None:
             proxy=f"127.0.0.1:{port}", contact="127.0.0.2:5060", every=0.05, expires=2
         )
         connected = asyncio.Event()
-        presence = Presence(settings, "node1", connected)
+        presence = Presence(settings, "node1", connected.is_set)
         task = asyncio.create_task(presence.run())
         await asyncio.sleep(0.2)
         assert proxy.requests == []  # no ARI: no registration

@@ -198,6 +198,11 @@ class AriGateway:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
+    @property
+    def draining(self) -> bool:
+        """:meth:`stop` has begun: no new calls are taken."""
+        return self._draining
+
     async def stop(self, grace: float = 5.0, cleanup: float = 5.0) -> None:
         """Stop gracefully: take no new calls (they go back to the dialplan,
         which says the automatic line is unavailable and transfers them), let

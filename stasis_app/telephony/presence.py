@@ -2,13 +2,15 @@
 
 A node must take new calls only while its app serves them: Kamailio's OPTIONS
 probes see the node's Asterisk, not the app behind it (an Asterisk whose app
-is gone answers every call with the dialplan's fallback). So, while the ARI
-link is up, the app registers ``sip:app-<node>@<proxy>`` at Kamailio with
-Contact its Asterisk's SIP address, every ``every`` seconds for ``expires``
-seconds; Kamailio's dispatcher skips a node whose app holds no registration.
-A killed app stops refreshing and its node leaves within ``expires``
-seconds; an app that loses ARI or stops withdraws at once (Expires: 0); the
-node rejoins with the app's next registration.
+is gone answers every call with the dialplan's fallback). So, while the app
+takes calls (its ARI link is up and it is not stopping), it registers
+``sip:app-<node>@<proxy>`` at Kamailio with Contact its Asterisk's SIP
+address, every ``every`` seconds for ``expires`` seconds; Kamailio's
+dispatcher skips a node whose app holds no registration. A killed app stops
+refreshing and its node leaves within ``expires`` seconds; an app that loses
+ARI or begins to stop withdraws at once (Expires: 0), so its calls in
+progress finish while new ones go elsewhere; the node rejoins with the app's
+next registration.
 
 Plain SIP over UDP, a few lines each second: no digest authentication (the
 proxy accepts registrations only from the nodes' addresses).
@@ -19,6 +21,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 from stasis_app.config import ClusterSettings
 
@@ -58,12 +61,12 @@ class _Replies(asyncio.DatagramProtocol):
 
 
 class Presence:
-    """Keeps ``app-<node>`` registered at the proxy while ``connected`` is set."""
+    """Keeps ``app-<node>`` registered at the proxy while ``serving()`` is true."""
 
-    def __init__(self, settings: ClusterSettings, node: str, connected: asyncio.Event) -> None:
+    def __init__(self, settings: ClusterSettings, node: str, serving: Callable[[], bool]) -> None:
         self.settings = settings
         self.node = node
-        self.connected = connected
+        self.serving = serving
         self.registered = False  # the proxy's last answer was 2xx to a registration
         self._call_id = f"{os.urandom(10).hex()}@infolinia"
         self._cseq = 0
@@ -85,7 +88,7 @@ class Presence:
         self.registered = ok and self._sent_expires > 0
 
     async def run(self) -> None:
-        """Register every ``every`` seconds while ARI is up; withdraw when it goes."""
+        """Register every ``every`` seconds while serving; withdraw when not."""
         host, port = self.settings.proxy.rsplit(":", 1)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
@@ -94,7 +97,7 @@ class Presence:
         self._transport = transport
         try:
             while True:
-                if self.connected.is_set():
+                if self.serving():
                     self._send(self.settings.expires)
                 elif self._sent_expires:
                     self._withdraw()
