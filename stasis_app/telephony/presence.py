@@ -81,7 +81,7 @@ class Presence:
                 log.info("registered at the cluster proxy", extra={"proxy": self.settings.proxy})
             elif not ok:
                 log.warning(
-                    "the cluster proxy refused this node's registration",
+                    "this node's registration at the cluster proxy failed",
                     extra={"proxy": self.settings.proxy, "answer": status},
                 )
         self._last_status = status

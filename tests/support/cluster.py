@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ class Served:
     line: str
     tenant: str | None
     outcome: str | None
+    started: float  # when the app logged its start (time.time())
 
 
 def app_env() -> dict[str, str]:
@@ -77,7 +79,8 @@ class RunningCluster:
             for entry in log_entries(node.app_log, self._marks.get(node.name, 0)):
                 if entry.get("event") == "call started":
                     line, tenant = entry.get("line"), entry.get("tenant")
-                    found.append(Served(node.name, str(line), tenant, None))
+                    when = datetime.fromisoformat(str(entry["ts"]).replace("Z", "+00:00"))
+                    found.append(Served(node.name, str(line), tenant, None, when.timestamp()))
                 elif entry.get("event") == "call ended":
                     for call in reversed(found):
                         if call.node == node.name and call.outcome is None:
