@@ -27,7 +27,8 @@ TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
 TEST_AUDIT_KEY = secrets.token_hex(32)
 
 # The testkit's tests run pytest inside pytest (tests/test_testkit.py).
-pytest_plugins = ["pytester"]
+# tests/support/stores.py: each test's state store, on SQLite and on PostgreSQL.
+pytest_plugins = ["pytester", "tests.support.stores"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,6 +72,7 @@ def app(
     log = tmp_path_factory.mktemp("app") / "app.log"
     # A fresh state store per run: prompt edits of an earlier run must not leak in.
     state = load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state
+    assert isinstance(state, Path)  # the test config's store is a file
     for leftover in [*state.parent.glob(state.name + "*"), *state.parent.glob("audit-heads*")]:
         leftover.unlink()
     env = {

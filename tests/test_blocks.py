@@ -63,8 +63,8 @@ class ScriptedBank(DemoBank):
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.sqlite")
+def store(state_where: Path | str) -> Store:
+    return Store(state_where)  # on each engine
 
 
 def bank(tmp_path: Path, *script: str) -> ScriptedBank:

@@ -31,8 +31,10 @@ def request(journal: BlockJournal) -> str:
     return entry.reference
 
 
-def test_the_worker_never_sends_a_request_to_the_core(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.sqlite")
+def test_the_worker_never_sends_a_request_to_the_core(
+    tmp_path: Path, state_where: Path | str
+) -> None:
+    store = Store(state_where)
     journal = BlockJournal(store)
     request(journal)
     bank = DemoBank(DemoSettings(database=tmp_path / "bank.sqlite", tenant="izbica"))
@@ -45,10 +47,13 @@ def test_the_worker_never_sends_a_request_to_the_core(tmp_path: Path) -> None:
 
 
 def test_staff_list_and_close_a_request_and_it_is_audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    state_where: Path | str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    store = Store(tmp_path / "state.sqlite")
-    monkeypatch.setenv("INFOLINIA_STATE", str(store.path))
+    store = Store(state_where)
+    monkeypatch.setenv("INFOLINIA_STATE", str(store.where))
     monkeypatch.setenv("INFOLINIA_AUDIT_HEADS_FILE", str(tmp_path / "audit-heads.log"))
     reference = request(BlockJournal(store))
     config = ["--config", str(TEST_CONFIG)]
@@ -65,12 +70,12 @@ def test_staff_list_and_close_a_request_and_it_is_audited(
     assert (proof.result, proof.reference, proof.customer) == ("confirmed", reference, "*****321")
 
 
-def test_calls_for_one_customer_join_its_open_request(tmp_path: Path) -> None:
+def test_calls_for_one_customer_join_its_open_request(state_where: Path | str) -> None:
     """Fifty calls from hidden numbers leave one request for the customer
     number, not fifty; another customer gets their own. (Before: one each.)"""
     from stasis_app.safeguards.blocks import BlockOrder, BlockService
 
-    store = Store(tmp_path / "state.sqlite")
+    store = Store(state_where)
     service = BlockService(BlockJournal(store), AuditLog(store))
 
     async def flood() -> list[str]:

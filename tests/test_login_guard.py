@@ -1,7 +1,8 @@
 """The guessing counters: a login is reserved before the bank is asked, one
 at a time per customer number, so no race lets more than ``lock_after``
 wrong secrets through; telekod and date of birth are counted apart; withheld
-numbers are one caller; a bank takes only so many logins a minute."""
+numbers are one caller; a bank takes only so many logins a minute. On both
+engines of the state store."""
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ import pytest
 from stasis_app.config import SecuritySettings
 from stasis_app.safeguards.login_guard import Attempt, LoginGuard, Verdict, caller_bucket
 from stasis_app.store import Store
+from tests.support.stores import sqlite_only
 
 pytestmark = pytest.mark.unit
 
@@ -21,8 +23,8 @@ TELEKOD, BIRTH = "authenticate", "identify"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.sqlite")
+def store(state_where: Path | str) -> Store:
+    return Store(state_where)
 
 
 def fail(guard: LoginGuard, customer: str = "12345678", now: float = 1000, **kw: str) -> bool:
@@ -38,7 +40,7 @@ def test_five_failures_lock_and_survive_a_restart(store: Store) -> None:
     policy = SecuritySettings(lock_after=5, lock_minutes=30)
     guard = LoginGuard(store, policy)
     assert [fail(guard) for _ in range(5)] == [False] * 4 + [True]
-    again = LoginGuard(Store(store.path), policy)  # a new process
+    again = LoginGuard(Store(store.where), policy)  # a new process
     assert again.begin("izbica", "", "12345678", TELEKOD, now=1001).verdict is Verdict.LOCKED
     assert again.begin("cieszyn", "", "12345678", TELEKOD, now=1001).allowed  # per bank
     assert again.begin("izbica", "7", "12345678", TELEKOD, now=1000 + 30 * 60 + 1).allowed
@@ -64,7 +66,7 @@ def test_logins_at_the_same_moment_for_one_customer_reach_the_bank_one_at_a_time
 
     def one(n: int) -> Attempt:
         start.wait()
-        return LoginGuard(Store(store.path), guard.policy).begin(
+        return LoginGuard(Store(store.where), guard.policy).begin(
             "izbica", f"60010{n:04}", "12345678", TELEKOD, now=1000
         )
 
@@ -211,6 +213,7 @@ def test_old_stores_keep_their_telekod_locks(tmp_path: Path) -> None:
 def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
     """Every login forgets attempts older than the window; without an index on
     the time that was a scan of the whole table per login (an hour of calls)."""
+    sqlite_only(store, "SQLite's query plans (PostgreSQL has the same indexes, migration 1)")
 
     def plan_of(sql: str) -> list[Any]:
         return store.read(lambda db: db.execute("EXPLAIN QUERY PLAN " + sql, (0.0,)).fetchall())

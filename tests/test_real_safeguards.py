@@ -158,7 +158,7 @@ def test_pins_and_birth_dates_reach_no_log_and_no_file(
     secrets = [PIN, WRONG_PIN, BORN_TYPED, BORN_ISO, "19.08.1947"]
     places = [
         live_app.log_path.parent,  # the app's log
-        SETTINGS.state.parent,  # state store, demo bank, test data
+        Path(SETTINGS.state).parent,  # state store (a file here), demo bank, test data
         SETTINGS.voice.cache_dir,  # rendered prompts and live speech
         sandbox.root / "var" / "log" / "asterisk",  # Asterisk's logs and CDRs
         sandbox.root / "var" / "spool" / "asterisk",

@@ -1,9 +1,8 @@
 """The state behind a bank line's safeguards: the hash-chained audit trail,
 guessing counters across calls, the block journal and its delivery, and the
-circuit breaker around a failing core."""
+circuit breaker around a failing core; on both engines of the state store."""
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,14 @@ from stasis_app.safeguards.audit import AuditLog, mask_customer
 from stasis_app.safeguards.blocks import JournalWorker
 from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
 from stasis_app.store import Store
+from tests.support.stores import tampering
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.sqlite")
+def store(state_where: Path | str) -> Store:
+    return Store(state_where)
 
 
 def test_audit_chain_verifies_and_catches_edits_and_removals(store: Store) -> None:
@@ -47,13 +47,13 @@ def test_audit_chain_verifies_and_catches_edits_and_removals(store: Store) -> No
     assert block.customer == "*****678" and "12345678" not in str(audit.entries())
     assert [e.seq for e in audit.entries(reference="10000042")] == [block.seq]
 
-    with sqlite3.connect(store.path) as db:
+    with tampering(store) as db:
         db.execute("UPDATE audit SET result = 'refused' WHERE seq = 3")
     check = audit.verify()
     assert (check.ok, check.first_bad, check.entries) == (False, 3, 2)
     assert "changed" in check.problem
 
-    with sqlite3.connect(store.path) as db:
+    with tampering(store) as db:
         db.execute("UPDATE audit SET result = 'ok' WHERE seq = 3")  # put back
         db.execute("DELETE FROM audit WHERE seq = 4")
     check = audit.verify()
@@ -104,7 +104,7 @@ async def test_a_journalled_block_is_delivered_once_the_bank_is_back(
     worker = JournalWorker(journal, audit, lambda tenant: bank if tenant == "t" else None)
 
     assert await worker.deliver_pending() == 0  # still down
-    [pending] = BlockJournal(Store(store.path)).entries(PENDING)  # survives a restart
+    [pending] = BlockJournal(Store(store.where)).entries(PENDING)  # survives a restart
     assert pending.attempts == 1 and pending.last_error == "Unavailable"
 
     bank.down = False
@@ -142,13 +142,16 @@ async def test_the_breaker_opens_after_failures_and_closes_after_an_answer(tmp_p
 
 
 def test_audit_and_journal_commands(
-    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from stasis_app.cli import main
     from tests.conftest import TEST_CONFIG
 
-    monkeypatch.setenv("INFOLINIA_STATE", str(store.path))
-    monkeypatch.setenv("INFOLINIA_AUDIT_HEADS_FILE", str(store.path.parent / "audit-heads.log"))
+    monkeypatch.setenv("INFOLINIA_STATE", str(store.where))
+    monkeypatch.setenv("INFOLINIA_AUDIT_HEADS_FILE", str(tmp_path / "audit-heads.log"))
     audit = AuditLog(store)
     audit.append(
         tenant="izbica",
@@ -175,7 +178,7 @@ def test_audit_and_journal_commands(
     assert main([*config, "audit", "show", "--reference", "99999999"]) == 1
     assert main([*config, "audit", "verify"]) == 0
     assert "audit trail intact: 1 entries, head #1" in capsys.readouterr().out
-    with sqlite3.connect(store.path) as db:
+    with tampering(store) as db:
         db.execute("UPDATE audit SET reference = '10000043'")
     assert main([*config, "audit", "verify"]) == 1
     assert "BROKEN at entry #1" in capsys.readouterr().out

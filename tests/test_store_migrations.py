@@ -4,6 +4,9 @@ working (a lock still locks, a token still opens the API, the audit trail
 still verifies); a new store gets every migration; opening again changes
 nothing; two processes opening an old store at once both end up on the
 newest version; a store from a newer release is refused, naming the file.
+On PostgreSQL the same migrations make the same tables in PostgreSQL's
+types, a failing one is rolled back, a newer store is refused (nodes
+migrating at once: tests/test_store_nodes.py).
 
 The old stores are built from fixtures (``tests/data/store/``): the schema
 text of the release and rows written by that release's own code, dumped.
@@ -318,3 +321,63 @@ def test_every_migration_says_what_it_changes() -> None:
     for module in modules:
         text = (Path(migrations.__path__[0]) / f"{module}.py").read_text()
         assert text.startswith('"""'), module
+
+
+# --- the same migrations on PostgreSQL -------------------------------------------
+
+
+def test_a_new_postgresql_store_gets_every_migration_in_its_types(
+    postgres_url: str, fresh_schema: list[tuple[str, str]]
+) -> None:
+    store = Store(postgres_url)
+    assert store.schema_version() == LATEST
+    recorded_there = store.read(
+        lambda db: db.execute(
+            "SELECT version, how FROM schema_migrations ORDER BY version"
+        ).fetchall()
+    )
+    assert recorded_there == [(v, "applied") for v in range(1, LATEST + 1)]
+    columns = store.read(
+        lambda db: db.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        ).fetchall()
+    )
+    types = {f"{table}.{column}": kind for table, column, kind in columns}
+    # The same tables as a new SQLite store, in PostgreSQL's types.
+    assert {name.split(".")[0] for name in types} == {
+        name for name, sql in fresh_schema if sql.startswith("CREATE TABLE")
+    }
+    assert types["recordings.data"] == "bytea"
+    assert types["login_locks.locked_until"] == "double precision"  # not 4-byte REAL
+    assert types["journal.seq"] == types["audit.seq"] == "bigint"
+    assert types["web_sessions.user"] == "text"
+    assert types["journal.claimed_until"] == "double precision"
+
+
+def test_a_failing_migration_is_rolled_back_on_postgresql(postgres_url: str) -> None:
+    store = Store(postgres_url)
+    broken = Migration(
+        LATEST + 1,
+        "half_done",
+        ("CREATE TABLE half (a TEXT)", "ALTER TABLE no_such_table ADD COLUMN b TEXT"),
+        lambda schema: False,
+    )
+    with pytest.raises(MigrationFailed) as failed:
+        store.read(lambda db: upgrade(db, store.where, [*MIGRATIONS, broken]))
+    assert postgres_url in str(failed.value)
+    assert f"migration {LATEST + 1} (half_done) failed" in str(failed.value)
+    assert store.schema_version() == LATEST
+    assert store.read(lambda db: db.execute("SELECT to_regclass('half')").fetchone()) == (None,)
+
+
+def test_a_postgresql_store_from_a_newer_release_is_refused(postgres_url: str) -> None:
+    Store(postgres_url).transaction(
+        lambda db: db.execute(
+            "INSERT INTO schema_migrations VALUES (?, 'from_the_future', 'x', 'applied')",
+            (LATEST + 1,),
+        )
+    )
+    with pytest.raises(StoreTooNew) as refused:
+        Store(postgres_url)
+    assert postgres_url in str(refused.value) and f"{LATEST + 1} is newer" in str(refused.value)

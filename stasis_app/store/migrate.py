@@ -182,7 +182,15 @@ def version(db: Connection) -> int | None:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
         if db.execute(query).fetchone() is None:
             return None
-    elif db.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+    # Not to_regclass(): it reads the catalog cache, which may not yet know of a
+    # table another node committed while this one waited for the lock.
+    elif (
+        db.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "AND tablename = 'schema_migrations'"
+        ).fetchone()
+        is None
+    ):
         return None
     row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     return int(row[0] or 0)
