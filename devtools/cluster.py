@@ -66,6 +66,9 @@ class Cluster:
     home: Path = field(default_factory=default_home)
     # Extra environment for every app (tests: plugins, an audit key).
     app_env: dict[str, str] = field(default_factory=dict)
+    # The state every node shares: a postgresql:// URL (the password comes to
+    # the apps through the environment, never the URL); None: see :attr:`state`.
+    state_url: str | None = None
     # Where the apps seed their prompt folders from (content-addressed files
     # already rendered elsewhere), if anywhere.
     seed_prompts: Path | None = None
@@ -76,11 +79,12 @@ class Cluster:
 
     @property
     def state(self) -> str:
-        """The state every node shares. TODO(state engine): a postgresql://
-        URL once the PostgreSQL store lands (devtools/postgres.py starts the
-        server); until then one SQLite file, which WAL makes safe for
-        processes on one machine (never for nodes on several)."""
-        return str(self.home / "state.sqlite")
+        """The state every node shares: :attr:`state_url`, or one SQLite file
+        in the cluster's folder, which WAL makes safe for processes on one
+        machine (never for nodes on several).
+        TODO(lead): start devtools.postgres at ``up`` and make its URL the
+        default (its ``env()`` for the apps' login goes into ``app_env``)."""
+        return self.state_url or str(self.home / "state.sqlite")
 
     @property
     def nodes(self) -> list[Node]:
@@ -113,6 +117,7 @@ class Cluster:
     def up(self, app_timeout: float = 120) -> None:
         started = time.monotonic()
         self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "state-in-use").write_text(self.state + "\n")  # for status
         self._prepare_root()
         for extra in self.running_nodes():
             if extra.index > self.size:
@@ -205,6 +210,13 @@ class Cluster:
             "sip": KAMAILIO_LISTEN,
             "kamailio_pid": kamailio.pid(),
             "kamailio_config": str(kamailio.config),
-            "state": self.state,
+            "state": _read(self.home / "state-in-use") or self.state,
             "nodes": nodes,
         }
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None

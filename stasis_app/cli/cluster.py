@@ -23,6 +23,12 @@ def add_commands(commands: Any) -> None:
     cluster.add_argument("action", choices=["up", "down", "status", "drain", "undrain"])
     cluster.add_argument("node", nargs="?", help="for drain and undrain: node1, node2, ...")
     cluster.add_argument("--nodes", type=int, default=2, help="how many nodes (default 2)")
+    cluster.add_argument(
+        "--state",
+        help="the state every node shares: a postgresql:// URL (password from "
+        "$INFOLINIA_STATE_PASSWORD or $INFOLINIA_STATE_PASSWORD_FILE); default: one SQLite file "
+        "in the cluster's folder",
+    )
     cluster.add_argument("--json", action="store_true", help="status as JSON")
     cluster.set_defaults(handler=_cluster)
 
@@ -35,7 +41,9 @@ def _cluster(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, resolve_secrets=False)
         sandbox = Sandbox.default(prompt_dir=settings.voice.cache_dir)
         seed = settings.voice.cache_dir  # prompts the single-node line rendered already
-        cluster = Cluster(sandbox, settings.source, args.nodes, seed_prompts=seed)
+        cluster = Cluster(
+            sandbox, settings.source, args.nodes, seed_prompts=seed, state_url=args.state
+        )
         return _manage(args, cluster)
     except SandboxError as exc:  # ClusterError too
         print(f"infolinia: {exc}", file=sys.stderr)
