@@ -164,8 +164,8 @@ def test_nodes_starting_at_once_migrate_a_new_store_once(
 @pytest.mark.parametrize(
     "url",
     [
-        "postgresql://infolinia:s3cret-pw@127.0.0.1:55433/infolinia",
-        "postgresql://infolinia@127.0.0.1:55433/infolinia?password=s3cret-pw",
+        "postgresql://infolinia:s3cret-pw@127.0.0.1:55499/infolinia",
+        "postgresql://infolinia@127.0.0.1:55499/infolinia?password=s3cret-pw",
     ],
 )
 def test_a_state_url_carrying_a_password_is_refused(tmp_path: Path, url: str) -> None:

@@ -10,7 +10,18 @@ from pathlib import Path
 
 from plugin.manager import UnknownHookError
 from stasis_app import __version__
-from stasis_app.cli import banks, calls, cluster, flows, prompts, queue, records, sandbox, serve
+from stasis_app.cli import (
+    banks,
+    calls,
+    cluster,
+    flows,
+    prompts,
+    queue,
+    records,
+    sandbox,
+    serve,
+    state,
+)
 from stasis_app.config import DEFAULT_CONFIG
 from stasis_app.errors import ConfigError
 
@@ -28,7 +39,7 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
 
 # In the order ``infolinia --help`` lists them.
-GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, records, queue)
+GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, records, queue, state)
 
 
 def _parser() -> argparse.ArgumentParser:

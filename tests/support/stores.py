@@ -32,7 +32,7 @@ from stasis_app.store import Connection, Store
 from stasis_app.store.postgres import PostgresConnection, PostgresEngine, password
 
 TEST_SERVER = "test"
-TEST_PORT = 55433  # not the developer's 55432: a test run never touches theirs
+TEST_PORT = 55499  # not the developer's 55432 nor a cluster's: a test run never touches theirs
 TEST_DATABASE = "tests"
 ENGINES = ("sqlite", "postgresql")
 
