@@ -136,6 +136,20 @@ async def test_previews_stay_out_of_the_cache_and_within_bounds(
     assert published.read_bytes() == heard  # what the editor heard is what callers hear
 
 
+async def test_a_preview_trimmed_away_is_rendered_again_when_asked_again(
+    admin: PromptAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache remembers renderings it saw complete (500 banks share most
+    texts); the preview area's trim makes it forget the ones it removes."""
+    monkeypatch.setattr(preview, "MAX_FILES", 1)
+    first = await admin.preview("cieszyn", "greeting", "Pierwsza próba.")
+    assert await admin.preview("cieszyn", "greeting", "Pierwsza próba.") == first  # a hit
+    await admin.preview("cieszyn", "greeting", "Druga próba.")
+    assert not first.exists()  # trimmed: only one rendering is kept
+    again = await admin.preview("cieszyn", "greeting", "Pierwsza próba.")
+    assert again == first and again.exists() and again.with_suffix(".sln16").exists()
+
+
 async def test_what_a_crash_left_is_cleared_at_the_next_start(
     admin: PromptAdmin, talent: bytes
 ) -> None:

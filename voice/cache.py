@@ -43,6 +43,11 @@ class PromptCache:
         self.chain = engines if isinstance(engines, EngineChain) else EngineChain([engines])
         self._pending: dict[str, asyncio.Future[Path]] = {}
         self._apology: Path | None = None
+        # Renderings seen complete: files in the cache are never rewritten or
+        # removed while it is in use, so each is looked at on disk once, not
+        # once per bank that speaks the same text (500 banks share most).
+        self._complete: set[Path] = set()
+        self._bases: dict[tuple[str, str], Path] = {}  # (engine, text) -> base path
 
     def key(self, text: str, engine: TtsEngine | None = None) -> str:
         """The cache key of ``text`` spoken by ``engine`` (default: the chain's first)."""
@@ -52,17 +57,34 @@ class PromptCache:
 
     def base_path(self, text: str, engine: TtsEngine | None = None) -> Path:
         """Where ``engine``'s files for ``text`` live, without extension."""
-        key = self.key(text, engine)
-        return self.root / key[:2] / key
+        engine = engine or self.chain.engines[0]
+        base = self._bases.get((engine.identity, text))
+        if base is None:
+            key = self.key(text, engine)
+            base = self._bases[(engine.identity, text)] = self.root / key[:2] / key
+        return base
 
     def cached(self, text: str) -> Path | None:
         """The base path of the most preferred engine's rendering of ``text``
         that is in the cache, or None."""
         for engine in self.chain.engines:
             base = self.base_path(text, engine)
-            if is_complete(base):
+            if self._is_complete(base):
                 return base
         return None
+
+    def forget(self, base: Path) -> None:
+        """``base``'s files are about to be removed (only the preview area,
+        which keeps its own cache within bounds, ever removes renderings)."""
+        self._complete.discard(base)
+
+    def _is_complete(self, base: Path) -> bool:
+        if base in self._complete:
+            return True
+        if is_complete(base):
+            self._complete.add(base)
+            return True
+        return False
 
     def engine_of(self, text: str, base: Path) -> TtsEngine | None:
         """Which engine of the chain ``base`` (a rendering of ``text``) came from."""
@@ -77,7 +99,7 @@ class PromptCache:
         """
         text = normalize(text)
         preferred = self.base_path(text)
-        if is_complete(preferred):
+        if self._is_complete(preferred):
             return preferred
         pending = self._pending.get(text)
         if pending is not None:
@@ -99,7 +121,7 @@ class PromptCache:
     async def _render(self, text: str) -> Path:
         for engine in self.chain.engines:
             base = self.base_path(text, engine)
-            if is_complete(base):
+            if self._is_complete(base):
                 return base  # a later engine's earlier rendering, while those before it rest
             with tempfile.TemporaryDirectory(prefix="infolinia-tts-") as work:
                 raw = Path(work) / "speech.wav"

@@ -62,6 +62,7 @@ class PreviewArea:
             if base == keep or (kept < MAX_FILES and total + sizes[base] <= MAX_BYTES):
                 kept, total = kept + 1, total + sizes[base]
                 continue
+            self.renders.forget(base)
             for ext in reversed(EXTENSIONS):  # .sln16 first: no longer complete
                 base.with_suffix(ext).unlink(missing_ok=True)
             removed += 1
@@ -77,6 +78,7 @@ class PreviewArea:
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.parent.chmod(0o755)
+            self.renders.forget(source)
             try:
                 for ext in EXTENSIONS:  # .sln16 last: its presence means both are in place
                     source.with_suffix(ext).replace(dest.with_suffix(ext))
