@@ -93,16 +93,15 @@ class Postgres:
         """Run one of the server's binaries as the postgres user (root), or as
         ourselves (anyone else: then the folder is ours)."""
         args = [str(part) for part in command]
+        program = Path(args[0]).name
         if os.geteuid() == 0:
             args = ["runuser", "-u", "postgres", "--", *args]
         done = subprocess.run(
             args, cwd=self.folder, capture_output=True, text=True, check=False, timeout=120
         )
         if check and done.returncode != 0:
-            raise PostgresError(
-                f"{Path(args[args.index('--') + 1] if '--' in args else args[0]).name} "
-                f"failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-800:]}"
-            )
+            output = (done.stderr or done.stdout).strip()[-800:]
+            raise PostgresError(f"{program} failed ({done.returncode}): {output} (see {self.log})")
         return done.stdout
 
     def pid(self) -> int | None:
