@@ -27,7 +27,7 @@ are for the capacity work (docs/scaling.md).
 
 import os
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,6 +91,11 @@ class PostgresConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         return self.connection.execute(to_postgresql(sql), tuple(parameters))
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
+        cursor = self.connection.cursor()
+        cursor.executemany(to_postgresql(sql), [tuple(row) for row in parameters])
+        return cursor
 
     @property
     def in_transaction(self) -> bool:

@@ -19,7 +19,7 @@ statements. What both engines run, and the modules therefore write:
 """
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -43,6 +43,8 @@ class Connection(Protocol):
     :meth:`~stasis_app.store.Store.transaction` hand to their ``work``."""
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
     @property
     def in_transaction(self) -> bool: ...

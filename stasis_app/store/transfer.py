@@ -99,8 +99,7 @@ def copy_store(source: Store, target: Store) -> dict[str, int]:
                 f"INSERT INTO {_quoted(table)} ({', '.join(map(_quoted, columns))}) "
                 f"VALUES ({', '.join('?' for _ in columns)})"
             )
-            for row in rows[table]:
-                db.execute(insert, row)
+            db.executemany(insert, rows[table])  # psycopg: pipelined, not a round trip a row
         if target.dialect == "postgresql":
             _continue_identities(db)
         return {table: len(rows[table]) for table in layout}
