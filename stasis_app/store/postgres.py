@@ -49,6 +49,8 @@ STATE_PASSWORD_ENV = "INFOLINIA_STATE_PASSWORD"
 STATE_PASSWORD_FILE_ENV = "INFOLINIA_STATE_PASSWORD_FILE"
 WRITE_LOCK = int.from_bytes(b"infolini", "big")
 CONNECT_TIMEOUT = 10  # seconds, for the first connection at open (a wrong host fails fast)
+POOL_WAIT = 5.0  # seconds a caller waits for a connection (PostgreSQL down: then an error)
+RECONNECT_FOR = 300.0  # seconds the pool keeps trying to replace a lost connection
 POOL_EXTRA = 2  # connections beyond the store's threads: a command's own thread, a migration
 
 
@@ -130,6 +132,10 @@ class PostgresEngine:
             max_size=threads + POOL_EXTRA,
             # A connection PostgreSQL dropped (a restart) is replaced, not handed out.
             check=ConnectionPool.check_connection,
+            # While PostgreSQL is unreachable a caller waits this long for a
+            # connection, then gets an error (a phone login is refused, not hung).
+            timeout=POOL_WAIT,
+            reconnect_timeout=RECONNECT_FOR,
             name="infolinia-state",
             open=True,
         )
