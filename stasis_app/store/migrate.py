@@ -63,7 +63,7 @@ import psycopg
 from stasis_app.errors import ConfigError
 from stasis_app.store import migrations as migrations_package
 from stasis_app.store.schema import Schema, read_schema
-from stasis_app.store.sql import Connection, Dialect
+from stasis_app.store.sql import WRITE_LOCK, Connection, Dialect
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,9 @@ MIGRATION_WAIT = 120.0  # seconds another process's migration may hold the write
 VERSIONS_TABLE = """CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, at TEXT NOT NULL, how TEXT NOT NULL)"""
 _MODULE_NAME = re.compile(r"v(\d{3})_(\w+)")
-# The store's write lock, taken first by each step (see stasis_app.store.postgres.WRITE_LOCK).
-_WRITE_LOCK = int.from_bytes(b"infolini", "big")
 BEGIN_WRITE: dict[Dialect, tuple[str, ...]] = {
     "sqlite": ("BEGIN IMMEDIATE",),
-    "postgresql": ("BEGIN", f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})"),
+    "postgresql": ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
 }
 
 

@@ -38,16 +38,13 @@ from psycopg_pool import ConnectionPool
 
 from stasis_app.errors import ConfigError
 from stasis_app.store.migrate import upgrade
-from stasis_app.store.sql import Connection, Dialect, to_postgresql
+from stasis_app.store.sql import WRITE_LOCK, Connection, Dialect, to_postgresql
 
 T = TypeVar("T")
 
-# pg_advisory_xact_lock's key for "a write transaction of this store" (the
-# bytes of "infolini": any fixed number would do; advisory locks are per database).
 SCHEMES = ("postgresql://", "postgres://")  # as stasis_app.config.POSTGRES_SCHEMES
 STATE_PASSWORD_ENV = "INFOLINIA_STATE_PASSWORD"
 STATE_PASSWORD_FILE_ENV = "INFOLINIA_STATE_PASSWORD_FILE"
-WRITE_LOCK = int.from_bytes(b"infolini", "big")
 CONNECT_TIMEOUT = 10  # seconds, for the first connection at open (a wrong host fails fast)
 POOL_WAIT = 5.0  # seconds a caller waits for a connection (PostgreSQL down: then an error)
 RECONNECT_FOR = 300.0  # seconds the pool keeps trying to replace a lost connection
