@@ -69,6 +69,7 @@ class InfoliniaApp:
             self.safeguards.audit,
             lambda tenant: served.bank if (served := self.deployment.tenants.get(tenant)) else None,
             every=settings.security.journal_retry_seconds,
+            spool=self.safeguards.blocks.spool,
         )
 
     async def reload(self) -> bool:

@@ -184,6 +184,11 @@ class SecuritySettings(_Strict):
     breaker_failures: int = Field(default=3, ge=1, le=100, description="core failures that open it")
     breaker_seconds: float = Field(default=30, gt=0, description="how long an open breaker refuses")
     journal_retry_seconds: float = Field(default=10, gt=0, description="journal delivery rounds")
+    spool_dir: Path | None = Field(
+        default=None,
+        description="this node's own folder for blocks the state store cannot take yet "
+        "(default: beside a SQLite store; /var/lib/infolinia/spool with PostgreSQL)",
+    )
     shutdown_grace: float = Field(
         default=60, ge=0, le=3600, description="on stop, calls may finish for this long"
     )

@@ -4,6 +4,7 @@ once per app on the state store and handed to every call's context."""
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from stasis_app.config import SecuritySettings
@@ -11,6 +12,7 @@ from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.blocks import BlockService
 from stasis_app.safeguards.journal import BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard
+from stasis_app.safeguards.spool import Spool
 from stasis_app.store import Store
 
 
@@ -36,5 +38,18 @@ class Safeguards:
         in_flight: "set[asyncio.Future[Any]] | None" = None,
     ) -> "Safeguards":
         audit, journal = AuditLog(store), BlockJournal(store)
-        blocks = BlockService(journal, audit, in_flight)
+        blocks = BlockService(journal, audit, in_flight, Spool(spool_folder(store, settings)))
         return cls(settings, audit, LoginGuard(store, settings), journal, blocks)
+
+
+DEFAULT_SPOOL = Path("/var/lib/infolinia/spool")
+
+
+def spool_folder(store: Store, settings: SecuritySettings) -> Path:
+    """This node's spool: as configured, else beside a SQLite store (its own
+    disk), else the default folder (a PostgreSQL store: each node has its own)."""
+    if settings.spool_dir is not None:
+        return settings.spool_dir
+    if isinstance(store.where, Path):
+        return store.where.parent / "spool"
+    return DEFAULT_SPOOL

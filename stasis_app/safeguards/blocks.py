@@ -18,6 +18,11 @@ the block journal (:meth:`BlockService.deliver`, used by
   from the journal ``delivered`` or ``refused`` (detail ``bank_reference``,
   ``journal``); a block request of a caller who could not log in is
   ``journaled`` too (:meth:`BlockService.request`);
+* the node's **spool** (:mod:`stasis_app.safeguards.spool`) when the state
+  store itself cannot take a journal or audit record (PostgreSQL
+  restarting): the record waits on the node's disk, the caller hears the
+  reference all the same, and :class:`JournalWorker` moves it into the store
+  when it answers again (:meth:`BlockService.drain_spool`);
 * **shielding**: a block runs in a task of its own, which a caller hanging
   up does not cancel; the app waits for :attr:`BlockService.in_flight` at
   shutdown.
@@ -30,6 +35,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -43,7 +49,9 @@ from stasis_app.safeguards.journal import (
     REQUESTED,
     BlockJournal,
     JournalEntry,
+    new_reference,
 )
+from stasis_app.safeguards.spool import Spool, Spooled
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,9 @@ def _block_internet_banking(
     bank: CoreBanking, customer: Customer, target: str, op: str
 ) -> Awaitable[BlockResult]:
     return bank.block_internet_banking(customer, op)
+
+
+SPOOLED = 0  # the seq of a journal entry kept in the node's spool (not in the store yet)
 
 
 # Every durable operation by name: the name is the audit's action and the
@@ -131,9 +142,11 @@ class BlockService:
         journal: BlockJournal | None,
         audit: AuditLog | None,
         in_flight: "set[asyncio.Future[Any]] | None" = None,
+        spool: Spool | None = None,
     ) -> None:
         self.journal = journal
         self.audit = audit
+        self.spool = spool  # where records wait while the store cannot take them
         # Blocks under way: the app waits for them before it exits.
         self.in_flight: set[asyncio.Future[Any]] = in_flight if in_flight is not None else set()
 
@@ -164,7 +177,10 @@ class BlockService:
             detail = {"already_blocked": result.already_blocked}
             await self._audit(order, "confirmed", result.reference, detail)
         else:
-            await self._audit(order, "journaled", result.reference)
+            # Kept in the spool (the store is down): its audit goes there at once,
+            # not after another wait for the store with the caller on the line.
+            spooled = result.seq == SPOOLED
+            await self._audit(order, "journaled", result.reference, store_down=spooled)
         return result
 
     async def _block_or_journal(
@@ -241,19 +257,31 @@ class BlockService:
 
     async def _record(self, order: BlockOrder, state: str) -> JournalEntry:
         journal = self._journal()
-        return await journal.store.run(
-            partial(
-                journal.record,
-                operation_id=order.operation_id,
-                tenant=order.tenant,
-                call_id=order.call_id,
-                caller=order.caller,
-                customer=order.customer,
-                kind=order.kind,
-                target=order.target,
-                state=state,
-            )
-        )
+        fields = {
+            "operation_id": order.operation_id,
+            "tenant": order.tenant,
+            "call_id": order.call_id,
+            "caller": order.caller,
+            "customer": order.customer,
+            "kind": order.kind,
+            "target": order.target,
+            "state": state,
+        }
+        try:
+            return await journal.store.run(partial(journal.record, **fields))
+        except Exception:
+            if self.spool is None:
+                raise
+            log.exception("the journal cannot be written; the block waits in this node's spool")
+        # The store is down: the block is kept on this node's disk with the
+        # reference the caller is read now, and reaches the journal later.
+        spooled = {**fields, "reference": new_reference(), "created": _now()}
+        await asyncio.to_thread(self.spool.put, "journal", spooled)
+        return JournalEntry(
+            SPOOLED, order.operation_id, order.tenant, order.call_id, order.caller, order.customer,
+            order.kind, order.target, spooled["reference"], state, spooled["created"], 0, "", "",
+            "",
+        )  # fmt: skip
 
     async def _audit(
         self,
@@ -261,24 +289,79 @@ class BlockService:
         result: str,
         reference: str = "",
         detail: dict[str, Any] | None = None,
+        store_down: bool = False,
     ) -> None:
         if self.audit is None:
             return
-        await self.audit.record(
-            tenant=order.tenant,
-            action=order.kind,
-            result=result,
-            call_id=order.call_id,
-            caller=order.caller,
-            customer=order.customer,
-            reference=reference,
-            detail=detail or {},
-        )
+        fields: dict[str, Any] = {
+            "tenant": order.tenant,
+            "action": order.kind,
+            "result": result,
+            "call_id": order.call_id,
+            "caller": order.caller,
+            "customer": order.customer,
+            "reference": reference,
+            "detail": detail or {},
+        }
+        if self.spool is None or not store_down:
+            try:
+                await self.audit.record(**fields)
+                return
+            except Exception:
+                if self.spool is None:
+                    raise
+                log.exception("the audit cannot be written; its entry waits in this node's spool")
+        fields["detail"] = {**fields["detail"], "happened_at": _now()}
+        await asyncio.to_thread(self.spool.put, "audit", fields)
+
+    async def drain_spool(self) -> int:
+        """Move what this node's spool kept into the store, oldest first;
+        returns how many records moved. Stops at the first the store does
+        not take (it is still down: the rest wait for the next round)."""
+        if self.spool is None:
+            return 0
+        moved = 0
+        for spooled in await asyncio.to_thread(self.spool.pending):
+            try:
+                await self._unspool(spooled)
+            except Exception:
+                log.warning("the spool waits: the store does not take its records yet",
+                            exc_info=True)  # fmt: skip
+                break
+            await asyncio.to_thread(self.spool.done, spooled)
+            moved += 1
+        if moved:
+            log.info("spooled records moved into the store", extra={"records": moved})
+        return moved
+
+    async def _unspool(self, spooled: Spooled) -> None:
+        record = dict(spooled.record)
+        if spooled.kind == "journal":
+            journal = self._journal()
+            await journal.store.run(partial(journal.record, **record))
+            return
+        audit = self.audit
+        if audit is None:
+            return
+        record["detail"] = {**record.get("detail", {}), "spooled": spooled.id}
+        # Already there (moved before a crash took the file's removal): not twice.
+        since = str(record["detail"].get("happened_at", ""))[:10] or None
+        found = await audit.store.run(
+            partial(audit.entries, reference=record["reference"], tenant=record["tenant"],
+                    since=since, limit=10_000)
+        )  # fmt: skip
+        if any(f'"spooled": "{spooled.id}"' in entry.detail for entry in found):
+            return
+        await audit.record(**record)
 
     async def _audit_delivery(self, entry: JournalEntry, result: str, bank_reference: str) -> None:
         # The caller was read the journal's reference: the audit keeps it, and the bank's.
         detail = {"bank_reference": bank_reference, "journal": True}
         await self._audit(BlockOrder.of(entry), result, entry.reference, detail)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _retrieve(task: "asyncio.Future[Any]") -> None:
@@ -300,9 +383,10 @@ class JournalWorker:
         audit: AuditLog,
         banks: Callable[[str], CoreBanking | None],
         every: float = 10.0,
+        spool: Spool | None = None,
     ) -> None:
         self.journal = journal
-        self.blocks = BlockService(journal, audit)
+        self.blocks = BlockService(journal, audit, spool=spool)
         self.banks = banks  # tenant id -> its (guarded) adapter
         self.every = every
 
@@ -318,6 +402,7 @@ class JournalWorker:
         """One round: try every pending block once; returns how many were settled.
         Each block is claimed first: a worker on another node sharing the store
         never asks the bank for the same block meanwhile."""
+        await self.blocks.drain_spool()  # first: a spooled block is pending too
         settled, after = 0, 0
         store, journal = self.journal.store, self.journal
         while (entry := await store.run(partial(journal.claim_next, after))) is not None:

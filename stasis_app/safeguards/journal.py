@@ -45,6 +45,12 @@ class NoSuchRequest(InfoliniaError, LookupError):
     """No block request awaiting the bank has that reference."""
 
 
+def new_reference() -> str:
+    """A journal reference: 8 digits starting with 9, read like the bank's
+    references and told apart from them."""
+    return "9" + "".join(secrets.choice("0123456789") for _ in range(7))
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     seq: int
@@ -87,12 +93,16 @@ class BlockJournal:
         kind: str,
         target: str,
         state: str = PENDING,
+        reference: str | None = None,
+        created: str | None = None,
     ) -> JournalEntry:
         """Keep a confirmed block for later delivery; the same operation id
         returns the entry already kept (a retry never makes a second one). A
         block request for a customer number that already has one open returns
         that one: calls (or a flood of them) join the request the bank's staff
-        will confirm, instead of adding one each."""
+        will confirm, instead of adding one each. ``reference`` and ``created``
+        are given for a block the node's spool kept while the store was down
+        (the caller was read that reference then)."""
 
         def work(db: Connection) -> JournalEntry:
             found = db.execute(
@@ -106,11 +116,12 @@ class BlockJournal:
                 ).fetchone()
             if found is not None:
                 return JournalEntry(*found)
-            while True:  # 8 digits starting with 9: read like the bank's, told apart
-                reference = "9" + "".join(secrets.choice("0123456789") for _ in range(7))
-                taken = db.execute("SELECT 1 FROM journal WHERE reference = ?", (reference,))
-                if taken.fetchone() is None:
-                    break
+            chosen = reference
+            while chosen is None:
+                chosen = new_reference()
+                taken = db.execute("SELECT 1 FROM journal WHERE reference = ?", (chosen,))
+                if taken.fetchone() is not None:
+                    chosen = None
             row = db.execute(
                 "INSERT INTO journal (operation_id, tenant, call_id, caller, customer, kind, "
                 "target, reference, state, created, attempts, last_error, bank_reference, "
@@ -124,9 +135,9 @@ class BlockJournal:
                     customer,
                     kind,
                     target,
-                    reference,
+                    chosen,
                     state,
-                    _now(),
+                    created or _now(),
                 ),
             ).fetchone()
             return JournalEntry(*row)
