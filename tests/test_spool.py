@@ -16,12 +16,15 @@ import pytest
 from adapters.demo import DemoSettings
 from adapters.spec import BlockResult
 from devtools.postgres import Postgres
+from stasis_app.config import SecuritySettings
+from stasis_app.safeguards import Safeguards
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.blocks import BlockOrder, BlockService, JournalWorker
 from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal, JournalEntry
 from stasis_app.safeguards.spool import Spool
 from stasis_app.store import Store
 from tests.test_blocks import CARD, CUSTOMER, ScriptedBank
+from tests.test_login_verb import Bank, login
 
 pytestmark = pytest.mark.unit
 
@@ -133,3 +136,16 @@ async def test_a_spool_left_unreadable_is_kept_for_a_person(tmp_path: Path) -> N
     assert [s.record for s in spool.pending()] == [{"tenant": "t"}]
     assert len(spool) == 2
     await asyncio.sleep(0)
+
+
+async def test_a_login_while_the_store_is_down_is_refused_politely_unasked(
+    restartable: Postgres, url: str, tmp_path: Path
+) -> None:
+    """Without the guard's counters no telekod reaches the bank (guessing
+    would have no limit): the caller is told the line cannot check now."""
+    policy = SecuritySettings(min_login_seconds=0, login_wait_seconds=0)
+    safeguards = Safeguards.on(Store(url), policy)
+    bank = Bank(lambda: asyncio.sleep(0))
+    restartable.down()
+    assert await login(safeguards, bank) == "unavailable"
+    assert bank.asked == 0

@@ -88,7 +88,15 @@ class _Login(Verb[LoginParams]):
         started = time.monotonic()
         attempt: Attempt | None = None
         if guards is not None:
-            attempt = await self._reserve(ctx, guards, number)
+            try:
+                attempt = await self._reserve(ctx, guards, number)
+            except Exception:
+                # The guard's store cannot be reached (PostgreSQL restarting):
+                # without its counters no login is checked, or guessing would
+                # have no limit. The caller hears that the line cannot check
+                # now (a block request is still taken: the node's spool keeps it).
+                log.exception("login refused: the state store cannot be reached")
+                return "unavailable"
         customer: Customer | None = None
         settle: Outcome = "refused"
         if attempt is not None and not attempt.allowed:
