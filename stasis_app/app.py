@@ -5,6 +5,7 @@ caller hears an apology and a clean hangup (or was transferred), never silence.
 """
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -29,7 +30,7 @@ from stasis_app.safeguards.blocks import JournalWorker
 from stasis_app.store import Store
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import AriGateway, ChannelHandle
-from stasis_app.telephony.live_calls import CallRegistry
+from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,11 @@ class InfoliniaApp:
             settings.ari, self.handle_call, on_full=self.metrics.over_limit.inc
         )
         self.calls_served = 0
-        self.calls = CallRegistry()  # calls in progress, for the admin page's live view
+        # Calls in progress, for the admin page's live view (every node's: the board).
+        self.calls = CallRegistry(node=settings.node)
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
+        self.board = CallsBoard(store, self.calls)
         self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
         # Signed heads of the audit trail, outside the store (stasis_app/safeguards/audit_heads.py).
@@ -144,6 +147,15 @@ class InfoliniaApp:
             except Exception:  # a locked database or a failed render: try again later
                 log.exception("prompt edits could not be applied yet")
 
+    async def _share_calls(self, every: float = 2.0) -> None:
+        """This node's calls to the store, the other nodes' from it (the live page)."""
+        while True:
+            try:
+                await self.board.exchange()
+            except Exception:  # the store is down: the page shows older figures meanwhile
+                log.warning("calls in progress could not be shared", exc_info=True)
+            await asyncio.sleep(every)
+
     async def serve(self) -> None:
         """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
         try:  # a missing or wrong audit key stops the start, before any call
@@ -160,6 +172,7 @@ class InfoliniaApp:
         edits = asyncio.create_task(self._follow_prompt_edits(), name="prompt-edits")
         journal = asyncio.create_task(self.journal_worker.run(), name="block-journal")
         heads = asyncio.create_task(self.audit_heads.run(), name="audit-heads")
+        board = asyncio.create_task(self._share_calls(), name="calls-board")
         # In the background: a long trail must not hold up the line.
         audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
         pending = len(self.safeguards.journal.entries("pending"))
@@ -198,6 +211,9 @@ class InfoliniaApp:
         edits.cancel()
         journal.cancel()
         heads.cancel()
+        board.cancel()
+        with contextlib.suppress(Exception):
+            await self.board.leave()
         await asyncio.wait([audit_check], timeout=5)  # a first check of a long trail may go on
         self.audit_heads.stop()  # the last signed head, and the log's "audit head"
         if admin is not None:

@@ -324,7 +324,13 @@ async def test_the_live_view_shows_calls_of_the_own_bank_without_customer_data(
     answer = await client.get("/admin/live/events")
     assert answer.headers["Content-Type"] == "text/event-stream"
     assert await first_event(answer) == [
-        {"channel_id": "chan-1", "tenant": "cieszyn", "state": "main_menu", "seconds": 7}
+        {
+            "channel_id": "chan-1",
+            "tenant": "cieszyn",
+            "state": "main_menu",
+            "seconds": 7,
+            "node": "",
+        }
     ]
     answer.close()
     calls.ended("chan-1")

@@ -1,10 +1,23 @@
 """The calls in progress, as a supervisor may see them: which tenant, where in
-the flow, since when. Nothing about the caller or the customer is kept here
-(no number, no customer, no keys), so nothing of it can leak to a page."""
+the flow, since when, on which node. Nothing about the caller or the
+customer is kept here (no number, no customer, no keys), so nothing of it
+can leak to a page.
+
+With several nodes sharing a state store, each node's :class:`CallsBoard`
+writes the node's calls to the store every few seconds and reads the other
+nodes' back (table ``live_calls``), so any node's admin page shows the calls
+of every node: its own as they are, the others' as of their last write.
+"""
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+
+from stasis_app.store import Connection, Store
+
+# A node whose calls were not written for this long has stopped: left out.
+FRESH_SECONDS = 10.0
 
 
 @dataclass
@@ -23,14 +36,18 @@ class CallView:
     tenant: str
     state: str
     seconds: int
+    node: str = ""
 
 
 class CallRegistry:
     """Filled by the app's ``handle_call``; read by the admin page."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, node: str = "") -> None:
         self._calls: dict[str, CallInfo] = {}
         self.clock = clock
+        self.node = node
+        # The other nodes' calls as their last write left them (CallsBoard).
+        self.elsewhere: list[tuple[CallView, float]] = []  # (view, started)
 
     def started(self, channel_id: str, tenant: str | None) -> CallInfo:
         info = CallInfo(channel_id, tenant, self.clock())
@@ -41,10 +58,64 @@ class CallRegistry:
         self._calls.pop(channel_id, None)
 
     def views(self, visible: Callable[[str], bool]) -> list[CallView]:
-        """The calls of tenants ``visible`` says yes to, oldest first."""
+        """The calls of tenants ``visible`` says yes to, this node's and (with
+        a board) every other node's, oldest first."""
         now = self.clock()
         return [
-            CallView(info.channel_id, info.tenant, info.state(), int(now - info.started))
-            for info in sorted(self._calls.values(), key=lambda i: i.started)
-            if info.tenant is not None and visible(info.tenant)
+            CallView(view.channel_id, view.tenant, view.state, int(now - started), view.node)
+            for view, started in sorted([*self.own(), *self.elsewhere], key=lambda pair: pair[1])
+            if visible(view.tenant)
+        ]
+
+    def own(self) -> list[tuple[CallView, float]]:
+        """This node's calls with a tenant, and when each started (for the board)."""
+        return [
+            (CallView(info.channel_id, info.tenant, info.state(), 0, self.node), info.started)
+            for info in self._calls.values()
+            if info.tenant is not None
+        ]
+
+
+class CallsBoard:
+    """This node's calls written to the shared store, the other nodes' read back."""
+
+    def __init__(self, store: Store, registry: CallRegistry) -> None:
+        self.store = store
+        self.registry = registry
+
+    async def exchange(self) -> None:
+        """Write this node's calls, read every other node's (off the event loop)."""
+        registry = self.registry
+        mine = registry.own()
+        now = registry.clock()
+        await self.store.run(partial(self._write, registry.node, mine, now))
+        registry.elsewhere = await self.store.run(partial(self._read, registry.node, now))
+
+    async def leave(self) -> None:
+        """This node stops: its calls leave the board at once."""
+        await self.store.run(partial(self._write, self.registry.node, [], 0.0))
+
+    def _write(self, node: str, calls: list[tuple[CallView, float]], now: float) -> None:
+        def work(db: Connection) -> None:
+            db.execute("DELETE FROM live_calls WHERE node = ?", (node,))
+            if calls:
+                db.executemany(
+                    "INSERT INTO live_calls (node, channel_id, tenant, state, started, seen) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(node, v.channel_id, v.tenant, v.state, started, now) for v, started in calls],
+                )
+
+        self.store.transaction(work)
+
+    def _read(self, node: str, now: float) -> list[tuple[CallView, float]]:
+        rows = self.store.read(
+            lambda db: db.execute(
+                "SELECT node, channel_id, tenant, state, started FROM live_calls "
+                "WHERE node <> ? AND seen >= ?",
+                (node, now - FRESH_SECONDS),
+            ).fetchall()
+        )
+        return [
+            (CallView(str(channel), str(tenant), str(state), 0, str(where)), float(started))
+            for where, channel, tenant, state, started in rows
         ]

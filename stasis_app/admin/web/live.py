@@ -1,5 +1,6 @@
 """The live page (role supervisor): calls in progress with their tenant,
-state in the flow and duration, kept current by server-sent events. Only
+state in the flow, duration and node (every node's, when several share the
+state store), kept current by server-sent events. Only
 :class:`CallView` fields leave the server: no numbers, no customers."""
 
 import json
@@ -23,7 +24,7 @@ source.onmessage = (event) => {
   body.replaceChildren(...calls.map((c) => {
     const tr = document.createElement("tr");
     tr.dataset.channel = c.channel_id;
-    tr.append(cell(c.tenant), cell(c.state), cell(c.seconds + " s"));
+    tr.append(cell(c.tenant), cell(c.state), cell(c.seconds + " s"), cell(c.node));
     return tr;
   }));
   count.textContent = calls.length;
@@ -48,12 +49,13 @@ class LivePages:
         views = self.calls.views(session.user.sees)
         rows = "".join(
             f'<tr data-channel="{esc(v.channel_id)}"><td>{esc(v.tenant)}</td>'
-            f"<td>{esc(v.state)}</td><td>{v.seconds} s</td></tr>"
+            f"<td>{esc(v.state)}</td><td>{v.seconds} s</td><td>{esc(v.node)}</td></tr>"
             for v in views
         )
         body = (
             f'<p>Rozmowy w toku: <strong id="count">{len(views)}</strong></p>'
-            "<table><thead><tr><th>Bank</th><th>Stan w przebiegu</th><th>Czas</th></tr></thead>"
+            "<table><thead><tr><th>Bank</th><th>Stan w przebiegu</th><th>Czas</th><th>Węzeł</th>"
+            "</tr></thead>"
             f'<tbody id="calls">{rows}</tbody></table>'
             "<p>Kolejki, konsultanci i prośby o oddzwonienie: "
             '<a href="/admin/queues">Kolejki</a>.</p>' + SCRIPT
