@@ -110,10 +110,21 @@ class HandOff(Verb[HandOffParams]):
         return "done"
 
 
+class Farewell(Verb[VerbParams]):
+    """A vendor's goodbye that only says it is terminal: its "done" ends the
+    flow, with the default events."""
+
+    name = "vendor-farewell"
+    terminal = True
+
+    async def run(self, ctx: CallContext, params: VerbParams) -> str:
+        return "done"
+
+
 class VendorVerbs:
     @hookimpl
     def infolinia_register_verbs(self) -> list[type[Verb[Any]]]:
-        return [CardReaderPin, PinCheck, Jump, HandOff]
+        return [CardReaderPin, PinCheck, Jump, HandOff, Farewell]
 
 
 FLOW = """\
@@ -193,3 +204,11 @@ def test_the_deployment_checks_a_plugins_queue(verbs: VerbRegistry, flow_file: P
         _check_queues("infolinia.yaml", tenant, flow)
     cards = Tenant(**{**tenant.model_dump(), "queues": {"cards": {"agents": ["PJSIP/a"]}}})
     _check_queues("infolinia.yaml", cards, flow)  # its queue exists: accepted
+
+
+def test_a_terminal_verbs_done_needs_no_transition(verbs: VerbRegistry, tmp_path: Path) -> None:
+    """``terminal = True`` alone is enough (the checker used to ask for an
+    ``on: {done: ...}`` unless the verb also overrode ``events``)."""
+    path = tmp_path / "bye.yaml"
+    path.write_text("initial: bye\nstates:\n  bye: {verb: vendor-farewell}\n")
+    assert load_flow(path, verbs).states["bye"].on == {}

@@ -145,7 +145,9 @@ def _check_transitions(file: str, flow: Flow) -> None:
                     f"{state.verb.name} never emits {event!r} (it emits: "
                     f"{', '.join(sorted(emitted)) or 'nothing'})",
                 )
-        for event in sorted(emitted - state.on.keys()):
+        # A terminal verb's "done" ends the flow: it needs no transition.
+        ends = {"done"} if state.verb.terminal else set()
+        for event in sorted(emitted - state.on.keys() - ends):
             raise ConfigError(
                 file,
                 f"{where}.{event}",
