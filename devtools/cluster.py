@@ -159,6 +159,15 @@ class Cluster:
         node.wait_app(offset, timeout)
         took = time.monotonic() - began
         say(f"{node.name}: app connected in {took:.1f}s (admin port {node.admin_port})")
+        if self.kamailio.pid() is not None:  # calls come once Kamailio has its registration
+            deadline = time.monotonic() + 10
+            while f"app-{node.name}" not in self.kamailio.registered():
+                if time.monotonic() > deadline:
+                    raise ClusterError(
+                        f"{node.name}'s app did not register at Kamailio; see {node.app_log}"
+                    )
+                time.sleep(0.1)
+            say(f"{node.name}: registered at Kamailio: it takes calls")
 
     def down(self) -> None:
         nodes = self.running_nodes()
@@ -171,10 +180,14 @@ class Cluster:
         say("Kamailio stopped; the cluster is down (its folders stay)")
 
     def _prepare_root(self) -> None:
-        """The sandbox's root, built and ready for nodes (the sandbox's own
-        Asterisk may be running: then it is ready already)."""
+        """The sandbox's root, built and ready for nodes (when the sandbox's
+        own Asterisk or a node runs from it, it is ready already: its user's
+        ids and sounds are not touched under a running Asterisk)."""
         self.sandbox.build_root()
-        if self.sandbox.pid() is None:
+        root = self.sandbox.root
+        if self.sandbox.pid() is None and not any(
+            node.asterisk_pid(root) for node in self.running_nodes()
+        ):
             self.sandbox.separate_ids()
             self.sandbox.install_sounds()
             self.sandbox.install_hosts()
@@ -210,7 +223,7 @@ class Cluster:
             "sip": KAMAILIO_LISTEN,
             "kamailio_pid": kamailio.pid(),
             "kamailio_config": str(kamailio.config),
-            "state": _read(self.home / "state-in-use") or self.state,
+            "state": self.state_url or _read(self.home / "state-in-use") or self.state,
             "nodes": nodes,
         }
 

@@ -31,13 +31,14 @@ from stasis_app.store import Store
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import AriGateway, ChannelHandle
 from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
+from stasis_app.telephony.presence import Presence
 
 log = logging.getLogger(__name__)
 
 # Settings read once, at start, by what runs for the whole process (the ARI
 # connection, the admin server, the state store, the audit heads, logging).
 # A reload keeps their running values and names the ones that changed.
-RESTART_ONLY = ("ari", "admin", "state", "audit", "log_level")
+RESTART_ONLY = ("ari", "admin", "state", "audit", "log_level", "node", "cluster")
 
 
 def waiting_for_restart(running: Settings, loaded: Settings) -> list[str]:
@@ -51,7 +52,7 @@ class InfoliniaApp:
     def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
         self.settings = settings
         self.deployment = deployment or build_deployment(settings)
-        self.metrics = AppMetrics()
+        self.metrics = AppMetrics(node=settings.node)
         self.gateway = AriGateway(
             settings.ari, self.handle_call, on_full=self.metrics.over_limit.inc
         )
@@ -172,6 +173,8 @@ class InfoliniaApp:
         edits = asyncio.create_task(self._follow_prompt_edits(), name="prompt-edits")
         journal = asyncio.create_task(self.journal_worker.run(), name="block-journal")
         heads = asyncio.create_task(self.audit_heads.run(), name="audit-heads")
+        # A cluster's node: registered at Kamailio while it takes calls (docs/scaling.md).
+        presence = asyncio.create_task(self._presence(), name="cluster-presence")
         board = asyncio.create_task(self._share_calls(), name="calls-board")
         # In the background: a long trail must not hold up the line.
         audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
@@ -211,6 +214,7 @@ class InfoliniaApp:
         edits.cancel()
         journal.cancel()
         heads.cancel()
+        presence.cancel()
         board.cancel()
         with contextlib.suppress(Exception):
             await self.board.leave()
@@ -222,6 +226,15 @@ class InfoliniaApp:
             for served in deployment.tenants.values():
                 await served.bank.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
+
+    def _serving(self) -> bool:
+        """Whether this app takes new calls now: ARI is up and it is not stopping."""
+        return self.gateway.connected.is_set() and not self.gateway.draining
+
+    async def _presence(self) -> None:
+        """In a cluster: registered at Kamailio while serving (telephony/presence.py)."""
+        if self.settings.cluster is not None:
+            await Presence(self.settings.cluster, self.settings.node, self._serving).run()
 
     async def handle_call(self, handle: ChannelHandle) -> None:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""

@@ -6,6 +6,9 @@ whose app is killed, or whose Asterisk is killed, gets no new calls within
 the issue's 5 s, and new calls succeed on the other node."""
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from devtools.cluster_node import Node
+from tests.conftest import TEST_CONFIG
 from tests.support.cluster import (
     DEMO_BANKS,
     RunningCluster,
@@ -231,11 +235,20 @@ def test_a_phone_registered_at_kamailio_is_rung_by_either_node(
     assert "agent7" in cluster2.cluster.kamailio.registered()
 
 
-def test_the_nodes_are_where_status_says(cluster2: RunningCluster) -> None:
-    status = cluster2.cluster.status()
-    assert status["kamailio_pid"] is not None
+def test_cluster_status_says_what_runs_where(cluster2: RunningCluster) -> None:
+    """``infolinia cluster status --json``, as a person runs it."""
+    command = ["cluster", "status", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["sip"] == "127.0.0.1:5070" and status["kamailio_pid"] is not None
+    assert status["state"] == cluster2.cluster.state
     for node, shown in zip(cluster2.nodes, status["nodes"], strict=True):
-        assert isinstance(node, Node)
         assert shown["node"] == node.name and shown["sip"] == node.sip
         assert shown["ari_answers"] and shown["app_registered"]
         assert shown["dispatcher"].startswith("A")
