@@ -80,7 +80,7 @@ def test_verbs_take_their_own_params_and_ask_through_one_helper() -> None:
 
 def test_each_verb_validates_its_yaml_with_the_params_its_run_is_typed_by() -> None:
     from stasis_app.verbs.base import Verb
-    from stasis_app.verbs.registry import BUILTIN_VERBS
+    from stasis_app.verbs.builtin import BUILTIN_VERBS
 
     for verb in BUILTIN_VERBS:
         generic = next(
