@@ -41,9 +41,27 @@ log = logging.getLogger(__name__)
 RESTART_ONLY = ("ari", "admin", "state", "audit", "log_level", "node", "cluster")
 
 
+# Within live sections, the settings read once at start (the journal's worker
+# drains one spool: a new folder would be written and never drained).
+RESTART_ONLY_FIELDS = (("security", "spool_dir"),)
+
+
 def waiting_for_restart(running: Settings, loaded: Settings) -> list[str]:
     """The restart-only settings that ``loaded`` changes from ``running``."""
-    return [name for name in RESTART_ONLY if getattr(loaded, name) != getattr(running, name)]
+    changed = [name for name in RESTART_ONLY if getattr(loaded, name) != getattr(running, name)]
+    for section, field in RESTART_ONLY_FIELDS:
+        if getattr(getattr(loaded, section), field) != getattr(getattr(running, section), field):
+            changed.append(f"{section}.{field}")
+    return changed
+
+
+def keep_running(running: Settings, loaded: Settings) -> Settings:
+    """``loaded`` with the running values of every restart-only setting."""
+    kept = {name: getattr(running, name) for name in RESTART_ONLY}
+    for section, field in RESTART_ONLY_FIELDS:
+        part = kept.get(section, getattr(loaded, section))
+        kept[section] = part.model_copy(update={field: getattr(getattr(running, section), field)})
+    return loaded.model_copy(update=kept)
 
 
 class InfoliniaApp:
@@ -112,11 +130,10 @@ class InfoliniaApp:
         self.deployment = deployment
         self.queues.configure(deployment.queue_tenants())  # callers waiting stay where they are
         self.prompt_admin.take_over(staged)  # the admin API edits the new books
-        self.settings = settings.model_copy(
-            update={name: getattr(self.settings, name) for name in RESTART_ONLY}
-        )
-        self.safeguards = Safeguards.on(staged.store, settings.security, self.safeguards.in_flight)
-        self.journal_worker.every = settings.security.journal_retry_seconds  # from its next round
+        self.settings = keep_running(self.settings, settings)
+        security = self.settings.security
+        self.safeguards = Safeguards.on(staged.store, security, self.safeguards.in_flight)
+        self.journal_worker.every = security.journal_retry_seconds  # from its next round
         log.info("config reloaded", extra={"file": str(path), "lines": sorted(deployment.lines)})
         return True
 

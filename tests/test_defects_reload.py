@@ -52,7 +52,11 @@ async def test_a_reload_names_every_setting_that_waits_for_a_restart(
             **config,
             "state": str(tmp_path / "elsewhere.sqlite"),
             "log_level": "debug",
-            "security": {"journal_retry_seconds": 1, "filler_after": 2.5},
+            "security": {
+                "journal_retry_seconds": 1,
+                "filler_after": 2.5,
+                "spool_dir": str(tmp_path / "other-spool"),
+            },
         },
     )
     caplog.set_level(logging.INFO)
@@ -60,11 +64,14 @@ async def test_a_reload_names_every_setting_that_waits_for_a_restart(
 
     [warning] = [r for r in caplog.records if r.getMessage() == WAITS]
     assert warning.levelno == logging.WARNING
-    assert warning.__dict__["settings"] == ["state", "log_level"]
+    assert warning.__dict__["settings"] == ["state", "log_level", "security.spool_dir"]
     assert app.settings.state == running_state  # the store in use, not the file's
     assert app.settings.log_level == "info"
     assert app.journal_worker.every == 1  # applied: the next round comes sooner
     assert app.safeguards.settings.filler_after == 2.5  # applied, as before
+    # Blocks still spool where the journal's worker drains.
+    assert app.safeguards.blocks.spool is not None and app.journal_worker.blocks.spool is not None
+    assert app.safeguards.blocks.spool.folder == app.journal_worker.blocks.spool.folder
     assert not (tmp_path / "elsewhere.sqlite").exists()
 
 
