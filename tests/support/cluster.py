@@ -216,3 +216,5 @@ def cluster2(sandbox: Sandbox) -> Iterator[RunningCluster]:
     cluster.up(app_timeout=90)
     yield RunningCluster(cluster)
     cluster.down()
+    for leftover in cluster.home.glob(Path(cluster.state).name + "*"):
+        leftover.unlink()  # keyed with this run's audit key: of no use to anyone after
