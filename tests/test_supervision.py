@@ -58,8 +58,8 @@ class FakeGateway:
         self.requests: list[tuple[str, Any]] = []
         self.handles: dict[str, ChannelHandle] = {}
 
-    def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
-        handle = ChannelHandle(channel_id=channel_id, line=line, caller="", leg=True)
+    def expect(self, channel_id: str, label: str = "") -> ChannelHandle:
+        handle = ChannelHandle(channel_id=channel_id, line="", caller="", leg=True, label=label)
         self.handles[channel_id] = handle
         return handle
 

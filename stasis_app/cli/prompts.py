@@ -132,8 +132,8 @@ def run_prompts(args: argparse.Namespace) -> int:
 async def _prompts(args: argparse.Namespace) -> int:
     admin = _admin_for(args)
     if args.action == "render":
-        lines = admin.deployment.tenants
-        books = [lines[args.tenant].prompts] if args.tenant else admin.deployment.all_books()
+        tenants = admin.deployment.tenants
+        books = [tenants[args.tenant].prompts] if args.tenant else admin.deployment.all_books()
         for number, book in enumerate(books, 1):
             print(f"[prompts] book {number}/{len(books)}: {len(book.texts)} prompts", flush=True)
             await book.render_all()

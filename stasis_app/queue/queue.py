@@ -258,7 +258,7 @@ class ConsultantQueue:
         follow the agent's leg to its end."""
         call_id_var.set(waiter.call.channel_id)  # the agent's leg logs under its caller's call
         leg_id = f"{waiter.call.channel_id}-agent{next(self._legs)}"
-        handle = self.gateway.expect(leg_id, line=self.label)
+        handle = self.gateway.expect(leg_id, label=self.label)
         waiter.ringing = handle
         outcome = "missed"
         leg: AgentLeg | None = None

@@ -138,8 +138,8 @@ class Supervisors:
             leg_id=f"{sid}-leg",
             bridge_id=f"{sid}-bridge",
         )
-        snoop = self.gateway.expect(session.snoop_id, line="snoop")
-        leg = self.gateway.expect(session.leg_id, line="supervisor")
+        snoop = self.gateway.expect(session.snoop_id, label="snoop")
+        leg = self.gateway.expect(session.leg_id, label="supervisor")
         try:
             await self.gateway.snoop(
                 conversation.agent_channel, session.snoop_id, spy="both", whisper=MODES[mode]

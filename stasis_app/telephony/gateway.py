@@ -111,6 +111,7 @@ class ChannelHandle:
     # snoop): its owner reads its events; on stop it is hung up, not handed
     # back to the dialplan.
     leg: bool = False
+    label: str = ""  # what a leg is for ("snoop", "supervisor", its queue): no line
 
     @classmethod
     def from_channel(
@@ -466,10 +467,10 @@ class AriGateway:
 
     # --- channels the app makes (agents, supervisors, snoops) ---------------
 
-    def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
+    def expect(self, channel_id: str, label: str = "") -> ChannelHandle:
         """Register a channel the app is about to create, so that its events
         (from its very first one) reach the returned handle's inbox."""
-        handle = ChannelHandle(channel_id=channel_id, line=line, caller="", leg=True)
+        handle = ChannelHandle(channel_id=channel_id, line="", caller="", leg=True, label=label)
         self._calls[channel_id] = handle
         return handle
 

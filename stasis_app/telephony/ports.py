@@ -68,7 +68,7 @@ class QueueGateway(CallGateway, Protocol):
     def closing(self) -> bool:
         """The app is stopping: calls in progress are being ended."""
 
-    def expect(self, channel_id: str, line: str = "") -> ChannelHandle:
+    def expect(self, channel_id: str, label: str = "") -> ChannelHandle:
         """Register a channel the app is about to create; its events reach
         the returned handle's inbox."""
 

@@ -126,7 +126,7 @@ class AuditPages:
         return page("Dziennik zdarzeń", body, session.user, session.csrf)
 
 
-def _verdict(check: AuditCheck, every_bank: bool) -> str:
+def _verdict(check: AuditCheck, every_tenant: bool) -> str:
     if not check.ok and check.first_bad is None:
         return f'<p class="bad" id="verify">Nie można sprawdzić łańcucha: {esc(check.problem)}</p>'
     if not check.ok:
@@ -135,10 +135,10 @@ def _verdict(check: AuditCheck, every_bank: bool) -> str:
             f"{esc(check.problem)}</p>"
         )
     # The chain spans every bank: its length is for users of every bank only.
-    count = f": {check.entries} wpisów" if every_bank else ""
+    count = f": {check.entries} wpisów" if every_tenant else ""
     since = (
         f" Sprawdzony od punktu kontrolnego #{check.from_seq}; w całości: {esc(check.full_at)}."
-        if check.from_seq and every_bank
+        if check.from_seq and every_tenant
         else ""
     )
     return f'<p class="ok" id="verify">Łańcuch spójny (cały dziennik){count}.{since}</p>'

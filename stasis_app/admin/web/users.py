@@ -41,14 +41,14 @@ class UserPages:
         )
         roles = "".join(f'<option value="{r}">{ROLE_NAMES[r]}</option>' for r in ROLES)
         tenants = [*self.tenants(), "*"] if mine is None else [mine]
-        banks = "".join(f'<option value="{esc(t)}">{esc(t)}</option>' for t in tenants)
+        options = "".join(f'<option value="{esc(t)}">{esc(t)}</option>' for t in tenants)
         body = (
             note + "<table><tr><th>Użytkownik</th><th>Rola</th><th>Bank</th><th></th></tr>"
             f"{rows}</table><h2>Nowy użytkownik lub nowe hasło</h2>"
             f'<form method="post" action="/admin/users">{csrf_field(session.csrf)}'
             '<label>Użytkownik <input name="name" required></label> '
             f'<label>Rola <select name="role">{roles}</select></label> '
-            f'<label>Bank <select name="tenant">{banks}</select></label> '
+            f'<label>Bank <select name="tenant">{options}</select></label> '
             "<button>Zapisz i pokaż hasło</button></form>"
         )
         return page("Użytkownicy", body, session.user, session.csrf)
