@@ -11,6 +11,7 @@ from pathlib import Path
 from plugin.manager import UnknownHookError
 from stasis_app import __version__
 from stasis_app.cli import (
+    admin,
     banks,
     calls,
     cluster,
@@ -39,7 +40,7 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
 
 # In the order ``infolinia --help`` lists them.
-GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, records, queue, state)
+GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, admin, records, queue, state)
 
 
 def _parser() -> argparse.ArgumentParser:
