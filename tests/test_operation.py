@@ -1,5 +1,6 @@
 """The operation verb against the demo bank: blocks, ids, levels."""
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from adapters.demo import DemoBank, DemoSettings
 from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.tenants import Tenant
-from stasis_app.verbs.operation import OperationParams, OperationVerb
+from stasis_app.verbs.operation import OPERATIONS, OperationParams, OperationVerb
 from tests.support.fake_call import FakeCall
 
 pytestmark = pytest.mark.unit
@@ -52,3 +53,10 @@ async def test_balance_needs_the_telekod(tmp_path: Path) -> None:
     assert "accounts" not in ctx.values
     ctx.level = "authenticated"
     assert await run(ctx, "accounts") == "ok"
+
+
+def test_every_operation_in_the_table_may_be_named_in_a_flow() -> None:
+    """A banking operation is a row of OPERATIONS and a name the flow's params
+    accept: the two lists are one (a row without the name could never run)."""
+    field = OperationParams.model_fields["name"].annotation
+    assert set(typing.get_args(field)) == set(OPERATIONS)
