@@ -25,7 +25,7 @@ A PUT with ``expected_text`` that no longer matches answers 409 with the
 current text, so two editors never overwrite each other unknowingly.
 
     GET  /api/queues ...                               consultant queues, callbacks and
-                                                       supervision (stasis_app.queue.api)
+                                                       supervision (stasis_app.admin.queue_api)
     GET  /metrics                                      Prometheus figures, no token
 
 ``/metrics`` is the one route without a token (Prometheus scrapes it); it
@@ -47,8 +47,8 @@ from typing import Any
 from aiohttp import web
 
 from stasis_app.admin.prompts import BadText, PromptAdmin, UnknownPrompt, UploadsBusy
+from stasis_app.admin.queue_api import QueueRoutes
 from stasis_app.metrics import AppMetrics
-from stasis_app.queue.api import QueueRoutes
 from stasis_app.queue.manager import QueueManager
 from stasis_app.store import TOKEN_SCOPES, AdminToken, StaleEdit
 from voice.engine import SynthesisError
@@ -83,7 +83,7 @@ class AdminApi:
         self.store = prompts.store
         self.metrics = metrics
         self.pages = pages  # the admin page, mounted at /admin/
-        self.queues = queues  # consultant queues (stasis_app.queue.api)
+        self.queues = queues  # consultant queues (stasis_app.admin.queue_api)
         self._public: set[web.AbstractRoute] = set()  # routes that need no token
         self._uploads: set[web.AbstractRoute] = set()  # routes that take a recording
         self._scopes: dict[web.AbstractRoute, str] = {}  # what a token needs per route
