@@ -131,9 +131,12 @@ class Cluster:
                 node.start_asterisk(self.sandbox)
             else:
                 say(f"{node.name}: Asterisk already running (SIP {node.sip})")
-        say(f"Kamailio: rendering {self.kamailio.config}")
-        self.kamailio.render(self.nodes)
-        self.kamailio.start()
+        changed = self.kamailio.render(self.nodes)
+        if changed or self.kamailio.pid() is None:
+            say(f"Kamailio: starting with {self.kamailio.config}")
+            self.kamailio.start()  # in memory: the apps register again within a second
+        else:
+            say(f"Kamailio already running (pid {self.kamailio.pid()}), config unchanged")
         self.start_apps(app_timeout)
         took = time.monotonic() - started
         say(f"cluster of {self.size} up in {took:.0f}s; calls to {KAMAILIO_LISTEN}")

@@ -45,22 +45,28 @@ class Kamailio:
     def pid(self) -> int | None:
         return live_pid(self.home / "kamailio.pid", None)
 
-    def render(self, nodes: list[Node]) -> None:
+    def render(self, nodes: list[Node]) -> bool:
+        """Write the config and node list for ``nodes``; whether either changed."""
         self.home.mkdir(parents=True, exist_ok=True)
         dispatcher = self.home / "dispatcher.list"
-        dispatcher.write_text(
+        changed = _write_if_changed(
+            dispatcher,
             "# set destination flags priority attributes (rendered by devtools/cluster.py)\n"
-            + "".join(f"1 sip:{node.sip} 0 0 node={node.name}\n" for node in nodes)
+            + "".join(f"1 sip:{node.sip} 0 0 node={node.name}\n" for node in nodes),
         )
-        self.config.write_text(
-            render_kamailio(
-                KAMAILIO_TEMPLATE.read_text(),
-                listen=self.listen,
-                ctl_socket=str(self.ctl_socket),
-                dispatcher_list=str(dispatcher),
-                ping_interval="1",
-                trusted="^127[.]",
+        return (
+            _write_if_changed(
+                self.config,
+                render_kamailio(
+                    KAMAILIO_TEMPLATE.read_text(),
+                    listen=self.listen,
+                    ctl_socket=str(self.ctl_socket),
+                    dispatcher_list=str(dispatcher),
+                    ping_interval="1",
+                    trusted="^127[.]",
+                ),
             )
+            or changed
         )
 
     def start(self, timeout: float = 10) -> None:
@@ -162,3 +168,10 @@ def render_kamailio(template: str, **values: str) -> str:
     if left:
         raise ClusterError(f"kamailio template names without a value: {', '.join(left)}")
     return text
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
