@@ -327,6 +327,8 @@ def load_settings(
         raw["admin"] = {**(raw.get("admin") or {}), "port": env["INFOLINIA_ADMIN_PORT"]}
     if "INFOLINIA_NODE" in env:
         raw["node"] = env["INFOLINIA_NODE"]
+    if "INFOLINIA_SPOOL_DIR" in env:  # each node's own (docs/state.md)
+        raw["security"] = {**(raw.get("security") or {}), "spool_dir": env["INFOLINIA_SPOOL_DIR"]}
     for key in ("proxy", "contact"):
         if (value := env.get(f"INFOLINIA_CLUSTER_{key.upper()}")) is not None:
             raw["cluster"] = {**(raw.get("cluster") or {}), key: value}

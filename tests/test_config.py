@@ -139,3 +139,12 @@ def test_the_shipped_config_prefers_gtts_and_falls_back_to_espeak() -> None:
     chain = load_settings(REPO_CONFIG, resolve_secrets=False, env={}).voice.chain()
     assert [choice.name for choice in chain] == ["gtts", "espeak-ng"]
     assert chain[0].settings["lang"] == "pl"
+
+
+def test_each_node_may_have_its_own_spool_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "security: {min_login_seconds: 0.5}\n")
+    settings = load_settings(
+        path, env={"INFOLINIA_SPOOL_DIR": str(tmp_path / "node2-spool")}, resolve_secrets=False
+    )
+    assert settings.security.spool_dir == tmp_path / "node2-spool"
+    assert settings.security.min_login_seconds == 0.5  # the file's other settings stay
