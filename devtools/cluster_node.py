@@ -37,8 +37,8 @@ from devtools.sandbox import Sandbox, SandboxError
 ARI_PORT = 8088
 SIP_PORT = 5060
 # The apps' admin servers: node k on ADMIN_PORT_BASE + k (the sandbox's tests
-# use 18090, the demo 8090).
-ADMIN_PORT_BASE = 18190
+# use 18090, the benchmarks 18190-18191, the demo 8090).
+ADMIN_PORT_BASE = 18290
 # Where each node's folders are mounted inside the root.
 NODE_MOUNTS = {
     "etc": "etc/asterisk",
