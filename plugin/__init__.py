@@ -1,11 +1,12 @@
 """The plugin core: how infolinia finds the things plugins give it.
 
-Everything pluggy-related lives here, in four small modules (after tox's
+Everything pluggy-related lives here, in five small modules (after tox's
 ``src/tox/plugin/``): :mod:`plugin.marker` (the ``hookimpl`` a plugin
 decorates with), :mod:`plugin.spec` (every hook, one short file),
-:mod:`plugin.manager` (loading plugins, then ``check_pending()``) and
-:mod:`plugin.registry` (a typed facade over the hooks and one registry of
-named things, used for adapters, TTS engines and verbs).
+:mod:`plugin.manager` (loading plugins, then ``check_pending()``),
+:mod:`plugin.hooks` (:class:`plugin.hooks.Plugins`, the typed facade over the
+hooks, so core code never calls ``manager.hook``) and :mod:`plugin.registry`
+(one registry of named things, used for adapters, TTS engines and verbs).
 
 It is the lowest layer of the app: it imports pluggy and pydantic only.
 ``stasis_app``, ``voice`` and ``adapters`` import it; it imports none of them

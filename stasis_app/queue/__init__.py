@@ -12,5 +12,14 @@ short whisper, then caller and agent share a mixing bridge. Modules:
 * :mod:`.caller`: the caller's side: waiting, callback requests, the conversation;
 * :mod:`.callbacks`: callback requests, kept in the state store;
 * :mod:`.supervisor`: a supervisor listening, whispering or barging in;
-* :mod:`.manager`: every queue of the deployment, for the verb, API and CLI.
+* :mod:`.manager`: every queue of the deployment, for the verb, API and CLI;
+* :mod:`.metrics`: the queue's figures on ``/metrics``.
+
+Its routes on the admin HTTP API are :mod:`stasis_app.admin.queue_api`.
+
+What it may import: ``flow`` (its own layer; ``verbs`` imports the queue,
+never the reverse), safeguards, telephony (the gateway as the
+``QueueGateway`` Protocol, a caller's call as a ``CallPort``), the store and
+the layers below (the foundation, ``voice``, ``adapters``, ``plugin``);
+never ``verbs``, the wiring, admin or the app.
 """

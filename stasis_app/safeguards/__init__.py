@@ -1,6 +1,22 @@
-"""What protects a call beyond its flow: the audit trail, the guessing
-counters, the block journal, the block service and their settings, opened
-once per app on the state store and handed to every call's context."""
+"""What protects a call beyond its flow, opened on the state store at start and
+again at every config reload (:meth:`Safeguards.on`; the blocks under way,
+``in_flight``, carry over) and handed to every call's context:
+
+* ``audit``: the keyed (HMAC) audit trail; ``audit_key``: its key, never in
+  the store; ``audit_heads``: signed heads of the chain, written outside it;
+* ``login_guard``: the guessing counters and locks of phone logins;
+* ``journal``: the block journal's storage (blocks the bank has not
+  confirmed yet, and block requests);
+* ``blocks``: the block service every durable operation goes through
+  (operation id, retry, journal, audit, shielding), and ``JournalWorker``;
+* ``spool``: this node's spool, where a confirmed block's records wait
+  while the store cannot take them (docs/state.md).
+
+What it may import (``devtools/architecture.py``): the layers below it,
+telephony, the store, the foundation (config, errors, ...), ``adapters``,
+``voice`` and ``plugin``; it uses the store, config, errors and the adapter
+contract. Never the call logic (flow, verbs, queue) or anything above it.
+"""
 
 import asyncio
 from dataclasses import dataclass

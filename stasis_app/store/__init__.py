@@ -4,17 +4,22 @@ What lives here: :mod:`~stasis_app.store.state` (the :class:`Store`, the
 app's durable state behind one narrow interface, on one of two engines:
 :mod:`~stasis_app.store.sqlite`, one file, the embedded default, and
 :mod:`~stasis_app.store.postgres`, shared by several nodes;
-:mod:`~stasis_app.store.sql` says what SQL both run),
-:mod:`~stasis_app.store.migrate` (the runner that brings a store's schema to
-the version this code knows, at every open) and
-:mod:`~stasis_app.store.migrations` (the ordered migrations themselves: every
-table, index and column of the store is made by one of them, and by nothing
-else).
+:mod:`~stasis_app.store.sql` holds the :class:`Connection` both hand out and
+says what SQL both run), :mod:`~stasis_app.store.migrate` (the runner that
+brings a store's schema to the version this code knows, at every open),
+:mod:`~stasis_app.store.schema` (what a store made before versions already
+has, read to adopt it), :mod:`~stasis_app.store.migrations` (the ordered
+migrations themselves: every table, index and column of the store is made
+by one of them, and by nothing else but the runner's own
+``schema_migrations``) and :mod:`~stasis_app.store.transfer` (a whole store
+copied into an empty one: ``infolinia state migrate --to``).
 
-What it may import: the standard library, psycopg, :mod:`stasis_app.errors`
-and :mod:`voice` (a prompt's transcript). The modules that keep their rows here
-(audit, journal, login guard, callbacks, the admin page's accounts) import the
-store, never the other way round.
+What it may import: the standard library, psycopg (and its pool),
+:mod:`stasis_app.errors` and :mod:`voice` (a prompt's transcript). The
+modules that keep their rows here (the audit trail, the block journal, the
+login guard, callbacks, the admin page's accounts, the calls in progress of
+every node: :mod:`stasis_app.telephony.live_calls`) import the store, never
+the other way round.
 """
 
 from stasis_app.store.migrate import LATEST, MigrationFailed, StoreTooNew

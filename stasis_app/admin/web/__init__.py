@@ -1,9 +1,11 @@
 """The admin page for a bank's staff, served under ``/admin/`` by the admin
 server next to the JSON API: prompts (edit, hear, publish, revert), the flow
-diagram, live calls, the audit trail, users. Server-rendered HTML, Polish text.
+diagram, live calls, the consultant queues, the audit trail, users.
+Server-rendered HTML, Polish text.
 
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
+    html.py      the one layout and small builders; every outside value escaped
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py   one module per page
     events.py    server-sent events for the pages that stay current
 """
