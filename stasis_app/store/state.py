@@ -9,11 +9,14 @@ the SQL both run (:mod:`stasis_app.store.sql`).
 
 What lives here: prompt texts edited by a bank's staff (with their history),
 uploaded prompt recordings (as uploaded), admin API tokens (hashed), and,
-through their own modules, callback requests (:mod:`stasis_app.queue.callbacks`),
-the audit trail
-(:mod:`stasis_app.safeguards.audit`), the journal of blocks the bank has not confirmed
-yet (:mod:`stasis_app.safeguards.journal`), failed logins (:mod:`stasis_app.safeguards.login_guard`)
-and the admin page's users and sessions (:mod:`stasis_app.admin.web.accounts`).
+through their own modules, callback requests
+(:mod:`stasis_app.queue.callbacks`), the audit trail
+(:mod:`stasis_app.safeguards.audit`), the journal of blocks the bank has not
+confirmed yet (:mod:`stasis_app.safeguards.journal`), the login guard's
+failures, locks and attempts (:mod:`stasis_app.safeguards.login_guard`), the
+admin page's users and sessions (:mod:`stasis_app.admin.web.accounts`) and
+every node's calls in progress (:class:`~stasis_app.telephony.live_calls.CallsBoard`,
+table ``live_calls``, migration 7).
 Every method is synchronous and short, on both engines; async callers run
 them on the store's own threads (:meth:`Store.run`).
 
