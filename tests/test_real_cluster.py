@@ -40,6 +40,18 @@ OUT_WITHIN = 5.0
 LINES = ["100", "101", "102", "104", "107", "109", "111", "112", "114"]
 
 
+def infolinia(*command: str) -> str:
+    """Run ``infolinia --config TEST_CONFIG COMMAND`` as a person does; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def homes(cluster: RunningCluster, tmp_path: Path) -> dict[str, str]:
     """Each line of LINES and the node that served both of two calls to it."""
     cluster.mark()
@@ -109,8 +121,8 @@ def test_a_killed_app_takes_its_node_out_until_it_is_back(
 def test_a_drained_node_gets_no_new_calls_and_undrained_it_is_home_again(
     cluster2: RunningCluster, tmp_path: Path
 ) -> None:
-    """``infolinia cluster drain NODE``: its banks' new calls go to the other
-    node while it finishes its own; ``undrain`` takes it back."""
+    """``infolinia cluster drain NODE`` (the command): its banks' new calls go
+    to the other node while it finishes its own; ``undrain`` takes it back."""
     home = homes(cluster2, tmp_path)
     line = next(iter(home))
     node = cluster2.cluster.node(home[line])
@@ -119,7 +131,7 @@ def test_a_drained_node_gets_no_new_calls_and_undrained_it_is_home_again(
     async def drained_during_a_call() -> tuple[SippResult, SippResult]:
         in_progress = asyncio.ensure_future(call(line, tmp_path / "in-progress", hold_ms=3000))
         await asyncio.sleep(1)
-        await asyncio.to_thread(kamailio.drain, node)
+        await asyncio.to_thread(infolinia, "cluster", "drain", node.name)
         new = await call(line, tmp_path / "new", hold_ms=500)
         return await in_progress, new
 
@@ -133,7 +145,7 @@ def test_a_drained_node_gets_no_new_calls_and_undrained_it_is_home_again(
         time.sleep(2)  # probes keep coming: a drained node stays out
         assert (kamailio.destinations().get(node.sip) or "").startswith("D")
     finally:
-        kamailio.undrain(node)
+        infolinia("cluster", "undrain", node.name)
     cluster2.wait_dispatcher(node, "A")
     cluster2.mark()
     result = asyncio.run(call(line, tmp_path / "undrained", hold_ms=500))
@@ -237,15 +249,7 @@ def test_a_phone_registered_at_kamailio_is_rung_by_either_node(
 
 def test_cluster_status_says_what_runs_where(cluster2: RunningCluster) -> None:
     """``infolinia cluster status --json``, as a person runs it."""
-    command = ["cluster", "status", "--json"]
-    done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *command],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 0, done.stderr
-    status = json.loads(done.stdout)
+    status = json.loads(infolinia("cluster", "status", "--json"))
     assert status["sip"] == "127.0.0.1:5070" and status["kamailio_pid"] is not None
     assert status["state"] == cluster2.cluster.state
     for node, shown in zip(cluster2.nodes, status["nodes"], strict=True):
