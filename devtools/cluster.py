@@ -8,7 +8,8 @@ Everything lives under ``/var/cache/infolinia/cluster`` (or
       kamailio/     kamailio.cfg (rendered from docker/kamailio/), dispatcher.list,
                     its pid file, control socket and log
       node1/        etc (the node's /etc/asterisk), lib, spool, log, run, cache,
-                    prompts (the app's prompt folder), app.log, app.pid
+                    prompts (the app's prompt folder), block-spool (its blocks while
+                    the shared store is down), app.log, app.pid
       node2/ ...
       state.sqlite  the state every node shares (see :attr:`Cluster.state`)
 

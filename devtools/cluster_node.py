@@ -198,6 +198,8 @@ class Node:
             "INFOLINIA_ADMIN_PORT": str(self.admin_port),
             "INFOLINIA_AUDIT_HEADS_FILE": str(self.home / "audit-heads.log"),
             "INFOLINIA_STATE": state,
+            # Blocks confirmed while the shared store is down wait here: each node its own.
+            "INFOLINIA_SPOOL_DIR": str(self.home / "block-spool"),
             "INFOLINIA_CLUSTER_PROXY": KAMAILIO_LISTEN,
             "INFOLINIA_CLUSTER_CONTACT": self.sip,
         }

@@ -61,6 +61,7 @@ def test_a_node_is_named_by_the_environment_and_defaults_to_the_host(tmp_path: P
     assert node.admin.port == Node(2, tmp_path).admin_port
     assert node.cluster == ClusterSettings(proxy=KAMAILIO_LISTEN, contact="127.0.0.3:5060")
     assert str(node.voice.cache_dir) == str(tmp_path / "node2" / "prompts")
+    assert node.security.spool_dir == tmp_path / "node2" / "block-spool"
 
 
 def test_every_log_line_names_the_node() -> None:
