@@ -36,6 +36,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from stasis_app.errors import InfoliniaError
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 ROOT = Path(os.environ.get("INFOLINIA_POSTGRES_DIR", "/var/cache/infolinia/postgres"))
 DEFAULT_PORT = 55432
@@ -44,7 +46,7 @@ DATABASE = "infolinia"
 READY_SECONDS = 60
 
 
-class PostgresError(RuntimeError):
+class PostgresError(InfoliniaError):
     """The private PostgreSQL could not be started, reached or stopped."""
 
 

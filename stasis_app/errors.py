@@ -28,7 +28,9 @@ whole tree::
     ├── UnknownSupervisor        no such supervisor (LookupError) [queue.supervisor]
     ├── NoSuchRequest            no such block request (LookupError) [safeguards.journal]
     ├── HeadsError               an audit heads file cannot be trusted [safeguards.audit]
+    ├── PostgresError            the private PostgreSQL of devtools failed [devtools.postgres]
     └── SandboxError             the Asterisk sandbox failed [devtools.sandbox]
+        └── ClusterError         ...or the cluster on one machine [devtools.cluster_node]
 
 Only :mod:`stasis_app.telephony.gateway` raises the ``AriError`` family: it turns aiohttp's and
 aioari's exceptions into these, so nothing else needs to know about them. A
