@@ -11,7 +11,16 @@ Everything lives under ``/var/cache/infolinia/cluster`` (or
                     prompts (the app's prompt folder), block-spool (its blocks while
                     the shared store is down), app.log, app.pid
       node2/ ...
-      state.sqlite  the state every node shares (see :attr:`Cluster.state`)
+      state-in-use  the state the nodes were started with (for status)
+      postgres-started  the PostgreSQL ``up`` started (``down`` stops it)
+
+The state every node shares is a private PostgreSQL 15 (devtools/postgres.py,
+named ``cluster``, port 55450, its data under
+/var/cache/infolinia/postgres/cluster), started by ``up`` unless the state is
+given (``--state``: a postgresql:// URL, or a SQLite file path, which WAL
+makes safe for processes on one machine, never for nodes on several). The
+apps get the URL; the password reaches them as a file named in their
+environment (INFOLINIA_STATE_PASSWORD_FILE), never in the URL.
 
 Node k runs Asterisk from the sandbox's Debian root on its own loopback
 address 127.0.0.(k+1), in a mount namespace of its own
@@ -26,7 +35,7 @@ holds a registration at Kamailio (``cluster:`` in the app's settings:
 
 The apps are the deployment's own config (``--config``) with the node's
 settings given through the environment: ARI URL, prompt folder, admin port,
-node name, audit heads file, and the state every node shares.
+node name, audit heads file, block spool, and the state every node shares.
 """
 
 import os
@@ -44,9 +53,14 @@ from devtools.cluster_node import (
     say,
 )
 from devtools.kamailio import Kamailio
+from devtools.postgres import Postgres
 from devtools.sandbox import Sandbox
 
 MAX_NODES = 8
+# The cluster's own PostgreSQL (not the developer's 55432, the tests' 55499
+# nor the benchmark's 55440).
+POSTGRES_NAME = "cluster"
+POSTGRES_PORT = 55450
 
 
 def default_home() -> Path:
@@ -68,11 +82,14 @@ class Cluster:
     # Extra environment for every app (tests: plugins, an audit key).
     app_env: dict[str, str] = field(default_factory=dict)
     # The state every node shares: a postgresql:// URL (the password comes to
-    # the apps through the environment, never the URL); None: see :attr:`state`.
+    # the apps through the environment, never the URL) or a SQLite file;
+    # None: the cluster's own PostgreSQL (:attr:`postgres`), started by up().
     state_url: str | None = None
     # Where the apps seed their prompt folders from (content-addressed files
     # already rendered elsewhere), if anywhere.
     seed_prompts: Path | None = None
+    # The PostgreSQL up() starts when no state_url is given.
+    postgres: Postgres = field(default_factory=lambda: Postgres(POSTGRES_NAME, POSTGRES_PORT))
 
     def __post_init__(self) -> None:
         if not 1 <= self.size <= MAX_NODES:
@@ -80,12 +97,18 @@ class Cluster:
 
     @property
     def state(self) -> str:
-        """The state every node shares: :attr:`state_url`, or one SQLite file
-        in the cluster's folder, which WAL makes safe for processes on one
-        machine (never for nodes on several).
-        TODO(lead): start devtools.postgres at ``up`` and make its URL the
-        default (its ``env()`` for the apps' login goes into ``app_env``)."""
-        return self.state_url or str(self.home / "state.sqlite")
+        """The state every node shares: :attr:`state_url`, or the URL of the
+        cluster's own PostgreSQL (:attr:`postgres`, its database ``infolinia``)."""
+        return self.state_url or self.postgres.url()
+
+    @property
+    def owns_postgres(self) -> bool:
+        """Whether the state is the cluster's own PostgreSQL (up starts it)."""
+        return self.state_url is None
+
+    @property
+    def _postgres_mark(self) -> Path:
+        return self.home / "postgres-started"
 
     @property
     def nodes(self) -> list[Node]:
@@ -118,6 +141,8 @@ class Cluster:
     def up(self, app_timeout: float = 120) -> None:
         started = time.monotonic()
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.owns_postgres:
+            self._start_postgres()
         (self.home / "state-in-use").write_text(self.state + "\n")  # for status
         self._prepare_root()
         for extra in self.running_nodes():
@@ -156,8 +181,27 @@ class Cluster:
                 self.start_app(node, timeout, password)
             seed = node.prompt_dir
 
+    def _start_postgres(self) -> None:
+        server = self.postgres
+        if server.pid() is None:
+            say(f"PostgreSQL {server.name}: starting on port {server.port} ({server.folder})")
+            server.up()
+            self._postgres_mark.write_text(f"{server.name} {server.port}\n")
+        else:
+            server.up()  # running already (ours or a developer's): wait until it answers
+            say(f"PostgreSQL {server.name} already running (pid {server.pid()})")
+
+    def app_environment(self, node: Node, password: str | None = None) -> dict[str, str]:
+        """Everything ``node``'s app gets in its environment beyond ours: the
+        node's settings, the login to the shared state, :attr:`app_env`. A
+        command run "as node k" (``infolinia prompts set``) takes the same."""
+        env = node.app_env(password or self.sandbox.ari_password(), self.state)
+        if self.owns_postgres:
+            env.update(self.postgres.env())
+        return {**env, **self.app_env}
+
     def start_app(self, node: Node, timeout: float = 60, password: str | None = None) -> None:
-        env = {**node.app_env(password or self.sandbox.ari_password(), self.state), **self.app_env}
+        env = self.app_environment(node, password)
         offset = node.start_app(self.config, env)
         began = time.monotonic()
         node.wait_app(offset, timeout)
@@ -181,6 +225,11 @@ class Cluster:
         for node in nodes:
             node.stop_asterisk(self.sandbox.root)
             say(f"{node.name}: stopped")
+        if self._postgres_mark.exists():  # only the PostgreSQL up started
+            name, port = self._postgres_mark.read_text().split()
+            if Postgres(name, int(port), self.postgres.root).down():
+                say(f"PostgreSQL {name} stopped (its data stays in {self.postgres.folder})")
+            self._postgres_mark.unlink()
         say("Kamailio stopped; the cluster is down (its folders stay)")
 
     def _prepare_root(self) -> None:
@@ -223,11 +272,14 @@ class Cluster:
                     "folder": str(node.home),
                 }
             )
+        state = self.state_url or _read(self.home / "state-in-use") or self.state
         return {
             "sip": KAMAILIO_LISTEN,
             "kamailio_pid": kamailio.pid(),
             "kamailio_config": str(kamailio.config),
-            "state": self.state_url or _read(self.home / "state-in-use") or self.state,
+            "state": state,
+            # The cluster's own PostgreSQL, when that is the state in use.
+            "postgres": self.postgres.status() if state == self.postgres.url() else None,
             "nodes": nodes,
         }
 

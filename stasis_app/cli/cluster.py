@@ -26,8 +26,8 @@ def add_commands(commands: Any) -> None:
     cluster.add_argument(
         "--state",
         help="the state every node shares: a postgresql:// URL (password from "
-        "$INFOLINIA_STATE_PASSWORD or $INFOLINIA_STATE_PASSWORD_FILE); default: one SQLite file "
-        "in the cluster's folder",
+        "$INFOLINIA_STATE_PASSWORD or $INFOLINIA_STATE_PASSWORD_FILE) or a SQLite file; default: "
+        "the cluster's own PostgreSQL (port 55450), started by 'up' and stopped by 'down'",
     )
     cluster.add_argument("--json", action="store_true", help="status as JSON")
     cluster.set_defaults(handler=_cluster)
@@ -79,6 +79,11 @@ def _print(status: dict[str, Any]) -> None:
     kamailio = status["kamailio_pid"]
     print(f"SIP entry  {status['sip']} (Kamailio {'pid ' + str(kamailio) if kamailio else 'down'})")
     print(f"state      {status['state']}")
+    postgres = status.get("postgres")
+    if postgres:
+        running = f"pid {postgres['pid']}" if postgres["running"] else "DOWN"
+        where = f"port {postgres['port']}, {postgres['data']}"
+        print(f"PostgreSQL {postgres['name']} ({running}, {where})")
     print(f"{'node':6} {'sip':16} {'asterisk':9} {'app':9} {'in set':7} {'calls':5}  admin")
     for node in status["nodes"]:
         asterisk = node["asterisk_pid"] if node["ari_answers"] else "down"

@@ -1,7 +1,8 @@
 """The tests' cluster: Kamailio and two Asterisk nodes with one app each
-(devtools/cluster.py), started once per test run with the test config, and
-what the tests ask of it: call through Kamailio, find which node served a
-call."""
+(devtools/cluster.py), started once per test run with the test config, their
+shared state a fresh database on the test run's PostgreSQL
+(tests/support/stores.py), and what the tests ask of it: call through
+Kamailio, find which node served a call."""
 
 import asyncio
 import os
@@ -18,6 +19,7 @@ import pytest
 
 from devtools.cluster import Cluster
 from devtools.cluster_node import KAMAILIO_LISTEN, Node, log_entries
+from devtools.postgres import Postgres
 from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
@@ -28,6 +30,8 @@ from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 
 # The test config's three demo banks on the shipped bank flow.
 DEMO_BANKS = {"100": "izbica", "101": "cieszyn", "102": "staszow"}
+# The cluster's database on the test run's PostgreSQL: made afresh each run.
+STATE_DATABASE = "cluster"
 
 
 @dataclass
@@ -56,9 +60,14 @@ def app_env() -> dict[str, str]:
 class RunningCluster:
     """The running cluster and a log cursor per node (calls since :meth:`mark`)."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, postgres: Postgres) -> None:
         self.cluster = cluster
+        self.postgres = postgres  # the server the shared state lives on
         self._marks: dict[str, int] = {}
+
+    def env(self, node: Node) -> dict[str, str]:
+        """``node``'s app's environment: a command run with it acts as that node."""
+        return self.cluster.app_environment(node)
 
     @property
     def nodes(self) -> list[Node]:
@@ -202,19 +211,23 @@ async def ring_from(node: Node, ari_password: str, agent: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster2(sandbox: Sandbox) -> Iterator[RunningCluster]:
-    """Two nodes behind Kamailio, serving the test config, for the whole run.
-    The single-node sandbox (127.0.0.1) runs beside it untouched."""
+def cluster2(sandbox: Sandbox, postgres: Postgres) -> Iterator[RunningCluster]:
+    """Two nodes behind Kamailio, serving the test config, for the whole run,
+    on a fresh PostgreSQL database (the audit key is this run's). The
+    single-node sandbox (127.0.0.1) runs beside it untouched."""
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    Cluster(sandbox, TEST_CONFIG).down()  # what an earlier run (or a developer's cluster) left
+    postgres.drop_database(STATE_DATABASE)
     cluster = Cluster(
-        sandbox, TEST_CONFIG, size=2, app_env=app_env(), seed_prompts=settings.voice.cache_dir
+        sandbox,
+        TEST_CONFIG,
+        size=2,
+        app_env={**app_env(), **postgres.env()},
+        state_url=postgres.create_database(STATE_DATABASE),
+        seed_prompts=settings.voice.cache_dir,
     )
-    cluster.down()  # what an earlier run (or a developer's cluster) left
-    # A fresh shared state per run: the audit key is this run's.
-    for leftover in cluster.home.glob(Path(cluster.state).name + "*"):
-        leftover.unlink()
     cluster.up(app_timeout=90)
-    yield RunningCluster(cluster)
+    yield RunningCluster(cluster, postgres)
     cluster.down()
-    for leftover in cluster.home.glob(Path(cluster.state).name + "*"):
-        leftover.unlink()  # keyed with this run's audit key: of no use to anyone after
+    if postgres.pid() is not None:  # keyed with this run's audit key: of no use after
+        postgres.drop_database(STATE_DATABASE)
