@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.cluster import Cluster
 from devtools.cluster_node import KAMAILIO_LISTEN, ClusterError, Node
 from devtools.kamailio import KAMAILIO_BINARY, KAMAILIO_TEMPLATE, Kamailio, render_kamailio
+from devtools.sandbox import Sandbox
 from stasis_app.config import ClusterSettings, load_settings
 from stasis_app.logs import JsonLineFormatter
 from stasis_app.metrics import AppMetrics
@@ -62,6 +64,28 @@ def test_a_node_is_named_by_the_environment_and_defaults_to_the_host(tmp_path: P
     assert node.cluster == ClusterSettings(proxy=KAMAILIO_LISTEN, contact="127.0.0.3:5060")
     assert str(node.voice.cache_dir) == str(tmp_path / "node2" / "prompts")
     assert node.security.spool_dir == tmp_path / "node2" / "block-spool"
+
+
+def test_the_nodes_share_the_clusters_own_postgresql_unless_told(tmp_path: Path) -> None:
+    """By default the state is the cluster's PostgreSQL (port 55450): its URL
+    carries no password, the apps get the password file's name; ``--state``
+    (a URL or a SQLite file) replaces it and no PostgreSQL is started."""
+    sandbox = Sandbox(tmp_path / "sandbox", tmp_path / "prompts")
+    cluster = Cluster(sandbox, tmp_path / "infolinia.yaml", home=tmp_path / "cluster")
+    assert cluster.owns_postgres
+    assert cluster.state == "postgresql://infolinia@127.0.0.1:55450/infolinia"
+    env = cluster.app_environment(cluster.nodes[0], password="pw")
+    assert env["INFOLINIA_STATE"] == cluster.state
+    assert env["INFOLINIA_STATE_PASSWORD_FILE"].endswith("/postgres/cluster/password")
+    assert (
+        env["INFOLINIA_SPOOL_DIR"]
+        != cluster.app_environment(cluster.nodes[1], "pw")["INFOLINIA_SPOOL_DIR"]
+    )
+    given = Cluster(
+        sandbox, tmp_path / "infolinia.yaml", home=tmp_path / "c", state_url=str(tmp_path / "s.db")
+    )
+    assert not given.owns_postgres and given.state == str(tmp_path / "s.db")
+    assert "INFOLINIA_STATE_PASSWORD_FILE" not in given.app_environment(given.nodes[0], "pw")
 
 
 def test_every_log_line_names_the_node() -> None:
