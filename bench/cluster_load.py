@@ -31,16 +31,19 @@ statistics, committed transactions and rows inserted/updated/deleted of the
 app's database (pg_stat_database). Kamailio's and PostgreSQL's shares are
 their CPU over the cluster's whole CPU per call; the ratios put each cluster
 figure over the single-node figure of the same level, measured in this run.
-The cluster's idle cost (before its first level: CPU and write transactions
-per second with no call) is reported apart: it is in every per-call figure,
-as load.py's figures include each process's idle work during the run.
+The cluster's idle cost (before its first level: CPU ms, write transactions
+and WAL bytes per second with no call) is reported apart: it is in every
+per-call figure, as load.py's figures include each process's idle work
+during the run, and ``idle_per_call`` says how much of each figure it is.
+The single node's idle work is in its figures too but not measured apart.
 
 Needs Debian's sip-tester, kamailio and postgresql-15, the sandbox (started
 if down) and nothing else on 127.0.0.2-3 or 5070: run it under the team's
 lock. The single node runs first, then the cluster is started (in its own
 folder, /var/cache/infolinia/bench-cluster), run, and stopped with its
-PostgreSQL, even on failure. About 2 minutes per run of the card-block path
-at these levels: some 8 minutes in all, cluster start-up included.
+PostgreSQL, even on failure. Each level of the card-block path takes about
+95 s (calls start over one call's length, the last ends one length later):
+some 7.5 minutes in all on 2 CPUs, cluster start-up included.
 """
 
 import argparse
@@ -75,7 +78,7 @@ from load import (
 from load_paths import PATHS, CallerPath, write_scenario
 
 from devtools.cluster import Cluster
-from devtools.cluster_node import KAMAILIO_LISTEN, log_entries
+from devtools.cluster_node import KAMAILIO_LISTEN, log_entries, terminate
 from devtools.postgres import Postgres
 from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
@@ -318,15 +321,28 @@ def idle_cost(procs: ClusterProcesses) -> dict[str, float]:
     return cost
 
 
-@contextlib.contextmanager
-def running_cluster(sandbox: Sandbox, config: Path, size: int) -> Iterator[ClusterProcesses]:
-    """PostgreSQL (a fresh database) and the cluster, stopped afterwards whatever happens."""
-    theirs = Cluster(sandbox, config)  # the default folder: tests', a developer's
+def idle_share(idle: dict[str, float], result: dict[str, Any]) -> dict[str, float]:
+    """What the idle cluster would have used over this run's wall time, per
+    completed call: the part of each per-call figure no call caused."""
+    per_s = result["wall_seconds"] / max(result["completed"], 1)
+    return {name.replace("_per_s", "_per_call"): round(v * per_s, 1) for name, v in idle.items()}
+
+
+def refuse_another_cluster(sandbox: Sandbox, config: Path) -> None:
+    """Stop here if a cluster from the default folder (the tests', a
+    developer's) holds the addresses ours needs."""
+    theirs = Cluster(sandbox, config)
     if theirs.running_nodes() or theirs.kamailio.pid() is not None:
         raise SystemExit(
             f"a cluster runs from {theirs.home} (127.0.0.2-3, {KAMAILIO_LISTEN}): "
             "stop it first (infolinia cluster down)"
         )
+
+
+@contextlib.contextmanager
+def running_cluster(sandbox: Sandbox, config: Path, size: int) -> Iterator[ClusterProcesses]:
+    """PostgreSQL (a fresh database) and the cluster, stopped afterwards whatever happens."""
+    refuse_another_cluster(sandbox, config)
     server = Postgres(PG_NAME, PG_PORT)
     cluster: Cluster | None = None
     try:
@@ -431,6 +447,7 @@ def main() -> None:
     config = bench_config(workdir, admin_port)
     settings = load_settings(config, resolve_secrets=False)
     box = Sandbox.default(prompt_dir=settings.voice.cache_dir)
+    refuse_another_cluster(box, config)
     box.up()
     ari = Ari(box.ari_password())
     Path("/tmp/infolinia-bench").mkdir(exist_ok=True)
@@ -473,10 +490,17 @@ def main() -> None:
                     procs, path, level, args.seconds, through_proxy, call_seconds,
                     workdir / f"cluster-{level}",
                 )  # fmt: skip
+                result["idle_per_call"] = idle_share(report["cluster_idle"], result)
                 report["cluster"].append(result)
                 say(summary(result))
     finally:
+        # run_one stops its app and SIPp when it returns, not when it raises:
+        # whatever this process started and left running is stopped here.
+        for pid in _children().get(os.getpid(), []):
+            terminate(pid, grace=20)
         report["load_after"] = os.getloadavg()
+        if args.out:  # what was measured, even if a later step failed
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
