@@ -8,6 +8,7 @@ token, users and a session, an unkeyed audit trail, a pending block, a
 callback, a lock), then used by this release (the trail anchored by the key,
 a keyed entry, a journal claim, a login in flight)."""
 
+import asyncio
 import sqlite3
 import textwrap
 from functools import partial
@@ -24,6 +25,7 @@ from stasis_app.safeguards.journal import BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard, Verdict
 from stasis_app.store import Connection, Store
 from stasis_app.store.transfer import tables
+from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
 
 pytestmark = pytest.mark.unit
 
@@ -93,6 +95,9 @@ def test_a_deployments_sqlite_state_moves_into_postgresql_and_the_audit_still_ve
     guard = LoginGuard(store, SecuritySettings())
     assert guard.begin("izbica", "600", "11112222", "identify", now=NOW).allowed  # in flight
     assert audit.verify(save_checkpoint=True).ok  # the checkpoint moves too, still signed
+    calls = CallRegistry(node="node1")  # a call in progress on the live page
+    calls.started("node1-1.1", "izbica")
+    asyncio.run(CallsBoard(store, calls).exchange())
     before = everything(store)
     assert all(before.values()), [table for table, rows in before.items() if not rows]
 
