@@ -3,6 +3,7 @@ each engine) each see the other's calls on the live page, a call that ended
 leaves at the next write, and a node that stopped writing drops out."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,55 @@ async def test_each_node_sees_the_calls_of_the_other(state_where: Path | str) ->
     await boards[0].leave()  # n1 stops cleanly: gone from n2's page at once
     await boards[1].exchange()
     assert [(v.channel_id, v.node) for v in second.views(everyone)] == [("ch-b", "n2")]
+
+
+class Spy:
+    """A store connection that notes how many rows each write names."""
+
+    def __init__(self, db: Any, seen: list[tuple[str, int]]) -> None:
+        self.db, self.seen = db, seen
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        self.seen.append((sql.split()[0] + " " + sql.split()[2], 1))
+        return self.db.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Any, /) -> Any:
+        rows = list(rows)
+        self.seen.append((sql.split()[0] + " " + sql.split()[2], len(rows)))
+        return self.db.executemany(sql, rows)
+
+
+async def test_a_node_writes_only_what_changed(
+    state_where: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 calls that wait cost the store a heartbeat every 2 s, not 300 rows."""
+    store, clock = Store(state_where), Clock()
+    registry = CallRegistry(clock, node="n1")
+    board = CallsBoard(store, registry)
+    waiting = {f"ch-{n}": registry.started(f"ch-{n}", "cieszyn") for n in range(300)}
+    for info in waiting.values():
+        info.state = lambda: "queue"
+    await board.exchange()
+    seen: list[tuple[str, int]] = []
+    transaction = store.transaction
+    monkeypatch.setattr(
+        store, "transaction", lambda work: transaction(lambda db: work(Spy(db, seen)))
+    )
+
+    clock.now += 2
+    await board.exchange()
+    assert seen == [("INSERT live_nodes", 1)]  # nothing changed: the heartbeat only
+
+    seen.clear()
+    waiting["ch-7"].state = lambda: "talking"
+    registry.ended("ch-8")
+    registry.started("ch-new", "izbica")
+    clock.now += 2
+    await board.exchange()
+    assert sorted(seen) == [
+        ("DELETE live_calls", 1), ("INSERT live_calls", 2), ("INSERT live_nodes", 1)
+    ]  # fmt: skip
+    other = CallRegistry(clock, node="n2")
+    await CallsBoard(Store(state_where), other).exchange()
+    shown = {v.channel_id: v.state for v in other.views(everyone)}
+    assert len(shown) == 300 and shown["ch-7"] == "talking" and "ch-8" not in shown
