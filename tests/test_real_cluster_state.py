@@ -36,6 +36,7 @@ from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard
 from stasis_app.store import Store
+from stasis_app.store.postgres import POOL_WAIT
 from tests.conftest import TEST_CONFIG
 from tests.support.cluster import RunningCluster, call, cluster2
 from tests.support.reference_core import ReferenceCoreThread, Seen
@@ -281,28 +282,30 @@ def test_a_prompt_edit_through_node1_is_heard_on_node2s_next_call(
 def test_a_journaled_block_of_a_node_that_died_is_delivered_by_the_other(
     cluster2: RunningCluster, core: ReferenceCoreThread, store: Store, tmp_path: Path
 ) -> None:
-    """The bank's blocks answer 503: a card block confirmed on the bank's home
-    node is read a reference and journaled in the shared store; that node's
-    app is killed; once the bank is back, the other node's journal worker
-    delivers the block, once."""
+    """The bank's blocks answer 503 while node2's app is being restarted: a
+    card block confirmed on node1 (the bank's home) is read a reference and
+    journaled in the shared store; node1's app is killed; the bank is back,
+    node2's app starts, and its journal worker delivers the block, once.
+    (node2 is stopped meanwhile because its worker, trying the block while
+    the bank is down, would open its circuit breaker for
+    ``security.breaker_seconds``, 30 s, before delivering.)"""
     home = home_of(cluster2, WEBSERVICE_LINE, tmp_path / "home")
     other = next(n for n in cluster2.nodes if n != home)
     caller, texts = simulator(cluster2, home)
     journal = BlockJournal(store)
     core.core.bank.reset()
-    core.core.faults.blocks_down = True
+    other.stop_app()
     try:
-        transcript = dial(caller, WEBSERVICE_LINE, "1 12345678 1234# 1 1 1")
-        spoken = said(transcript)
-        assert texts["block_registered"] in spoken, transcript.as_text()
-        reference = digits_from_words(words_after(transcript, texts["block_registered"]))
-        [entry] = [e for e in journal.entries(PENDING) if e.reference == reference]
-        offset = other.app_log.stat().st_size
-        home.kill_app()
-        killed = time.monotonic()
-    finally:
-        core.core.faults.blocks_down = False
-    try:
+        core.core.faults.blocks_down = True
+        try:
+            transcript = dial(caller, WEBSERVICE_LINE, "1 12345678 1234# 1 1 1")
+            spoken = said(transcript)
+            assert texts["block_registered"] in spoken, transcript.as_text()
+            reference = digits_from_words(words_after(transcript, texts["block_registered"]))
+            [entry] = [e for e in journal.entries(PENDING) if e.reference == reference]
+            home.kill_app()
+        finally:
+            core.core.faults.blocks_down = False
         held = store.read(
             lambda db: db.execute(
                 "SELECT claimed_by, claimed_until FROM journal WHERE reference = ?", (reference,)
@@ -310,14 +313,20 @@ def test_a_journaled_block_of_a_node_that_died_is_delivered_by_the_other(
         )
         lapse = max(0.0, float(held[1]) - time.time())
         print(f"{home.name}'s app killed; its claim on the block: {held[0] or 'none'}")
+        offset = other.app_log.stat().st_size
+        started = time.monotonic()
+        cluster2.cluster.start_app(other)
         deadline = time.monotonic() + lapse + 20
         while time.monotonic() < deadline:
             [now] = [e for e in journal.entries() if e.reference == reference]
             if now.state != PENDING:
                 break
-            time.sleep(0.2)
-        took = time.monotonic() - killed
-        print(f"  delivered {took:.1f}s after the kill (claim left to lapse: {lapse:.0f}s)")
+            time.sleep(0.1)
+        took = time.monotonic() - started
+        print(
+            f"  delivered by {other.name} {took:.1f}s after its app was started "
+            f"(a claim left to lapse: {lapse:.0f}s)"
+        )
         assert now.state == DELIVERED and now.operation_id == entry.operation_id
         assert core.core.bank.snapshot("12345678")["cards"][0]["status"] == "blocked"
         delivered_by = [
@@ -327,17 +336,22 @@ def test_a_journaled_block_of_a_node_that_died_is_delivered_by_the_other(
         assert len(delivered_by) == 1, delivered_by
         proof = [(e.action, e.result) for e in AuditLog(store).entries(reference=reference)]
         assert proof == [("block_card", "journaled"), ("block_card", "delivered")]
-        blocks = core.core.bank.snapshot("12345678")["blocks"]
-        assert len(blocks) == 1  # asked of the bank once
+        assert len(core.core.bank.snapshot("12345678")["blocks"]) == 1  # asked once
     finally:
         with contextlib.suppress(Exception):
             core.core.bank.reset()
-        cluster2.cluster.start_app(home)
-        cluster2.wait_registered(home, present=True)
+        for node in (home, other):
+            if node.app_pid() is None:
+                cluster2.cluster.start_app(node)
+            cluster2.wait_registered(node, present=True)
 
 
-# Lines whose first prompts play at once (tests/test_real_cluster.py): the load.
-LOAD_LINES = ["100", "101", "102", "104", "107", "109", "111", "112", "114"]
+# Lines that play and wait for keys for longer than a load call holds: the load.
+LOAD_LINES = ["100", "101", "102", "107", "109", "112"]
+# How long a node waits for PostgreSQL before it gives up on a write (the
+# pool's wait, stasis_app/store/postgres.py POOL_WAIT), and a margin: a caller
+# stays on the line through that silence.
+STORE_WAIT = POOL_WAIT + 2
 
 
 async def logged(node: Node, offset: int, event: str, timeout: float, **fields: str) -> float:
@@ -376,19 +390,21 @@ def test_postgresql_restarted_under_load(
     spool = blocker_node.home / "block-spool"
     audit_before = AuditLog(store).head()[0]
     offset = blocker_node.app_log.stat().st_size
-    load_lines = LOAD_LINES * 2 + LOAD_LINES[:2]  # 20
+    load_lines = LOAD_LINES * 3 + LOAD_LINES[:2]  # 20
     times: dict[str, float] = {}
 
     async def scenario() -> tuple[list[SippResult], Transcript, Transcript]:
-        load = asyncio.gather(
-            *(
-                call(line, tmp_path / f"load-{i}-{line}", hold_ms=14000)
-                for i, line in enumerate(load_lines)
-            )
-        )
         keys = ["1", "12345678", "1234#", "1", "1", "1"]
         blocking = asyncio.ensure_future(
-            blocker.call("100", keys, quiet_gap=0.3, timeout=60, hangup_after=1.0)
+            # The caller waits through a silence: the audit waits for the store first.
+            blocker.call("100", keys, quiet_gap=0.3, timeout=60, hangup_after=STORE_WAIT)
+        )
+        await logged(blocker_node, offset, "caller logged in", 30)
+        load = asyncio.gather(
+            *(
+                call(line, tmp_path / f"load-{i}-{line}", hold_ms=10000)
+                for i, line in enumerate(load_lines)
+            )
         )
         await logged(blocker_node, offset, "operation done", 30, operation="list_cards")
         await asyncio.sleep(0.2)  # its audit entry written
@@ -396,7 +412,7 @@ def test_postgresql_restarted_under_load(
         await asyncio.to_thread(postgres.down)
         times["stopped"] = time.monotonic()
         login = await login_caller.call(
-            "101", ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=60, hangup_after=0.5
+            "101", ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=60, hangup_after=STORE_WAIT
         )
         blocked = await blocking
         times["start"] = time.monotonic()
@@ -415,12 +431,13 @@ def test_postgresql_restarted_under_load(
         f"(stop took {times['stopped'] - times['stop']:.1f}s, "
         f"start {times['started'] - times['start']:.1f}s) under {len(load)} calls"
     )
-    # The calls in progress finished.
-    assert [r.returncode for r in load] == [0] * len(load), [r.output for r in load if r.returncode]
+    failed = [r.output[-600:] for r in load if r.returncode]
     served = cluster2.wait_served(len(load) + 2, timeout=20)
     ended = [c for c in served if c.outcome]
-    print(f"  calls ended: {len(ended)}, outcomes {sorted({str(c.outcome) for c in ended})}")
-    assert sum(c.outcome == "caller hung up" for c in ended) >= len(load)
+    print(
+        f"  load calls failed at SIPp: {len(failed)}; calls the apps ended: {len(ended)}, "
+        f"outcomes {sorted({str(c.outcome) for c in ended})}"
+    )
     # The blocker heard the whole path: the bank's reference.
     spoken = said(blocked)
     assert texts["card_blocked"] in spoken, blocked.as_text()
@@ -447,3 +464,6 @@ def test_postgresql_restarted_under_load(
     assert len({e.operation_id for e in journal}) == len(journal)
     assert [c["status"] for c in izbica.snapshot("12345678")["cards"]][:1] == ["blocked"]
     izbica.reset()
+    # The calls in progress finished: the callers hung up when they meant to.
+    assert failed == [], failed
+    assert sum(c.outcome == "caller hung up" for c in ended) >= len(load)
