@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from devtools.cluster_node import Node
+from adapters.demo import DemoBank, DemoSettings
+from devtools.cluster_node import Node, log_entries
+from devtools.simulator import CallSimulator, Transcript
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
 from tests.conftest import TEST_CONFIG
 from tests.support.cluster import (
     DEMO_BANKS,
@@ -23,15 +27,13 @@ from tests.support.cluster import (
     agent_answers,
     call,
     calls,
-    cluster2,
     register_agent,
     ring_from,
 )
 from tests.support.sipp import SippResult, free_udp_port
+from tests.test_real_bank import TEXTS, digits_from_words, said, words_after
 
 pytestmark = pytest.mark.asterisk
-
-__all__ = ["cluster2"]  # the session fixture, used by every test here
 
 # The issue's bound: a node that stops serving gets no new calls after this.
 OUT_WITHIN = 5.0
@@ -158,10 +160,20 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
 ) -> None:
     """kill -9 of one node's Asterisk with calls in progress on both nodes:
     the dead node's calls are lost, the other node's finish, and new calls
-    to the dead node's banks are served by the other node within 5 s."""
+    to the dead node's banks are served by the other node within 5 s. Two
+    callers block cards on the dead node meanwhile (the kill comes once the
+    first has confirmed): every block a caller heard a reference for is at
+    the bank under that reference."""
     home = homes(cluster2, tmp_path)
     cluster = cluster2.cluster
     victim = cluster.node(home["100"])
+    settings = load_settings(TEST_CONFIG, env=cluster.app_environment(victim))
+    blocker = CallSimulator(
+        settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
+    )
+    izbica = DemoBank(DemoSettings(**settings.tenants["izbica"].adapter.settings))
+    izbica.reset()
+    blocks: list[asyncio.Future[Transcript]] = []
     survivor = next(n for n in cluster2.nodes if n != victim)
     victim_lines = [line for line, name in home.items() if name == victim.name]
     # About 40 calls in progress: four to every line, held 6 s, both nodes busy.
@@ -174,6 +186,15 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
 
     async def scenario() -> tuple[list[tuple[SippResult, float]], list[tuple[float, SippResult]]]:
         nonlocal killed_at, wall_killed_at
+        offset = victim.app_log.stat().st_size
+        for customer, pin in BLOCKERS:  # on the victim, as Kamailio sends line 100
+            keys = ["1", customer, f"{pin}#", "1", "1", "1"]
+            blocks.append(
+                asyncio.ensure_future(
+                    blocker.call("100", keys, quiet_gap=0.3, timeout=60, hangup_after=1.0)
+                )
+            )
+        await asyncio.to_thread(block_done, victim, offset)
         load = asyncio.gather(
             *(timed(line, tmp_path / f"load-{i}-{line}") for i, line in enumerate(load_lines))
         )
@@ -185,11 +206,21 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
             started = time.monotonic() - killed_at
             new.append((started, await call(victim_lines[0], tmp_path / f"new-{i}", 500)))
             await asyncio.sleep(0.5)
+        await asyncio.gather(*blocks, return_exceptions=True)
         return list(await load), new
 
     cluster2.mark()
     load_results, new_calls = asyncio.run(scenario())
     try:
+        heard = blocks_heard(blocks)
+        at_bank = {
+            b["reference"] for customer, _ in BLOCKERS for b in izbica.snapshot(customer)["blocks"]
+        }
+        print(
+            f"blockers on {victim.name}: {len(heard)} of {len(BLOCKERS)} heard a reference "
+            f"before the kill; the bank has {len(at_bank)} blocks"
+        )
+        assert heard and set(heard) <= at_bank  # no confirmed block lost
         lost = [
             (line, ended - killed_at)
             for line, (result, ended) in zip(load_lines, load_results, strict=True)
@@ -224,6 +255,36 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
         cluster2.wait_registered(victim, present=True, timeout=30)
         cluster2.wait_dispatcher(victim, "A")
     print(f"{victim.name} back {time.monotonic() - killed_at:.0f}s after the kill")
+    izbica.reset()
+
+
+# Demo customers (adapters/demo.py) blocking their first card in the kill test.
+BLOCKERS = [("87654321", "4321"), ("12345678", "1234")]
+
+
+def block_done(node: Node, offset: int, timeout: float = 60) -> None:
+    """Wait until a caller on ``node`` has heard a block's whole reference (the
+    menu after it has begun; logged after ``offset``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in log_entries(node.app_log, offset):
+            if entry.get("event") == "prompt" and entry.get("prompt") == "after_block_menu":
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no caller on {node.name} heard a block's reference within {timeout} s")
+
+
+def blocks_heard(calls: "list[asyncio.Future[Transcript]]") -> list[str]:
+    """The references callers heard whole after "card blocked" (the menu after
+    it began: a reference cut off by the kill is not one a caller was read)."""
+    heard = []
+    for done in calls:
+        if done.cancelled() or done.exception() is not None:
+            continue  # the node died under the simulated caller's ARI
+        spoken = said(done.result())
+        if TEXTS["card_blocked"] in spoken and TEXTS["after_block_menu"] in spoken:
+            heard.append(digits_from_words(words_after(done.result(), TEXTS["card_blocked"])))
+    return heard
 
 
 def test_a_phone_registered_at_kamailio_is_rung_by_either_node(

@@ -38,14 +38,12 @@ from stasis_app.safeguards.login_guard import LoginGuard
 from stasis_app.store import Store
 from stasis_app.store.postgres import POOL_WAIT
 from tests.conftest import TEST_CONFIG
-from tests.support.cluster import RunningCluster, call, cluster2
+from tests.support.cluster import RunningCluster, call
 from tests.support.reference_core import ReferenceCoreThread, Seen
 from tests.support.sipp import SippResult, sipp_call
 from tests.test_real_bank import digits_from_words, said, words_after
 
 pytestmark = pytest.mark.asterisk
-
-__all__ = ["cluster2"]  # the session fixture
 
 WEBSERVICE_LINE, WEBSERVICE = "111", "webservice"
 VICTIM, VICTIM_PIN = "87654321", "4321"  # demo seed
@@ -408,17 +406,23 @@ def test_postgresql_restarted_under_load(
         )
         await logged(blocker_node, offset, "operation done", 30, operation="list_cards")
         await asyncio.sleep(0.2)  # its audit entry written
+        login_offset = login_node.app_log.stat().st_size
         times["stop"] = time.monotonic()
         await asyncio.to_thread(postgres.down)
         times["stopped"] = time.monotonic()
-        login = await login_caller.call(
-            "101", ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=60, hangup_after=STORE_WAIT
+        login = asyncio.ensure_future(
+            login_caller.call(
+                "101", ["2", "12345678", "1234#"], quiet_gap=0.3, timeout=60, hangup_after=2
+            )
         )
-        blocked = await blocking
+        # PostgreSQL comes back once the blocker has heard its reference and the
+        # login has been refused: both happened while it was down.
+        await logged(blocker_node, offset, "prompt", 60, prompt="after_block_menu")
+        await logged(login_node, login_offset, "prompt", 60, prompt="bank_unavailable")
         times["start"] = time.monotonic()
         await asyncio.to_thread(postgres.up)
         times["started"] = time.monotonic()
-        return list(await load), blocked, login
+        return list(await load), await blocking, await login
 
     cluster2.mark()
     try:
@@ -431,11 +435,15 @@ def test_postgresql_restarted_under_load(
         f"(stop took {times['stopped'] - times['stop']:.1f}s, "
         f"start {times['started'] - times['start']:.1f}s) under {len(load)} calls"
     )
-    failed = [r.output[-600:] for r in load if r.returncode]
+    # SIPp's own port race (a port picked free and taken by another SIPp
+    # before it binds): such a call never reached Kamailio.
+    unplaced = [r for r in load if r.returncode and "Unable to bind" in r.output]
+    failed = [r.output[-600:] for r in load if r.returncode and r not in unplaced]
     served = cluster2.wait_served(len(load) + 2, timeout=20)
     ended = [c for c in served if c.outcome]
     print(
-        f"  load calls failed at SIPp: {len(failed)}; calls the apps ended: {len(ended)}, "
+        f"  load calls failed at SIPp: {len(failed)} (never placed: {len(unplaced)}); "
+        f"calls the apps ended: {len(ended)}, "
         f"outcomes {sorted({str(c.outcome) for c in ended})}"
     )
     # The blocker heard the whole path: the bank's reference.
@@ -449,7 +457,7 @@ def test_postgresql_restarted_under_load(
     assert texts["bank_unavailable"] in heard_login, login.as_text()
     assert texts["apology"] not in heard_login
     # The spool reached the store once PostgreSQL was back: once.
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 40  # the pool's reconnection backs off while it is down
     while any(spool.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(spool.glob("*.json")), "the node's spool was not moved into the store"
@@ -465,5 +473,5 @@ def test_postgresql_restarted_under_load(
     assert [c["status"] for c in izbica.snapshot("12345678")["cards"]][:1] == ["blocked"]
     izbica.reset()
     # The calls in progress finished: the callers hung up when they meant to.
-    assert failed == [], failed
-    assert sum(c.outcome == "caller hung up" for c in ended) >= len(load)
+    assert failed == [] and len(unplaced) <= 2, failed
+    assert sum(c.outcome == "caller hung up" for c in ended) >= len(load) - len(unplaced)
