@@ -226,6 +226,8 @@ def cluster2(sandbox: Sandbox, postgres: Postgres) -> Iterator[RunningCluster]:
         state_url=postgres.create_database(STATE_DATABASE),
         seed_prompts=settings.voice.cache_dir,
     )
+    for node in cluster.nodes:  # signed with an earlier run's key, for a trail now gone
+        (node.home / "audit-heads.log").unlink(missing_ok=True)
     cluster.up(app_timeout=90)
     yield RunningCluster(cluster, postgres)
     cluster.down()
