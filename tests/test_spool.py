@@ -149,3 +149,19 @@ async def test_a_login_while_the_store_is_down_is_refused_politely_unasked(
     restartable.down()
     assert await login(safeguards, bank) == "unavailable"
     assert bank.asked == 0
+
+
+def test_the_pool_tries_again_at_least_every_two_seconds() -> None:
+    """After PostgreSQL comes back a node is back within RECONNECT_EVERY, not
+    after the pool's doubled waits (1, 2, 4, 8, 16 s ...)."""
+    from psycopg_pool import pool as pool_module
+
+    from stasis_app.store.postgres import RECONNECT_EVERY, SteadyReconnect
+
+    assert pool_module.AttemptWithBackoff is SteadyReconnect  # type: ignore[attr-defined]
+    attempt = SteadyReconnect(timeout=300)
+    waits = []
+    for second in range(8):
+        attempt.update_delay(float(second))
+        waits.append(attempt.delay)
+    assert max(waits) == RECONNECT_EVERY and waits[0] <= 1.1
