@@ -2,7 +2,7 @@
 model builds each request and wraps each answer), through the app's own
 client over HTTP, and over the events websocket (REST over WebSocket).
 
-    flock /tmp/infolinia-sandbox.lock .venv/bin/python bench/ari_requests.py \
+    flock /tmp/infolinia-asterisk.lock .venv/bin/python bench/ari_requests.py \
         [--requests 2000] [--rounds 3] [--json]
 
 Each way sends the same request, ``GET /playbacks/{id}`` of a playback that

@@ -25,7 +25,7 @@ It needs the sandbox (`infolinia sandbox up`; started if down) and no other
 `infolinia run` connected. It resets its demo bank first and starts the app
 itself for each run with bench/infolinia-bench.yaml. A shared sandbox: run
 each level under the team's lock, e.g.
-`flock /tmp/infolinia-sandbox.lock .venv/bin/python bench/load.py --concurrency 50`.
+`flock /tmp/infolinia-asterisk.lock .venv/bin/python bench/load.py --concurrency 50`.
 bench/load_report.py turns --out files into the table and plot.
 """
 

@@ -21,7 +21,7 @@ with a tone and hangs up) ends the call. Reported:
 
 It needs the sandbox (started if down) and no other `infolinia run`
 connected: run it under the team's lock,
-`flock /tmp/infolinia-sandbox.lock .venv/bin/python bench/queue_load.py`.
+`flock /tmp/infolinia-asterisk.lock .venv/bin/python bench/queue_load.py`.
 """
 
 import argparse
