@@ -45,6 +45,29 @@ async def sipp_call(
     scenario = workdir / "caller.xml"
     text = (SCENARIOS / scenario_name).read_text().replace("@PCAP@", str(pcap))
     scenario.write_text(text.replace("48500100200", caller))
+    # The ports are free when chosen, but another SIPp started at the same
+    # moment may take one first: SIPp then stops before it sends anything
+    # ("Unable to bind"), and the call is placed again on new ports.
+    for _ in range(BIND_TRIES):
+        result = await _sipp_once(binary, target, scenario, line, wait_ms, workdir, extra_args)
+        if "Unable to bind" not in result.output:
+            break
+    return result
+
+
+BIND_TRIES = 3
+
+
+async def _sipp_once(
+    binary: str,
+    target: str,
+    scenario: Path,
+    line: str,
+    wait_ms: int,
+    workdir: Path,
+    extra_args: tuple[str, ...],
+) -> SippResult:
+    (workdir / "errors.log").unlink(missing_ok=True)
     media_port = free_udp_port() & ~1  # RTP on an even port
     proc = await asyncio.create_subprocess_exec(
         binary,
