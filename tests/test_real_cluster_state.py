@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
@@ -38,6 +37,7 @@ from stasis_app.safeguards.login_guard import LoginGuard
 from stasis_app.store import Store
 from stasis_app.store.postgres import POOL_WAIT
 from tests.conftest import TEST_CONFIG
+from tests.support.admin_http import put_greeting
 from tests.support.cluster import RunningCluster, call
 from tests.support.reference_core import ReferenceCoreThread, Seen
 from tests.support.sipp import SippResult, sipp_call
@@ -217,20 +217,6 @@ def applied_at(node: Node, offset: int, timeout: float) -> float:
     raise AssertionError(f"{node.name} did not apply the edit within {timeout} s")
 
 
-async def put_greeting(node: Node, token: str, tenant: str, text: str, expected: str) -> int:
-    """Change ``tenant``'s greeting through ``node``'s admin API."""
-    url = f"http://127.0.0.1:{node.admin_port}/api/tenants/{tenant}/prompts/greeting"
-    async with (
-        aiohttp.ClientSession() as http,
-        http.put(
-            url,
-            json={"text": text, "expected_text": expected},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as answer,
-    ):
-        return answer.status
-
-
 def test_a_prompt_edit_through_node1_is_heard_on_node2s_next_call(
     cluster2: RunningCluster, store: Store, tmp_path: Path
 ) -> None:
@@ -257,7 +243,7 @@ def test_a_prompt_edit_through_node1_is_heard_on_node2s_next_call(
     try:
         offset = node2.app_log.stat().st_size
         sent = time.time()
-        assert asyncio.run(put_greeting(node1, token, tenant, new, expected=old)) == 200
+        assert asyncio.run(put_greeting(node1.admin_port, token, tenant, new, expected=old)) == 200
         answered = time.time()
         delay = applied_at(node2, offset, timeout=10) - sent
         heard = first_heard()

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from devtools.sandbox import Sandbox
@@ -20,6 +19,7 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
+from tests.support.admin_http import put_greeting
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness, heard
 
@@ -42,23 +42,13 @@ def store(live_app: AppProcess) -> Store:
     return Store(load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state)
 
 
+ADMIN_PORT = 18090  # the test config's admin server (the live app's)
+
+
 @pytest.fixture
 def api_token(store: Store) -> Iterator[str]:
     yield store.create_token("test-admin", "cieszyn")
     store.revoke_token("test-admin")
-
-
-async def put_greeting(token: str, text: str, expected: str) -> int:
-    url = "http://127.0.0.1:18090/api/tenants/cieszyn/prompts/greeting"
-    async with (
-        aiohttp.ClientSession() as http,
-        http.put(
-            url,
-            json={"text": text, "expected_text": expected},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as answer,
-    ):
-        return answer.status
 
 
 def test_greeting_changed_through_the_api_is_heard_on_the_next_call(
@@ -67,14 +57,16 @@ def test_greeting_changed_through_the_api_is_heard_on_the_next_call(
     assert first_heard("101", sandbox) == "Cieszyn."
     new = "Witamy w Banku Spółdzielczym w Cieszynie."
     pid = live_app.proc.pid if live_app.proc else None
-    assert asyncio.run(put_greeting(api_token, new, expected="Cieszyn.")) == 200
+    changed = put_greeting(ADMIN_PORT, api_token, "cieszyn", new, expected="Cieszyn.")
+    assert asyncio.run(changed) == 200
     try:
         assert first_heard("101", sandbox) == new
         # The same process served both calls: no restart.
         assert live_app.proc is not None and live_app.proc.pid == pid
         live_app.wait_for(lambda e: e.get("event") == "prompt changed", 5)
     finally:
-        assert asyncio.run(put_greeting(api_token, "Cieszyn.", expected=new)) == 200
+        back = put_greeting(ADMIN_PORT, api_token, "cieszyn", "Cieszyn.", expected=new)
+        assert asyncio.run(back) == 200
     assert first_heard("101", sandbox) == "Cieszyn."
 
 
