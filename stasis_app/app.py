@@ -32,6 +32,7 @@ from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import AriGateway, ChannelHandle
 from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
 from stasis_app.telephony.presence import Presence
+from stasis_app.telephony.proxy_phones import ProxyPhones, proxy_phone
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,10 @@ class InfoliniaApp:
         self.deployment = deployment or build_deployment(settings)
         self.metrics = AppMetrics(node=settings.node)
         self.gateway = AriGateway(
-            settings.ari, self.handle_call, on_full=self.metrics.over_limit.inc
+            settings.ari,
+            self.handle_call,
+            on_full=self.metrics.over_limit.inc,
+            phones=ProxyPhones(settings.cluster),
         )
         self.calls_served = 0
         # Calls in progress, for the admin page's live view (every node's: the board).
@@ -86,6 +90,7 @@ class InfoliniaApp:
         self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
+        self._say_unreachable_phones(self.deployment)
         self.journal_worker = JournalWorker(
             self.safeguards.journal,
             self.safeguards.audit,
@@ -93,6 +98,21 @@ class InfoliniaApp:
             every=settings.security.journal_retry_seconds,
             spool=self.safeguards.blocks.spool,
         )
+
+    def _say_unreachable_phones(self, deployment: Deployment) -> None:
+        """A queue's ``Proxy/<name>`` phone needs a cluster's SIP proxy: on a
+        single node it is never logged in, which the operator must hear of."""
+        if self.settings.cluster is not None:
+            return
+        for tenant, _ in deployment.queue_tenants():
+            for queue, settings in tenant.queues.items():
+                for agent in settings.agents:
+                    if proxy_phone(agent) is not None:
+                        log.warning(
+                            "a consultant's phone at the cluster's SIP proxy, but this node "
+                            "is in no cluster: it counts as logged out",
+                            extra={"tenant": tenant.id, "queue": queue, "agent": agent},
+                        )
 
     async def reload(self) -> bool:
         """Read the config file again (SIGHUP). A file that does not load, or
@@ -129,6 +149,7 @@ class InfoliniaApp:
         self._retired.append(self.deployment)  # its adapters serve calls in progress
         self.deployment = deployment
         self.queues.configure(deployment.queue_tenants())  # callers waiting stay where they are
+        self._say_unreachable_phones(deployment)
         self.prompt_admin.take_over(staged)  # the admin API edits the new books
         self.settings = keep_running(self.settings, settings)
         security = self.settings.security

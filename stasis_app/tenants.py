@@ -75,6 +75,10 @@ class WorkingHours(BaseModel):
         return DAYS[local.weekday()] in self.days and self.open <= local.time() < self.close
 
 
+# A phone registered at the cluster's SIP proxy: Proxy/<name> (telephony/proxy_phones.py).
+PROXY_PHONE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class QueueSettings(BaseModel):
     """One consultant queue of a bank, served by the app (stasis_app.queue)."""
 
@@ -82,8 +86,9 @@ class QueueSettings(BaseModel):
 
     agents: list[str] = Field(
         min_length=1,
-        description="the consultants' endpoints, e.g. PJSIP/anna; a PJSIP endpoint that "
-        "is not registered counts as logged out",
+        description="the consultants' endpoints, e.g. PJSIP/anna (a phone registered at "
+        "this node's Asterisk) or Proxy/anna (registered at the cluster's SIP proxy); "
+        "such a phone that is not registered counts as logged out",
     )
     strategy: Literal["longest_idle", "in_order"] = Field(
         default="longest_idle",
@@ -113,6 +118,10 @@ class QueueSettings(BaseModel):
             tech, _, resource = agent.partition("/")
             if not tech.isalpha() or not resource or any(c.isspace() for c in agent):
                 raise ValueError(f"{agent!r} is not an endpoint like PJSIP/anna")
+            if tech.lower() == "proxy" and not PROXY_PHONE.fullmatch(resource):
+                raise ValueError(
+                    f"{agent!r}: a phone's name at the SIP proxy is letters, digits, . _ -"
+                )
         if len(set(agents)) != len(agents):
             raise ValueError("an agent is listed twice")
         return agents

@@ -317,6 +317,41 @@ def test_a_phone_registered_at_kamailio_is_rung_by_either_node(
     assert "agent7" in cluster2.cluster.kamailio.registered()
 
 
+def test_a_banks_queue_rings_its_consultant_registered_at_kamailio(
+    cluster2: RunningCluster, tmp_path: Path
+) -> None:
+    """Line 121's queue has one consultant, ``Proxy/agent8``: a phone that
+    registers at Kamailio, not at a node. While it is not registered the
+    queue counts it as logged out (the node's app asked Kamailio); once it
+    registers, a caller through Kamailio asking for a consultant is put
+    through to it by whichever node is the bank's home."""
+    port = free_udp_port()
+    register_agent("agent8", port, expires=0)  # whatever an earlier run left
+    cluster2.mark()
+    alone = asyncio.run(call("121", tmp_path / "alone", hold_ms=3000))
+    assert alone.returncode == 0, alone.output
+    assert cluster2.logged("no agent logged in"), "the queue did not see its phone logged out"
+
+    register_agent("agent8", port, expires=60)
+
+    async def put_through() -> tuple[SippResult, SippResult]:
+        phone = asyncio.ensure_future(agent_answers(port, tmp_path / "agent8"))
+        await asyncio.sleep(0.5)  # SIPp listens
+        caller = await call("121", tmp_path / "caller", hold_ms=7000)
+        return caller, await phone
+
+    cluster2.mark()
+    try:
+        caller, phone = asyncio.run(put_through())
+    finally:
+        register_agent("agent8", port, expires=0)
+    assert caller.returncode == 0, caller.output
+    assert phone.returncode == 0, f"the phone was not rung and hung up: {phone.output}"
+    ringing = cluster2.logged("agent ringing")
+    assert [(node, e["agent"]) for node, e in ringing] == [(ringing[0][0], "Proxy/agent8")]
+    assert cluster2.logged("agent whispered"), "the consultant was not put through"
+
+
 def test_cluster_status_says_what_runs_where(cluster2: RunningCluster) -> None:
     """``infolinia cluster status --json``, as a person runs it."""
     status = json.loads(infolinia("cluster", "status", "--json"))

@@ -18,7 +18,7 @@ if [ -n "${INFOLINIA_NODE:-}" ]; then
   printf 'systemname = %s\n' "$INFOLINIA_NODE" > "$etc/asterisk_node.conf"
 fi
 if [ -n "${INFOLINIA_SIP_PROXY:-}" ]; then
-  printf '[sip-proxy]\ntype = identify\nendpoint = testcaller\nmatch = %s\n' \
+  printf '[sip-proxy]\ntype = identify\nendpoint = sip-proxy\nmatch = %s\n' \
     "$INFOLINIA_SIP_PROXY" > "$etc/pjsip_proxy.conf"
 fi
 chown -R asterisk:asterisk "$etc" /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /run/asterisk 2>/dev/null || true

@@ -2,8 +2,10 @@
 
 An agent is ``idle`` (free), ``ringing`` (offered a caller), ``busy`` (talking)
 or ``wrap_up`` (a few seconds after a call, to finish notes). A PJSIP agent
-whose endpoint is not registered is logged out; other technologies (Local
-channels, trunks to a mobile) are always taken as logged in.
+whose endpoint is not registered is logged out, and so is a ``Proxy/<name>``
+phone not registered at the cluster's SIP proxy (telephony/proxy_phones.py);
+other technologies (Local channels, trunks to a mobile) are always taken as
+logged in.
 """
 
 import time
@@ -30,7 +32,7 @@ class Agent:
     @property
     def has_presence(self) -> bool:
         """Whether Asterisk knows if this agent is logged in (a registering endpoint)."""
-        return self.endpoint.upper().startswith("PJSIP/")
+        return self.endpoint.upper().startswith(("PJSIP/", "PROXY/"))
 
 
 class AgentPool:

@@ -52,6 +52,7 @@ from stasis_app.errors import (
 )
 from stasis_app.logs import call_id_var
 from stasis_app.telephony.ari_http import AriClient, AriHttpClient, Params
+from stasis_app.telephony.proxy_phones import ProxyPhones, proxy_phone
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,12 @@ class AriGateway:
         on_call: CallHandler,
         backoff: Backoff = Backoff(),
         on_full: Callable[[], None] | None = None,
+        phones: ProxyPhones | None = None,
     ) -> None:
         self.settings = settings
         self.on_call = on_call
+        # Consultants' phones at the cluster's SIP proxy (``Proxy/<name>``).
+        self.phones = phones or ProxyPhones(None)
         self.backoff = backoff
         self.on_full = on_full  # told of each call handed back for max_calls
         self.connected = asyncio.Event()
@@ -490,7 +494,7 @@ class AriGateway:
             "POST",
             "channels",
             {
-                "endpoint": endpoint,
+                "endpoint": self.phones.dial_string(endpoint),
                 "app": self.settings.app,
                 "appArgs": args,
                 "channelId": channel_id,
@@ -647,6 +651,8 @@ class AriGateway:
 
     async def endpoint_state(self, endpoint: str) -> str | None:
         """An endpoint's state (online, offline, unknown), None when there is no such endpoint."""
+        if proxy_phone(endpoint) is not None:  # registered at the proxy, not here
+            return await self.phones.state(endpoint)
         tech, _, resource = endpoint.partition("/")
         try:
             found = await self._request(

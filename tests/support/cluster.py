@@ -79,6 +79,15 @@ class RunningCluster:
             log = node.app_log
             self._marks[node.name] = log.stat().st_size if log.exists() else 0
 
+    def logged(self, event: str) -> list[tuple[str, dict[str, Any]]]:
+        """The apps' log entries ``event`` since :meth:`mark`, with their node."""
+        return [
+            (node.name, entry)
+            for node in self.nodes
+            for entry in log_entries(node.app_log, self._marks.get(node.name, 0))
+            if entry.get("event") == event
+        ]
+
     def served(self) -> list[Served]:
         """Calls the apps logged as ended since :meth:`mark`, by node."""
         found = []
