@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("stasis_app.store",)),
     ("telephony", ("stasis_app.telephony",)),
     ("safeguards", ("stasis_app.safeguards",)),
+    ("reports", ("stasis_app.reports",)),
     ("call logic", ("stasis_app.flow", "stasis_app.verbs", "stasis_app.queue")),
     ("wiring", ("stasis_app.deployment", "stasis_app.metrics")),
     ("admin", ("stasis_app.admin",)),

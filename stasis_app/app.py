@@ -9,6 +9,7 @@ import contextlib
 import logging
 import signal
 import time
+from functools import partial
 
 from aiohttp import web
 
@@ -17,12 +18,14 @@ from stasis_app.admin.api import serve as serve_admin
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web import admin_pages
 from stasis_app.config import Settings, load_settings
-from stasis_app.deployment import Deployment, build_deployment
+from stasis_app.deployment import Deployment, ServedTenant, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
+from stasis_app.reports.records import CallRecords, from_trail
+from stasis_app.reports.trail import CallTrail
 from stasis_app.safeguards import Safeguards
 from stasis_app.safeguards.audit_heads import AuditHeads
 from stasis_app.safeguards.audit_key import AuditKeyError
@@ -84,6 +87,8 @@ class InfoliniaApp:
         store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self.board = CallsBoard(store, self.calls)
+        # A record of every call, for the bank's reports (stasis_app/reports).
+        self.records = CallRecords(store, on_failed=self.metrics.records_failed.inc)
         self._retired: list[Deployment] = []  # replaced by a reload
         self.safeguards = Safeguards.on(store, settings.security)
         # Signed heads of the audit trail, outside the store (stasis_app/safeguards/audit_heads.py).
@@ -195,6 +200,48 @@ class InfoliniaApp:
                 log.warning("calls in progress could not be shared", exc_info=True)
             await asyncio.sleep(every)
 
+    async def _delete_old_records(self, every: float = 3600.0) -> None:
+        """Each bank's call records older than its ``records.keep_days``, deleted hourly."""
+        while True:
+            for served in list(self.deployment.tenants.values()):
+                tenant = served.tenant
+                try:
+                    deleted = await self.records.store.run(
+                        partial(self.records.delete_older, tenant.id, tenant.records.keep_days)
+                    )
+                except Exception as exc:  # the store is down: the next round deletes them
+                    log.warning(
+                        "old call records not deleted yet",
+                        extra={"tenant": tenant.id, "error": type(exc).__name__},
+                    )
+                    continue
+                if deleted:
+                    log.info(
+                        "old call records deleted", extra={"tenant": tenant.id, "records": deleted}
+                    )
+            await asyncio.sleep(every)
+
+    def _keep_record(
+        self, handle: ChannelHandle, served: ServedTenant, trail: CallTrail, outcome: str
+    ) -> None:
+        """The call's record, written in the background (never delays the caller)."""
+        try:
+            record = from_trail(
+                trail,
+                tenant=served.tenant.id,
+                line=handle.line,
+                node=self.settings.node,
+                call_id=handle.channel_id,
+                flow=served.flow.source.name,
+                flow_version=served.flow.version,
+                outcome=outcome,
+            )
+        except Exception:  # a record is never worth a failed call
+            self.metrics.records_failed.inc()
+            log.exception("call record could not be made")
+            return
+        self.records.keep(record)
+
     async def serve(self) -> None:
         """Render every prompt of every tenant, then serve calls until SIGINT or SIGTERM."""
         try:  # a missing or wrong audit key stops the start, before any call
@@ -214,6 +261,7 @@ class InfoliniaApp:
         # A cluster's node: registered at Kamailio while it takes calls (docs/scaling.md).
         presence = asyncio.create_task(self._presence(), name="cluster-presence")
         board = asyncio.create_task(self._share_calls(), name="calls-board")
+        retention = asyncio.create_task(self._delete_old_records(), name="call-records-retention")
         # In the background: a long trail must not hold up the line.
         audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
         pending = len(self.safeguards.journal.entries("pending"))
@@ -254,6 +302,8 @@ class InfoliniaApp:
         heads.cancel()
         presence.cancel()
         board.cancel()
+        retention.cancel()
+        await self.records.drain()  # the last calls' records
         with contextlib.suppress(Exception):
             await self.board.leave()
         await asyncio.wait([audit_check], timeout=5)  # a first check of a long trail may go on
@@ -293,6 +343,7 @@ class InfoliniaApp:
         outcome = "completed"
         state = None
         shown = self.calls.started(handle.channel_id, tenant)
+        trail = CallTrail()
         try:
             await call.answer()
             if served is None:
@@ -307,6 +358,7 @@ class InfoliniaApp:
                 bank=served.bank,
                 safeguards=self.safeguards,
                 queues=self.queues,
+                trail=trail,
             )
             shown.state = lambda: ctx.state
             try:
@@ -338,6 +390,8 @@ class InfoliniaApp:
             self.calls.ended(handle.channel_id)
             self.calls_served += 1
             self.metrics.call_ended(tenant, outcome)
+            if served is not None:
+                self._keep_record(handle, served, trail, outcome)
             log.info(
                 "call ended",
                 extra={

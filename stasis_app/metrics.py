@@ -9,6 +9,7 @@ holds nothing confidential. Each app has its own registry (tests build many).
     infolinia_active_calls{tenant}              calls in progress
     infolinia_calls_over_limit_total            calls handed back to the dialplan
                                                 because ari.max_calls were in progress
+    infolinia_call_records_failed_total         call records the state store did not take
     infolinia_key_to_prompt_seconds{tenant}     a key reaching the app -> Asterisk
                                                 started the next prompt
     infolinia_queue_*                           the consultant queues
@@ -86,6 +87,11 @@ class AppMetrics:
         self.over_limit = Counter(
             "infolinia_calls_over_limit",
             "Calls handed back to the dialplan because ari.max_calls were in progress",
+            registry=self.registry,
+        )
+        self.records_failed = Counter(
+            "infolinia_call_records_failed",
+            "Call records not written: the state store did not take them (the call was unharmed)",
             registry=self.registry,
         )
         self.key_to_prompt = Histogram(

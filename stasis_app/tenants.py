@@ -183,6 +183,25 @@ class ConsultantRoute(BaseModel):
     )
 
 
+class CallRecordSettings(BaseModel):
+    """A bank's call records (stasis_app/reports): how long they are kept,
+    and the time zone its reports' days are in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_days: int = Field(
+        default=400, ge=1, le=3650, description="days a call record is kept, then deleted"
+    )
+    timezone: str = Field(
+        default="Europe/Warsaw", description="the bank's time zone: a report's days start there"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        return WorkingHours._known_zone(zone)
+
+
 class Tenant(BaseModel):
     """One bank on this deployment."""
 
@@ -205,6 +224,10 @@ class Tenant(BaseModel):
         default_factory=list,
         description="the phones that may supervise this bank's queue calls, by name; "
         "none means nobody can listen in",
+    )
+    records: CallRecordSettings = Field(
+        default_factory=CallRecordSettings,
+        description="call records: retention (keep_days) and the reports' time zone",
     )
     login_rate_per_minute: int | None = Field(
         default=None,

@@ -20,6 +20,7 @@ import pytest
 from stasis_app.cli import main
 from stasis_app.config import SecuritySettings, load_settings
 from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.reports.records import CallRecord, CallRecords
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.journal import BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard, Verdict
@@ -98,6 +99,10 @@ def test_a_deployments_sqlite_state_moves_into_postgresql_and_the_audit_still_ve
     calls = CallRegistry(node="node1")  # a call in progress on the live page
     calls.started("node1-1.1", "izbica")
     asyncio.run(CallsBoard(store, calls).exchange())
+    CallRecords(store).write(  # a call that ended, for the bank's reports
+        CallRecord("izbica", "100", "node1", "node1-1.0", NOW, NOW + 30, "bank.yaml", "abc",
+                   "completed", states=(("balance", 30.0),), operations=(("accounts", "ok"),))
+    )  # fmt: skip
     before = everything(store)
     assert all(before.values()), [table for table, rows in before.items() if not rows]
 

@@ -19,6 +19,7 @@ from stasis_app.cli import (
     prompts,
     queue,
     records,
+    report,
     sandbox,
     serve,
     state,
@@ -40,7 +41,9 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
 
 # In the order ``infolinia --help`` lists them.
-GROUPS = (serve, calls, flows, banks, sandbox, cluster, prompts, admin, records, queue, state)
+GROUPS = (
+    serve, calls, flows, banks, sandbox, cluster, prompts, admin, records, report, queue, state
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:

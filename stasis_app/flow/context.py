@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapters.spec import CoreBanking, Customer
+from stasis_app.reports.trail import CallTrail
 from stasis_app.safeguards import Safeguards
 from stasis_app.telephony.ports import CallPort
 from stasis_app.tenants import Tenant
@@ -36,6 +37,8 @@ class CallContext:
     safeguards: Safeguards | None = None
     # The consultant queues (None: transfers go to the dialplan route).
     queues: "QueueManager | None" = None
+    # What the call did, for its call record (stasis_app.reports).
+    trail: CallTrail = field(default_factory=CallTrail)
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

@@ -23,6 +23,7 @@ async def run_flow(flow: Flow, ctx: CallContext) -> str:
     for _ in range(MAX_STEPS):
         state = flow.states[name]
         ctx.state, ctx.transitions = name, state.on
+        ctx.trail.entered(name)
         event = await state.verb.run(ctx, state.params)
         if not state.verb.passes_secrets:
             ctx.secrets.clear()  # a secret lives from its gather to the very next state

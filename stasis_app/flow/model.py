@@ -9,6 +9,7 @@ never emits, and states no path reaches. Every error names the file, the
 state and the field.
 """
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Flow:
     source: Path
     initial: str
     states: dict[str, State]
+    version: str = ""  # a hash of the file (call records name the flow they ran)
 
     def prompt_keys(self) -> set[str]:
         """Every static prompt the flow can play."""
@@ -84,7 +86,7 @@ def load_flow(path: Path, verbs: "VerbRegistry", prompts: Iterable[str] | None =
         raise ConfigError(file, "initial", f"{initial!r} is not a state of this flow")
 
     states = {name: _state(file, str(name), spec, verbs) for name, spec in states_raw.items()}
-    flow = Flow(path, str(initial), states)
+    flow = Flow(path, str(initial), states, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
     _check_transitions(file, flow)
     _check_reachable(file, flow)
     _check_secrets(file, flow)

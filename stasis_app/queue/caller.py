@@ -16,6 +16,7 @@ from stasis_app.flow.context import CallContext
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
 from stasis_app.queue.speech import announcement_keys
+from stasis_app.reports.trail import QueueVisit
 from stasis_app.telephony.call import DigitTimeouts
 from stasis_app.telephony.ports import CallPort
 from voice.polish import digit_words, fragment_key
@@ -68,6 +69,9 @@ class QueueCaller:
                 else:  # the app is stopping, or an ARI request failed (the caller hears an apology)
                     reason = "app_stopping" if queue.gateway.closing else "failed"
                 queue.leave(waiter, reason)
+            answered = waiter.leg.agent.endpoint if waiter.leg and waiter.leg.connected else ""
+            visit = QueueVisit(queue.name, waiter.outcome, waiter.waited, answered)
+            self.ctx.trail.queued(visit)  # for the call record
             if waiter.leg is not None and not waiter.leg.ended.is_set():
                 with contextlib.suppress(AriError):
                     await queue.gateway.hangup(waiter.leg.channel_id)
@@ -81,8 +85,11 @@ class QueueCaller:
             called_back = await self._offer_callback(None)
         except CallHungUp:
             self.queue.count("abandoned")
+            self.ctx.trail.queued(QueueVisit(self.queue.name, "abandoned", None))
             raise
-        self.queue.count("callback" if called_back else reason)
+        outcome = "callback" if called_back else reason
+        self.queue.count(outcome)
+        self.ctx.trail.queued(QueueVisit(self.queue.name, outcome, None))
         return "done" if called_back else "failed"
 
     async def _wait(self, waiter: Waiter) -> str:

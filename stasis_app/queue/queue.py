@@ -67,6 +67,8 @@ class Waiter:
     leg: AgentLeg | None = None
     ringing: ChannelHandle | None = None
     gone: bool = False
+    outcome: str = ""  # why they left (set by leave), and after how long
+    waited: float | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class ConsultantQueue:
         if waiter.gone:
             return
         waiter.gone = True
+        waiter.outcome, waiter.waited = outcome, round(self.clock() - waiter.joined, 1)
         if waiter in self.waiting:
             self.waiting.remove(waiter)
         self.exits[outcome] += 1

@@ -45,4 +45,5 @@ class BlockRequest(Verb[BlockRequestParams]):
             extra={"tenant": ctx.tenant.id, "reference": entry.reference},
         )
         ctx.values["reference"] = entry.reference
+        ctx.trail.operation("block_request", "registered")  # for the call record
         return "done"

@@ -112,6 +112,11 @@ class OperationVerb(Verb[OperationParams]):
         return f"operation: {params.name}"
 
     async def run(self, ctx: CallContext, params: OperationParams) -> str:
+        event = await self._run(ctx, params)
+        ctx.trail.operation(params.name, event)  # for the call record
+        return event
+
+    async def _run(self, ctx: CallContext, params: OperationParams) -> str:
         name, operation = params.name, OPERATIONS[params.name]
         if ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS[operation.needs]:
             log.info("operation not allowed", extra={"operation": name, "level": ctx.level})

@@ -68,6 +68,7 @@ class Transfer(Verb[TransferParams]):
             log.warning("transfer failed", extra={"error": str(exc)})
             return "failed"
         ctx.ended = True
+        ctx.trail.to_consultant_route()
         log.info("transferred", extra={"context": route.context, "extension": route.extension})
         return "done"
 

@@ -1,0 +1,309 @@
+"""Call records and the report over them (issue 23): a flow's run leaves
+its states, operations and ending in the call's record; a bank's figures
+for a period count exactly its calls of that period, in its time zone, on
+both engines; old records go after the bank's retention; a store that does
+not take a record never touches the call; ``infolinia report`` prints the
+figures as JSON and CSV."""
+
+import csv
+import io
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.demo import DemoBank, DemoSettings
+from adapters.spec import Customer
+from stasis_app.cli import main
+from stasis_app.config import load_settings
+from stasis_app.errors import ConfigError
+from stasis_app.flow.context import CallContext
+from stasis_app.flow.engine import run_flow
+from stasis_app.flow.model import load_flow
+from stasis_app.reports.figures import figures, percentile
+from stasis_app.reports.records import (
+    COMPLETED,
+    FAILED,
+    HUNG_UP,
+    TRANSFERRED,
+    CallRecord,
+    CallRecords,
+    ending,
+    from_trail,
+)
+from stasis_app.reports.trail import CallTrail, QueueVisit
+from stasis_app.store import Store
+from stasis_app.tenants import Tenant
+from stasis_app.verbs.registry import VerbRegistry
+from tests.support.fake_call import FakeCall
+
+pytestmark = pytest.mark.unit
+
+# 2026-12-06 00:00 in Warsaw (UTC+1) is 2026-12-05 23:00 UTC.
+DAY = datetime(2026, 12, 5, 23, 0, tzinfo=UTC).timestamp()
+HOUR = 3600.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_trail_times_each_state_until_the_next_and_the_last_until_the_end() -> None:
+    clock = Clock()
+    trail = CallTrail(clock)
+    trail.entered("greeting")
+    clock.now += 2.5
+    trail.entered("main_menu")
+    clock.now += 4.0
+    assert trail.steps() == [("greeting", 2.5), ("main_menu", 4.0)]
+    record = from_trail(
+        trail,
+        tenant="izbica",
+        line="100",
+        node="n1",
+        call_id="1.1",
+        flow="bank.yaml",
+        flow_version="abc",
+        outcome=HUNG_UP,
+        now=lambda: DAY + 10,
+    )
+    assert (record.started, record.ended) == (DAY + 3.5, DAY + 10)
+    assert (record.ending, record.last_state, record.done) == (HUNG_UP, "main_menu", 0)
+
+
+def test_a_call_that_reached_a_consultant_ended_transferred_however_it_ended() -> None:
+    trail = CallTrail()
+    assert ending("completed", trail) == COMPLETED
+    assert ending("asterisk unavailable", trail) == FAILED
+    assert ending("app stopping", trail) == FAILED
+    trail.queued(QueueVisit("konsultanci", "answered", 3.0, "PJSIP/anna"))
+    assert ending("caller hung up", trail) == TRANSFERRED  # hung up after talking
+    routed = CallTrail()
+    routed.to_consultant_route()
+    assert ending("transferred", routed) == TRANSFERRED
+
+
+FLOW = """\
+initial: greeting
+states:
+  greeting: {verb: say, params: {prompt: [greeting]}, on: {done: cards}}
+  cards: {verb: operation, params: {name: list_cards}, on: {ok: balance, empty: bye,
+          refused: bye, unavailable: bye, not_allowed: bye}}
+  balance: {verb: operation, params: {name: accounts}, on: {ok: bye, empty: bye,
+            refused: bye, unavailable: bye, not_allowed: bye}}
+  bye: {verb: hangup}
+"""
+
+
+async def test_a_flow_run_leaves_its_states_and_operations_in_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(FLOW)
+    flow = load_flow(path, VerbRegistry())
+    bank = DemoBank(DemoSettings(database=tmp_path / "d.sqlite", tenant="izbica"))
+    tenant = Tenant(
+        id="izbica", name="BS Izbica", lines=["100"], flow=path, adapter={"name": "demo"}
+    )
+    ctx = CallContext(call=FakeCall(), tenant=tenant, bank=bank)
+    ctx.customer, ctx.level = Customer("12345678"), "identified"  # no telekod: no balance
+    await run_flow(flow, ctx)
+    record = from_trail(
+        ctx.trail,
+        tenant="izbica",
+        line="100",
+        node="n1",
+        call_id="1.2",
+        flow=path.name,
+        flow_version=flow.version,
+        outcome="completed",
+    )
+    assert [state for state, _ in record.states] == ["greeting", "cards", "balance", "bye"]
+    assert record.operations == (("list_cards", "ok"), ("accounts", "not_allowed"))
+    assert (record.ending, record.done) == (COMPLETED, 1)
+    assert len(flow.version) == 12 and flow.version.isalnum()
+    # Nothing of the customer in the record.
+    assert "12345678" not in json.dumps(record.as_dict())
+
+
+def record(
+    call_id: str,
+    started: float,
+    ending: str,
+    states: tuple[str, ...],
+    operations: tuple[tuple[str, str], ...] = (),
+    queues: tuple[QueueVisit, ...] = (),
+    tenant: str = "izbica",
+    node: str = "n1",
+) -> CallRecord:
+    return CallRecord(
+        tenant=tenant,
+        line="100",
+        node=node,
+        call_id=call_id,
+        started=started,
+        ended=started + 60,
+        flow="bank.yaml",
+        flow_version="abc",
+        ending=ending,
+        states=tuple((state, 1.0) for state in states),
+        operations=operations,
+        queues=queues,
+    )
+
+
+BLOCK = record(
+    "1.1",
+    DAY + 8 * HOUR,
+    COMPLETED,
+    ("greeting", "main_menu", "block_menu", "card_block", "bye"),
+    (("list_cards", "ok"), ("block_card", "ok")),
+)
+BALANCE = record(
+    "1.2", DAY + 9 * HOUR, COMPLETED, ("main_menu", "balance"), (("accounts", "ok"),), node="n2"
+)
+MENU_HANGUP = record("1.3", DAY + 10 * HOUR, HUNG_UP, ("greeting", "main_menu"))
+ANSWERED = record(
+    "1.4",
+    DAY + 11 * HOUR,
+    TRANSFERRED,
+    ("main_menu", "consultant"),
+    queues=(QueueVisit("konsultanci", "answered", 4.0, "PJSIP/anna"),),
+)
+ABANDONED = record(
+    "1.5",
+    DAY + 12 * HOUR,
+    HUNG_UP,
+    ("main_menu", "consultant"),
+    queues=(QueueVisit("konsultanci", "abandoned", 12.0),),
+)
+TODAY = (BLOCK, BALANCE, MENU_HANGUP, ANSWERED, ABANDONED)
+# Not in the report of izbica's 2026-12-06: the day before (23:59 in Warsaw), another bank.
+OTHERS = (
+    record("0.9", DAY - 60, HUNG_UP, ("main_menu",)),
+    record("2.1", DAY + HOUR, COMPLETED, ("x",), (("accounts", "ok"),), tenant="cieszyn"),
+)
+
+
+def expected_figures() -> dict[str, object]:
+    return {
+        "tenant": "izbica",
+        "start": DAY,
+        "end": DAY + 24 * HOUR,
+        "calls": 5,
+        "self_service": 2,
+        "transfers": 1,
+        "endings": {HUNG_UP: 2, COMPLETED: 2, TRANSFERRED: 1, FAILED: 0},
+        "operations": {"accounts": {"ok": 1}, "block_card": {"ok": 1}, "list_cards": {"ok": 1}},
+        "queue": {
+            "offered": 2,
+            "answered": 1,
+            "abandoned": 1,
+            "callback": 0,
+            "timed_out": 0,
+            "wait_p50": 4.0,
+            "wait_p90": 12.0,
+        },
+        "drop_off": {"consultant": 1, "main_menu": 1},
+        "nodes": {"n1": 4, "n2": 1},
+    }
+
+
+def test_a_banks_figures_count_exactly_its_calls_of_the_period(state_where: Path | str) -> None:
+    records = CallRecords(Store(state_where))
+    for call in (*TODAY, *OTHERS):
+        records.write(call)
+    records.write(BLOCK)  # written again: still one record
+    assert figures(records.store, "izbica", DAY, DAY + 24 * HOUR).as_dict() == expected_figures()
+    assert records.records("izbica", DAY, DAY + 24 * HOUR) == list(TODAY)
+
+
+def test_old_records_go_after_the_banks_retention(state_where: Path | str) -> None:
+    records = CallRecords(Store(state_where))
+    for call in (*TODAY, *OTHERS):
+        records.write(call)
+    # 400 days and 09:30 later: the day before's call, the block (08:00) and
+    # the balance (09:00) are older than 400 days; the rest are not.
+    now = DAY + 400 * 24 * HOUR + 9.5 * HOUR
+    assert records.delete_older("izbica", 400, now=now) == 3
+    left = records.records("izbica", 0, now)
+    assert [r.call_id for r in left] == ["1.3", "1.4", "1.5"]
+    operations = figures(records.store, "izbica", 0, now).operations
+    assert operations == {}  # the deleted calls' operations went with them
+    assert records.records("cieszyn", 0, now) != []  # another bank's own retention
+
+
+async def test_a_store_that_does_not_take_a_record_is_logged_and_counted_never_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    failed: list[int] = []
+    records = CallRecords(Store(tmp_path / "state.sqlite"), on_failed=lambda: failed.append(1))
+
+    def store_down(*args: object) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(records.store, "transaction", store_down)
+    with caplog.at_level(logging.ERROR):
+        records.keep(BLOCK)  # returns at once
+        await records.drain()
+    assert failed == [1]
+    assert "call record not written" in caplog.text
+
+
+def test_a_bad_retention_is_a_clear_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "infolinia.yaml"
+    config.write_text(
+        "ari: {password: x}\ntenants:\n  a: {name: A, lines: ['1'], flow: f.yaml,"
+        " adapter: {name: demo}, records: {keep_days: 0}}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert caught.value.field == "tenants.a.records.keep_days"
+    assert "greater than or equal to 1" in caught.value.problem
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
+
+
+def test_infolinia_report_prints_the_figures_as_json_and_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.sqlite"
+    config = tmp_path / "infolinia.yaml"
+    config.write_text(
+        f"ari: {{password: x}}\nstate: {state}\ntenants:\n"
+        "  izbica: {name: BS Izbica, lines: ['100'], flow: f.yaml, adapter: {name: demo}}\n"
+        "  cieszyn: {name: BS Cieszyn, lines: ['101'], flow: f.yaml, adapter: {name: demo}}\n"
+    )
+    records = CallRecords(Store(state))
+    for call in (*TODAY, *OTHERS):
+        records.write(call)
+    args = ["--config", str(config), "report", "izbica", "--from", "2026-12-06"]
+    assert main([*args, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {
+        **expected_figures(),
+        "from": "2026-12-06",
+        "to": "2026-12-06",
+        "timezone": "Europe/Warsaw",
+    }
+    assert main([*args, "--to", "2026-12-06", "--csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["figure", "item", "value"]
+    assert ["calls", "", "5"] in rows and ["operation", "block_card ok", "1"] in rows
+    assert ["drop_off", "main_menu", "1"] in rows and ["queue", "wait_p90", "12.0"] in rows
+    # The day before holds the call at 23:59 in Warsaw only.
+    assert main([*args[:-1], "2026-12-05", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["calls"] == 1
+    assert main([*args]) == 0
+    text = capsys.readouterr().out
+    assert "self-service   2 (40%)" in text and "hung up in     consultant 1, main_menu 1" in text
+    assert main(["--config", str(config), "report", "nowhere"]) == 2
+    assert "no bank 'nowhere'" in capsys.readouterr().err
