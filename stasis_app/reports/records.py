@@ -142,7 +142,7 @@ _INSERT_OPERATION = (
 )
 
 
-def _row(record: CallRecord) -> tuple[object, ...]:
+def record_row(record: CallRecord) -> tuple[object, ...]:
     last = record.queues[-1] if record.queues else None
     return (
         record.node,
@@ -180,7 +180,7 @@ class CallRecords:
         """Insert ``record`` (blocking: on the store's threads, or a test's)."""
 
         def work(db: Connection) -> None:
-            db.execute(_INSERT_RECORD, _row(record))
+            db.execute(_INSERT_RECORD, record_row(record))
             if record.operations:
                 db.executemany(
                     _INSERT_OPERATION,
