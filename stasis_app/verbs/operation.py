@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from adapters.errors import NotFound, Refused, Unavailable
 from adapters.spec import BlockResult, CardStatus, CoreBanking, Customer
+from stasis_app.errors import CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.safeguards.blocks import INTERNET_BANKING, BlockOrder, BlockService
 from stasis_app.safeguards.journal import JournalEntry
@@ -112,8 +113,12 @@ class OperationVerb(Verb[OperationParams]):
         return f"operation: {params.name}"
 
     async def run(self, ctx: CallContext, params: OperationParams) -> str:
-        event = await self._run(ctx, params)
-        ctx.trail.operation(params.name, event)  # for the call record
+        try:
+            event = await self._run(ctx, params)
+        except CallHungUp:  # a block goes on all the same (shielded): its outcome is the journal's
+            ctx.trail.operation(params.name, "hung_up")  # for the call record
+            raise
+        ctx.trail.operation(params.name, event)
         return event
 
     async def _run(self, ctx: CallContext, params: OperationParams) -> str:
