@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stasis_app.errors import ConfigError
 from stasis_app.tenants import EngineChoice, Tenant
+from voice.fragments import DEFAULT_PAUSE_MS, PAUSE_RANGE_MS
 
 DEFAULT_CONFIG = Path("config/infolinia.yaml")
 
@@ -96,6 +97,13 @@ class VoiceSettings(_Strict):
     engines: list[EngineChoice] | None = Field(default=None, min_length=1)
     engine_cooloff: float = Field(
         default=60.0, gt=0, description="seconds a failed engine rests before it is tried again"
+    )
+    # voice.fragments: each word of a number is cut to its speech, then this pause.
+    fragment_pause_ms: int = Field(
+        default=DEFAULT_PAUSE_MS,
+        ge=PAUSE_RANGE_MS[0],
+        le=PAUSE_RANGE_MS[1],
+        description="milliseconds of silence between the words of a number, amount or date",
     )
     cache_dir: Path = Path("/var/lib/infolinia/prompts")
     # The single-engine form, before chains (it only ever meant espeak-ng):

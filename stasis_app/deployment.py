@@ -22,6 +22,7 @@ from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
 from voice.engine import SynthesisError, TtsEngine
+from voice.fragments import FragmentShape
 from voice.live import LiveSpeech
 from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
@@ -108,7 +109,10 @@ class Voices:
         cache = self._caches.get(identities)
         if cache is None:
             chain = EngineChain(engines, self.health)
-            cache = self._caches[identities] = PromptCache(self.settings.voice.cache_dir, chain)
+            fragments = FragmentShape(pause_ms=self.settings.voice.fragment_pause_ms)
+            cache = self._caches[identities] = PromptCache(
+                self.settings.voice.cache_dir, chain, fragments
+            )
         return cache
 
     def _engine(self, choice: EngineChoice, where: str) -> TtsEngine:

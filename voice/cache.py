@@ -16,7 +16,10 @@ folder. Within one process, concurrent requests for the same text are
 synthesized once.
 
 Only static prompt texts belong here: customer data (amounts, card endings)
-is spoken from pre-rendered fragments and never cached.
+is spoken from pre-rendered fragments and never cached. A fragment (one word
+of a number) is rendered like a prompt but cut to its speech and followed by
+a short pause (:mod:`voice.fragments`); its key says so, so a fragment and a
+prompt with the same text ("zero") are two files.
 """
 
 import asyncio
@@ -28,6 +31,7 @@ from voice import apology
 from voice.chain import EngineChain
 from voice.convert import CONVERSION_VERSION, convert_for_asterisk, is_complete
 from voice.engine import TtsEngine
+from voice.fragments import FragmentShape
 
 
 def normalize(text: str) -> str:
@@ -38,37 +42,49 @@ def normalize(text: str) -> str:
 class PromptCache:
     """Renders texts through a chain of engines into Asterisk-ready files, once each."""
 
-    def __init__(self, root: Path, engines: EngineChain | TtsEngine) -> None:
+    def __init__(
+        self,
+        root: Path,
+        engines: EngineChain | TtsEngine,
+        fragments: FragmentShape | None = None,
+    ) -> None:
         self.root = root
         self.chain = engines if isinstance(engines, EngineChain) else EngineChain([engines])
-        self._pending: dict[str, asyncio.Future[Path]] = {}
+        self.fragments = fragments or FragmentShape()
+        self._pending: dict[tuple[str, bool], asyncio.Future[Path]] = {}
         self._apology: Path | None = None
         # Renderings seen complete: files in the cache are never rewritten or
         # removed while it is in use, so each is looked at on disk once, not
         # once per bank that speaks the same text (500 banks share most).
         self._complete: set[Path] = set()
-        self._bases: dict[tuple[str, str], Path] = {}  # (engine, text) -> base path
+        # (engine, text, fragment) -> base path
+        self._bases: dict[tuple[str, str, bool], Path] = {}
 
-    def key(self, text: str, engine: TtsEngine | None = None) -> str:
-        """The cache key of ``text`` spoken by ``engine`` (default: the chain's first)."""
+    def key(self, text: str, engine: TtsEngine | None = None, *, fragment: bool = False) -> str:
+        """The cache key of ``text`` spoken by ``engine`` (default: the chain's
+        first), as a prompt or, with ``fragment``, as a word of a number."""
         engine = engine or self.chain.engines[0]
-        material = "\n".join((engine.identity, CONVERSION_VERSION, normalize(text)))
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+        parts = [engine.identity, CONVERSION_VERSION, normalize(text)]
+        if fragment:
+            parts.append(self.fragments.identity)
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
-    def base_path(self, text: str, engine: TtsEngine | None = None) -> Path:
+    def base_path(
+        self, text: str, engine: TtsEngine | None = None, *, fragment: bool = False
+    ) -> Path:
         """Where ``engine``'s files for ``text`` live, without extension."""
         engine = engine or self.chain.engines[0]
-        base = self._bases.get((engine.identity, text))
+        base = self._bases.get((engine.identity, text, fragment))
         if base is None:
-            key = self.key(text, engine)
-            base = self._bases[(engine.identity, text)] = self.root / key[:2] / key
+            key = self.key(text, engine, fragment=fragment)
+            base = self._bases[(engine.identity, text, fragment)] = self.root / key[:2] / key
         return base
 
-    def cached(self, text: str) -> Path | None:
+    def cached(self, text: str, *, fragment: bool = False) -> Path | None:
         """The base path of the most preferred engine's rendering of ``text``
         that is in the cache, or None."""
         for engine in self.chain.engines:
-            base = self.base_path(text, engine)
+            base = self.base_path(text, engine, fragment=fragment)
             if self._is_complete(base):
                 return base
         return None
@@ -86,41 +102,46 @@ class PromptCache:
             return True
         return False
 
-    def engine_of(self, text: str, base: Path) -> TtsEngine | None:
+    def engine_of(self, text: str, base: Path, *, fragment: bool = False) -> TtsEngine | None:
         """Which engine of the chain ``base`` (a rendering of ``text``) came from."""
-        return next((e for e in self.chain.engines if self.base_path(text, e) == base), None)
+        return next(
+            (e for e in self.chain.engines if self.base_path(text, e, fragment=fragment) == base),
+            None,
+        )
 
-    async def render(self, text: str) -> Path:
-        """Return the base path of ``text`` rendered, synthesizing it if needed.
+    async def render(self, text: str, *, fragment: bool = False) -> Path:
+        """Return the base path of ``text`` rendered, synthesizing it if needed;
+        with ``fragment``, cut to its speech and the pause between words.
 
         Raises :class:`~voice.chain.AllEnginesFailed` when no engine can
         speak it and nothing is cached (the prompt book then plays the
         shipped apology in its place).
         """
         text = normalize(text)
-        preferred = self.base_path(text)
+        preferred = self.base_path(text, fragment=fragment)
         if self._is_complete(preferred):
             return preferred
-        pending = self._pending.get(text)
+        pending = self._pending.get((text, fragment))
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
-        self._pending[text] = future
+        self._pending[(text, fragment)] = future
         try:
-            base = await self._render(text)
+            base = await self._render(text, fragment)
             future.set_result(base)
         except BaseException as exc:
             future.set_exception(exc)
             raise
         finally:
-            del self._pending[text]
+            del self._pending[(text, fragment)]
             if not future.cancelled() and future.exception() is not None:
                 future.exception()  # retrieved: no "never retrieved" warning
         return base
 
-    async def _render(self, text: str) -> Path:
+    async def _render(self, text: str, fragment: bool) -> Path:
+        shape = self.fragments if fragment else None
         for engine in self.chain.engines:
-            base = self.base_path(text, engine)
+            base = self.base_path(text, engine, fragment=fragment)
             if self._is_complete(base):
                 return base  # a later engine's earlier rendering, while those before it rest
             with tempfile.TemporaryDirectory(prefix="infolinia-tts-") as work:
@@ -128,7 +149,7 @@ class PromptCache:
                 if await self.chain.try_engine(engine, text, raw):
                     base.parent.mkdir(parents=True, exist_ok=True)
                     base.parent.chmod(0o755)
-                    await asyncio.to_thread(convert_for_asterisk, raw, base)
+                    await asyncio.to_thread(convert_for_asterisk, raw, base, shape)
                     return base
         raise self.chain.all_failed()
 

@@ -14,19 +14,26 @@ from pathlib import Path
 
 from pydub import AudioSegment
 
+from voice.fragments import FragmentShape
+
 # Bump when the conversion changes what Asterisk plays; it is part of cache keys.
 CONVERSION_VERSION = "1"
 EXTENSIONS = (".sln16", ".wav")
 
 
-def convert_for_asterisk(source: Path, dest_base: Path) -> None:
-    """Write ``dest_base.sln16`` and ``dest_base.wav`` from ``source``.
+def convert_for_asterisk(
+    source: Path, dest_base: Path, fragment: FragmentShape | None = None
+) -> None:
+    """Write ``dest_base.sln16`` and ``dest_base.wav`` from ``source`` (with
+    ``fragment``: cut to its speech and followed by the pause between words).
 
     Each file is written under a temporary name and renamed into place, so a
     reader never sees half a file. The ``.sln16`` goes last: its presence
     means both are complete.
     """
     audio = AudioSegment.from_file(source)
+    if fragment is not None:
+        audio = fragment.cut(audio)
     pid = os.getpid()
     wav_tmp = dest_base.with_name(f".{dest_base.name}.{pid}.wav")
     sln_tmp = dest_base.with_name(f".{dest_base.name}.{pid}.sln16")

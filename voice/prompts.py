@@ -5,6 +5,10 @@ for the media URI of an already rendered key. A prompt that no engine could
 render plays the shipped apology (:mod:`voice.apology`) instead: a caller
 may hear an apology where a menu should be, but never silence.
 
+A key of :func:`voice.polish.fragment_key` (a word of a number) is rendered
+as a fragment: cut to its speech, followed by the short pause between words
+(:mod:`voice.fragments`), so an amount played word by word flows.
+
 A prompt may play a recording instead (:mod:`voice.recording`): its text is
 then a marker naming the recording's files, already converted in the cache
 folder; nothing is synthesized for it.
@@ -21,9 +25,15 @@ from voice import recording
 from voice.cache import PromptCache
 from voice.convert import is_complete
 from voice.engine import SynthesisError
+from voice.polish import FRAGMENT_PREFIX
 from voice.recording import is_marker
 
 log = logging.getLogger(__name__)
+
+
+def is_fragment(key: str) -> bool:
+    """Whether prompt ``key`` is a word of a number (rendered as a fragment)."""
+    return key.startswith(FRAGMENT_PREFIX)
 
 
 class PromptBook:
@@ -39,7 +49,11 @@ class PromptBook:
         started = time.monotonic()
         apology = await asyncio.to_thread(self.cache.apology)
         total = len(self.texts)
-        hits = sum(1 for text in self.texts.values() if is_marker(text) or self.cache.cached(text))
+        hits = sum(
+            1
+            for key, text in self.texts.items()
+            if is_marker(text) or self.cache.cached(text, fragment=is_fragment(key))
+        )
         slots = asyncio.Semaphore(workers)
         unspoken: list[str] = []
         done = 0
@@ -48,7 +62,7 @@ class PromptBook:
             nonlocal done
             async with slots:
                 try:
-                    self._rendered[key] = await self._audio(text)
+                    self._rendered[key] = await self._audio(text, is_fragment(key))
                 except (SynthesisError, OSError):  # no engine could, or no room to store it
                     self._rendered[key] = apology
                     unspoken.append(key)
@@ -80,7 +94,7 @@ class PromptBook:
             if is_marker(self.texts[key]):
                 used["recording" if base != self.cache.apology() else "apology"] += 1
                 continue
-            engine = self.cache.engine_of(self.texts[key], base)
+            engine = self.cache.engine_of(self.texts[key], base, fragment=is_fragment(key))
             used[engine.identity if engine is not None else "apology"] += 1
         return dict(used)
 
@@ -90,11 +104,12 @@ class PromptBook:
         engine's), else where the first engine would put it."""
         uris = {}
         for key, text in self.texts.items():
+            fragment = is_fragment(key)
             base = (
                 self._rendered.get(key)
                 or (self._recording(text) if is_marker(text) else None)
-                or self.cache.cached(text)
-                or self.cache.base_path(text)
+                or self.cache.cached(text, fragment=fragment)
+                or self.cache.base_path(text, fragment=fragment)
             )
             uris[key] = f"sound:{base}"
         return uris
@@ -102,10 +117,10 @@ class PromptBook:
     def _recording(self, text: str) -> Path:
         return recording.base_path(self.cache.root, recording.parse_marker(text)[0])
 
-    async def _audio(self, text: str) -> Path:
+    async def _audio(self, text: str, fragment: bool = False) -> Path:
         """The files of ``text``: its recording's, or rendered by the engines."""
         if not is_marker(text):
-            return await self.cache.render(text)
+            return await self.cache.render(text, fragment=fragment)
         base = self._recording(text)
         if not is_complete(base):
             raise FileNotFoundError(f"recording {base.name} is not in {base.parent}")
@@ -121,7 +136,7 @@ class PromptBook:
         """Make ``text`` prompt ``key``'s text, rendered: the next playback of
         ``key`` plays it. Playbacks already started keep their (old) file:
         cached files are never overwritten."""
-        base = await self._audio(text)
+        base = await self._audio(text, is_fragment(key))
         self.texts[key] = text
         self._rendered[key] = base
         return base

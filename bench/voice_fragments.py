@@ -1,0 +1,184 @@
+"""Numbers spoken through word fragments against the same words synthesized
+whole, by the same engine: how much longer, and the longest silence inside.
+
+    .venv/bin/python bench/voice_fragments.py [--speeds 165,300] [--pause-ms 60] [--json]
+
+For each value (amounts, references, card endings, dates, a callback
+number, a queue position) the words of :mod:`voice.polish` are rendered as
+the prompt book renders them, into a scratch cache: as fragments (cut to
+their speech, then the pause; :mod:`voice.fragments`) and, for comparison,
+as they were before (each word as the engine speaks it alone). The files
+are laid end to end as one ARI playback plays them, and measured on their
+16 kHz ``.sln16`` (what Asterisk reads): from the first word's onset to the
+last word's end, and the longest run of 5 ms frames under -55 dBFS inside.
+"Whole" is the same words as one sentence through the same engine and the
+same conversion. Targets (issue 22): ratio <= 1.25, longest silence <= 100 ms.
+
+Asterisk adds a little between two files of one playback; the real call of
+``tests/test_real_voice_fragments.py`` measures that on a recording.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from voice.cache import PromptCache
+from voice.convert import convert_for_asterisk
+from voice.espeak import EspeakEngine
+from voice.fragments import DEFAULT_PAUSE_MS, FragmentShape
+from voice.pauses import SpeechSpan, pcm_span
+from voice.polish import amount_words, date_words, digit_words, minutes_words, position_words
+
+RATE = 16000  # .sln16
+
+VALUES: list[tuple[str, str, list[str]]] = [
+    ("amount", "1234.56 (the demo balance)", amount_words(Decimal("1234.56"))),
+    ("amount", "0.01", amount_words(Decimal("0.01"))),
+    ("amount", "45.50", amount_words(Decimal("45.50"))),
+    ("amount", "2500.00", amount_words(Decimal("2500.00"))),
+    ("amount", "987654.32", amount_words(Decimal("987654.32"))),
+    ("amount", "-15.99", amount_words(Decimal("-15.99"))),
+    ("reference", "482913", digit_words("482913")),
+    ("reference", "20261206", digit_words("20261206")),
+    ("card ending", "1111", digit_words("1111")),
+    ("card ending", "4821", digit_words("4821")),
+    ("date", "22 November", date_words(date(2026, 11, 22))),
+    ("date", "1 February", date_words(date(2026, 2, 1))),
+    ("date", "31 December", date_words(date(2026, 12, 31))),
+    ("callback number", "600123456", digit_words("600123456")),
+    ("queue position", "21 (about 5 minutes)", [*position_words(21), *minutes_words(5)]),
+]
+
+
+@dataclass
+class Row:
+    kind: str
+    value: str
+    words: int
+    whole_ms: int
+    before_ms: int
+    before_longest_silence_ms: int
+    fragments_ms: int
+    fragments_longest_silence_ms: int
+
+    @property
+    def ratio(self) -> float:
+        return round(self.fragments_ms / self.whole_ms, 2)
+
+    @property
+    def before_ratio(self) -> float:
+        return round(self.before_ms / self.whole_ms, 2)
+
+
+def _span(pcm: bytes) -> SpeechSpan:
+    span = pcm_span(pcm, RATE)
+    if span is None:
+        raise RuntimeError("the engine produced silence")
+    return span
+
+
+async def measure(speed: int, pause_ms: int, scratch: Path) -> list[Row]:
+    engine = EspeakEngine("pl", speed)
+    cache = PromptCache(scratch / f"cache-{speed}-{pause_ms}", engine, FragmentShape(pause_ms))
+    rows = []
+    for kind, label, words in VALUES:
+        before = b"".join([await _pcm(cache, word, fragment=False) for word in words])
+        after = b"".join([await _pcm(cache, word, fragment=True) for word in words])
+        raw, whole = scratch / "whole.wav", scratch / "whole"
+        await engine.synthesize(" ".join(words), raw)
+        await asyncio.to_thread(convert_for_asterisk, raw, whole)
+        whole_span = _span(whole.with_suffix(".sln16").read_bytes())
+        before_span, after_span = _span(before), _span(after)
+        rows.append(
+            Row(
+                kind,
+                label,
+                len(words),
+                whole_span.duration_ms,
+                before_span.duration_ms,
+                before_span.longest_pause_ms,
+                after_span.duration_ms,
+                after_span.longest_pause_ms,
+            )
+        )
+    return rows
+
+
+async def _pcm(cache: PromptCache, word: str, *, fragment: bool) -> bytes:
+    base = await cache.render(word, fragment=fragment)
+    return base.with_suffix(".sln16").read_bytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--speeds",
+        default="165,300",
+        help="espeak-ng words per minute, comma-separated "
+        "(165: the default config; 300: the tests' config)",
+    )
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=DEFAULT_PAUSE_MS,
+        help=f"pause between fragments (voice.fragment_pause_ms; default {DEFAULT_PAUSE_MS})",
+    )
+    parser.add_argument("--json", action="store_true", help="results as JSON")
+    args = parser.parse_args()
+    speeds = [int(s) for s in args.speeds.split(",")]
+    report: dict[str, object] = {
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "pause_ms": args.pause_ms,
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="infolinia-bench-") as scratch:
+        for speed in speeds:
+            rows = asyncio.run(measure(speed, args.pause_ms, Path(scratch)))
+            engine = EspeakEngine("pl", speed).identity
+            runs = report["runs"]
+            assert isinstance(runs, list)
+            runs.append(
+                {
+                    "engine": engine,
+                    "values": [
+                        {**asdict(r), "ratio": r.ratio, "before_ratio": r.before_ratio}
+                        for r in rows
+                    ],
+                    "worst_ratio": max(r.ratio for r in rows),
+                    "worst_longest_silence_ms": max(r.fragments_longest_silence_ms for r in rows),
+                }
+            )
+            if not args.json:
+                _print(engine, args.pause_ms, rows)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def _print(engine: str, pause_ms: int, rows: list[Row]) -> None:
+    print(f"{engine}, pause {pause_ms} ms (durations in ms; silence: longest inside)")
+    print(
+        f"  {'kind':16} {'value':28} {'whole':>6} {'before':>7} {'ratio':>6} {'silence':>8}"
+        f" {'now':>6} {'ratio':>6} {'silence':>8}"
+    )
+    for r in rows:
+        print(
+            f"  {r.kind:16} {r.value:28} {r.whole_ms:6} {r.before_ms:7} {r.before_ratio:6.2f}"
+            f" {r.before_longest_silence_ms:8} {r.fragments_ms:6} {r.ratio:6.2f}"
+            f" {r.fragments_longest_silence_ms:8}"
+        )
+    print(
+        f"  worst: ratio {max(r.ratio for r in rows):.2f},"
+        f" longest silence {max(r.fragments_longest_silence_ms for r in rows)} ms\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""How a word fragment of customer data is cut so that numbers flow.
+
+A caller hears an amount, a card ending or a date as pre-rendered single
+words (:mod:`voice.polish`) played one after another in one playback. An
+engine pads each word it speaks alone: espeak-ng with ~50 ms before and
+~330 ms after, gTTS with more. Played as they come, "tysiąc dwieście
+trzydzieści cztery złote" stutters with a third of a second after every
+word. So a fragment is rendered trimmed to its speech (``margin_ms`` kept on
+each side, so no soft consonant is clipped) and followed by ``pause_ms`` of
+silence: the pause between two words of a number.
+
+Trimming is part of the rendering, so the shape is part of the cache key
+(:meth:`FragmentShape.identity`): a change of pause renders the fragments
+again, and a fragment is never mistaken for a prompt with the same text.
+"""
+
+from dataclasses import dataclass
+
+from pydub import AudioSegment
+
+from voice.pauses import FRAME_MS, frame_levels, speech_span
+
+# Bump when the cutting changes what a caller hears (it is part of cache keys).
+TRIM_VERSION = "1"
+DEFAULT_PAUSE_MS = 40
+PAUSE_RANGE_MS = (0, 300)
+
+
+@dataclass(frozen=True)
+class FragmentShape:
+    """The silence around a fragment's speech, in milliseconds."""
+
+    pause_ms: int = DEFAULT_PAUSE_MS
+    margin_ms: int = 5
+
+    def __post_init__(self) -> None:
+        low, high = PAUSE_RANGE_MS
+        if not low <= self.pause_ms <= high:
+            raise ValueError(f"the pause between fragments is {low} to {high} ms")
+        if not 0 <= self.margin_ms <= 50:
+            raise ValueError("a fragment's margin is 0 to 50 ms")
+
+    @property
+    def identity(self) -> str:
+        """What goes into a fragment's cache key."""
+        return f"fragment trim={TRIM_VERSION} margin={self.margin_ms} pause={self.pause_ms}"
+
+    def cut(self, audio: AudioSegment) -> AudioSegment:
+        """``audio`` trimmed to its speech plus margins, then the pause.
+        All-silent audio is kept as it is (nothing to find; an engine's bug)."""
+        mono = audio.set_channels(1).set_sample_width(2)
+        span = speech_span(frame_levels(mono.raw_data, mono.frame_rate), FRAME_MS)
+        if span is None:
+            return audio
+        start = max(0, span.start_ms - self.margin_ms)
+        end = min(len(audio), span.end_ms + self.margin_ms)
+        pause = AudioSegment.silent(duration=self.pause_ms, frame_rate=audio.frame_rate)
+        return audio[start:end] + pause.set_channels(audio.channels).set_sample_width(
+            audio.sample_width
+        )
