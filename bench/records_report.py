@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.postgres import Postgres
-from stasis_app.reports.figures import PERIOD, figures
+from stasis_app.reports.figures import GROUPS, figures
 from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, record_row
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.store import Connection, Store
@@ -130,10 +130,10 @@ def fill(store: Store, count: int) -> float:
 
 
 def plan(store: Store, tenant: str, start: float, end: float) -> list[str]:
-    """The plan of the report's main query (its counts over call_records)."""
-    query = f"SELECT COUNT(*), SUM(consultant) FROM call_records WHERE {PERIOD}"
+    """The plan of the report's main query (the period's records, grouped)."""
     prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN ANALYZE "
-    rows = store.read(lambda db: db.execute(prefix + query, (tenant, start, end)).fetchall())
+    args = (HUNG_UP, tenant, start, end)
+    rows = store.read(lambda db: db.execute(prefix + GROUPS, args).fetchall())
     return [str(row[-1] if store.dialect == "sqlite" else row[0]) for row in rows]
 
 

@@ -9,8 +9,11 @@ with their outcomes and every queue visit. ``call_operations`` holds the
 operations again, one row each, so that a report counts them by kind and
 outcome in SQL. No caller or customer number is kept.
 
-Both are read by "one bank, a period" (the indexes on tenant and start) and
-deleted by start after the bank's retention. New tables: no rows to convert.
+Both are read by "one bank, a period": their indexes start with tenant and
+start and hold every column a report counts, so a report reads the index
+alone (a record's row, with its JSON, is large and a period's rows lie all
+over the table). Deleted by start after the bank's retention. New tables:
+no rows to convert.
 """
 
 from stasis_app.store.schema import Schema
@@ -24,12 +27,13 @@ CREATE TABLE call_records (
     queue_outcome TEXT NOT NULL, queue_wait REAL, agent TEXT NOT NULL,
     states TEXT NOT NULL, operations TEXT NOT NULL, queues TEXT NOT NULL,
     PRIMARY KEY (node, call_id));
-CREATE INDEX call_records_period ON call_records (tenant, started);
+CREATE INDEX call_records_period ON call_records (tenant, started, ending, last_state, queue,
+    queue_outcome, queue_wait, node, done, consultant);
 CREATE TABLE call_operations (
     node TEXT NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant TEXT NOT NULL,
     started REAL NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL,
     PRIMARY KEY (node, call_id, seq));
-CREATE INDEX call_operations_period ON call_operations (tenant, started);
+CREATE INDEX call_operations_period ON call_operations (tenant, started, kind, outcome);
 """
 
 POSTGRESQL = """
@@ -41,12 +45,13 @@ CREATE TABLE call_records (
     queue TEXT NOT NULL, queue_outcome TEXT NOT NULL, queue_wait DOUBLE PRECISION,
     agent TEXT NOT NULL, states TEXT NOT NULL, operations TEXT NOT NULL, queues TEXT NOT NULL,
     PRIMARY KEY (node, call_id));
-CREATE INDEX call_records_period ON call_records (tenant, started);
+CREATE INDEX call_records_period ON call_records (tenant, started, ending, last_state, queue,
+    queue_outcome, queue_wait, node, done, consultant);
 CREATE TABLE call_operations (
     node TEXT NOT NULL, call_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant TEXT NOT NULL,
     started DOUBLE PRECISION NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL,
     PRIMARY KEY (node, call_id, seq));
-CREATE INDEX call_operations_period ON call_operations (tenant, started);
+CREATE INDEX call_operations_period ON call_operations (tenant, started, kind, outcome);
 """
 
 
