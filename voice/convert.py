@@ -15,9 +15,11 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from voice.fragments import FragmentShape
+from voice.loudness import leveled
 
 # Bump when the conversion changes what Asterisk plays; it is part of cache keys.
-CONVERSION_VERSION = "1"
+# 2: every file brought to one loudness (voice.loudness).
+CONVERSION_VERSION = "2"
 EXTENSIONS = (".sln16", ".wav")
 
 
@@ -25,7 +27,8 @@ def convert_for_asterisk(
     source: Path, dest_base: Path, fragment: FragmentShape | None = None
 ) -> None:
     """Write ``dest_base.sln16`` and ``dest_base.wav`` from ``source`` (with
-    ``fragment``: cut to its speech and followed by the pause between words).
+    ``fragment``: cut to its speech and followed by the pause between words),
+    at the one loudness of everything a caller hears (:mod:`voice.loudness`).
 
     Each file is written under a temporary name and renamed into place, so a
     reader never sees half a file. The ``.sln16`` goes last: its presence
@@ -34,6 +37,7 @@ def convert_for_asterisk(
     audio = AudioSegment.from_file(source)
     if fragment is not None:
         audio = fragment.cut(audio)
+    audio = leveled(audio)
     pid = os.getpid()
     wav_tmp = dest_base.with_name(f".{dest_base.name}.{pid}.wav")
     sln_tmp = dest_base.with_name(f".{dest_base.name}.{pid}.sln16")

@@ -35,18 +35,18 @@ from pydub.silence import detect_leading_silence
 
 from voice import upload_decode
 from voice.convert import CONVERSION_VERSION, EXTENSIONS, convert_for_asterisk, is_complete
+from voice.loudness import PEAK_CEILING_DBFS, TARGET_DBFS
 from voice.upload_check import MAX_BYTES, MAX_SECONDS, MIN_SECONDS, BadRecording, check_upload
 
 __all__ = ["MAX_BYTES", "BadRecording", "Recording", "import_recording", "render_upload"]
 
 # Bump when the processing below changes what Asterisk plays.
 PROCESSING_VERSION = "1"
-# The synthesized prompts (espeak-ng, converted) measure about -22 dBFS RMS
-# with peaks near -2 dBFS: a recording is brought to the same loudness. Its
+# A recording is brought to the loudness of the synthesized prompts (the
+# conversion then levels every file the same way: voice.loudness). Its
 # peaks stay at or below the ceiling before the conversion to 8 kHz, whose
 # filter can overshoot on sharp edges by up to about 2 dB: no clipping.
-TARGET_RMS_DBFS = -22.0
-PEAK_CEILING_DBFS = -3.0
+TARGET_RMS_DBFS = TARGET_DBFS
 SILENCE_DBFS = -50.0  # quieter than this throughout: refused as silent
 PREFIX = "@recording:"
 FOLDER = "recordings"
