@@ -63,6 +63,7 @@ class Row:
     value: str
     words: int
     whole_ms: int
+    whole_longest_silence_ms: int
     before_ms: int
     before_longest_silence_ms: int
     fragments_ms: int
@@ -102,6 +103,7 @@ async def measure(speed: int, pause_ms: int, scratch: Path) -> list[Row]:
                 label,
                 len(words),
                 whole_span.duration_ms,
+                whole_span.longest_pause_ms,
                 before_span.duration_ms,
                 before_span.longest_pause_ms,
                 after_span.duration_ms,
@@ -165,12 +167,14 @@ def main() -> None:
 def _print(engine: str, pause_ms: int, rows: list[Row]) -> None:
     print(f"{engine}, pause {pause_ms} ms (durations in ms; silence: longest inside)")
     print(
-        f"  {'kind':16} {'value':28} {'whole':>6} {'before':>7} {'ratio':>6} {'silence':>8}"
+        f"  {'kind':16} {'value':28} {'whole':>6} {'silence':>8} {'before':>7} {'ratio':>6}"
+        f" {'silence':>8}"
         f" {'now':>6} {'ratio':>6} {'silence':>8}"
     )
     for r in rows:
         print(
-            f"  {r.kind:16} {r.value:28} {r.whole_ms:6} {r.before_ms:7} {r.before_ratio:6.2f}"
+            f"  {r.kind:16} {r.value:28} {r.whole_ms:6} {r.whole_longest_silence_ms:8}"
+            f" {r.before_ms:7} {r.before_ratio:6.2f}"
             f" {r.before_longest_silence_ms:8} {r.fragments_ms:6} {r.ratio:6.2f}"
             f" {r.fragments_longest_silence_ms:8}"
         )

@@ -106,6 +106,8 @@ async def test_the_prompt_book_renders_word_keys_as_fragments(tmp_path: Path) ->
         pytest.param(amount_words(Decimal("987654.32")), id="a large amount"),
         pytest.param(digit_words("4821"), id="a card ending"),
         pytest.param(digit_words("482913"), id="a reference"),
+        pytest.param(digit_words("20261206"), id="a long reference"),
+        pytest.param(amount_words(Decimal("0.01")), id="one grosz"),
         pytest.param(date_words(date(2026, 11, 22)), id="a date"),
         pytest.param(digit_words("600123456"), id="a callback number"),
     ],

@@ -9,6 +9,13 @@ word. So a fragment is rendered trimmed to its speech (``margin_ms`` kept on
 each side, so no soft consonant is clipped) and followed by ``pause_ms`` of
 silence: the pause between two words of a number.
 
+The default pause, 30 ms, is what a caller hears as 40 to 50 ms of quiet
+between two words (the margins and the words' own soft edges add to it):
+no longer than the silences espeak-ng leaves inside a number it speaks
+whole, and short enough that every kind of number (amounts, references,
+card endings, dates) lasts at most 1.25 times the same words spoken whole
+at the shipped config's speed (``bench/voice_fragments.py``).
+
 Trimming is part of the rendering, so the shape is part of the cache key
 (:meth:`FragmentShape.identity`): a change of pause renders the fragments
 again, and a fragment is never mistaken for a prompt with the same text.
@@ -22,7 +29,7 @@ from voice.pauses import FRAME_MS, frame_levels, speech_span
 
 # Bump when the cutting changes what a caller hears (it is part of cache keys).
 TRIM_VERSION = "1"
-DEFAULT_PAUSE_MS = 40
+DEFAULT_PAUSE_MS = 30
 PAUSE_RANGE_MS = (0, 300)
 
 
