@@ -33,9 +33,8 @@ from pathlib import Path
 from pydub import AudioSegment
 from pydub.silence import detect_leading_silence
 
-from voice import upload_decode
+from voice import loudness, upload_decode
 from voice.convert import CONVERSION_VERSION, EXTENSIONS, convert_for_asterisk, is_complete
-from voice.loudness import PEAK_CEILING_DBFS, TARGET_DBFS
 from voice.upload_check import MAX_BYTES, MAX_SECONDS, MIN_SECONDS, BadRecording, check_upload
 
 __all__ = ["MAX_BYTES", "BadRecording", "Recording", "import_recording", "render_upload"]
@@ -46,7 +45,8 @@ PROCESSING_VERSION = "1"
 # conversion then levels every file the same way: voice.loudness). Its
 # peaks stay at or below the ceiling before the conversion to 8 kHz, whose
 # filter can overshoot on sharp edges by up to about 2 dB: no clipping.
-TARGET_RMS_DBFS = TARGET_DBFS
+TARGET_RMS_DBFS = loudness.TARGET_DBFS
+PEAK_CEILING_DBFS = loudness.PEAK_CEILING_DBFS
 SILENCE_DBFS = -50.0  # quieter than this throughout: refused as silent
 PREFIX = "@recording:"
 FOLDER = "recordings"
