@@ -90,7 +90,9 @@ async def test_a_node_writes_only_what_changed(
     seen: list[tuple[str, int]] = []
     transaction = store.transaction
     monkeypatch.setattr(
-        store, "transaction", lambda work: transaction(lambda db: work(Spy(db, seen)))
+        store,
+        "transaction",
+        lambda work, scope=None: transaction(lambda db: work(Spy(db, seen)), scope),
     )
 
     clock.now += 2

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import textwrap
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -99,6 +100,65 @@ def test_audit_appends_from_two_nodes_make_one_chain(nodes: tuple[Store, Store])
     for audit in logs:  # either node verifies the whole chain
         check = audit.verify(full=True)
         assert check.ok and check.entries == 80, check
+
+
+async def test_audit_records_arriving_together_are_committed_together(
+    nodes: tuple[Store, Store],
+) -> None:
+    """Group commit (safeguards/group_commit.py): 40 entries recorded at once
+    on each of two nodes take a few transactions, not 80, and still make one
+    whole chain in the order each node was given them."""
+    logs = [AuditLog(store, KEY) for store in nodes]
+    entries = await asyncio.gather(
+        *(
+            logs[n % 2].record(
+                tenant="izbica", action="block_card", result="confirmed", reference=f"r{n:02}"
+            )
+            for n in range(80)
+        )
+    )
+    assert sorted(e.seq for e in entries) == list(range(1, 81))
+    assert sum(log.commits for log in logs) < 80 // 4, [log.commits for log in logs]
+    for node in (0, 1):  # a node's entries keep the order they were recorded in
+        mine = [e for n, e in enumerate(entries) if n % 2 == node]
+        assert [e.seq for e in mine] == sorted(e.seq for e in mine)
+    check = logs[1].verify(full=True)
+    assert check.ok and check.entries == 80, check
+
+
+def test_writers_of_other_scopes_pass_a_held_scope_and_unscoped_ones_wait(
+    nodes: tuple[Store, Store],
+) -> None:
+    """While one node holds bank A's guard scope open, the other node logs a
+    caller in to bank B and appends to the audit chain; a write of no scope
+    (a prompt edit) waits, on PostgreSQL's lock table, and goes ahead once
+    bank A's transaction commits. Ordering, not timing."""
+    one, two = nodes
+    held, release = threading.Event(), threading.Event()
+
+    def hold(db: object) -> None:
+        held.set()
+        assert release.wait(30)
+
+    with ThreadPoolExecutor(3) as pool:
+        holder = pool.submit(one.transaction, hold, "guard:bank-a")
+        assert held.wait(30)
+        guard = LoginGuard(two, SecuritySettings())
+        other_bank = pool.submit(guard.begin, "bank-b", "600100200", "12345678", TELEKOD)
+        assert other_bank.result(timeout=30).allowed  # did not wait for bank A
+        AuditLog(two, KEY).append(tenant="bank-b", action="identify", result="ok")
+        unscoped = pool.submit(
+            two.set_prompt_text, "bank-b", "greeting", "Dzień dobry.", "test", current="Witamy."
+        )
+        waiting = "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while two.read(lambda db: db.execute(waiting).fetchone()[0]) == 0:
+            assert not unscoped.done(), "a write of no scope went ahead of a held scope"
+            time.sleep(0.01)
+        assert not unscoped.done()
+        release.set()
+        holder.result(timeout=30)
+        unscoped.result(timeout=30)
+    assert two.prompt_texts("bank-b") == {"greeting": "Dzień dobry."}
 
 
 class CountingBank(DemoBank):

@@ -35,13 +35,14 @@ import hmac
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from stasis_app.config import audit_settings
 from stasis_app.errors import InfoliniaError
 from stasis_app.safeguards.audit_key import AuditKey, AuditKeyError, AuditKeyMissing, read_key
+from stasis_app.safeguards.group_commit import GroupCommit
 from stasis_app.store import Connection, Store
 
 GENESIS = "0" * 64
@@ -50,6 +51,9 @@ KEYED = "k1"  # the scheme marker of keyed entries: k1:<key id>:<hmac-sha256 hex
 ENTRY_LABEL = "infolinia-audit-entry"
 CHECKPOINT_LABEL = "infolinia-audit-checkpoint"
 PAGE = 1000  # rows read at once by verify and exports
+# The store's write scope of the chain: appends take turns on every node, beside
+# the login guard and the journal (stasis_app/store/state.py).
+AUDIT_SCOPE = "audit"
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ class AuditLog:
     def __init__(self, store: Store, key: AuditKey | None = None) -> None:
         self.store = store
         self._key = key
+        self._group: GroupCommit[AuditEntry, AuditEntry] = GroupCommit(self._write, store.run)
 
     # --- the key ------------------------------------------------------------
 
@@ -200,7 +205,7 @@ class AuditLog:
         entry was signed with another key. A trail from before the key gets
         its anchor now (what the app does at start)."""
         key = self.key(create=True)
-        self.store.transaction(lambda db: _follow(db, key))
+        self.store.transaction(lambda db: _follow(db, key), AUDIT_SCOPE)
         return key
 
     # --- writing ------------------------------------------------------------
@@ -218,30 +223,42 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
         """Add one entry (``customer`` in clear: it is masked here)."""
-        detail = detail or {}
-        for name in detail:
-            if any(word in name.lower() for word in SECRET_WORDS):
-                raise ValueError(f"audit detail {name!r} looks like a secret")
-        text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
-        key = self.key(create=True)
+        return self._write(
+            [_draft(tenant, action, result, call_id, caller, customer, reference, detail)]
+        )[0]
 
-        def work(db: Connection) -> AuditEntry:
-            seq, prev = _follow(db, key)
-            draft = AuditEntry(
-                seq, _now(), tenant, call_id, caller, action, mask_customer(customer),
-                result, reference, text, prev, "",
-            )  # fmt: skip
-            return _insert(db, key, draft)
-
-        entry = self.store.transaction(work)
-        callback = _after_append.get(str(self.store.where))
-        if callback is not None:
-            callback(entry)
-        return entry
+    @property
+    def commits(self) -> int:
+        """Write transactions :meth:`record` has made so far (fewer than its
+        entries when entries arrived together)."""
+        return self._group.writes
 
     async def record(self, **fields: Any) -> AuditEntry:
-        """:meth:`append`, off the event loop."""
-        return await self.store.run(lambda: self.append(**fields))
+        """:meth:`append`, off the event loop; entries recorded while another
+        append commits are written together with the next (group_commit.py)."""
+        draft = _draft(**fields)  # a secret-looking detail is refused here, at once
+        return await self._group.submit(draft)
+
+    def _write(self, drafts: list[AuditEntry]) -> list[AuditEntry]:
+        """Chain ``drafts`` (seq, prev_hash and hash still to fill) onto the
+        trail in one write transaction of the audit's scope."""
+        key = self.key(create=True)
+
+        def work(db: Connection) -> list[AuditEntry]:
+            seq, prev = _follow(db, key)
+            written = []
+            for draft in drafts:
+                entry = _insert(db, key, replace(draft, seq=seq, prev_hash=prev))
+                written.append(entry)
+                seq, prev = seq + 1, entry.hash
+            return written
+
+        entries = self.store.transaction(work, AUDIT_SCOPE)
+        callback = _after_append.get(str(self.store.where))
+        if callback is not None:
+            for entry in entries:
+                callback(entry)
+        return entries
 
     # --- reading ------------------------------------------------------------
 
@@ -367,7 +384,30 @@ class AuditLog:
                 (*point.fields(), mac),
             )
 
-        self.store.transaction(work)
+        self.store.transaction(work, AUDIT_SCOPE)
+
+
+def _draft(
+    tenant: str,
+    action: str,
+    result: str,
+    call_id: str = "",
+    caller: str = "",
+    customer: str = "",
+    reference: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An entry's own fields, checked (no secret-looking detail), the customer
+    masked; its place in the chain is filled in when it is written."""
+    detail = detail or {}
+    for name in detail:
+        if any(word in name.lower() for word in SECRET_WORDS):
+            raise ValueError(f"audit detail {name!r} looks like a secret")
+    text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    return AuditEntry(
+        0, _now(), tenant, call_id, caller, action, mask_customer(customer),
+        result, reference, text, "", "",
+    )  # fmt: skip
 
 
 def _insert(db: Connection, key: AuditKey, draft: AuditEntry) -> AuditEntry:

@@ -39,6 +39,9 @@ COLUMNS = (
 # How long a worker's claim on a pending block lasts: longer than one delivery
 # (the adapter's timeouts, twice); a worker that died lets go after it.
 CLAIM_SECONDS = 120.0
+# The store's write scope of the journal: its writers take turns on every node,
+# beside the login guard and the audit chain (stasis_app/store/state.py).
+JOURNAL_SCOPE = "journal"
 
 
 class NoSuchRequest(InfoliniaError, LookupError):
@@ -142,7 +145,7 @@ class BlockJournal:
             ).fetchone()
             return JournalEntry(*row)
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, JOURNAL_SCOPE)
 
     def claim_next(self, after: int = 0, now: float | None = None) -> JournalEntry | None:
         """The oldest pending block after seq ``after`` that no worker holds,
@@ -153,7 +156,7 @@ class BlockJournal:
         worker. Settling it, or a failed attempt, lets go of it."""
         now = time.time() if now is None else now
         # PostgreSQL: a row another transaction holds is passed over, not waited
-        # for (the store's write lock makes that moot today; finer locks later won't).
+        # for (journal writers take turns: the scope, belt and braces).
         skip = " FOR UPDATE SKIP LOCKED" if self.store.dialect == "postgresql" else ""
 
         def work(db: Connection) -> JournalEntry | None:
@@ -170,7 +173,7 @@ class BlockJournal:
             )
             return JournalEntry(*row)
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, JOURNAL_SCOPE)
 
     def entries(self, state: str | None = None) -> list[JournalEntry]:
         query, args = f"SELECT {COLUMNS} FROM journal", cast(tuple[str, ...], ())
@@ -190,7 +193,7 @@ class BlockJournal:
                 (state, bank_reference, why, _now(), operation_id),
             )
 
-        self.store.transaction(work)
+        self.store.transaction(work, JOURNAL_SCOPE)
 
     def close_request(self, reference: str, outcome: str, who: str, note: str = "") -> JournalEntry:
         """A member of the bank's staff closes a block request (``CONFIRMED`` or
@@ -209,7 +212,7 @@ class BlockJournal:
             row = db.execute(f"SELECT {COLUMNS} FROM journal WHERE reference = ?", (reference,))
             return JournalEntry(*row.fetchone())
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, JOURNAL_SCOPE)
 
     def failed_attempt(self, operation_id: str, why: str) -> None:
         def work(db: Connection) -> None:
@@ -219,4 +222,4 @@ class BlockJournal:
                 (why, operation_id),
             )
 
-        self.store.transaction(work)
+        self.store.transaction(work, JOURNAL_SCOPE)

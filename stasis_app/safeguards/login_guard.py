@@ -69,6 +69,14 @@ class Attempt:
         return self.verdict in (Verdict.ALLOW, Verdict.SLOW)
 
 
+def guard_scope(tenant: str) -> str:
+    """The store's write scope of a bank's guard counts: every count ``begin``
+    reads (a customer's failures and slot, a calling number's customers, the
+    bank's logins this minute) is one bank's, so two banks' logins never wait
+    for each other, and one bank's are checked one at a time on every node."""
+    return f"guard:{tenant}"
+
+
 def caller_bucket(caller: str) -> str:
     """The calling number as the guard counts it: every withheld number is one."""
     number = caller.strip()
@@ -157,10 +165,10 @@ class LoginGuard:
             )
             # Forget what no window looks at any more (index on "at": no scan).
             oldest = now - max(policy.caller_window_minutes * 60, 60)
-            db.execute("DELETE FROM login_attempts WHERE at < ?", (oldest,))
+            db.execute("DELETE FROM login_attempts WHERE tenant = ? AND at < ?", (tenant, oldest))
             return answer(verdict, token)
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, guard_scope(tenant))
 
     def finish(
         self,
@@ -215,7 +223,7 @@ class LoginGuard:
                 self._lock(db, *key, now)
             return locked
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, guard_scope(attempt.tenant))
 
     def _lock(self, db: Connection, tenant: str, customer: str, method: str, now: float) -> None:
         until = now + self.policy.lock_minutes * 60
@@ -248,4 +256,4 @@ class LoginGuard:
                 query, args = query + " AND method = ?", (*args, method)
             return db.execute(query, args).rowcount > 0
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, guard_scope(tenant))

@@ -14,15 +14,18 @@ refused when the config is read (:func:`stasis_app.config.check_state_url`;
 ``$INFOLINIA_STATE_PASSWORD_FILE`` (mode 0600 or stricter, else refused),
 or, with neither, from libpq's own ``PGPASSFILE`` (``~/.pgpass``).
 
-One writer at a time, as SQLite's ``BEGIN IMMEDIATE`` gives: every write
-transaction starts with ``pg_advisory_xact_lock(WRITE_LOCK)``, held until
-its commit or rollback. Under PostgreSQL's default READ COMMITTED each
-statement after the lock sees every write committed before it, so the
-login guard's verdict and reservation, the audit chain's append and the
-journal's claim read and write with nobody writing in between, whichever
-node they run on. The lock is one for the whole store: correct first;
-finer locks (per customer for the guard, per bank's chain for the audit)
-are for the capacity work (docs/scaling.md).
+Writers take advisory locks, held until their commit or rollback. A write
+transaction that names a *scope* (``Store.transaction(work, scope=...)``)
+takes ``pg_advisory_xact_lock_shared(WRITE_LOCK)`` and then the scope's own
+exclusive lock: writers of one scope take turns, writers of different
+scopes run side by side. One that names none takes ``WRITE_LOCK``
+exclusively: it waits for every scoped writer and every other, as SQLite's
+``BEGIN IMMEDIATE`` does (migrations too). Under PostgreSQL's default READ
+COMMITTED each statement after the lock sees every write committed before
+it, so what a scope guards (a bank's login guard counts, the audit chain's
+append, the journal's claims, a node's board rows) is read and written
+with nobody of that scope writing in between, whichever node they run on.
+The scopes and what they guard: docs/state.md.
 """
 
 import os
@@ -40,7 +43,7 @@ from psycopg_pool.base import AttemptWithBackoff
 
 from stasis_app.errors import ConfigError
 from stasis_app.store.migrate import upgrade
-from stasis_app.store.sql import WRITE_LOCK, Connection, Dialect, to_postgresql
+from stasis_app.store.sql import WRITE_LOCK, Connection, Dialect, scope_lock, to_postgresql
 
 T = TypeVar("T")
 
@@ -163,9 +166,15 @@ class PostgresEngine:
         with self._pool.connection() as connection:
             return work(PostgresConnection(connection))
 
-    def transaction(self, work: Callable[[Connection], T]) -> T:
+    def transaction(self, work: Callable[[Connection], T], scope: str | None = None) -> T:
         with self._pool.connection() as connection, connection.transaction():
-            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if scope is None:  # against every other writer
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            else:  # against the writers of this scope, and the unscoped ones
+                connection.execute(
+                    "SELECT pg_advisory_xact_lock_shared(%s), pg_advisory_xact_lock(%s)",
+                    (WRITE_LOCK, scope_lock(scope)),
+                )
             return work(PostgresConnection(connection))
 
     def close(self) -> None:

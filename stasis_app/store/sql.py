@@ -19,6 +19,7 @@ statements. What both engines run, and the modules therefore write:
 """
 
 import functools
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
@@ -28,6 +29,13 @@ Dialect = Literal["sqlite", "postgresql"]
 # (the bytes of "infolini": any fixed number would do; advisory locks are per
 # database).
 WRITE_LOCK = int.from_bytes(b"infolini", "big")
+
+
+def scope_lock(scope: str) -> int:
+    """The advisory lock key of a write scope ("guard:izbica", "audit", ...):
+    64 bits of its BLAKE2b, signed as PostgreSQL's bigint."""
+    digest = hashlib.blake2b(scope.encode(), digest_size=8, person=b"infolinia").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Cursor(Protocol):

@@ -89,7 +89,9 @@ class SqliteEngine:
     def read(self, work: Callable[[Connection], T]) -> T:
         return work(self._connect())
 
-    def transaction(self, work: Callable[[Connection], T]) -> T:
+    def transaction(self, work: Callable[[Connection], T], scope: str | None = None) -> T:
+        """One writer at a time (BEGIN IMMEDIATE), whatever the ``scope``: SQLite
+        has one write lock per file."""
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -123,10 +123,15 @@ class Store:
         statement sees what was committed before it)."""
         return self._engine.read(work)
 
-    def transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one write transaction, one writer at a time (SQLite's
-        BEGIN IMMEDIATE; on PostgreSQL the store's advisory lock, taken first)."""
-        return self._engine.transaction(work)
+    def transaction(self, work: Callable[[Connection], T], scope: str | None = None) -> T:
+        """Run ``work`` in one write transaction. Without ``scope``, one writer
+        at a time for the whole store (SQLite's BEGIN IMMEDIATE; on PostgreSQL
+        the store's advisory lock, taken first). With a ``scope`` ("guard:<bank>",
+        "audit", "journal", "board:<node>"), on PostgreSQL one writer at a time
+        of that scope, beside the writers of other scopes: ``work`` must then
+        write only what that scope guards (docs/state.md, "Write scopes").
+        SQLite takes its one lock either way."""
+        return self._engine.transaction(work, scope)
 
     def schema_version(self) -> int:
         """The newest migration this store has (:data:`stasis_app.store.LATEST` once open)."""

@@ -143,7 +143,7 @@ class CallsBoard:
                     changed,
                 )
 
-        self.store.transaction(work)
+        self.store.transaction(work, f"board:{node}")  # only this node's rows
 
     def _read(self, node: str, now: float) -> list[tuple[CallView, float]]:
         rows = self.store.read(
