@@ -65,6 +65,7 @@ from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.model import Flow
 from stasis_app.logs import JsonLineFormatter, call_id_var
+from stasis_app.reports.records import CallRecord
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
 from tests.support.fake_call import (
@@ -402,6 +403,7 @@ class Session:
     spy: ContextSpy = field(default_factory=ContextSpy)
     loop_errors: list[str] = field(default_factory=list)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: list[CallRecord] = field(default_factory=list)  # the calls' records
 
     def of(self, channel: str) -> list[Seen]:
         return [seen for seen in self.timeline if seen.call == channel]
@@ -520,6 +522,7 @@ async def _serve_session(
         _, pending = await asyncio.wait(left, timeout=HOUR)
         assert not pending, f"tasks still running an hour after the calls: {pending}"
     session.snapshots = {number: demo.snapshot(number) for number in CUSTOMERS}
+    session.records = app.records.records(TENANT, 0, float("inf"))
 
 
 async def _run_call(app: InfoliniaApp, handle: ChannelHandle) -> None:
@@ -539,6 +542,7 @@ def check_session(session: Session, *, bank_answers: bool) -> None:
         check_ends_once(session, channel)
         check_blocks_follow_confirmation(session, channel, bank_answers=bank_answers)
         check_nothing_from_other_calls(session, channel)
+        check_one_record(session, channel)
     check_bank_blocks_are_those_asked(session)
     check_secrets_stay_secret(session)
 
@@ -554,6 +558,18 @@ def check_ends_once(session: Session, channel: str) -> None:
         assert not after, f"{channel}: after the transfer the app sent {after}"
     if how == BY_APP:
         assert set(after) <= {"hangup"}, f"{channel}: after hanging up the app sent {after}"
+
+
+def check_one_record(session: Session, channel: str) -> None:
+    """The call left one record: ended as the handler says, through the
+    states the flow went through, with no customer number in it."""
+    [record] = [r for r in session.records if r.call_id == channel]
+    [ended] = session.logs(channel, "call ended")
+    assert record.ending == ended.data["outcome"], record  # no failures, no queue here
+    moves = session.logs(channel, "transition")
+    went = [session.flow.initial, *(seen.data["to"] for seen in moves)]
+    assert [state for state, _ in record.states] == went
+    assert not any(number in json.dumps(record.as_dict()) for number in CUSTOMERS)
 
 
 def confirmations(flow: Flow) -> set[tuple[str, str, str]]:
