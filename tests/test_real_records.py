@@ -120,6 +120,7 @@ def test_each_call_left_one_record_of_what_it_did(placed: Placed) -> None:
     [visit] = queue.queues
     assert (visit.queue, visit.outcome, visit.agent) == ("main", "answered", AGENT)
     assert visit.wait is not None and 0 <= visit.wait < 10
+    assert visit.entered is not None and 0 < visit.entered < queue.ended - queue.started
     for record in placed.records.values():
         assert (record.tenant, record.line, record.language) == (TENANT, LINE, "pl")
         assert record.flow == "bank.yaml" and len(record.flow_version) == 12

@@ -60,6 +60,7 @@ class QueueCaller:
             await self.call.say(connecting)
         customer = self.ctx.customer.number if self.ctx.customer is not None else ""
         waiter = queue.join(self.call, self.ctx.level, customer)
+        entered = self.ctx.trail.seconds()
         try:
             return await self._wait(waiter)
         finally:
@@ -70,7 +71,7 @@ class QueueCaller:
                     reason = "app_stopping" if queue.gateway.closing else "failed"
                 queue.leave(waiter, reason)
             answered = waiter.leg.agent.endpoint if waiter.leg and waiter.leg.connected else ""
-            visit = QueueVisit(queue.name, waiter.outcome, waiter.waited, answered)
+            visit = QueueVisit(queue.name, waiter.outcome, waiter.waited, answered, entered)
             self.ctx.trail.queued(visit)  # for the call record
             if waiter.leg is not None and not waiter.leg.ended.is_set():
                 with contextlib.suppress(AriError):
@@ -80,16 +81,17 @@ class QueueCaller:
     async def _not_queued(self, reason: str, told: list[str]) -> str:
         """Nobody can answer now: the caller is told, then a callback, or back
         to the flow. A caller who hangs up meanwhile counts as abandoned."""
+        entered = self.ctx.trail.seconds()
         try:
             await self.call.say(told)
             called_back = await self._offer_callback(None)
         except CallHungUp:
             self.queue.count("abandoned")
-            self.ctx.trail.queued(QueueVisit(self.queue.name, "abandoned", None))
+            self.ctx.trail.queued(QueueVisit(self.queue.name, "abandoned", None, entered=entered))
             raise
         outcome = "callback" if called_back else reason
         self.queue.count(outcome)
-        self.ctx.trail.queued(QueueVisit(self.queue.name, outcome, None))
+        self.ctx.trail.queued(QueueVisit(self.queue.name, outcome, None, entered=entered))
         return "done" if called_back else "failed"
 
     async def _wait(self, waiter: Waiter) -> str:

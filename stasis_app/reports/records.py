@@ -96,6 +96,7 @@ def _visit(visit: QueueVisit) -> dict[str, object]:
         "outcome": visit.outcome,
         "wait": visit.wait,
         "agent": visit.agent,
+        "entered": visit.entered,
     }
 
 

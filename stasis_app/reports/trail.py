@@ -29,6 +29,7 @@ class QueueVisit:
     outcome: str  # answered, abandoned, callback, timed_out, closed, no_agents, failed, ...
     wait: float | None  # seconds in the queue; None: never joined (closed, no agents)
     agent: str = ""  # the consultant's endpoint when answered
+    entered: float | None = None  # seconds into the call when it came to the queue
 
 
 @dataclass
@@ -51,6 +52,10 @@ class CallTrail:
 
     def operation(self, kind: str, outcome: str) -> None:
         self.operations.append((kind, outcome))
+
+    def seconds(self) -> float:
+        """Seconds since the call started."""
+        return round(self.clock() - self.started, 1)
 
     def queued(self, visit: QueueVisit) -> None:
         self.queues.append(visit)
