@@ -39,6 +39,9 @@ from the call records the app writes when each call ends:
 
 Days are the bank's (tenants.ID.records.timezone, default Europe/Warsaw):
 --from 2026-12-01 --to 2026-12-31 is December there, both days included.
+It reads the state store only: it works while the app is stopped, and in a
+cluster it counts every node's calls. Records are kept
+tenants.ID.records.keep_days days (default 400), then deleted by the app.
 
   infolinia report izbica                       today
   infolinia report izbica --from 2026-12-01 --to 2026-12-31 --csv > grudzien.csv
