@@ -4,13 +4,16 @@
   ``gtts_engine``, registered by ``builtin`` through the plugin hook), the
   hook's factory and registry (``hookspecs``, ``registry``), and chains of
   engines that rest a failing one (``chain``);
-* rendering: conversion for Asterisk (``convert``), the content-addressed
-  cache (``cache``), a tenant's prompt book (``prompts``), previews rendered
-  beside the cache (``preview``), the shipped apology and the dialplan's
-  fallback prompt (``apology``, ``fallback``);
+* rendering: conversion for Asterisk (``convert``) at one loudness
+  (``loudness``), the content-addressed cache (``cache``), a tenant's
+  prompt book (``prompts``), previews rendered beside the cache
+  (``preview``), the shipped apology and the dialplan's fallback prompt
+  (``apology``, ``fallback``);
 * customer data: numbers, amounts and dates as Polish word fragments
-  (``polish``), and a counterparty's name spoken live by an offline engine,
-  never cached (``live``);
+  (``polish``), each cut to its speech and followed by a short pause so
+  numbers flow (``fragments``; where speech is: ``pauses``), and a
+  counterparty's name spoken live by an offline engine, never cached
+  (``live``);
 * a voice talent's recordings (``recording``): the upload's header checked
   in Python (``upload_check``), then decoded in a box (``upload_decode``).
 
