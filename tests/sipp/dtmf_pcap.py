@@ -24,8 +24,8 @@ EVENT_CODES = {
 PAYLOAD_TYPE = 101
 CLOCK = 8000
 PACKET_MS = 20
-PRESS_MS = 120  # how long a key is held
-GAP_MS = 180  # silence between presses
+PRESS_MS = 100  # how long a key is held (a phone sends about 100 ms)
+GAP_MS = 100  # silence between presses
 END_REPEATS = 3  # RFC 4733 2.5.1.4: the end packet is sent three times
 SSRC = 0x1F0C0A11
 
