@@ -34,6 +34,7 @@ from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.reports.records import CallRecords
 from stasis_app.safeguards.audit import AuditEntry, AuditLog
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG, wait_registered
@@ -507,3 +508,22 @@ def test_every_exit_of_the_queues_is_counted(run: Run) -> None:
     assert count("queue_closed", "callback") >= 1
     assert count("queue_nobody", "no_agents") >= 1
     assert count("queue_supervised", "answered") >= 1
+
+
+def test_each_queue_call_leaves_a_call_record_with_its_queue_outcome(run: Run) -> None:
+    """The call records (stasis_app/reports) say what the queue did with each caller."""
+    records = CallRecords(Store(load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state))
+
+    def visits(tenant: str) -> list[tuple[str, str]]:
+        found = records.records(tenant, 0, time.time() + 60)
+        return sorted((v.outcome, v.agent) for r in found for v in r.queues)
+
+    quick = "Local/quick@infolinia-test-agents/n"
+    assert visits("queue_next") == [("answered", quick)]
+    assert visits("queue_waiting") == [("callback", ""), ("timed_out", "")]
+    assert visits("queue_closed") == [("callback", "")]  # closed: a callback left at once
+    assert visits("queue_nobody") == [("no_agents", "")]
+    assert visits("queue_dropped") == [("answered", quick)]
+    assert visits("queue_supervised") == [("answered", "Local/long@infolinia-test-agents/n")]
+    waits = [v.wait for r in records.records("queue_waiting", 0, time.time()) for v in r.queues]
+    assert all(wait is not None and wait >= 0 for wait in waits)
