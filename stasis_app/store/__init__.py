@@ -18,8 +18,9 @@ What it may import: the standard library, psycopg (and its pool),
 :mod:`stasis_app.errors` and :mod:`voice` (a prompt's transcript). The
 modules that keep their rows here (the audit trail, the block journal, the
 login guard, callbacks, the admin page's accounts, the calls in progress of
-every node: :mod:`stasis_app.telephony.live_calls`) import the store, never
-the other way round.
+every node: :mod:`stasis_app.telephony.live_calls`, the call records:
+:mod:`stasis_app.reports.records`) import the store, never the other way
+round.
 """
 
 from stasis_app.store.migrate import LATEST, MigrationFailed, StoreTooNew
