@@ -231,7 +231,11 @@ class InfoliniaApp:
                 tenant=served.tenant.id,
                 line=handle.line,
                 node=self.settings.node,
-                call_id=handle.channel_id,
+                # A call picked up again after a reconnect starts the flow
+                # over: a record of its own beside the first part's.
+                call_id=f"{handle.channel_id}~{int(time.time())}"
+                if handle.resumed
+                else handle.channel_id,
                 flow=served.flow.source.name,
                 flow_version=served.flow.version,
                 outcome=outcome,
