@@ -13,9 +13,9 @@ start and the imports included).
 The records are written straight into the tables, in batches (what the app
 writes one at a time as calls end), then ``ANALYZE`` is run (what
 PostgreSQL's autovacuum does after a large load). It starts the private
-PostgreSQL of devtools.postgres (name ``bench-records``, port 55441, no
+PostgreSQL of devtools.postgres (name ``bench-records``, port 55442, no
 fsync) and leaves it running for the next run (``python -m devtools.postgres
---name bench-records --port 55441 down`` stops it).
+--name bench-records --port 55442 down`` stops it).
 """
 
 import argparse
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each report")
     parser.add_argument("--json", action="store_true", help="results as JSON")
     args = parser.parse_args()
-    server = Postgres("bench-records", 55441, durable=False)
+    server = Postgres("bench-records", 55442, durable=False)
     print("starting the bench's PostgreSQL ...", file=sys.stderr)
     server.up()
     results: list[dict[str, Any]] = []
