@@ -18,8 +18,8 @@ docs/state.md). SQLite has one write lock per file either way. Operations:
 
     .venv/bin/python bench/store_contention.py [--seconds 3] [--durable] [--json]
 
-It starts the private PostgreSQL of devtools.postgres (name ``bench``, port
-55439, no fsync unless ``--durable``) and leaves it running for the next run
+It (re)starts the private PostgreSQL of devtools.postgres (name ``bench``, port
+55439, no fsync unless ``--durable``) and leaves it running afterwards
 (``python -m devtools.postgres --name bench --port 55439 down`` stops it).
 """
 
@@ -138,6 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     server = Postgres("bench", 55439, durable=args.durable)
     print("starting the bench's PostgreSQL ...", file=sys.stderr)
+    server.down()  # one left running may have been started with the other fsync setting
     server.up()
     os.environ.update(server.env())
     rows: list[dict[str, Any]] = []
