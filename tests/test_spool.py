@@ -47,9 +47,8 @@ async def rounds(worker: JournalWorker, until: Callable[[], bool], seconds: floa
 @pytest.fixture(scope="module")
 def restartable() -> Iterator[Postgres]:
     """A PostgreSQL this module alone uses, so stopping it troubles no other test."""
-    server = Postgres(
-        "spool-test", 55441, durable=False
-    ).up()  # not a bench's port (bench/: 55439, 55440, 55442)
+    # Port 55441: not the tests' server (55499) nor a bench's (55439, 55440, 55442).
+    server = Postgres("spool-test", 55441, durable=False).up()
     yield server
     server.down()
 
