@@ -150,8 +150,8 @@ class BlockJournal:
     def claim_next(self, after: int = 0, now: float | None = None) -> JournalEntry | None:
         """The oldest pending block after seq ``after`` that no worker holds,
         now held by this journal's worker for :data:`CLAIM_SECONDS`; None when
-        there is none. One write transaction (the store's one writer at a
-        time, on every node), so two workers, on one node or two, never hold
+        there is none. One write transaction of the journal's scope (its
+        writers take turns, on every node), so two workers, on one node or two, never hold
         the same block: each pending block is asked of the bank by one
         worker. Settling it, or a failed attempt, lets go of it."""
         now = time.time() if now is None else now

@@ -31,8 +31,9 @@ even older release, missing a table or an index, is completed by it.
 On PostgreSQL (:mod:`stasis_app.store.postgres`) the same runner applies
 the same migrations, each giving its statements for PostgreSQL where the
 types differ (its ``POSTGRESQL``; ``SQL`` where they do not). The write lock
-is the store's advisory lock (``pg_advisory_xact_lock``, what every write
-transaction takes first), so nodes starting at once migrate one after
+is the store's advisory lock taken exclusively (``pg_advisory_xact_lock``:
+every write transaction takes it first, shared when it names a write scope),
+so a migration step runs alone, and nodes starting at once migrate one after
 another and the later ones find nothing left to do. A PostgreSQL store
 always has its versions from its first open: nothing is adopted there.
 

@@ -25,7 +25,8 @@ from typing import Any, Literal, Protocol
 
 Dialect = Literal["sqlite", "postgresql"]
 # pg_advisory_xact_lock's key for "a write transaction of this store", taken
-# first by every write transaction and every migration step on PostgreSQL
+# first by every write transaction (shared when it names a write scope,
+# exclusive otherwise) and every migration step (exclusive) on PostgreSQL
 # (the bytes of "infolini": any fixed number would do; advisory locks are per
 # database).
 WRITE_LOCK = int.from_bytes(b"infolini", "big")
