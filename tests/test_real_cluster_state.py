@@ -31,6 +31,7 @@ from devtools.simulator import CallSimulator, Transcript
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
+from stasis_app.reports.records import CallRecords
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard
@@ -38,7 +39,7 @@ from stasis_app.store import Store
 from stasis_app.store.postgres import POOL_WAIT
 from tests.conftest import TEST_CONFIG
 from tests.support.admin_http import put_greeting
-from tests.support.cluster import RunningCluster, call
+from tests.support.cluster import RunningCluster, call, calls
 from tests.support.reference_core import ReferenceCoreThread, Seen
 from tests.support.sipp import SippResult, sipp_call
 from tests.test_real_bank import digits_from_words, said, words_after
@@ -348,6 +349,34 @@ async def logged(node: Node, offset: int, event: str, timeout: float, **fields: 
                 return time.monotonic() - began
         await asyncio.sleep(0.05)
     raise AssertionError(f"{node.name} did not log {event!r} {fields} within {timeout} s")
+
+
+def test_every_call_leaves_a_record_naming_its_node_in_the_shared_store(
+    cluster2: RunningCluster, store: Store, tmp_path: Path
+) -> None:
+    """Calls to the three demo banks through Kamailio: each leaves one call
+    record in PostgreSQL naming the node that served it (the records of
+    every node in one place, for the bank's reports)."""
+    began = time.time() - 1
+    cluster2.mark()
+    results = calls(["100", "101", "102"], tmp_path, hold_ms=500)
+    assert all(r.returncode == 0 for r in results), [r.output for r in results]
+    served = sorted((str(c.tenant), c.node) for c in cluster2.wait_served(3))
+    records = CallRecords(store)
+    found: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 15  # written once each call has ended
+    while time.monotonic() < deadline:
+        found = sorted(
+            (r.tenant, r.node)
+            for tenant, _ in served
+            for r in records.records(tenant, began, time.time() + 1)
+        )
+        if len(found) >= len(served):
+            break
+        time.sleep(0.2)
+    print(f"records by bank and node: {found}")
+    assert found == served
+    assert {node for _, node in found} <= {n.name for n in cluster2.nodes}
 
 
 def test_postgresql_restarted_under_load(
