@@ -1,12 +1,13 @@
 """The admin page for a bank's staff, served under ``/admin/`` by the admin
 server next to the JSON API: prompts (edit, hear, publish, revert), the flow
-diagram, live calls, the consultant queues, the audit trail, users.
+diagram, live calls, the consultant queues, the audit trail, users, reports.
 Server-rendered HTML, Polish text.
 
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
     html.py      the one layout and small builders; every outside value escaped
-    prompts.py   flow.py  audit.py  live.py  queues.py  users.py   one module per page
+    prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
+    charts.py    the reports' charts, inline SVG drawn on the server
     events.py    server-sent events for the pages that stay current
 """
 
@@ -20,6 +21,7 @@ from stasis_app.admin.web.flow import FlowPages
 from stasis_app.admin.web.live import LivePages
 from stasis_app.admin.web.prompts import PromptPages
 from stasis_app.admin.web.queues import QueuePages
+from stasis_app.admin.web.reports import ReportPages
 from stasis_app.admin.web.users import UserPages
 from stasis_app.queue.manager import QueueManager
 from stasis_app.telephony.live_calls import CallRegistry
@@ -44,6 +46,7 @@ def admin_pages(
     PromptPages(prompts).routes(app, gate)
     FlowPages(prompts).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
+    ReportPages(prompts).routes(app, gate)
     LivePages(calls, every).routes(app, gate)
     if queues is not None:
         QueuePages(queues, every).routes(app, gate)

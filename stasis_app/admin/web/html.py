@@ -24,6 +24,7 @@ textarea{width:100%;font-size:1em}ins{background:#d4f7d4}del{background:#fadadd}
 .error{background:#fde2e2;padding:.5em;border:1px solid #b33}
 .ok{color:#185c18}.bad{color:#b33}form.inline{display:inline}
 .flow svg{max-width:100%;height:auto}
+svg.chart{max-width:100%;height:auto}td.n{text-align:right}a.csv{font-size:.7em}
 """
 
 LAYOUT = Template("""<!doctype html>
@@ -40,10 +41,11 @@ NAV = {
         ("Komunikaty", "prompts"),
         ("Przebieg rozmowy", "flow"),
         ("Dziennik", "audit"),
+        ("Raporty", "reports"),
         ("Użytkownicy", "users"),
     ],
     "supervisor": [("Rozmowy na żywo", "live"), ("Kolejki", "queues")],
-    "auditor": [("Dziennik zdarzeń", "audit")],
+    "auditor": [("Dziennik zdarzeń", "audit"), ("Raporty", "reports")],
 }
 
 

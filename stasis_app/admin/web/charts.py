@@ -1,0 +1,85 @@
+"""Charts of the reports page, drawn on the server as inline SVG: no script,
+nothing fetched from elsewhere, readable without colour (each bar carries
+its number, and a ``<title>`` a browser shows on hover). Every label goes
+through :func:`~stasis_app.admin.web.html.esc`.
+
+    columns(series)   vertical bars over time (calls per day or per hour)
+    bars(items)       horizontal bars, one labelled row per item
+"""
+
+from stasis_app.admin.web.html import esc
+
+WIDTH = 900
+BAR = "#1f4e79"
+EMPTY = '<p class="note">Brak połączeń w tym okresie.</p>'
+
+
+def columns(series: list[tuple[str, int]], caption: str, height: int = 220) -> str:
+    """Vertical bars, one per (label, count), left to right; every ``n``-th
+    label under the axis so that labels never overlap."""
+    if not series:
+        return EMPTY
+    top = max(n for _, n in series) or 1
+    left, bottom, head = 40, 40, 18
+    plot_h = height - bottom - head
+    step = (WIDTH - left - 10) / len(series)
+    every = max(1, round(len(series) / 16))  # at most about 16 labels
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{esc(caption)}" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="DejaVu Sans, sans-serif" font-size="11">',
+        f'<line x1="{left}" y1="{head + plot_h}" x2="{WIDTH - 5}" y2="{head + plot_h}" '
+        'stroke="#888"/>',
+        f'<text x="{left - 4}" y="{head + 4}" text-anchor="end">{top}</text>',
+        f'<text x="{left - 4}" y="{head + plot_h}" text-anchor="end">0</text>',
+    ]
+    for i, (label, n) in enumerate(series):
+        x = left + i * step
+        h = plot_h * n / top
+        y = head + plot_h - h
+        parts.append(
+            f'<g class="column"><title>{esc(label)}: {n}</title>'
+            f'<rect x="{x + step * 0.1:.1f}" y="{y:.1f}" width="{step * 0.8:.1f}" '
+            f'height="{h:.1f}" fill="{BAR}"/>'
+        )
+        if n and len(series) <= 40:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{n}</text>'
+            )
+        parts.append("</g>")
+        if i % every == 0:
+            short = label[-5:] if len(label) > 10 else label  # an hour: "14:00"
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{head + plot_h + 16}" '
+                f'text-anchor="middle">{esc(short)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bars(items: list[tuple[str, int]], caption: str, whole: int | None = None) -> str:
+    """Horizontal bars, one row per (label, count) in the order given; with
+    ``whole``, each row also says its share of it."""
+    if not items:
+        return EMPTY
+    top = max(n for _, n in items) or 1
+    row, label_w, number_w = 22, 330, 110
+    bar_w = WIDTH - label_w - number_w
+    height = row * len(items) + 4
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{esc(caption)}" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="DejaVu Sans, sans-serif" font-size="12">'
+    ]
+    for i, (label, n) in enumerate(items):
+        y = i * row + 2
+        share = f" ({100 * n / whole:.0f}%)" if whole else ""
+        parts.append(
+            f'<g class="bar"><title>{esc(label)}: {n}{share}</title>'
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(label)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * n / top:.1f}" height="{row - 6}" '
+            f'fill="{BAR}"/>'
+            f'<text x="{label_w + bar_w * n / top + 6:.1f}" y="{y + 15}">{n}{share}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
