@@ -57,7 +57,7 @@ def deploy(path: Path) -> Deployment:
 
 def test_built_in_engines_come_through_the_hook() -> None:
     infos = {info.name: info for info in registry().describe()}
-    assert set(infos) == {"espeak-ng", "gtts"}
+    assert set(infos) == {"espeak-ng", "gtts", "piper"}
     assert {info.plugin for info in infos.values()} == {"infolinia-builtin-engines"}
     assert infos["gtts"].package == "infolinia"
     assert isinstance(registry().create("gtts", {"lang": "pl"}), GttsEngine)
@@ -66,7 +66,12 @@ def test_built_in_engines_come_through_the_hook() -> None:
 
 
 def test_a_plugin_adds_an_engine_and_the_builtins_can_be_blocked() -> None:
-    assert registry({"INFOLINIA_PLUGINS": PLUGIN}).names() == ["espeak-ng", "gtts", "test-tone"]
+    assert registry({"INFOLINIA_PLUGINS": PLUGIN}).names() == [
+        "espeak-ng",
+        "gtts",
+        "piper",
+        "test-tone",
+    ]
     [info] = [i for i in registry({"INFOLINIA_PLUGINS": PLUGIN}).describe() if i.plugin == PLUGIN]
     assert info.name == "test-tone"
     blocked = {
