@@ -3,6 +3,13 @@ one run: real-time factor over the demo prompts, a tenant's cold start, and
 customer text spoken live.
 
     .venv/bin/python bench/voice_neural.py [--threads 1] [--repeat 5] [--json]
+    .venv/bin/python bench/voice_neural.py --model VOICE.onnx --words DIR
+
+With ``--model`` it measures a bank's own Piper voice instead of the test
+voice; with ``--words DIR`` it only writes every word of the number
+fragments (``voice.polish.FRAGMENT_WORDS``) spoken by the voice to
+``DIR/NN-word.wav``, to be checked by ear before the voice goes live
+(Piper's Polish voices mispronounce some numerals).
 
 Real-time factor (RTF) = synthesis time / duration of the audio made, over
 every text of ``config/prompts/pl.yaml`` (each synthesized once, engine
@@ -26,6 +33,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import sys
@@ -105,11 +113,19 @@ async def live_ms(engine: TtsEngine, scratch: Path, repeat: int) -> dict[str, fl
     return result
 
 
-async def measure(threads: int, repeat: int, phonemes: str) -> dict[str, object]:
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def words(piper: PiperEngine, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, word in enumerate(FRAGMENT_WORDS):
+        await piper.synthesize(word, folder / f"{n:03d}-{word}.wav")
+    print(f"{len(FRAGMENT_WORDS)} words by {piper.identity} in {folder}")
+
+
+async def measure(piper: PiperEngine, load_s: float, repeat: int) -> dict[str, object]:
     texts = list(load_prompt_texts(PROMPTS).values())
-    started = time.perf_counter()
-    piper = PiperEngine(model_path(), espeak_voice=phonemes, threads=threads)
-    load_s = time.perf_counter() - started
     espeak = EspeakEngine(voice="pl", speed=165)  # the shipped config's espeak-ng
     engines: dict[str, TtsEngine] = {"piper": piper, "espeak-ng": espeak}
     report: dict[str, object] = {
@@ -118,7 +134,9 @@ async def measure(threads: int, repeat: int, phonemes: str) -> dict[str, object]
         "cpus": os.cpu_count(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
         "prompts": str(PROMPTS.relative_to(REPO)),
+        "piper_threads": piper.threads,
         "piper_load_s": round(load_s, 2),
+        "max_rss_mb_after_load": round(rss_mb()),
         "live_budget_ms": LIVE_BUDGET_MS,
     }
     with tempfile.TemporaryDirectory(prefix="bench-neural-") as work:
@@ -140,16 +158,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads (1)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per live name (5)")
     parser.add_argument(
-        "--phonemes", default="pl", help="espeak-ng voice for the Piper voice's phonemes (pl)"
+        "--phonemes",
+        help="espeak-ng voice for the phonemes (the voice's own; pl for the test voice)",
     )
+    parser.add_argument("--model", type=Path, help="a Piper voice's .onnx (the test voice)")
+    parser.add_argument("--words", type=Path, help="only write the number words to this folder")
     parser.add_argument("--json", action="store_true", help="results as JSON")
     args = parser.parse_args()
-    report = asyncio.run(measure(args.threads, args.repeat, args.phonemes))
+    started = time.perf_counter()
+    piper = PiperEngine(
+        args.model or model_path(),
+        espeak_voice=args.phonemes or (None if args.model else "pl"),
+        threads=args.threads,
+    )
+    load_s = time.perf_counter() - started
+    if args.words:
+        asyncio.run(words(piper, args.words))
+        return
+    report = asyncio.run(measure(piper, load_s, args.repeat))
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
     print(f"{report['command']}\n{report['machine']}, {report['cpus']} CPUs")
-    print(f"piper voice loaded in {report['piper_load_s']} s")
+    print(
+        f"piper voice loaded in {report['piper_load_s']} s;"
+        f" peak memory {report['max_rss_mb_after_load']} MB"
+    )
     for name in ("piper", "espeak-ng"):
         row = report[name]
         assert isinstance(row, dict)
