@@ -1,7 +1,8 @@
 """Polish speech for infolinia: what a caller hears, and how it is made.
 
-* engines: the interface (``engine``), the two that ship (``espeak``,
-  ``gtts_engine``, registered by ``builtin`` through the plugin hook), the
+* engines: the interface (``engine``), the three that ship (``espeak``,
+  ``gtts_engine``, and ``neural``: a bank's Piper voice, offline; registered
+  by ``builtin`` through the plugin hook), the
   hook's factory and registry (``hookspecs``, ``registry``), and chains of
   engines that rest a failing one (``chain``);
 * rendering: conversion for Asterisk (``convert``) at one loudness
