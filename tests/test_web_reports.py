@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestClient
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.admin.web.charts import bars, columns
-from stasis_app.admin.web.reports import Period, asked_period, marked_dot, period_of
+from stasis_app.admin.web.periods import Period, asked_period, period_of
+from stasis_app.admin.web.reports import marked_dot
 from stasis_app.cli import main
 from stasis_app.reports.figures import buckets, calls_per, figures
 from stasis_app.reports.records import HUNG_UP, CallRecords

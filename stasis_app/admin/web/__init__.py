@@ -7,7 +7,7 @@ Server-rendered HTML, Polish text.
     accounts.py  users (scrypt) and sessions in the state store
     html.py      the one layout and small builders; every outside value escaped
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
-    charts.py    the reports' charts, inline SVG drawn on the server
+    charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
 """
 

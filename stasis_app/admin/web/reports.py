@@ -17,10 +17,9 @@ import csv
 import io
 import re
 import tempfile
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -30,6 +29,7 @@ from stasis_app.admin.web.audit import FORMULA_STARTS
 from stasis_app.admin.web.auth import SESSION_KEY, Gate
 from stasis_app.admin.web.charts import bars, columns
 from stasis_app.admin.web.html import NO_STORE, error_page, esc, page
+from stasis_app.admin.web.periods import PERIODS, Period, asked_period
 from stasis_app.admin.web.queues import EXITS
 from stasis_app.deployment import ServedTenant
 from stasis_app.flow.graph import render_svg, to_dot
@@ -38,8 +38,6 @@ from stasis_app.reports.figures import Figures, calls_per, figures
 from stasis_app.reports.records import COMPLETED, FAILED, HUNG_UP, TRANSFERRED
 
 ROLES = ("admin", "auditor")
-MAX_DAYS = 366  # a custom period's longest
-PERIODS = {"day": "dzień", "week": "tydzień", "month": "miesiąc", "custom": "własny"}
 ENDINGS = {
     HUNG_UP: "rozłączył się dzwoniący",
     COMPLETED: "zakończone przez infolinię",
@@ -70,74 +68,6 @@ SUMMARY = ("calls", "self_service", "transfers")  # the CSV's figures in "summar
 DOT_NODE = re.compile(r'^  (\w+) \[label="(.*)", fillcolor="[^"]+"\];$', re.M)
 DIAGRAMS_KEPT = 64
 GONE = "(stanu nie ma w obecnym przebiegu)"  # a state of an earlier flow version
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str  # a key of PERIODS
-    first: date
-    last: date  # included
-
-    def bounds(self, zone: ZoneInfo) -> tuple[float, float]:
-        """[start, end) in Unix time: whole days in ``zone``."""
-        start = datetime.combine(self.first, time(), tzinfo=zone).timestamp()
-        end = datetime.combine(self.last + timedelta(days=1), time(), tzinfo=zone).timestamp()
-        return start, end
-
-    def query(self, **extra: str) -> str:
-        shown = {"period": self.kind, "day": self.first.isoformat()}
-        if self.kind == "custom":
-            shown = {
-                "period": "custom",
-                "from": self.first.isoformat(),
-                "to": self.last.isoformat(),
-            }
-        return urlencode({**shown, **extra})
-
-    def shifted(self, step: int) -> "Period":
-        """The period before (-1) or after (+1) this one, of the same kind."""
-        if self.kind == "month":
-            month = self.first.month - 1 + step
-            return period_of("month", date(self.first.year + month // 12, month % 12 + 1, 1))
-        days = (self.last - self.first).days + 1
-        moved = timedelta(days=days * step)
-        return Period(self.kind, self.first + moved, self.last + moved)
-
-
-def period_of(kind: str, day: date) -> Period:
-    """The day, the week (Monday to Sunday) or the month that holds ``day``."""
-    if kind == "week":
-        first = day - timedelta(days=day.weekday())
-        return Period(kind, first, first + timedelta(days=6))
-    if kind == "month":
-        first = day.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return Period(kind, first, following - timedelta(days=1))
-    return Period("day", day, day)
-
-
-def asked_period(query: dict[str, str], today: date) -> Period:
-    """The period a page's query names (default: today); ValueError, with a
-    message fit for the page, when it names none."""
-
-    def day(name: str) -> date:
-        text = query.get(name, "").strip()
-        try:
-            return date.fromisoformat(text) if text else today
-        except ValueError:
-            raise ValueError(f"To nie jest data (RRRR-MM-DD): {text}") from None
-
-    kind = query.get("period", "day")
-    if kind not in PERIODS:
-        raise ValueError(f"Nie ma takiego okresu: {kind}")
-    if kind != "custom":
-        return period_of(kind, day("day"))
-    first, last = day("from"), day("to")
-    if last < first:
-        raise ValueError("Ostatni dzień jest przed pierwszym.")
-    if (last - first).days >= MAX_DAYS:
-        raise ValueError(f"Najdłuższy okres to {MAX_DAYS} dni.")
-    return Period(kind, first, last)
 
 
 def marked_dot(flow: Flow, drop_off: dict[str, int]) -> str:
@@ -334,7 +264,8 @@ class ReportPages:
 
     async def _first_prompts(self, served: ServedTenant) -> dict[str, str]:
         """Each state's first prompt text (what the caller hears there)."""
-        infos = await asyncio.to_thread(self.prompts.list_prompts, served.tenant.id)
+        tenant = served.tenant.id
+        infos = await self.prompts.store.run(lambda: self.prompts.list_prompts(tenant))
         texts = {info.key: info.text for info in infos}
         out: dict[str, str] = {}
         for state in served.flow.states.values():

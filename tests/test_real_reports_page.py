@@ -1,0 +1,128 @@
+"""The reports page (*Raporty*) in a real browser (Debian's chromium, driven
+by Playwright) over the records of real calls (issue 23): the four calls of
+tests/test_real_records.py through the sandbox to line 122 (a card
+blocked, a balance heard, a caller hanging up at the main menu, one
+answered by the queue's agent). The bank's admin sees exactly the counts
+``infolinia report`` prints, the flow's diagram marks the three states
+where those callers hung up, the CSV is the CLI's CSV byte for byte, and
+another bank's admin is refused.
+
+The screenshot goes to ``$ADMIN_SCREENSHOTS`` when set (as in
+tests/test_real_admin_page.py: ``ADMIN_SCREENSHOTS=docs/admin``).
+"""
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+import tests.test_real_admin_page as admin_page
+import tests.test_real_records as real_records
+from stasis_app.admin.web.accounts import Accounts
+from stasis_app.config import load_settings
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG
+from tests.support.app_process import AppProcess
+
+pytestmark = pytest.mark.asterisk
+
+# The fixtures of those modules, used here as they are there: the four real
+# calls are placed again for this module (their records only: it deletes
+# the bank's earlier ones first).
+placed = real_records.placed
+browser = admin_page.browser
+shots = admin_page.shots
+
+TENANT = real_records.TENANT
+USERS = {"test-reports-admin": TENANT, "test-reports-other": "cieszyn"}
+
+
+@pytest.fixture
+def accounts(live_app: AppProcess) -> Iterator[Accounts]:
+    accounts = Accounts(Store(load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state))
+    for name, tenant in USERS.items():
+        accounts.set_user(name, "admin", tenant, admin_page.PASSWORD)
+    yield accounts
+    for name in USERS:
+        accounts.remove_user(name)
+
+
+def period_query(report: dict[str, str]) -> str:
+    """The page's period for the days the CLI counted (the calls may straddle midnight)."""
+    if report["from"] == report["to"]:
+        return f"period=day&day={report['from']}"
+    return f"period=custom&from={report['from']}&to={report['to']}"
+
+
+def test_the_banks_admin_sees_the_real_calls_as_the_cli_counts_them(
+    placed: real_records.Placed,
+    live_app: AppProcess,
+    accounts: Accounts,
+    browser: Browser,
+    shots: Path | None,
+) -> None:
+    report = placed.report
+    url = f"{admin_page.BASE}/admin/reports/{TENANT}?{period_query(report)}"
+    page = admin_page.logged_in(browser, "test-reports-admin")
+    try:
+        page.get_by_role("link", name="Raporty").click()
+        assert page.url.endswith(f"/admin/reports/{TENANT}")  # today, its only bank
+        page.goto(url)
+
+        def shown(figure: str, item: str) -> str:
+            return page.locator(f'td[data-figure="{figure}"][data-item="{item}"]').inner_text()
+
+        assert shown("summary", "calls") == str(report["calls"]) == "4"
+        assert shown("summary", "self_service") == str(report["self_service"]) == "2"
+        assert shown("summary", "self_service_rate") == "50%"
+        assert shown("summary", "transfers") == str(report["transfers"]) == "1"
+        assert shown("summary", "transfer_rate") == "25%"
+        for kind, outcomes in report["operations"].items():
+            for outcome, n in outcomes.items():
+                assert shown("operation", f"{kind} {outcome}") == str(n)
+        for item in ("offered", "answered", "abandoned", "callback", "timed_out"):
+            assert shown("queue", item) == str(report["queue"][item])
+        drop_off = page.locator('td[data-figure="drop_off"]')
+        assert {
+            drop_off.nth(i).get_attribute("data-item"): drop_off.nth(i).inner_text()
+            for i in range(drop_off.count())
+        } == {state: str(n) for state, n in report["drop_off"].items()}
+        # The diagram: each state where a caller hung up, marked in its own box.
+        marked = {}
+        for box in page.locator("#drop-off-diagram g.node").all():
+            texts = box.locator("text").all_text_contents()
+            counts = [t for t in texts if t.startswith("rozłączyło się")]
+            if counts:
+                marked[box.locator("title").text_content() or ""] = counts[0].split(": ")[1]
+        assert marked == {"after_card_block": "1", "balance_menu": "1", "main_menu": "1"}
+        # Calls per hour (or day): the four calls.
+        columns = page.locator("svg.chart g.column title").all_text_contents()
+        assert sum(int(t.rsplit(": ", 1)[1]) for t in columns) == 4
+        admin_page.snap(page, shots, "reports.png", full_page=True)
+        page.locator("#drop-off-diagram").scroll_into_view_if_needed()
+        admin_page.snap(page, shots, "reports-drop-off.png")
+        # "CSV" downloads what `infolinia report --csv` prints, byte for byte.
+        href = page.locator("a.csv").first.get_attribute("href")
+        assert href is not None and "/report.csv?" in href
+        download = page.request.get(admin_page.BASE + href)
+        assert download.status == 200
+        cli = subprocess.run(
+            [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "report", TENANT,
+             "--from", str(report["from"]), "--to", str(report["to"]), "--csv"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert download.text() == cli
+    finally:
+        page.context.close()
+    other = admin_page.logged_in(browser, "test-reports-other")
+    try:
+        answer = other.goto(url)
+        assert answer is not None and answer.status == 403
+        assert re.search(f"Nie masz dostępu do banku {TENANT}", other.content())
+        assert other.request.get(admin_page.BASE + href).status == 403
+    finally:
+        other.context.close()
