@@ -185,6 +185,10 @@ async def test_every_figure_downloads_as_the_clis_csv_rows(
     )
     assert len(hourly) == 25 and hourly[9] == ["calls_per_hour", "2026-12-06 08:00", "1"]
     assert sum(int(row[2]) for row in hourly[1:]) == 5
+    # A figure the report has not (nor a header to inject into the file's name).
+    for figure in ("calls_per_day", "nothing", 'x"; filename="evil.exe'):
+        answer = await client.get(CSV, params={"figure": figure})
+        assert answer.status == 400 and "Content-Disposition" not in answer.headers
 
 
 async def test_another_banks_staff_are_refused_and_nobody_unknown_gets_in(

@@ -64,6 +64,9 @@ OUTCOMES = {
 QUEUE = {"offered": "trafiło do kolejki", **EXITS}
 CSV_HEADER = ("figure", "item", "value")
 SUMMARY = ("calls", "self_service", "transfers")  # the CSV's figures in "summary"
+# What ?figure= may name: the first column of infolinia report --csv, the
+# summary, and the calls per day or hour (the chart's, not in the CLI's CSV).
+FIGURES = {*SUMMARY, "summary", "ending", "operation", "queue", "drop_off", "node"}
 # A state's box in flow.graph.to_dot's text.
 DOT_NODE = re.compile(r'^  (\w+) \[label="(.*)", fillcolor="[^"]+"\];$', re.M)
 DIAGRAMS_KEPT = 64
@@ -160,6 +163,9 @@ class ReportPages:
         served, period, found, per = asked
         figure = request.query.get("figure", "")
         series = "calls_per_hour" if period.first == period.last else "calls_per_day"
+        if figure and figure not in FIGURES | {series}:
+            session = request[SESSION_KEY]
+            return error_page(400, "Raporty", f"Nie ma takiej liczby: {figure}", session.user)
         rows = [(series, label, str(n)) for label, n in per] if figure == series else found.rows()
         if figure and figure != series:
             wanted = SUMMARY if figure == "summary" else (figure,)
