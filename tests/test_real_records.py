@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from adapters.demo import DemoBank, DemoSettings
 from devtools.sandbox import Sandbox
 from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
@@ -77,6 +78,8 @@ def placed(app: AppProcess, ari: Ari, sandbox: Sandbox) -> Iterator[Placed]:
     store = Store(settings.state)
     records = CallRecords(store)
     records.delete_older(TENANT, 0)  # this run's records only (an earlier test's calls)
+    # The bank's cards as seeded: an earlier run's block left card 1111 blocked.
+    DemoBank(DemoSettings(**settings.tenants[TENANT].adapter.settings)).reset()
     zone = ZoneInfo(settings.tenants[TENANT].records.timezone)
     first = datetime.now(zone).date()
     began = time.monotonic()
