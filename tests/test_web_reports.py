@@ -149,7 +149,7 @@ def test_a_marked_diagram_changes_only_the_states_where_callers_hung_up(admin: P
     dot = marked_dot(flow, {"main_menu": 3, "an_old_state": 2})
     changed = [line for line in dot.splitlines() if "rozłączyło się" in line]
     assert len(changed) == 1 and changed[0].startswith("  main_menu [")
-    assert "rozłączyło się: 3" in changed[0] and 'fillcolor="#f6b0b0"' in changed[0]
+    assert "rozłączyło się: 3" in changed[0] and 'fillcolor="#c62828"' in changed[0]
     assert marked_dot(flow, {}) == marked_dot(flow, {"an_old_state": 2})
 
 

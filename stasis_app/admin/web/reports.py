@@ -70,12 +70,13 @@ FIGURES = {*SUMMARY, "summary", "ending", "operation", "queue", "drop_off", "nod
 # A state's box in flow.graph.to_dot's text.
 DOT_NODE = re.compile(r'^  (\w+) \[label="(.*)", fillcolor="[^"]+"\];$', re.M)
 DIAGRAMS_KEPT = 64
+MARK = "#c62828"  # a state where callers hung up: darker than the pink of an ending state
 GONE = "(stanu nie ma w obecnym przebiegu)"  # a state of an earlier flow version
 
 
 def marked_dot(flow: Flow, drop_off: dict[str, int]) -> str:
     """The flow's diagram (as on the flow page) with each state where
-    callers hung up filled red and labelled with how many did."""
+    callers hung up filled dark red and labelled with how many did."""
 
     def mark(found: re.Match[str]) -> str:
         name, label = found.group(1), found.group(2)
@@ -83,8 +84,8 @@ def marked_dot(flow: Flow, drop_off: dict[str, int]) -> str:
         if not n:
             return found.group(0)
         return (
-            f'  {name} [label="{label}\\nrozłączyło się: {n}", fillcolor="#f6b0b0", '
-            'color="#bb3333", penwidth=2];'
+            f'  {name} [label="{label}\\nrozłączyło się: {n}", fillcolor="{MARK}", '
+            'fontcolor="white", color="#7a1f1f", penwidth=2];'
         )
 
     return DOT_NODE.sub(mark, to_dot(flow))
@@ -262,7 +263,7 @@ class ReportPages:
         )
         return (
             head + "<p>Stany, w których dzwoniący odłożył słuchawkę (bez tych, którzy rozmawiali "
-            "z konsultantem), zaznaczone na czerwono na przebiegu rozmowy.</p>"
+            "z konsultantem), zaznaczone na ciemnoczerwono na przebiegu rozmowy.</p>"
             + f'<div class="flow" id="drop-off-diagram">{self._diagrams[dot]}</div>'
             + "<table><tr><th>Stan</th><th>Co słyszy dzwoniący</th><th>Rozłączeń</th>"
             + f"<th>Udział</th></tr>{rows}</table>"
