@@ -5,17 +5,23 @@ blocked, a balance heard, a caller hanging up at the main menu, one
 answered by the queue's agent). The bank's admin sees exactly the counts
 ``infolinia report`` prints, the flow's diagram marks the three states
 where those callers hung up, the CSV is the CLI's CSV byte for byte, and
-another bank's admin is refused.
+another bank's admin is refused. And a month of a busy bank (records
+written straight into the app's store: a day's calls rising and falling
+over the week) reads as the CLI counts it, a bar per day.
 
-The screenshot goes to ``$ADMIN_SCREENSHOTS`` when set (as in
+The screenshots goes to ``$ADMIN_SCREENSHOTS`` when set (as in
 tests/test_real_admin_page.py: ``ADMIN_SCREENSHOTS=docs/admin``).
 """
 
+import json
+import random
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser
@@ -24,6 +30,8 @@ import tests.test_real_admin_page as admin_page
 import tests.test_real_records as real_records
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
+from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, CallRecords
+from stasis_app.reports.trail import QueueVisit
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
@@ -38,7 +46,8 @@ browser = admin_page.browser
 shots = admin_page.shots
 
 TENANT = real_records.TENANT
-USERS = {"test-reports-admin": TENANT, "test-reports-other": "cieszyn"}
+BUSY = "staszow"  # the month's bank
+USERS = {"test-reports-admin": TENANT, "test-reports-other": "cieszyn", "test-reports-busy": BUSY}
 
 
 @pytest.fixture
@@ -49,6 +58,14 @@ def accounts(live_app: AppProcess) -> Iterator[Accounts]:
     yield accounts
     for name in USERS:
         accounts.remove_user(name)
+
+
+def cli_report(tenant: str, first: str, last: str, *output: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "report", tenant,
+         "--from", first, "--to", last, *output],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def period_query(report: dict[str, str]) -> str:
@@ -110,11 +127,7 @@ def test_the_banks_admin_sees_the_real_calls_as_the_cli_counts_them(
         assert href is not None and "/report.csv?" in href
         download = page.request.get(admin_page.BASE + href)
         assert download.status == 200
-        cli = subprocess.run(
-            [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "report", TENANT,
-             "--from", str(report["from"]), "--to", str(report["to"]), "--csv"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+        cli = cli_report(TENANT, str(report["from"]), str(report["to"]), "--csv")
         assert download.text() == cli
     finally:
         page.context.close()
@@ -126,3 +139,71 @@ def test_the_banks_admin_sees_the_real_calls_as_the_cli_counts_them(
         assert other.request.get(admin_page.BASE + href).status == 403
     finally:
         other.context.close()
+
+
+# What the month's calls did: (weight, states, operations, ending, queue outcome).
+START = ("greeting", "main_menu")
+KINDS = [
+    (30, (*START, "block_number", "block_pin", "block_auth", "block_menu", "card_block",
+          "after_card_block"), (("list_cards", "ok"), ("block_card", "ok")), HUNG_UP, ""),
+    (30, (*START, "balance_number", "balance_pin", "balance_auth", "balance", "balance_menu"),
+     (("accounts", "ok"),), HUNG_UP, ""),
+    (12, START, (), HUNG_UP, ""),
+    (6, (*START, "block_number", "block_pin"), (), HUNG_UP, ""),
+    (14, (*START, "consultant"), (), TRANSFERRED, "answered"),
+    (6, (*START, "consultant"), (), HUNG_UP, "abandoned"),
+    (2, (*START, "consultant"), (), COMPLETED, "callback"),
+]  # fmt: skip
+
+
+def a_busy_month(first: date, zone: ZoneInfo) -> list[CallRecord]:
+    """Calls of every day of ``first``'s month, more on Mondays, few at weekends."""
+    rng = random.Random(23)
+    out: list[CallRecord] = []
+    day = first
+    while day.month == first.month:
+        calls = (60 - 8 * day.weekday()) if day.weekday() < 5 else 8
+        for n in range(calls):
+            at = datetime.combine(day, time(8), tzinfo=zone).timestamp() + rng.uniform(0, 10 * 3600)
+            _, states, operations, ending, queue = rng.choices(KINDS, [k[0] for k in KINDS])[0]
+            wait = round(rng.expovariate(1 / 25), 1) if queue else None
+            out.append(
+                CallRecord(
+                    tenant=BUSY, line="102", node="n1", call_id=f"month-{day}-{n}",
+                    started=at, ended=at + 120, flow="bank.yaml", flow_version="0123456789ab",
+                    ending=ending, states=tuple((state, 5.0) for state in states),
+                    operations=operations,
+                    queues=(QueueVisit("main", queue, wait, ""),) if queue else (),
+                )
+            )  # fmt: skip
+        day += timedelta(days=1)
+    return out
+
+
+def test_a_month_of_a_busy_bank_reads_as_the_cli_counts_it(
+    live_app: AppProcess, accounts: Accounts, browser: Browser, shots: Path | None
+) -> None:
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    zone = ZoneInfo(settings.tenants[BUSY].records.timezone)
+    first = date(2026, 6, 1)  # a month no real call of a test run falls in
+    records = CallRecords(Store(settings.state))
+    month = a_busy_month(first, zone)
+    for call in month:
+        records.write(call)  # written again by a second run: still once
+    report = json.loads(cli_report(BUSY, "2026-06-01", "2026-06-30", "--json"))
+    assert report["calls"] == len(month)
+    page = admin_page.logged_in(browser, "test-reports-busy")
+    try:
+        page.goto(f"{admin_page.BASE}/admin/reports/{BUSY}?period=month&day=2026-06-15")
+        shown = page.locator('td[data-figure="summary"][data-item="calls"]').inner_text()
+        assert shown == str(len(month))
+        drop_off = page.locator('td[data-figure="drop_off"]')
+        assert {
+            drop_off.nth(i).get_attribute("data-item"): int(drop_off.nth(i).inner_text())
+            for i in range(drop_off.count())
+        } == report["drop_off"]
+        days = page.locator("svg.chart g.column title").all_text_contents()
+        assert len(days) == 30 and days[0] == "2026-06-01: 60"  # a Monday
+        admin_page.snap(page, shots, "reports-month.png", full_page=True)
+    finally:
+        page.context.close()

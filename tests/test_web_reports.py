@@ -312,4 +312,5 @@ def test_charts_escape_their_labels_and_draw_a_bar_per_item() -> None:
     assert drawn.count('<g class="bar">') == 2 and "3 (75%)" in drawn
     many = columns([(f"2026-12-{d:02}", d) for d in range(1, 32)], "Połączenia na dzień")
     assert many.count('<g class="column">') == 31
+    assert ">01.12</text>" in many and ">2026-12-01</text>" not in many  # short axis labels
     assert "Brak połączeń" in columns([], "x") and "Brak połączeń" in bars([], "x")

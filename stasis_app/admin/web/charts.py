@@ -48,13 +48,23 @@ def columns(series: list[tuple[str, int]], caption: str, height: int = 220) -> s
             )
         parts.append("</g>")
         if i % every == 0:
-            short = label[-5:] if len(label) > 10 else label  # an hour: "14:00"
+            short = _short(label)
             parts.append(
                 f'<text x="{x + step / 2:.1f}" y="{head + plot_h + 16}" '
                 f'text-anchor="middle">{esc(short)}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _short(label: str) -> str:
+    """An axis label: an hour ``2026-12-06 14:00`` as ``14:00``, a day
+    ``2026-12-06`` as ``06.12``."""
+    if len(label) > 10:
+        return label[-5:]
+    if len(label) == 10 and label[4] == "-":
+        return f"{label[8:10]}.{label[5:7]}"
+    return label
 
 
 def bars(items: list[tuple[str, int]], caption: str, whole: int | None = None) -> str:
