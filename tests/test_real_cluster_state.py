@@ -112,8 +112,12 @@ def home_of(cluster: RunningCluster, line: str, workdir: Path) -> Node:
     return cluster.cluster.node(served.node)
 
 
-def keyed_call(line: str, keys: str, workdir: Path) -> SippResult:
-    """A SIPp caller through Kamailio that presses ``keys`` and waits for the line to hang up."""
+def keyed_call(
+    line: str, keys: str, workdir: Path, hangup_after_ms: int | None = None
+) -> SippResult:
+    """A SIPp caller through Kamailio that presses ``keys`` and waits for the
+    line to hang up (or, with ``hangup_after_ms``, hangs up that long after
+    its keys)."""
     return asyncio.run(
         sipp_call(
             line,
@@ -122,6 +126,7 @@ def keyed_call(line: str, keys: str, workdir: Path) -> SippResult:
             workdir=workdir,
             scenario_name="caller_keys_via_proxy.xml",
             target=KAMAILIO_LISTEN,
+            hangup_after_ms=hangup_after_ms,
         )
     )
 
@@ -171,7 +176,8 @@ def test_wrong_telekods_on_two_nodes_add_up_to_one_lock(
     )  # fmt: skip
     try:
         cluster2.wait_dispatcher(home, "D")
-        second = keyed_call(WEBSERVICE_LINE, f"2{VICTIM}9980#{VICTIM}9981#", tmp_path / "two")
+        # Two wrong telekods, then the line asks again: the caller gives up.
+        second = keyed_call(WEBSERVICE_LINE, f"2{VICTIM}9980#{VICTIM}9981#", tmp_path / "two", 4000)
         assert second.returncode == 0, second.output
         asked_at_lock = logins_about(core.core.seen, VICTIM) - asked_before
         right = keyed_call(WEBSERVICE_LINE, f"2{VICTIM}{VICTIM_PIN}#", tmp_path / "right")

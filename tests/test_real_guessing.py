@@ -129,7 +129,12 @@ def test_withheld_numbers_are_one_caller_for_the_guard(
             caller_number="",
         )
         second = await sipp_call(
-            "100", "2876543210000#", wait_ms=1500, workdir=tmp_path / "sipp", caller="anonymous"
+            "100",
+            "2876543210000#",
+            wait_ms=1500,
+            workdir=tmp_path / "sipp",
+            caller="anonymous",
+            hangup_after_ms=4000,  # refused, then asked again: the caller gives up
         )
         third = await simulator.call(
             "100",
