@@ -29,7 +29,14 @@ TEST_AUDIT_KEY = secrets.token_hex(32)
 # The testkit's tests run pytest inside pytest (tests/test_testkit.py).
 # tests/support/stores.py: each test's state store, on SQLite and on PostgreSQL.
 # tests/support/cluster.py: the cluster (cluster2), started once for every module using it.
-pytest_plugins = ["pytester", "tests.support.stores", "tests.support.cluster"]
+# tests/support/real_records.py: four real calls whose records the records and
+# reports tests read (placed), once per run.
+pytest_plugins = [
+    "pytester",
+    "tests.support.stores",
+    "tests.support.cluster",
+    "tests.support.real_records",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

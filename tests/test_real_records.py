@@ -11,94 +11,18 @@ report reports --json`` counts exactly those calls:
 * a caller asking for a consultant (0), answered by the queue's agent.
 """
 
-import asyncio
 import json
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.demo import DemoBank, DemoSettings
-from devtools.sandbox import Sandbox
-from devtools.simulator import CallSimulator, Transcript
-from stasis_app.config import load_settings
-from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, CallRecords
-from stasis_app.store import Store
-from tests.conftest import TEST_CONFIG, call_simulator, connected
-from tests.support.app_process import AppProcess
-from tests.support.ari_client import Ari
+from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord
+from tests.support.real_records import AGENT, CALLS, LINE, TENANT, Placed
 
 pytestmark = pytest.mark.asterisk
 
-LINE, TENANT = "122", "reports"
-AGENT = "Local/quick@infolinia-test-agents/n"
-CALLS = {  # name: (key groups, hang up after)
-    "block": (["1", "12345678", "1234#", "1", "1", "1"], 1.5),
-    "balance": (["2", "12345678", "1234#"], 1.5),
-    "menu": ([], 0.0),
-    "queue": (["0"], None),  # the line hangs up after the agent did
-}
-
-
-@dataclass
-class Placed:
-    transcripts: dict[str, Transcript]
-    records: dict[str, CallRecord]  # by call name, matched on what each did
-    report: dict[str, Any]
-
-
-def _name(record: CallRecord) -> str:
-    kinds = [kind for kind, _ in record.operations]
-    if "block_card" in kinds:
-        return "block"
-    if "accounts" in kinds:
-        return "balance"
-    return "queue" if record.queues else "menu"
-
-
-async def _place(simulator: CallSimulator) -> dict[str, Transcript]:
-    calls = [
-        simulator.call(LINE, keys, quiet_gap=1.0, timeout=45, hangup_after=after)
-        for keys, after in CALLS.values()
-    ]
-    return dict(zip(CALLS, await asyncio.gather(*calls), strict=True))
-
-
-@pytest.fixture(scope="module")
-def placed(app: AppProcess, ari: Ari, sandbox: Sandbox) -> Iterator[Placed]:
-    connected(app, ari)
-    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-    store = Store(settings.state)
-    records = CallRecords(store)
-    records.delete_older(TENANT, 0)  # this run's records only (an earlier test's calls)
-    # The bank's cards as seeded: an earlier run's block left card 1111 blocked.
-    DemoBank(DemoSettings(**settings.tenants[TENANT].adapter.settings)).reset()
-    zone = ZoneInfo(settings.tenants[TENANT].records.timezone)
-    first = datetime.now(zone).date()
-    began = time.monotonic()
-    transcripts = asyncio.run(_place(call_simulator(sandbox)))
-    found: list[CallRecord] = []
-    for _ in range(100):  # written in the background once each call ended
-        found = records.records(TENANT, 0, time.time() + 60)
-        if len(found) >= len(CALLS):
-            break
-        time.sleep(0.1)
-    print(f"{len(CALLS)} calls and their records took {time.monotonic() - began:.1f}s")
-    last = datetime.now(zone).date()  # the calls may straddle midnight there
-    out = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "report", TENANT,
-         "--from", first.isoformat(), "--to", last.isoformat(), "--json"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    yield Placed(transcripts, {_name(r): r for r in found}, json.loads(out))
-    store.close()
+# The calls are placed once per run (tests/support/real_records.py: the
+# session fixture ``placed``; the reports page reads the same records).
 
 
 def states(record: CallRecord) -> list[str]:

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser
 
+import tests.support.real_records as real_records
 import tests.test_real_admin_page as admin_page
-import tests.test_real_records as real_records
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
 from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, CallRecords
@@ -38,10 +38,9 @@ from tests.support.app_process import AppProcess
 
 pytestmark = pytest.mark.asterisk
 
-# The fixtures of those modules, used here as they are there: the four real
-# calls are placed again for this module (their records only: it deletes
-# the bank's earlier ones first).
-placed = real_records.placed
+# The browser fixtures of the admin page's tests, used here as they are
+# there; the four real calls' records come from the run's ``placed``
+# (tests/support/real_records.py), shared with tests/test_real_records.py.
 browser = admin_page.browser
 shots = admin_page.shots
 
