@@ -111,7 +111,7 @@ class CallsBoard:
             db.execute("DELETE FROM live_calls WHERE node = ?", (node,))
             db.execute("DELETE FROM live_nodes WHERE node = ?", (node,))
 
-        await self.store.run(partial(self.store.transaction, work))
+        await self.store.run(partial(self.store.transaction, work, f"board:{node}"))
         self._written = None
 
     def _write(
