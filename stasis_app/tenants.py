@@ -26,7 +26,8 @@ class EngineChoice(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(
-        description="a registered engine: espeak-ng, gtts, piper (a bank's offline Piper voice), or a plugin's"
+        description="a registered engine: espeak-ng, gtts, piper (a bank's offline "
+        "Piper voice), or a plugin's"
     )
     settings: dict[str, Any] = Field(default_factory=dict)
 
