@@ -30,6 +30,8 @@ from voice.recording import transcript
 from voice.registry import EngineRegistry, EngineSetupError
 
 log = logging.getLogger(__name__)
+# Offline engines too slow to speak during a call (neural voices: voice/neural.py).
+SLOW_FOR_LIVE = frozenset({"piper"})
 
 # Prompts the app itself plays outside any flow.
 APP_PROMPTS = (
@@ -212,6 +214,13 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         raise ConfigError(
             source, "voice.engines", "needs an offline engine (such as espeak-ng) for customer data"
         ) from None
+    if offline.identity.split(" ", 1)[0] in SLOW_FOR_LIVE:
+        # Measured: 150-500 ms a name in the engine alone (docs/performance.md).
+        log.warning(
+            "live speech (counterparties' names) uses a slow engine: put espeak-ng "
+            "first in voice.engines and this one in the banks' own chains",
+            extra={"engine": offline.identity.split(" ", 1)[0]},
+        )
     live = LiveSpeech(settings.voice.cache_dir / "live", offline)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
     return Deployment(lines, tenants, default_book, live)

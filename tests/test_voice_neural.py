@@ -212,3 +212,30 @@ def test_without_sherpa_onnx_a_chain_naming_piper_says_how_to_install_it(
     with pytest.raises(ConfigError) as config_error:
         deploy(config(tmp_path, PIPER))
     assert config_error.value.field == "tenants.izbica.voice.engines.0.name"
+
+
+def test_a_deployment_whose_own_chain_starts_with_piper_is_told_live_speech_is_slow(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Counterparties' names are spoken live by the deployment chain's first
+    offline engine: piper takes 150-500 ms a name (docs/performance.md), so
+    the start says to put espeak-ng first there."""
+    path = config(tmp_path, ESPEAK)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "  engines: [{name: espeak-ng, settings: {speed: 300}}]\n",
+            f"  engines: [{PIPER}, {ESPEAK}]\n",
+        ),
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="stasis_app.deployment"):
+        deployment = deploy(path)
+    assert deployment.live.engine.identity.startswith("piper ")
+    [warning] = [r for r in caplog.records if "live speech" in r.getMessage()]
+    assert getattr(warning, "engine", None) == "piper"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="stasis_app.deployment"):
+        (tmp_path / "other").mkdir()
+        deploy(config(tmp_path / "other", PIPER))  # piper in the bank's chain only: fine
+    assert not [r for r in caplog.records if "live speech" in r.getMessage()]
