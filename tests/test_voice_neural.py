@@ -25,7 +25,7 @@ from voice.cache import PromptCache
 from voice.chain import EngineChain
 from voice.espeak import EspeakEngine
 from voice.live import LiveSpeech
-from voice.loudness import TARGET_DBFS, loudness
+from voice.loudness import PEAK_CEILING_DBFS, TARGET_DBFS, loudness
 from voice.neural import PiperEngine, _length_delimited, onnx_facts, with_metadata
 from voice.polish import fragment_key
 from voice.registry import EngineRegistry, EngineSetupError
@@ -125,8 +125,15 @@ async def test_its_prompts_and_fragments_are_as_loud_as_every_engines(
     prompt = await cache.render("Aby poznać saldo i ostatnie operacje, naciśnij dwa.")
     fragments = [await cache.render(word, fragment=True) for word in ("tysiąc", "trzy")]
     for base in (prompt, *fragments):
-        level = loudness(AudioSegment.from_wav(base.with_suffix(".wav")))
-        assert level == pytest.approx(TARGET_DBFS, abs=1.0)
+        audio = AudioSegment.from_wav(base.with_suffix(".wav"))
+        level = loudness(audio)
+        assert level is not None
+        # At the target, or as loud as the peak ceiling lets it be: a VITS
+        # voice samples its noise, so a rendering's peaks differ run to run
+        # (one in a CI run held it at -23.0 dBFS).
+        assert abs(level - TARGET_DBFS) <= 1.0 or (
+            level < TARGET_DBFS and audio.max_dBFS >= PEAK_CEILING_DBFS - 1.0
+        ), (level, audio.max_dBFS)
 
 
 async def test_phonemes_keep_the_clauses_and_sentences(joe: PiperEngine) -> None:
