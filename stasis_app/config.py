@@ -227,13 +227,21 @@ class AuditSettings(_Strict):
     )
 
 
+# A host (name or IPv4 address) and a port: where SIP goes, in a cluster.
+HOST_PORT = r"^[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}$"
+
+
 class ClusterSettings(_Strict):
     """This node's place in a cluster (docs/scaling.md): while its ARI link
     is up, the app registers ``app-<node>`` at the SIP proxy (Kamailio), which
     sends the node calls only while that registration holds."""
 
-    proxy: str = Field(description="the SIP proxy's host:port (UDP), e.g. 127.0.0.1:5070")
-    contact: str = Field(description="this node's Asterisk SIP host:port, as the proxy lists it")
+    proxy: str = Field(
+        pattern=HOST_PORT, description="the SIP proxy's host:port (UDP), e.g. 127.0.0.1:5070"
+    )
+    contact: str = Field(
+        pattern=HOST_PORT, description="this node's Asterisk SIP host:port, as the proxy lists it"
+    )
     every: float = Field(default=1.0, gt=0, description="seconds between registrations")
     expires: int = Field(default=3, ge=1, description="a registration holds this long")
 

@@ -106,3 +106,35 @@ def test_no_proxy_listening_means_logged_out() -> None:
 def test_a_phone_name_that_is_not_a_sip_user_is_refused_at_load(agent: str) -> None:
     with pytest.raises(ValidationError, match=r"phone.s name at the SIP proxy|not an endpoint"):
         QueueSettings(agents=[agent])
+
+
+def test_a_proxy_whose_name_does_not_resolve_means_logged_out() -> None:
+    """In Docker the proxy is a service name; while it restarts the name may
+    not resolve: the phone is logged out, the queue goes on."""
+    phones = phones_at("no-such-proxy.invalid:5070")
+    assert asyncio.run(phones.state("Proxy/agent8")) == "offline"
+
+
+@pytest.mark.parametrize("proxy", ["127.0.0.1", "127.0.0.1:", "sip:127.0.0.1:5070", "a b:5070"])
+def test_a_proxy_that_is_not_host_and_port_is_refused_at_load(proxy: str) -> None:
+    with pytest.raises(ValidationError, match="should match pattern"):
+        ClusterSettings(proxy=proxy, contact="127.0.0.2:5060")
+
+
+async def test_phones_at_the_proxy_are_asked_at_once(registrar: Registrar) -> None:
+    """Two agents whose proxy does not answer (0.5 s each) are asked together,
+    so a caller waits for one timeout, not one per agent (an order, not a time:
+    both questions reach the proxy before either answer is due)."""
+    from stasis_app.queue.agents import AgentPool
+
+    pool = AgentPool(["Proxy/ghost", "Proxy/agent8", "Local/quick@agents/n"])
+    phones = phones_at(registrar.address)
+    asked_before: list[int] = []
+
+    async def state_of(endpoint: str) -> str | None:
+        asked_before.append(len(registrar.requests))
+        return await phones.state(endpoint)
+
+    await pool.refresh_presence(state_of, force=True)
+    assert asked_before == [0, 0]  # the second was asked before the first got anything back
+    assert [a.logged_in for a in pool.agents] == [False, True, True]

@@ -8,6 +8,7 @@ other technologies (Local channels, trunks to a mobile) are always taken as
 logged in.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -70,9 +71,11 @@ class AgentPool:
         if not force and now - self._presence_at < PRESENCE_SECONDS:
             return
         self._presence_at = now
-        for agent in self.agents:
-            if agent.has_presence:
-                agent.logged_in = (await state_of(agent.endpoint)) not in (None, "offline")
+        asking = [agent for agent in self.agents if agent.has_presence]
+        # At once: a phone at the cluster's proxy may take up to half a second to answer for.
+        states = await asyncio.gather(*(state_of(agent.endpoint) for agent in asking))
+        for agent, state in zip(asking, states, strict=True):
+            agent.logged_in = state not in (None, "offline")
 
     def _settle(self) -> None:
         now = self.clock()

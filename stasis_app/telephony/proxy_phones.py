@@ -84,9 +84,12 @@ class ProxyPhones:
         host, port = self.settings.proxy.rsplit(":", 1)
         loop = asyncio.get_running_loop()
         call_id = f"{os.urandom(10).hex()}@infolinia"
-        transport, answer = await loop.create_datagram_endpoint(
-            lambda: _Answer(call_id), remote_addr=(host, int(port)), family=socket.AF_INET
-        )
+        try:
+            transport, answer = await loop.create_datagram_endpoint(
+                lambda: _Answer(call_id), remote_addr=(host, int(port)), family=socket.AF_INET
+            )
+        except OSError:  # the proxy's name does not resolve (it is restarting): nobody there
+            return "offline"
         try:
             local_host, local_port = transport.get_extra_info("sockname")[:2]
             with contextlib.suppress(OSError):
