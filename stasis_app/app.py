@@ -201,7 +201,8 @@ class InfoliniaApp:
             await asyncio.sleep(every)
 
     async def _delete_old_records(self, every: float = 3600.0) -> None:
-        """Each bank's call records older than its ``records.keep_days``, deleted hourly."""
+        """Each bank's call records older than its ``records.keep_days``, and
+        the login guard's attempts no window looks at, deleted hourly."""
         while True:
             for served in list(self.deployment.tenants.values()):
                 tenant = served.tenant
@@ -219,6 +220,9 @@ class InfoliniaApp:
                     log.info(
                         "old call records deleted", extra={"tenant": tenant.id, "records": deleted}
                     )
+            # Calling numbers the login guard no longer needs, of every bank.
+            with contextlib.suppress(Exception):  # the store is down: next round
+                await self.records.store.run(self.safeguards.guard.forget_old)
             await asyncio.sleep(every)
 
     def _keep_record(

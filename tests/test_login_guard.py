@@ -230,3 +230,25 @@ def test_forgetting_old_attempts_reads_only_the_old_rows(store: Store) -> None:
         details = " ".join(str(row[-1]) for row in plan)
         assert "USING COVERING INDEX" in details or "USING INDEX" in details, details
         assert "SCAN" not in details, details
+
+
+def test_calling_numbers_of_banks_that_stopped_calling_are_forgotten(store: Store) -> None:
+    """``begin`` forgets its own bank's old attempts; the hourly job forgets
+    every bank's, so a bank with no more calls does not keep calling numbers."""
+    guard = LoginGuard(store, SecuritySettings(caller_window_minutes=60))
+    for tenant in ("quiet", "busy"):
+        attempt = guard.begin(tenant, "600100200", "12345678", "telekod", now=1000)
+        guard.finish(attempt, "ok", now=1000)
+    recent = guard.begin("busy", "600100201", "87654321", "telekod", now=1000 + 3000)
+    guard.finish(recent, "ok", now=1000 + 3000)
+
+    def callers() -> list[tuple[str, str]]:
+        return sorted(
+            store.read(
+                lambda db: db.execute("SELECT tenant, caller FROM login_attempts").fetchall()
+            )
+        )
+
+    assert len(callers()) == 3
+    assert guard.forget_old(now=1000 + 3600 + 1) == 2  # the window (an hour) is past for those
+    assert callers() == [("busy", "600100201")]

@@ -18,6 +18,9 @@ OPEN, DONE = "open", "done"
 COLUMNS = (
     "id, tenant, queue, number, customer, level, waiting_since, requested, state, done_by, done"
 )
+# The store's write scope of the callback book (its rows only): a callback
+# booked at the end of a call never waits for the whole store (docs/state.md).
+CALLBACKS_SCOPE = "callbacks"
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class CallbackBook:
             ).fetchone()
             return int(row[0])
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, CALLBACKS_SCOPE)
 
     def list(self, tenant: str | None = None, state: str | None = OPEN) -> list[Callback]:
         """Requests, oldest place in the queue first (``tenant`` None or "*": all)."""
@@ -97,4 +100,4 @@ class CallbackBook:
         def work(db: Connection) -> bool:
             return db.execute(query, params).rowcount == 1
 
-        return self.store.transaction(work)
+        return self.store.transaction(work, CALLBACKS_SCOPE)

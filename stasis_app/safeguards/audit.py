@@ -33,6 +33,7 @@ of birth are never passed in (``detail`` refuses keys that look like them).
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -45,6 +46,7 @@ from stasis_app.safeguards.audit_key import AuditKey, AuditKeyError, AuditKeyMis
 from stasis_app.safeguards.group_commit import GroupCommit
 from stasis_app.store import Connection, Store
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 SECRET_WORDS = ("pin", "birth", "secret", "password", "telekod", "token")
 KEYED = "k1"  # the scheme marker of keyed entries: k1:<key id>:<hmac-sha256 hex>
@@ -246,9 +248,10 @@ class AuditLog:
 
         def work(db: Connection) -> list[AuditEntry]:
             seq, prev = _follow(db, key)
+            at = _now()  # in the chain's lock: times never go back as seq goes up
             written = []
             for draft in drafts:
-                entry = _insert(db, key, replace(draft, seq=seq, prev_hash=prev))
+                entry = _insert(db, key, replace(draft, seq=seq, at=at, prev_hash=prev))
                 written.append(entry)
                 seq, prev = seq + 1, entry.hash
             return written
@@ -257,7 +260,12 @@ class AuditLog:
         callback = _after_append.get(str(self.store.where))
         if callback is not None:
             for entry in entries:
-                callback(entry)
+                try:
+                    callback(entry)
+                except Exception:  # committed: a failed signed head must not undo that
+                    log.exception(
+                        "audit entry written, its signed head not", extra={"seq": entry.seq}
+                    )
         return entries
 
     # --- reading ------------------------------------------------------------

@@ -61,11 +61,19 @@ class GroupCommit(Generic[Item, Result]):
             self.writes += 1
             try:
                 results = await self._run(functools.partial(self._write, items))
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{len(batch)} items written as {len(results)}")
             except Exception as exc:  # the store is down: every waiter hears it
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            except BaseException:  # cancelled (the app stops): nobody is left waiting
+                for _, future in [*batch, *self._pending]:
+                    if not future.done():
+                        future.cancel()
+                self._pending = []
+                raise
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)

@@ -234,6 +234,19 @@ class LoginGuard:
             (until, until, tenant, customer, method),
         )
 
+    def forget_old(self, now: float | None = None) -> int:
+        """Delete every bank's attempts no window looks at any more (calling
+        numbers are not kept longer than the guard needs them); ``begin``
+        does it for its own bank, this for the banks that stopped calling.
+        How many were deleted."""
+        now = time.time() if now is None else now
+        oldest = now - max(self.policy.caller_window_minutes * 60, 60)
+        return self.store.transaction(
+            lambda db: int(
+                db.execute("DELETE FROM login_attempts WHERE at < ?", (oldest,)).rowcount
+            )
+        )
+
     def failures(self, tenant: str, customer: str, method: str) -> tuple[int, float]:
         """The failures (reserved attempts included) counted now, and the lock's end."""
         row = self.store.read(
