@@ -11,9 +11,11 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import stasis_app.reports.records as records_module
 from adapters.demo import DemoBank, DemoSettings
 from adapters.spec import Customer
 from stasis_app.cli import main
@@ -235,6 +237,29 @@ def test_old_records_go_after_the_banks_retention(state_where: Path | str) -> No
     operations = figures(records.store, "izbica", 0, now).operations
     assert operations == {}  # the deleted calls' operations went with them
     assert records.records("cieszyn", 0, now) != []  # another bank's own retention
+
+
+def test_old_records_go_a_batch_at_a_time(
+    state_where: Path | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bank's retention deletes in short transactions (here two records
+    each), and still deletes exactly the records past it."""
+    monkeypatch.setattr(records_module, "DELETE_BATCH", 2)
+    records = CallRecords(Store(state_where))
+    for call in (*TODAY, *OTHERS):
+        records.write(call)
+    transactions: list[str | None] = []
+    transaction = records.store.transaction
+
+    def counted(work: Any, scope: str | None = None) -> Any:
+        transactions.append(scope)
+        return transaction(work, scope)
+
+    monkeypatch.setattr(records.store, "transaction", counted)
+    now = DAY + 400 * 24 * HOUR + 9.5 * HOUR
+    assert records.delete_older("izbica", 400, now=now) == 3
+    assert transactions == ["records:izbica"] * 3  # 2, 1, then none left
+    assert [r.call_id for r in records.records("izbica", 0, now)] == ["1.3", "1.4", "1.5"]
 
 
 async def test_a_store_that_does_not_take_a_record_is_logged_and_counted_never_raised(
