@@ -332,3 +332,6 @@ def test_infolinia_report_prints_the_figures_as_json_and_csv(
     assert "self-service   2 (40%)" in text and "hung up in     consultant 1, main_menu 1" in text
     assert main(["--config", str(config), "report", "nowhere"]) == 2
     assert "no bank 'nowhere'" in capsys.readouterr().err
+    # --to alone counts from today: a day before today is a mistake, said so.
+    assert main(["--config", str(config), "report", "izbica", "--to", "2026-12-05"]) == 2
+    assert "the last day is before the first" in capsys.readouterr().err

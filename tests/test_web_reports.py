@@ -265,6 +265,12 @@ def test_periods_are_whole_days_weeks_and_months() -> None:
     assert chosen.shifted(-1) == Period("custom", date(2026, 11, 28), date(2026, 11, 30))
     start, end = Period("day", sunday, sunday).bounds(WARSAW)
     assert (start, end) == (DAY, DAY + 24 * HOUR)
+    for far in (
+        {"day": "9999-12-31"},
+        {"period": "custom", "from": "2026-12-01", "to": "9999-12-31"},
+    ):
+        with pytest.raises(ValueError, match="Data spoza lat"):  # a 400 on the page, not a 500
+            asked_period(far, sunday)
 
 
 def test_calls_per_day_and_hour_count_each_call_on_its_day_in_the_banks_zone(

@@ -94,10 +94,11 @@ def run_report(args: argparse.Namespace) -> int:
     if tenant is None:
         known = ", ".join(sorted(settings.tenants)) or "none"
         raise ConfigError(str(settings.source), "tenants", f"no bank {args.tenant!r} ({known})")
-    if args.first and args.last and args.last < args.first:
-        raise ConfigError("--to", "period", "the last day is before the first")
     zone = ZoneInfo(tenant.records.timezone)
-    start, end = period(zone, args.first, args.last)
+    first = args.first or datetime.now(zone).date()  # --to alone: from today
+    if args.last and args.last < first:
+        raise ConfigError("--to", "period", f"the last day is before the first ({first})")
+    start, end = period(zone, first, args.last)
     store = Store(settings.state)
     try:
         found = figures(store, tenant.id, start, end)

@@ -127,10 +127,11 @@ class Store:
         """Run ``work`` in one write transaction. Without ``scope``, one writer
         at a time for the whole store (SQLite's BEGIN IMMEDIATE; on PostgreSQL
         the store's advisory lock, taken first). With a ``scope`` ("guard:<bank>",
-        "audit", "journal", "board:<node>", "records:<bank>", "callbacks"), on PostgreSQL one writer at a time
-        of that scope, beside the writers of other scopes: ``work`` must then
-        write only what that scope guards (docs/state.md, "Write scopes").
-        SQLite takes its one lock either way."""
+        "audit", "journal", "board:<node>", "records:<bank>", "callbacks"), on
+        PostgreSQL one writer at a time of that scope, beside the writers of
+        other scopes: ``work`` must then write only what that scope guards
+        (docs/state.md, "The locks, and why they are correct"). SQLite takes
+        its one lock either way."""
         return self._engine.transaction(work, scope)
 
     def schema_version(self) -> int:

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 MAX_DAYS = 366  # a custom period's longest
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # the dates a page may ask for
 PERIODS = {"day": "dzień", "week": "tydzień", "month": "miesiąc", "custom": "własny"}
 
 
@@ -63,9 +64,12 @@ def asked_period(query: dict[str, str], today: date) -> Period:
     def day(name: str) -> date:
         text = query.get(name, "").strip()
         try:
-            return date.fromisoformat(text) if text else today
+            found = date.fromisoformat(text) if text else today
         except ValueError:
             raise ValueError(f"To nie jest data (RRRR-MM-DD): {text}") from None
+        if not FIRST_YEAR <= found.year <= LAST_YEAR:  # 9999-12-31 has no next day
+            raise ValueError(f"Data spoza lat {FIRST_YEAR}-{LAST_YEAR}: {text}")
+        return found
 
     kind = query.get("period", "day")
     if kind not in PERIODS:
