@@ -3,6 +3,7 @@ time (older pages back by seq), the CSV carries every matching entry,
 streamed, and the page's verify starts from the signed checkpoint without
 moving it."""
 
+import asyncio
 import csv
 import io
 import re
@@ -34,13 +35,21 @@ Client = TestClient[web.Request, web.Application]
 def admin(tmp_path: Path) -> PromptAdmin:
     admin = isolated_prompt_admin(tmp_path)
     audit = AuditLog(admin.store)
-    for n in range(1, ENTRIES + 1):
-        audit.append(
-            tenant="cieszyn",
-            action="block_card",
-            result="confirmed" if n % 2 else "journaled",
-            reference=f"BS-{n}",
+
+    async def record_all() -> None:  # recorded together: group commit, a few transactions
+        await asyncio.gather(
+            *(
+                audit.record(
+                    tenant="cieszyn",
+                    action="block_card",
+                    result="confirmed" if n % 2 else "journaled",
+                    reference=f"BS-{n}",
+                )
+                for n in range(1, ENTRIES + 1)
+            )
         )
+
+    asyncio.run(record_all())
     return admin
 
 
