@@ -3,7 +3,9 @@
 the reports, deleted after the bank's retention (``records.keep_days``).
 
 Writing never delays or fails a call: :meth:`CallRecords.keep` hands the
-write to the store's own threads in a task of its own; a write that fails
+write to a thread of its own (one, not the store's: while PostgreSQL is
+away each write waits for a connection, and a queue of them must not hold
+the threads that logins, blocks and the spool need); a write that fails
 (the store is down, a disk full) is logged and counted, never raised. Each
 write is one transaction in the scope ``records:<bank>`` (only that bank's
 records are written in it), inserting once: a record written again (the
@@ -11,10 +13,12 @@ same node and call id) is left as it was.
 """
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from stasis_app.reports.trail import DONE, CallTrail, QueueVisit
@@ -181,6 +185,10 @@ class CallRecords:
     store: Store
     on_failed: Callable[[], None] = lambda: None  # counts a write that failed
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
+    # Records are written one at a time on a thread of their own (see above).
+    _writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="call-records")
+    )
 
     def write(self, record: CallRecord) -> None:
         """Insert ``record`` (blocking: on the store's threads, or a test's)."""
@@ -206,7 +214,10 @@ class CallRecords:
 
     async def _keep(self, record: CallRecord) -> None:
         try:
-            await self.store.run(lambda: self.write(record))
+            context = contextvars.copy_context()
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, context.run, self.write, record
+            )
         except Exception as exc:  # the store is down: the call is over anyway
             self.on_failed()
             log.error(

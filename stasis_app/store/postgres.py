@@ -53,7 +53,9 @@ STATE_PASSWORD_FILE_ENV = "INFOLINIA_STATE_PASSWORD_FILE"
 CONNECT_TIMEOUT = 10  # seconds, for the first connection at open (a wrong host fails fast)
 POOL_WAIT = 5.0  # seconds a caller waits for a connection (PostgreSQL down: then an error)
 RECONNECT_FOR = 300.0  # seconds the pool keeps trying to replace a lost connection
-POOL_EXTRA = 2  # connections beyond the store's threads: a command's own thread, a migration
+# Connections beyond the store's threads: the call records' writer, a
+# command's own thread, a migration.
+POOL_EXTRA = 3
 RECONNECT_EVERY = 2.0  # seconds between the pool's attempts, at most, while PostgreSQL is away
 
 
