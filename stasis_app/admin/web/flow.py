@@ -4,24 +4,29 @@
 import asyncio
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
 
 from aiohttp import web
 
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.auth import SESSION_KEY, Gate
-from stasis_app.admin.web.html import error_page, esc, page
+from stasis_app.admin.web.html import error_page, esc, page, tenant_choice
 from stasis_app.admin.web.prompts import edit_url
 from stasis_app.flow.graph import render_svg, to_dot
 from stasis_app.flow.model import Flow
 
 
-def _svg(flow: Flow) -> str:
+def inline_svg(dot: str) -> str:
+    """A Graphviz diagram as SVG to put inside a page (Graphviz's own run:
+    OSError or RuntimeError when it is missing or fails)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "flow.svg"
-        render_svg(to_dot(flow), out)
+        render_svg(dot, out)
         text = out.read_text(encoding="utf-8")
     return text[text.find("<svg") :]  # drop the XML prolog and doctype for inline use
+
+
+def _svg(flow: Flow) -> str:
+    return inline_svg(to_dot(flow))
 
 
 class FlowPages:
@@ -36,10 +41,7 @@ class FlowPages:
     async def _tenants(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION_KEY]
         tenants = [t for t in self.prompts.tenants() if session.user.sees(t)]
-        if len(tenants) == 1:
-            raise web.HTTPSeeOther(f"/admin/flow/{quote(tenants[0])}")
-        items = "".join(f'<li><a href="/admin/flow/{quote(t)}">{esc(t)}</a></li>' for t in tenants)
-        return page("Przebieg rozmowy", f"<ul>{items}</ul>", session.user, session.csrf)
+        return tenant_choice("Przebieg rozmowy", "/admin/flow", tenants, session.user, session.csrf)
 
     async def _flow(self, request: web.Request) -> web.StreamResponse:
         session, tenant = request[SESSION_KEY], request.match_info["tenant"]

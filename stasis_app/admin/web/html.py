@@ -5,6 +5,7 @@ engine needed for this few)."""
 import difflib
 import html
 from string import Template
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -69,6 +70,15 @@ def error_page(status: int, title: str, message: str, user: User | None = None) 
     response = page(title, f'<p class="error">{esc(message)}</p>', user)
     response.set_status(status)
     return response
+
+
+def tenant_choice(title: str, base: str, tenants: list[str], user: User, csrf: str) -> web.Response:
+    """The banks ``user`` sees, each a link to ``base``/<bank>; straight to
+    that page when there is only one."""
+    if len(tenants) == 1:
+        raise web.HTTPSeeOther(f"{base}/{quote(tenants[0])}")
+    items = "".join(f'<li><a href="{base}/{quote(t)}">{esc(t)}</a></li>' for t in tenants)
+    return page(title, f"<ul>{items}</ul>", user, csrf)
 
 
 def csrf_field(csrf: str) -> str:

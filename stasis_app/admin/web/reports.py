@@ -16,9 +16,7 @@ import asyncio
 import csv
 import io
 import re
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -28,11 +26,12 @@ from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.audit import FORMULA_STARTS
 from stasis_app.admin.web.auth import SESSION_KEY, Gate
 from stasis_app.admin.web.charts import bars, columns
-from stasis_app.admin.web.html import NO_STORE, error_page, esc, page
+from stasis_app.admin.web.flow import inline_svg
+from stasis_app.admin.web.html import NO_STORE, error_page, esc, page, tenant_choice
 from stasis_app.admin.web.periods import PERIODS, Period, asked_period
 from stasis_app.admin.web.queues import EXITS
 from stasis_app.deployment import ServedTenant
-from stasis_app.flow.graph import render_svg, to_dot
+from stasis_app.flow.graph import to_dot
 from stasis_app.flow.model import Flow
 from stasis_app.reports.figures import Figures, calls_per, figures
 from stasis_app.reports.records import COMPLETED, FAILED, HUNG_UP, TRANSFERRED
@@ -91,14 +90,6 @@ def marked_dot(flow: Flow, drop_off: dict[str, int]) -> str:
     return DOT_NODE.sub(mark, to_dot(flow))
 
 
-def _draw(dot: str) -> str:
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "flow.svg"
-        render_svg(dot, out)
-        text = out.read_text(encoding="utf-8")
-    return text[text.find("<svg") :]
-
-
 def _cell(text: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula (as the audit's CSV)."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
@@ -131,12 +122,7 @@ class ReportPages:
     async def _tenants(self, request: web.Request) -> web.StreamResponse:
         session = request[SESSION_KEY]
         tenants = [t for t in self.prompts.tenants() if session.user.sees(t)]
-        if len(tenants) == 1:
-            raise web.HTTPSeeOther(f"/admin/reports/{quote(tenants[0])}")
-        items = "".join(
-            f'<li><a href="/admin/reports/{quote(t)}">{esc(t)}</a></li>' for t in tenants
-        )
-        return page("Raporty", f"<ul>{items}</ul>", session.user, session.csrf)
+        return tenant_choice("Raporty", "/admin/reports", tenants, session.user, session.csrf)
 
     async def _asked(
         self, request: web.Request
@@ -250,7 +236,7 @@ class ReportPages:
             if len(self._diagrams) >= DIAGRAMS_KEPT:
                 self._diagrams.pop(next(iter(self._diagrams)))
             try:
-                self._diagrams[dot] = await asyncio.to_thread(_draw, dot)
+                self._diagrams[dot] = await asyncio.to_thread(inline_svg, dot)
             except (OSError, RuntimeError) as exc:  # Graphviz missing or failing
                 self._diagrams[dot] = f'<p class="error">Brak rysunku: {esc(str(exc))}</p>'
         heard = await self._first_prompts(served)
