@@ -406,14 +406,14 @@ def _draft(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """An entry's own fields, checked (no secret-looking detail), the customer
-    masked; its place in the chain is filled in when it is written."""
+    masked; its time and place in the chain are filled in when it is written."""
     detail = detail or {}
     for name in detail:
         if any(word in name.lower() for word in SECRET_WORDS):
             raise ValueError(f"audit detail {name!r} looks like a secret")
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
     return AuditEntry(
-        0, _now(), tenant, call_id, caller, action, mask_customer(customer),
+        0, "", tenant, call_id, caller, action, mask_customer(customer),
         result, reference, text, "", "",
     )  # fmt: skip
 
