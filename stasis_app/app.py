@@ -338,7 +338,8 @@ class InfoliniaApp:
         prompts = served.prompts if served else self.deployment.default_prompts
         tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
-        call = Call(handle, self.gateway, prompts, self.deployment.live, key_to_prompt)
+        books = served.books if served else None  # the bank's other languages
+        call = Call(handle, self.gateway, prompts, self.deployment.live, key_to_prompt, books)
         log.info(
             "call started",
             extra={

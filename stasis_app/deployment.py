@@ -1,12 +1,14 @@
 """Everything one deployment serves, built and checked before a call is
 taken: per tenant its validated flow, its prompt book (defaults, its
 overrides, and the word fragments for customer data, rendered by its chain
-of TTS engines) and its adapter."""
+of TTS engines) and its adapter; for a bank that offers Ukrainian or English
+(``tenants.ID.languages``), one more prompt book per language, from that
+language's catalogue next to the Polish one (``uk.yaml``) with the same keys."""
 
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.guard import GuardedAdapter
@@ -16,15 +18,15 @@ from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow, load_flow
 from stasis_app.queue.speech import QUEUE_PROMPTS
-from stasis_app.tenants import EngineChoice, Tenant
+from stasis_app.tenants import EngineChoice, LanguageOffer, Tenant
 from stasis_app.verbs.registry import VerbRegistry
 from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
 from voice.engine import SynthesisError, TtsEngine
-from voice.fragments import FragmentShape
+from voice.fragments import FragmentShape, fragment_key
+from voice.languages import DEFAULT, OFFER_PROMPT, engine_settings, numbers
 from voice.live import LiveSpeech
-from voice.polish import FRAGMENT_WORDS, fragment_key
 from voice.prompts import PromptBook
 from voice.recording import transcript
 from voice.registry import EngineRegistry, EngineSetupError
@@ -43,6 +45,41 @@ APP_PROMPTS = (
     "unknown_line",
     "please_wait",
 )
+# The prompt of a language's book that offers it at the greeting
+# (tenants.ID.languages.LANG.offer; the ``language`` verb plays it).
+OFFER = OFFER_PROMPT
+
+
+def catalogue_path(settings: Settings, language: str) -> Path:
+    """A language's prompt catalogue: ``uk.yaml`` next to the Polish one."""
+    if language == DEFAULT:
+        return settings.prompts
+    return settings.prompts.with_name(f"{language}.yaml")
+
+
+def catalogue_problems(settings: Settings) -> list[ConfigError]:
+    """Every key of the Polish catalogue that a language's catalogue lacks,
+    and every key it has that Polish does not (a typo), each naming the file
+    and the key. Catalogues that do not exist are skipped (a bank offering
+    the language fails to load without it)."""
+    polish = load_prompt_texts(settings.prompts)
+    problems = []
+    for language in ("uk", "en"):
+        path = catalogue_path(settings, language)
+        if not path.exists():
+            continue
+        texts = load_prompt_texts(path)
+        problems += [
+            ConfigError(str(path), key, f"missing (it is in {settings.prompts.name})")
+            for key in polish
+            if key not in texts
+        ]
+        problems += [
+            ConfigError(str(path), key, f"not a prompt of {settings.prompts.name}")
+            for key in texts
+            if key not in polish
+        ]
+    return problems
 
 
 @dataclass
@@ -56,6 +93,12 @@ class ServedTenant:
     flow: Flow
     prompts: PromptBook
     bank: GuardedAdapter
+    # The other languages it offers (code -> their prompt book; Polish is ``prompts``).
+    books: dict[str, PromptBook] = field(default_factory=dict)
+
+    def book(self, language: str) -> PromptBook:
+        """The prompt book of ``language`` (KeyError: the bank does not offer it)."""
+        return self.prompts if language == DEFAULT else self.books[language]
 
 
 @dataclass
@@ -74,7 +117,11 @@ class Deployment:
         ]
 
     def all_books(self) -> list[PromptBook]:
-        return [self.default_prompts, *(served.prompts for served in self.tenants.values())]
+        return [
+            self.default_prompts,
+            *(served.prompts for served in self.tenants.values()),
+            *(book for served in self.tenants.values() for book in served.books.values()),
+        ]
 
     def heard_texts(self) -> dict[str, str]:
         """Media URI -> the text it speaks, for every prompt of every tenant
@@ -102,6 +149,26 @@ class Voices:
         self.health = EngineHealth(cooloff=settings.voice.engine_cooloff)
         self._engines: dict[str, TtsEngine] = {}  # by name and settings
         self._caches: dict[tuple[str, ...], PromptCache] = {}  # by engine identities
+
+    def language_cache(
+        self, choices: Sequence[EngineChoice], where: str, language: str, offer_at: str
+    ) -> PromptCache:
+        """The cache speaking ``language`` with the engines of ``choices``
+        that can be told it (espeak-ng's voice, gTTS's lang); ``offer_at``
+        names the language's config in the error when none can."""
+        spoken = []
+        for choice in choices:
+            settings = engine_settings(choice.name, choice.settings, language)
+            if settings is not None:
+                spoken.append(EngineChoice(name=choice.name, settings=settings))
+        if not spoken:
+            raise ConfigError(
+                str(self.settings.source),
+                f"{offer_at}.voice",
+                f"no engine of {where} speaks {language!r} (espeak-ng and gtts can): "
+                "give this language its own engines",
+            )
+        return self.cache(spoken, where)
 
     def cache(self, choices: Sequence[EngineChoice], where: str) -> PromptCache:
         """The cache rendering with ``choices``; ``where`` names them in errors
@@ -154,7 +221,38 @@ def tenant_texts(
         missing += [key for key in QUEUE_PROMPTS if key not in texts]
     if missing:
         raise ConfigError(str(settings.prompts), missing[0], "prompt is missing")
-    texts.update({fragment_key(word): word for word in FRAGMENT_WORDS})
+    texts.update({fragment_key(word): word for word in numbers(DEFAULT).FRAGMENT_WORDS})
+    return texts
+
+
+def language_texts(
+    settings: Settings,
+    tenant: Tenant,
+    language: str,
+    offer: LanguageOffer,
+    catalogue: dict[str, str],
+    polish: dict[str, str],
+) -> dict[str, str]:
+    """A tenant's prompt texts in ``language``: its catalogue (every key of
+    the Polish one ``polish``, or the error names the file and the key), the
+    bank's overrides for the language, the words offering it, its fragments."""
+    path = catalogue_path(settings, language)
+    missing = [key for key in polish if key not in catalogue]
+    if missing:
+        raise ConfigError(str(path), missing[0], f"missing (it is in {settings.prompts.name})")
+    texts = dict(catalogue)
+    if tenant.queues:
+        texts["tenant_name"] = tenant.name
+    for key, text in offer.prompts.items():
+        if key not in texts:
+            raise ConfigError(
+                str(settings.source),
+                f"tenants.{tenant.id}.languages.{language}.prompts.{key}",
+                f"no such prompt in {path.name}",
+            )
+        texts[key] = " ".join(text.split())
+    texts[OFFER] = " ".join(offer.offer.split())
+    texts.update({fragment_key(word): word for word in numbers(language).FRAGMENT_WORDS})
     return texts
 
 
@@ -172,6 +270,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
     # Flow (immutable): 500 banks on the shipped flow parse it once, not 500 times.
     flows: dict[tuple[Path, frozenset[str]], Flow] = {}
     defaults = load_prompt_texts(settings.prompts)  # read once for every tenant
+    catalogues: dict[str, dict[str, str]] = {}  # language -> its catalogue, read once
     for tenant in settings.tenants.values():
         texts = tenant_texts(settings, tenant, defaults)
         known = (tenant.flow, frozenset(texts))
@@ -198,6 +297,33 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             else cache
         )
         served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
+        if tenant.languages and not any(s.verb.offers_languages for s in flow.states.values()):
+            raise ConfigError(
+                source,
+                f"tenants.{tenant.id}.languages",
+                f"the flow {tenant.flow.name} has no state with the 'language' verb to offer them",
+            )
+        for language, offer in tenant.languages.items():
+            at = f"tenants.{tenant.id}.languages.{language}"
+            if language not in catalogues:
+                path = catalogue_path(settings, language)
+                if not path.exists():
+                    raise ConfigError(source, at, f"no prompt catalogue {path}")
+                catalogues[language] = load_prompt_texts(path)
+            spoken = language_texts(
+                settings, tenant, language, offer, catalogues[language], defaults
+            )
+            if offer.voice is not None:
+                language_cache = voices.cache(offer.voice.engines, f"{at}.voice.engines")
+            elif tenant.voice is not None:
+                language_cache = voices.language_cache(
+                    tenant.voice.engines, f"tenants.{tenant.id}.voice.engines", language, at
+                )
+            else:
+                language_cache = voices.language_cache(
+                    settings.voice.chain(), "voice.engines", language, at
+                )
+            served.books[language] = PromptBook(spoken, language_cache)
         tenants[tenant.id] = served
         for number in tenant.lines:
             if number in lines:

@@ -42,6 +42,27 @@ class VoiceChoice(BaseModel):
     )
 
 
+class LanguageOffer(BaseModel):
+    """A language a bank offers its callers besides Polish: the key that picks
+    it at the greeting and the words offering it (played in that language
+    after the greeting: "Для української мови натисніть 8.")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=r"^[0-9*#]$", description="the key at the greeting that picks it")
+    offer: str = Field(
+        min_length=1, max_length=300, description="the words offering it, in that language"
+    )
+    prompts: dict[str, str] = Field(
+        default_factory=dict, description="overrides of the language's catalogue (uk.yaml)"
+    )
+    voice: VoiceChoice | None = Field(
+        default=None,
+        description="this language's engine chain; none means the bank's chain, each "
+        "engine told the language (a Piper voice speaks its own language only: left out)",
+    )
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKDAYS: list[Day] = ["mon", "tue", "wed", "thu", "fri"]
@@ -232,12 +253,25 @@ class Tenant(BaseModel):
         default_factory=CallRecordSettings,
         description="call records: retention (keep_days) and the reports' time zone",
     )
+    languages: dict[Literal["uk", "en"], LanguageOffer] = Field(
+        default_factory=dict,
+        description="languages offered besides Polish at the greeting, in the order offered",
+    )
     login_rate_per_minute: int | None = Field(
         default=None,
         ge=1,
         description="phone logins this bank takes a minute, whoever calls; "
         "none means security.login_rate_per_minute",
     )
+
+    @field_validator("languages")
+    @classmethod
+    def _one_key_each(cls, languages: dict[str, LanguageOffer]) -> dict[str, LanguageOffer]:
+        keys = [offer.key for offer in languages.values()]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"key {twice[0]!r} picks two languages")
+        return languages
 
     @field_validator("supervisors")
     @classmethod

@@ -65,9 +65,8 @@ def test_nothing_outside_telephony_reaches_into_a_call() -> None:
 
 @pytest.mark.parametrize("call", [Call, FakeCall])
 def test_the_real_call_and_the_fake_have_every_member(call: type) -> None:
-    assert members(CallPort) - {"channel_id", "line", "caller", "hung_up", "interrupts"} <= set(
-        dir(call)
-    )
+    attributes = {"channel_id", "line", "caller", "hung_up", "interrupts", "language"}
+    assert members(CallPort) - attributes <= set(dir(call))
 
 
 async def test_the_fake_reads_typed_keys_as_the_real_call_reads_its_buffer() -> None:

@@ -25,9 +25,11 @@ class SaidCall(FakeCall):
         super().__init__()
         self.said: list[str] = []
 
-    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+    async def say(
+        self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
+    ) -> bool:
         self.said += [f"{key}*" if barge_in else key for key in keys]
-        return await super().say(keys, barge_in=barge_in)
+        return await super().say(keys, barge_in=barge_in, language=language)
 
 
 def asked(answers: list[Answer], retries: int = 2) -> tuple[str, list[str]]:

@@ -27,6 +27,19 @@ from pydub import AudioSegment
 
 from voice.pauses import FRAME_MS, frame_levels, speech_span
 
+_ASCII = str.maketrans("ąćęłńóśźż", "acelnoszz")
+# Every fragment's prompt key starts with this: such keys speak customer data
+# (numbers, amounts, dates) and are never logged (stasis_app.flow.speech).
+FRAGMENT_PREFIX = "w_"
+
+
+def fragment_key(word: str) -> str:
+    """The prompt key of a fragment word: "pięćset" -> "w_piecset", "п'ять" -> "w_п'ять".
+    Each language's words live in that language's prompt book, so the same
+    key in two languages ("w_zero") never meets."""
+    return FRAGMENT_PREFIX + word.translate(_ASCII)
+
+
 # Bump when the cutting changes what a caller hears (it is part of cache keys).
 TRIM_VERSION = "1"
 DEFAULT_PAUSE_MS = 30

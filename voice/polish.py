@@ -1,5 +1,8 @@
 """Polish speech of numbers, amounts, dates and digits, as lists of words.
 
+(Ukrainian and English: :mod:`voice.ukrainian`, :mod:`voice.english`; a
+language's module is found by :func:`voice.languages.numbers`.)
+
 Customer data (balances, card endings, references, dates) is never sent to a
 TTS engine or cached as a sentence: it is spoken by playing pre-rendered
 single-word fragments one after another. This module turns a value into the
@@ -9,6 +12,10 @@ rendered once like any static prompt, under the key :func:`fragment_key`.
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+# Re-exported: the key of a word, whatever its language (voice.fragments).
+from voice.fragments import FRAGMENT_PREFIX as FRAGMENT_PREFIX
+from voice.fragments import fragment_key as fragment_key
 
 UNITS = (
     "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć",
@@ -183,13 +190,3 @@ def _all_words() -> list[str]:
 
 
 FRAGMENT_WORDS: tuple[str, ...] = tuple(_all_words())
-
-_ASCII = str.maketrans("ąćęłńóśźż", "acelnoszz")
-# Every fragment's prompt key starts with this: such keys speak customer data
-# (numbers, amounts, dates) and are never logged (stasis_app.flow.speech).
-FRAGMENT_PREFIX = "w_"
-
-
-def fragment_key(word: str) -> str:
-    """The prompt key of a fragment word: "pięćset" -> "w_piecset"."""
-    return FRAGMENT_PREFIX + word.translate(_ASCII)

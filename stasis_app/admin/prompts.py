@@ -19,7 +19,13 @@ of unpublished texts render into a bounded area (:mod:`voice.preview`),
 never into the cache.
 
 Precedence of a prompt's text: an edit in the store, else the tenant's
-``prompts`` in the config, else the default prompt file. Edits made by
+``prompts`` in the config, else the default prompt file.
+
+A bank that offers other languages (``tenants.ID.languages``) has a prompt
+book per language; their prompts are addressed as ``LANG:key``
+(``uk:greeting``), Polish ones by their key alone, in the admin API, the CLI,
+the web pages and the store (one row per language's prompt, so each has its
+own history). Edits made by
 another process (the CLI) reach a running app through :meth:`PromptAdmin.sync`.
 """
 
@@ -38,15 +44,19 @@ from stasis_app.store import PromptEdit, StaleEdit, Store
 from voice import recording, upload_decode
 from voice.cache import PromptCache
 from voice.convert import is_complete
-from voice.polish import FRAGMENT_WORDS, fragment_key
+from voice.languages import DEFAULT, OFFER_PROMPT
 from voice.preview import PreviewArea
+from voice.prompts import PromptBook, is_fragment
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # characters in one prompt
 MAX_UPLOADS = 4  # recordings being checked, decoded or published at once; more wait outside
-# Number words for amounts, dates and digits are generated, not edited.
-FRAGMENT_KEYS = frozenset(fragment_key(word) for word in FRAGMENT_WORDS)
+
+
+def address(language: str, key: str) -> str:
+    """How prompt ``key`` of ``language`` is named here: "greeting", "uk:greeting"."""
+    return key if language == DEFAULT else f"{language}:{key}"
 
 
 class PromptAdminError(InfoliniaError):
@@ -93,7 +103,7 @@ class PromptAdmin:
         self._revision = 0
         self._uploads = 0  # recordings in set_recording now
         self._installing = asyncio.Lock()  # from a recording's files in place to published
-        self._previews: dict[Path, PreviewArea] = {}
+        self._previews: dict[tuple[Path, str], PreviewArea] = {}
 
     def take_over(self, staged: "PromptAdmin") -> None:
         """Serve the deployment ``staged`` prepared (a config reload)."""
@@ -107,40 +117,69 @@ class PromptAdmin:
             raise UnknownPrompt(f"no tenant {tenant!r} (tenants: {known})")
         return served
 
-    def _editable(self, served: ServedTenant, key: str) -> None:
-        if key in FRAGMENT_KEYS or key not in served.prompts.texts:
+    def _book(self, served: ServedTenant, key: str) -> tuple[PromptBook, str]:
+        """The prompt book and the key in it of prompt ``key`` ("uk:greeting"
+        is the Ukrainian book's greeting); UnknownPrompt when it has no such
+        prompt or it is a word of a number (generated, not edited)."""
+        language, _, plain = key.rpartition(":")
+        try:
+            book = served.book(language or DEFAULT)
+        except KeyError:
+            raise UnknownPrompt(
+                f"{served.tenant.id} does not offer language {language!r}"
+            ) from None
+        if is_fragment(plain) or plain not in book.texts:
             raise UnknownPrompt(f"{served.tenant.id} has no prompt {key!r}")
+        return book, plain
+
+    def _editable(self, served: ServedTenant, key: str) -> None:
+        self._book(served, key)
+
+    def languages(self, tenant: str) -> list[str]:
+        """The languages ``tenant``'s callers may be spoken to in, Polish first."""
+        return [DEFAULT, *self._served(tenant).books]
 
     def tenants(self) -> list[str]:
         return sorted(self.deployment.tenants)
 
-    def list_prompts(self, tenant: str) -> list[PromptInfo]:
+    def list_prompts(self, tenant: str, language: str = DEFAULT) -> list[PromptInfo]:
+        """``tenant``'s prompts in ``language`` (keys as :func:`address` names them)."""
         served = self._served(tenant)
+        try:
+            book = served.book(language)
+        except KeyError:
+            raise UnknownPrompt(f"{tenant} does not offer language {language!r}") from None
         edited = self.store.prompt_texts(tenant)
-        media = served.prompts.media_uris()
+        media = book.media_uris()
+        configured = (
+            served.tenant.prompts
+            if language == DEFAULT
+            else {**served.tenant.languages[language].prompts, OFFER_PROMPT: ""}  # type: ignore[index]
+        )
 
         def source(key: str) -> str:
-            if key in edited:
+            if address(language, key) in edited:
                 return "edited"
-            return "config" if key in served.tenant.prompts else "default"
+            return "config" if key in configured else "default"
 
         return [
             PromptInfo(
                 tenant,
-                key,
+                address(language, key),
                 recording.transcript(text),
                 source(key),
                 media[key],
                 recording.is_marker(text),
             )
-            for key, text in sorted(served.prompts.texts.items())
-            if key not in FRAGMENT_KEYS
+            for key, text in sorted(book.texts.items())
+            if not is_fragment(key)
         ]
 
     def show(self, tenant: str, key: str) -> PromptInfo:
         served = self._served(tenant)
         self._editable(served, key)
-        return next(info for info in self.list_prompts(tenant) if info.key == key)
+        language = key.rpartition(":")[0] or DEFAULT
+        return next(info for info in self.list_prompts(tenant, language) if info.key == key)
 
     def history(self, tenant: str, key: str | None = None) -> list[PromptEdit]:
         served = self._served(tenant)
@@ -212,10 +251,11 @@ class PromptAdmin:
         words = clean_text(transcript)
         if expected is not None:  # stale before the work is refused before it, too
             stored = await self.store.run(partial(self.store.prompt_texts, served.tenant.id))
-            shown = recording.transcript(stored.get(key, served.prompts.texts[key]))
+            book, plain = self._book(served, key)
+            shown = recording.transcript(stored.get(key, book.texts[plain]))
             if expected.split() != shown.split():
                 raise StaleEdit(shown)
-        root = served.prompts.cache.root
+        root = self._book(served, key)[0].cache.root
         loop = asyncio.get_running_loop()
         work = await asyncio.to_thread(recording.work_folder, root)
         try:
@@ -246,7 +286,7 @@ class PromptAdmin:
     ) -> PromptEdit:
         """Put the files in place, publish, keep the upload; on any failure
         before the edit is recorded, take the files out again."""
-        root = served.prompts.cache.root
+        root = self._book(served, key)[0].cache.root
         async with self._installing:  # another upload of the same file waits here
             made, placed = await asyncio.to_thread(recording.install, made, root)
 
@@ -311,10 +351,11 @@ class PromptAdmin:
         """Render, record (then ``keep``, in the same worker: nothing can
         cancel between the two), make live, audit."""
         tenant = served.tenant.id
+        book, plain = self._book(served, key)
         if not recording.is_marker(text):
-            await asyncio.to_thread(self._preview_area(served).adopt, text)  # heard = published
-        await served.prompts.prepare(text)  # audio first: a failed render changes nothing
-        current = served.prompts.texts[key]
+            await asyncio.to_thread(self._preview_area(book.cache).adopt, text)  # heard = published
+        await book.prepare(text)  # audio first: a failed render changes nothing
+        current = book.texts[plain]
 
         def record() -> PromptEdit:
             edit = self.store.set_prompt_text(tenant, key, text, who, current, expected)
@@ -323,7 +364,7 @@ class PromptAdmin:
             return edit
 
         edit = await self.store.run(record)
-        await served.prompts.set_text(key, text)
+        await book.set_text(plain, text)
         self._revision = max(self._revision, edit.revision)
         await AuditLog(self.store).record(
             tenant=tenant,
@@ -341,18 +382,19 @@ class PromptAdmin:
         """The 8 kHz WAV callers hear for ``key`` (or for ``text`` in its place:
         rendered into the bounded preview area, not the prompt cache)."""
         served = self._served(tenant)
-        self._editable(served, key)
+        book, plain = self._book(served, key)
         if text is None:
-            base = await served.prompts.prepare(served.prompts.texts[key])
+            base = await book.prepare(book.texts[plain])
         else:
-            base = await self._preview_area(served).render(clean_text(text))
+            base = await self._preview_area(book.cache).render(clean_text(text))
         return base.with_suffix(".wav")
 
-    def _preview_area(self, served: ServedTenant) -> PreviewArea:
-        cache: PromptCache = served.prompts.cache
-        area = self._previews.get(cache.root)
+    def _preview_area(self, cache: PromptCache) -> PreviewArea:
+        """The preview area of ``cache`` (each language's cache has its own:
+        a preview is rendered in the voice of the prompt's language)."""
+        area = self._previews.get((cache.root, cache.chain.identity))
         if area is None or area.cache is not cache:
-            area = self._previews[cache.root] = PreviewArea(cache)
+            area = self._previews[(cache.root, cache.chain.identity)] = PreviewArea(cache)
         return area
 
     def forget_leftovers(self) -> int:
@@ -363,7 +405,8 @@ class PromptAdmin:
         for root in {served.prompts.cache.root for served in self.deployment.tenants.values()}:
             removed += recording.forget_leftovers(root, keep)
         for served in self.deployment.tenants.values():
-            removed += self._preview_area(served).trim()
+            for book in (served.prompts, *served.books.values()):
+                removed += self._preview_area(book.cache).trim()
         return removed
 
     def restore_recordings(self) -> int:
@@ -408,9 +451,12 @@ class PromptAdmin:
         loaded = 0
         for tenant, served in self.deployment.tenants.items():
             for key, text in self.store.prompt_texts(tenant).items():
-                if key in served.prompts.texts:
-                    served.prompts.texts[key] = text
-                    loaded += 1
+                try:
+                    book, plain = self._book(served, key)
+                except UnknownPrompt:  # a language the bank no longer offers
+                    continue
+                book.texts[plain] = text
+                loaded += 1
         return loaded
 
     async def apply_stored(self) -> int:
@@ -420,8 +466,12 @@ class PromptAdmin:
         for tenant, served in self.deployment.tenants.items():
             stored = await self.store.run(partial(self.store.prompt_texts, tenant))
             for key, text in stored.items():
-                if key in served.prompts.texts and served.prompts.texts[key] != text:
-                    await served.prompts.set_text(key, text)
+                try:
+                    book, plain = self._book(served, key)
+                except UnknownPrompt:
+                    continue
+                if book.texts[plain] != text:
+                    await book.set_text(plain, text)
                     changed += 1
         return changed
 

@@ -15,7 +15,9 @@ def add_commands(commands: Any) -> None:
         help="check every tenant's call flow",
         description="'check' loads and validates every tenant's flow as 'infolinia run' "
         "would: unknown verbs or params, missing prompts, transitions to missing states, dead "
-        "ends and unreachable states are reported with file, state and field (exit 2). "
+        "ends and unreachable states are reported with file, state and field (exit 2); so is "
+        "every key a language's prompt catalogue (uk.yaml, en.yaml next to pl.yaml) lacks "
+        "or has that pl.yaml does not, with file and key. "
         "'graph TENANT' writes the tenant's flow as a diagram: Mermaid text and an SVG "
         "(drawn by Graphviz).",
     )
@@ -32,9 +34,19 @@ def add_commands(commands: Any) -> None:
 
 
 def _flow(args: argparse.Namespace) -> int:
-    from stasis_app.deployment import build_deployment
+    from stasis_app.deployment import build_deployment, catalogue_problems
 
     settings = load_settings(args.config, resolve_secrets=False)
+    if args.action == "check":
+        # Every language's missing keys at once (loading stops at the first).
+        problems = catalogue_problems(settings)
+        if problems:
+            if args.json:
+                listed = [{"file": p.file, "key": p.field, "problem": p.problem} for p in problems]
+                print(json.dumps({"ok": False, "problems": listed}, indent=2))
+            for problem in problems:
+                print(f"infolinia: {problem}", file=sys.stderr)
+            return 2
     deployment = build_deployment(settings, with_adapters=False)
     if args.action == "graph":
         return _flow_graph(args, deployment)
@@ -44,6 +56,7 @@ def _flow(args: argparse.Namespace) -> int:
             "states": len(served.flow.states),
             "prompts": len(served.flow.prompt_keys()),
             "lines": served.tenant.lines,
+            "languages": ["pl", *served.books],
         }
         for tenant_id, served in deployment.tenants.items()
     }
@@ -53,7 +66,8 @@ def _flow(args: argparse.Namespace) -> int:
         for tenant_id, info in report.items():
             print(
                 f"{tenant_id}: {info['flow']} ok ({info['states']} states, "
-                f"{info['prompts']} prompts, lines {', '.join(info['lines'])})"
+                f"{info['prompts']} prompts, lines {', '.join(info['lines'])}, "
+                f"languages {', '.join(info['languages'])})"
             )
     return 0
 

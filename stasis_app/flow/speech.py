@@ -2,8 +2,9 @@
 customer data (amounts, dates, digits, cards) as pre-rendered word fragments.
 
 Numbers, amounts, dates and digits never become a sentence for a TTS engine
-or the cache: they are spoken word by word from :mod:`voice.polish`
-fragments. The one free text, a counterparty, is spoken live
+or the cache: they are spoken word by word from fragments in the call's
+language (:mod:`voice.polish`, :mod:`voice.ukrainian`,
+:mod:`voice.english`). The one free text, a counterparty, is spoken live
 (:mod:`voice.live`: offline engine, per-call files, never cached).
 """
 
@@ -16,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.spec import Account, Card, Direction, Operation
 from stasis_app.errors import UnspeakableValue
+from voice.fragments import fragment_key
+from voice.languages import DEFAULT, numbers
 from voice.live import live_key
-from voice.polish import amount_words, date_words, digit_words, fragment_key
 
 SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
 
@@ -33,7 +35,7 @@ PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
 
 
 class SpokenValue(BaseModel):
-    """A value the flow looked up or collected, spoken in Polish."""
+    """A value the flow looked up or collected, spoken in the call's language."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -51,8 +53,9 @@ def words(items: list[str]) -> list[str]:
     return [fragment_key(word) for word in items]
 
 
-def card_keys(card: Card) -> list[str]:
-    return [f"card_{card.kind.value}", "card_ending", *words(digit_words(card.last4))]
+def card_keys(card: Card, language: str = DEFAULT) -> list[str]:
+    digits = numbers(language).digit_words(card.last4)
+    return [f"card_{card.kind.value}", "card_ending", *words(digits)]
 
 
 def _as(kind: str, value: Any, of_type: type[V]) -> V:
@@ -63,29 +66,30 @@ def _as(kind: str, value: Any, of_type: type[V]) -> V:
     return value
 
 
-def value_keys(kind: str, value: Any) -> list[str]:
-    """Prompt keys that speak ``value`` as ``kind``; a value that is not of
+def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
+    """Prompt keys that speak ``value`` as ``kind`` in ``language``; a value that is not of
     that kind (e.g. a webhook's reply naming the wrong value) raises
     :class:`~stasis_app.errors.UnspeakableValue`."""
+    say = numbers(language)
     if kind == "digits":
-        return words(digit_words(str(value)))
+        return words(say.digit_words(str(value)))
     if kind == "amount":
         try:
             amount = Decimal(value)
         except (InvalidOperation, TypeError, ValueError):
             raise UnspeakableValue(f"cannot speak a {type(value).__name__} as 'amount'") from None
-        return words(amount_words(amount))
+        return words(say.amount_words(amount))
     if kind == "date":
-        return words(date_words(_as(kind, value, date)))
+        return words(say.date_words(_as(kind, value, date)))
     if kind == "card":
-        return card_keys(_as(kind, value, Card))
+        return card_keys(_as(kind, value, Card), language)
     if kind == "balances":
         keys: list[str] = []
         for item in value:
             account = _as(kind, item, Account)
             if account.currency != "PLN":
                 continue  # only złoty has its words so far; never say "złotych" for euro
-            keys += ["balance_is", *words(amount_words(account.balance))]
+            keys += ["balance_is", *words(say.amount_words(account.balance))]
         return keys
     if kind == "operations":
         keys = []
@@ -95,23 +99,25 @@ def value_keys(kind: str, value: Any) -> list[str]:
                 continue
             incoming = operation.direction is Direction.IN
             keys += [
-                *words(date_words(operation.booked)),
+                *words(say.date_words(operation.booked)),
                 "operation_in" if incoming else "operation_out",
-                *words(amount_words(operation.amount)),
+                *words(say.amount_words(operation.amount)),
                 live_key(operation.counterparty),
             ]
         return keys
     raise UnspeakableValue(f"cannot speak {kind!r}")
 
 
-def prompt_keys(items: Sequence[PromptItem], values: dict[str, Any]) -> list[str]:
-    """Every prompt key to play for ``items``, in order."""
+def prompt_keys(
+    items: Sequence[PromptItem], values: dict[str, Any], language: str = DEFAULT
+) -> list[str]:
+    """Every prompt key to play for ``items`` in ``language``, in order."""
     keys: list[str] = []
     for item in items:
         if isinstance(item, str):
             keys.append(item)
         else:
-            keys += value_keys(item.kind, values[item.value])
+            keys += value_keys(item.kind, values[item.value], language)
     return keys
 
 

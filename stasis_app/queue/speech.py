@@ -1,8 +1,10 @@
 """What a waiting caller hears, as prompt keys: static prompts an admin can
-reword, and word fragments (:mod:`voice.polish`) for the numbers, like amounts."""
+reword, and word fragments in the caller's language (:mod:`voice.polish`,
+:mod:`voice.ukrainian`, :mod:`voice.english`) for the numbers."""
 
 from stasis_app.queue.estimate import spoken_minutes
-from voice.polish import fragment_key, minutes_words, position_words
+from voice.fragments import fragment_key
+from voice.languages import DEFAULT, numbers
 
 # Prompts every tenant with a queue needs (deployment checks them).
 QUEUE_PROMPTS = (
@@ -30,15 +32,15 @@ QUEUE_PROMPTS = (
 OVER_AN_HOUR = 61
 
 
-def position_keys(position: int) -> list[str]:
+def position_keys(position: int, language: str = DEFAULT) -> list[str]:
     """ "Jesteś trzecią osobą w kolejce." (past 99: "many ahead of you")."""
     if position > 99:
         return ["queue_many_ahead"]
-    words = [fragment_key(word) for word in position_words(position)]
+    words = [fragment_key(word) for word in numbers(language).position_words(position)]
     return ["queue_you_are", *words, "queue_person_in_line"]
 
 
-def wait_keys(seconds: float) -> list[str]:
+def wait_keys(seconds: float, language: str = DEFAULT) -> list[str]:
     """ "Przewidywany czas oczekiwania to około pięciu minut." """
     minutes = spoken_minutes(seconds)
     if minutes == 0:
@@ -49,12 +51,17 @@ def wait_keys(seconds: float) -> list[str]:
         return ["queue_wait_over_hour"]
     if minutes == 60:
         return ["queue_wait_about_hour"]
-    return ["queue_wait_about", *(fragment_key(word) for word in minutes_words(minutes))]
+    words = numbers(language).minutes_words(minutes)
+    return ["queue_wait_about", *(fragment_key(word) for word in words)]
 
 
-def announcement_keys(position: int, wait_seconds: float) -> list[str]:
+def announcement_keys(position: int, wait_seconds: float, language: str = DEFAULT) -> list[str]:
     """One periodic announcement: place, estimated wait, the callback offer."""
-    return [*position_keys(position), *wait_keys(wait_seconds), "queue_callback_offer"]
+    return [
+        *position_keys(position, language),
+        *wait_keys(wait_seconds, language),
+        "queue_callback_offer",
+    ]
 
 
 def whisper_keys(level: str | None) -> list[str]:

@@ -132,6 +132,7 @@ def from_trail(
         states=tuple(trail.steps(ended_mono)),
         operations=tuple(trail.operations),
         queues=tuple(trail.queues),
+        language=trail.language,
     )
 
 

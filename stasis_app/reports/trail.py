@@ -42,6 +42,7 @@ class CallTrail:
     operations: list[tuple[str, str]] = field(default_factory=list)  # (kind, outcome)
     queues: list[QueueVisit] = field(default_factory=list)
     transferred: bool = False  # handed to the dialplan's consultant route
+    language: str = "pl"  # the caller's language (the ``language`` verb sets another)
 
     def __post_init__(self) -> None:
         self.started = self.clock()

@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from stasis_app.telephony.gateway import (
 )
 from stasis_app.telephony.ports import CallGateway
 from voice.engine import SynthesisError
+from voice.languages import DEFAULT
 from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
 from voice.prompts import PromptBook
 
@@ -76,10 +77,15 @@ class Call:
         prompts: PromptBook,
         live: LiveSpeech | None = None,
         key_to_prompt: Callable[[float], None] | None = None,
+        books: Mapping[str, PromptBook] | None = None,
     ) -> None:
         self.handle = handle
         self.gateway = gateway
         self.prompts = prompts
+        # The bank's other languages (code -> its prompt book), and the one
+        # the caller is spoken to in: Polish until they pick another.
+        self.books: dict[str, PromptBook] = {DEFAULT: prompts, **(books or {})}
+        self.language = DEFAULT
         self.live = live
         self.started = time.monotonic()
         self.keys: list[str] = []  # pressed but not yet consumed
@@ -133,6 +139,11 @@ class Call:
         part of the call, which should not act on them)."""
         self.keys.clear()
 
+    def use_language(self, language: str) -> None:
+        """From now on every prompt is ``language``'s (one of the bank's)."""
+        self.prompts = self.books[language]
+        self.language = language
+
     def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
         """Those of the prompt ``keys`` this call's prompt book does not have
         (a webservice's reply asking for a prompt the bank never wrote)."""
@@ -159,8 +170,11 @@ class Call:
         keys go to :attr:`keys`, interrupts to :attr:`interrupts`, a hangup raises."""
         return await self._next_event(timeout)
 
-    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
-        """Play the prompts ``keys`` one after another.
+    async def say(
+        self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
+    ) -> bool:
+        """Play the prompts ``keys`` one after another (in ``language``'s
+        prompt book when given, else the call's language).
 
         They go to Asterisk as one ARI playback, or as a few in a row when
         there are many (a long history): ARI refuses a play request with too
@@ -183,12 +197,13 @@ class Call:
         # its names at once: the caller hears no silence between the parts of a
         # long history (names rendered one after another, before each part,
         # were seconds of silence on a busy machine).
-        upcoming: asyncio.Future[list[str]] = asyncio.ensure_future(self._media_of(parts[0]))
+        book = self.prompts if language is None else self.books[language]
+        upcoming: asyncio.Future[list[str]] = asyncio.ensure_future(self._media_of(parts[0], book))
         try:
             for index in range(len(parts)):
                 media = await upcoming
                 if index + 1 < len(parts):
-                    upcoming = asyncio.ensure_future(self._media_of(parts[index + 1]))
+                    upcoming = asyncio.ensure_future(self._media_of(parts[index + 1], book))
                 if media and await self._play(media, first, len(keys), barge_in):
                     return True
         finally:
@@ -198,13 +213,13 @@ class Call:
             upcoming.add_done_callback(_outcome_taken)
         return False
 
-    async def _media_of(self, part: Sequence[str]) -> list[str]:
+    async def _media_of(self, part: Sequence[str], book: PromptBook) -> list[str]:
         """The media URIs of ``part``, its customer text rendered at once; a name
         that cannot be spoken is left out (a full disk, say), the rest is heard.
         The prompts are looked up first: a missing one fails before any name
         is rendered (so no render outlives the call that asked for it)."""
         names = [key for key in part if key.startswith(LIVE_PREFIX)]
-        prompts = {key: self.prompts.media(key) for key in part if not key.startswith(LIVE_PREFIX)}
+        prompts = {key: book.media(key) for key in part if not key.startswith(LIVE_PREFIX)}
 
         async def spoken(key: str) -> str | None:
             try:

@@ -130,8 +130,18 @@ class CallPort(Protocol):
     def interrupts(self) -> list[str]:
         """Reasons given to :meth:`notify` that the call has not acted on yet."""
 
-    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
-        """Play the prompts ``keys``; with ``barge_in`` a key stops them (True)."""
+    @property
+    def language(self) -> str:
+        """The language the caller is spoken to in (pl until they pick another)."""
+
+    def use_language(self, language: str) -> None:
+        """Speak every later prompt in ``language`` (one the bank offers)."""
+
+    async def say(
+        self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
+    ) -> bool:
+        """Play the prompts ``keys`` (in ``language``'s words when given, else
+        the call's); with ``barge_in`` a key stops them (True)."""
 
     async def read_digits(
         self, max_digits: int, *, terminator: str | None = "#", timeouts: "DigitTimeouts" = ...

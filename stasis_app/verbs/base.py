@@ -72,6 +72,9 @@ class Verb(Generic[P]):
     # The secrets the caller typed in this state live until the very next
     # state (the login that uses them); after any other verb they are dropped.
     passes_secrets: ClassVar[bool] = False
+    # Offers the bank's other languages and switches the call to the one
+    # picked (the ``language`` verb): a bank with ``languages`` needs one.
+    offers_languages: ClassVar[bool] = False
 
     def events(self, params: P, transitions: Sequence[str]) -> set[str]:
         """The events this state can emit (each needs a transition)."""
@@ -118,7 +121,8 @@ class Verb(Generic[P]):
 
 async def say(ctx: CallContext, items: Sequence[PromptItem], *, barge_in: bool = False) -> bool:
     """Play ``items`` (prompt keys and spoken values) as one playback."""
-    return await ctx.call.say(prompt_keys(items, ctx.values), barge_in=barge_in)
+    keys = prompt_keys(items, ctx.values, ctx.call.language)
+    return await ctx.call.say(keys, barge_in=barge_in)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from stasis_app.verbs.confirm import Confirm
 from stasis_app.verbs.gather import Gather
 from stasis_app.verbs.goto import Goto
 from stasis_app.verbs.hangup import Hangup
+from stasis_app.verbs.language import Language
 from stasis_app.verbs.login import Authenticate, Identify
 from stasis_app.verbs.menu import Menu
 from stasis_app.verbs.operation import OperationVerb
@@ -21,7 +22,7 @@ from stasis_app.verbs.webhook import Webhook
 
 BUILTIN_VERBS: tuple[type[Verb[Any]], ...] = (
     Say, Menu, Gather, Confirm, Choose, Identify, Authenticate, OperationVerb,
-    Transfer, Goto, Hangup, Webhook, BlockRequest,
+    Transfer, Goto, Hangup, Webhook, BlockRequest, Language,
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import value_keys, words
 from stasis_app.verbs.base import Answer, AskParams, Verb, ask
 from stasis_app.verbs.menu import option_keys
-from voice.polish import digit_words
+from voice.languages import numbers
 
 
 class ChooseParams(AskParams):
@@ -43,8 +43,11 @@ class Choose(Verb[ChooseParams]):
             return "failed"
         extra = option_keys(list(ctx.transitions))
         keys: list[str] = []
+        language = ctx.call.language
+        say = numbers(language)
         for number, item in enumerate(items, start=1):
-            keys += [*value_keys(params.read_as, item), "press", *words(digit_words(str(number)))]
+            keys += [*value_keys(params.read_as, item, language), "press"]
+            keys += words(say.digit_words(str(number)))
 
         async def listen() -> Answer:
             if not ctx.call.has_keys():  # a key already pressed answers: no list

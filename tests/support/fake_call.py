@@ -330,6 +330,8 @@ class FakeCall:
         self.hung_up = False
         self.interrupts: list[str] = []
         self.heard: list[list[str]] = []
+        self.heard_in: list[str] = []  # the language of each of heard's prompts
+        self.language = "pl"
         self.ended: str | None = None
         self.transferred_to: tuple[str, str] | None = None
         self._keys = list(keys)
@@ -339,7 +341,12 @@ class FakeCall:
         """The caller types ``keys`` (they wait in the buffer for a read)."""
         self._keys += list(keys)
 
-    async def say(self, keys: Sequence[str], *, barge_in: bool = False) -> bool:
+    def use_language(self, language: str) -> None:
+        self.language = language
+
+    async def say(
+        self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
+    ) -> bool:
         self._must_be_in_the_app()
         if barge_in and (self._keys or self.interrupts):
             return True  # the caller already answered, as on the real call
@@ -347,6 +354,7 @@ class FakeCall:
         if missing:
             raise KeyError(f"prompt {sorted(missing)[0]!r} is not rendered")
         self.heard.append(list(keys))
+        self.heard_in.append(language or self.language)
         return False
 
     async def read_digits(
@@ -398,6 +406,7 @@ class FakeCall:
         done, _ = await asyncio.wait({task}, timeout=after)
         if not done:
             self.heard.append([prompt])
+            self.heard_in.append(self.language)
         return await task
 
     async def endpoint_online(self, endpoint: str) -> bool:

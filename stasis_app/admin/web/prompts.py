@@ -3,7 +3,11 @@ exactly what callers will hear, see the change against the published text,
 publish; history with one-click revert. Every change goes through
 :class:`PromptAdmin` (rendered first, recorded with who and when, audited,
 live for the next playback); the text the editor saw goes along, so an edit
-made meanwhile by someone else is refused, not overwritten."""
+made meanwhile by someone else is refused, not overwritten.
+
+A bank that offers other languages has a language choice above its list:
+each language's texts are edited the same way (their keys are
+``uk:greeting``; previews speak in that language's voice)."""
 
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlencode
@@ -15,6 +19,7 @@ from stasis_app.admin.web.auth import SESSION_KEY, Gate
 from stasis_app.admin.web.html import NO_STORE, csrf_field, error_page, esc, page, word_diff
 from stasis_app.store import PromptEdit, StaleEdit
 from voice.engine import SynthesisError
+from voice.languages import DEFAULT, NAMES
 from voice.recording import is_marker, transcript
 
 RECORDED = "(nagranie) "
@@ -71,8 +76,10 @@ class PromptPages:
     async def _list(self, request: web.Request) -> web.StreamResponse:
         session, tenant = request[SESSION_KEY], request.match_info["tenant"]
         query = request.query.get("q", "").strip()
+        language = request.query.get("lang", DEFAULT)
         try:
-            infos = self.prompts.list_prompts(tenant)
+            infos = self.prompts.list_prompts(tenant, language)
+            languages = self.prompts.languages(tenant)
         except PromptAdminError as exc:
             return error_page(404, "Nie ma takiego banku", str(exc), session.user)
         needle = query.casefold()
@@ -82,9 +89,23 @@ class PromptPages:
             f"<td>{esc(i.text)}</td><td>{SOURCE.get(i.source, i.source)}</td></tr>"
             for i in shown
         )
+        choice = (
+            '<p id="languages">Język: '
+            + " | ".join(
+                f"<strong>{esc(NAMES[code])}</strong>"
+                if code == language
+                else f'<a href="/admin/prompts/{quote(tenant)}?lang={code}">{esc(NAMES[code])}</a>'
+                for code in languages
+            )
+            + "</p>"
+            if len(languages) > 1
+            else ""
+        )
         body = (
             f'<p><a href="/admin/flow/{quote(tenant)}">Przebieg rozmowy tego banku</a></p>'
-            f'<form method="get"><input name="q" value="{esc(query)}" '
+            f"{choice}"
+            f'<form method="get"><input type="hidden" name="lang" value="{esc(language)}">'
+            f'<input name="q" value="{esc(query)}" '
             'placeholder="Szukaj w nazwach i treści" size="40"> <button>Szukaj</button></form>'
             f"<p>{len(shown)} z {len(infos)} komunikatów</p>"
             "<table><tr><th>Komunikat</th><th>Treść</th><th>Źródło</th></tr>"
