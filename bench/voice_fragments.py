@@ -1,10 +1,12 @@
 """Numbers spoken through word fragments against the same words synthesized
 whole, by the same engine: how much longer, and the longest silence inside.
 
-    .venv/bin/python bench/voice_fragments.py [--speeds 165,300] [--pause-ms 60] [--json]
+    .venv/bin/python bench/voice_fragments.py [--speeds 165,300] [--pause-ms 60]
+        [--languages pl,uk,en] [--json]
 
 For each value (amounts, references, card endings, dates, a callback
-number, a queue position) the words of :mod:`voice.polish` are rendered as
+number, a queue position) the words of the language's module
+(:mod:`voice.polish`, :mod:`voice.ukrainian`, :mod:`voice.english`) are rendered as
 the prompt book renders them, into a scratch cache: as fragments (cut to
 their speech, then the pause; :mod:`voice.fragments`) and, for comparison,
 as they were before (each word as the engine speaks it alone). The files
@@ -33,28 +35,36 @@ from voice.cache import PromptCache
 from voice.convert import convert_for_asterisk
 from voice.espeak import EspeakEngine
 from voice.fragments import DEFAULT_PAUSE_MS, FragmentShape
+from voice.languages import numbers
 from voice.pauses import SpeechSpan, pcm_span
-from voice.polish import amount_words, date_words, digit_words, minutes_words, position_words
 
 RATE = 16000  # .sln16
 
-VALUES: list[tuple[str, str, list[str]]] = [
-    ("amount", "1234.56 (the demo balance)", amount_words(Decimal("1234.56"))),
-    ("amount", "0.01", amount_words(Decimal("0.01"))),
-    ("amount", "45.50", amount_words(Decimal("45.50"))),
-    ("amount", "2500.00", amount_words(Decimal("2500.00"))),
-    ("amount", "987654.32", amount_words(Decimal("987654.32"))),
-    ("amount", "-15.99", amount_words(Decimal("-15.99"))),
-    ("reference", "482913", digit_words("482913")),
-    ("reference", "20261206", digit_words("20261206")),
-    ("card ending", "1111", digit_words("1111")),
-    ("card ending", "4821", digit_words("4821")),
-    ("date", "22 November", date_words(date(2026, 11, 22))),
-    ("date", "1 February", date_words(date(2026, 2, 1))),
-    ("date", "31 December", date_words(date(2026, 12, 31))),
-    ("callback number", "600123456", digit_words("600123456")),
-    ("queue position", "21 (about 5 minutes)", [*position_words(21), *minutes_words(5)]),
-]
+
+def values(language: str) -> list[tuple[str, str, list[str]]]:
+    """The values measured, as words of ``language``."""
+    say = numbers(language)
+    return [
+        ("amount", "1234.56 (the demo balance)", say.amount_words(Decimal("1234.56"))),
+        ("amount", "0.01", say.amount_words(Decimal("0.01"))),
+        ("amount", "45.50", say.amount_words(Decimal("45.50"))),
+        ("amount", "2500.00", say.amount_words(Decimal("2500.00"))),
+        ("amount", "987654.32", say.amount_words(Decimal("987654.32"))),
+        ("amount", "-15.99", say.amount_words(Decimal("-15.99"))),
+        ("reference", "482913", say.digit_words("482913")),
+        ("reference", "20261206", say.digit_words("20261206")),
+        ("card ending", "1111", say.digit_words("1111")),
+        ("card ending", "4821", say.digit_words("4821")),
+        ("date", "22 November", say.date_words(date(2026, 11, 22))),
+        ("date", "1 February", say.date_words(date(2026, 2, 1))),
+        ("date", "31 December", say.date_words(date(2026, 12, 31))),
+        ("callback number", "600123456", say.digit_words("600123456")),
+        (
+            "queue position",
+            "21 (about 5 minutes)",
+            [*say.position_words(21), *say.minutes_words(5)],
+        ),
+    ]
 
 
 @dataclass
@@ -85,11 +95,12 @@ def _span(pcm: bytes) -> SpeechSpan:
     return span
 
 
-async def measure(speed: int, pause_ms: int, scratch: Path) -> list[Row]:
-    engine = EspeakEngine("pl", speed)
-    cache = PromptCache(scratch / f"cache-{speed}-{pause_ms}", engine, FragmentShape(pause_ms))
+async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl") -> list[Row]:
+    engine = EspeakEngine(language, speed)
+    folder = scratch / f"cache-{language}-{speed}-{pause_ms}"
+    cache = PromptCache(folder, engine, FragmentShape(pause_ms))
     rows = []
-    for kind, label, words in VALUES:
+    for kind, label, words in values(language):
         before = b"".join([await _pcm(cache, word, fragment=False) for word in words])
         after = b"".join([await _pcm(cache, word, fragment=True) for word in words])
         raw, whole = scratch / "whole.wav", scratch / "whole"
@@ -132,9 +143,13 @@ def main() -> None:
         default=DEFAULT_PAUSE_MS,
         help=f"pause between fragments (voice.fragment_pause_ms; default {DEFAULT_PAUSE_MS})",
     )
+    parser.add_argument(
+        "--languages", default="pl", help="pl, uk, en, comma-separated (espeak-ng's voice)"
+    )
     parser.add_argument("--json", action="store_true", help="results as JSON")
     args = parser.parse_args()
     speeds = [int(s) for s in args.speeds.split(",")]
+    languages = args.languages.split(",")
     report: dict[str, object] = {
         "cpus": os.cpu_count(),
         "machine": platform.platform(),
@@ -142,9 +157,9 @@ def main() -> None:
         "runs": [],
     }
     with tempfile.TemporaryDirectory(prefix="infolinia-bench-") as scratch:
-        for speed in speeds:
-            rows = asyncio.run(measure(speed, args.pause_ms, Path(scratch)))
-            engine = EspeakEngine("pl", speed).identity
+        for language, speed in [(lang, speed) for lang in languages for speed in speeds]:
+            rows = asyncio.run(measure(speed, args.pause_ms, Path(scratch), language))
+            engine = EspeakEngine(language, speed).identity
             runs = report["runs"]
             assert isinstance(runs, list)
             runs.append(

@@ -21,6 +21,7 @@ from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
 from voice import english, ukrainian
 from voice.fragments import fragment_key
+from voice.languages import numbers
 
 pytestmark = pytest.mark.asterisk
 
@@ -64,10 +65,12 @@ def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
     bank.reset()
     simulator = named_simulator(sandbox)
     # 8 / 7 at the greeting, then: 1 blocking, customer number, telekod + #,
-    # 1 a card, 1 the first card, 1 confirm.
+    # 1 a card and 1 the first card typed together (the list of cards is
+    # skipped, as for a caller who knows it: the chosen card is read back
+    # before the confirmation), 1 confirm.
     keys = {
-        "uk": "8 1 12345678 1234# 1 1 1",
-        "en": "7 1 87654321 4321# 1 1 1",
+        "uk": "8 1 12345678 1234# 11 1",
+        "en": "7 1 87654321 4321# 11 1",
     }
 
     async def both() -> list[Transcript]:
@@ -79,6 +82,7 @@ def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
         )
 
     uk_call, en_call = asyncio.run(both())
+    print(f"\n{uk_call.as_text()}\n{en_call.as_text()}")
     for language, transcript, customer, card in (
         ("uk", uk_call, "12345678", "1111"),
         ("en", en_call, "87654321", "3333"),
@@ -90,6 +94,10 @@ def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
         assert after and all(name.startswith(f"{language}:") for name in after), after
         for key in ("main_menu", "ask_customer_number", "block_menu", "confirm_card_block"):
             assert f"{language}:{key}" in after
+        # The chosen card's ending, read in the language's digits.
+        ending = [f"{language}:{fragment_key(w)}" for w in numbers(language).digit_words(card)]
+        confirm = after.index(f"{language}:confirm_card_block")
+        assert after[confirm - 4 : confirm] == ending
         state = bank.snapshot(customer)
         first = state["cards"][0]
         assert (first["last4"], first["status"]) == (card, "blocked")

@@ -43,7 +43,9 @@ def add_commands(commands: Any) -> None:
         "action", choices=["list", "show", "set", "record", "history", "render", "play"]
     )
     prompts.add_argument("tenant", nargs="?", help="tenant id, e.g. cieszyn")
-    prompts.add_argument("key", nargs="?", help="prompt key, e.g. greeting")
+    prompts.add_argument(
+        "key", nargs="?", help="prompt key, e.g. greeting (uk:greeting: its Ukrainian text)"
+    )
     prompts.add_argument(
         "text", nargs="?", help="set: the new text; record: a WAV or MP3 file of the prompt"
     )
