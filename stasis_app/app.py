@@ -22,6 +22,8 @@ from stasis_app.deployment import Deployment, ServedTenant, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
+from stasis_app.flow.model import Flow
+from stasis_app.flow.versions import FlowVersions
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
 from stasis_app.reports.records import CallRecords, from_trail
@@ -93,6 +95,9 @@ class InfoliniaApp:
         self.safeguards = Safeguards.on(store, settings.security)
         # Signed heads of the audit trail, outside the store (stasis_app/safeguards/audit_heads.py).
         self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
+        # Each bank's flow as versions in the store (stasis_app/flow/versions.py).
+        self.flows = FlowVersions(store, self.safeguards.audit)
+        self.flows.live = self.flows.prepare(self.deployment)
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
         self._say_unreachable_phones(self.deployment)
@@ -130,6 +135,7 @@ class InfoliniaApp:
         try:
             settings = await asyncio.to_thread(load_settings, path)
             deployment = await asyncio.to_thread(build_deployment, settings)
+            live_flows = await asyncio.to_thread(self.flows.prepare, deployment)
         except ConfigError as exc:
             log.error(
                 "config reload refused; the line keeps its running config",
@@ -153,6 +159,7 @@ class InfoliniaApp:
             await book.render_all()
         self._retired.append(self.deployment)  # its adapters serve calls in progress
         self.deployment = deployment
+        self.flows.live = live_flows
         self.queues.configure(deployment.queue_tenants())  # callers waiting stay where they are
         self._say_unreachable_phones(deployment)
         self.prompt_admin.take_over(staged)  # the admin API edits the new books
@@ -177,6 +184,7 @@ class InfoliniaApp:
                 self.calls,
                 queues=self.queues,
                 behind_https_proxy=admin.behind_https_proxy,
+                flows=self.flows,
             ),
             queues=self.queues,
         )
@@ -226,7 +234,12 @@ class InfoliniaApp:
             await asyncio.sleep(every)
 
     def _keep_record(
-        self, handle: ChannelHandle, served: ServedTenant, trail: CallTrail, outcome: str
+        self,
+        handle: ChannelHandle,
+        served: ServedTenant,
+        flow: Flow,
+        trail: CallTrail,
+        outcome: str,
     ) -> None:
         """The call's record, written in the background (never delays the caller)."""
         try:
@@ -240,8 +253,8 @@ class InfoliniaApp:
                 call_id=f"{handle.channel_id}~{int(time.time())}"
                 if handle.resumed
                 else handle.channel_id,
-                flow=served.flow.source.name,
-                flow_version=served.flow.version,
+                flow=flow.source.name,
+                flow_version=flow.version,
                 outcome=outcome,
             )
         except Exception:  # a record is never worth a failed call
@@ -270,6 +283,10 @@ class InfoliniaApp:
         presence = asyncio.create_task(self._presence(), name="cluster-presence")
         board = asyncio.create_task(self._share_calls(), name="calls-board")
         retention = asyncio.create_task(self._delete_old_records(), name="call-records-retention")
+        # Publishes made through another node or the command line (docs/flows.md).
+        flows = asyncio.create_task(
+            self.flows.follow(lambda: self.deployment), name="flow-versions"
+        )
         # In the background: a long trail must not hold up the line.
         audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
         pending = len(self.safeguards.journal.entries("pending"))
@@ -311,6 +328,7 @@ class InfoliniaApp:
         presence.cancel()
         board.cancel()
         retention.cancel()
+        flows.cancel()
         await self.records.drain()  # the last calls' records
         with contextlib.suppress(Exception):
             await self.board.leave()
@@ -335,6 +353,8 @@ class InfoliniaApp:
     async def handle_call(self, handle: ChannelHandle) -> None:
         """Run one call from StasisStart to hangup; never leave the caller in silence."""
         served = self.deployment.lines.get(handle.line)
+        # The call keeps the flow it started with: a publish meanwhile is for the next call.
+        flow = served.flow if served else None
         prompts = served.prompts if served else self.deployment.default_prompts
         tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
@@ -355,7 +375,7 @@ class InfoliniaApp:
         trail = CallTrail()
         try:
             await call.answer()
-            if served is None:
+            if served is None or flow is None:
                 outcome = "unknown line"
                 await call.say(["unknown_line"])
                 return
@@ -371,7 +391,7 @@ class InfoliniaApp:
             )
             shown.state = lambda: ctx.state
             try:
-                state = await run_flow(served.flow, ctx)
+                state = await run_flow(flow, ctx)
             finally:
                 state = ctx.state
             if call.left_app:
@@ -399,8 +419,8 @@ class InfoliniaApp:
             self.calls.ended(handle.channel_id)
             self.calls_served += 1
             self.metrics.call_ended(tenant, outcome)
-            if served is not None:
-                self._keep_record(handle, served, trail, outcome)
+            if served is not None and flow is not None:
+                self._keep_record(handle, served, flow, trail, outcome)
             log.info(
                 "call ended",
                 extra={

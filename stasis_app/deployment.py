@@ -16,7 +16,7 @@ from adapters.registry import AdapterRegistry, AdapterSetupError
 from plugin.manager import get_plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
-from stasis_app.flow.model import Flow, load_flow
+from stasis_app.flow.model import Flow, load_flow, load_flow_text
 from stasis_app.queue.speech import QUEUE_PROMPTS
 from stasis_app.tenants import EngineChoice, LanguageOffer, Tenant
 from stasis_app.verbs.registry import VerbRegistry
@@ -107,6 +107,19 @@ class Deployment:
     tenants: dict[str, ServedTenant]
     default_prompts: PromptBook  # for calls to a number no tenant has
     live: LiveSpeech  # customer text spoken during a call (counterparties)
+    verbs: VerbRegistry | None = None  # what flows may use (check_flow)
+
+    def check_flow(self, tenant: str, text: str, where: str) -> Flow:
+        """``tenant``'s flow given as YAML ``text`` (a version in the store:
+        stasis_app/flow/versions.py), checked as its file is at start: the same
+        checker (verbs, params, prompts, transitions, dead ends, reachability,
+        queues, languages); a ConfigError naming ``where``, the state and the field."""
+        served = self.tenants[tenant]
+        verbs = self.verbs or VerbRegistry(get_plugin_manager())
+        flow = load_flow_text(text, served.tenant.flow, verbs, served.prompts.texts, where)
+        _check_queues(where, served.tenant, flow)
+        _check_languages(where, served.tenant, flow)
+        return flow
 
     def queue_tenants(self) -> list[tuple[Tenant, PromptBook]]:
         """Tenants with consultant queues, and the prompts their queues speak."""
@@ -297,12 +310,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             else cache
         )
         served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
-        if tenant.languages and not any(s.verb.offers_languages for s in flow.states.values()):
-            raise ConfigError(
-                source,
-                f"tenants.{tenant.id}.languages",
-                f"the flow {tenant.flow.name} has no state with the 'language' verb to offer them",
-            )
+        _check_languages(source, tenant, flow)
         for language, offer in tenant.languages.items():
             at = f"tenants.{tenant.id}.languages.{language}"
             if language not in catalogues:
@@ -349,7 +357,17 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         )
     live = LiveSpeech(settings.voice.cache_dir / "live", offline)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
-    return Deployment(lines, tenants, default_book, live)
+    return Deployment(lines, tenants, default_book, live, verbs)
+
+
+def _check_languages(source: str, tenant: Tenant, flow: Flow) -> None:
+    """A bank that offers languages has a flow that offers them."""
+    if tenant.languages and not any(s.verb.offers_languages for s in flow.states.values()):
+        raise ConfigError(
+            source,
+            f"tenants.{tenant.id}.languages",
+            f"the flow {tenant.flow.name} has no state with the 'language' verb to offer them",
+        )
 
 
 def _check_queues(source: str, tenant: Tenant, flow: Flow) -> None:

@@ -19,6 +19,9 @@ import pytest
 
 from stasis_app.cli import main
 from stasis_app.config import SecuritySettings, load_settings
+from stasis_app.errors import ConfigError
+from stasis_app.flow.model import Flow
+from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.reports.records import CallRecord, CallRecords
 from stasis_app.safeguards.audit import AuditLog
@@ -59,6 +62,10 @@ def release_9c035a7_store(path: Path) -> Path:
     db.executescript((DATA / "rows-9c035a7.sql").read_text())
     db.close()
     return path
+
+
+def raise_config_error() -> Flow:
+    raise ConfigError("izbica flow, new draft", "states", "missing or empty")
 
 
 def _all_rows(db: Connection, query: str) -> list[Any]:
@@ -103,6 +110,9 @@ def test_a_deployments_sqlite_state_moves_into_postgresql_and_the_audit_still_ve
         CallRecord("izbica", "100", "node1", "node1-1.0", NOW, NOW + 30, "bank.yaml", "abc",
                    "completed", states=(("balance", 30.0),), operations=(("accounts", "ok"),))
     )  # fmt: skip
+    FlowVersions(store).save_draft(  # a draft of the bank's flow (checked: it has a problem)
+        "izbica", "initial: start\n", "anna", lambda *_: raise_config_error()
+    )
     before = everything(store)
     assert all(before.values()), [table for table, rows in before.items() if not rows]
 

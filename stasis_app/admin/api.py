@@ -48,6 +48,7 @@ from aiohttp import web
 
 from stasis_app.admin.prompts import BadText, PromptAdmin, UnknownPrompt, UploadsBusy
 from stasis_app.admin.queue_api import QueueRoutes
+from stasis_app.admin.web.flow_versions import MAX_FLOW_REQUEST
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
 from stasis_app.store import TOKEN_SCOPES, AdminToken, StaleEdit
@@ -59,6 +60,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_KEY = web.RequestKey("token", AdminToken)
 MAX_REQUEST = 16 * 1024
 MAX_UPLOAD = MAX_BYTES + 64 * 1024  # a recording, and a form's other fields
+FLOW_VERSIONS_PATH = "/admin/api/flows/"  # stasis_app.admin.web.flow_versions
 ANY_SCOPE = ""  # a route every valid token may use (/api/tenants)
 # The scope each route needs, by the start of its path; a token route not
 # named here is refused (a new route must say who may use it).
@@ -119,7 +121,10 @@ class AdminApi:
         size = request.content_length
         if request.method in ("POST", "PUT", "PATCH") and size is None and request.body_exists:
             return _error(411, "send the body with a Content-Length")
-        if size is not None and size > (MAX_UPLOAD if upload else MAX_REQUEST):
+        limit = MAX_UPLOAD if upload else MAX_REQUEST
+        if request.path.startswith(FLOW_VERSIONS_PATH):  # a flow's YAML
+            limit = MAX_FLOW_REQUEST
+        if size is not None and size > limit:
             return _error(413, "the request is too large")
         if request.match_info.route in self._public or len(request.match_info.apps) > 1:
             return await handler(request)  # /metrics, or the admin page (its own login)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from stasis_app.config import read_yaml
 from stasis_app.errors import ConfigError
 
 if TYPE_CHECKING:  # the verbs build on the flow's context: no import back at run time
@@ -71,8 +70,35 @@ class Flow:
 
 def load_flow(path: Path, verbs: "VerbRegistry", prompts: Iterable[str] | None = None) -> Flow:
     """Load and validate ``path``; ``prompts`` are the prompt keys that exist."""
-    file = str(path)
-    raw = read_yaml(path, _FlowLoader)
+    try:
+        data = path.read_bytes()  # bytes: the version hashes the file as it is
+    except FileNotFoundError:
+        raise ConfigError(str(path), "-", "file not found") from None
+    return load_flow_text(data.decode("utf-8"), path, verbs, prompts)
+
+
+def parse_flow_text(text: str, where: str) -> Any:
+    """A flow's YAML as data (``on``, ``yes``, ``no`` stay words); bad YAML is a
+    ConfigError naming ``where``."""
+    try:
+        return yaml.load(text, Loader=_FlowLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, "-", f"not valid YAML: {exc}") from None
+
+
+def load_flow_text(
+    text: str,
+    source: Path,
+    verbs: "VerbRegistry",
+    prompts: Iterable[str] | None = None,
+    where: str | None = None,
+) -> Flow:
+    """Validate a flow given as its YAML ``text`` (a file's, or a version's in
+    the store: :mod:`stasis_app.flow.versions`); ``source`` is the file it is
+    (or was imported from), ``where`` what errors name (default: that file).
+    The flow's version is the same hash whichever way its text came."""
+    file = where or str(source)
+    raw = parse_flow_text(text, file)
     if not isinstance(raw, dict):
         raise ConfigError(file, "-", "a flow is a mapping with 'initial' and 'states'")
     for key in raw:
@@ -86,7 +112,7 @@ def load_flow(path: Path, verbs: "VerbRegistry", prompts: Iterable[str] | None =
         raise ConfigError(file, "initial", f"{initial!r} is not a state of this flow")
 
     states = {name: _state(file, str(name), spec, verbs) for name, spec in states_raw.items()}
-    flow = Flow(path, str(initial), states, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+    flow = Flow(source, str(initial), states, flow_hash(text))
     _check_transitions(file, flow)
     _check_reachable(file, flow)
     _check_secrets(file, flow)
@@ -99,6 +125,12 @@ def load_flow(path: Path, verbs: "VerbRegistry", prompts: Iterable[str] | None =
                     file, f"states.{state.name}.params", f"prompt {missing[0]!r} does not exist"
                 )
     return flow
+
+
+def flow_hash(text: str) -> str:
+    """A flow's version: the first 12 hex digits of the SHA-256 of its text
+    (UTF-8), as call records carry it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _state(file: str, name: str, spec: Any, verbs: "VerbRegistry") -> State:

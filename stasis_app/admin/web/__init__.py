@@ -6,6 +6,7 @@ Server-rendered HTML, Polish text.
     auth.py      login, sessions, CSRF, roles and tenants in front of every page
     accounts.py  users (scrypt) and sessions in the state store
     html.py      the one layout and small builders; every outside value escaped
+    flow_versions.py  a bank's flow versions as JSON (list, diff, drafts, publish, revert)
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
     charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
@@ -18,11 +19,13 @@ from stasis_app.admin.web.accounts import Accounts
 from stasis_app.admin.web.audit import AuditPages
 from stasis_app.admin.web.auth import Gate
 from stasis_app.admin.web.flow import FlowPages
+from stasis_app.admin.web.flow_versions import FlowVersionRoutes
 from stasis_app.admin.web.live import LivePages
 from stasis_app.admin.web.prompts import PromptPages
 from stasis_app.admin.web.queues import QueuePages
 from stasis_app.admin.web.reports import ReportPages
 from stasis_app.admin.web.users import UserPages
+from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.manager import QueueManager
 from stasis_app.telephony.live_calls import CallRegistry
 
@@ -36,6 +39,7 @@ def admin_pages(
     queues: QueueManager | None = None,
     behind_https_proxy: bool = False,
     every: float = 1.0,
+    flows: FlowVersions | None = None,
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`;
     live pages look for changes (and re-check the session) every ``every`` seconds."""
@@ -44,7 +48,9 @@ def admin_pages(
     app = web.Application(middlewares=[gate.middleware])
     gate.add_login_routes(app)
     PromptPages(prompts).routes(app, gate)
-    FlowPages(prompts).routes(app, gate)
+    flows = flows or FlowVersions(prompts.store)  # the app passes its own (what it serves)
+    FlowPages(prompts, flows).routes(app, gate)
+    FlowVersionRoutes(prompts, flows).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     ReportPages(prompts).routes(app, gate)
     LivePages(calls, every).routes(app, gate)

@@ -1,5 +1,6 @@
 """The flow page (role admin): the tenant's flow as the diagram of
-``infolinia flow graph``, and each state with links to its prompts."""
+``infolinia flow graph``, each state with links to its prompts, where the
+live flow came from and its versions (read only: stasis_app/flow/versions.py)."""
 
 import asyncio
 import tempfile
@@ -13,6 +14,7 @@ from stasis_app.admin.web.html import error_page, esc, page, tenant_choice
 from stasis_app.admin.web.prompts import edit_url
 from stasis_app.flow.graph import render_svg, to_dot
 from stasis_app.flow.model import Flow
+from stasis_app.flow.versions import FlowVersion, FlowVersions, LiveFlow
 
 
 def inline_svg(dot: str) -> str:
@@ -30,9 +32,10 @@ def _svg(flow: Flow) -> str:
 
 
 class FlowPages:
-    def __init__(self, prompts: PromptAdmin) -> None:
+    def __init__(self, prompts: PromptAdmin, flows: FlowVersions | None = None) -> None:
         self.prompts = prompts
-        self._svgs: dict[Path, str] = {}  # a flow file's diagram, drawn once
+        self.flows = flows or FlowVersions(prompts.store)
+        self._svgs: dict[tuple[Path, str], str] = {}  # a flow version's diagram, drawn once
 
     def routes(self, app: web.Application, gate: Gate) -> None:
         gate.add(app, "GET", "/flow", self._tenants, ["admin"])
@@ -49,11 +52,12 @@ class FlowPages:
         if served is None:
             return error_page(404, "Nie ma takiego banku", tenant, session.user)
         flow = served.flow
-        if flow.source not in self._svgs:
+        drawn = (flow.source, flow.version)
+        if drawn not in self._svgs:
             try:
-                self._svgs[flow.source] = await asyncio.to_thread(_svg, flow)
+                self._svgs[drawn] = await asyncio.to_thread(_svg, flow)
             except (OSError, RuntimeError) as exc:  # Graphviz missing or failing
-                self._svgs[flow.source] = f'<p class="error">Brak rysunku: {esc(str(exc))}</p>'
+                self._svgs[drawn] = f'<p class="error">Brak rysunku: {esc(str(exc))}</p>'
         editable = {info.key for info in self.prompts.list_prompts(tenant)}
         rows = []
         for state in flow.states.values():
@@ -67,9 +71,46 @@ class FlowPages:
                 f'<tr id="state-{esc(state.name)}"><td>{esc(state.name)}</td>'
                 f"<td>{esc(state.verb.name)}</td><td>{links}</td><td>{goes}</td></tr>"
             )
+        history = await self.prompts.store.run(lambda: self.flows.history(tenant))
         body = (
-            f'<div class="flow">{self._svgs[flow.source]}</div>'
+            _origin(self.flows.live.get(tenant), flow, served.tenant.flow)
+            + f'<div class="flow">{self._svgs[drawn]}</div>'
             "<h2>Stany i ich komunikaty</h2><table><tr><th>Stan</th><th>Czynność</th>"
-            f"<th>Komunikaty</th><th>Dalej</th></tr>{''.join(rows)}</table>"
+            f"<th>Komunikaty</th><th>Dalej</th></tr>{''.join(rows)}</table>" + _versions(history)
         )
         return page(f"Przebieg rozmowy: {served.tenant.name}", body, session.user, session.csrf)
+
+
+STATES = {"draft": "szkic", "published": "opublikowana", "retired": "wycofana"}
+
+
+def _origin(live: LiveFlow | None, flow: Flow, file: Path) -> str:
+    """Where the flow callers get came from: the file, or a version in the store."""
+    if live is None or live.version is None:
+        note = f" ({esc(live.note)})" if live is not None and live.note else ""
+        return f'<p id="flow-origin">Działa przebieg z pliku {esc(str(file))}{note}.</p>'
+    v = live.version
+    if v.origin.startswith("file:"):
+        came = f"zaimportowana z pliku {esc(v.origin[5:])}"
+    elif v.origin.startswith("revert:"):
+        came = f"przywrócona z wersji {esc(v.origin[7:])} przez {esc(v.published_by)}"
+    else:
+        came = f"opublikowana przez {esc(v.published_by)}"
+    return (
+        f'<p id="flow-origin">Działa wersja {v.number} ({came}, {esc(v.published_at)}; '
+        f"skrót {esc(flow.version)}).</p>"
+    )
+
+
+def _versions(history: list[FlowVersion]) -> str:
+    rows = "".join(
+        f"<tr><td>{v.number}</td><td>{STATES.get(v.state, esc(v.state))}</td>"
+        f"<td>{esc(v.at)}</td><td>{esc(v.author)}</td><td>{esc(v.comment)}</td>"
+        f"<td>{esc(v.hash)}</td><td>{esc(str(v.problem)) if v.problem else ''}</td></tr>"
+        for v in history
+    )
+    return (
+        '<h2>Wersje</h2><table id="flow-versions"><tr><th>Nr</th><th>Stan</th><th>Kiedy</th>'
+        "<th>Kto</th><th>Komentarz</th><th>Skrót</th><th>Błąd</th></tr>"
+        f"{rows}</table>"
+    )
