@@ -209,7 +209,8 @@ class ConsultantRoute(BaseModel):
 
 class CallRecordSettings(BaseModel):
     """A bank's call records (stasis_app/reports): how long they are kept,
-    and the time zone its reports' days are in."""
+    the time zone its reports' days are in, and its queue's service-level
+    threshold."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -218,6 +219,13 @@ class CallRecordSettings(BaseModel):
     )
     timezone: str = Field(
         default="Europe/Warsaw", description="the bank's time zone: a report's days start there"
+    )
+    service_level_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="the queue's service level: the share of queued calls a consultant "
+        "answered within this many seconds",
     )
 
     @field_validator("timezone")

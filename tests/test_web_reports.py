@@ -6,6 +6,7 @@ per hour count each call on its day in the bank's time zone; the flow's
 diagram marks where callers hung up."""
 
 import csv
+import dataclasses
 import io
 import re
 import shutil
@@ -20,12 +21,13 @@ from aiohttp.test_utils import TestClient
 
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.accounts import Accounts
-from stasis_app.admin.web.charts import bars, columns
+from stasis_app.admin.web.charts import bars, columns, funnel
 from stasis_app.admin.web.periods import Period, asked_period, period_of
 from stasis_app.admin.web.reports import marked_dot
 from stasis_app.cli import main
 from stasis_app.reports.figures import buckets, calls_per, figures
-from stasis_app.reports.records import HUNG_UP, CallRecords
+from stasis_app.reports.funnel import paths
+from stasis_app.reports.records import COMPLETED, HUNG_UP, CallRecords
 from stasis_app.store import Store
 from stasis_app.telephony.live_calls import CallRegistry
 from tests.conftest import TEST_CONFIG
@@ -104,7 +106,22 @@ async def test_an_admin_reads_the_days_figures_as_the_cli_counts_them(client: Cl
         "timed_out": "0",
         "wait_p50": "4.0",
         "wait_p90": "12.0",
+        "queued": "2",
+        "answered_within": "1",
+        "service_level_seconds": "30",
+        "service_level": "50.0",
+        "abandoned_wait_p50": "12.0",
+        "abandoned_wait_p90": "12.0",
     }
+    assert "Poziom obsługi: <strong>50.0%</strong>" in html
+    assert shown[("abandoned_after", "10-30s")] == "1"
+    assert shown[("announcements", "0 abandoned")] == "1"
+    assert "Ankieta" not in html  # no call carries a survey's score
+    # The funnel of each path: the block reached the block menu and the card block.
+    assert shown[("funnel", "main_menu 1 block_menu reached")] == "1"
+    assert shown[("funnel", "main_menu 1 block_number reached")] == "0"
+    assert shown[("funnel", "main_menu 2 balance reached")] == "1"
+    assert html.count('<svg class="chart funnel"') == 2
     drop_off = {item: v for (figure, item), v in shown.items() if figure == "drop_off"}
     assert drop_off == {"consultant": "1", "main_menu": "1"}
     assert "blokada karty: wykonano" in html and "rozłączone podczas oczekiwania" in html
@@ -168,7 +185,8 @@ async def test_every_figure_downloads_as_the_clis_csv_rows(
     )
     text = await answer.text()
     rows = list(csv.reader(io.StringIO(text)))
-    expected = figures(admin.store, "izbica", DAY, DAY + 24 * HOUR).rows()
+    flow_paths = paths(admin.deployment.tenants["izbica"].flow)
+    expected = figures(admin.store, "izbica", DAY, DAY + 24 * HOUR, flow_paths=flow_paths).rows()
     assert rows == [["figure", "item", "value"], *map(list, expected)]
     # Byte for byte what `infolinia report --csv` prints for the same store.
     monkeypatch.setenv("INFOLINIA_STATE", str(admin.store.path))
@@ -177,9 +195,12 @@ async def test_every_figure_downloads_as_the_clis_csv_rows(
     assert capsys.readouterr().out == text
     # One figure: its rows only; the calls per hour: a row for each hour.
     queue = list(csv.reader(io.StringIO(await (await client.get(CSV + "&figure=queue")).text())))
-    assert [row[0] for row in queue[1:]] == ["queue"] * 7 and ["queue", "abandoned", "1"] in queue
+    assert [row[0] for row in queue[1:]] == ["queue"] * 13 and ["queue", "abandoned", "1"] in queue
     summary = await (await client.get(CSV + "&figure=summary")).text()
-    assert summary == "figure,item,value\ncalls,,5\nself_service,,2\ntransfers,,1\n"
+    assert summary == (
+        "figure,item,value\ncalls,,5\nself_service,,2\nself_service_rate,,40.0\n"
+        "transfers,,1\ntransfer_rate,,20.0\n"
+    )
     hourly = list(
         csv.reader(io.StringIO(await (await client.get(CSV + "&figure=calls_per_hour")).text()))
     )
@@ -320,3 +341,72 @@ def test_charts_escape_their_labels_and_draw_a_bar_per_item() -> None:
     assert many.count('<g class="column">') == 31
     assert ">01.12</text>" in many and ">2026-12-01</text>" not in many  # short axis labels
     assert "Brak połączeń" in columns([], "x") and "Brak połączeń" in bars([], "x")
+
+
+def side_by_side(html: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """The comparison's rows: (figure, item) -> (this, compared, difference)."""
+    found = re.findall(
+        r'data-figure="([^"]+)" data-item="([^"]*)" data-side="(\w+)">([^<]*)<', html
+    )
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for figure, item, side, value in found:
+        rows.setdefault((figure, item), {})[side] = value
+    return {k: (v["this"], v["compared"], v["difference"]) for k, v in rows.items()}
+
+
+async def test_a_period_beside_the_one_before_and_its_csv_is_the_clis(
+    client: Client,
+    admin: PromptAdmin,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await login(client, "iza")
+    html = await (await client.get(PAGE + "&compare=previous")).text()
+    rows = side_by_side(html)
+    assert rows[("calls", "")] == ("5", "1", "4")  # 2026-12-05 holds the call at 23:59
+    assert rows[("drop_off", "main_menu")] == ("1", "1", "0")
+    assert rows[("drop_off", "consultant")] == ("1", "-", "-")
+    assert "2026-12-06 (ten okres) wobec 2026-12-05 (porównanie)" in html
+    assert "compare=previous" in html  # kept in the links (CSV, the day before, after)
+    answer = await client.get(CSV + "&compare=previous")
+    assert (
+        'filename="raport-izbica-2026-12-06-2026-12-06-vs-2026-12-05-2026-12-05.csv"'
+        in (answer.headers["Content-Disposition"])
+    )
+    text = await answer.text()
+    assert text.startswith("figure,item,value,compared,difference\ncalls,,5,1,4\n")
+    monkeypatch.setenv("INFOLINIA_STATE", str(admin.store.path))
+    cli = ["--config", str(TEST_CONFIG), "report", "izbica", "--from", THE_DAY, "--csv",
+           "--compare-from", "2026-12-05"]  # fmt: skip
+    assert main(cli) == 0
+    assert capsys.readouterr().out == text
+    # Chosen dates, and two flow versions of one period.
+    chosen = await client.get(PAGE + "&compare=custom&cfrom=2026-12-01&cto=2026-12-05")
+    assert side_by_side(await chosen.text())[("calls", "")] == ("5", "1", "4")
+    versions = await client.get(PAGE + "&compare=version&version=abc&cversion=other")
+    html = await versions.text()
+    assert side_by_side(html)[("calls", "")] == ("5", "0", "5")
+    assert '<option value="abc" selected>abc (5 poł.)</option>' in html
+    bad = await client.get(PAGE + "&compare=custom&cfrom=2026-12-05&cto=2026-12-01")
+    assert bad.status == 400 and "przed pierwszym" in await bad.text()
+
+
+async def test_survey_scores_show_only_when_calls_carry_them(
+    client: Client, admin: PromptAdmin
+) -> None:
+    await login(client, "iza")
+    records = CallRecords(admin.store)
+    for n, score in enumerate((5, 3, 5)):
+        call = record(f"s.{n}", DAY + 14 * HOUR + n, COMPLETED, ("main_menu", "bye"))
+        records.write(dataclasses.replace(call, survey_score=score))
+    html = await (await client.get(PAGE)).text()
+    assert 'id="survey"' in html
+    shown = cells(html)
+    assert (shown[("survey", "answered")], shown[("survey", "mean")]) == ("3", "4.33")
+    assert (shown[("survey", "score 5")], shown[("survey", "score 3")]) == ("2", "1")
+
+
+def test_a_funnel_draws_a_bar_per_step_and_marks_hang_ups() -> None:
+    drawn = funnel([("block_number", 4, 0), ("block_pin", 3, 1), ("<x>", 0, 0)], "Wybór 1")
+    assert drawn.count('<g class="step">') == 3
+    assert "3 (75%)" in drawn and "rozłączyło się: 1" in drawn and "&lt;x&gt;" in drawn

@@ -72,7 +72,9 @@ class QueueCaller:
                     reason = "app_stopping" if queue.gateway.closing else "failed"
                 queue.leave(waiter, reason)
             answered = waiter.leg.agent.endpoint if waiter.leg and waiter.leg.connected else ""
-            visit = QueueVisit(queue.name, waiter.outcome, waiter.waited, answered, entered)
+            visit = QueueVisit(
+                queue.name, waiter.outcome, waiter.waited, answered, entered, waiter.announcements
+            )
             self.ctx.trail.queued(visit)  # for the call record
             if waiter.leg is not None and not waiter.leg.ended.is_set():
                 with contextlib.suppress(AriError):
@@ -132,6 +134,9 @@ class QueueCaller:
                     keys = ["queue_all_busy", *keys]
                 log.info("queue announcement", extra={"queue": queue.label, "position": position})
                 await call.say(keys, barge_in=True)
+                # Heard to its end (or cut short by a key): a caller who hangs
+                # up during it raised CallHungUp above and did not hear it all.
+                waiter.announcements += 1
                 scheduled = max(scheduled + every, time.monotonic() + AFTER_ANNOUNCEMENT)
                 periodic = True
                 continue

@@ -69,6 +69,7 @@ class Waiter:
     gone: bool = False
     outcome: str = ""  # why they left (set by leave), and after how long
     waited: float | None = None
+    announcements: int = 0  # waiting-time announcements heard (the call record's)
 
 
 @dataclass(frozen=True)

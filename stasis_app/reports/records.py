@@ -1,6 +1,7 @@
-"""Call records in the state store (tables ``call_records`` and
-``call_operations``, migration 9): written once when a call ends, read by
-the reports, deleted after the bank's retention (``records.keep_days``).
+"""Call records in the state store (tables ``call_records``,
+``call_operations`` and ``call_states``, migrations 9 and 10): written once
+when a call ends, read by the reports, deleted after the bank's retention
+(``records.keep_days``).
 
 Writing never delays or fails a call: :meth:`CallRecords.keep` hands the
 write to a thread of its own (one, not the store's: while PostgreSQL is
@@ -17,7 +18,7 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ class CallRecord:
     operations: tuple[tuple[str, str], ...] = ()  # (kind, outcome), in order
     queues: tuple[QueueVisit, ...] = ()
     language: str = LANGUAGE
+    survey_score: int | None = None  # a satisfaction survey's answer, when one was asked
 
     @property
     def last_state(self) -> str:
@@ -75,6 +77,11 @@ class CallRecord:
     @property
     def consultant(self) -> bool:
         return self.ending == TRANSFERRED
+
+    @property
+    def visited(self) -> list[str]:
+        """Each state the call entered, once, in the order first entered."""
+        return list(dict.fromkeys(state for state, _ in self.states))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -91,6 +98,7 @@ class CallRecord:
             "states": [list(step) for step in self.states],
             "operations": [list(op) for op in self.operations],
             "queues": [_visit(v) for v in self.queues],
+            "survey_score": self.survey_score,
         }
 
 
@@ -101,6 +109,7 @@ def _visit(visit: QueueVisit) -> dict[str, object]:
         "wait": visit.wait,
         "agent": visit.agent,
         "entered": visit.entered,
+        "announcements": visit.announcements,
     }
 
 
@@ -133,18 +142,23 @@ def from_trail(
         operations=tuple(trail.operations),
         queues=tuple(trail.queues),
         language=trail.language,
+        survey_score=trail.survey_score,
     )
 
 
 _INSERT_RECORD = (
     "INSERT INTO call_records (node, call_id, tenant, line, started, ended, flow, flow_version, "
     "language, ending, last_state, done, consultant, queue, queue_outcome, queue_wait, agent, "
-    "states, operations, queues) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?) ON CONFLICT (node, call_id) DO NOTHING"
+    "announcements, survey_score, states, operations, queues) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, call_id) DO NOTHING"
 )
 _INSERT_OPERATION = (
-    "INSERT INTO call_operations (node, call_id, seq, tenant, started, kind, outcome) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, call_id, seq) DO NOTHING"
+    "INSERT INTO call_operations (node, call_id, seq, tenant, started, flow_version, kind, "
+    "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, call_id, seq) DO NOTHING"
+)
+_INSERT_STATE = (
+    "INSERT INTO call_states (node, call_id, state, tenant, started, flow_version) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node, call_id, state) DO NOTHING"
 )
 
 
@@ -168,10 +182,32 @@ def record_row(record: CallRecord) -> tuple[object, ...]:
         last.outcome if last else "",
         last.wait if last else None,
         last.agent if last else "",
+        last.announcements if last else 0,
+        record.survey_score,
         json.dumps([list(step) for step in record.states]),
         json.dumps([list(op) for op in record.operations]),
         json.dumps([_visit(v) for v in record.queues]),
     )
+
+
+def insert(db: Connection, records: Sequence[CallRecord]) -> None:
+    """Insert ``records`` with their operations and states (in the caller's
+    transaction); a record already there (its node and call id) is left."""
+    db.executemany(_INSERT_RECORD, [record_row(r) for r in records])
+    operations = [
+        (r.node, r.call_id, seq, r.tenant, r.started, r.flow_version, *op)
+        for r in records
+        for seq, op in enumerate(r.operations)
+    ]
+    if operations:
+        db.executemany(_INSERT_OPERATION, operations)
+    states = [
+        (r.node, r.call_id, state, r.tenant, r.started, r.flow_version)
+        for r in records
+        for state in r.visited
+    ]
+    if states:
+        db.executemany(_INSERT_STATE, states)
 
 
 # Records deleted in one transaction at most (about: records that started at
@@ -195,15 +231,7 @@ class CallRecords:
         """Insert ``record`` (blocking: on the store's threads, or a test's)."""
 
         def work(db: Connection) -> None:
-            db.execute(_INSERT_RECORD, record_row(record))
-            if record.operations:
-                db.executemany(
-                    _INSERT_OPERATION,
-                    [
-                        (record.node, record.call_id, seq, record.tenant, record.started, *op)
-                        for seq, op in enumerate(record.operations)
-                    ],
-                )
+            insert(db, [record])
 
         self.store.transaction(work, f"records:{record.tenant}")
 
@@ -246,9 +274,10 @@ class CallRecords:
             ).fetchone()
             # Up to the batch's last start (itself < cutoff), or all that are left.
             until, op = (cutoff, "<") if oldest is None else (float(oldest[0]), "<=")
-            db.execute(
-                f"DELETE FROM call_operations WHERE tenant = ? AND started {op} ?", (tenant, until)
-            )
+            for table in ("call_operations", "call_states"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE tenant = ? AND started {op} ?", (tenant, until)
+                )
             return int(
                 db.execute(
                     f"DELETE FROM call_records WHERE tenant = ? AND started {op} ?",
@@ -268,7 +297,7 @@ class CallRecords:
         rows = self.store.read(
             lambda db: db.execute(
                 "SELECT tenant, line, node, call_id, started, ended, flow, flow_version, "
-                "ending, states, operations, queues, language FROM call_records "
+                "ending, states, operations, queues, language, survey_score FROM call_records "
                 "WHERE tenant = ? AND started >= ? AND started < ? ORDER BY started, call_id",
                 (tenant, start, end),
             ).fetchall()
@@ -288,6 +317,7 @@ class CallRecords:
                 operations=tuple((str(k), str(o)) for k, o in json.loads(row[10])),
                 queues=tuple(QueueVisit(**v) for v in json.loads(row[11])),
                 language=row[12],
+                survey_score=None if row[13] is None else int(row[13]),
             )
             for row in rows
         ]

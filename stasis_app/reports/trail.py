@@ -2,7 +2,7 @@
 flow's states in order with the time spent in each, the operations asked of
 the bank and their outcomes, the consultant queues it went through (wait,
 outcome, the consultant who answered) and a transfer to the dialplan's
-consultant route.
+consultant route, and a survey's score (none is asked yet).
 
 The flow engine, the ``operation`` and ``transfer`` verbs and the queue's
 caller write here (one call each); the app turns it into a
@@ -30,6 +30,9 @@ class QueueVisit:
     wait: float | None  # seconds in the queue; None: never joined (closed, no agents)
     agent: str = ""  # the consultant's endpoint when answered
     entered: float | None = None  # seconds into the call when it came to the queue
+    # Waiting-time announcements (place, estimated wait) the caller heard to
+    # their end, or cut short with a key, while waiting in this queue.
+    announcements: int = 0
 
 
 @dataclass
@@ -43,6 +46,9 @@ class CallTrail:
     queues: list[QueueVisit] = field(default_factory=list)
     transferred: bool = False  # handed to the dialplan's consultant route
     language: str = "pl"  # the caller's language (the ``language`` verb sets another)
+    # The caller's answer to a satisfaction survey (none exists yet: issue 21's
+    # survey sets it through :meth:`surveyed`); None: no score given.
+    survey_score: int | None = None
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -61,6 +67,10 @@ class CallTrail:
     def queued(self, visit: QueueVisit) -> None:
         self.queues.append(visit)
 
+    def surveyed(self, score: int) -> None:
+        """The caller gave ``score`` in a satisfaction survey."""
+        self.survey_score = score
+
     def to_consultant_route(self) -> None:
         self.transferred = True
 
@@ -71,6 +81,8 @@ class CallTrail:
     def steps(self, ended: float | None = None) -> list[tuple[str, float]]:
         """The states in order with the seconds spent in each (the last one
         until ``ended``, monotonic; default now)."""
+        if not self.states:  # hung up before the flow's first state
+            return []
         end = self.clock() if ended is None else ended
         times = [entered for _, entered in self.states[1:]] + [end]
         return [

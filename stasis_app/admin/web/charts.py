@@ -5,6 +5,8 @@ through :func:`~stasis_app.admin.web.html.esc`.
 
     columns(series)   vertical bars over time (calls per day or per hour)
     bars(items)       horizontal bars, one labelled row per item
+    funnel(steps)     a path's steps, each bar as wide as the calls that
+                      reached it, centred, with the callers who hung up there
 """
 
 from stasis_app.admin.web.html import esc
@@ -91,5 +93,49 @@ def bars(items: list[tuple[str, int]], caption: str, whole: int | None = None) -
             f'fill="{BAR}"/>'
             f'<text x="{label_w + bar_w * n / top + 6:.1f}" y="{y + 15}">{n}{share}</text></g>'
         )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+HUNG_UP = "#c62828"  # as the drop-off diagram's marked states
+
+
+def funnel(steps: list[tuple[str, int, int]], caption: str) -> str:
+    """A funnel: one row per step (label, calls that reached it, callers who
+    hung up there), each bar centred and as wide as its calls against the
+    first step's (or the widest), with its number, its share of the first
+    step and, in red, the hang-ups there."""
+    if not steps:
+        return EMPTY
+    top = max(n for _, n, _ in steps) or 1
+    first = steps[0][1]
+    row, label_w, right_w = 26, 300, 210
+    bar_w = WIDTH - label_w - right_w
+    middle = label_w + bar_w / 2
+    height = row * len(steps) + 4
+    parts = [
+        f'<svg class="chart funnel" role="img" aria-label="{esc(caption)}" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="DejaVu Sans, sans-serif" font-size="12">'
+    ]
+    for i, (label, n, hung_up) in enumerate(steps):
+        y = i * row + 2
+        width = max(bar_w * n / top, 1.0)
+        share = f" ({100 * n / first:.0f}%)" if first else ""
+        gone = f"rozłączyło się: {hung_up}" if hung_up else ""
+        parts.append(
+            f'<g class="step"><title>{esc(label)}: {n}{share}'
+            f"{'; ' + gone if gone else ''}</title>"
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{esc(label)}</text>'
+            f'<rect x="{middle - width / 2:.1f}" y="{y + 3}" width="{width:.1f}" '
+            f'height="{row - 6}" fill="{BAR}"/>'
+            f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{n}{share}</text>'
+        )
+        if gone:
+            parts.append(
+                f'<text class="hung-up" x="{label_w + bar_w + 90}" y="{y + 17}" '
+                f'fill="{HUNG_UP}">{esc(gone)}</text>'
+            )
+        parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)

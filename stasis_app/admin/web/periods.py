@@ -82,3 +82,33 @@ def asked_period(query: dict[str, str], today: date) -> Period:
     if (last - first).days >= MAX_DAYS:
         raise ValueError(f"Najdłuższy okres to {MAX_DAYS} dni.")
     return Period(kind, first, last)
+
+
+# What the page compares the period with (``compare=``).
+COMPARISONS = {
+    "": "bez porównania",
+    "previous": "z poprzednim okresem",
+    "custom": "z wybranymi dniami",
+    "version": "z inną wersją przebiegu (ten sam okres)",
+}
+# The page's query that is not the period: kept in its links.
+KEPT = ("version", "compare", "cfrom", "cto", "cversion")
+
+
+def compared_period(query: dict[str, str], period: Period, today: date) -> Period | None:
+    """The period a page's query compares ``period`` with (None: no
+    comparison); ValueError, with a message fit for the page."""
+    kind = query.get("compare", "")
+    if kind not in COMPARISONS:
+        raise ValueError(f"Nie ma takiego porównania: {kind}")
+    if kind == "previous":
+        return period.shifted(-1)
+    if kind == "version":
+        return period
+    if kind == "custom":
+        other = asked_period(
+            {"period": "custom", "from": query.get("cfrom", ""), "to": query.get("cto", "")},
+            today,
+        )
+        return other
+    return None
