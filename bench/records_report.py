@@ -1,12 +1,15 @@
 """How long a bank's report takes over many call records (issue 23): one
-million synthetic records (and their operations) in one store, spread over
-ten banks and twelve months, one bank ("duzy") taking half of them; then
-the report of ``infolinia report`` (:func:`stasis_app.reports.figures.figures`)
-for a month of the big bank, a month of a small one, and the big bank's
-whole year, on SQLite and on PostgreSQL, each timed as the best and the
-median of several runs, with the query plan of its main query; and the
-whole ``infolinia report --json`` command once (a new process: Python's
-start and the imports included).
+million synthetic records (and their operations and states reached) in one
+store, spread over ten banks and twelve months, one bank ("duzy") taking
+half of them; then the report of ``infolinia report``
+(:func:`stasis_app.reports.figures.figures`, with every figure: the queue's
+service level, announcements, callbacks, survey scores and the shipped
+flow's funnels) for a month of the big bank, a month of a small one, and
+the big bank's whole year, on SQLite and on PostgreSQL, each timed as the
+best and the median of several runs, with the query plans of its main
+query and of the states reached; and the whole ``infolinia report --json``
+command once (a new process: Python's start, the imports and loading the
+flow included).
 
     .venv/bin/python bench/records_report.py [--records 1000000] [--runs 5] [--json]
 
@@ -34,10 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from devtools.postgres import Postgres
+from stasis_app.flow.model import load_flow
 from stasis_app.reports.figures import GROUPS, figures
-from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, record_row
+from stasis_app.reports.funnel import Path as FlowPath
+from stasis_app.reports.funnel import paths
+from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, insert
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.store import Connection, Store
+from stasis_app.verbs.registry import VerbRegistry
 
 REPO = Path(__file__).resolve().parent.parent
 BANKS = ["duzy", *(f"bank{n}" for n in range(1, 10))]
@@ -78,7 +85,9 @@ def synthetic(count: int, seed: int = 23) -> Iterator[CallRecord]:
         started = YEAR_START + rng.random() * 365 * DAY
         _, states, operations, ending, queue = rng.choices(KINDS, weights)[0]
         wait = round(rng.expovariate(1 / 40), 1) if queue else None
-        visits = (QueueVisit("main", queue, wait, "PJSIP/anna" if queue == "answered" else ""),)
+        heard = int(wait // 30) + 1 if wait is not None else 0  # one at once, then every 30 s
+        agent = "PJSIP/anna" if queue == "answered" else ""
+        visits = (QueueVisit("main", queue, wait, agent, 5.0, heard),)
         yield CallRecord(
             tenant=tenant,
             line="100",
@@ -92,6 +101,7 @@ def synthetic(count: int, seed: int = 23) -> Iterator[CallRecord]:
             states=tuple((state, round(rng.uniform(1, 12), 3)) for state in states),
             operations=operations,
             queues=visits if queue else (),
+            survey_score=rng.randint(1, 5) if rng.random() < 0.1 else None,
         )
 
 
@@ -105,22 +115,7 @@ def fill(store: Store, count: int) -> float:
             break
 
         def work(db: Connection, rows: list[CallRecord] = rows) -> None:
-            db.executemany(
-                "INSERT INTO call_records (node, call_id, tenant, line, started, ended, flow, "
-                "flow_version, language, ending, last_state, done, consultant, queue, "
-                "queue_outcome, queue_wait, agent, states, operations, queues) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [record_row(r) for r in rows],
-            )
-            db.executemany(
-                "INSERT INTO call_operations (node, call_id, seq, tenant, started, kind, "
-                "outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (r.node, r.call_id, seq, r.tenant, r.started, kind, outcome)
-                    for r in rows
-                    for seq, (kind, outcome) in enumerate(r.operations)
-                ],
-            )
+            insert(db, rows)
 
         store.transaction(work)
         if len(rows) < BATCH:
@@ -129,19 +124,32 @@ def fill(store: Store, count: int) -> float:
     return time.monotonic() - began
 
 
-def plan(store: Store, tenant: str, start: float, end: float) -> list[str]:
-    """The plan of the report's main query (the period's records, grouped)."""
+REACHED = "SELECT state, COUNT(*) FROM call_states WHERE tenant = ? AND started >= ? " \
+    "AND started < ? GROUP BY state"  # fmt: skip
+
+
+def plan(store: Store, tenant: str, start: float, end: float, query: str = "") -> list[str]:
+    """The plan of the report's main query (the period's records, grouped),
+    or of ``query`` (over tenant, start, end)."""
     prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN ANALYZE "
-    args = (HUNG_UP, tenant, start, end)
-    rows = store.read(lambda db: db.execute(prefix + GROUPS, args).fetchall())
+    sql = query or GROUPS.format(version="")
+    args = (tenant, start, end) if query else (HUNG_UP, tenant, start, end)
+    rows = store.read(lambda db: db.execute(prefix + sql, args).fetchall())
     return [str(row[-1] if store.dialect == "sqlite" else row[0]) for row in rows]
+
+
+def bank_paths() -> list[FlowPath]:
+    """The shipped flow's paths: the report's funnels."""
+    return paths(load_flow(REPO / "config" / "flows" / "bank.yaml", VerbRegistry()))
 
 
 def timed(store: Store, tenant: str, span: tuple[float, float], runs: int) -> dict[str, Any]:
     times, calls = [], 0
+    flow_paths = bank_paths()  # loaded once, as the app (the page) has its flow loaded
     for _ in range(runs):
         began = time.perf_counter()
-        calls = figures(store, tenant, *span).calls
+        found = figures(store, tenant, *span, flow_paths=flow_paths, service_level_seconds=30)
+        calls = found.calls
         times.append(time.perf_counter() - began)
     return {
         "calls": calls,
@@ -154,7 +162,8 @@ def command(where: Path | str, env: dict[str, str], scratch: Path) -> float:
     """``infolinia report duzy --from 2026-06-01 --to 2026-06-30 --json``, wall time."""
     config = scratch / f"config-{abs(hash(str(where)))}.yaml"
     banks = "".join(
-        f"  {bank}: {{name: {bank}, lines: ['{100 + n}'], flow: f.yaml, adapter: {{name: demo}},"
+        f"  {bank}: {{name: {bank}, lines: ['{100 + n}'], flow: {REPO}/config/flows/bank.yaml, "
+        "adapter: {name: demo},"
         " records: {timezone: UTC}}\n"
         for n, bank in enumerate(BANKS)
     )
@@ -203,6 +212,7 @@ def main() -> None:
                 "small_bank_month": timed(store, "bank3", MONTH, args.runs),
                 "big_bank_year": timed(store, "duzy", YEAR, args.runs),
                 "plan": plan(store, "duzy", *MONTH),
+                "plan_states": plan(store, "duzy", *MONTH, REACHED),
                 "command_s": command(where, env, scratch),
             }
             results.append(row)
@@ -222,6 +232,7 @@ def main() -> None:
             )
         print(f"{row['engine']:10} the whole command (a new process): {row['command_s']} s")
         print(f"{row['engine']:10} plan: " + " | ".join(row["plan"]))
+        print(f"{row['engine']:10} plan of the states reached: " + " | ".join(row["plan_states"]))
 
 
 if __name__ == "__main__":

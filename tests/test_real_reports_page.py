@@ -1,13 +1,17 @@
 """The reports page (*Raporty*) in a real browser (Debian's chromium, driven
-by Playwright) over the records of real calls (issue 23): the four calls of
+by Playwright) over the records of real calls (issue 23): the six calls of
 tests/test_real_records.py through the sandbox to line 122 (a card
-blocked, a balance heard, a caller hanging up at the main menu, one
-answered by the queue's agent). The bank's admin sees exactly the counts
-``infolinia report`` prints, the flow's diagram marks the three states
-where those callers hung up, the CSV is the CLI's CSV byte for byte, and
-another bank's admin is refused. And a month of a busy bank (records
-written straight into the app's store: a day's calls rising and falling
-over the week) reads as the CLI counts it, a bar per day.
+blocked, a balance heard, callers hanging up at the main menu and at the
+telekod, one answered by the queue's agent, one abandoning the queue after
+a waiting-time announcement). The bank's admin sees exactly the counts
+``infolinia report`` prints (the queue's service level, the abandoned
+call, the funnels of the block and balance paths), the flow's diagram
+marks the five states where those callers hung up, the CSV is the CLI's
+CSV byte for byte, and another bank's admin is refused. And a month of a
+busy bank (records written straight into the app's store: a day's calls
+rising and falling over the week) reads as the CLI counts it, a bar per
+day, and beside the month before (an older flow version, where more
+callers hung up at the menu) as the CLI compares them.
 
 The screenshots goes to ``$ADMIN_SCREENSHOTS`` when set (as in
 tests/test_real_admin_page.py: ``ADMIN_SCREENSHOTS=docs/admin``).
@@ -30,7 +34,14 @@ import tests.support.real_records as real_records
 import tests.test_real_admin_page as admin_page
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
-from stasis_app.reports.records import COMPLETED, HUNG_UP, TRANSFERRED, CallRecord, CallRecords
+from stasis_app.reports.records import (
+    COMPLETED,
+    HUNG_UP,
+    TRANSFERRED,
+    CallRecord,
+    CallRecords,
+    insert,
+)
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
@@ -92,35 +103,59 @@ def test_the_banks_admin_sees_the_real_calls_as_the_cli_counts_them(
         def shown(figure: str, item: str) -> str:
             return page.locator(f'td[data-figure="{figure}"][data-item="{item}"]').inner_text()
 
-        assert shown("summary", "calls") == str(report["calls"]) == "4"
+        assert shown("summary", "calls") == str(report["calls"]) == "6"
         assert shown("summary", "self_service") == str(report["self_service"]) == "2"
-        assert shown("summary", "self_service_rate") == "50%"
+        assert shown("summary", "self_service_rate") == "33%"
         assert shown("summary", "transfers") == str(report["transfers"]) == "1"
-        assert shown("summary", "transfer_rate") == "25%"
+        assert shown("summary", "transfer_rate") == "17%"
         for kind, outcomes in report["operations"].items():
             for outcome, n in outcomes.items():
                 assert shown("operation", f"{kind} {outcome}") == str(n)
         for item in ("offered", "answered", "abandoned", "callback", "timed_out"):
             assert shown("queue", item) == str(report["queue"][item])
+        assert (shown("queue", "answered"), shown("queue", "abandoned")) == ("1", "1")
+        assert shown("queue", "service_level") == "50.0" == str(report["queue"]["service_level"])
+        assert "Poziom obsługi: 50.0%" in page.locator("p.service-level").inner_text()
+        assert shown("queue", "abandoned_wait_p50") == str(report["queue"]["abandoned_wait_p50"])
+        assert shown("announcements", "1 abandoned") == "1"
         drop_off = page.locator('td[data-figure="drop_off"]')
         assert {
             drop_off.nth(i).get_attribute("data-item"): drop_off.nth(i).inner_text()
             for i in range(drop_off.count())
         } == {state: str(n) for state, n in report["drop_off"].items()}
-        # The diagram: each state where a caller hung up, marked in its own box.
+        # The diagram: each state where a caller hung up, marked in its own box
+        # (the main menu, the telekod prompt, the queue, the menus after a
+        # block and after the balance).
         marked = {}
         for box in page.locator("#drop-off-diagram g.node").all():
             texts = box.locator("text").all_text_contents()
             counts = [t for t in texts if t.startswith("rozłączyło się")]
             if counts:
                 marked[box.locator("title").text_content() or ""] = counts[0].split(": ")[1]
-        assert marked == {"after_card_block": "1", "balance_menu": "1", "main_menu": "1"}
-        # Calls per hour (or day): the four calls.
+        assert marked == {
+            "after_card_block": "1", "balance_menu": "1", "main_menu": "1", "block_pin": "1",
+            "consultant": "1",
+        }  # fmt: skip
+        # The funnels, as the CLI counts them: two callers chose the block,
+        # one of them hung up at the telekod.
+        for path in report["funnel"]:
+            for step in path["steps"]:
+                item = f"{path['path']} {step['state']}"
+                assert shown("funnel", f"{item} reached") == str(step["reached"])
+                assert shown("funnel", f"{item} hung_up") == str(step["hung_up"])
+        assert shown("funnel", "main_menu 1 block_pin reached") == "2"
+        assert shown("funnel", "main_menu 1 block_pin hung_up") == "1"
+        assert page.locator("svg.funnel").count() == 2
+        block_funnel = page.locator("svg.funnel").first.locator("text.hung-up")
+        assert block_funnel.all_text_contents() == ["rozłączyło się: 1"] * 2  # telekod, after
+        # Calls per hour (or day): the six calls.
         columns = page.locator("svg.chart g.column title").all_text_contents()
-        assert sum(int(t.rsplit(": ", 1)[1]) for t in columns) == 4
+        assert sum(int(t.rsplit(": ", 1)[1]) for t in columns) == 6
         admin_page.snap(page, shots, "reports.png", full_page=True)
         page.locator("#drop-off-diagram").scroll_into_view_if_needed()
         admin_page.snap(page, shots, "reports-drop-off.png")
+        page.locator("#funnel-1").scroll_into_view_if_needed()
+        admin_page.snap(page, shots, "reports-funnel.png")
         # "CSV" downloads what `infolinia report --csv` prints, byte for byte.
         href = page.locator("a.csv").first.get_attribute("href")
         assert href is not None and "/report.csv?" in href
@@ -155,24 +190,29 @@ KINDS = [
 ]  # fmt: skip
 
 
-def a_busy_month(first: date, zone: ZoneInfo) -> list[CallRecord]:
-    """Calls of every day of ``first``'s month, more on Mondays, few at weekends."""
+def a_busy_month(
+    first: date, zone: ZoneInfo, version: str = "0123456789ab", menu_weight: int = 12
+) -> list[CallRecord]:
+    """Calls of every day of ``first``'s month, more on Mondays, few at
+    weekends; ``menu_weight``: how often callers hang up at the main menu."""
     rng = random.Random(23)
+    kinds = [(menu_weight, *kind[1:]) if kind[1] == START else kind for kind in KINDS]
     out: list[CallRecord] = []
     day = first
     while day.month == first.month:
         calls = (60 - 8 * day.weekday()) if day.weekday() < 5 else 8
         for n in range(calls):
             at = datetime.combine(day, time(8), tzinfo=zone).timestamp() + rng.uniform(0, 10 * 3600)
-            _, states, operations, ending, queue = rng.choices(KINDS, [k[0] for k in KINDS])[0]
+            _, states, operations, ending, queue = rng.choices(kinds, [k[0] for k in kinds])[0]
             wait = round(rng.expovariate(1 / 25), 1) if queue else None
+            heard = int(wait // 30) + 1 if wait is not None else 0
             out.append(
                 CallRecord(
                     tenant=BUSY, line="102", node="n1", call_id=f"month-{day}-{n}",
-                    started=at, ended=at + 120, flow="bank.yaml", flow_version="0123456789ab",
+                    started=at, ended=at + 120, flow="bank.yaml", flow_version=version,
                     ending=ending, states=tuple((state, 5.0) for state in states),
                     operations=operations,
-                    queues=(QueueVisit("main", queue, wait, ""),) if queue else (),
+                    queues=(QueueVisit("main", queue, wait, "", 3.0, heard),) if queue else (),
                 )
             )  # fmt: skip
         day += timedelta(days=1)
@@ -187,10 +227,17 @@ def test_a_month_of_a_busy_bank_reads_as_the_cli_counts_it(
     first = date(2026, 6, 1)  # a month no real call of a test run falls in
     records = CallRecords(Store(settings.state))
     month = a_busy_month(first, zone)
-    for call in month:
-        records.write(call)  # written again by a second run: still once
+    # May: an older version of the flow, where more callers hung up at the menu.
+    before = a_busy_month(date(2026, 5, 1), zone, version="older000000a", menu_weight=30)
+    # Written in one transaction (a second run's: still once each).
+    records.store.transaction(lambda db: insert(db, [*before, *month]), f"records:{BUSY}")
     report = json.loads(cli_report(BUSY, "2026-06-01", "2026-06-30", "--json"))
     assert report["calls"] == len(month)
+    compared = json.loads(
+        cli_report(BUSY, "2026-06-01", "2026-06-30", "--json",
+                   "--compare-from", "2026-05-01", "--compare-to", "2026-05-31")
+    )  # fmt: skip
+    assert compared["compared"]["calls"] == len(before)
     page = admin_page.logged_in(browser, "test-reports-busy")
     try:
         page.goto(f"{admin_page.BASE}/admin/reports/{BUSY}?period=month&day=2026-06-15")
@@ -204,5 +251,30 @@ def test_a_month_of_a_busy_bank_reads_as_the_cli_counts_it(
         days = page.locator("svg.chart g.column title").all_text_contents()
         assert len(days) == 30 and days[0] == "2026-06-01: 60"  # a Monday
         admin_page.snap(page, shots, "reports-month.png", full_page=True)
+        # Beside the month before, chosen on the page: the CLI's figures and differences.
+        page.locator('select[name="compare"]').select_option("previous")
+        page.get_by_role("button", name="Pokaż").click()
+        page.wait_for_selector("#comparison")
+        cells = page.locator("td[data-side]").evaluate_all(
+            "cells => cells.map(c => [c.dataset.figure, c.dataset.item, c.dataset.side,"
+            " c.innerText])"
+        )
+        sides: dict[tuple[str, str], dict[str, str]] = {}
+        for figure, item, side, value in cells:
+            sides.setdefault((figure, item), {})[side] = value
+        assert sides == {
+            (row["figure"], row["item"]): {
+                "this": row["value"] or "-",
+                "compared": row["compared"] or "-",
+                "difference": row["difference"] or "-",
+            }
+            for row in compared["difference"]
+            if row["figure"] != "node"
+        }
+        menu = page.locator('td[data-figure="drop_off"][data-item="main_menu"][data-side]')
+        this, earlier, change = menu.all_inner_texts()
+        assert int(change) == int(this) - int(earlier) < 0  # fewer hung up at the menu
+        page.locator("#comparison").scroll_into_view_if_needed()
+        admin_page.snap(page, shots, "reports-compare.png")
     finally:
         page.context.close()

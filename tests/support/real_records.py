@@ -1,9 +1,13 @@
-"""The four real calls whose call records the records and reports tests
-read (issue 23), placed once per test run: through the sandbox to line 122
-(tenant ``reports``: the bank flow, a queue whose one agent answers at
-once): a card blocked, a balance heard, a caller hanging up at the main
-menu, a caller put through to the queue's agent. ``placed`` holds what they
-heard, their records, and ``infolinia report --json`` over them."""
+"""The six real calls whose call records the records and reports tests
+read (issue 23), placed at once, once per test run: through the sandbox to
+line 122 (tenant ``reports``: the bank flow, a queue whose one agent
+answers at once and would talk 20 s): a card blocked, a balance heard, a
+caller hanging up at the main menu, one hanging up at the telekod prompt,
+a caller put through to the queue's agent (hanging up after 10 s of talk),
+and one who comes to the queue 2.5 s later, while the agent talks, hears
+one waiting-time announcement and hangs up (abandoned). ``placed`` holds
+what they heard, their records, and ``infolinia report --json`` over
+them."""
 
 import asyncio
 import json
@@ -29,12 +33,18 @@ from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
 
 LINE, TENANT = "122", "reports"
-AGENT = "Local/quick@infolinia-test-agents/n"
-CALLS = {  # name: (key groups, hang up after)
-    "block": (["1", "12345678", "1234#", "1", "1", "1"], 1.5),
-    "balance": (["2", "12345678", "1234#"], 1.5),
-    "menu": ([], 0.0),
-    "queue": (["0"], None),  # the line hangs up after the agent did
+AGENT = "Local/long@infolinia-test-agents/n"
+CALLS = {  # name: (key groups, hang up after, seconds before calling)
+    "block": (["1", "12345678", "1234#", "1", "1", "1"], 1.5, 0.0),
+    "balance": (["2", "12345678", "1234#"], 1.5, 0.0),
+    "menu": ([], 0.0, 0.0),
+    "telekod": (["1", "12345678"], 0.5, 0.0),  # hangs up at "Telekod lub gwiazdka."
+    # Talks to the agent (who would talk 20 s) and hangs up after 10 s: the
+    # agent is busy until then.
+    "queue": (["0"], 10.0, 0.0),
+    # Comes to the queue while the agent talks: hears the first waiting-time
+    # announcement (the next would come 30 s later) and hangs up.
+    "abandoned": (["0"], 1.2, 2.5),
 }
 
 
@@ -51,14 +61,17 @@ def name_of(record: CallRecord) -> str:
         return "block"
     if "accounts" in kinds:
         return "balance"
-    return "queue" if record.queues else "menu"
+    if record.queues:
+        return "queue" if record.queues[-1].outcome == "answered" else "abandoned"
+    return "telekod" if record.last_state == "block_pin" else "menu"
 
 
 async def place(simulator: CallSimulator) -> dict[str, Transcript]:
-    calls = [
-        simulator.call(LINE, keys, quiet_gap=0.4, timeout=45, hangup_after=after)
-        for keys, after in CALLS.values()
-    ]
+    async def call(keys: list[str], after: float, delay: float) -> Transcript:
+        await asyncio.sleep(delay)
+        return await simulator.call(LINE, keys, quiet_gap=0.4, timeout=45, hangup_after=after)
+
+    calls = [call(*spec) for spec in CALLS.values()]
     return dict(zip(CALLS, await asyncio.gather(*calls), strict=True))
 
 
