@@ -512,6 +512,12 @@ def label(figure: str, item: str) -> str:
     return f"{figure} {item}".strip()
 
 
+def shown_compared(figure: str, this: str, other: str) -> bool:
+    """Whether the page's comparison shows a row: not the nodes, nor a row
+    with nothing on either side (the CSV has every row)."""
+    return figure != "node" and not (this in ("", "0") and other in ("", "0"))
+
+
 def _comparison(asked: Asked, link: str) -> str:
     assert asked.other is not None and asked.other_period is not None
 
@@ -529,12 +535,13 @@ def _comparison(asked: Asked, link: str) -> str:
         )
         + "</tr>"
         for figure, item, a, b, change in compare(asked.found.rows(), asked.other.rows())
-        if figure != "node"
+        if shown_compared(figure, a, b)
     )
     return (
         f'<h2 id="comparison">Porównanie {link}</h2>'
         f"<p>{esc(this)} (ten okres) wobec {esc(other)} (porównanie); "
-        "zmiana = ten okres minus porównanie.</p>"
+        "zmiana = ten okres minus porównanie; bez wierszy, w których po obu stronach jest zero "
+        "(są w pliku CSV).</p>"
         f'<table class="figures comparison"><tr><th>Liczba</th><th>{esc(this)}</th>'
         f"<th>{esc(other)}</th><th>Zmiana</th></tr>{rows}</table>"
     )
