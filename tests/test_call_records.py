@@ -537,12 +537,12 @@ def test_a_bad_service_level_threshold_is_a_clear_config_error(tmp_path: Path) -
     assert caught.value.file == str(config)
 
 
-def test_records_of_a_store_before_migration_10_get_their_states_and_versions(
+def test_records_of_a_store_before_migration_11_get_their_states_and_versions(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "state.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
-    upgrade(db, path, MIGRATIONS[:9])
+    upgrade(db, path, MIGRATIONS[:10])  # the store just before the reports' migration
     states = json.dumps([["greeting", 1.0], ["main_menu", 2.0], ["block_number", 3.0],
                          ["main_menu", 1.0]])  # fmt: skip
     db.execute(
@@ -557,7 +557,7 @@ def test_records_of_a_store_before_migration_10_get_their_states_and_versions(
         f"VALUES ('n1', 'old', 0, 'izbica', {DAY + HOUR}, 'accounts', 'ok')"
     )
     db.close()
-    store = Store(path)  # migration 10 on open
+    store = Store(path)  # migration 11 on open
     found = figures(store, "izbica", DAY, DAY + 24 * HOUR, flow_version="v9")
     assert found.reached == {"greeting": 1, "main_menu": 1, "block_number": 1}
     assert found.operations == {"accounts": {"ok": 1}}  # its operation took the record's version

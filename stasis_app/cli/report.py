@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from plugin.manager import get_plugin_manager
 from stasis_app.config import load_settings
 from stasis_app.errors import ConfigError
-from stasis_app.flow.model import load_flow
+from stasis_app.flow.model import load_flow, load_flow_text
+from stasis_app.flow.versions import FlowVersions
 from stasis_app.reports.figures import COMPARE_HEADER, CSV_HEADER, Figures, compare, figures
 from stasis_app.reports.funnel import Path, paths
 from stasis_app.store import Store
@@ -133,11 +134,16 @@ def period(zone: ZoneInfo, first: date | None, last: date | None) -> tuple[float
     return start, end
 
 
-def flow_paths(tenant: Tenant) -> list[Path]:
-    """The paths of the bank's flow (its funnels); a flow that does not load
-    is the config's error, named."""
-    flow = load_flow(tenant.flow, VerbRegistry(get_plugin_manager()))
-    return paths(flow)
+def flow_paths(tenant: Tenant, store: Store) -> list[Path]:
+    """The paths (the funnels) of the flow the bank has now: its published
+    version in the store, or its file when it has none; a flow that does not
+    load is the config's error, named."""
+    verbs = VerbRegistry(get_plugin_manager())
+    live = FlowVersions(store).published(tenant.id)
+    if live is None:
+        return paths(load_flow(tenant.flow, verbs))
+    where = f"{tenant.id}'s flow version {live.number}"
+    return paths(load_flow_text(live.text, tenant.flow, verbs, where=where))
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -158,10 +164,9 @@ def run_report(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--compare-to", "period", f"the last day is before the first ({other_first})"
         )
-    found_paths = flow_paths(tenant)
     store = Store(settings.state)
 
-    def report(first: date, last: date, version: str | None) -> Figures:
+    def report(first: date, last: date, version: str | None, found_paths: list[Path]) -> Figures:
         return figures(
             store,
             tenant.id,
@@ -172,9 +177,12 @@ def run_report(args: argparse.Namespace) -> int:
         )
 
     try:
-        found = report(first, last, args.flow_version)
+        found_paths = flow_paths(tenant, store)
+        found = report(first, last, args.flow_version, found_paths)
         other = (
-            report(other_first, other_last, args.compare_flow_version or args.flow_version)
+            report(
+                other_first, other_last, args.compare_flow_version or args.flow_version, found_paths
+            )
             if comparing
             else None
         )

@@ -40,7 +40,7 @@ time zone (the admin page's chart of calls).
 
 A handful of queries over "one bank, a period", each reading only an index
 that starts with tenant and start and holds the columns counted
-(migrations 9 and 10): the records grouped by everything counted, the
+(migrations 9 and 11): the records grouped by everything counted, the
 queue's waits, the operations by kind and outcome, the states reached; and
 the callback book's rows of the period.
 """

@@ -1,5 +1,5 @@
 """Call records in the state store (tables ``call_records``,
-``call_operations`` and ``call_states``, migrations 9 and 10): written once
+``call_operations`` and ``call_states``, migrations 9 and 11): written once
 when a call ends, read by the reports, deleted after the bank's retention
 (``records.keep_days``).
 
