@@ -7,6 +7,8 @@ transitions, validated before a call is taken and run by one engine.
 * ``graph``: the flow as a picture (Mermaid text and an SVG);
 * ``speech``: what a flow says as prompt keys, customer data as Polish word
   fragments.
+* ``versions``: a bank's flow as versions in the state store: drafts,
+  publish, history, diff, revert, and every node following the live one.
 
 What it may import: the layers below it (safeguards, telephony, the store,
 the foundation, ``adapters``, ``voice``, ``plugin``); it uses the call only

@@ -197,6 +197,9 @@ class FlowVersions:
         self.store = store
         self._audit = audit
         self.live: dict[str, LiveFlow] = {}  # by bank, for this node's deployment
+        # A look at the store and this node's own publishes swap flows in turn:
+        # a look that read version 2 never swaps it in after a publish of 3 here.
+        self._swapping = asyncio.Lock()
 
     @property
     def audit(self) -> "AuditLog":
@@ -511,8 +514,27 @@ class FlowVersions:
             except Exception:  # the store is down: the next look tries again
                 log.warning("flow versions could not be looked at", exc_info=True)
 
+    async def change_live(
+        self, deployment: "Deployment", change: Callable[[], FlowVersion]
+    ) -> FlowVersion:
+        """Run ``change`` (a :meth:`publish` or :meth:`revert`) on the store's
+        threads and serve its version on this node at once (the other nodes
+        take it at their next look)."""
+        async with self._swapping:
+            version = await self.store.run(change)
+            where = f"{version.tenant} flow, version {version.number}"
+            flow = await asyncio.to_thread(
+                deployment.check_flow, version.tenant, version.text, where
+            )
+            self.go_live(deployment, version, flow)
+        return version
+
     async def refresh(self, deployment: "Deployment") -> list[str]:
         """One look: the banks whose flow was swapped."""
+        async with self._swapping:
+            return await self._refresh(deployment)
+
+    async def _refresh(self, deployment: "Deployment") -> list[str]:
         numbers = await self.store.run(self.published_numbers)
         swapped = []
         for tenant, number in numbers.items():

@@ -19,7 +19,8 @@ What it may import: the standard library, psycopg (and its pool),
 modules that keep their rows here (the audit trail, the block journal, the
 login guard, callbacks, the admin page's accounts, the calls in progress of
 every node: :mod:`stasis_app.telephony.live_calls`, the call records:
-:mod:`stasis_app.reports.records`) import the store, never the other way
+:mod:`stasis_app.reports.records`, the banks' flow versions:
+:mod:`stasis_app.flow.versions`) import the store, never the other way
 round.
 """
 

@@ -16,7 +16,8 @@ confirmed yet (:mod:`stasis_app.safeguards.journal`), the login guard's
 failures, locks and attempts (:mod:`stasis_app.safeguards.login_guard`), the
 admin page's users and sessions (:mod:`stasis_app.admin.web.accounts`) and
 every node's calls in progress (:class:`~stasis_app.telephony.live_calls.CallsBoard`,
-table ``live_calls``, migration 7).
+table ``live_calls``, migration 7) and each bank's flow versions
+(:mod:`stasis_app.flow.versions`, table ``flow_versions``, migration 10).
 Every method is synchronous and short, on both engines; async callers run
 them on the store's own threads (:meth:`Store.run`).
 

@@ -24,7 +24,6 @@ A saved draft carries the checker's first problem (``field``, ``state``,
 every refused one) is in the audit trail (stasis_app/flow/versions.py).
 """
 
-import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import asdict
@@ -207,9 +206,10 @@ class FlowVersionRoutes:
     ) -> web.Response:
         """Publish (or revert), then swap this node's flow at once (the other
         nodes within a second: FlowVersions.follow)."""
-        tenant = request.match_info["tenant"]
+        if request.match_info["tenant"] not in deployment.tenants:
+            return _error(404, "no such bank")
         try:
-            version = await self._run(request, work)
+            version = await self.flows.change_live(deployment, work)
         except UnknownVersion as exc:
             return _error(404, str(exc))
         except StaleVersion as exc:
@@ -218,9 +218,6 @@ class FlowVersionRoutes:
             return _error(422, str(exc), problem=asdict(exc.problem))
         except VersionError as exc:
             return _error(400, str(exc))
-        where = f"{tenant} flow, version {version.number}"
-        flow = await asyncio.to_thread(deployment.check_flow, tenant, version.text, where)
-        self.flows.go_live(deployment, version, flow)
         return web.json_response(version.summary())
 
 
