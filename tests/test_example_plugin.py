@@ -114,7 +114,7 @@ def bank_config(tmp_path: Path) -> Path:
     """The test deployment's settings with one bank, which names the example's
     adapter, its voice and (in its copy of the shipped flow) its verb."""
     shipped = (REPO / "config" / "flows" / "bank.yaml").read_text(encoding="utf-8")
-    greeting = "  greeting:\n    verb: say\n"
+    greeting = "  greeting:\n    verb: language\n"
     assert greeting in shipped
     flow = tmp_path / "bank.yaml"
     flow.write_text(
