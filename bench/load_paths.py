@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.sipp.dtmf_pcap import GAP_MS, PRESS_MS, rtp_packets, write_pcap
-from voice.polish import amount_words, digit_words, fragment_key
+from voice.fragments import fragment_keys
+from voice.polish import amount_words, digit_words
 from voice.prompts import PromptBook
 
 SCENARIO = Path(__file__).resolve().parent / "sipp" / "caller.xml"
@@ -32,7 +33,7 @@ KNOWN_MENU_S = 3.0  # into a menu the caller knows, it presses its key
 
 
 def _words(text: str) -> list[str]:
-    return [fragment_key(word) for word in digit_words(text)]
+    return fragment_keys(digit_words(text))
 
 
 def _card(kind: str, last4: str) -> list[str]:
@@ -46,7 +47,7 @@ SEGMENTS: dict[str, list[str]] = {
     "ask_customer_number": ["ask_customer_number"],
     "ask_telekod": ["ask_telekod"],
     "ask_telekod_or_star": ["ask_telekod_or_star"],
-    "balance": ["balance_is", *(fragment_key(w) for w in amount_words(Decimal("1234.56")))],
+    "balance": ["balance_is", *fragment_keys(amount_words(Decimal("1234.56")))],
     "balance_menu": ["balance_menu"],
     "block_menu": ["block_menu"],
     "choose_card": [

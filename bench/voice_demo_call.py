@@ -34,7 +34,8 @@ from stasis_app.deployment import Deployment, build_deployment
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Event, Witness
 from tests.support.heard_speech import spoken_whole, value_heard
-from voice.polish import amount_words, fragment_key
+from voice.fragments import fragment_keys
+from voice.polish import amount_words
 
 BALANCE = Decimal("1234.56")  # the demo bank's first customer (adapters/demo.py)
 KEYS = ["2", "12345678", "1234#"]
@@ -65,7 +66,7 @@ def measure(config: Path, wav: Path) -> dict[str, object]:
     finally:
         if not was_running:
             sandbox.down()
-    media = [uris[fragment_key(word)] for word in words]
+    media = [uris[key] for key in fragment_keys(words)]
     amount = value_heard(events, wav, media)
     first = Path(media[0].removeprefix("sound:"))
     engine = book.cache.engine_of(words[0], first, fragment=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 from voice.cache import PromptCache
 from voice.convert import convert_for_asterisk
 from voice.espeak import EspeakEngine
-from voice.fragments import DEFAULT_PAUSE_MS, FragmentShape
+from voice.fragments import CONTINUING, DEFAULT_PAUSE_MS, FragmentShape
 from voice.languages import numbers
 from voice.pauses import SpeechSpan, pcm_span
 
@@ -102,7 +102,9 @@ async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl"
     rows = []
     for kind, label, words in values(language):
         before = b"".join([await _pcm(cache, word, fragment=False) for word in words])
-        after = b"".join([await _pcm(cache, word, fragment=True) for word in words])
+        # As a call plays them: each word continuing ("dwa,"), the last one final.
+        texts = [word + CONTINUING for word in words[:-1]] + words[-1:]
+        after = b"".join([await _pcm(cache, text, fragment=True) for text in texts])
         raw, whole = scratch / "whole.wav", scratch / "whole"
         await engine.synthesize(" ".join(words), raw)
         await asyncio.to_thread(convert_for_asterisk, raw, whole)

@@ -24,10 +24,10 @@ from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
 from voice.engine import SynthesisError, TtsEngine
-from voice.fragments import FragmentShape, fragment_key
+from voice.fragments import FragmentShape, fragment_texts, heard_word
 from voice.languages import DEFAULT, OFFER_PROMPT, engine_settings, numbers
 from voice.live import LiveSpeech
-from voice.prompts import PromptBook
+from voice.prompts import PromptBook, is_fragment
 from voice.recording import transcript
 from voice.registry import EngineRegistry, EngineSetupError
 
@@ -140,7 +140,10 @@ class Deployment:
         """Media URI -> the text it speaks, for every prompt of every tenant
         (what a listener such as the call simulator needs)."""
         heard = {
-            uri: transcript(book.texts[key])
+            # A word of a number is heard as the word, whichever its rendering.
+            uri: heard_word(transcript(book.texts[key]))
+            if is_fragment(key)
+            else transcript(book.texts[key])
             for book in self.all_books()
             for key, uri in book.media_uris().items()
         }
@@ -234,7 +237,7 @@ def tenant_texts(
         missing += [key for key in QUEUE_PROMPTS if key not in texts]
     if missing:
         raise ConfigError(str(settings.prompts), missing[0], "prompt is missing")
-    texts.update({fragment_key(word): word for word in numbers(DEFAULT).FRAGMENT_WORDS})
+    texts.update(fragment_texts(numbers(DEFAULT).FRAGMENT_WORDS))
     return texts
 
 
@@ -265,7 +268,7 @@ def language_texts(
             )
         texts[key] = " ".join(text.split())
     texts[OFFER] = " ".join(offer.offer.split())
-    texts.update({fragment_key(word): word for word in numbers(language).FRAGMENT_WORDS})
+    texts.update(fragment_texts(numbers(language).FRAGMENT_WORDS))
     return texts
 
 

@@ -20,7 +20,8 @@ from tests.support.ari_client import Ari
 from tests.support.proxy import AriProxy
 from tests.support.reference_core import SECRET as CORE_SECRET
 from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
-from voice.polish import digit_words, fragment_key
+from voice.fragments import fragment_keys
+from voice.polish import digit_words
 
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
 # The audit trail's key for this test run (never a file in the repository).
@@ -136,7 +137,7 @@ class SpokenPrompts:
 
 def spoken_keys(keys: str) -> list[str]:
     """The fragment prompt keys that read ``keys`` back one by one."""
-    return [fragment_key(word) for word in digit_words(keys)]
+    return fragment_keys(digit_words(keys))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ from stasis_app.queue.estimate import HandleTimes, estimate_wait, spoken_minutes
 from stasis_app.queue.speech import QUEUE_PROMPTS, announcement_keys, wait_keys, whisper_keys
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
-from voice.polish import FRAGMENT_WORDS, fragment_key, minutes_words, position_words
+from voice.fragments import fragment_texts
+from voice.polish import FRAGMENT_WORDS, minutes_words, position_words
 
 pytestmark = pytest.mark.unit
 
@@ -108,11 +109,11 @@ def test_the_wait_is_said_in_minutes_then_fives(seconds: float, said: int) -> No
 def test_the_announcement_is_place_wait_and_the_callback_offer() -> None:
     assert announcement_keys(3, 150) == [
         "queue_you_are",
-        "w_trzecia",
+        "w_trzecia,",  # the sentence goes on: its continuing rendering
         "queue_person_in_line",
         "queue_wait_about",
-        "w_trzech",
-        "w_minut",
+        "w_trzech,",
+        "w_minut",  # the last word of the sentence: its final rendering
         "queue_callback_offer",
     ]
     assert announcement_keys(120, 30)[:2] == ["queue_many_ahead", "queue_wait_under_minute"]
@@ -121,7 +122,7 @@ def test_the_announcement_is_place_wait_and_the_callback_offer() -> None:
 
 
 def test_every_word_an_announcement_can_use_is_a_rendered_fragment() -> None:
-    fragments = {fragment_key(word) for word in FRAGMENT_WORDS}
+    fragments = set(fragment_texts(FRAGMENT_WORDS))
     keys = {k for place in range(1, 101) for k in announcement_keys(place, 0)}
     keys |= {k for seconds in range(0, 4000, 7) for k in wait_keys(seconds)}
     assert {k for k in keys if k.startswith("w_")} <= fragments

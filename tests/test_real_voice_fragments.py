@@ -20,7 +20,8 @@ from stasis_app.deployment import build_deployment
 from tests.conftest import TEST_CONFIG
 from tests.support.ari_client import Ari, Event, Witness
 from tests.support.heard_speech import spoken_whole, value_heard
-from voice.polish import amount_words, fragment_key
+from voice.fragments import fragment_keys
+from voice.polish import amount_words
 
 pytestmark = pytest.mark.asterisk
 
@@ -44,7 +45,7 @@ def test_the_demo_balance_is_spoken_without_gaps(
             return list(witness.events)
 
     events = asyncio.run(call())
-    amount = value_heard(events, heard, [uris[fragment_key(word)] for word in words])
+    amount = value_heard(events, heard, [uris[key] for key in fragment_keys(words)])
     assert amount.start_ms <= 60, "the recording and the events disagree on when it began"
     engine = book.cache.chain.engines[0]  # the engine that rendered the fragments
     whole = spoken_whole(engine, words)

@@ -21,6 +21,7 @@ Trimming is part of the rendering, so the shape is part of the cache key
 again, and a fragment is never mistaken for a prompt with the same text.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydub import AudioSegment
@@ -36,8 +37,44 @@ FRAGMENT_PREFIX = "w_"
 def fragment_key(word: str) -> str:
     """The prompt key of a fragment word: "pięćset" -> "w_piecset", "п'ять" -> "w_п'ять".
     Each language's words live in that language's prompt book, so the same
-    key in two languages ("w_zero") never meets."""
+    key in two languages ("w_zero") never meets. This is the word's final
+    rendering (its pitch falls: the last word of a number); see
+    :func:`fragment_keys` for the other."""
     return FRAGMENT_PREFIX + word.translate(_ASCII)
+
+
+# Prosody: every word fragment has two renderings. Said alone ("dwa"), an
+# engine speaks a word as the end of a sentence: its pitch falls (espeak-ng,
+# pl: 95 -> 77 Hz). Followed by a comma ("dwa,") it stays up (94 -> 101 Hz),
+# as a word does when the number goes on. A number is played as continuing
+# words and one final word, so it sounds like one phrase that ends once
+# (bench/voice_prosody.py measures the fall).
+CONTINUING = ","
+
+
+def fragment_keys(words: Sequence[str], *, ends: bool = True) -> list[str]:
+    """The prompt keys that speak ``words`` as one number: each word the
+    number goes on after in its continuing rendering, the last in its final
+    one (``ends=False``: the sentence goes on after the number, as in "Jesteś
+    trzecią osobą w kolejce": every word continuing)."""
+    keys = [fragment_key(word) + CONTINUING for word in words]
+    if ends and keys:
+        keys[-1] = fragment_key(words[-1])
+    return keys
+
+
+def fragment_texts(words: Iterable[str]) -> dict[str, str]:
+    """Both renderings of every word: prompt key -> the text the engine speaks."""
+    texts = {}
+    for word in words:
+        texts[fragment_key(word)] = word
+        texts[fragment_key(word) + CONTINUING] = word + CONTINUING
+    return texts
+
+
+def heard_word(text: str) -> str:
+    """The word a fragment's text says, without its prosody mark."""
+    return text.removesuffix(CONTINUING)
 
 
 # Bump when the cutting changes what a caller hears (it is part of cache keys).

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.spec import Account, Card, Direction, Operation
 from stasis_app.errors import UnspeakableValue
-from voice.fragments import fragment_key
+from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 from voice.live import live_key
 
@@ -50,7 +50,8 @@ V = TypeVar("V")
 
 
 def words(items: list[str]) -> list[str]:
-    return [fragment_key(word) for word in items]
+    """The fragments that say ``items``, one number (its last word falls)."""
+    return fragment_keys(items)
 
 
 def card_keys(card: Card, language: str = DEFAULT) -> list[str]:

@@ -19,7 +19,7 @@ from stasis_app.queue.speech import announcement_keys
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.telephony.call import DigitTimeouts
 from stasis_app.telephony.ports import CallPort
-from voice.fragments import fragment_key
+from voice.fragments import fragment_keys
 from voice.languages import numbers
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class QueueCaller:
                 number = await call.read_digits(NUMBER_LENGTH[1], timeouts=NUMBER_TIMEOUTS)
                 if not _number_ok(number):
                     continue
-            spoken = [fragment_key(word) for word in numbers(call.language).digit_words(number)]
+            spoken = fragment_keys(numbers(call.language).digit_words(number))
             await call.say(["callback_number_is", *spoken, "callback_confirm"], barge_in=True)
             key = await call.read_digits(1, terminator=None, timeouts=CONFIRM_TIMEOUTS)
             if key == "1":

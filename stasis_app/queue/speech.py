@@ -3,7 +3,7 @@ reword, and word fragments in the caller's language (:mod:`voice.polish`,
 :mod:`voice.ukrainian`, :mod:`voice.english`) for the numbers."""
 
 from stasis_app.queue.estimate import spoken_minutes
-from voice.fragments import fragment_key
+from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 
 # Prompts every tenant with a queue needs (deployment checks them).
@@ -36,7 +36,8 @@ def position_keys(position: int, language: str = DEFAULT) -> list[str]:
     """ "Jesteś trzecią osobą w kolejce." (past 99: "many ahead of you")."""
     if position > 99:
         return ["queue_many_ahead"]
-    words = [fragment_key(word) for word in numbers(language).position_words(position)]
+    # The sentence goes on after the place ("... osobą w kolejce."): no fall.
+    words = fragment_keys(numbers(language).position_words(position), ends=False)
     return ["queue_you_are", *words, "queue_person_in_line"]
 
 
@@ -52,7 +53,7 @@ def wait_keys(seconds: float, language: str = DEFAULT) -> list[str]:
     if minutes == 60:
         return ["queue_wait_about_hour"]
     words = numbers(language).minutes_words(minutes)
-    return ["queue_wait_about", *(fragment_key(word) for word in words)]
+    return ["queue_wait_about", *fragment_keys(words)]
 
 
 def announcement_keys(position: int, wait_seconds: float, language: str = DEFAULT) -> list[str]:
