@@ -25,10 +25,12 @@ from stasis_app.queue.speech import announcement_keys
 from stasis_app.reports.records import from_trail
 from stasis_app.reports.trail import CallTrail
 from stasis_app.store import Store
+from stasis_app.telephony.live_calls import CallRegistry
 from stasis_app.verbs.language import Language, LanguageParams
 from tests.conftest import TEST_CONFIG
+from tests.support.admin_site import Clock, accounts_with, admin_client, login
 from tests.support.fake_call import FakeCall
-from tests.support.isolated_admin import isolated_env
+from tests.support.isolated_admin import isolated_env, isolated_prompt_admin
 from voice import english, ukrainian
 from voice.fragments import fragment_keys, heard_word
 
@@ -249,3 +251,30 @@ def test_a_call_without_a_language_choice_is_recorded_as_polish() -> None:
         outcome="completed",
     )  # fmt: skip
     assert record.language == "pl"
+
+
+async def test_the_prompts_page_edits_each_languages_texts(tmp_path: Path) -> None:
+    admin = isolated_prompt_admin(tmp_path)
+    accounts = accounts_with(admin, Clock(), ("olena", "admin", BANK))
+    async with admin_client(admin, accounts, CallRegistry(Clock())) as client:
+        csrf = await login(client, "olena")
+        polish = await (await client.get(f"/admin/prompts/{BANK}")).text()
+        assert '<p id="languages">Język: <strong>polski</strong>' in polish
+        assert f'href="/admin/prompts/{BANK}?lang=uk">українська</a>' in polish
+        assert f'href="/admin/prompts/{BANK}/greeting"' in polish
+        page = await (await client.get(f"/admin/prompts/{BANK}", params={"lang": "uk"})).text()
+        assert "Добрий день." in page and "Przemyśl." not in page
+        edit = f"/admin/prompts/{BANK}/uk%3Agreeting"
+        assert f'href="{edit}"' in page
+        shown = await (await client.get(edit)).text()
+        assert 'id="published">Добрий день.' in shown
+        preview = await client.get(edit + "/preview.wav", params={"text": "Вітаємо."})
+        assert preview.status == 200 and (await preview.read())[:4] == b"RIFF"
+        published = await client.post(
+            edit + "/publish", data={"text": "Вітаємо.", "expected": "Добрий день.", "csrf": csrf}
+        )
+        assert published.status == 200 and "Opublikowano" in await published.text()
+        assert admin.deployment.tenants[BANK].books["uk"].texts["greeting"] == "Вітаємо."
+        assert admin.deployment.tenants[BANK].prompts.texts["greeting"] == "Przemyśl."
+        unknown = await client.get(f"/admin/prompts/{BANK}", params={"lang": "de"})
+        assert unknown.status == 404
