@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from devtools.pitch import contour
+from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
 from stasis_app.flow.speech import value_keys
 from stasis_app.queue.speech import announcement_keys
+from tests.conftest import TEST_CONFIG
 from voice.cache import PromptCache
 from voice.espeak import EspeakEngine
 from voice.fragments import CONTINUING, FragmentShape, fragment_keys, fragment_texts, heard_word
@@ -51,3 +54,12 @@ def test_a_queue_place_continues_into_the_sentence() -> None:
         "w_minut",
         "queue_callback_offer",
     ]
+
+
+def test_a_listener_hears_the_word_whichever_its_rendering() -> None:
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    deployment = build_deployment(settings, with_adapters=False)
+    book = deployment.tenants["izbica"].prompts
+    uris, heard = book.media_uris(), deployment.heard_texts()
+    assert uris["w_dwa"] != uris["w_dwa,"]  # two files
+    assert heard[uris["w_dwa"]] == heard[uris["w_dwa,"]] == "dwa"
