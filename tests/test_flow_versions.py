@@ -50,7 +50,10 @@ def deployment_on(tmp_path: Path, where: Path | str) -> Deployment:
             "name": bank,
             "lines": [line],
             "flow": str(flow),
-            "adapter": {"name": "demo", "settings": {"database": str(tmp_path / "b.sqlite")}},
+            "adapter": {
+                "name": "demo",
+                "settings": {"database": str(tmp_path / "b.sqlite"), "tenant": bank},
+            },
         }
     config = tmp_path / "infolinia.yaml"
     raw = {**standalone_config(tmp_path, tenants=tenants), "state": str(where)}
@@ -284,3 +287,29 @@ def test_the_command_line_imports_publishes_shows_and_reverts(
     assert run("history", "nobody")[0] == 2
     actions = [(e.action, e.result) for e in AuditLog(Store(store_file)).entries()]
     assert actions == [("flow_publish", "ok"), ("flow_publish", "refused"), ("flow_revert", "ok")]
+
+
+async def test_the_app_keeps_the_published_version_across_a_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stasis_app.app import InfoliniaApp
+
+    monkeypatch.setenv("INFOLINIA_AUDIT_KEY", "cd" * 32)
+    monkeypatch.setenv("INFOLINIA_ARI_PASSWORD", "x")  # read again by the reload
+    deployment_on(tmp_path, tmp_path / "state" / "state.sqlite")  # the config and flow files
+    config = tmp_path / "infolinia.yaml"
+    app = InfoliniaApp(load_settings(config))
+    assert app.flows.live["alfa"].version is not None  # version 1, the file's
+    check = app.deployment.check_flow
+    draft = app.flows.save_draft("alfa", CHANGED, "anna", check)
+    app.flows.publish("alfa", draft.number, "anna", check)  # as another node would
+    assert await app.flows.refresh(app.deployment) == ["alfa"]
+
+    assert await app.reload()  # the file is unchanged: the store's version stays live
+    assert app.deployment.tenants["alfa"].flow.version == flow_hash(CHANGED)
+    (tmp_path / "alfa.yaml").write_text(ECHO + "# edited\n")
+    caplog.set_level("WARNING")
+    assert await app.reload()  # a changed file now waits as a draft
+    assert app.deployment.tenants["alfa"].flow.version == flow_hash(CHANGED)
+    assert app.flows.newest_draft("alfa").hash == flow_hash(ECHO + "# edited\n")  # type: ignore[union-attr]
+    assert any("the file waits as a draft" in r.getMessage() for r in caplog.records)
