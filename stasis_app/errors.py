@@ -19,6 +19,7 @@ whole tree::
     │   └── AriRequestFailed     Asterisk answered a request with an error
     │       └── AriRefusedLogin  ...refusing our user and password at the first connect
     ├── WebhookFailed            a bank's webservice could not drive the call [verbs.webhook]
+    ├── ReplyError               a webservice's reply the call cannot act on [verbs.webhook_replies]
     ├── PromptAdminError         a prompt edit cannot be made (told to the admin) [admin.prompts]
     │   ├── UnknownPrompt        ...no such tenant, or no such editable prompt [admin.prompts]
     │   ├── BadText              ...empty or too long, or not a recording [admin.prompts]

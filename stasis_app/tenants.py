@@ -1,8 +1,9 @@
 """Tenants: the banks one deployment serves, each with its lines, flow,
-adapter, prompt overrides and consultant route."""
+adapter, prompt overrides, consultant route and what its flows' ``route``
+states branch on (named hours, lists of numbers)."""
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -207,6 +208,53 @@ class ConsultantRoute(BaseModel):
     )
 
 
+class OpeningHours(WorkingHours):
+    """Named hours a flow's ``route`` branches on (``open: office``,
+    ``closed: office``): working hours, closed on the listed holidays."""
+
+    holidays: list[date] = Field(default_factory=list, description="closed all day")
+
+    def is_open(self, moment: datetime | None = None) -> bool:
+        local = (moment or datetime.now(UTC)).astimezone(ZoneInfo(self.timezone))
+        return local.date() not in self.holidays and super().is_open(local)
+
+
+class NumberList(BaseModel):
+    """Numbers a bank keeps for its flows' ``route`` (VIPs, blocked callers,
+    its lines): listed here, and/or one a line in ``file`` (``#`` starts a
+    comment), read again whenever the file changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    numbers: list[str] = Field(default_factory=list)
+    file: Path | None = Field(default=None, description="an absolute path, one number a line")
+
+    @field_validator("numbers")
+    @classmethod
+    def _digits(cls, numbers: list[str]) -> list[str]:
+        for number in numbers:
+            if not re.fullmatch(r"\+?[0-9]{1,20}", number):
+                raise ValueError(f"{number!r} is not a phone number (digits, perhaps a leading +)")
+        return numbers
+
+    @field_validator("file")
+    @classmethod
+    def _absolute(cls, file: Path | None) -> Path | None:
+        if file is not None and not file.is_absolute():
+            raise ValueError(f"{str(file)!r} is not an absolute path")
+        return file
+
+
+class Routing(BaseModel):
+    """What a bank's ``route`` states branch on, by name: a bank without an
+    hours name is open at any hour; a list it does not have is empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours: dict[str, OpeningHours] = Field(default_factory=dict)
+    lists: dict[str, NumberList] = Field(default_factory=dict)
+
+
 class CallRecordSettings(BaseModel):
     """A bank's call records (stasis_app/reports): how long they are kept,
     the time zone its reports' days are in, and its queue's service-level
@@ -264,6 +312,13 @@ class Tenant(BaseModel):
     languages: dict[Literal["uk", "en"], LanguageOffer] = Field(
         default_factory=dict,
         description="languages offered besides Polish at the greeting, in the order offered",
+    )
+    routing: Routing = Field(
+        default_factory=Routing, description="named hours and number lists for route states"
+    )
+    consultants: dict[str, ConsultantRoute] = Field(
+        default_factory=dict,
+        description="consultants a webhook reply may transfer to by name (dialplan routes)",
     )
     login_rate_per_minute: int | None = Field(
         default=None,

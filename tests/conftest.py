@@ -88,6 +88,7 @@ def app(
         "INFOLINIA_ARI_URL": proxy.url,
         "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
+        "INFOLINIA_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),  # config/flows/bank.yaml's
         "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
         "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
         "INFOLINIA_AUDIT_KEY": TEST_AUDIT_KEY,

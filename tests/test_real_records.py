@@ -37,19 +37,23 @@ def test_each_call_left_one_record_of_what_it_did(placed: Placed) -> None:
     assert sorted(placed.records) == sorted(CALLS), placed.transcripts
     block = placed.records["block"]
     assert block.operations == (("list_cards", "ok"), ("block_card", "ok"))
-    assert states(block)[:2] == ["greeting", "main_menu"]
+    assert states(block)[:3] == ["start", "greeting", "main_menu"]  # start: the route
     assert states(block)[-4:] == ["card_confirm", "card_block", "card_blocked", "after_card_block"]
     assert block.ending == HUNG_UP  # at the menu after the block
     balance = placed.records["balance"]
     assert balance.operations == (("accounts", "ok"),)
     assert (balance.last_state, balance.ending) == ("balance_menu", HUNG_UP)
     menu = placed.records["menu"]
-    assert (states(menu), menu.operations, menu.ending) == (["greeting", "main_menu"], (), HUNG_UP)
+    assert (states(menu), menu.operations, menu.ending) == (
+        ["start", "greeting", "main_menu"],
+        (),
+        HUNG_UP,
+    )
     telekod = placed.records["telekod"]
-    assert states(telekod) == ["greeting", "main_menu", "block_number", "block_pin"]
+    assert states(telekod) == ["start", "greeting", "main_menu", "block_number", "block_pin"]
     assert (telekod.operations, telekod.ending) == ((), HUNG_UP)
     queue = placed.records["queue"]
-    assert states(queue) == ["greeting", "main_menu", "consultant"]
+    assert states(queue) == ["start", "greeting", "main_menu", "consultant"]
     assert queue.ending == TRANSFERRED
     [visit] = queue.queues
     assert (visit.queue, visit.outcome, visit.agent) == ("main", "answered", AGENT)

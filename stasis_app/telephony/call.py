@@ -26,6 +26,7 @@ from stasis_app.telephony.gateway import (
     ChannelHandle,
 )
 from stasis_app.telephony.ports import CallGateway
+from voice.cache import normalize
 from voice.engine import SynthesisError
 from voice.languages import DEFAULT
 from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
@@ -37,6 +38,10 @@ HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelHangupRequest", "ChannelDestroye
 # A synthetic event another task puts in a call's inbox (:meth:`Call.notify`),
 # e.g. the consultant queue saying an agent is ready for this caller.
 INTERRUPT = "InfoliniaInterrupt"
+
+# The key of a public text (a webservice's news, the same for every caller)
+# rendered into the shared cache for one call (see :meth:`Call.public_text`).
+PUBLIC_PREFIX = "text:"
 
 # Media URIs per ARI play request; longer sequences go as several playbacks.
 MAX_MEDIA_PER_PLAYBACK = 16
@@ -100,6 +105,7 @@ class Call:
         self._key_to_prompt = key_to_prompt
         self._key_at: float | None = None
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
+        self._public: dict[str, str] = {}  # public_text's keys: their media URIs
 
     @property
     def channel_id(self) -> str:
@@ -147,7 +153,20 @@ class Call:
     def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
         """Those of the prompt ``keys`` this call's prompt book does not have
         (a webservice's reply asking for a prompt the bank never wrote)."""
-        return set(keys) - self.prompts.texts.keys()
+        return set(keys) - self.prompts.texts.keys() - self._public.keys()
+
+    async def public_text(self, text: str) -> str:
+        """Render ``text``, a public text (the same for every caller: news,
+        terms; never customer data), with the bank's engine chain into the
+        shared prompt cache, as a prompt is (a text rendered before is
+        served from the cache); returns the key that plays it on this call.
+        :class:`~voice.engine.SynthesisError` when no engine could."""
+        cached = self.prompts.cache.cached(normalize(text)) is not None
+        base = await self.prompts.cache.render(text)
+        key = PUBLIC_PREFIX + base.name[:16]
+        log.info("public text", extra={"key": key, "from_cache": cached, "chars": len(text)})
+        self._public[key] = f"sound:{base}"
+        return key
 
     async def endpoint_online(self, endpoint: str) -> bool:
         """Whether ``endpoint`` (e.g. ``PJSIP/consultant``) is registered now."""
@@ -219,7 +238,11 @@ class Call:
         The prompts are looked up first: a missing one fails before any name
         is rendered (so no render outlives the call that asked for it)."""
         names = [key for key in part if key.startswith(LIVE_PREFIX)]
-        prompts = {key: book.media(key) for key in part if not key.startswith(LIVE_PREFIX)}
+        prompts = {
+            key: self._public.get(key) or book.media(key)
+            for key in part
+            if not key.startswith(LIVE_PREFIX)
+        }
 
         async def spoken(key: str) -> str | None:
             try:
@@ -350,7 +373,10 @@ class Call:
             if self.live is None:
                 raise KeyError("no live speech for customer text on this call")
             return await self.live.media(self.channel_id, key.removeprefix(LIVE_PREFIX))
-        return self.prompts.media(key)
+        return self._prompt(key)
+
+    def _prompt(self, key: str) -> str:
+        return self._public.get(key) or self.prompts.media(key)
 
     async def _next_event(self, timeout: float) -> AriEvent | None:
         """Wait for the call's next event; keys go to the buffer, interrupts to

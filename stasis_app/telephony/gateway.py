@@ -165,6 +165,11 @@ class AriGateway:
         self._client: Any = None
         self._calls: dict[str, ChannelHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # A call's task by channel, and the calls that left the app into the
+        # dialplan (StasisEnd) while their task still runs: a transfer to
+        # another line brings the channel back with a new StasisStart.
+        self._call_tasks: dict[str, asyncio.Task[None]] = {}
+        self._left: set[str] = set()
         self._side_tasks: set[asyncio.Future[None]] = set()
         self._stopping = asyncio.Event()
         self._draining = False  # stop() is ending the calls; no new ones
@@ -407,6 +412,13 @@ class AriGateway:
         if channel_id is None:
             return
         handle = self._calls.get(channel_id)
+        kind = event.get("type")
+        if kind == "StasisEnd" and handle is not None and not handle.leg:
+            self._left.add(channel_id)
+        elif kind == "StasisStart" and channel_id in self._left:
+            # Back from the dialplan (transferred to another line): a new call.
+            self._left.discard(channel_id)
+            handle = None
         if handle is None:
             if event.get("type") == "StasisStart" and self._draining:
                 self._spawn(self._send_back(channel_id))
@@ -430,17 +442,27 @@ class AriGateway:
         handle.events.put_nowait(event)
 
     def _start_call(self, handle: ChannelHandle) -> None:
-        self._calls[handle.channel_id] = handle
+        channel_id = handle.channel_id
+        self._calls[channel_id] = handle
+        # The same channel's earlier call (it left the app and came back):
+        # its end (records, the per-call folder) comes before this call.
+        earlier = self._call_tasks.get(channel_id)
 
         async def run_call() -> None:
-            call_id_var.set(handle.channel_id)
+            call_id_var.set(channel_id)
             try:
+                if earlier is not None:
+                    await asyncio.wait({earlier})
                 await self.on_call(handle)
             finally:
-                if self._calls.get(handle.channel_id) is handle:
-                    del self._calls[handle.channel_id]
+                if self._calls.get(channel_id) is handle:
+                    del self._calls[channel_id]
+                    self._left.discard(channel_id)
+                if self._call_tasks.get(channel_id) is task:
+                    del self._call_tasks[channel_id]
 
-        task = asyncio.create_task(run_call(), name=f"call-{handle.channel_id}")
+        task = asyncio.create_task(run_call(), name=f"call-{channel_id}")
+        self._call_tasks[channel_id] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

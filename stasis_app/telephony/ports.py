@@ -163,6 +163,10 @@ class CallPort(Protocol):
     def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
         """Those of the prompt ``keys`` this call's prompt book does not have."""
 
+    async def public_text(self, text: str) -> str:
+        """Render a public text (never customer data) into the shared prompt
+        cache with the bank's engines; returns the key that plays it."""
+
     async def next_event(self, timeout: float) -> AriEvent | None:
         """The next event within ``timeout`` seconds (None: none came)."""
 

@@ -16,13 +16,14 @@ from stasis_app.verbs.language import Language
 from stasis_app.verbs.login import Authenticate, Identify
 from stasis_app.verbs.menu import Menu
 from stasis_app.verbs.operation import OperationVerb
+from stasis_app.verbs.route import Route
 from stasis_app.verbs.say import Say
 from stasis_app.verbs.transfer import Transfer
 from stasis_app.verbs.webhook import Webhook
 
 BUILTIN_VERBS: tuple[type[Verb[Any]], ...] = (
     Say, Menu, Gather, Confirm, Choose, Identify, Authenticate, OperationVerb,
-    Transfer, Goto, Hangup, Webhook, BlockRequest, Language,
+    Transfer, Goto, Hangup, Webhook, BlockRequest, Language, Route,
 )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -10,6 +11,9 @@ from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem, prompt_keys
 from stasis_app.queue.caller import QueueCaller
 from stasis_app.verbs.base import Verb, VerbParams, say
+
+if TYPE_CHECKING:
+    from stasis_app.tenants import ConsultantRoute
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +53,7 @@ class Transfer(Verb[TransferParams]):
         name = params.queue or ctx.tenant.consultant.queue
         if name is not None:
             return await self._queue(ctx, params, name)
-        route = ctx.tenant.consultant
-        if route.hours is not None and not route.hours.is_open():
-            log.info("outside consultants' working hours")
-            await say(ctx, params.closed_prompt)
-            return "failed"
-        if route.endpoint and not await ctx.call.endpoint_online(route.endpoint):
-            log.info("no consultant online", extra={"endpoint": route.endpoint})
-            await say(ctx, params.unavailable_prompt)
-            return "failed"
-        if params.prompt:
-            await say(ctx, params.prompt)
-        try:
-            await ctx.call.continue_in_dialplan(route.context, route.extension)
-        except CallHungUp:
-            raise
-        except AriError as exc:
-            log.warning("transfer failed", extra={"error": str(exc)})
-            return "failed"
-        ctx.ended = True
-        ctx.trail.to_consultant_route()
-        log.info("transferred", extra={"context": route.context, "extension": route.extension})
-        return "done"
+        return await to_route(ctx, params, ctx.tenant.consultant)
 
     async def _queue(self, ctx: CallContext, params: TransferParams, name: str) -> str:
         queue = ctx.queues.queue(ctx.tenant.id, name) if ctx.queues is not None else None
@@ -84,3 +67,30 @@ class Transfer(Verb[TransferParams]):
         if event == "done":
             ctx.ended = True
         return event
+
+
+async def to_route(ctx: CallContext, params: TransferParams, route: "ConsultantRoute") -> str:
+    """Hand the caller to the consultants of a dialplan ``route`` (the
+    tenant's, or one a webhook reply names): told at once when it is closed
+    or its endpoint is not online."""
+    if route.hours is not None and not route.hours.is_open():
+        log.info("outside consultants' working hours")
+        await say(ctx, params.closed_prompt)
+        return "failed"
+    if route.endpoint and not await ctx.call.endpoint_online(route.endpoint):
+        log.info("no consultant online", extra={"endpoint": route.endpoint})
+        await say(ctx, params.unavailable_prompt)
+        return "failed"
+    if params.prompt:
+        await say(ctx, params.prompt)
+    try:
+        await ctx.call.continue_in_dialplan(route.context, route.extension)
+    except CallHungUp:
+        raise
+    except AriError as exc:
+        log.warning("transfer failed", extra={"error": str(exc)})
+        return "failed"
+    ctx.ended = True
+    ctx.trail.to_consultant_route()
+    log.info("transferred", extra={"context": route.context, "extension": route.extension})
+    return "done"

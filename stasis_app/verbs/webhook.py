@@ -10,8 +10,15 @@ Request (``POST url``, ``Content-Type: application/json``)::
 
 Reply (status 200)::
 
-    {"verbs": [{"verb": "say", "params": {"prompt": ["greeting"]}},
+    {"verbs": [{"verb": "say", "params": {"prompt": ["greeting",
+                    {"text": "Od poniedziałku lokata 5 procent.", "public": true}]}},
                {"verb": "gather", "params": {"prompt": ["ask_digits"], "into": "digits"}}]}
+
+The verbs and texts a reply may use: :mod:`stasis_app.verbs.webhook_replies`;
+``{"verb": "goto", "params": {"state": "block_pin"}}`` ends the exchange and
+the flow goes on at that state (one of the state's ``goto`` list, each an
+event ``goto <state>`` with its own transition). The contract as OpenAPI:
+``stasis_app/verbs/webhook.openapi.yaml``.
 
 Both are signed: header ``X-Infolinia-Signature: sha256=<hex>``, an
 HMAC-SHA256 with the shared secret named by ``secret_env`` (an environment
@@ -25,7 +32,8 @@ more than five minutes old or one it has already answered (a replay).
 
 A reply with a missing or wrong signature, larger than 64 KiB, a timeout, an
 error status, a redirect (never followed: it would carry the signed call
-context elsewhere), an unknown verb or prompt: the caller hears
+context elsewhere), an unknown verb, prompt, queue, line or ``goto`` state,
+a bad text: the caller hears
 ``failed_prompt`` and the flow goes on at ``failed``, and a ``webhook failed``
 warning says why. A reply is read to its end however it is split on the wire
 (:mod:`adapters.http_body`). Values collected with ``secret: true`` are never
@@ -39,7 +47,7 @@ import logging
 import os
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -50,20 +58,13 @@ from stasis_app.errors import CallHungUp, InfoliniaError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem
 from stasis_app.verbs.base import Verb, VerbParams, say
-from stasis_app.verbs.confirm import Confirm
-from stasis_app.verbs.gather import Gather
-from stasis_app.verbs.hangup import Hangup
-from stasis_app.verbs.say import Say
-from stasis_app.verbs.transfer import Transfer
+from stasis_app.verbs.webhook_replies import REPLY_VERBS, GotoParams, ReplyError, speak_texts
+from voice.live import LIVE_PREFIX
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Infolinia-Signature"
-# What a reply may ask for, by name: the flow-control verbs need states, a
-# reply has none. One object each serves every call, as in the registry.
-REPLY_VERBS: dict[str, Verb[Any]] = {
-    verb.name: verb for verb in (Say(), Gather(), Confirm(), Hangup(), Transfer())
-}
+GOTO = "goto "  # a reply's goto: the event "goto <state>"
 MAX_REPLY = 64 * 1024  # bytes
 
 
@@ -104,6 +105,9 @@ class WebhookParams(VerbParams):
     failed_prompt: list[PromptItem] = Field(
         default_factory=lambda: list[PromptItem](["bank_unavailable"])
     )
+    goto: list[str] = Field(
+        default_factory=list, description="states a reply's goto may hand the caller to"
+    )
 
 
 class Webhook(Verb[WebhookParams]):
@@ -111,7 +115,10 @@ class Webhook(Verb[WebhookParams]):
     Params = WebhookParams
 
     def events(self, params: WebhookParams, transitions: Sequence[str]) -> set[str]:
-        return {"done", "failed"}
+        return {"done", "failed"} | {GOTO + state for state in params.goto}
+
+    def transitions(self, params: WebhookParams, on: Mapping[str, str]) -> dict[str, str]:
+        return {**on, **{GOTO + state: state for state in params.goto}}
 
     async def run(self, ctx: CallContext, params: WebhookParams) -> str:
         secret = os.environ.get(params.secret_env, "").encode()
@@ -136,30 +143,51 @@ class Webhook(Verb[WebhookParams]):
                 if not reply:
                     return "done"
                 for step in reply:
-                    name, params_raw = step.get("verb"), step.get("params") or {}
-                    if not isinstance(name, str) or not isinstance(params_raw, dict):
-                        raise WebhookFailed("reply's verbs need a 'verb' name and 'params'")
-                    verb = REPLY_VERBS.get(name)
-                    if verb is None:
-                        raise WebhookFailed(f"reply asks for verb {step.get('verb')!r}")
-                    try:
-                        step_params = verb.Params(**params_raw)
-                    except ValidationError as exc:
-                        problem = exc.errors()[0]["msg"]
-                        raise WebhookFailed(f"bad params for {verb.name}: {problem}") from None
-                    missing = ctx.call.unknown_prompts(verb.prompts(step_params))
-                    if missing:
-                        unknown = sorted(missing)[0]
-                        raise WebhookFailed(f"reply asks for unknown prompt {unknown!r}")
-                    try:
-                        event = await verb.run(ctx, step_params)
-                    except (KeyError, TypeError, ValueError) as exc:
-                        # e.g. a {value: ...} nothing collected, or not of the kind it
-                        # is to be spoken as (UnspeakableValue): the reply's fault
-                        raise WebhookFailed(f"reply's {verb.name} cannot run: {exc!r}") from None
+                    event = await self._step(ctx, params, step)
                     if ctx.ended:
                         return "done"
+                    if event.startswith(GOTO):
+                        return event
         raise WebhookFailed(f"still talking after {params.max_rounds} rounds")
+
+    async def _step(self, ctx: CallContext, params: WebhookParams, step: dict[str, Any]) -> str:
+        """Run one verb of a reply; its event ("goto <state>" for a goto)."""
+        name, params_raw = step.get("verb"), step.get("params") or {}
+        if not isinstance(name, str) or not isinstance(params_raw, dict):
+            raise WebhookFailed("reply's verbs need a 'verb' name and 'params'")
+        if name == "goto":
+            try:
+                state = GotoParams(**params_raw).state
+            except ValidationError as exc:
+                raise WebhookFailed(f"bad params for goto: {exc.errors()[0]['msg']}") from None
+            if state not in params.goto:
+                raise WebhookFailed(f"reply's goto {state!r} is not one of the state's goto")
+            log.info("webhook goto", extra={"to": state})
+            return GOTO + state
+        verb = REPLY_VERBS.get(name)
+        if verb is None:
+            raise WebhookFailed(f"reply asks for verb {name!r}")
+        try:
+            params_raw = await speak_texts(ctx, params_raw)
+        except ReplyError as exc:
+            raise WebhookFailed(f"bad params for {verb.name}: {exc}") from None
+        try:
+            step_params = verb.Params(**params_raw)
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise WebhookFailed(f"bad params for {verb.name}: {problem}") from None
+        wanted = (key for key in verb.prompts(step_params) if not key.startswith(LIVE_PREFIX))
+        missing = ctx.call.unknown_prompts(wanted)
+        if missing:
+            raise WebhookFailed(f"reply asks for unknown prompt {sorted(missing)[0]!r}")
+        try:
+            return await verb.run(ctx, step_params)
+        except ReplyError as exc:
+            raise WebhookFailed(f"reply's {verb.name} cannot run: {exc}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            # e.g. a {value: ...} nothing collected, or not of the kind it
+            # is to be spoken as (UnspeakableValue): the reply's fault
+            raise WebhookFailed(f"reply's {verb.name} cannot run: {exc!r}") from None
 
     async def _post(
         self,

@@ -336,6 +336,7 @@ class FakeCall:
         self.transferred_to: tuple[str, str] | None = None
         self._keys = list(keys)
         self._prompts = None if prompts is None else set(prompts)
+        self.public_texts: dict[str, str] = {}
 
     def press(self, keys: str) -> None:
         """The caller types ``keys`` (they wait in the buffer for a read)."""
@@ -391,7 +392,15 @@ class FakeCall:
         self._keys.clear()
 
     def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
-        return set() if self._prompts is None else set(keys) - self._prompts
+        known = self._prompts
+        return set() if known is None else set(keys) - known - set(self.public_texts)
+
+    async def public_text(self, text: str) -> str:
+        """The key ``text:<text>`` (a test reads what was said), kept in
+        :attr:`public_texts`, as the real call renders it into the cache."""
+        key = "text:" + text
+        self.public_texts[key] = text
+        return key
 
     async def next_event(self, timeout: float) -> AriEvent | None:
         await asyncio.sleep(0)  # nothing comes: the wait times out at once
