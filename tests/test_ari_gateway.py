@@ -486,3 +486,38 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
     assert [r for r in asterisk.requests if r[0] == "continueInDialplan"] == [
         ("continueInDialplan", {"channelId": "c3"})
     ]
+
+
+async def test_a_call_back_from_the_dialplan_is_a_new_call_after_the_old_one_ended(
+    asterisk: FakeAsterisk, run_gateway: StartGateway
+) -> None:
+    """A transfer to another line: the channel leaves the app (StasisEnd) and
+    comes back on the other line (StasisStart) while its first call's task
+    still finishes; the second call starts when the first has ended, and
+    gets its own events."""
+    log: list[str] = []
+    first_ends = asyncio.Event()
+
+    async def on_call(handle: ChannelHandle) -> None:
+        log.append(f"start {handle.line}")
+        if handle.line == "140":
+            await handle.events.get()  # its StasisEnd
+            await first_ends.wait()  # its bookkeeping (records, the per-call folder)
+        else:
+            event = await handle.events.get()
+            log.append(f"{handle.line} got {event['type']}")
+        log.append(f"end {handle.line}")
+
+    await run_gateway(on_call)
+    client = asterisk.clients[0]
+    asterisk.in_stasis.append("moving")
+    client.emit(stasis_start("moving", "140"))
+    await wait_until(lambda: log == ["start 140"])
+    client.emit({"type": "StasisEnd", "channel": {"id": "moving"}})
+    client.emit(stasis_start("moving", "141"))
+    client.emit({"type": "ChannelDtmfReceived", "digit": "1", "channel": {"id": "moving"}})
+    await asyncio.sleep(0.05)
+    assert log == ["start 140"]  # the second waits for the first to end
+    first_ends.set()
+    await wait_until(lambda: len(log) == 5)
+    assert log == ["start 140", "end 140", "start 141", "141 got ChannelDtmfReceived", "end 141"]
