@@ -59,7 +59,13 @@ def test_what_the_app_refuses_breaks_the_contract(verb: dict[str, Any]) -> None:
 
 
 def test_a_request_missing_what_the_app_sends_breaks_it() -> None:
-    asked = {"tenant": "izbica", "line": "100", "caller": "", "call": "1.2", "state": "s"}
+    asked: dict[str, Any] = {
+        "tenant": "izbica",
+        "line": "100",
+        "caller": "",
+        "call": "1.2",
+        "state": "s",
+    }
     assert valid("Request", {**asked, "round": 1, "event": None, "values": {}}) is not None
-    full = {**asked, "round": 1, "sent_at": 1, "event": None, "values": {}}
+    full: dict[str, Any] = {**asked, "round": 1, "sent_at": 1, "event": None, "values": {}}
     assert valid("Request", full) is None
