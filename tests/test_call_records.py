@@ -564,3 +564,33 @@ def test_records_of_a_store_before_migration_11_get_their_states_and_versions(
     assert found.announcements == {} and found.survey == {}
     [old] = CallRecords(store).records("izbica", DAY, DAY + 24 * HOUR)
     assert old.survey_score is None
+
+
+def test_the_clis_funnels_follow_the_banks_published_flow_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.sqlite"
+    config = tmp_path / "infolinia.yaml"
+    config.write_text(
+        f"ari: {{password: x}}\nstate: {state}\ntenants:\n" + bank("izbica", "I", "1")
+    )
+    args = ["--config", str(config), "report", "izbica", "--from", "2026-12-06", "--json"]
+    assert main(args) == 0
+    assert [p["path"] for p in json.loads(capsys.readouterr().out)["funnel"]] == [
+        "main_menu 1", "main_menu 2",
+    ]  # fmt: skip
+    # A published version whose main menu offers the balance under 3.
+    text = BANK_FLOW.read_text().replace('"2": balance_number', '"3": balance_number')
+    assert text != BANK_FLOW.read_text()
+    Store(state).transaction(
+        lambda db: db.execute(
+            "INSERT INTO flow_versions (tenant, number, text, hash, author, at, comment, origin, "
+            "based_on, state, published_by, published_at, problem) VALUES ('izbica', 2, ?, "
+            "'h', 'iza', '', '', 'editor', 1, 'published', 'iza', '', '')",
+            (text,),
+        )
+    )
+    assert main(args) == 0
+    assert [p["path"] for p in json.loads(capsys.readouterr().out)["funnel"]] == [
+        "main_menu 1", "main_menu 3",
+    ]  # fmt: skip
