@@ -51,6 +51,7 @@ async def route(
 async def test_the_callers_number_exact_prefix_withheld() -> None:
     assert await route([{"caller": "+48500100200", "to": "a"}]) == "caller +48500100200"
     assert await route([{"caller": "48500100201", "to": "a"}]) == "default"
+    assert await route([{"caller": 48500100200, "to": "a"}]) == "caller 48500100200"  # YAML
     assert await route([{"caller_prefix": ["4822", "48500"], "to": "a"}]) == (
         "caller starts 4822 or 48500"
     )
@@ -103,6 +104,7 @@ async def test_values_equal_in_over_under() -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"value": "segment", "equals": "vip"}, "segment is vip"),
         ({"value": "segment", "in": ["gold", "vip"]}, "segment in gold or vip"),
+        ({"value": "amount", "in": [7, "1500.50"]}, "amount in 7 or 1500.50"),
         ({"value": "amount", "greater_than": 1000}, "amount over 1000"),
         ({"value": "amount", "less_than": "2000"}, "amount under 2000"),
     ]

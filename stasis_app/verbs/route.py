@@ -66,6 +66,19 @@ class Branch(BaseModel):
     greater_than: Decimal | None = None
     less_than: Decimal | None = None
 
+    @field_validator("caller", "equals", mode="before")
+    @classmethod
+    def _unquoted(cls, given: Any) -> Any:
+        # YAML reads an unquoted number as an int: a number is meant.
+        return str(given) if isinstance(given, int) and not isinstance(given, bool) else given
+
+    @field_validator("in_", mode="before")
+    @classmethod
+    def _unquoted_list(cls, given: Any) -> Any:
+        if isinstance(given, list):
+            return [str(g) if isinstance(g, int) and not isinstance(g, bool) else g for g in given]
+        return given
+
     @field_validator("caller")
     @classmethod
     def _caller(cls, caller: str | None) -> str | None:
