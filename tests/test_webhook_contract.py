@@ -65,6 +65,7 @@ def test_a_request_missing_what_the_app_sends_breaks_it() -> None:
         "caller": "",
         "call": "1.2",
         "state": "s",
+        "language": "pl",
     }
     assert valid("Request", {**asked, "round": 1, "event": None, "values": {}}) is not None
     full: dict[str, Any] = {**asked, "round": 1, "sent_at": 1, "event": None, "values": {}}

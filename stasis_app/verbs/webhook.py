@@ -5,7 +5,7 @@ POST again with what they collected, until it answers with no verbs, or a
 
 Request (``POST url``, ``Content-Type: application/json``)::
 
-    {"tenant": "izbica", "line": "100", "caller": "600100200", "call": "<id>",
+    {"tenant": "izbica", "line": "100", "caller": "600100200", "language": "pl", "call": "<id>",
      "state": "ask_bank", "round": 1, "event": null, "values": {"digits": "42"}}
 
 Reply (status 200)::
@@ -203,6 +203,7 @@ class Webhook(Verb[WebhookParams]):
                 "tenant": ctx.tenant.id,
                 "line": ctx.call.line,
                 "caller": ctx.call.caller,
+                "language": ctx.call.language,
                 "call": ctx.call.channel_id,
                 "state": ctx.state,
                 "round": round_number,
