@@ -13,6 +13,7 @@ import struct
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -84,10 +85,13 @@ async def drive(
     monkeypatch: pytest.MonkeyPatch,
     call: Any = None,
     goto: tuple[str, ...] = (),
+    moment: float | None = None,
 ) -> tuple[str, Any, CallContext]:
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
     call = call or FakeCall(channel_id=CALL, prompts=PROMPTS)
     ctx = CallContext(call=call, tenant=bank_tenant(), bank=None, state="ask_bank")  # type: ignore[arg-type]
+    if moment is not None:  # security.filler_after, as the safeguards give it
+        ctx.safeguards = SimpleNamespace(settings=SimpleNamespace(filler_after=moment))  # type: ignore[assignment]
     app = web.Application()
     app.router.add_post("/infolinia", bank.handle)
     async with serving(app) as base:
@@ -292,11 +296,11 @@ async def test_a_secret_set_or_a_goto_elsewhere_means_the_failure_prompt(
 async def test_a_slow_public_text_has_a_filler(monkeypatch: pytest.MonkeyPatch) -> None:
     class SlowCall(FakeCall):
         async def public_text(self, text: str) -> str:
-            await asyncio.sleep(1.7)  # longer than a moment (1.5 s without safeguards)
+            await asyncio.sleep(0.3)  # longer than a moment
             return await super().public_text(text)
 
     call = SlowCall(channel_id=CALL)
     event, _, _ = await drive(
-        Bank(once(say({"text": "Nowa oferta.", "public": True}))), monkeypatch, call
+        Bank(once(say({"text": "Nowa oferta.", "public": True}))), monkeypatch, call, moment=0.1
     )
     assert (event, call.heard) == ("done", [["please_wait"], ["text:Nowa oferta."]])
