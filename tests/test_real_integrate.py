@@ -41,10 +41,7 @@ VIP, NOBODY, NEWS_READER, NIGHT = "48600000005", "48600000006", "48600000001", "
 
 @pytest.fixture(scope="module")
 def webservice() -> Iterator[WebhookServer]:
-    server = WebhookServer()
-    # A text in no catalogue and never rendered before this run.
-    server.announcement = f"Lokata {secrets.randbelow(10**4)} procent."
-    server.start()
+    server = WebhookServer().start()
     yield server
     server.stop()
 
@@ -109,6 +106,9 @@ def test_the_webservice_and_routes_drive_real_calls(
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
     deployment = build_deployment(settings, with_adapters=False)
     cache = deployment.tenants["integrate"].prompts.cache
+    # A text in no catalogue, and never rendered before (by an earlier run).
+    while cache.cached(normalize(webservice.announcement)) is not None:
+        webservice.announcement = f"Lokata {secrets.randbelow(10**4)} procent."
 
     async def scenario() -> dict[str, list[Any]]:
         async with Witness(ari) as witness:
