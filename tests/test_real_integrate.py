@@ -4,8 +4,8 @@ the bank's webservice (tests/support/webhook_server.py, on the bank flow's
 one cached and replayed from the cache; a private one spoken live, never
 cached), transfers to a queue and to another of the bank's lines, and hands
 a known caller straight into card blocking (``set`` + ``goto``); a ``route``
-sends a caller on the bank's list (a file) one way and anyone else the
-other; the bank flow's night branch plays outside the bank's hours."""
+sends a caller on the bank's list (a file) one way, a withheld number
+another and anyone else a third; the bank flow's night branch plays outside the bank's hours."""
 
 import asyncio
 import secrets
@@ -133,9 +133,10 @@ def test_the_webservice_and_routes_drive_real_calls(
                 calls.place("goto", "140", KNOWN, 2.5),
                 calls.place("vip", "143", VIP, 2.0),
                 calls.place("nobody", "143", NOBODY, 2.0),
+                calls.place("withheld", "143", "anonymous", 2.0),
                 calls.place("night", "142", NIGHT, 2.5),
             )
-            names = ["queue", "line", "goto", "vip", "nobody", "night"]
+            names = ["queue", "line", "goto", "vip", "nobody", "withheld", "night"]
             return {"news1": news[0], "news2": news[1], **dict(zip(names, others, strict=True))}
 
     events = asyncio.run(scenario())
@@ -182,6 +183,7 @@ def test_the_webservice_and_routes_drive_real_calls(
     assert [r["round"] for r in goto_rounds] == [1]
     # route: the listed caller one way, anyone else the other.
     assert keys["vip"] == ["transferring"] and keys["nobody"] == ["goodbye"]
+    assert keys["withheld"] == ["apology"]  # the "caller: withheld" branch
     # The night branch, outside the bank's hours, then the greeting.
     assert keys["night"][:2] == ["outside_hours", "greeting"]
     assert webservice.bad_signatures == 0 and webservice.invalid == []
