@@ -60,7 +60,7 @@ def test_each_call_left_one_record_of_what_it_did(placed: Placed) -> None:
     assert visit.wait is not None and 0 <= visit.wait < 10
     assert visit.entered is not None and 0 < visit.entered < queue.ended - queue.started
     abandoned = placed.records["abandoned"]
-    assert states(abandoned) == ["greeting", "main_menu", "consultant"]
+    assert states(abandoned) == ["start", "greeting", "main_menu", "consultant"]
     assert abandoned.ending == HUNG_UP  # never reached the consultant
     [waited] = abandoned.queues
     assert (waited.outcome, waited.agent, waited.announcements) == ("abandoned", "", 1)
