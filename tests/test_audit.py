@@ -28,7 +28,9 @@ from stasis_app.store import Store
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
 from tests.support.stores import tampering
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 REPO = Path(__file__).resolve().parent.parent
 INSERT = "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 

@@ -26,8 +26,9 @@ from stasis_app.errors import ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.flow.model import Flow, load_flow
+from stasis_app.queue import callbacks
 from stasis_app.queue.callbacks import CallbackBook
-from stasis_app.reports.figures import compare, figures, percentile
+from stasis_app.reports.figures import CALLBACK_DONE, compare, figures, percentile
 from stasis_app.reports.funnel import funnel, paths
 from stasis_app.reports.records import (
     COMPLETED,
@@ -594,3 +595,9 @@ def test_the_clis_funnels_follow_the_banks_published_flow_version(
     assert [p["path"] for p in json.loads(capsys.readouterr().out)["funnel"]] == [
         "main_menu 1", "main_menu 3",
     ]  # fmt: skip
+
+
+def test_the_reports_read_callbacks_done_as_the_queue_marks_them() -> None:
+    """reports.figures keeps its own copy of the queue's "done" state (it may
+    not import the call logic): the two must stay one value."""
+    assert CALLBACK_DONE == callbacks.DONE

@@ -83,7 +83,9 @@ from tests.support.fake_call import (
 )
 from tests.support.virtual_clock import VirtualClockLoop, monotonic_follows_the_loop
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 T = TypeVar("T")
 

@@ -14,7 +14,9 @@ from stasis_app.safeguards.journal import REQUESTED, BlockJournal
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 
 def request(journal: BlockJournal) -> str:

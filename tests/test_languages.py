@@ -34,7 +34,9 @@ from tests.support.isolated_admin import isolated_env, isolated_prompt_admin
 from voice import english, ukrainian
 from voice.fragments import fragment_keys, heard_word
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 REPO = Path(__file__).resolve().parent.parent
 BANK = "przemysl"  # the test config's bank offering uk (8) and en (7)

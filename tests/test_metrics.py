@@ -22,7 +22,9 @@ from stasis_app.telephony.call import Call, DigitTimeouts
 from stasis_app.telephony.gateway import RECEIVED_AT, ChannelHandle
 from tests.conftest import TEST_CONFIG
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 CALLER = "48500100200"
 CUSTOMER = "12345678"

@@ -22,7 +22,9 @@ from stasis_app.store import StaleEdit, Store
 from tests.conftest import TEST_CONFIG
 from tests.support.isolated_admin import isolated_env
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 
 @pytest.fixture

@@ -147,13 +147,13 @@ def rounds(
                     call(f"2 {VICTIM} {VICTIM_PIN}#"),  # the right telekod, after the lock
                     call(f"1 {VICTIM} * {VICTIM_BORN} 1 1 1"),  # the owner blocks the card
                     call(f"1 {VICTIM} 0000#"),  # a locked caller on the blocking path
+                    call("1 12345678 1234#"),  # the bank's system is down for this one
                 )
             )
 
-        right_pin, birth_date_block, locked_blocker = asyncio.run(after())
-        core.core.faults.fail_statuses = [503] * 20  # the bank's system goes down
-        core_down_blocker = asyncio.run(call("1 12345678 1234#"))
-        core.core.faults.fail_statuses = []
+        core.core.faults.down_for = {"12345678"}
+        right_pin, birth_date_block, locked_blocker, core_down_blocker = asyncio.run(after())
+        core.core.faults.down_for = set()
         yield Rounds(
             settings=settings,
             texts=deployment.tenants["bank"].prompts.texts,

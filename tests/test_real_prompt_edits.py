@@ -155,7 +155,8 @@ def test_a_call_plays_only_prompts_rendered_before_the_line_opened(
     events = [e.get("event") for e in live_app.entries()]
     serving = events.index("serving")
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-    books = len(settings.tenants) + 1  # and the book of unknown numbers
+    # a book per bank and per other language it offers, and the book of unknown numbers
+    books = len(settings.tenants) + sum(len(t.languages) for t in settings.tenants.values()) + 1
     assert events[:serving].count("prompt book ready") == books
     assert "prompt book ready" not in events[serving:]
     known = build_deployment(settings, with_adapters=False).heard_texts()

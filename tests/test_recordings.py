@@ -30,7 +30,9 @@ from tests.support.isolated_admin import isolated_prompt_admin
 from voice import recording
 from voice.recording import BadRecording, import_recording
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 PASSWORD = "dobre-haslo-123"
 
 

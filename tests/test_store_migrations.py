@@ -39,7 +39,9 @@ from stasis_app.store.migrate import (
 )
 from tests.conftest import TEST_CONFIG
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 DATA = Path(__file__).parent / "data" / "store"
 REPO = Path(__file__).resolve().parent.parent

@@ -20,7 +20,9 @@ from voice.espeak import EspeakEngine
 from voice.fragments import CONTINUING, FragmentShape, fragment_keys, fragment_texts, heard_word
 from voice.polish import amount_words
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 
 @pytest.mark.parametrize(("language", "word"), [("pl", "dwa"), ("pl", "złote"), ("en", "two")])

@@ -28,7 +28,9 @@ from tests.conftest import TEST_CONFIG
 from tests.support.admin_site import PASSWORD, Clock, accounts_with, admin_client, csrf_in, login
 from tests.support.isolated_admin import isolated_prompt_admin
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 
 @pytest.fixture

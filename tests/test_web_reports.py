@@ -35,7 +35,9 @@ from tests.support.admin_site import Clock, accounts_with, admin_client, login
 from tests.support.isolated_admin import isolated_prompt_admin
 from tests.test_call_records import DAY, HOUR, OTHERS, TODAY, record
 
-pytestmark = pytest.mark.unit
+# live_state: uses the test config's state, prompt cache or demo bank, as the
+# real calls' app does (./dev test runs it with them, never beside them).
+pytestmark = [pytest.mark.unit, pytest.mark.live_state]
 
 Client = TestClient[web.Request, web.Application]
 WARSAW = ZoneInfo("Europe/Warsaw")

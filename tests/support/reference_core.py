@@ -39,6 +39,9 @@ class Faults:
     oversize: bool = False
     json_number_money: bool = False  # balance as a JSON number, against the contract
     blocks_down: bool = False  # blocks answer 503 (the rest works)
+    # requests about these customer numbers answer 503 (the bank is down for
+    # their callers only: other calls at the same moment are served)
+    down_for: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -85,6 +88,8 @@ class ReferenceCore:
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.blocks_down and request.path.endswith("/block"):
+            return self._answer(nonce, 503, {"error": "unavailable"})
+        if body and json.loads(body).get("customer_number") in self.faults.down_for:
             return self._answer(nonce, 503, {"error": "unavailable"})
         if self.faults.fail_statuses:
             status = self.faults.fail_statuses.pop(0)

@@ -13,11 +13,18 @@ A fresh PostgreSQL store is a schema of its own in the run's database (the
 URL sets its ``search_path``): a schema is made in milliseconds, a database
 in a third of a second. Every PostgreSQL store a test opens is closed after
 it, and its schema dropped.
+
+``./dev test`` runs two pytest processes at once (real calls, and unit tests
+beside them): each has a database of its own on the one server; the first to
+need the server starts it, and the last to finish stops it if a test run
+started it (both under file locks).
 """
 
+import fcntl
 import os
 import secrets
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,23 +40,72 @@ from stasis_app.store.postgres import PostgresConnection, PostgresEngine, passwo
 
 TEST_SERVER = "test"
 TEST_PORT = 55499  # not the developer's 55432 nor a cluster's: a test run never touches theirs
-TEST_DATABASE = "tests"
+# This process's database (two test processes may share the server).
+TEST_DATABASE = f"tests_{os.getpid()}"
 ENGINES = ("sqlite", "postgresql")
+LOCKS = Path(tempfile.gettempdir())
+STARTED_BY_TESTS = LOCKS / "infolinia-test-postgres.started"
+
+
+def test_server() -> Postgres:
+    return Postgres(TEST_SERVER, TEST_PORT, durable=False)
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """The private PostgreSQL of the test run (left running if it already was)."""
-    server = Postgres(TEST_SERVER, TEST_PORT, durable=False)
-    was_running = server.pid() is not None
-    server.up()
-    with server.connect() as db:
-        if db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (TEST_DATABASE,)).fetchone():
-            server.drop_database(TEST_DATABASE)  # a run before this one was killed
+    server = test_server()
+    # Held shared while this process uses the server; the last one out gets it
+    # exclusively and may stop the server.
+    users = open(LOCKS / "infolinia-test-postgres.users", "a")  # noqa: SIM115
+    fcntl.flock(users, fcntl.LOCK_SH)
+    with open(LOCKS / "infolinia-test-postgres.start", "a") as start:
+        fcntl.flock(start, fcntl.LOCK_EX)
+        if server.pid() is None:
+            with normal_priority():  # the server serves the real calls' process too
+                server.up()
+            STARTED_BY_TESTS.touch()
+        with server.connect() as db:
+            names = db.execute("SELECT datname FROM pg_database WHERE datname LIKE 'tests_%'")
+            for (name,) in names.fetchall():
+                pid = name.removeprefix("tests_")
+                if pid.isdigit() and not pid_alive(int(pid)):
+                    server.drop_database(name)  # a run before this one was killed
     server.create_database(TEST_DATABASE)
     yield server
-    if not was_running:
-        server.down()
+    server.drop_database(TEST_DATABASE)
+    with users:
+        try:
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another test process still uses it
+        if STARTED_BY_TESTS.exists():
+            server.down()
+            STARTED_BY_TESTS.unlink()
+
+
+@contextmanager
+def normal_priority() -> Iterator[None]:
+    """This thread (and what it starts) at CPU priority 0 for a while: ./dev
+    test runs the unit tests niced, and a server one of them starts is shared."""
+    niceness: int | None = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)  # root may raise it again
+    except PermissionError:
+        niceness = None
+    try:
+        yield
+    finally:
+        if niceness is not None:
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture
