@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from stasis_app.errors import ConfigError
 from stasis_app.tenants import EngineChoice, Tenant
 from voice.fragments import DEFAULT_PAUSE_MS, PAUSE_RANGE_MS
+from voice.live import DEFAULT_WHOLE_PHRASE, WholeKind, WholeLanguage
 
 DEFAULT_CONFIG = Path("config/infolinia.yaml")
 
@@ -104,6 +105,13 @@ class VoiceSettings(_Strict):
         ge=PAUSE_RANGE_MS[0],
         le=PAUSE_RANGE_MS[1],
         description="milliseconds of silence between the words of a number, amount or date",
+    )
+    # voice.live: per language, the kinds of number spoken whole at call time by
+    # the offline engine (their fragments are too slow; docs/performance.md).
+    whole_phrase: dict[WholeLanguage, list[WholeKind]] = Field(
+        default_factory=lambda: {lang: list(kinds) for lang, kinds in DEFAULT_WHOLE_PHRASE.items()},
+        description="per language (pl, uk, en), the kinds of number (digits, amount, date) "
+        "spoken whole by the offline engine during the call instead of word by word",
     )
     cache_dir: Path = Path("/var/lib/infolinia/prompts")
     # The single-engine form, before chains (it only ever meant espeak-ng):

@@ -358,7 +358,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             "first in voice.engines and this one in the banks' own chains",
             extra={"engine": offline.identity.split(" ", 1)[0]},
         )
-    live = LiveSpeech(settings.voice.cache_dir / "live", offline)
+    live = LiveSpeech(settings.voice.cache_dir / "live", offline, settings.voice.whole_phrase)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
     return Deployment(lines, tenants, default_book, live, verbs)
 

@@ -6,9 +6,14 @@ or the cache: they are spoken word by word from fragments in the call's
 language (:mod:`voice.polish`, :mod:`voice.ukrainian`,
 :mod:`voice.english`). The one free text, a counterparty, is spoken live
 (:mod:`voice.live`: offline engine, per-call files, never cached).
+
+Where a language's fragments cannot keep a number's pace
+(``voice.whole_phrase``, e.g. Ukrainian and English digits), the number is
+one *phrase* key instead: the call speaks its words whole, live, the same
+safe way (:func:`number_keys`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -19,7 +24,7 @@ from adapters.spec import Account, Card, Direction, Operation
 from stasis_app.errors import UnspeakableValue
 from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
-from voice.live import live_key
+from voice.live import live_key, phrase_key
 
 SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
 
@@ -54,9 +59,19 @@ def words(items: list[str]) -> list[str]:
     return fragment_keys(items)
 
 
-def card_keys(card: Card, language: str = DEFAULT) -> list[str]:
+def number_keys(kind: str, items: list[str], whole: Collection[str] = ()) -> list[str]:
+    """The keys that say ``items``, one number of ``kind`` (digits, amount,
+    date): one phrase spoken whole at call time when ``kind`` is in ``whole``
+    (the call's :attr:`~stasis_app.telephony.call.Call.whole_phrase`), else
+    its fragments."""
+    if kind in whole and items:
+        return [phrase_key(kind, items)]
+    return words(items)
+
+
+def card_keys(card: Card, language: str = DEFAULT, whole: Collection[str] = ()) -> list[str]:
     digits = numbers(language).digit_words(card.last4)
-    return [f"card_{card.kind.value}", "card_ending", *words(digits)]
+    return [f"card_{card.kind.value}", "card_ending", *number_keys("digits", digits, whole)]
 
 
 def _as(kind: str, value: Any, of_type: type[V]) -> V:
@@ -67,30 +82,33 @@ def _as(kind: str, value: Any, of_type: type[V]) -> V:
     return value
 
 
-def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
-    """Prompt keys that speak ``value`` as ``kind`` in ``language``; a value that is not of
+def value_keys(
+    kind: str, value: Any, language: str = DEFAULT, whole: Collection[str] = ()
+) -> list[str]:
+    """Prompt keys that speak ``value`` as ``kind`` in ``language`` (the kinds
+    of number in ``whole`` as phrases spoken whole); a value that is not of
     that kind (e.g. a webhook's reply naming the wrong value) raises
     :class:`~stasis_app.errors.UnspeakableValue`."""
     say = numbers(language)
     if kind == "digits":
-        return words(say.digit_words(str(value)))
+        return number_keys("digits", say.digit_words(str(value)), whole)
     if kind == "amount":
         try:
             amount = Decimal(value)
         except (InvalidOperation, TypeError, ValueError):
             raise UnspeakableValue(f"cannot speak a {type(value).__name__} as 'amount'") from None
-        return words(say.amount_words(amount))
+        return number_keys("amount", say.amount_words(amount), whole)
     if kind == "date":
-        return words(say.date_words(_as(kind, value, date)))
+        return number_keys("date", say.date_words(_as(kind, value, date)), whole)
     if kind == "card":
-        return card_keys(_as(kind, value, Card), language)
+        return card_keys(_as(kind, value, Card), language, whole)
     if kind == "balances":
         keys: list[str] = []
         for item in value:
             account = _as(kind, item, Account)
             if account.currency != "PLN":
                 continue  # only złoty has its words so far; never say "złotych" for euro
-            keys += ["balance_is", *words(say.amount_words(account.balance))]
+            keys += ["balance_is", *number_keys("amount", say.amount_words(account.balance), whole)]
         return keys
     if kind == "operations":
         keys = []
@@ -100,9 +118,9 @@ def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
                 continue
             incoming = operation.direction is Direction.IN
             keys += [
-                *words(say.date_words(operation.booked)),
+                *number_keys("date", say.date_words(operation.booked), whole),
                 "operation_in" if incoming else "operation_out",
-                *words(say.amount_words(operation.amount)),
+                *number_keys("amount", say.amount_words(operation.amount), whole),
                 live_key(operation.counterparty),
             ]
         return keys
@@ -110,15 +128,19 @@ def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
 
 
 def prompt_keys(
-    items: Sequence[PromptItem], values: dict[str, Any], language: str = DEFAULT
+    items: Sequence[PromptItem],
+    values: dict[str, Any],
+    language: str = DEFAULT,
+    whole: Collection[str] = (),
 ) -> list[str]:
-    """Every prompt key to play for ``items`` in ``language``, in order."""
+    """Every prompt key to play for ``items`` in ``language``, in order (the
+    kinds of number in ``whole`` spoken whole)."""
     keys: list[str] = []
     for item in items:
         if isinstance(item, str):
             keys.append(item)
         else:
-            keys += value_keys(item.kind, values[item.value], language)
+            keys += value_keys(item.kind, values[item.value], language, whole)
     return keys
 
 

@@ -13,13 +13,13 @@ import time
 
 from stasis_app.errors import AriError, CallHungUp
 from stasis_app.flow.context import CallContext
+from stasis_app.flow.speech import number_keys
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
 from stasis_app.queue.speech import announcement_keys
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.telephony.call import DigitTimeouts
 from stasis_app.telephony.ports import CallPort
-from voice.fragments import fragment_keys
 from voice.languages import numbers
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,8 @@ class QueueCaller:
                 number = await call.read_digits(NUMBER_LENGTH[1], timeouts=NUMBER_TIMEOUTS)
                 if not _number_ok(number):
                     continue
-            spoken = fragment_keys(numbers(call.language).digit_words(number))
+            digits = numbers(call.language).digit_words(number)
+            spoken = number_keys("digits", digits, call.whole_phrase)
             await call.say(["callback_number_is", *spoken, "callback_confirm"], barge_in=True)
             key = await call.read_digits(1, terminator=None, timeouts=CONFIRM_TIMEOUTS)
             if key == "1":

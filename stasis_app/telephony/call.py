@@ -28,8 +28,9 @@ from stasis_app.telephony.gateway import (
 from stasis_app.telephony.ports import CallGateway
 from voice.cache import normalize
 from voice.engine import SynthesisError
+from voice.fragments import fragment_keys
 from voice.languages import DEFAULT
-from voice.live import LIVE_PREFIX, LiveSpeech, speaks_customer_data
+from voice.live import LIVE_PREFIX, PHRASE_PREFIX, LiveSpeech, phrase_words, speaks_customer_data
 from voice.prompts import PromptBook
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,12 @@ class Call:
         self.prompts = self.books[language]
         self.language = language
 
+    @property
+    def whole_phrase(self) -> frozenset[str]:
+        """The kinds of number (digits, amount, date) spoken whole in the
+        call's language (``voice.whole_phrase``), not word by word."""
+        return self.live.whole(self.language) if self.live is not None else frozenset()
+
     def unknown_prompts(self, keys: Iterable[str]) -> set[str]:
         """Those of the prompt ``keys`` this call's prompt book does not have
         (a webservice's reply asking for a prompt the bank never wrote)."""
@@ -234,29 +241,46 @@ class Call:
 
     async def _media_of(self, part: Sequence[str], book: PromptBook) -> list[str]:
         """The media URIs of ``part``, its customer text rendered at once; a name
-        that cannot be spoken is left out (a full disk, say), the rest is heard.
+        that cannot be spoken is left out (a full disk, say), the rest is heard;
+        a number that cannot be spoken whole is played from its fragments.
         The prompts are looked up first: a missing one fails before any name
         is rendered (so no render outlives the call that asked for it)."""
         names = [key for key in part if key.startswith(LIVE_PREFIX)]
+        phrases = [key for key in part if key.startswith(PHRASE_PREFIX)]
+        fragments = {
+            key: [book.media(k) for k in fragment_keys(phrase_words(key)[1])] for key in phrases
+        }
         prompts = {
-            key: self._public.get(key) or book.media(key)
+            key: [self._public.get(key) or book.media(key)]
             for key in part
-            if not key.startswith(LIVE_PREFIX)
+            if not key.startswith((LIVE_PREFIX, PHRASE_PREFIX))
         }
 
-        async def spoken(key: str) -> str | None:
+        async def spoken(key: str) -> list[str]:
             try:
-                return await self._media(key)
+                if key.startswith(PHRASE_PREFIX):
+                    return [await self._whole(key, book)]
+                return [await self._media(key)]
             except (OSError, SynthesisError) as exc:
                 log.warning(
-                    "customer text could not be spoken; left out",
+                    "customer text could not be spoken; "
+                    + ("its fragments are played" if key in fragments else "left out"),
                     extra={"error": type(exc).__name__},
                 )
-                return None
+                return fragments.get(key, [])
 
-        rendered = dict(zip(names, await asyncio.gather(*map(spoken, names)), strict=True))
-        found = (prompts[key] if key in prompts else rendered[key] for key in part)
-        return [uri for uri in found if uri is not None]
+        live = [*names, *phrases]
+        rendered = dict(zip(live, await asyncio.gather(*map(spoken, live)), strict=True))
+        return [uri for key in part for uri in (prompts[key] if key in prompts else rendered[key])]
+
+    async def _whole(self, key: str, book: PromptBook) -> str:
+        """A number spoken whole: its words as one sentence, by the offline
+        engine of ``book``'s language, into the call's own folder (never the
+        shared cache, never an online engine)."""
+        if self.live is None:
+            raise SynthesisError("no live speech on this call")
+        engine = None if book is self.books[DEFAULT] else book.cache.chain.first_offline()
+        return await self.live.media(self.channel_id, " ".join(phrase_words(key)[1]), engine)
 
     async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
         playback_id = next(self._playback_ids)

@@ -137,6 +137,11 @@ class CallPort(Protocol):
     def use_language(self, language: str) -> None:
         """Speak every later prompt in ``language`` (one the bank offers)."""
 
+    @property
+    def whole_phrase(self) -> frozenset[str]:
+        """The kinds of number (digits, amount, date) spoken whole, live, in
+        the call's language rather than word by word (``voice.whole_phrase``)."""
+
     async def say(
         self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
     ) -> bool:

@@ -121,7 +121,7 @@ class Verb(Generic[P]):
 
 async def say(ctx: CallContext, items: Sequence[PromptItem], *, barge_in: bool = False) -> bool:
     """Play ``items`` (prompt keys and spoken values) as one playback."""
-    keys = prompt_keys(items, ctx.values, ctx.call.language)
+    keys = prompt_keys(items, ctx.values, ctx.call.language, ctx.call.whole_phrase)
     return await ctx.call.say(keys, barge_in=barge_in)
 
 

@@ -46,7 +46,7 @@ class Choose(Verb[ChooseParams]):
         language = ctx.call.language
         say = numbers(language)
         for number, item in enumerate(items, start=1):
-            keys += [*value_keys(params.read_as, item, language), "press"]
+            keys += [*value_keys(params.read_as, item, language, ctx.call.whole_phrase), "press"]
             keys += words(say.digit_words(str(number)))
 
         async def listen() -> Answer:

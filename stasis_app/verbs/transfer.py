@@ -61,8 +61,8 @@ class Transfer(Verb[TransferParams]):
             raise LookupError(f"tenant {ctx.tenant.id} has no queue {name!r}")
         caller = QueueCaller(queue, ctx, ctx.queues.callbacks)
         event = await caller.run(
-            prompt_keys(params.prompt, ctx.values, ctx.call.language),
-            prompt_keys(params.closed_prompt, ctx.values, ctx.call.language),
+            prompt_keys(params.prompt, ctx.values, ctx.call.language, ctx.call.whole_phrase),
+            prompt_keys(params.closed_prompt, ctx.values, ctx.call.language, ctx.call.whole_phrase),
         )
         if event == "done":
             ctx.ended = True

@@ -332,6 +332,7 @@ class FakeCall:
         self.heard: list[list[str]] = []
         self.heard_in: list[str] = []  # the language of each of heard's prompts
         self.language = "pl"
+        self.whole_phrase: frozenset[str] = frozenset()  # numbers spoken whole (none)
         self.ended: str | None = None
         self.transferred_to: tuple[str, str] | None = None
         self._keys = list(keys)
