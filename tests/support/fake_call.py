@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from stasis_app.errors import AriRequestFailed, CallHungUp
 from stasis_app.telephony.call import DEFAULT_TIMEOUTS, DigitTimeouts
 from stasis_app.telephony.gateway import AriEvent, ChannelHandle
+from voice.engine import TtsEngine
 from voice.live import LIVE_PREFIX
 from voice.prompts import PromptBook
 
@@ -283,9 +284,16 @@ class FakeLiveSpeech:
 
     spoken: list[tuple[str, str]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    # voice.whole_phrase: per language, the kinds of number spoken whole (none).
+    whole_phrase: dict[str, frozenset[str]] = field(default_factory=dict)
+    engines: list[TtsEngine | None] = field(default_factory=list)  # each media's engine
 
-    async def media(self, call_id: str, text: str) -> str:
+    def whole(self, language: str) -> frozenset[str]:
+        return self.whole_phrase.get(language, frozenset())
+
+    async def media(self, call_id: str, text: str, engine: TtsEngine | None = None) -> str:
         self.spoken.append((call_id, text))
+        self.engines.append(engine)
         return f"{LIVE_URI}{call_id}/{text}"
 
     def forget(self, call_id: str) -> None:

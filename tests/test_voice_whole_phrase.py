@@ -1,0 +1,175 @@
+"""Numbers a language's fragments cannot keep the pace of are spoken whole at
+call time (``voice.whole_phrase``, issue 22): which kinds, per language; the
+offline engine of the call's language speaks them into the call's own
+folder, never an online engine, never the shared cache; fragments if it fails."""
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydub.generators import Sine
+
+from adapters.spec import Card, CardKind, CardStatus
+from stasis_app.config import load_settings
+from stasis_app.errors import ConfigError
+from stasis_app.flow.speech import value_keys
+from stasis_app.telephony.call import Call
+from stasis_app.telephony.gateway import ChannelHandle
+from tests.support.fake_call import FakeGateway, KeyedPrompts, finished
+from voice.cache import PromptCache
+from voice.chain import EngineChain
+from voice.engine import SynthesisError
+from voice.fragments import fragment_keys, fragment_texts
+from voice.languages import numbers
+from voice.live import LiveSpeech, phrase_key, phrase_words, speaks_customer_data
+
+pytestmark = pytest.mark.unit
+
+CHANNEL = "1700000000.7"
+
+
+def settings_of(tmp_path: Path, voice: str | None = None) -> Path:
+    config = tmp_path / "infolinia.yaml"
+    config.write_text("ari: {password: x}\n" + (f"voice: {voice}\n" if voice else ""))
+    return config
+
+
+def test_by_default_ukrainian_digits_and_english_digits_and_amounts_are_whole(
+    tmp_path: Path,
+) -> None:
+    voice = load_settings(settings_of(tmp_path), env={}).voice
+    assert voice.whole_phrase == {"uk": ["digits"], "en": ["digits", "amount"]}
+    live = LiveSpeech(tmp_path, Offline("pl"), voice.whole_phrase)
+    assert live.whole("pl") == frozenset()  # Polish fragments are within 1.25
+    assert live.whole("uk") == {"digits"}
+    assert live.whole("en") == {"digits", "amount"}
+
+
+def test_the_setting_is_per_language_and_a_wrong_one_names_file_and_field(
+    tmp_path: Path,
+) -> None:
+    config = settings_of(tmp_path, "{whole_phrase: {pl: [date], en: []}}")
+    assert load_settings(config, env={}).voice.whole_phrase == {"pl": ["date"], "en": []}
+    for wrong, field in (
+        ("{whole_phrase: {uk: [card]}}", "voice.whole_phrase.uk.0"),
+        ("{whole_phrase: {de: [digits]}}", "voice.whole_phrase.de"),
+        ("{whole_phrase: [digits]}", "voice.whole_phrase"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(settings_of(tmp_path, wrong), env={})
+        assert caught.value.field.startswith(field), caught.value.field
+        assert str(config) in str(caught.value)
+
+
+def test_the_kinds_chosen_are_one_phrase_and_the_others_stay_fragments() -> None:
+    uk, en = numbers("uk"), numbers("en")
+    digits = uk.digit_words("20261206")
+    assert value_keys("digits", "20261206", "uk", {"digits"}) == [phrase_key("digits", digits)]
+    # A card ending is digits; the card's own prompts stay.
+    card = Card("c", CardKind.DEBIT, "4821", CardStatus.ACTIVE)
+    assert value_keys("card", card, "uk", {"digits"}) == [
+        "card_debit",
+        "card_ending",
+        phrase_key("digits", uk.digit_words("4821")),
+    ]
+    amount = en.amount_words(Decimal("1234.56"))
+    assert value_keys("amount", "1234.56", "en", {"digits", "amount"}) == [
+        phrase_key("amount", amount)
+    ]
+    # Not chosen: the words as fragments, as before.
+    assert value_keys("amount", "1234.56", "uk", {"digits"}) == fragment_keys(
+        uk.amount_words(Decimal("1234.56"))
+    )
+    assert value_keys("digits", "4821", "pl") == fragment_keys(numbers("pl").digit_words("4821"))
+    key = phrase_key("amount", amount)
+    assert phrase_words(key) == ("amount", amount)
+    assert speaks_customer_data(key)  # never logged
+
+
+class Offline:
+    """An offline engine that writes a short tone for any text and notes each text."""
+
+    offline = True
+
+    def __init__(self, language: str, fails: bool = False) -> None:
+        self.identity = f"offline-{language}"
+        self.fails = fails
+        self.texts: list[str] = []
+
+    async def synthesize(self, text: str, out: Path) -> None:
+        self.texts.append(text)
+        if self.fails:
+            raise SynthesisError("the engine's process died")
+        Sine(220).to_audio_segment(duration=300).export(out, format="wav")
+
+
+class Online:
+    identity = "online-uk"
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def synthesize(self, text: str, out: Path) -> None:
+        self.texts.append(text)
+        raise AssertionError("customer data must never reach an online engine")
+
+
+def ukrainian_call(
+    tmp_path: Path, offline: Offline
+) -> tuple[Call, FakeGateway, ChannelHandle, Online]:
+    online = Online()
+    words = numbers("uk").FRAGMENT_WORDS
+    texts = {"card_blocked": "Картку заблоковано", **fragment_texts(words)}
+    # The language's chain has an online engine first: it speaks the prompts,
+    # but a number spoken whole must skip it for the offline one.
+    cache = PromptCache(tmp_path / "cache", EngineChain([online, offline]))
+    uk = KeyedPrompts(texts, cache)
+    pl = KeyedPrompts({"greeting": "Dzień dobry"}, PromptCache(tmp_path / "cache", Offline("pl")))
+    live = LiveSpeech(tmp_path / "live", Offline("pl"), {"uk": ["digits"]})
+    handle = ChannelHandle(channel_id=CHANNEL, line="130", caller="600")
+    gateway = FakeGateway()
+    call = Call(handle, gateway, pl, live, None, {"uk": uk})
+    call.use_language("uk")
+    return call, gateway, handle, online
+
+
+async def say_through(
+    call: Call, gateway: FakeGateway, handle: ChannelHandle, keys: list[str]
+) -> list[str]:
+    task = asyncio.create_task(call.say(keys))
+    while not gateway.played:
+        await asyncio.sleep(0.01)
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    assert await task is False
+    return gateway.played[0][0]
+
+
+async def test_a_ukrainian_reference_is_one_file_of_the_offline_engine_in_the_calls_folder(
+    tmp_path: Path,
+) -> None:
+    offline = Offline("uk")
+    call, gateway, handle, online = ukrainian_call(tmp_path, offline)
+    assert call.whole_phrase == {"digits"}
+    keys = ["card_blocked", *value_keys("digits", "20261206", "uk", call.whole_phrase)]
+    media = await say_through(call, gateway, handle, keys)
+    assert media[0] == "sound:prompt/card_blocked"
+    [spoken] = media[1:]
+    base = Path(spoken.removeprefix("sound:"))
+    assert base.parent == tmp_path / "live" / CHANNEL  # the call's own folder
+    assert base.with_suffix(".sln16").stat().st_size > 0
+    assert offline.texts == [" ".join(numbers("uk").digit_words("20261206"))]
+    assert online.texts == []  # never asked
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.sln16"))
+    call.live.forget(CHANNEL)  # type: ignore[union-attr]
+    assert not (tmp_path / "live" / CHANNEL).exists()
+
+
+async def test_if_the_offline_engine_fails_the_fragments_are_played(tmp_path: Path) -> None:
+    offline = Offline("uk", fails=True)
+    call, gateway, handle, online = ukrainian_call(tmp_path, offline)
+    keys = ["card_blocked", *value_keys("digits", "4821", "uk", call.whole_phrase)]
+    media = await say_through(call, gateway, handle, keys)
+    fragments = fragment_keys(numbers("uk").digit_words("4821"))
+    assert media == ["sound:prompt/card_blocked", *(f"sound:prompt/{k}" for k in fragments)]
+    assert offline.texts and online.texts == []
