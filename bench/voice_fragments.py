@@ -18,6 +18,14 @@ same conversion. Targets (issue 22): ratio <= 1.25, longest silence <= 100 ms.
 
 Asterisk adds a little between two files of one playback; the real call of
 ``tests/test_real_voice_fragments.py`` measures that on a recording.
+
+For the kinds a language speaks whole at call time instead (the defaults of
+``voice.whole_phrase``: Ukrainian digits, English digits and amounts), the
+value is also rendered as a call renders it (:class:`voice.live.LiveSpeech`:
+the offline engine, then the conversion for Asterisk, into a call's folder):
+its duration against the whole sentence ("phrase", should be 1.0) and the
+time that rendering takes (median of 3, in ms: what the caller waits for,
+unless the prompt before the number still plays).
 """
 
 import argparse
@@ -25,7 +33,9 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,9 +46,18 @@ from voice.convert import convert_for_asterisk
 from voice.espeak import EspeakEngine
 from voice.fragments import CONTINUING, DEFAULT_PAUSE_MS, FragmentShape
 from voice.languages import numbers
+from voice.live import DEFAULT_WHOLE_PHRASE, LiveSpeech
 from voice.pauses import SpeechSpan, pcm_span
 
 RATE = 16000  # .sln16
+# The bench's kinds of value as voice.whole_phrase names them.
+WHOLE_KIND = {
+    "amount": "amount",
+    "reference": "digits",
+    "card ending": "digits",
+    "callback number": "digits",
+    "date": "date",
+}
 
 
 def values(language: str) -> list[tuple[str, str, list[str]]]:
@@ -78,10 +97,23 @@ class Row:
     before_longest_silence_ms: int
     fragments_ms: int
     fragments_longest_silence_ms: int
+    # Spoken whole at call time (voice.whole_phrase), else None.
+    phrase_ms: int | None = None
+    phrase_longest_silence_ms: int | None = None
+    phrase_render_ms: float | None = None
 
     @property
     def ratio(self) -> float:
         return round(self.fragments_ms / self.whole_ms, 2)
+
+    @property
+    def phrase_ratio(self) -> float | None:
+        return None if self.phrase_ms is None else round(self.phrase_ms / self.whole_ms, 2)
+
+    @property
+    def heard_ratio(self) -> float:
+        """What a caller hears: the phrase when the kind is spoken whole."""
+        return self.ratio if self.phrase_ratio is None else self.phrase_ratio
 
     @property
     def before_ratio(self) -> float:
@@ -99,6 +131,8 @@ async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl"
     engine = EspeakEngine(language, speed)
     folder = scratch / f"cache-{language}-{speed}-{pause_ms}"
     cache = PromptCache(folder, engine, FragmentShape(pause_ms))
+    live = LiveSpeech(scratch / "live", engine)
+    whole_kinds: list[str] = list(dict(DEFAULT_WHOLE_PHRASE).get(language, []))  # type: ignore[call-overload]
     rows = []
     for kind, label, words in values(language):
         before = b"".join([await _pcm(cache, word, fragment=False) for word in words])
@@ -110,6 +144,18 @@ async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl"
         await asyncio.to_thread(convert_for_asterisk, raw, whole)
         whole_span = _span(whole.with_suffix(".sln16").read_bytes())
         before_span, after_span = _span(before), _span(after)
+        phrase_ms, phrase_silence_ms, render_ms = None, None, None
+        if WHOLE_KIND.get(kind) in whole_kinds:
+            times, spans = [], []
+            for _ in range(3):
+                started = time.perf_counter()
+                uri = await live.media("bench-call", " ".join(words))
+                times.append((time.perf_counter() - started) * 1000)
+                base = Path(uri.removeprefix("sound:"))
+                spans.append(_span(base.with_suffix(".sln16").read_bytes()))
+            phrase_ms, phrase_silence_ms = spans[-1].duration_ms, spans[-1].longest_pause_ms
+            render_ms = round(statistics.median(times), 1)
+            live.forget("bench-call")
         rows.append(
             Row(
                 kind,
@@ -121,6 +167,9 @@ async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl"
                 before_span.longest_pause_ms,
                 after_span.duration_ms,
                 after_span.longest_pause_ms,
+                phrase_ms,
+                phrase_silence_ms,
+                render_ms,
             )
         )
     return rows
@@ -168,10 +217,16 @@ def main() -> None:
                 {
                     "engine": engine,
                     "values": [
-                        {**asdict(r), "ratio": r.ratio, "before_ratio": r.before_ratio}
+                        {
+                            **asdict(r),
+                            "ratio": r.ratio,
+                            "before_ratio": r.before_ratio,
+                            "phrase_ratio": r.phrase_ratio,
+                        }
                         for r in rows
                     ],
                     "worst_ratio": max(r.ratio for r in rows),
+                    "worst_heard_ratio": max(r.heard_ratio for r in rows),
                     "worst_longest_silence_ms": max(r.fragments_longest_silence_ms for r in rows),
                 }
             )
@@ -186,7 +241,8 @@ def _print(engine: str, pause_ms: int, rows: list[Row]) -> None:
     print(
         f"  {'kind':16} {'value':28} {'whole':>6} {'silence':>8} {'before':>7} {'ratio':>6}"
         f" {'silence':>8}"
-        f" {'now':>6} {'ratio':>6} {'silence':>8}"
+        f" {'now':>6} {'ratio':>6} {'silence':>8} {'phrase':>7} {'ratio':>6} {'silence':>8}"
+        f" {'render':>7}"
     )
     for r in rows:
         print(
@@ -194,9 +250,16 @@ def _print(engine: str, pause_ms: int, rows: list[Row]) -> None:
             f" {r.before_ms:7} {r.before_ratio:6.2f}"
             f" {r.before_longest_silence_ms:8} {r.fragments_ms:6} {r.ratio:6.2f}"
             f" {r.fragments_longest_silence_ms:8}"
+            + (
+                f" {r.phrase_ms:7} {r.phrase_ratio:6.2f} {r.phrase_longest_silence_ms:8}"
+                f" {r.phrase_render_ms:7.1f}"
+                if r.phrase_ms is not None
+                else ""
+            )
         )
     print(
-        f"  worst: ratio {max(r.ratio for r in rows):.2f},"
+        f"  worst: ratio {max(r.ratio for r in rows):.2f}"
+        f" (as heard, phrases spoken whole: {max(r.heard_ratio for r in rows):.2f}),"
         f" longest silence {max(r.fragments_longest_silence_ms for r in rows)} ms\n"
     )
 
