@@ -4,8 +4,10 @@ offline engine of the call's language speaks them into the call's own
 folder, never an online engine, never the shared cache; fragments if it fails."""
 
 import asyncio
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydub.generators import Sine
@@ -13,10 +15,11 @@ from pydub.generators import Sine
 from adapters.spec import Card, CardKind, CardStatus
 from stasis_app.config import load_settings
 from stasis_app.errors import ConfigError
-from stasis_app.flow.speech import value_keys
+from stasis_app.flow.speech import SpokenValue, value_keys
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
-from tests.support.fake_call import FakeGateway, KeyedPrompts, finished
+from stasis_app.verbs.base import say
+from tests.support.fake_call import FakeCall, FakeGateway, KeyedPrompts, finished
 from voice.cache import PromptCache
 from voice.chain import EngineChain
 from voice.engine import SynthesisError
@@ -173,3 +176,29 @@ async def test_if_the_offline_engine_fails_the_fragments_are_played(tmp_path: Pa
     fragments = fragment_keys(numbers("uk").digit_words("4821"))
     assert media == ["sound:prompt/card_blocked", *(f"sound:prompt/{k}" for k in fragments)]
     assert offline.texts and online.texts == []
+
+
+async def test_a_verb_speaks_the_kinds_the_call_says_whole_and_the_rest_from_fragments() -> None:
+    day = date(2026, 11, 22)
+    # The prompts the call has: phrases are rendered for the call, not looked up.
+    call = FakeCall(prompts=["card_blocked", *fragment_keys(numbers("en").date_words(day))])
+    call.use_language("en")
+    call.whole_phrase = frozenset({"digits", "amount"})
+    values = {"reference": "482913", "balance": "12.50", "day": day}
+    ctx = SimpleNamespace(call=call, values=values)
+    items = [
+        "card_blocked",
+        SpokenValue(value="reference", kind="digits"),
+        SpokenValue(value="balance", kind="amount"),
+        SpokenValue(value="day", kind="date"),
+    ]
+    await say(ctx, items)  # type: ignore[arg-type]
+    en = numbers("en")
+    assert call.heard == [
+        [
+            "card_blocked",
+            phrase_key("digits", en.digit_words("482913")),
+            phrase_key("amount", en.amount_words(Decimal("12.50"))),
+            *fragment_keys(en.date_words(day)),
+        ]
+    ]

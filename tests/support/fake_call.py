@@ -29,7 +29,7 @@ from stasis_app.errors import AriRequestFailed, CallHungUp
 from stasis_app.telephony.call import DEFAULT_TIMEOUTS, DigitTimeouts
 from stasis_app.telephony.gateway import AriEvent, ChannelHandle
 from voice.engine import TtsEngine
-from voice.live import LIVE_PREFIX
+from voice.live import LIVE_PREFIX, PHRASE_PREFIX
 from voice.prompts import PromptBook
 
 PROMPT_URI = "sound:prompt/"
@@ -360,7 +360,8 @@ class FakeCall:
         self._must_be_in_the_app()
         if barge_in and (self._keys or self.interrupts):
             return True  # the caller already answered, as on the real call
-        missing = self.unknown_prompts(key for key in keys if not key.startswith(LIVE_PREFIX))
+        spoken_live = (LIVE_PREFIX, PHRASE_PREFIX)  # rendered for the call, not prompts
+        missing = self.unknown_prompts(key for key in keys if not key.startswith(spoken_live))
         if missing:
             raise KeyError(f"prompt {sorted(missing)[0]!r} is not rendered")
         self.heard.append(list(keys))
