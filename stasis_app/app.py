@@ -248,10 +248,11 @@ class InfoliniaApp:
                 tenant=served.tenant.id,
                 line=handle.line,
                 node=self.settings.node,
-                # A call picked up again after a reconnect starts the flow
-                # over: a record of its own beside the first part's.
+                # A call picked up again after a reconnect, or back from the
+                # dialplan on another line, starts a flow over: a record of its
+                # own beside the first part's (same channel).
                 call_id=f"{handle.channel_id}~{int(time.time())}"
-                if handle.resumed
+                if handle.resumed or handle.returned
                 else handle.channel_id,
                 flow=flow.source.name,
                 flow_version=flow.version,

@@ -16,10 +16,11 @@ from adapters.registry import AdapterRegistry, AdapterSetupError
 from plugin.manager import get_plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
-from stasis_app.flow.model import Flow, load_flow, load_flow_text
+from stasis_app.flow.model import Flow, State, load_flow, load_flow_text
 from stasis_app.queue.speech import QUEUE_PROMPTS
 from stasis_app.tenants import EngineChoice, LanguageOffer, Tenant
 from stasis_app.verbs.registry import VerbRegistry
+from stasis_app.verbs.webhook import WebhookParams
 from voice.apology import APOLOGY_TEXT, installed_base
 from voice.cache import PromptCache
 from voice.chain import EngineChain, EngineHealth
@@ -119,6 +120,8 @@ class Deployment:
         flow = load_flow_text(text, served.tenant.flow, verbs, served.prompts.texts, where)
         _check_queues(where, served.tenant, flow)
         _check_languages(where, served.tenant, flow)
+        seed = load_flow(served.tenant.flow, verbs, served.prompts.texts)
+        _check_webservices(where, served.tenant.flow, seed, flow)
         return flow
 
     def queue_tenants(self) -> list[tuple[Tenant, PromptBook]]:
@@ -371,6 +374,30 @@ def _check_languages(source: str, tenant: Tenant, flow: Flow) -> None:
             f"tenants.{tenant.id}.languages",
             f"the flow {tenant.flow.name} has no state with the 'language' verb to offer them",
         )
+
+
+def _webservice(state: State) -> tuple[str, str] | None:
+    """The webservice a state calls (its url and the variable holding its key)."""
+    params = state.params
+    return (params.url, params.secret_env) if isinstance(params, WebhookParams) else None
+
+
+def _check_webservices(where: str, seed_file: Path, seed: Flow, flow: Flow) -> None:
+    """A version from the store (saved on the admin page or imported) calls
+    only the webservices the bank's flow file calls, with the same key: an
+    admin who may publish may not send callers' values, nor requests signed
+    with another variable of this node's environment, anywhere else. The
+    file is the operator's: a new webservice starts there."""
+    allowed = {target for state in seed.states.values() if (target := _webservice(state))}
+    for name, state in flow.states.items():
+        target = _webservice(state)
+        if target is not None and target not in allowed:
+            raise ConfigError(
+                where,
+                f"states.{name}.params.url",
+                f"calls {target[0]} with the key in {target[1]}, which the bank's flow file "
+                f"({seed_file}) does not: a version may only call the webservices of that file",
+            )
 
 
 def _check_queues(source: str, tenant: Tenant, flow: Flow) -> None:

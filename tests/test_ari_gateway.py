@@ -499,7 +499,8 @@ async def test_a_call_back_from_the_dialplan_is_a_new_call_after_the_old_one_end
     first_ends = asyncio.Event()
 
     async def on_call(handle: ChannelHandle) -> None:
-        log.append(f"start {handle.line}")
+        # (returned: its call record gets an id of its own, beside the first's)
+        log.append(f"start {handle.line}" + (" returned" if handle.returned else ""))
         if handle.line == "140":
             await handle.events.get()  # its StasisEnd
             await first_ends.wait()  # its bookkeeping (records, the per-call folder)
@@ -520,4 +521,10 @@ async def test_a_call_back_from_the_dialplan_is_a_new_call_after_the_old_one_end
     assert log == ["start 140"]  # the second waits for the first to end
     first_ends.set()
     await wait_until(lambda: len(log) == 5)
-    assert log == ["start 140", "end 140", "start 141", "141 got ChannelDtmfReceived", "end 141"]
+    assert log == [
+        "start 140",
+        "end 140",
+        "start 141 returned",
+        "141 got ChannelDtmfReceived",
+        "end 141",
+    ]

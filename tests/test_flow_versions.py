@@ -32,6 +32,7 @@ from tests.support.stores import tampering
 pytestmark = pytest.mark.unit
 
 ECHO = (TEST_CONFIG.parent / "flows" / "echo.yaml").read_text()
+WEBHOOK = (TEST_CONFIG.parent / "flows" / "webhook.yaml").read_text()
 # The echo flow with its read-back saying another (existing) prompt.
 CHANGED = ECHO.replace("prompt: [you_entered,", "prompt: [invalid_choice,")
 # ... and one the checker refuses: its read-back plays a prompt that does not exist.
@@ -135,6 +136,34 @@ def test_a_draft_with_a_problem_is_kept_but_never_published(
     assert bad_yaml.problem is not None and "not valid YAML" in bad_yaml.problem.problem
     with pytest.raises(VersionError):
         flows.save_draft("alfa", "  \n", "anna", deployment.check_flow)
+
+
+def test_a_version_calls_only_the_webservices_of_the_banks_flow_file(
+    tmp_path: Path, store: Store, flows: FlowVersions
+) -> None:
+    """Publishing from the page must not let a bank's admin send callers'
+    values (a telekod gathered without ``secret``) to a server of their
+    choosing, nor sign requests with another variable of the node's
+    environment: a version's webhook states call only what the file calls."""
+    (tmp_path / "alfa.yaml").write_text(WEBHOOK)  # the bank's file calls its webservice
+    deployment = deployment_on(tmp_path, store.where)
+    flows.live = flows.prepare(deployment)
+    same = flows.save_draft(
+        "alfa", WEBHOOK + "# the same webservice\n", "anna", deployment.check_flow
+    )
+    assert same.problem is None
+    for changed in (
+        WEBHOOK.replace("http://127.0.0.1:18765/infolinia", "https://collector.invalid/x"),
+        WEBHOOK.replace("INFOLINIA_TEST_WEBHOOK_SECRET", "INFOLINIA_AUDIT_KEY"),
+    ):
+        draft = flows.save_draft("alfa", changed, "anna", deployment.check_flow)
+        assert draft.problem is not None, changed
+        assert draft.problem.field == "states.ask_bank.params.url"
+        assert "flow file" in draft.problem.problem
+        with pytest.raises(FlowRejected):
+            flows.publish("alfa", draft.number, "anna", deployment.check_flow)
+    live = flows.published("alfa")
+    assert live is not None and live.number == 1
 
 
 def test_publish_is_one_step_and_revert_publishes_an_old_text_anew(

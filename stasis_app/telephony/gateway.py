@@ -107,6 +107,7 @@ class ChannelHandle:
     line: str  # the dialled number, which picks the bank
     caller: str
     resumed: bool = False  # picked up again after the app (re)connected
+    returned: bool = False  # back from the dialplan (transferred to another line)
     events: asyncio.Queue[AriEvent] = field(default_factory=asyncio.Queue)
     # A channel the app made itself (an agent's or a supervisor's leg, a
     # snoop): its owner reads its events; on stop it is hung up, not handed
@@ -413,12 +414,13 @@ class AriGateway:
             return
         handle = self._calls.get(channel_id)
         kind = event.get("type")
+        returned = False
         if kind == "StasisEnd" and handle is not None and not handle.leg:
             self._left.add(channel_id)
         elif kind == "StasisStart" and channel_id in self._left:
             # Back from the dialplan (transferred to another line): a new call.
             self._left.discard(channel_id)
-            handle = None
+            handle, returned = None, True
         if handle is None:
             if event.get("type") == "StasisStart" and self._draining:
                 self._spawn(self._send_back(channel_id))
@@ -431,11 +433,11 @@ class AriGateway:
                     self.on_full()
                 self._spawn(self._send_back(channel_id))
             elif event.get("type") == "StasisStart":
-                self._start_call(
-                    ChannelHandle.from_channel(
-                        event["channel"], event.get("args") or [], resumed=False
-                    )
+                handle = ChannelHandle.from_channel(
+                    event["channel"], event.get("args") or [], resumed=False
                 )
+                handle.returned = returned
+                self._start_call(handle)
             return
         if event.get("type") == "ChannelDtmfReceived":
             event[RECEIVED_AT] = time.monotonic()
