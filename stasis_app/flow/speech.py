@@ -1,8 +1,8 @@
 """Turning what a flow says into prompt keys: static prompts by key, and
 customer data (amounts, dates, digits, cards) as pre-rendered word fragments.
 
-Numbers, amounts, dates and digits never become a sentence for a TTS engine
-or the cache: they are spoken word by word from fragments in the call's
+Numbers, amounts, dates and digits never become a sentence for an online
+TTS engine or the cache: they are spoken word by word from fragments in the call's
 language (:mod:`voice.polish`, :mod:`voice.ukrainian`,
 :mod:`voice.english`). The one free text, a counterparty, is spoken live
 (:mod:`voice.live`: offline engine, per-call files, never cached).
