@@ -321,6 +321,9 @@ class FakeCall:
     missing prompt does in the real prompt book.
     """
 
+    # The kinds of number spoken whole in the call's language (none; a test sets some).
+    whole_phrase: frozenset[str] = frozenset()
+
     def __init__(
         self,
         *,
@@ -340,7 +343,6 @@ class FakeCall:
         self.heard: list[list[str]] = []
         self.heard_in: list[str] = []  # the language of each of heard's prompts
         self.language = "pl"
-        self.whole_phrase: frozenset[str] = frozenset()  # numbers spoken whole (none)
         self.ended: str | None = None
         self.transferred_to: tuple[str, str] | None = None
         self._keys = list(keys)
