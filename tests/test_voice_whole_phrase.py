@@ -202,3 +202,17 @@ async def test_a_verb_speaks_the_kinds_the_call_says_whole_and_the_rest_from_fra
             *fragment_keys(en.date_words(day)),
         ]
     ]
+
+
+async def test_fragments_standing_in_for_a_phrase_never_overfill_a_play_request(
+    tmp_path: Path,
+) -> None:
+    call, gateway, handle, _ = ukrainian_call(tmp_path, Offline("uk", fails=True))
+    keys = [*["card_blocked"] * 15, *value_keys("digits", "20261206", "uk", call.whole_phrase)]
+    task = asyncio.create_task(call.say(keys))
+    for played in (1, 2):
+        while len(gateway.played) < played:
+            await asyncio.sleep(0.01)
+        handle.events.put_nowait(finished(gateway.played[-1][1]))
+    assert await task is False
+    assert [len(media) for media, _ in gateway.played] == [16, 7]  # 15 prompts + 8 digits

@@ -230,8 +230,12 @@ class Call:
                 media = await upcoming
                 if index + 1 < len(parts):
                     upcoming = asyncio.ensure_future(self._media_of(parts[index + 1], book))
-                if media and await self._play(media, first, len(keys), barge_in):
-                    return True
+                # A number whose fragments stand in for its phrase may make a
+                # part longer than one play request takes.
+                for start in range(0, len(media), MAX_MEDIA_PER_PLAYBACK):
+                    chunk = media[start : start + MAX_MEDIA_PER_PLAYBACK]
+                    if await self._play(chunk, first, len(keys), barge_in):
+                        return True
         finally:
             # A part the caller will not hear (a key stopped the prompt, a hangup):
             # stop rendering it, and take its outcome so none is left unread.
