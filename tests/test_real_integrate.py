@@ -1,11 +1,13 @@
 """Issue 25 on real SIP calls (SIPp, each from its own number, all at once):
 the bank's webservice (tests/support/webhook_server.py, on the bank flow's
 ``webservice`` state) makes the caller hear texts in no catalogue (a public
-one cached and replayed from the cache; a private one spoken live, never
-cached), transfers to a queue and to another of the bank's lines, and hands
-a known caller straight into card blocking (``set`` + ``goto``); a ``route``
-sends a caller on the bank's list (a file) one way, a withheld number
-another and anyone else a third; the bank flow's night branch plays outside the bank's hours."""
+one rendered by the bank's online engine, a stand-in that records what it
+is asked, cached and replayed from the cache; a private one spoken live,
+never cached, never asked of the online engine), transfers to a queue and
+to another of the bank's lines, and hands a known caller straight into card
+blocking (``set`` + ``goto``); a ``route`` sends a caller on the bank's list
+(a file) one way, a withheld number another and anyone else a third; the
+bank flow's night branch plays outside the bank's hours."""
 
 import asyncio
 import secrets
