@@ -164,13 +164,13 @@ def test_the_webservice_and_routes_drive_real_calls(
         assert said[name][1].startswith(f"sound:{deployment.live.root / channel}/")
         assert not (deployment.live.root / channel).exists()  # deleted at the call's end
     mine = normalize(private_text(NEWS_READER))
-    assert cache.cached(mine) is None
     # The bank's first engine is an online one (a stand-in recording every
     # text it is asked for): it rendered the public text, never the private one.
     assert not online.offline
     asked_online = [normalize(text) for text in requested(online.record)]
     assert normalize(webservice.announcement) in asked_online
     assert mine not in asked_online
+    assert cache.cached(mine) is None
     assert all(not list(cache.root.glob(f"*/{cache.key(mine, e)}*")) for e in cache.chain.engines)
     # Each text was heard to its end: the webservice was asked again (and
     # answered nothing more: the flow goes on).
