@@ -367,6 +367,13 @@ class Sandbox:
     def start_asterisk(self) -> None:
         if self.pid() is not None:
             return
+        if self.ping():
+            # Not ours (its pid file names none): ours could not bind ARI's and
+            # SIP's ports, and every test would talk to that one instead.
+            raise SandboxError(
+                f"an Asterisk this sandbox did not start already answers on {ARI_URL} "
+                "(ss -ltnp | grep 8088 shows its pid): stop it, then start the sandbox again"
+            )
         started = time.monotonic()
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         subprocess.run(

@@ -26,6 +26,10 @@ from voice.polish import digit_words
 TEST_CONFIG = Path(__file__).parent / "data" / "config" / "infolinia.yaml"
 # The audit trail's key for this test run (never a file in the repository).
 TEST_AUDIT_KEY = secrets.token_hex(32)
+# The test config names an engine of this plugin (the online stand-in): the
+# tests' own in-process deployments load it as the app does.
+TEST_PLUGINS = "tests.support.online_standin"
+os.environ["INFOLINIA_PLUGINS"] = TEST_PLUGINS  # for session fixtures too
 
 # The testkit's tests run pytest inside pytest (tests/test_testkit.py).
 # tests/support/stores.py: each test's state store, on SQLite and on PostgreSQL.
@@ -90,7 +94,7 @@ def app(
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
         "INFOLINIA_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),  # config/flows/bank.yaml's
         "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
-        "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
+        "INFOLINIA_PLUGINS": f"tests.support.faulty_adapters,{TEST_PLUGINS}",
         "INFOLINIA_AUDIT_KEY": TEST_AUDIT_KEY,
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # for that module
     }
@@ -177,3 +181,4 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("INFOLINIA_") and name != "INFOLINIA_SANDBOX_DIR":
             monkeypatch.delenv(name)
     monkeypatch.setenv("INFOLINIA_AUDIT_KEY", TEST_AUDIT_KEY)
+    monkeypatch.setenv("INFOLINIA_PLUGINS", TEST_PLUGINS)

@@ -5,6 +5,7 @@ serving a real call once a bank names all three in its config."""
 
 import asyncio
 import json
+import os
 import shutil
 import site
 import subprocess
@@ -100,6 +101,8 @@ def test_the_vendor_runs_the_testkit_on_the_installed_plugin(
             "no:cacheprovider",
         ],
         cwd=tmp_path,
+        # The vendor's environment: none of our tests' plugins (tests/conftest.py).
+        env={name: value for name, value in os.environ.items() if name != "INFOLINIA_PLUGINS"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -177,7 +177,13 @@ def test_call_simulator_prints_what_the_caller_heard(
             "--gap",
             "0.4",
         ],
-        env={**os.environ, "INFOLINIA_ARI_PASSWORD": sandbox.ari_password()},
+        env={
+            **os.environ,
+            "INFOLINIA_ARI_PASSWORD": sandbox.ari_password(),
+            # The test config's online stand-in (tests/conftest.py's TEST_PLUGINS):
+            # a console script does not have the repository on its path.
+            "PYTHONPATH": str(TEST_CONFIG.parents[3]),
+        },
         capture_output=True,
         text=True,
         timeout=60,

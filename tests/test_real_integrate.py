@@ -1,11 +1,13 @@
 """Issue 25 on real SIP calls (SIPp, each from its own number, all at once):
 the bank's webservice (tests/support/webhook_server.py, on the bank flow's
 ``webservice`` state) makes the caller hear texts in no catalogue (a public
-one cached and replayed from the cache; a private one spoken live, never
-cached), transfers to a queue and to another of the bank's lines, and hands
-a known caller straight into card blocking (``set`` + ``goto``); a ``route``
-sends a caller on the bank's list (a file) one way, a withheld number
-another and anyone else a third; the bank flow's night branch plays outside the bank's hours."""
+one rendered by the bank's online engine, a stand-in that records what it
+is asked, cached and replayed from the cache; a private one spoken live,
+never cached, never asked of the online engine), transfers to a queue and
+to another of the bank's lines, and hands a known caller straight into card
+blocking (``set`` + ``goto``); a ``route`` sends a caller on the bank's list
+(a file) one way, a withheld number another and anyone else a third; the
+bank flow's night branch plays outside the bank's hours."""
 
 import asyncio
 import secrets
@@ -21,6 +23,7 @@ from stasis_app.deployment import build_deployment
 from tests.conftest import TEST_CONFIG, SpokenPrompts
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari, Witness
+from tests.support.online_standin import OnlineStandin, requested
 from tests.support.sipp import sipp_call
 from tests.support.webhook_server import (
     KNOWN_CALLERS,
@@ -106,6 +109,9 @@ def test_the_webservice_and_routes_drive_real_calls(
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
     deployment = build_deployment(settings, with_adapters=False)
     cache = deployment.tenants["integrate"].prompts.cache
+    online = cache.chain.engines[0]
+    assert isinstance(online, OnlineStandin)
+    online.record.unlink(missing_ok=True)  # what the stand-in is asked from now on
     # A text in no catalogue, and never rendered before (by an earlier run).
     while cache.cached(normalize(webservice.announcement)) is not None:
         webservice.announcement = f"Lokata {secrets.randbelow(10**4)} procent."
@@ -158,6 +164,12 @@ def test_the_webservice_and_routes_drive_real_calls(
         assert said[name][1].startswith(f"sound:{deployment.live.root / channel}/")
         assert not (deployment.live.root / channel).exists()  # deleted at the call's end
     mine = normalize(private_text(NEWS_READER))
+    # The bank's first engine is an online one (a stand-in recording every
+    # text it is asked for): it rendered the public text, never the private one.
+    assert not online.offline
+    asked_online = [normalize(text) for text in requested(online.record)]
+    assert normalize(webservice.announcement) in asked_online
+    assert mine not in asked_online
     assert cache.cached(mine) is None
     assert all(not list(cache.root.glob(f"*/{cache.key(mine, e)}*")) for e in cache.chain.engines)
     # Each text was heard to its end: the webservice was asked again (and

@@ -25,7 +25,7 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.store import StaleEdit
 from stasis_app.telephony.live_calls import CallRegistry
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, TEST_PLUGINS
 from tests.support.isolated_admin import isolated_prompt_admin
 from voice import recording
 from voice.recording import BadRecording, import_recording
@@ -238,6 +238,7 @@ def test_the_command_line_records_a_prompt(tmp_path: Path, talent: bytes) -> Non
     env = {
         "INFOLINIA_STATE": str(tmp_path / "state.sqlite"),
         "INFOLINIA_PROMPT_DIR": str(tmp_path / "prompts"),
+        "INFOLINIA_PLUGINS": TEST_PLUGINS,  # the test config's online stand-in
         "PATH": "/usr/bin:/bin",
     }
     base = [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "prompts"]

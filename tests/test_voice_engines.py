@@ -12,6 +12,7 @@ from stasis_app.cli import main
 from stasis_app.config import load_settings
 from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import ConfigError
+from tests.support.online_standin import OnlineStandin
 from voice.apology import APOLOGY_TEXT
 from voice.espeak import EspeakEngine
 from voice.gtts_engine import GttsEngine
@@ -136,13 +137,17 @@ def test_the_shipped_config_speaks_gtts_then_espeak_and_live_text_only_offline(
 
 
 def test_the_test_config_speaks_espeak_only() -> None:
-    """Except its one bank that starts with gTTS (unreachable: it falls back)."""
+    """Except its one bank that starts with gTTS (unreachable: it falls back),
+    and the integrate bank's online stand-in, which speaks as espeak-ng does."""
     settings = load_settings(
         REPO / "tests" / "data" / "config" / "infolinia.yaml", env={}, resolve_secrets=False
     )
     deployment = build_deployment(settings, with_adapters=False)
     online = deployment.tenants.pop("online_voice").prompts.cache.chain.engines
     assert [type(engine) for engine in online] == [GttsEngine, EspeakEngine]
+    standin, espeak = deployment.tenants.pop("integrate").prompts.cache.chain.engines
+    assert isinstance(standin, OnlineStandin) and not standin.offline
+    assert isinstance(espeak, EspeakEngine) and standin.identity == espeak.identity
     for book in deployment.all_books():
         [engine] = book.cache.chain.engines
         assert isinstance(engine, EspeakEngine) and engine.speed == 300

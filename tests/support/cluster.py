@@ -22,7 +22,7 @@ from devtools.cluster_node import KAMAILIO_LISTEN, Node, log_entries
 from devtools.postgres import Postgres
 from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
-from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG
+from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG, TEST_PLUGINS
 from tests.support.ari_client import Ari
 from tests.support.reference_core import SECRET as CORE_SECRET
 from tests.support.sipp import SCENARIOS, SippResult, free_udp_port, sipp_call
@@ -47,11 +47,11 @@ class Served:
 
 def app_env() -> dict[str, str]:
     """What the tests' own app gets (tests/conftest.py): the faulty adapters'
-    plugin, the test servers' secrets, this run's audit key."""
+    plugin and the online stand-in's, the test servers' secrets, this run's audit key."""
     return {
         "INFOLINIA_TEST_WEBHOOK_SECRET": WEBHOOK_SECRET.decode(),
         "INFOLINIA_TEST_CORE_SECRET": CORE_SECRET.decode(),
-        "INFOLINIA_PLUGINS": "tests.support.faulty_adapters",
+        "INFOLINIA_PLUGINS": f"tests.support.faulty_adapters,{TEST_PLUGINS}",
         "INFOLINIA_AUDIT_KEY": TEST_AUDIT_KEY,
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
