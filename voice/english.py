@@ -10,7 +10,9 @@ English writes it, the same for one and many; one "grosz", many "groszy").
 """
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from voice.money import zloty_and_grosze
 
 UNITS = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -81,9 +83,8 @@ def amount_words(amount: Decimal) -> list[str]:
 
     Groszy are said only when there are some; 0.01 is "zero zloty one grosz".
     """
-    cents = int((abs(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    zloty, grosze = divmod(cents, 100)
-    words = [MINUS] if amount < 0 and cents else []
+    negative, zloty, grosze = zloty_and_grosze(amount)
+    words = [MINUS] if negative else []
     words += [*number_words(zloty), ZLOTY]
     if grosze:
         words += [*number_words(grosze), GROSZ[0] if grosze == 1 else GROSZ[1]]

@@ -11,11 +11,13 @@ rendered once like any static prompt, under the key :func:`fragment_key`.
 """
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-# Re-exported: the key of a word, whatever its language (voice.fragments).
+# (FRAGMENT_PREFIX and fragment_key are re-exported: the key of a word,
+# whatever its language, is voice.fragments'.)
 from voice.fragments import FRAGMENT_PREFIX as FRAGMENT_PREFIX
 from voice.fragments import fragment_key as fragment_key
+from voice.money import zloty_and_grosze
 
 UNITS = (
     "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć",
@@ -131,9 +133,8 @@ def amount_words(amount: Decimal) -> list[str]:
 
     Grosze are said only when there are some; 0.01 is "zero złotych, jeden grosz".
     """
-    cents = int((abs(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    zloty, grosze = divmod(cents, 100)
-    words = [MINUS] if amount < 0 and cents else []
+    negative, zloty, grosze = zloty_and_grosze(amount)
+    words = [MINUS] if negative else []
     words += [*number_words(zloty), plural_form(zloty, ZLOTY)]
     if grosze:
         words += [*number_words(grosze), plural_form(grosze, GROSZ)]

@@ -11,7 +11,9 @@ is "одна тисяча".
 """
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from voice.money import zloty_and_grosze
 
 UNITS = (
     "нуль", "один", "два", "три", "чотири", "п'ять", "шість", "сім", "вісім", "дев'ять",
@@ -118,9 +120,8 @@ def amount_words(amount: Decimal) -> list[str]:
 
     Groszy are said only when there are some; 0.01 is "нуль злотих один грош".
     """
-    cents = int((abs(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    zloty, grosze = divmod(cents, 100)
-    words = [MINUS] if amount < 0 and cents else []
+    negative, zloty, grosze = zloty_and_grosze(amount)
+    words = [MINUS] if negative else []
     words += [*number_words(zloty), plural_form(zloty, ZLOTY)]
     if grosze:
         words += [*number_words(grosze), plural_form(grosze, GROSZ)]

@@ -84,14 +84,8 @@ class FlowVersionRoutes:
     async def _answer(self, request: web.Request, work: Callable[[], Any]) -> web.Response:
         try:
             result = await self._run(request, work)
-        except UnknownVersion as exc:
-            return _error(404, str(exc))
-        except StaleVersion as exc:
-            return _error(409, str(exc))
-        except FlowRejected as exc:
-            return _error(422, str(exc), problem=asdict(exc.problem))
         except VersionError as exc:
-            return _error(400, str(exc))
+            return _refused(exc)
         return web.json_response(result, status=201 if request.method == "POST" else 200)
 
     async def _overview(self, request: web.Request) -> web.Response:
@@ -210,15 +204,20 @@ class FlowVersionRoutes:
             return _error(404, "no such bank")
         try:
             version = await self.flows.change_live(deployment, work)
-        except UnknownVersion as exc:
-            return _error(404, str(exc))
-        except StaleVersion as exc:
-            return _error(409, str(exc))
-        except FlowRejected as exc:
-            return _error(422, str(exc), problem=asdict(exc.problem))
         except VersionError as exc:
-            return _error(400, str(exc))
+            return _refused(exc)
         return web.json_response(version.summary())
+
+
+def _refused(exc: VersionError) -> web.Response:
+    """What the page is told when a version cannot be read, saved or published."""
+    if isinstance(exc, UnknownVersion):
+        return _error(404, str(exc))
+    if isinstance(exc, StaleVersion):
+        return _error(409, str(exc))
+    if isinstance(exc, FlowRejected):
+        return _error(422, str(exc), problem=asdict(exc.problem))
+    return _error(400, str(exc))
 
 
 def _with_text(version: Any) -> dict[str, Any]:
