@@ -22,10 +22,11 @@ Asterisk adds a little between two files of one playback; the real call of
 For the kinds a language speaks whole at call time instead (the defaults of
 ``voice.whole_phrase``: Ukrainian digits, English digits and amounts), the
 value is also rendered as a call renders it (:class:`voice.live.LiveSpeech`:
-the offline engine, then the conversion for Asterisk, into a call's folder):
-its duration against the whole sentence ("phrase", should be 1.0) and the
-time that rendering takes (median of 3, in ms: what the caller waits for,
-unless the prompt before the number still plays).
+the offline engine, then the in-process conversion for Asterisk,
+:mod:`voice.slin`, into a call's folder): its duration against the whole
+sentence ("phrase", should be 1.0) and the time that rendering takes (median
+of 3, in ms; the call renders it while the prompt before the number plays,
+``bench/voice_phrase_wait.py`` measures what the caller waits).
 """
 
 import argparse
@@ -120,8 +121,8 @@ class Row:
         return round(self.before_ms / self.whole_ms, 2)
 
 
-def _span(pcm: bytes) -> SpeechSpan:
-    span = pcm_span(pcm, RATE)
+def _span(pcm: bytes, rate: int = RATE) -> SpeechSpan:
+    span = pcm_span(pcm, rate)
     if span is None:
         raise RuntimeError("the engine produced silence")
     return span
@@ -151,8 +152,9 @@ async def measure(speed: int, pause_ms: int, scratch: Path, language: str = "pl"
                 started = time.perf_counter()
                 uri = await live.media("bench-call", " ".join(words))
                 times.append((time.perf_counter() - started) * 1000)
-                base = Path(uri.removeprefix("sound:"))
-                spans.append(_span(base.with_suffix(".sln16").read_bytes()))
+                # voice.slin: espeak-ng's 22050 Hz doubled to 44100 (.sln44).
+                played = Path(uri.removeprefix("sound:")).with_suffix(".sln44")
+                spans.append(_span(played.read_bytes(), 44100))
             phrase_ms, phrase_silence_ms = spans[-1].duration_ms, spans[-1].longest_pause_ms
             render_ms = round(statistics.median(times), 1)
             live.forget("bench-call")

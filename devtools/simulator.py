@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from stasis_app.config import AriSettings
+from voice.live import shown_words
 
 
 @dataclass
@@ -189,7 +190,9 @@ class CallSimulator:
                     uri = playback["media_uri"]
                     text = self.prompt_texts.get(uri, uri)
                     if "/live/" in uri:  # customer text rendered for this call only
-                        text = "(spoken live)"
+                        # A number spoken whole is named by its words, as a
+                        # fragment is by its word; a name stays unnamed.
+                        text = shown_words(uri) or "(spoken live)"
                     transcript.steps.append(Step(now(), "prompt", text))
                 playing.add(playback["id"])
                 quiet_since = None

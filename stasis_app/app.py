@@ -416,6 +416,7 @@ class InfoliniaApp:
         finally:
             if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
+            call.stop_rendering()
             self.deployment.live.forget(call.channel_id)
             self.calls.ended(handle.channel_id)
             self.calls_served += 1

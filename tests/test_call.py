@@ -287,26 +287,33 @@ class SlowLiveSpeech:
 
 
 async def test_a_long_historys_names_render_together_and_ahead_of_their_part() -> None:
-    """A history too long for one playback: the names of the part that plays
-    next are rendered while the part before it plays, all at once, so the
-    caller hears no silence between parts. (Before, each part's names were
-    rendered one after another, and only once the part before had ended: on a
-    busy machine, seconds of silence in the middle of a history.)"""
+    """A history too long for one playback: the names render all at once,
+    those of the next part too, while the intro plays; the caller hears no
+    silence between parts. (Before, each part's names were rendered one after
+    another, and only once the part before had ended: on a busy machine,
+    seconds of silence in the middle of a history.)"""
     handle = ChannelHandle(channel_id="c1", line="100", caller="600")
     gateway, log = FakeGateway(), list[str]()
     call = Call(handle, gateway, FakePrompts(), SlowLiveSpeech(log))  # type: ignore[arg-type]
-    first = ["history_intro", *(f"live:Name{n}" for n in range(15))]  # 16: one playback
-    task = asyncio.create_task(call.say([*first, "live:Later1", "live:Later2"]))
+    names = [f"live:Name{n}" for n in range(15)]
+    task = asyncio.create_task(call.say(["history_intro", *names, "live:Later1", "live:Later2"]))
     while not gateway.played:
         await asyncio.sleep(0.01)
-    renders = [entry for entry in log if entry.startswith("render ")]
-    assert log.index("rendered Name0") > len(renders) - 3  # the names started together
-    await asyncio.sleep(0.2)  # the first part is still playing
+    # The intro plays while every name renders: none had finished when it started.
+    assert gateway.played[0][0] == ["sound:/prompts/history_intro"]
+    assert len([entry for entry in log if entry.startswith("render ")]) == 17
+    assert not any(entry.startswith("rendered ") for entry in log)
+    await asyncio.sleep(0.2)  # the intro is still playing
     assert "rendered Later2" in log  # the next part is ready before it is needed
-    handle.events.put_nowait(finished(gateway.played[0][1]))
-    await asyncio.sleep(0.01)
-    assert gateway.played[1][0] == ["sound:/live/Later1", "sound:/live/Later2"]
-    handle.events.put_nowait(finished(gateway.played[1][1]))
+    for part in (1, 2):
+        handle.events.put_nowait(finished(gateway.played[part - 1][1]))
+        while len(gateway.played) <= part:
+            await asyncio.sleep(0.01)
+    assert gateway.played[1][0] == [f"sound:/live/Name{n}" for n in range(15)] + [
+        "sound:/live/Later1"
+    ]
+    assert gateway.played[2][0] == ["sound:/live/Later2"]
+    handle.events.put_nowait(finished(gateway.played[2][1]))
     assert await task is False
 
 
@@ -320,4 +327,5 @@ async def test_a_prompt_stopped_by_a_key_stops_rendering_what_comes_after() -> N
         await asyncio.sleep(0.01)
     handle.events.put_nowait(dtmf("1"))
     assert await task is True
+    await asyncio.sleep(0.1)  # longer than a render takes
     assert len(gateway.played) == 1 and "rendered Later" not in log

@@ -1,11 +1,11 @@
 """A caller who picks Ukrainian or English at the greeting hears the whole
 card-blocking path in that language, the card ending and the reference read
-back in that language (issue 22): with the shipped ``voice.whole_phrase``
-both languages speak digits whole, so each is one file rendered for the call
-by the language's offline engine (the transcript says "(spoken live)"; what
-it says is customer data, in no log: tests/test_voice_whole_phrase.py checks
-the words and the engine); a language that reads digits from fragments has
-them checked word by word.
+back in that language (issue 22). With the shipped ``voice.whole_phrase``
+both languages speak digits whole: each number is one file rendered for the
+call by the language's offline engine, and the transcript names it by its
+words (kept beside it for the call, :func:`voice.live.shown_words`), which
+must be that language's digits; a language that reads digits from fragments
+has them checked word by word.
 
 Two real calls at once to the test bank that offers both (line 130, key 8
 for Ukrainian, 7 for English). Every prompt the line plays is named by its
@@ -33,7 +33,6 @@ pytestmark = pytest.mark.asterisk
 LINE = "130"
 TENANT = "przemysl"
 DIGITS = {"uk": ukrainian.UNITS[:10], "en": english.UNITS[:10]}
-LIVE = "(spoken live)"  # how the simulator names a file rendered for one call
 
 
 def named_simulator(sandbox: Sandbox) -> CallSimulator:
@@ -62,6 +61,12 @@ def reference_read(played: list[str], language: str) -> str:
             break
         digits += str(DIGITS[language].index(word))
     return digits
+
+
+def digits_of(shown: str, language: str) -> str:
+    """The digits a number spoken whole says, from the words the transcript
+    shows for it (each must be one of ``language``'s digit words)."""
+    return "".join(str(DIGITS[language].index(word)) for word in shown.split(" "))
 
 
 def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
@@ -98,7 +103,8 @@ def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
         # Polish greeting, then each language offered in its own words.
         assert played[:3] == ["pl:greeting", "uk:language_offer", "en:language_offer"], played
         after = played[3:]
-        assert after and all(n.startswith(f"{language}:") or n == LIVE for n in after), after
+        # Every prompt is the language's; the numbers spoken whole are words.
+        assert after and all(n.startswith(f"{language}:") or ":" not in n for n in after), after
         for key in ("main_menu", "ask_customer_number", "block_menu", "confirm_card_block"):
             assert f"{language}:{key}" in after
         state = bank.snapshot(customer)
@@ -109,10 +115,12 @@ def test_a_ukrainian_and_an_english_caller_block_a_card_in_their_language(
         confirm = after.index(f"{language}:confirm_card_block")
         blocked = after.index(f"{language}:card_blocked")
         if "digits" in settings.voice.whole_phrase.get(language, []):  # type: ignore[call-overload]
-            # The card ending, then the reference: each one phrase spoken whole.
-            assert after[confirm - 2 : confirm] == [f"{language}:card_ending", LIVE], after
-            assert after[blocked + 1] == LIVE, after
-            assert after.count(LIVE) == 2, after
+            # The card ending, then the reference: each one phrase spoken whole,
+            # named by its words, which are the language's digits.
+            assert after[confirm - 2] == f"{language}:card_ending", after
+            assert digits_of(after[confirm - 1], language) == card, after
+            assert digits_of(after[blocked + 1], language) == block["reference"], after
+            assert not any(n.startswith("(spoken live") for n in after), after
         else:
             # The chosen card's ending and the reference, in the language's digits.
             spoken = fragment_keys(numbers(language).digit_words(card))

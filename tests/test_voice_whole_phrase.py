@@ -15,17 +15,19 @@ from pydub.generators import Sine
 from adapters.spec import Card, CardKind, CardStatus
 from stasis_app.config import load_settings
 from stasis_app.errors import ConfigError
+from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import SpokenValue, value_keys
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
 from stasis_app.verbs.base import say
+from stasis_app.verbs.choose import Choose, ChooseParams
 from tests.support.fake_call import FakeCall, FakeGateway, KeyedPrompts, finished
 from voice.cache import PromptCache
 from voice.chain import EngineChain
 from voice.engine import SynthesisError
 from voice.fragments import fragment_keys, fragment_texts
 from voice.languages import numbers
-from voice.live import LiveSpeech, phrase_key, phrase_words, speaks_customer_data
+from voice.live import LiveSpeech, phrase_key, phrase_words, shown_words, speaks_customer_data
 
 pytestmark = pytest.mark.unit
 
@@ -137,15 +139,27 @@ def ukrainian_call(
     return call, gateway, handle, online
 
 
+async def playbacks_of(
+    call: Call, gateway: FakeGateway, handle: ChannelHandle, keys: list[str]
+) -> list[list[str]]:
+    """The media of each playback ``call.say(keys)`` made, each finished as
+    Asterisk finishes a prompt."""
+    task = asyncio.create_task(call.say(keys))
+    done = 0
+    while not task.done():
+        if len(gateway.played) > done:
+            handle.events.put_nowait(finished(gateway.played[done][1]))
+            done += 1
+        await asyncio.sleep(0.005)
+    assert await task is False
+    return [media for media, _ in gateway.played]
+
+
 async def say_through(
     call: Call, gateway: FakeGateway, handle: ChannelHandle, keys: list[str]
 ) -> list[str]:
-    task = asyncio.create_task(call.say(keys))
-    while not gateway.played:
-        await asyncio.sleep(0.01)
-    handle.events.put_nowait(finished(gateway.played[0][1]))
-    assert await task is False
-    return gateway.played[0][0]
+    """Everything ``call.say(keys)`` played, in order, whatever the playbacks."""
+    return [uri for media in await playbacks_of(call, gateway, handle, keys) for uri in media]
 
 
 async def test_a_ukrainian_reference_is_one_file_of_the_offline_engine_in_the_calls_folder(
@@ -160,7 +174,8 @@ async def test_a_ukrainian_reference_is_one_file_of_the_offline_engine_in_the_ca
     [spoken] = media[1:]
     base = Path(spoken.removeprefix("sound:"))
     assert base.parent == tmp_path / "live" / CHANNEL  # the call's own folder
-    assert base.with_suffix(".sln16").stat().st_size > 0
+    [audio] = [path for path in base.parent.iterdir() if path.suffix.startswith(".sln")]
+    assert audio.stem == base.name and audio.stat().st_size > 0
     assert offline.texts == [" ".join(numbers("uk").digit_words("20261206"))]
     assert online.texts == []  # never asked
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.sln16"))
@@ -209,10 +224,120 @@ async def test_fragments_standing_in_for_a_phrase_never_overfill_a_play_request(
 ) -> None:
     call, gateway, handle, _ = ukrainian_call(tmp_path, Offline("uk", fails=True))
     keys = [*["card_blocked"] * 15, *value_keys("digits", "20261206", "uk", call.whole_phrase)]
+    played = await playbacks_of(call, gateway, handle, keys)
+    assert all(len(media) <= 16 for media in played)
+    assert sum(map(len, played)) == 15 + 8  # 15 prompts + 8 digits' fragments
+
+
+class Gated(Offline):
+    """An offline engine that speaks only once the test lets it (``release``)."""
+
+    def __init__(self, language: str, fails: bool = False) -> None:
+        super().__init__(language, fails)
+        self.release = asyncio.Event()
+
+    async def synthesize(self, text: str, out: Path) -> None:
+        await self.release.wait()
+        await super().synthesize(text, out)
+
+
+async def rendered(folder: Path, count: int = 1) -> None:
+    """Until ``count`` files spoken for the call are in its folder."""
+    while not folder.exists() or len(list(folder.glob("t*.sln*"))) < count:
+        await asyncio.sleep(0.005)
+
+
+async def test_a_phrase_prepared_ahead_plays_at_once_with_the_prompts_around_it(
+    tmp_path: Path,
+) -> None:
+    offline = Offline("uk")
+    call, gateway, handle, _ = ukrainian_call(tmp_path, offline)
+    ending = value_keys("digits", "4821", "uk", call.whole_phrase)
+    call.prepare(["card_blocked", *ending])  # e.g. while the list of cards plays
+    await rendered(tmp_path / "live" / CHANNEL)
+    for _ in range(2):  # read in the list, then again before the confirmation
+        gateway.played.clear()
+        played = await playbacks_of(call, gateway, handle, ["card_blocked", *ending])
+        [[prompt, phrase]] = played  # one play request: nothing waited for
+        assert prompt == "sound:prompt/card_blocked" and "/live/" in phrase
+    assert offline.texts == [" ".join(numbers("uk").digit_words("4821"))]  # rendered once
+
+
+async def test_a_phrase_not_ready_yet_lets_the_prompt_before_it_play_meanwhile(
+    tmp_path: Path,
+) -> None:
+    offline = Gated("uk")
+    call, gateway, handle, _ = ukrainian_call(tmp_path, offline)
+    keys = ["card_blocked", *value_keys("digits", "20261206", "uk", call.whole_phrase)]
     task = asyncio.create_task(call.say(keys))
-    for played in (1, 2):
-        while len(gateway.played) < played:
-            await asyncio.sleep(0.01)
-        handle.events.put_nowait(finished(gateway.played[-1][1]))
+    while not gateway.played:
+        await asyncio.sleep(0.005)
+    # The caller hears "card blocked" while the reference is still being spoken.
+    assert gateway.played[0][0] == ["sound:prompt/card_blocked"]
+    assert not list((tmp_path / "live" / CHANNEL).glob("t*.sln*"))
+    offline.release.set()
+    await rendered(tmp_path / "live" / CHANNEL)
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    while len(gateway.played) < 2:
+        await asyncio.sleep(0.005)
+    [phrase] = gateway.played[1][0]
+    assert shown_words(phrase) == " ".join(numbers("uk").digit_words("20261206"))
+    handle.events.put_nowait(finished(gateway.played[1][1]))
     assert await task is False
-    assert [len(media) for media, _ in gateway.played] == [16, 7]  # 15 prompts + 8 digits
+
+
+async def test_a_failed_render_is_its_fragments_right_after_the_prompt_before_it(
+    tmp_path: Path,
+) -> None:
+    fragments = [f"sound:prompt/{k}" for k in fragment_keys(numbers("uk").digit_words("4821"))]
+    for prepared in (False, True):
+        offline = Gated("uk", fails=True)
+        call, gateway, handle, _ = ukrainian_call(tmp_path / str(prepared), offline)
+        keys = ["card_blocked", *value_keys("digits", "4821", "uk", call.whole_phrase)]
+        if prepared:
+            call.prepare(keys)
+            offline.release.set()
+            while not offline.texts:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.01)
+        else:
+            asyncio.get_running_loop().call_later(0.05, offline.release.set)
+        played = await playbacks_of(call, gateway, handle, keys)
+        # No playback is empty and nothing is missing: the caller is never in silence.
+        assert all(played) and [uri for media in played for uri in media] == [
+            "sound:prompt/card_blocked",
+            *fragments,
+        ]
+        assert len(played) == (1 if prepared else 2)
+
+
+async def test_the_words_of_a_number_spoken_whole_are_shown_beside_it_but_a_name_is_not(
+    tmp_path: Path,
+) -> None:
+    live = LiveSpeech(tmp_path / "live", Offline("uk"))
+    number = await live.media(CHANNEL, "чотири вісім два один", shown=True)
+    name = await live.media(CHANNEL, "Jan Kowalski")
+    assert shown_words(number) == "чотири вісім два один"
+    assert shown_words(name) is None  # customer text that is not a number: unnamed
+    words = Path(number.removeprefix("sound:")).with_suffix(".words")
+    assert words.stat().st_mode & 0o077 == 0  # the app's user only; Asterisk never reads it
+    live.forget(CHANNEL)
+    assert shown_words(number) is None  # gone with the call
+
+
+async def test_choose_has_every_cards_ending_rendered_before_the_caller_picks() -> None:
+    cards = [
+        Card("c1", CardKind.DEBIT, "1111", CardStatus.ACTIVE),
+        Card("c2", CardKind.CREDIT, "3333", CardStatus.ACTIVE),
+    ]
+    call = FakeCall(keys="2")  # typed over the list: it is not read
+    call.use_language("uk")
+    call.whole_phrase = frozenset({"digits"})
+    ctx = CallContext(call=call, tenant=None, bank=None)  # type: ignore[arg-type]
+    ctx.values["cards"] = cards
+    event = await Choose().run(
+        ctx, ChooseParams(prompt=["choose_card"], items="cards", into="card")
+    )
+    assert event == "chosen" and ctx.values["card"] is cards[1]
+    uk = numbers("uk")
+    assert call.prepared == [phrase_key("digits", uk.digit_words(c.last4)) for c in cards]

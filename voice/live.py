@@ -8,7 +8,9 @@ cannot reach the whole sentence's pace (``voice.whole_phrase``: Ukrainian
 digits, English digits and amounts; docs/performance.md): the flow hands a
 *phrase* key (:func:`phrase_key`) and the call renders its words as one
 sentence with the language's offline engine, or plays the fragments if that
-fails (:meth:`stasis_app.telephony.call.Call.say`)."""
+fails (:meth:`stasis_app.telephony.call.Call.say`). A number's words, unlike
+a name, are kept beside its audio for the call simulator's transcript, as a
+fragment's word is named there (:func:`shown_words`); neither is logged."""
 
 import asyncio
 import itertools
@@ -22,6 +24,7 @@ from typing import Literal
 from voice.convert import convert_for_asterisk
 from voice.engine import SynthesisError, TtsEngine
 from voice.polish import FRAGMENT_PREFIX
+from voice.slin import write_slin
 
 # A prompt key of customer text spoken live (what Call.say hands to LiveSpeech).
 LIVE_PREFIX = "live:"
@@ -48,6 +51,8 @@ DEFAULT_WHOLE_PHRASE: dict[WholeLanguage, list[WholeKind]] = {
 
 # A prompt key of a number spoken whole at call time: "phrase:digits:four two".
 PHRASE_PREFIX = "phrase:"
+# Next to a number spoken whole, its words (LiveSpeech.media(shown=True)).
+WORDS_SUFFIX = ".words"
 
 
 def phrase_key(kind: str, words: Sequence[str]) -> str:
@@ -91,9 +96,18 @@ class LiveSpeech:
         """The kinds of number (digits, amount, date) spoken whole in ``language``."""
         return self.whole_phrase.get(language, frozenset())
 
-    async def media(self, call_id: str, text: str, engine: TtsEngine | None = None) -> str:
+    async def media(
+        self, call_id: str, text: str, engine: TtsEngine | None = None, *, shown: bool = False
+    ) -> str:
         """Render ``text`` for one call (with ``engine``, an offline one, when
-        given: a language's own; else the deployment's); returns its media URI."""
+        given: a language's own; else the deployment's); returns its media URI.
+
+        The engine's WAV is made playable in-process (:func:`voice.slin.write_slin`,
+        a few ms; ffmpeg only for audio it does not take). With ``shown`` (a
+        number's words, never a name) the text is also kept next to the audio
+        as ``NAME.words`` (:func:`shown_words`), so a listener's transcript
+        names what played as it names a fragment's word; the call's folder,
+        and that file with it, is deleted when the call ends."""
         engine = engine or self.engine
         _must_be_offline(engine)
         folder = self._folder(call_id)
@@ -103,7 +117,11 @@ class LiveSpeech:
         with tempfile.TemporaryDirectory(prefix="infolinia-live-") as work:
             raw = Path(work) / "speech.wav"
             await engine.synthesize(text, raw)
-            await asyncio.to_thread(convert_for_asterisk, raw, base)
+            if shown:
+                words = base.with_suffix(WORDS_SUFFIX)
+                words.touch(mode=0o600)  # for the app's user only: Asterisk never reads it
+                words.write_text(text, encoding="utf-8")
+            await asyncio.to_thread(_playable, raw, base)
         return f"sound:{base}"
 
     def forget(self, call_id: str) -> None:
@@ -118,6 +136,22 @@ class LiveSpeech:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", call_id):
             raise ValueError("not a channel id")
         return self.root / call_id
+
+
+def _playable(raw: Path, base: Path) -> None:
+    if write_slin(raw, base) is None:
+        convert_for_asterisk(raw, base)  # not a 16-bit mono WAV at a rate it takes
+
+
+def shown_words(media_uri: str) -> str | None:
+    """The words a number spoken whole says, for a listener on the same
+    machine (the call simulator's transcript) while its call lasts: None for
+    anything else (a name spoken live, a prompt, a call that has ended)."""
+    path = Path(media_uri.removeprefix("sound:")).with_suffix(WORDS_SUFFIX)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _must_be_offline(engine: TtsEngine) -> None:

@@ -107,6 +107,8 @@ class Call:
         self._key_at: float | None = None
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
+        # Customer text rendered for this call, once: (language, key) -> its media.
+        self._renders: dict[tuple[str, str], asyncio.Future[list[str]]] = {}
 
     @property
     def channel_id(self) -> str:
@@ -206,6 +208,11 @@ class Call:
         there are many (a long history): ARI refuses a play request with too
         many media URIs. With ``barge_in`` a key press stops the prompt (the
         key is kept for the next read). Returns True when it was interrupted.
+
+        Customer text rendered for the call (a number spoken whole, a name)
+        is rendered while the prompts before it play, or earlier
+        (:meth:`prepare`): when it is not ready yet, those prompts go as a
+        playback of their own, so the caller does not wait for it after a key.
         """
         if barge_in and (self.keys or self.interrupts):
             return True  # the caller already answered; do not make them listen
@@ -215,76 +222,148 @@ class Call:
             first = "value"  # the start of customer data: never logged
         if not keys:
             return False
-        parts = [
-            keys[start : start + MAX_MEDIA_PER_PLAYBACK]
-            for start in range(0, len(keys), MAX_MEDIA_PER_PLAYBACK)
-        ]
-        # Each part's customer text is rendered while the part before it plays,
-        # its names at once: the caller hears no silence between the parts of a
-        # long history (names rendered one after another, before each part,
-        # were seconds of silence on a busy machine).
-        book = self.prompts if language is None else self.books[language]
-        upcoming: asyncio.Future[list[str]] = asyncio.ensure_future(self._media_of(parts[0], book))
+        language = language or self.language
+        # Every prompt is looked up first: a missing one fails before anything
+        # plays or renders (so no render outlives the call that asked for it).
+        items = self._lookup(keys, language)
+        # Customer text (a number spoken whole, a name) renders while what comes
+        # before it plays: up to a play request's worth ahead, all at once.
+        ahead = 0
+        started: list[str] = []  # renders this prompt began (none prepared before)
+
+        def render_ahead(upto: int) -> None:
+            nonlocal ahead
+            for item in items[ahead:upto]:
+                if isinstance(item, str):
+                    if (language, item) not in self._renders:
+                        started.append(item)
+                    self._render(item, language)
+            ahead = max(ahead, upto)
+
         try:
-            for index in range(len(parts)):
-                media = await upcoming
-                if index + 1 < len(parts):
-                    upcoming = asyncio.ensure_future(self._media_of(parts[index + 1], book))
-                # A number whose fragments stand in for its phrase may make a
-                # part longer than one play request takes.
-                for start in range(0, len(media), MAX_MEDIA_PER_PLAYBACK):
-                    chunk = media[start : start + MAX_MEDIA_PER_PLAYBACK]
-                    if await self._play(chunk, first, len(keys), barge_in):
-                        return True
+            return await self._play_items(items, language, first, barge_in, render_ahead)
         finally:
-            # A part the caller will not hear (a key stopped the prompt, a hangup):
-            # stop rendering it, and take its outcome so none is left unread.
-            upcoming.cancel()
-            upcoming.add_done_callback(_outcome_taken)
+            # What this prompt started rendering and the caller will not hear (a
+            # key stopped it, a hangup): stopped. A prepared render stays.
+            for key in started:
+                rendering = self._renders[(language, key)]
+                if not rendering.done():
+                    rendering.cancel()
+                    del self._renders[(language, key)]
+
+    async def _play_items(
+        self,
+        items: list[list[str] | str],
+        language: str,
+        first: str,
+        barge_in: bool,
+        render_ahead: Callable[[int], None],
+    ) -> bool:
+        """Play ``items`` (media, or customer text to render) in as few
+        playbacks as the renders and ARI's limit allow; True: interrupted."""
+        count = len(items)
+        render_ahead(MAX_MEDIA_PER_PLAYBACK)
+        batch: list[str] = []
+        for index, item in enumerate(items):
+            if isinstance(item, str):
+                rendering = self._render(item, language)
+                if batch and not rendering.done():
+                    # The prompt before the number plays while the number renders
+                    # (the caller does not wait for it after their key).
+                    render_ahead(index + 1 + MAX_MEDIA_PER_PLAYBACK)
+                    if await self._play(batch, first, count, barge_in):
+                        return True
+                    batch = []
+                # Shielded: a prepared render stays for a later prompt of the call.
+                batch += await asyncio.shield(rendering)
+            else:
+                batch += item
+            while len(batch) >= MAX_MEDIA_PER_PLAYBACK and index + 1 < len(items):
+                render_ahead(index + 1 + MAX_MEDIA_PER_PLAYBACK)
+                chunk, batch = batch[:MAX_MEDIA_PER_PLAYBACK], batch[MAX_MEDIA_PER_PLAYBACK:]
+                if await self._play(chunk, first, count, barge_in):
+                    return True
+        # A number whose fragments stand in for its phrase may make the rest
+        # longer than one play request takes.
+        for start in range(0, len(batch), MAX_MEDIA_PER_PLAYBACK):
+            chunk = batch[start : start + MAX_MEDIA_PER_PLAYBACK]
+            if await self._play(chunk, first, count, barge_in):
+                return True
         return False
 
-    async def _media_of(self, part: Sequence[str], book: PromptBook) -> list[str]:
-        """The media URIs of ``part``, its customer text rendered at once; a name
-        that cannot be spoken is left out (a full disk, say), the rest is heard;
-        a number that cannot be spoken whole is played from its fragments.
-        The prompts are looked up first: a missing one fails before any name
-        is rendered (so no render outlives the call that asked for it)."""
-        names = [key for key in part if key.startswith(LIVE_PREFIX)]
-        phrases = [key for key in part if key.startswith(PHRASE_PREFIX)]
-        fragments = {
-            key: [book.media(k) for k in fragment_keys(phrase_words(key)[1])] for key in phrases
-        }
-        prompts = {
-            key: [self._public.get(key) or book.media(key)]
-            for key in part
-            if not key.startswith((LIVE_PREFIX, PHRASE_PREFIX))
-        }
+    def prepare(self, keys: Iterable[str], *, language: str | None = None) -> None:
+        """Start rendering the customer text among ``keys`` (numbers spoken
+        whole, names) now, in the background, for a prompt said later in the
+        call: a verb that knows what it will say before the caller's key (the
+        endings of the cards it offers) calls this, so that prompt does not
+        wait. Each text is rendered once per call; prompts are left alone."""
+        language = language or self.language
+        for key in keys:
+            if key.startswith((LIVE_PREFIX, PHRASE_PREFIX)):
+                self._render(key, language)
 
-        async def spoken(key: str) -> list[str]:
-            try:
-                if key.startswith(PHRASE_PREFIX):
-                    return [await self._whole(key, book)]
-                return [await self._media(key)]
-            except (OSError, SynthesisError) as exc:
-                log.warning(
-                    "customer text could not be spoken; "
-                    + ("its fragments are played" if key in fragments else "left out"),
-                    extra={"error": type(exc).__name__},
-                )
-                return fragments.get(key, [])
+    def stop_rendering(self) -> None:
+        """The call is over: stop what is still rendering for it (before its
+        folder is deleted, :meth:`voice.live.LiveSpeech.forget`)."""
+        for rendering in self._renders.values():
+            rendering.cancel()
 
-        live = [*names, *phrases]
-        rendered = dict(zip(live, await asyncio.gather(*map(spoken, live)), strict=True))
-        return [uri for key in part for uri in (prompts[key] if key in prompts else rendered[key])]
+    def _lookup(self, keys: Sequence[str], language: str) -> list[list[str] | str]:
+        """Each key's media URIs, or the key itself for customer text that is
+        rendered for the call (its fragments looked up too, in case its
+        phrase cannot be spoken). Raises KeyError for a missing prompt."""
+        book = self.books[language]
+        items: list[list[str] | str] = []
+        for key in keys:
+            if key.startswith(PHRASE_PREFIX):
+                self._fragments_of(key, book)
+                items.append(key)
+            elif key.startswith(LIVE_PREFIX):
+                items.append(key)
+            else:
+                items.append([self._public.get(key) or book.media(key)])
+        return items
+
+    def _render(self, key: str, language: str) -> "asyncio.Future[list[str]]":
+        """The call's one render of ``key`` in ``language`` (started now, or earlier)."""
+        rendering = self._renders.get((language, key))
+        if rendering is None:
+            rendering = asyncio.ensure_future(self._spoken(key, self.books[language]))
+            rendering.add_done_callback(_outcome_taken)
+            self._renders[(language, key)] = rendering
+        return rendering
+
+    @staticmethod
+    def _fragments_of(key: str, book: PromptBook) -> list[str]:
+        return [book.media(k) for k in fragment_keys(phrase_words(key)[1])]
+
+    async def _spoken(self, key: str, book: PromptBook) -> list[str]:
+        """The media URIs of customer text rendered for the call: a name that
+        cannot be spoken is left out (a full disk, say), the rest is heard;
+        a number that cannot be spoken whole is played from its fragments."""
+        try:
+            if key.startswith(PHRASE_PREFIX):
+                return [await self._whole(key, book)]
+            return [await self._media(key)]
+        except (OSError, SynthesisError) as exc:
+            phrase = key.startswith(PHRASE_PREFIX)
+            log.warning(
+                "customer text could not be spoken; "
+                + ("its fragments are played" if phrase else "left out"),
+                extra={"error": type(exc).__name__},
+            )
+            return self._fragments_of(key, book) if phrase else []
 
     async def _whole(self, key: str, book: PromptBook) -> str:
         """A number spoken whole: its words as one sentence, by the offline
         engine of ``book``'s language, into the call's own folder (never the
-        shared cache, never an online engine)."""
+        shared cache, never an online engine); its words kept beside it for
+        a listener's transcript (:func:`voice.live.shown_words`)."""
         if self.live is None:
             raise SynthesisError("no live speech on this call")
         engine = None if book is self.books[DEFAULT] else book.cache.chain.first_offline()
-        return await self.live.media(self.channel_id, " ".join(phrase_words(key)[1]), engine)
+        words = " ".join(phrase_words(key)[1])
+        return await self.live.media(self.channel_id, words, engine, shown=True)
 
     async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
         playback_id = next(self._playback_ids)

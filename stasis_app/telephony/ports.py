@@ -148,6 +148,10 @@ class CallPort(Protocol):
         """Play the prompts ``keys`` (in ``language``'s words when given, else
         the call's); with ``barge_in`` a key stops them (True)."""
 
+    def prepare(self, keys: Iterable[str], *, language: str | None = None) -> None:
+        """Start rendering the customer text among ``keys`` (numbers spoken
+        whole) now, for a prompt said later, so that prompt does not wait."""
+
     async def read_digits(
         self, max_digits: int, *, terminator: str | None = "#", timeouts: "DigitTimeouts" = ...
     ) -> str:

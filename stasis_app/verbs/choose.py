@@ -49,6 +49,10 @@ class Choose(Verb[ChooseParams]):
             keys += [*value_keys(params.read_as, item, language, ctx.call.whole_phrase), "press"]
             keys += words(say.digit_words(str(number)))
 
+        # Each card's ending renders now (a number some languages speak whole),
+        # so the prompt that reads the chosen one back does not wait for it.
+        ctx.call.prepare(keys)
+
         async def listen() -> Answer:
             if not ctx.call.has_keys():  # a key already pressed answers: no list
                 await ctx.call.say(keys, barge_in=True)

@@ -348,6 +348,7 @@ class FakeCall:
         self._keys = list(keys)
         self._prompts = None if prompts is None else set(prompts)
         self.public_texts: dict[str, str] = {}
+        self.prepared: list[str] = []  # customer text a verb had rendered ahead
 
     def press(self, keys: str) -> None:
         """The caller types ``keys`` (they wait in the buffer for a read)."""
@@ -355,6 +356,9 @@ class FakeCall:
 
     def use_language(self, language: str) -> None:
         self.language = language
+
+    def prepare(self, keys: Iterable[str], *, language: str | None = None) -> None:
+        self.prepared += [key for key in keys if key.startswith((LIVE_PREFIX, PHRASE_PREFIX))]
 
     async def say(
         self, keys: Sequence[str], *, barge_in: bool = False, language: str | None = None
