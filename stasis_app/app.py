@@ -97,6 +97,7 @@ class InfoliniaApp:
         self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
         # Each bank's flow as versions in the store (stasis_app/flow/versions.py).
         self.flows = FlowVersions(store, self.safeguards.audit)
+        self.prompt_admin.own_prompts()  # a published version may play them
         self.flows.live = self.flows.prepare(self.deployment)
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
@@ -135,6 +136,7 @@ class InfoliniaApp:
         try:
             settings = await asyncio.to_thread(load_settings, path)
             deployment = await asyncio.to_thread(build_deployment, settings)
+            await asyncio.to_thread(PromptAdmin(deployment, self.prompt_admin.store).own_prompts)
             live_flows = await asyncio.to_thread(self.flows.prepare, deployment)
         except ConfigError as exc:
             log.error(

@@ -7,6 +7,7 @@ Server-rendered HTML, Polish text.
     accounts.py  users (scrypt) and sessions in the state store
     html.py      the one layout and small builders; every outside value escaped
     flow_versions.py  a bank's flow versions as JSON (list, diff, drafts, publish, revert)
+    scenario.py  the Scenariusz page (diagram, side panel, drafts, publish): scenario_*.py
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
     charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
@@ -24,6 +25,7 @@ from stasis_app.admin.web.live import LivePages
 from stasis_app.admin.web.prompts import PromptPages
 from stasis_app.admin.web.queues import QueuePages
 from stasis_app.admin.web.reports import ReportPages
+from stasis_app.admin.web.scenario import ScenarioPages
 from stasis_app.admin.web.users import UserPages
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.manager import QueueManager
@@ -51,6 +53,7 @@ def admin_pages(
     flows = flows or FlowVersions(prompts.store)  # the app passes its own (what it serves)
     FlowPages(prompts, flows).routes(app, gate)
     FlowVersionRoutes(prompts, flows).routes(app, gate)
+    ScenarioPages(prompts, flows).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     ReportPages(prompts).routes(app, gate)
     LivePages(calls, every).routes(app, gate)

@@ -40,13 +40,13 @@ $body</main></body></html>
 NAV = {
     "admin": [
         ("Komunikaty", "prompts"),
-        ("Przebieg rozmowy", "flow"),
+        ("Scenariusz", "scenario"),
         ("Dziennik", "audit"),
         ("Raporty", "reports"),
         ("Użytkownicy", "users"),
     ],
     "supervisor": [("Rozmowy na żywo", "live"), ("Kolejki", "queues")],
-    "auditor": [("Dziennik zdarzeń", "audit"), ("Raporty", "reports")],
+    "auditor": [("Dziennik zdarzeń", "audit"), ("Raporty", "reports"), ("Scenariusz", "scenario")],
 }
 
 
