@@ -1,7 +1,7 @@
 """The adapters that ship with infolinia, registered through the same hook
 as any vendor's plugin."""
 
-from adapters.demo import DemoBank, DemoSettings
+from adapters.demo import OFFERS, DemoBank, DemoSettings
 from adapters.hookspecs import AdapterFactory, hookimpl
 from adapters.webservice import WebserviceBank, WebserviceSettings
 
@@ -14,6 +14,7 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             settings=DemoSettings,
             create=DemoBank,
             description="sandbox bank in SQLite with seeded demo customers",
+            offers=OFFERS,
         ),
         AdapterFactory(
             name="webservice",

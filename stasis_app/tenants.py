@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stasis_app.features import Features
+
 
 class AdapterChoice(BaseModel):
     """Which core-banking adapter a tenant uses, and its settings."""
@@ -325,6 +327,10 @@ class Tenant(BaseModel):
         ge=1,
         description="phone logins this bank takes a minute, whoever calls; "
         "none means security.login_rate_per_minute",
+    )
+    features: Features = Field(
+        default_factory=Features,
+        description="optional services: several accounts, bank information, exchange rates",
     )
 
     @field_validator("languages")
