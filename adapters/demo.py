@@ -203,8 +203,15 @@ class DemoSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    database: Path = Field(description="SQLite file shared by all demo tenants")
-    tenant: str = Field(min_length=1, description="whose copy of the seed data to use")
+    # Titles: the labels of the admin page's form for a new bank (Polish).
+    database: Path = Field(
+        title="Plik bazy demo (SQLite)", description="SQLite file shared by all demo tenants"
+    )
+    tenant: str = Field(
+        min_length=1,
+        title="Bank w danych demo",
+        description="whose copy of the seed data to use",
+    )
 
 
 def _hash(secret: str, salt: bytes) -> bytes:

@@ -24,11 +24,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic.config import JsonDict
+
 from adapters.spec import CoreBanking
 from plugin.marker import PROJECT, hookimpl, hookspec
 from plugin.registry import Factory
 
-__all__ = ["PROJECT", "AdapterFactory", "Offers", "hookimpl", "hookspec"]
+__all__ = [
+    "PROJECT",
+    "SECRET_ENV",
+    "SECRET_FILE",
+    "AdapterFactory",
+    "Offers",
+    "hookimpl",
+    "hookspec",
+]
 
 # The optional operations an adapter offers: their names, or a function of the
 # adapter's validated settings that gives them.
@@ -45,3 +55,13 @@ class AdapterFactory(Factory[CoreBanking]):
     validated settings that names them."""
 
     offers: Offers = frozenset()
+
+
+# A settings field that holds where a secret is, never the secret itself:
+# ``Field(..., json_schema_extra=SECRET_ENV)`` for the name of an environment
+# variable, ``SECRET_FILE`` for a file's absolute path. The admin page's form
+# for a new bank (stasis_app/tenancy/form.py) takes only such a reference in
+# them; an adapter with a field that takes a secret as its value
+# (``SecretStr``, or ``format: password`` in its schema) is not offered there.
+SECRET_ENV: JsonDict = {"secret": "env"}
+SECRET_FILE: JsonDict = {"secret": "file"}

@@ -28,6 +28,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
+from adapters.hookspecs import SECRET_ENV, SECRET_FILE
 from adapters.http_body import IDENTITY_HEADERS, BodyTooLarge, read_capped
 from adapters.spec import Account, BlockResult, Card, Customer, Operation
 from adapters.webservice import signing, wire
@@ -43,15 +44,41 @@ class WebserviceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: str = Field(description="e.g. https://core.bank.example/infolinia/")
-    secret_env: str | None = Field(None, description="environment variable with the HMAC key")
-    secret_file: Path | None = Field(None, description="file with the HMAC key")
-    request_timeout: float = Field(2.0, gt=0, le=60, description="seconds per HTTP request")
-    read_retries: int = Field(1, ge=0, le=3, description="extra tries for reads only")
-    max_connections: int = Field(20, ge=1, le=1000)
-    ca_file: Path | None = Field(None, description="CA bundle that signed the server")
-    client_cert: Path | None = Field(None, description="PEM certificate for mutual TLS")
-    client_key: Path | None = Field(None, description="PEM key of client_cert")
+    # Titles: the labels of the admin page's form for a new bank (Polish).
+    base_url: str = Field(
+        title="Adres usługi banku", description="e.g. https://core.bank.example/infolinia/"
+    )
+    secret_env: str | None = Field(
+        None,
+        title="Zmienna środowiskowa z kluczem HMAC",
+        description="environment variable with the HMAC key",
+        json_schema_extra=SECRET_ENV,
+    )
+    secret_file: Path | None = Field(
+        None,
+        title="Plik z kluczem HMAC",
+        description="file with the HMAC key",
+        json_schema_extra=SECRET_FILE,
+    )
+    request_timeout: float = Field(
+        2.0, gt=0, le=60, title="Czas na zapytanie (s)", description="seconds per HTTP request"
+    )
+    read_retries: int = Field(
+        1, ge=0, le=3, title="Ponowienia odczytów", description="extra tries for reads only"
+    )
+    max_connections: int = Field(20, ge=1, le=1000, title="Najwięcej połączeń naraz")
+    ca_file: Path | None = Field(
+        None, title="Plik CA serwera", description="CA bundle that signed the server"
+    )
+    client_cert: Path | None = Field(
+        None, title="Certyfikat klienta (PEM)", description="PEM certificate for mutual TLS"
+    )
+    client_key: Path | None = Field(
+        None,
+        title="Klucz certyfikatu klienta (plik PEM)",
+        description="PEM key of client_cert",
+        json_schema_extra=SECRET_FILE,
+    )
 
     @field_validator("base_url")
     @classmethod

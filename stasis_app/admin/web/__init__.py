@@ -9,6 +9,7 @@ Server-rendered HTML, Polish text.
     flow_versions.py  a bank's flow versions as JSON (list, diff, drafts, publish, revert)
     scenario.py  the Scenariusz page (diagram, side panel, drafts, publish): scenario_*.py
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
+    tenants.py   the banks, where each came from; a new bank (deployment admins)
     charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
 """
@@ -26,6 +27,7 @@ from stasis_app.admin.web.prompts import PromptPages
 from stasis_app.admin.web.queues import QueuePages
 from stasis_app.admin.web.reports import ReportPages
 from stasis_app.admin.web.scenario import ScenarioPages
+from stasis_app.admin.web.tenants import BankSite, TenantPages
 from stasis_app.admin.web.users import UserPages
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.manager import QueueManager
@@ -42,6 +44,7 @@ def admin_pages(
     behind_https_proxy: bool = False,
     every: float = 1.0,
     flows: FlowVersions | None = None,
+    banks: BankSite | None = None,
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`;
     live pages look for changes (and re-check the session) every ``every`` seconds."""
@@ -60,4 +63,6 @@ def admin_pages(
     if queues is not None:
         QueuePages(queues, every).routes(app, gate)
     UserPages(accounts, prompts.tenants).routes(app, gate)  # tenants read anew after a reload
+    if banks is not None:  # the running app's (new banks from the page: stasis_app/tenancy)
+        TenantPages(prompts, banks).routes(app, gate)
     return app
