@@ -18,12 +18,14 @@ from stasis_app.admin.api import serve as serve_admin
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.tenants import BankSite
+from stasis_app.admin.web.test_call import websocket_url
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, ServedTenant
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.flow.model import Flow
+from stasis_app.flow.test_calls import TestCall, TestCalls, is_test_line
 from stasis_app.flow.versions import FlowVersions, LiveFlow
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
@@ -113,6 +115,8 @@ class InfoliniaApp:
         self.flows = FlowVersions(store, self.safeguards.audit)
         self.prompt_admin.own_prompts()  # a published version may play them
         self.flows.live = self.flows.prepare(self.deployment)
+        # Test calls from the admin page, each on the flow version it names.
+        self.test_calls = TestCalls()
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
         self._say_unreachable_phones(self.deployment)
@@ -276,6 +280,8 @@ class InfoliniaApp:
                     lambda: self.left_out,
                     self.adopt_banks,
                 ),
+                test_calls=self.test_calls,
+                webrtc_url=websocket_url(admin.webrtc_url, self.settings.ari.url),
             ),
             queues=self.queues,
         )
@@ -450,6 +456,13 @@ class InfoliniaApp:
         served = self.deployment.lines.get(handle.line)
         # The call keeps the flow it started with: a publish meanwhile is for the next call.
         flow = served.flow if served else None
+        test: TestCall | None = None
+        if is_test_line(handle.line):  # the admin page's: its own version of the flow
+            test = self.test_calls.take(handle.line)
+            served = self.deployment.tenants.get(test.tenant) if test else None
+            flow = test.flow if test else None
+            if test is None:
+                log.warning("test call refused: an unknown, used or late token")
         prompts = served.prompts if served else self.deployment.default_prompts
         tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
@@ -458,7 +471,7 @@ class InfoliniaApp:
         log.info(
             "call started",
             extra={
-                "line": handle.line,
+                "line": "test" if is_test_line(handle.line) else handle.line,  # no token
                 "tenant": tenant,
                 "caller": handle.caller,
                 "resumed": handle.resumed,
@@ -485,6 +498,13 @@ class InfoliniaApp:
                 trail=trail,
             )
             shown.state = lambda: ctx.state
+            if test is not None:
+                log.info(
+                    "test call",
+                    extra={"tenant": test.tenant, "version": test.version, "user": test.user},
+                )
+                test.answered(lambda: ctx.state)
+                call.on_say = test.played
             try:
                 state = await run_flow(flow, ctx)
             finally:
@@ -514,7 +534,9 @@ class InfoliniaApp:
             self.calls.ended(handle.channel_id)
             self.calls_served += 1
             self.metrics.call_ended(tenant, outcome)
-            if served is not None and flow is not None:
+            if test is not None:
+                test.ended(self.test_calls.clock())
+            elif served is not None and flow is not None:  # a test call is not the bank's
                 self._keep_record(handle, served, flow, trail, outcome)
             log.info(
                 "call ended",

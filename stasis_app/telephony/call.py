@@ -106,6 +106,9 @@ class Call:
         self._key_at: float | None = None
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
+        # Told of every prompt as it starts to play, with the book it comes
+        # from (a test call's transcript on the admin page: flow/test_calls.py).
+        self.on_say: Callable[[Sequence[str], PromptBook], None] | None = None
 
     @property
     def channel_id(self) -> str:
@@ -217,6 +220,8 @@ class Call:
         # long history (names rendered one after another, before each part,
         # were seconds of silence on a busy machine).
         book = self.prompts if language is None else self.books[language]
+        if self.on_say is not None:
+            self.on_say(keys, book)
         upcoming: asyncio.Future[list[str]] = asyncio.ensure_future(self._media_of(parts[0], book))
         try:
             for index in range(len(parts)):

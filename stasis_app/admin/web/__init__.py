@@ -12,6 +12,8 @@ Server-rendered HTML, Polish text.
     tenants.py   the banks, where each came from; a new bank (deployment admins)
     charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
+    test_call.py the test call from the flow page (WebRTC softphone, transcript)
+    static/      that page's script and the vendored softphone library (SIP.js)
 """
 
 from aiohttp import web
@@ -28,7 +30,9 @@ from stasis_app.admin.web.queues import QueuePages
 from stasis_app.admin.web.reports import ReportPages
 from stasis_app.admin.web.scenario import ScenarioPages
 from stasis_app.admin.web.tenants import BankSite, TenantPages
+from stasis_app.admin.web.test_call import TestCallPages, websocket_url
 from stasis_app.admin.web.users import UserPages
+from stasis_app.flow.test_calls import TestCalls
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.manager import QueueManager
 from stasis_app.telephony.live_calls import CallRegistry
@@ -45,9 +49,12 @@ def admin_pages(
     every: float = 1.0,
     flows: FlowVersions | None = None,
     banks: BankSite | None = None,
+    test_calls: TestCalls | None = None,
+    webrtc_url: str = websocket_url(None, "http://127.0.0.1:8088/"),
 ) -> web.Application:
     """The pages as an aiohttp application, to mount at :data:`PREFIX`;
-    live pages look for changes (and re-check the session) every ``every`` seconds."""
+    live pages look for changes (and re-check the session) every ``every`` seconds;
+    ``test_calls`` are the app's (it runs them), reached by the browser at ``webrtc_url``."""
     accounts = accounts or Accounts(prompts.store)
     gate = Gate(accounts, behind_https_proxy)
     app = web.Application(middlewares=[gate.middleware])
@@ -57,6 +64,7 @@ def admin_pages(
     FlowPages(prompts, flows).routes(app, gate)
     FlowVersionRoutes(prompts, flows).routes(app, gate)
     ScenarioPages(prompts, flows).routes(app, gate)
+    TestCallPages(prompts, flows, test_calls or TestCalls(), webrtc_url).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     ReportPages(prompts).routes(app, gate)
     LivePages(calls, every).routes(app, gate)

@@ -1,0 +1,155 @@
+"""*Zadzwoń testowo* in a real browser (Debian's chromium, fake microphone)
+against the real app and Asterisk: a bank's admin saves a draft that gives
+the main menu a key 3, test-calls the draft from the flow page over WebRTC,
+presses 3 on the page's keypad and sees the transcript and the highlighted
+state follow the call; the page receives the call's audio (not silence), and
+the live version stays what real callers get.
+
+The screenshot of the panel goes to ``$ADMIN_SCREENSHOTS`` (docs/admin) when set.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from devtools.sandbox import Sandbox
+from stasis_app.admin.web.accounts import Accounts
+from stasis_app.config import load_settings
+from stasis_app.flow.versions import FlowVersions
+from stasis_app.store import Store
+from tests.conftest import TEST_CONFIG
+from tests.support.app_process import AppProcess
+
+pytestmark = pytest.mark.asterisk
+
+BASE = "http://127.0.0.1:18090"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "haslo-do-testow-123"
+USER, TENANT = "test-call-admin", "staszow"
+FLOW = Path(__file__).parent.parent / "config" / "flows" / "bank.yaml"
+# The draft: key 3 of the main menu says "Brak operacji." (live: a wrong key).
+DRAFT = FLOW.read_text().replace(
+    '"0": consultant, failed: goodbye}',
+    '"0": consultant, "3": draft_info, failed: goodbye}\n'
+    "  draft_info:\n    verb: say\n    params: {prompt: [no_operations]}\n"
+    "    on: {done: main_menu}",
+    1,
+)
+
+
+def store() -> Store:
+    return Store(load_settings(TEST_CONFIG, resolve_secrets=False, env={}).state)
+
+
+@pytest.fixture
+def admin_user(live_app: AppProcess) -> Iterator[str]:
+    accounts = Accounts(store())
+    accounts.set_user(USER, "admin", TENANT, PASSWORD)
+    yield USER
+    accounts.remove_user(USER)
+
+
+@pytest.fixture
+def browser(live_app: AppProcess, sandbox: Sandbox) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (./dev install adds it)")
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--use-fake-device-for-media-stream",  # a test tone as the microphone
+                "--use-fake-ui-for-media-stream",  # the microphone allowed without asking
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+def logged_in(browser: Browser) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    page.goto(f"{BASE}/admin/login")
+    page.get_by_label("Użytkownik").fill(USER)
+    page.get_by_label("Hasło").fill(PASSWORD)
+    page.get_by_role("button", name="Zaloguj").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()
+    return page
+
+
+def highlighted(page: Page) -> list[str]:
+    """The states highlighted on the diagram and in the table."""
+    found = page.evaluate(
+        """() => [...document.querySelectorAll('.test-call-current')].map(
+            (e) => e.querySelector('title')?.textContent || e.id)"""
+    )
+    return [str(name) for name in found]
+
+
+def test_an_admin_test_calls_a_draft_from_the_page(
+    live_app: AppProcess, admin_user: str, browser: Browser
+) -> None:
+    page = logged_in(browser)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        page.goto(f"{BASE}/admin/flow/{TENANT}")
+        csrf = page.locator("#test-call-panel").get_attribute("data-csrf")
+        assert csrf
+        saved = page.request.post(
+            f"{BASE}/admin/api/flows/{TENANT}/versions",
+            data=json.dumps({"text": DRAFT, "comment": "klawisz 3"}),
+            headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+        )
+        assert saved.status == 201, saved.text()
+        draft = saved.json()
+        assert draft["draft"] and draft["problem"] is None, draft
+        live_before = FlowVersions(store()).published(TENANT)
+        page.reload()
+        panel = page.locator("#test-call")
+        transcript = panel.locator(".transcript")
+        panel.get_by_role("button", name="Zadzwoń testowo").click()
+        # The greeting, then the main menu: the state on the page follows.
+        transcript.get_by_text("Menu.").wait_for(timeout=10_000)
+        assert panel.locator(".state").inner_text() == "main_menu"
+        assert set(highlighted(page)) == {"main_menu", "state-main_menu"}
+        panel.get_by_role("button", name="klawisz 3").click()
+        # The draft's new option (live callers would hear "Zły wybór.").
+        transcript.get_by_text("Brak operacji.").wait_for(timeout=10_000)
+        heard = transcript.locator("li.heard").all_inner_texts()
+        assert "draft_info: Brak operacji." in heard, heard
+        assert "Zły wybór." not in " ".join(heard)
+        page.wait_for_function(
+            "document.querySelector('#test-call .state').textContent === 'main_menu'",
+            timeout=10_000,
+        )
+        assert "klawisz: 3" in transcript.locator("li.key").inner_text()
+        # The call's audio reached the page: the analyser on the remote stream heard it.
+        peak = float(panel.get_attribute("data-peak") or 0)
+        assert peak > 0.05, peak
+        shots = os.environ.get("ADMIN_SCREENSHOTS")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=Path(shots) / "test-call.png")
+        panel.get_by_role("button", name="Rozłącz").click()
+        page.wait_for_function(
+            "document.querySelector('#test-call').dataset.status === 'ended'", timeout=5_000
+        )
+        page.wait_for_function(
+            "document.querySelectorAll('.test-call-current').length === 0", timeout=5_000
+        )
+        # Real callers kept the live version; the app ran the draft for this call.
+        assert FlowVersions(store()).published(TENANT) == live_before
+        started = live_app.wait_for(lambda e: e.get("event") == "test call", 1)
+        assert (started["user"], started["version"]) == (USER, draft["number"])
+    except Exception:
+        print("page console:", *console[-20:], sep="\n  ")
+        print("panel:", page.locator("#test-call").inner_text())
+        raise
+    finally:
+        page.context.close()
