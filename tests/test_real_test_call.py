@@ -1,6 +1,6 @@
 """*Zadzwoń testowo* in a real browser (Debian's chromium, fake microphone)
 against the real app and Asterisk: a bank's admin saves a draft that gives
-the main menu a key 3, test-calls the draft from the flow page over WebRTC,
+the main menu a key 3, test-calls the draft from the Scenariusz page over WebRTC,
 presses 3 on the page's keypad and sees the transcript and the highlighted
 state follow the call; the page receives the call's audio (not silence), and
 the live version stays what real callers get.
@@ -83,10 +83,9 @@ def logged_in(browser: Browser) -> Page:
 
 
 def highlighted(page: Page) -> list[str]:
-    """The states highlighted on the diagram and in the table."""
+    """The states highlighted on the diagram (their node ids)."""
     found = page.evaluate(
-        """() => [...document.querySelectorAll('.test-call-current')].map(
-            (e) => e.querySelector('title')?.textContent || e.id)"""
+        "() => [...document.querySelectorAll('#diagram g.node.current')].map((g) => g.id)"
     )
     return [str(name) for name in found]
 
@@ -98,7 +97,7 @@ def test_an_admin_test_calls_a_draft_from_the_page(
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     try:
-        page.goto(f"{BASE}/admin/flow/{TENANT}")
+        page.goto(f"{BASE}/admin/scenario/{TENANT}")
         csrf = page.locator("#test-call-panel").get_attribute("data-csrf")
         assert csrf
         saved = page.request.post(
@@ -110,25 +109,35 @@ def test_an_admin_test_calls_a_draft_from_the_page(
         draft = saved.json()
         assert draft["draft"] and draft["problem"] is None, draft
         live_before = FlowVersions(store()).published(TENANT)
-        page.reload()
+        page.reload()  # the page shows the draft now, and calls it
         panel = page.locator("#test-call")
+        assert panel.locator("select[name=version]").input_value() == str(draft["number"])
+        page.evaluate(
+            """() => { window.statesSeen = [];
+              document.addEventListener('infolinia:test-call-state',
+                (e) => window.statesSeen.push(e.detail.state)); }"""
+        )
         transcript = panel.locator(".transcript")
         panel.get_by_role("button", name="Zadzwoń testowo").click()
         # The greeting, then the main menu: the state on the page follows.
         transcript.get_by_text("Menu.").wait_for(timeout=10_000)
-        assert panel.locator(".state").inner_text() == "main_menu"
-        assert set(highlighted(page)) == {"main_menu", "state-main_menu"}
+        assert panel.locator(".state").get_attribute("data-state") == "main_menu"
+        assert panel.locator(".state").inner_text() == "Menu główne"  # the admin's words
+        assert highlighted(page) == ["node-main_menu"]
         panel.get_by_role("button", name="klawisz 3").click()
         # The draft's new option (live callers would hear "Zły wybór.").
         transcript.get_by_text("Brak operacji.").wait_for(timeout=10_000)
-        heard = transcript.locator("li.heard").all_inner_texts()
-        assert "draft_info: Brak operacji." in heard, heard
-        assert "Zły wybór." not in " ".join(heard)
+        said = transcript.locator('li.heard[data-state="draft_info"]').inner_text()
+        assert said.endswith("Brak operacji."), said
+        assert "Zły wybór." not in transcript.inner_text()
         page.wait_for_function(
-            "document.querySelector('#test-call .state').textContent === 'main_menu'",
+            "document.querySelector('#test-call .state').dataset.state === 'main_menu'",
             timeout=10_000,
         )
         assert "klawisz: 3" in transcript.locator("li.key").inner_text()
+        assert highlighted(page) == ["node-main_menu"]
+        seen = page.evaluate("window.statesSeen")
+        assert "draft_info" in seen and seen.index("draft_info") > seen.index("main_menu"), seen
         # The call's audio reached the page: the analyser on the remote stream heard it.
         peak = float(panel.get_attribute("data-peak") or 0)
         assert peak > 0.05, peak
@@ -141,7 +150,7 @@ def test_an_admin_test_calls_a_draft_from_the_page(
             "document.querySelector('#test-call').dataset.status === 'ended'", timeout=5_000
         )
         page.wait_for_function(
-            "document.querySelectorAll('.test-call-current').length === 0", timeout=5_000
+            "document.querySelectorAll('#diagram g.node.current').length === 0", timeout=5_000
         )
         # Real callers kept the live version; the app ran the draft for this call.
         assert FlowVersions(store()).published(TENANT) == live_before

@@ -71,8 +71,8 @@ def test_the_transcript_shows_prompts_by_state_and_hides_customer_data() -> None
     view = call.view()
     assert view["status"] == "in_call" and view["state"] == "read_back"
     assert view["heard"] == [
-        {"state": "greeting", "text": "Dzień dobry."},
-        {"state": "read_back", "text": f"Wpisano {HIDDEN}"},
+        {"state": "greeting", "title": "greeting", "text": "Dzień dobry."},
+        {"state": "read_back", "title": "read_back", "text": f"Wpisano {HIDDEN}"},
     ]
     assert "token" not in str(view) and "Kowalski" not in str(view)
     call.ended(0.0)
@@ -152,14 +152,17 @@ async def test_an_admin_test_calls_a_draft_and_only_that_call_gets_it(
         assert given["websocket"] == "ws://127.0.0.1:8088/ws"
         call = calls.take(given["extension"])
         assert call is not None and call.flow.version != live.version
+        # Named as the Scenariusz page names it: after the draft's first prompt.
+        call.answered(lambda: "read_back")
+        assert call.view()["title"] == "Nieprawidłowy wybór"
         read_back = call.flow.states["read_back"]
         assert "invalid_choice" in read_back.verb.prompts(read_back.params)
         # Real callers keep the live version.
         assert admin.deployment.tenants["echo"].flow is live
         assert flows.published("echo") is not None
         # The page's events: the call's view, by its id, for this bank only.
-        page = await client.get("/admin/flow/echo")
-        assert 'id="test-call"' in await page.text()
+        page = await (await client.get("/admin/scenario/echo")).text()
+        assert 'id="test-call"' in page and 'id="test-call-panel"' in page
         assert (await client.get("/admin/static/test-call.js")).status == 200
         broken = await client.post(
             "/admin/api/flows/echo/versions", json={"text": BROKEN}, headers=csrf
@@ -183,3 +186,6 @@ async def test_only_the_banks_admins_may_test_call(as_user: tuple[Session, TestC
         async with session(name) as (client, csrf):
             answer = await client.post("/admin/api/test-calls/echo", json={}, headers=csrf)
             assert answer.status == 403, name
+    async with session("olga") as (client, _):  # an auditor sees the page, not the panel
+        page = await (await client.get("/admin/scenario/echo")).text()
+        assert 'id="test-call"' in page and "test-call-panel" not in page

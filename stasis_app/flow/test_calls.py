@@ -67,6 +67,7 @@ class TestCall:
     ended_at: float | None = None
     heard: list[Heard] = field(default_factory=list)
     state_of: Callable[[], str] = lambda: ""
+    titles: dict[str, str] = field(default_factory=dict)  # state key -> its name for people
 
     @property
     def state(self) -> str:
@@ -91,14 +92,20 @@ class TestCall:
         self.status, self.ended_at = "ended", now
 
     def view(self) -> dict[str, Any]:
-        """What the page shows (no token, no customer data)."""
+        """What the page shows (no token, no customer data): states by key
+        and by the name a bank's admin reads (:attr:`titles`)."""
+        state = self.state
         return {
             "id": self.id,
             "version": self.version,
             "hash": self.version_hash,
             "status": self.status,
-            "state": self.state,
-            "heard": [{"state": h.state, "text": h.text} for h in self.heard],
+            "state": state,
+            "title": self.titles.get(state, state),
+            "heard": [
+                {"state": h.state, "title": self.titles.get(h.state, h.state), "text": h.text}
+                for h in self.heard
+            ],
         }
 
 

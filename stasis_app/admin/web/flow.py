@@ -12,7 +12,6 @@ from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.auth import SESSION_KEY, Gate
 from stasis_app.admin.web.html import error_page, esc, page, tenant_choice
 from stasis_app.admin.web.prompts import edit_url
-from stasis_app.admin.web.test_call import panel, version_choices
 from stasis_app.flow.graph import render_svg, to_dot
 from stasis_app.flow.model import Flow
 from stasis_app.flow.versions import FlowVersion, FlowVersions, LiveFlow
@@ -75,11 +74,8 @@ class FlowPages:
         history = await self.prompts.store.run(lambda: self.flows.history(tenant))
         body = (
             _origin(self.flows.live.get(tenant), flow, served.tenant.flow)
-            + '<div style="display:flex;gap:1em;align-items:flex-start">'
-            f'<div class="flow" style="flex:2">{self._svgs[drawn]}</div>'
-            '<div id="test-call" style="flex:1;min-width:18em"></div></div>'
-            + panel(tenant, session.csrf, version_choices(history))
-            + "<h2>Stany i ich komunikaty</h2><table><tr><th>Stan</th><th>Czynność</th>"
+            + f'<div class="flow">{self._svgs[drawn]}</div>'
+            "<h2>Stany i ich komunikaty</h2><table><tr><th>Stan</th><th>Czynność</th>"
             f"<th>Komunikaty</th><th>Dalej</th></tr>{''.join(rows)}</table>" + _versions(history)
         )
         return page(f"Przebieg rozmowy: {served.tenant.name}", body, session.user, session.csrf)

@@ -31,6 +31,8 @@ from stasis_app.admin.web.flow import inline_svg
 from stasis_app.admin.web.html import csrf_field, error_page, esc, page, tenant_choice
 from stasis_app.admin.web.scenario_diagram import StateMarks, marks, to_dot
 from stasis_app.admin.web.scenario_forms import FormError, fields, polish, read, render
+from stasis_app.admin.web.test_call import panel as test_call_panel
+from stasis_app.admin.web.test_call import version_choices
 from stasis_app.flow.editing import KEY, EditError, FlowDocument, slug
 from stasis_app.flow.names import EVENT_NAMES, VERB_NAMES, event_name, prompt_name
 from stasis_app.flow.versions import (
@@ -186,6 +188,9 @@ class ScenarioPages:
                 f'<section id="test-call" data-tenant="{esc(tenant)}" '
                 f'data-version="{shown.number if shown else 0}" '
                 f'data-hash="{esc(shown.hash) if shown else ""}"></section>',
+                # Its panel (Zadzwoń testowo: stasis_app/admin/web/test_call.py), for admins.
+                test_call_panel(tenant, session.csrf, version_choices(history))
+                if session.user.role == "admin" else "",
                 _events_table(),
                 self._history(tenant, history, working, session.csrf, session.user.role),
                 f"<style>#node-{esc(selected)} path,#node-{esc(selected)} polygon"

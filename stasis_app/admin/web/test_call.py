@@ -21,9 +21,11 @@ the chosen version for that call only (:mod:`stasis_app.flow.test_calls`).
 """
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
 from aiohttp import web
 
 from stasis_app.admin.prompts import PromptAdmin
@@ -32,6 +34,7 @@ from stasis_app.admin.web.events import EventStreams
 from stasis_app.admin.web.html import esc
 from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow
+from stasis_app.flow.names import state_title
 from stasis_app.flow.test_calls import TestCalls
 from stasis_app.flow.versions import FlowVersion, FlowVersions, VersionError
 
@@ -85,15 +88,15 @@ class TestCallPages:
             return web.json_response({"error": '"version" is a version number'}, status=400)
         deployment = self.prompts.deployment
 
-        def chosen() -> tuple[FlowVersion | None, Flow]:
+        def chosen() -> tuple[FlowVersion | None, Flow, str]:
             version = self._version(tenant, number)
             if version is None:
-                return None, served.flow
+                return None, served.flow, served.tenant.flow.read_text(encoding="utf-8")
             where = f"flow version {version.number}"
-            return version, deployment.check_flow(tenant, version.text, where)
+            return version, deployment.check_flow(tenant, version.text, where), version.text
 
         try:
-            version, flow = await self.flows.store.run(chosen)
+            version, flow, text = await self.flows.store.run(chosen)
         except VersionError as exc:
             return web.json_response({"error": str(exc)}, status=404)
         except ConfigError as exc:
@@ -102,6 +105,7 @@ class TestCallPages:
             )
         number = version.number if version is not None else 0
         extension, call = self.calls.issue(tenant, number, flow.version, user, flow)
+        call.titles = titles(text, served.prompts.texts)
         await self.flows.audit.record(
             tenant=tenant,
             action="flow_test_call",
@@ -140,6 +144,17 @@ class TestCallPages:
         return await self.streams.stream(request, view, self.gate.still_allowed)
 
 
+def titles(text: str, texts: Mapping[str, str]) -> dict[str, str]:
+    """Each state's name for people (stasis_app/flow/names.py) in a flow's
+    YAML ``text``, which the checker has read already."""
+    states = (yaml.safe_load(text) or {}).get("states") or {}
+    return {
+        str(name): state_title(spec, str(name), texts)
+        for name, spec in states.items()
+        if isinstance(spec, Mapping)
+    }
+
+
 def panel(tenant: str, csrf: str, versions: list[tuple[int | None, str]]) -> str:
     """The panel as a ``<template>`` and its script, which mounts it into
     the page's ``#test-call``; ``versions``: (number, label) to choose from,
@@ -154,21 +169,22 @@ def panel(tenant: str, csrf: str, versions: list[tuple[int | None, str]]) -> str
     return (
         f'<template id="test-call-panel" data-tenant="{esc(tenant)}" data-csrf="{esc(csrf)}">'
         f"<style>{STYLE}</style>"
-        '<section class="test-call"><h2>Zadzwoń testowo</h2>'
+        '<section class="test-call"><h2>Zadzwoń testowo</h2><div class="columns"><div>'
         f'<p><label>Wersja przebiegu <select name="version">{options}</select></label></p>'
         '<p><button type="button" class="start">Zadzwoń testowo</button> '
         '<button type="button" class="hangup" disabled>Rozłącz</button></p>'
         f'<div class="keypad" role="group" aria-label="Klawiatura">{keys}</div>'
         '<p>Połączenie: <strong class="status" aria-live="polite">nie dzwoni</strong>'
-        ' · dźwięk <meter class="level" min="0" max="1" value="0"></meter></p>'
-        '<p>Stan rozmowy: <strong class="state">—</strong></p>'
-        '<h3>Co usłyszał dzwoniący</h3><ol class="transcript"></ol>'
+        ' · dźwięk <meter class="level" min="0" max="1" value="0"></meter></p></div>'
+        '<div><p>Stan rozmowy: <strong class="state">—</strong></p>'
+        '<h3>Co usłyszał dzwoniący</h3><ol class="transcript"></ol></div></div>'
         '<audio class="remote" autoplay></audio></section></template>'
         '<script type="module" src="/admin/static/test-call.js"></script>'
     )
 
 
 STYLE = """
+.test-call .columns{display:flex;gap:2em;align-items:flex-start}.test-call .columns>div{flex:1}
 .test-call .keypad{display:grid;grid-template-columns:repeat(3,3em);gap:.3em;margin:.5em 0}
 .test-call .keypad button{font-size:1.2em;padding:.3em}
 .test-call .transcript{max-height:16em;overflow:auto;font-size:.95em}

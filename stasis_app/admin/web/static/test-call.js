@@ -1,16 +1,17 @@
 // "Zadzwoń testowo": the admin page's test call (stasis_app/admin/web/test_call.py).
 //
 // Mounts the panel (<template id="test-call-panel">) into the page's
-// #test-call element. A click asks the app for a one-time extension (the
+// #test-call element (the Scenariusz page's; its data-version, the version
+// the page shows, is the one called unless another is chosen). A click asks the app for a one-time extension (the
 // chosen flow version, for this call only), then SIP.js (vendored, no CDN)
 // calls it over Asterisk's WebSocket: WebRTC with DTLS-SRTP, the call's audio
 // played here, the keypad's keys sent as RFC 4733 digits. The app's events
 // for the call (its current state, the transcript of what was played) come as
-// server-sent events; the current state is highlighted on the page: the
-// diagram's node and the table's row (#state-<key>) get the class
-// "test-call-current", and the page may follow it too: the event
-// "infolinia:test-call-state" on document (detail.state) and, when defined,
-// window.infoliniaHighlightState(key). Key "" means: no call.
+// server-sent events; the current state is highlighted on the page by the
+// page's own hook, window.infoliniaScenario.highlight(key) (the Scenariusz
+// page), else the diagram's node (<title> = key) and a row #state-<key> get
+// the class "test-call-current". The event "infolinia:test-call-state" on
+// document (detail.state) tells anything else. Key "" means: no call.
 import { Inviter, SessionState, UserAgent } from "./vendor/sip.js/lib/api/index.js";
 
 const template = document.getElementById("test-call-panel");
@@ -20,6 +21,7 @@ if (template && mount) {
 }
 
 function panel(template, mount) {
+  const shown = mount.dataset.version; // the version the page shows, if any
   mount.replaceChildren(template.content.cloneNode(true));
   const $ = (selector) => mount.querySelector(selector);
   const { tenant, csrf } = template.dataset;
@@ -42,6 +44,9 @@ function panel(template, mount) {
   mount.dataset.peak = "0"; // the loudest the call's audio has been, 0..1
   mount.dataset.status = "idle";
   ui.keys.forEach((button) => (button.disabled = true));
+  if (shown && [...ui.version.options].some((option) => option.value === shown)) {
+    ui.version.value = shown;
+  }
 
   const say = (text, status) => {
     ui.status.textContent = text;
@@ -152,11 +157,13 @@ function panel(template, mount) {
     events.addEventListener("ended", () => events.close());
     events.onmessage = (message) => {
       const call = JSON.parse(message.data);
-      ui.state.textContent = call.state || "—";
+      ui.state.textContent = call.state ? call.title : "—";
+      ui.state.title = call.state; // the key, for support
+      ui.state.dataset.state = call.state;
       highlight(call.state);
       const heardLines = ui.transcript.querySelectorAll("li.heard").length;
       for (const heard of call.heard.slice(heardLines)) {
-        line(heard.state, heard.text, "heard");
+        line(heard.title, heard.text, "heard", heard.state);
       }
       if (call.status === "ended") {
         events.close();
@@ -165,9 +172,11 @@ function panel(template, mount) {
     };
   }
 
-  function line(label, text, kind) {
+  function line(label, text, kind, state = "") {
     const item = document.createElement("li");
     item.className = kind;
+    item.dataset.state = state;
+    item.title = state;
     const tag = document.createElement("span");
     tag.className = "st";
     tag.textContent = `${label}: `;
@@ -196,6 +205,11 @@ function highlight(state) {
     return;
   }
   highlighted = state;
+  document.dispatchEvent(new CustomEvent("infolinia:test-call-state", { detail: { state } }));
+  if (typeof window.infoliniaScenario?.highlight === "function") {
+    window.infoliniaScenario.highlight(state);
+    return;
+  }
   for (const old of document.querySelectorAll(".test-call-current")) {
     old.classList.remove("test-call-current");
   }
@@ -206,9 +220,5 @@ function highlight(state) {
       }
     }
     document.getElementById(`state-${state}`)?.classList.add("test-call-current");
-  }
-  document.dispatchEvent(new CustomEvent("infolinia:test-call-state", { detail: { state } }));
-  if (typeof window.infoliniaHighlightState === "function") {
-    window.infoliniaHighlightState(state);
   }
 }
