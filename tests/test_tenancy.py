@@ -7,6 +7,7 @@ others serve), the adapter settings form made from the adapter's own schema
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,9 +65,16 @@ def banks(settings: Settings) -> TenantStore:
     return TenantStore(Store(settings.state))
 
 
+@pytest.fixture
+def both_engines(state_where: Path | str) -> TenantStore:
+    """The store's banks once on SQLite, once on PostgreSQL (tests/support/stores.py)."""
+    return TenantStore(Store(state_where))
+
+
 def test_a_bank_is_saved_changed_and_its_id_and_numbers_stay_one_banks(
-    banks: TenantStore, settings: Settings
+    both_engines: TenantStore, settings: Settings
 ) -> None:
+    banks = both_engines
     added = banks.save("krosno", bank(["150"]), "ola", settings.tenants)
     assert (added.revision, added.created_by, added.spec["lines"]) == (1, "ola", ["150"])
     with pytest.raises(TenantStoreError, match="exists already"):
@@ -85,6 +93,23 @@ def test_a_bank_is_saved_changed_and_its_id_and_numbers_stay_one_banks(
         banks.save("krosno", bank(["150"]), "ola", settings.tenants, expected_revision=1)
     banks.save("jaslo", bank(["151"]), "ola", settings.tenants)
     assert banks.revisions() == {"krosno": 2, "jaslo": 3}
+
+
+def test_two_admins_adding_one_number_at_once_cannot_both_succeed(
+    both_engines: TenantStore, settings: Settings
+) -> None:
+    def add(tenant: str) -> str:
+        try:
+            both_engines.save(tenant, bank(["160"]), "ola", settings.tenants)
+        except TenantStoreError as exc:
+            return str(exc)
+        return "saved"
+
+    with ThreadPoolExecutor(4) as threads:
+        answers = list(threads.map(add, ["sanok", "jaslo", "gorlice", "krosno"]))
+    assert answers.count("saved") == 1, answers
+    [owner] = [bank.id for bank in both_engines.all()]
+    assert all(a == f"number 160 is a line of {owner}" for a in answers if a != "saved")
 
 
 def test_the_store_banks_join_the_files_and_one_that_does_not_load_is_left_out(
