@@ -18,6 +18,7 @@ in on the diagram (docs/admin.md, "Scenariusz").
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -58,15 +59,16 @@ CONSULTANT, WEBHOOK = "__consultant__", "__webhook__"
 
 STYLE = """<style>
 main{max-width:none}
-.scenario{display:grid;grid-template-columns:minmax(0,1fr) 380px;gap:1em;align-items:start}
-#diagram{overflow:auto;max-height:75vh;border:1px solid #ddd;background:#fff}
+.scenario{display:grid;grid-template-columns:minmax(0,1fr) 430px;gap:1em;align-items:start}
+#diagram{overflow:auto;max-height:80vh;border:1px solid #ddd;background:#fff}
 #diagram svg{max-width:none;height:auto}
 #diagram g.node.selected path,#diagram g.node.selected polygon{stroke:#1f4e79;stroke-width:3}
 #diagram g.node.current path,#diagram g.node.current polygon{stroke:#e07000;stroke-width:4;
 fill:#fff1d6}
 #panel{border:1px solid #ccc;padding:.6em .9em;background:#fafafa;font-size:14px}
 #panel h2{margin:.2em 0}#panel input:not([type=checkbox]),#panel select,#panel textarea{
-width:100%;box-sizing:border-box}
+width:100%;box-sizing:border-box}#panel input.key-input{width:2.5em}#transitions select{width:auto;
+max-width:13em}#panel audio{height:2em;width:100%}
 small.key,code.key{color:#777;font-size:.75em}.hint{color:#666;display:block}
 .field-error,.state-error{display:block;color:#b00;font-weight:bold}
 #status{margin:.5em 0}#test-call{border:1px dashed #999;padding:.5em;margin:.8em 0}
@@ -77,16 +79,28 @@ SCRIPT = """<script>
 // The hook the test call uses: highlight the state a call is in (by its key).
 window.infoliniaScenario = {
   tenant: %(tenant)s, version: %(version)s,
+  // Scroll the diagram (not the page) so that the state's box is in its middle.
+  show(state) {
+    const node = document.getElementById('node-' + state);
+    const box = document.getElementById('diagram');
+    if (!node || !box) return false;
+    const at = node.getBoundingClientRect(), frame = box.getBoundingClientRect();
+    box.scrollLeft += at.left - frame.left - box.clientWidth / 2 + at.width / 2;
+    box.scrollTop += at.top - frame.top - box.clientHeight / 2 + at.height / 2;
+    return true;
+  },
+  // Mark the state a call is in (by its key, e.g. "main_menu"); false: no such state.
   highlight(state) {
     document.querySelectorAll('#diagram g.node.current')
       .forEach(g => g.classList.remove('current'));
     const node = document.getElementById('node-' + state);
     if (!node) return false;
     node.classList.add('current');
-    node.scrollIntoView({block: 'nearest', inline: 'center'});
+    this.show(state);
     return true;
   },
 };
+if (%(selected)s) window.infoliniaScenario.show(%(selected)s);
 // "Odsłuchaj": the text in the box, as callers would hear it (not saved).
 document.querySelectorAll('button.listen').forEach(button => button.addEventListener('click',
     () => {
@@ -172,7 +186,7 @@ class ScenarioPages:
         selected = request.query.get("state", "")
         if selected not in doc.states:
             selected = problem.state if problem and problem.state in doc.states else ""
-        svg = await self._svg(doc, found, shown, problem)
+        svg = _scaled(await self._svg(doc, found, shown, problem))
         panel = (
             self._panel(tenant, doc, found, selected, problem, shown, editable, session.csrf)
             if selected
@@ -195,7 +209,7 @@ class ScenarioPages:
                 self._history(tenant, history, working, session.csrf, session.user.role),
                 f"<style>#node-{esc(selected)} path,#node-{esc(selected)} polygon"
                 "{stroke:#1f4e79;stroke-width:3}</style>" if selected else "",
-                SCRIPT % {"tenant": json.dumps(tenant),
+                SCRIPT % {"tenant": json.dumps(tenant), "selected": json.dumps(selected),
                           "version": shown.number if shown else 0},
             ]
         )  # fmt: skip
@@ -324,24 +338,25 @@ class ScenarioPages:
                 f'<p class="state-error">Ślepy zaułek: nic się nie dzieje po: {esc(lost)}.</p>'
             )
         off = "" if editable else " disabled"
-        # Name and params: the verb's form
         form = fields(verb.Params) if verb is not None else []
+        # What the caller hears, where the call goes next, the typical edits:
+        out.append(self._prompts(tenant, form, params, editable, csrf, name))
+        out.append(self._transitions(doc, found, name, on, event_problem, editable, hidden, action))
+        if editable:
+            out.append(self._typical(tenant, verb_name, on, hidden, action, params))
+        # ... then the name and the verb's form (made from its schema).
         out.append(
-            f'<form method="post" action="{action}" id="state-form">{hidden}'
+            '<details id="settings" open><summary><strong>Nazwa i ustawienia</strong></summary>'
+            # novalidate: the app's checker says what is wrong, in Polish, by the field
+            f'<form method="post" action="{action}" id="state-form" novalidate>{hidden}'
             '<input type="hidden" name="op" value="params">'
             f'<p class="field"><label for="title">Nazwa stanu</label><br><input id="title" '
             f'name="title" value="{esc(str(spec.get("title", "")))}" '
             f'placeholder="{esc(mark.title)}"{off}></p>'
             + render(form, params, field_problem, not editable)
             + ('<p><button id="save-state">Zapisz szkic</button></p>' if editable else "")
-            + "</form>"
+            + "</form></details>"
         )
-        # Prompts: each static one the state plays, its text editable and playable
-        out.append(self._prompts(tenant, form, params, editable, csrf, name))
-        # Transitions
-        out.append(self._transitions(doc, found, name, on, event_problem, editable, hidden, action))
-        if editable:
-            out.append(self._typical(tenant, verb_name, on, hidden, action, params))
         out.append("</aside>")
         return "".join(out)
 
@@ -416,13 +431,13 @@ class ScenarioPages:
                 f'<option value="{CONSULTANT}">nowy stan: połączenie z konsultantem</option>'
                 f'<option value="{WEBHOOK}">nowy stan: serwis banku (webhook)</option>'
             )
-            key = ""
+            key = remove = ""
             if KEY.match(event):
                 key = (
                     f'<input class="key-input" name="k.{esc(event)}" value="{esc(event)}" '
-                    f'size="1" maxlength="1" title="klawisz"{off}> '
-                    f'<label><input type="checkbox" name="x.{esc(event)}"{off}> usuń</label>'
+                    f'size="1" maxlength="1" aria-label="klawisz zamiast {esc(event)}"{off}> → '
                 )
+                remove = f' <label><input type="checkbox" name="x.{esc(event)}"{off}> usuń</label>'
             error = (
                 f'<span class="field-error" id="error-on-{esc(event)}">'
                 f"{esc(event_problem[1])}</span>"
@@ -433,7 +448,7 @@ class ScenarioPages:
                 f'<tr data-event="{esc(event)}"><td>{esc(event_name(event))}<br>'
                 f'<small class="key">{esc(event)}</small></td><td>{key}'
                 f'<select name="t.{esc(event)}" aria-label="dokąd po: {esc(event_name(event))}"'
-                f"{off}>{options}</select>{error}</td></tr>"
+                f"{off}>{options}</select>{remove}{error}</td></tr>"
             )
         return (
             f'<h3>Dalej</h3><form method="post" action="{action}" id="transitions">{hidden}'
@@ -728,6 +743,19 @@ class ScenarioPages:
             scenario_url(tenant, msg=done + " Nowe rozmowy już ją dostają; trwające kończą się "
                          "na swojej.")
         )  # fmt: skip
+
+
+SCALE = 1.0  # Graphviz's points as CSS pixels (3/4 of its size): 11 px names
+
+
+def _scaled(svg: str) -> str:
+    """The diagram's size in pixels at :data:`SCALE` (its viewBox keeps the drawing)."""
+
+    def size(match: re.Match[str]) -> str:
+        return f'{match.group(1)}="{float(match.group(2)) * SCALE:.0f}px"'
+
+    head, _, rest = svg.partition(">")
+    return re.sub(r'(width|height)="([0-9.]+)pt"', size, head) + ">" + rest
 
 
 def _events_table() -> str:

@@ -106,8 +106,8 @@ def to_dot(
         "digraph scenario {",
         '  graph [rankdir=LR, fontname="DejaVu Sans", nodesep=0.25, ranksep=0.5, bgcolor="white"];',
         '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", '
-        'fontname="DejaVu Sans", fontsize=11, margin="0.12,0.06"];',
-        '  edge [fontname="DejaVu Sans", fontsize=9, color="#666677"];',
+        'fontname="DejaVu Sans", fontsize=14, margin="0.12,0.06"];',
+        '  edge [fontname="DejaVu Sans", fontsize=11, color="#666677"];',
     ]
     for name, spec in states.items():
         name = str(name)
@@ -115,12 +115,12 @@ def to_dot(
         verb = str(spec.get("verb", "?")) if isinstance(spec, Mapping) else "?"
         rows = [f"<b>{_html(mark.title)}</b>"]
         rows.append(
-            f'<font point-size="8" color="#666666">{_html(name)} · '
+            f'<font point-size="10" color="#666666">{_html(name)} · '
             f"{_html(VERB_NAMES.get(verb, verb))}</font>"
         )
         for event, target in mark.folded:
             rows.append(
-                f'<font point-size="8" color="#555555">↪ {_html(event_name(event))}: '
+                f'<font point-size="10" color="#555555">↪ {_html(event_name(event))}: '
                 f"{_html(found[target].title)}</font>"
             )
         color, border, style = "#f5f5f5", "#888888", "rounded,filled"
@@ -128,10 +128,10 @@ def to_dot(
             color, border = "#e2f0fd", "#3366cc"
         if mark.unreachable:
             color, style = "#eeeeee", "rounded,filled,dashed"
-            rows.append('<font point-size="8" color="#aa0000">nieosiągalny</font>')
+            rows.append('<font point-size="10" color="#aa0000">nieosiągalny</font>')
         if mark.dead_ends or mark.missing:
             border = "#cc0000"
-            rows.append('<font point-size="8" color="#aa0000">ślepy zaułek</font>')
+            rows.append('<font point-size="10" color="#aa0000">ślepy zaułek</font>')
         if name == problem_state:
             color, border = "#fde2e2", "#cc0000"
         label = "<br/>".join(rows)
