@@ -228,6 +228,21 @@ def test_a_literal_secret_is_refused_and_a_reference_is_kept_as_given(settings: 
         assert literal not in json.dumps(spec)
 
 
+def test_a_secret_of_the_app_or_of_another_bank_is_refused(settings: Settings) -> None:
+    adapters = offered_adapters(AdapterRegistry())
+    krosno = {"adapter": {"name": "webservice", "settings": {"secret_env": "KROSNO_CORE_KEY"}}}
+    for field, reference, whose in [
+        ("secret_env", "INFOLINIA_AUDIT_KEY", "zmienne INFOLINIA_* są aplikacji"),
+        ("secret_env", "KROSNO_CORE_KEY", "to sekret banku krosno"),
+        ("secret_file", str(settings.audit.key_file), "to sekret aplikacji (klucz dziennika)"),
+    ]:
+        values = form(id="jaslo", **{"adapter.webservice.secret_env": ""})
+        values[f"adapter.webservice.{field}"] = reference
+        _, spec, errors = spec_from_form(values, settings, adapters, {"krosno": krosno})
+        assert whose in errors[f"adapter.webservice.{field}"]
+        assert reference not in json.dumps(spec)
+
+
 def test_the_check_names_a_taken_number_and_the_adapters_own_problem(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,9 @@ template: a flow file of the deployment) and ``greeting``.
 Secrets: a settings field the adapter marks as a secret's reference
 (:data:`adapters.hookspecs.SECRET_ENV`, ``SECRET_FILE``) takes only the name
 of an environment variable or an absolute path; a value that is neither is
-refused as a literal secret. An adapter with a field taking a secret as its
+refused as a literal secret, and so is a reference to a secret of the app
+(``INFOLINIA_*`` variables, the audit key's and ARI password's files) or of
+another bank (:func:`taken_secrets`). An adapter with a field taking a secret as its
 value is not offered (:func:`offered_adapters`).
 
 Checks, in order, every problem named by its field: the form's own rules;
@@ -27,6 +29,7 @@ named.
 """
 
 import asyncio
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ from stasis_app.tenants import DAYS, Tenant
 
 TENANT_ID = re.compile(r"[a-z][a-z0-9_]{1,31}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+APP_VARIABLES = "INFOLINIA_"  # the app's own variables (ARI, audit key, state password...)
 QUEUE = "consultants"  # the queue a new bank's consultants serve
 MAX_GREETING = 1000  # characters, as any prompt (stasis_app.admin.prompts)
 MAX_FIELD = 2000  # characters of any other field
@@ -148,12 +152,48 @@ def _one(posted: Mapping[str, Any], name: str) -> str:
     return str(value)[:MAX_FIELD] if value is not None else ""
 
 
+def _reference(kind: str, value: str) -> str:
+    """A secret's reference as compared: ``env:NAME``, ``file:/absolute/path``."""
+    return f"env:{value}" if kind == "env" else f"file:{os.path.normpath(value)}"
+
+
+def taken_secrets(
+    settings: Settings,
+    adapters: Mapping[str, Factory[CoreBanking]],
+    others: Mapping[str, Mapping[str, Any]],
+) -> dict[str, str]:
+    """The secrets a new bank may not name (reference -> whose): the app's
+    own (the ARI password's and the audit key's files; its variables all
+    start with ``INFOLINIA_`` and are refused by name) and every other
+    bank's, of the file and of the store (``others``: id -> config). A bank
+    added on the page must not have the app sign its requests, to an
+    address of the admin's choosing, with a key that is not its own."""
+    taken = {_reference("file", str(settings.audit.key_file)): "aplikacji (klucz dziennika)"}
+    if settings.ari.password_file is not None:
+        taken[_reference("file", str(settings.ari.password_file))] = "aplikacji (hasło ARI)"
+    banks: dict[str, Mapping[str, Any]] = {
+        tenant.id: tenant.adapter.model_dump(mode="json") for tenant in settings.tenants.values()
+    }
+    banks.update({tenant: spec.get("adapter", {}) for tenant, spec in others.items()})
+    for tenant, adapter in banks.items():
+        factory = adapters.get(str(adapter.get("name")))
+        values = adapter.get("settings") or {}
+        for field in adapter_fields(factory) if factory is not None else []:
+            if field.secret and values.get(field.name):
+                taken[_reference(field.secret, str(values[field.name]))] = f"banku {tenant}"
+    return taken
+
+
 def _settings_values(
-    factory: Factory[CoreBanking], adapter: str, posted: Mapping[str, Any], errors: Errors
+    factory: Factory[CoreBanking],
+    adapter: str,
+    posted: Mapping[str, Any],
+    errors: Errors,
+    taken: Mapping[str, str],
 ) -> dict[str, Any]:
     """The adapter's settings from the form, checked by its own schema
     (all its problems, each next to its field); a secret's field takes
-    only a reference."""
+    only a reference, and not one the app or another bank uses."""
     given: dict[str, Any] = {}
     for field in adapter_fields(factory):
         key = f"adapter.{adapter}.{field.name}"
@@ -167,6 +207,12 @@ def _settings_values(
             continue
         if field.secret == "file" and not Path(value).is_absolute():
             errors[key] = "tu wpisz pełną ścieżkę pliku z sekretem (od /), nie sam sekret"
+            continue
+        if field.secret == "env" and value.upper().startswith(APP_VARIABLES):
+            errors[key] = f"zmienne {APP_VARIABLES}* są aplikacji, nie banku: wybierz inną"
+            continue
+        if field.secret and (whose := taken.get(_reference(field.secret, value))):
+            errors[key] = f"to sekret {whose}: nowy bank ma mieć własny"
             continue
         if field.kind == "boolean":
             given[field.name] = value in ("true", "tak", "on", "1")
@@ -184,10 +230,14 @@ def _settings_values(
 
 
 def spec_from_form(
-    posted: Mapping[str, Any], settings: Settings, adapters: Mapping[str, Factory[CoreBanking]]
+    posted: Mapping[str, Any],
+    settings: Settings,
+    adapters: Mapping[str, Factory[CoreBanking]],
+    others: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any], Errors]:
     """The bank's id and its config (the config file's shape) from the
-    form's fields, and the problems the form's own rules find."""
+    form's fields, and the problems the form's own rules find; ``others``:
+    the store's other banks (id -> config), whose secrets it may not name."""
     errors: Errors = {}
     tenant = _one(posted, "id").strip()
     if not TENANT_ID.fullmatch(tenant):
@@ -201,7 +251,8 @@ def spec_from_form(
     if adapter not in adapters:
         errors["adapter"] = f"wybierz jeden z zainstalowanych adapterów: {', '.join(adapters)}"
     else:
-        adapter_settings = _settings_values(adapters[adapter], adapter, posted, errors)
+        taken = taken_secrets(settings, adapters, others or {})
+        adapter_settings = _settings_values(adapters[adapter], adapter, posted, errors, taken)
     flow = _one(posted, "flow")
     if flow not in templates(settings):
         errors["flow"] = "wybierz szablon przebiegu z listy"

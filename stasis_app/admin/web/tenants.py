@@ -260,10 +260,11 @@ class TenantPages:
             form["id"] = changing
         settings = self.site.file_settings()
         adapters = offered_adapters(AdapterRegistry())
-        tenant, spec, errors = spec_from_form(form, settings, adapters)
+        stored = await self.store.run(self.site.store.all)
+        others = {bank.id: bank.spec for bank in stored if bank.id != changing}
+        tenant, spec, errors = spec_from_form(form, settings, adapters, others)
         if not spec["name"]:
             errors["name"] = "podaj nazwę banku"
-        stored = await self.store.run(self.site.store.all)
         lines_in_use = {line: t.id for t in settings.tenants.values() for line in t.lines}
         ids_in_use = set(settings.tenants)
         for bank in stored:
