@@ -241,6 +241,11 @@ def test_a_secret_of_the_app_or_of_another_bank_is_refused(settings: Settings) -
         _, spec, errors = spec_from_form(values, settings, adapters, {"krosno": krosno})
         assert whose in errors[f"adapter.webservice.{field}"]
         assert reference not in json.dumps(spec)
+    # Nor may a demo core's database be the state store (it would write into it).
+    values = form(adapter="demo", **{"adapter.demo.database": str(settings.state)})
+    values["adapter.demo.tenant"] = "krosno"
+    _, spec, errors = spec_from_form(values, settings, adapters)
+    assert errors == {"adapter.demo.database": "to plik aplikacji, nie banku: wybierz inny"}
 
 
 def test_the_check_names_a_taken_number_and_the_adapters_own_problem(

@@ -184,12 +184,23 @@ def taken_secrets(
     return taken
 
 
+def _app_files(settings: Settings) -> set[str]:
+    """The app's own files, which no path of a bank's settings may name (a
+    demo core's database on the state store would write into it)."""
+    files = [settings.audit.key_file, settings.audit.heads_file, settings.ari.password_file]
+    files.append(settings.prompts)
+    if not isinstance(settings.state, str):
+        files += [settings.state, *(Path(f"{settings.state}{end}") for end in ("-wal", "-shm"))]
+    return {_reference("file", str(file)) for file in files if file is not None}
+
+
 def _settings_values(
     factory: Factory[CoreBanking],
     adapter: str,
     posted: Mapping[str, Any],
     errors: Errors,
     taken: Mapping[str, str],
+    app_files: set[str],
 ) -> dict[str, Any]:
     """The adapter's settings from the form, checked by its own schema
     (all its problems, each next to its field); a secret's field takes
@@ -213,6 +224,9 @@ def _settings_values(
             continue
         if field.secret and (whose := taken.get(_reference(field.secret, value))):
             errors[key] = f"to sekret {whose}: nowy bank ma mieć własny"
+            continue
+        if field.kind == "path" and _reference("file", value) in app_files:
+            errors[key] = "to plik aplikacji, nie banku: wybierz inny"
             continue
         if field.kind == "boolean":
             given[field.name] = value in ("true", "tak", "on", "1")
@@ -252,7 +266,9 @@ def spec_from_form(
         errors["adapter"] = f"wybierz jeden z zainstalowanych adapterów: {', '.join(adapters)}"
     else:
         taken = taken_secrets(settings, adapters, others or {})
-        adapter_settings = _settings_values(adapters[adapter], adapter, posted, errors, taken)
+        adapter_settings = _settings_values(
+            adapters[adapter], adapter, posted, errors, taken, _app_files(settings)
+        )
     flow = _one(posted, "flow")
     if flow not in templates(settings):
         errors["flow"] = "wybierz szablon przebiegu z listy"
