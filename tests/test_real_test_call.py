@@ -2,23 +2,28 @@
 against the real app and Asterisk: a bank's admin saves a draft that gives
 the main menu a key 3, test-calls the draft from the Scenariusz page over WebRTC,
 presses 3 on the page's keypad and sees the transcript and the highlighted
-state follow the call; the page receives the call's audio (not silence), and
-the live version stays what real callers get.
+state follow the call; the page receives the call's audio (not silence).
+Meanwhile a real caller on the bank's number presses 3 and hears the live
+version's "wrong key"; the token never reaches the app's log.
 
 The screenshot of the panel goes to ``$ADMIN_SCREENSHOTS`` (docs/admin) when set.
 """
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from devtools.sandbox import Sandbox
+from devtools.simulator import CallSimulator
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.config import load_settings
+from stasis_app.deployment import build_deployment
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
@@ -29,7 +34,7 @@ pytestmark = pytest.mark.asterisk
 BASE = "http://127.0.0.1:18090"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "haslo-do-testow-123"
-USER, TENANT = "test-call-admin", "staszow"
+USER, TENANT, LINE = "test-call-admin", "staszow", "102"
 FLOW = Path(__file__).parent.parent / "config" / "flows" / "bank.yaml"
 # The draft: key 3 of the main menu says "Brak operacji." (live: a wrong key).
 DRAFT = FLOW.read_text().replace(
@@ -71,6 +76,18 @@ def browser(live_app: AppProcess, sandbox: Sandbox) -> Iterator[Browser]:
         chromium.close()
 
 
+def a_caller_presses_3(sandbox: Sandbox) -> list[str]:
+    """A real caller on the bank's number presses 3 in the main menu: what they hear."""
+    settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
+    simulator = CallSimulator(
+        settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
+    )
+    transcript = asyncio.run(
+        simulator.call(LINE, ["3"], quiet_gap=0.3, timeout=30, hangup_after=0.3)
+    )
+    return [step.text for step in transcript.steps if step.kind == "prompt"]
+
+
 def logged_in(browser: Browser) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     page.goto(f"{BASE}/admin/login")
@@ -91,9 +108,10 @@ def highlighted(page: Page) -> list[str]:
 
 
 def test_an_admin_test_calls_a_draft_from_the_page(
-    live_app: AppProcess, admin_user: str, browser: Browser
+    live_app: AppProcess, sandbox: Sandbox, admin_user: str, browser: Browser
 ) -> None:
     page = logged_in(browser)
+    real_caller = ThreadPoolExecutor(1)
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     try:
@@ -118,7 +136,11 @@ def test_an_admin_test_calls_a_draft_from_the_page(
                 (e) => window.statesSeen.push(e.detail.state)); }"""
         )
         transcript = panel.locator(".transcript")
-        panel.get_by_role("button", name="Zadzwoń testowo").click()
+        with page.expect_response(lambda r: "/admin/api/test-calls/" in r.url) as issued:
+            panel.get_by_role("button", name="Zadzwoń testowo").click()
+        extension = issued.value.json()["extension"]
+        # Meanwhile a real caller on the bank's number gets the live version.
+        heard_live = real_caller.submit(a_caller_presses_3, sandbox)
         # The greeting, then the main menu: the state on the page follows.
         transcript.get_by_text("Menu.").wait_for(timeout=10_000)
         assert panel.locator(".state").get_attribute("data-state") == "main_menu"
@@ -154,11 +176,18 @@ def test_an_admin_test_calls_a_draft_from_the_page(
         )
         # Real callers kept the live version; the app ran the draft for this call.
         assert FlowVersions(store()).published(TENANT) == live_before
+        live_heard = heard_live.result(timeout=30)
+        assert "Zły wybór." in live_heard and "Brak operacji." not in live_heard, live_heard
         started = live_app.wait_for(lambda e: e.get("event") == "test call", 1)
         assert (started["user"], started["version"]) == (USER, draft["number"])
+        live_app.wait_for(
+            lambda e: (e.get("event"), e.get("state")) == ("call ended", "main_menu"), 5
+        )
+        assert extension.removeprefix("test") not in json.dumps(live_app.entries())  # no token
     except Exception:
         print("page console:", *console[-20:], sep="\n  ")
         print("panel:", page.locator("#test-call").inner_text())
         raise
     finally:
         page.context.close()
+        real_caller.shutdown()
