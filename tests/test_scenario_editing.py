@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stasis_app.admin.prompts import PromptAdmin
+from stasis_app.admin.prompts import PromptAdmin, PromptAdminError
 from stasis_app.config import load_settings
 from stasis_app.deployment import Deployment, build_deployment
 from stasis_app.errors import ConfigError
@@ -167,3 +167,26 @@ def test_a_new_prompt_is_kept_in_the_banks_book(tmp_path: Path) -> None:
     texts = admin.deployment.tenants["cieszyn"].prompts.texts
     assert texts["informacje_o_banku"] == "Bank działa od 1900 roku."
     assert isinstance(admin, PromptAdmin)
+
+
+async def test_a_new_prompt_made_on_one_node_reaches_another(tmp_path: Path) -> None:
+    """Two nodes on one store: the prompt the page made on one is in the
+    other's books after its next look at the store (PromptAdmin.sync)."""
+    from tests.support.isolated_admin import isolated_prompt_admin
+
+    here = isolated_prompt_admin(tmp_path)
+    there = PromptAdmin(
+        build_deployment(load_settings(TEST_CONFIG, resolve_secrets=False, env={
+            "INFOLINIA_STATE": str(tmp_path / "state.sqlite"),
+            "INFOLINIA_PROMPT_DIR": str(tmp_path / "prompts"),
+            "INFOLINIA_AUDIT_HEADS_FILE": str(tmp_path / "audit-heads.log"),
+        }), with_adapters=False),
+        here.store,
+    )  # fmt: skip
+    await here.create("cieszyn", "godziny_pracy", "Pracujemy od ósmej.", "web:anna")
+    assert await there.apply_stored() >= 1
+    book = there.deployment.tenants["cieszyn"].prompts
+    assert book.texts["godziny_pracy"] == "Pracujemy od ósmej."
+    assert book.media("godziny_pracy").startswith("sound:")  # rendered: playable there
+    with pytest.raises(PromptAdminError, match="already has"):
+        await here.create("cieszyn", "godziny_pracy", "Inaczej.", "web:anna")

@@ -54,6 +54,7 @@ def accounts(admin: PromptAdmin) -> Accounts:
         ("olga", "auditor", "cieszyn"),
         ("obcy", "admin", "izbica"),
         ("jan", "supervisor", "cieszyn"),
+        ("iza", "admin", "integrate"),
     )
 
 
@@ -128,6 +129,22 @@ async def test_an_admin_adds_option_3_breaks_a_field_fixes_it_and_publishes(
         assert "nowe stany: informacje_o_banku" in diff
 
 
+async def test_an_option_goes_to_one_of_the_banks_consultant_queues(
+    as_user: Session, flows: FlowVersions
+) -> None:
+    page_url = "/admin/scenario/integrate"
+    async with as_user("iza") as (client, _):
+        page = await (await client.get(page_url + "?state=main_menu")).text()
+        assert 'value="__consultant__:main">konsultant, kolejka main' in page
+        form = {**hidden(page, "transitions"), "t.0": "__consultant__:main"}
+        answer = await client.post(page_url + "/edit", data=form)
+        assert "Zapisano szkic" in await answer.text()
+    draft = flows.newest_draft("integrate")
+    assert draft is not None and draft.problem is None
+    text = flows.get("integrate", draft.number).text
+    assert '"0": konsultant_main' in text and "params: {queue: main}" in text
+
+
 async def test_an_auditor_reads_the_scenario_and_versions_but_cannot_change_them(
     as_user: Session,
 ) -> None:
@@ -139,6 +156,8 @@ async def test_an_auditor_reads_the_scenario_and_versions_but_cannot_change_them
         assert " disabled" in page  # the form is shown, read only
         refused = await client.post(PAGE + "/publish", data={"csrf": csrf, "number": "1"})
         assert refused.status == 403
+        diff = await client.get(PAGE + "/diff?old=1&new=1")
+        assert diff.status == 200 and "bez zmian w stanach" in await diff.text()
 
 
 async def test_other_roles_and_banks_and_a_missing_csrf_token_are_refused(

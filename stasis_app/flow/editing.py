@@ -231,7 +231,7 @@ class FlowDocument:
     def add_menu_option(self, menu: str, key: str, title: str, prompt: str) -> str:
         """Key ``key`` of menu ``menu`` plays ``prompt`` in a new say state,
         then the menu again. Returns the new state's name."""
-        self._free_key(menu, key)
+        self.check_free_key(menu, key)
         name = self.add_state(
             menu, "say", {"prompt": [prompt]}, {"done": menu}, title=title,
             name=self.new_name(title or prompt),
@@ -246,7 +246,7 @@ class FlowDocument:
             raise EditError(f"w menu nie ma klawisza {old}")
         if old == new:
             return
-        self._free_key(menu, new)
+        self.check_free_key(menu, new)
         position = list(on).index(old)
         target = on.pop(old)
         on.insert(position, _event(new), target)
@@ -313,7 +313,8 @@ class FlowDocument:
         self.set_target(state, event, name)
         return name
 
-    def _free_key(self, menu: str, key: str) -> None:
+    def check_free_key(self, menu: str, key: str) -> None:
+        """EditError unless ``key`` is a key that menu ``menu`` does not use yet."""
         if not KEY.match(key):
             raise EditError(f"{key!r} nie jest klawiszem (0-9, * lub #)")
         if key in self.on(menu):

@@ -136,7 +136,7 @@ class ScenarioPages:
         svg = scaled(await self._svg(doc, found, shown, problem))
         side = (
             panel(tenant, doc, found, selected, problem, shown, editable, session.csrf,
-                  self.verbs, texts)
+                  self.verbs, texts, list(served.tenant.queues))
             if selected
             else '<aside id="panel"><p>Kliknij stan na rysunku, aby go zobaczyć i zmienić.</p>'
             "</aside>"
@@ -298,8 +298,8 @@ class ScenarioPages:
                     doc.remove_option(state, event)
                     continue
                 wanted = form.get(f"t.{event}", target)
-                if wanted == CONSULTANT:
-                    doc.to_consultant(state, event)
+                if wanted == CONSULTANT or wanted.startswith(CONSULTANT + ":"):
+                    doc.to_consultant(state, event, wanted.partition(":")[2] or None)
                 elif wanted == WEBHOOK:
                     doc.to_webhook(state, event)
                 elif wanted != target:
@@ -313,6 +313,8 @@ class ScenarioPages:
             name = " ".join(form.get("name", "").split())
             if not name:
                 raise EditError("podaj nazwę")
+            if op == "add_option":  # a key that cannot take it: before any prompt is made
+                doc.check_free_key(state, form.get("key", ""))
             key = await self._new_prompt(tenant, name, form.get("text", ""), who)
             if op == "add_option":
                 doc.add_menu_option(state, form.get("key", ""), name, key)

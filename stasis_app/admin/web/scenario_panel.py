@@ -4,7 +4,7 @@ typical edits and the form of its verb), the versions, the page's style and
 its few lines of script (the test call's hook ``highlight``)."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -144,6 +144,7 @@ def panel(
     csrf: str,
     verbs: VerbRegistry,
     texts: Mapping[str, str],
+    queues: Sequence[str] = (),
 ) -> str:
     """The side panel of state ``name``: its prompts, transitions, typical edits, form."""
     spec = doc.state(name)
@@ -188,7 +189,7 @@ def panel(
     form = fields(verb.Params) if verb is not None else []
     # What the caller hears, where the call goes next, the typical edits:
     out.append(_prompts(tenant, form, params, editable, csrf, name, texts))
-    out.append(_transitions(doc, found, name, on, event_problem, editable, hidden, action))
+    out.append(_transitions(doc, found, name, on, event_problem, editable, hidden, action, queues))
     if editable:
         out.append(_typical(tenant, verb_name, on, hidden, action, params))
     # ... then the name and the verb's form (made from its schema).
@@ -259,7 +260,10 @@ def _transitions(
     editable: bool,
     hidden: str,
     action: str,
+    queues: Sequence[str],
 ) -> str:
+    """The state's transitions as a list: each event's next state, chosen from
+    the states or a consultant (the bank's queues) or the bank's webservice."""
     if not on:
         return "<h3>Dalej</h3><p>Tu rozmowa się kończy.</p>"
     off = "" if editable else " disabled"
@@ -274,10 +278,13 @@ def _transitions(
         if target not in doc.states:
             options = f'<option value="{esc(target)}" selected>(brak stanu {esc(target)})' \
                 "</option>" + options  # fmt: skip
-        options += (
-            f'<option value="{CONSULTANT}">nowy stan: połączenie z konsultantem</option>'
-            f'<option value="{WEBHOOK}">nowy stan: serwis banku (webhook)</option>'
+        options += f'<option value="{CONSULTANT}">połączenie z konsultantem</option>'
+        options += "".join(
+            f'<option value="{CONSULTANT}:{esc(q)}">konsultant, kolejka {esc(q)}</option>'
+            for q in queues
         )
+        if any(spec.get("verb") == "webhook" for spec in doc.states.values()):
+            options += f'<option value="{WEBHOOK}">nowy stan: serwis banku (webhook)</option>'
         key = remove = ""
         if KEY.match(event):
             key = (
