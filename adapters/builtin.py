@@ -3,6 +3,8 @@ as any vendor's plugin."""
 
 from adapters.demo import OFFERS, DemoBank, DemoSettings
 from adapters.hookspecs import AdapterFactory, hookimpl
+from adapters.sms import SmsSenderFactory
+from adapters.sms_outbox import OutboxSender, OutboxSettings
 from adapters.webservice import WebserviceBank, WebserviceSettings
 
 
@@ -22,4 +24,16 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             create=WebserviceBank,
             description="the bank's core system over signed JSON/HTTPS (openapi.yaml)",
         ),
+    ]
+
+
+@hookimpl
+def infolinia_register_sms_senders() -> list[SmsSenderFactory]:
+    return [
+        SmsSenderFactory(
+            name="demo-outbox",
+            settings=OutboxSettings,
+            create=OutboxSender,
+            description="writes each SMS to an outbox file (0600) instead of a phone",
+        )
     ]

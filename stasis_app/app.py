@@ -440,6 +440,8 @@ class InfoliniaApp:
         for deployment in (*self._retired, self.deployment):
             for served in deployment.tenants.values():
                 await served.bank.close()
+                if served.sms is not None:
+                    await served.sms.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
 
     def _serving(self) -> bool:
@@ -493,6 +495,7 @@ class InfoliniaApp:
                 call=call,
                 tenant=served.tenant,
                 bank=served.bank,
+                sms=served.sms,
                 safeguards=self.safeguards,
                 queues=self.queues,
                 trail=trail,

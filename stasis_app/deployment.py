@@ -14,6 +14,7 @@ from pathlib import Path
 
 from adapters.guard import GuardedAdapter
 from adapters.registry import AdapterRegistry, AdapterSetupError
+from adapters.sms import SmsSender, SmsSenderRegistry, SmsSetupError
 from adapters.spec import OptionalOperation
 from plugin.manager import get_plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
@@ -101,6 +102,7 @@ class ServedTenant:
     books: dict[str, PromptBook] = field(default_factory=dict)
     # The optional operations its adapter offers (stasis_app/features.py).
     offers: frozenset[str] = frozenset()
+    sms: SmsSender | None = None  # sends one-time codes (tenants.ID.sms)
 
     def book(self, language: str) -> PromptBook:
         """The prompt book of ``language`` (KeyError: the bank does not offer it)."""
@@ -288,6 +290,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
     manager = get_plugin_manager()
     verbs = VerbRegistry(manager)
     registry = AdapterRegistry(manager)
+    senders: SmsSenderRegistry | None = None  # made when a bank names an SMS sender
     voices = Voices(settings, EngineRegistry(manager))
     cache = voices.cache(settings.voice.chain(), "voice.engines")
     source = str(settings.source)
@@ -306,6 +309,13 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         _check_queues(source, tenant, flow)
         offers = _offers(source, registry, tenant, installed_only=not with_adapters)
         check_features(source, tenant.id, tenant.features, tenant.adapter.name, offers)
+        if tenant.features.predefined_transfers and tenant.sms is None:
+            raise ConfigError(
+                source,
+                f"tenants.{tenant.id}.sms",
+                "features.predefined_transfers needs an SMS sender for the one-time codes "
+                "(sms: {sender: NAME, settings: ...}; docs/writing-an-adapter.md)",
+            )
         check_operations(str(tenant.flow), flow, tenant.features, tenant.adapter.name, offers)
         bank: GuardedAdapter | None = None
         if with_adapters:
@@ -329,6 +339,9 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
             else cache
         )
         served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank, offers=offers)  # type: ignore[arg-type]
+        if with_adapters and tenant.sms is not None:
+            senders = senders or SmsSenderRegistry(manager)
+            served.sms = _sms_sender(source, tenant, senders)
         _check_languages(source, tenant, flow)
         for language, offer in tenant.languages.items():
             at = f"tenants.{tenant.id}.languages.{language}"
@@ -407,6 +420,15 @@ def _check_offered_methods(
                 f"the adapter {tenant.adapter.name!r} says it offers {name!r} but has no "
                 f"'async def {name}'",
             )
+
+
+def _sms_sender(source: str, tenant: Tenant, senders: SmsSenderRegistry) -> SmsSender:
+    """The bank's SMS sender, built from ``tenants.ID.sms``; errors name the field."""
+    assert tenant.sms is not None
+    try:
+        return senders.create(tenant.sms.sender, tenant.sms.settings)
+    except SmsSetupError as exc:
+        raise ConfigError(source, f"tenants.{tenant.id}.sms.{exc.field}", exc.problem) from None
 
 
 def _check_languages(source: str, tenant: Tenant, flow: Flow) -> None:

@@ -74,6 +74,10 @@ class Features(BaseModel):
     )
     bank_information: BankInformationSettings | None = None
     exchange_rates: ExchangeRatesSettings | None = None
+    predefined_transfers: bool = Field(
+        False, description="predefined transfers paid with a one-time SMS code (needs sms)"
+    )
+    change_telekod: bool = Field(False, description="callers change their telekod")
 
 
 def today_in_bank() -> date:
@@ -120,6 +124,14 @@ FEATURES: dict[str, Feature] = {
     "exchange_rates": Feature(
         frozenset({OptionalOperation.EXCHANGE_RATES}),
         configured=lambda features: features.exchange_rates is not None,
+    ),
+    "predefined_transfers": Feature(
+        frozenset({OptionalOperation.PREDEFINED_TRANSFERS, OptionalOperation.EXECUTE_TRANSFER}),
+        configured=lambda features: features.predefined_transfers,
+    ),
+    "change_telekod": Feature(
+        frozenset({OptionalOperation.CHANGE_TELEKOD}),
+        configured=lambda features: features.change_telekod,
     ),
 }
 

@@ -284,6 +284,42 @@ class CallRecordSettings(BaseModel):
         return WorkingHours._known_zone(zone)
 
 
+class SmsChoice(BaseModel):
+    """Which SMS sender sends this bank's one-time codes (adapters/sms.py), and
+    its settings (secrets as references: an environment variable or a file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sender: str = Field(description="a sender a plugin registers, e.g. demo-outbox")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class TelekodRules(BaseModel):
+    """What a new telekod must be, checked before the bank is asked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_length: int = Field(default=4, ge=4, le=12)
+    max_length: int = Field(default=6, ge=4, le=12)
+    no_repeated: bool = Field(default=True, description="refuse one digit repeated (1111)")
+    no_sequential: bool = Field(default=True, description="refuse runs like 1234 or 4321")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "TelekodRules":
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is larger than max_length")
+        return self
+
+
+class PaymentCodes(BaseModel):
+    """One-time SMS codes of payments (stasis_app/safeguards/sca.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lifetime: float = Field(default=300, gt=0, le=900, description="seconds a code is good for")
+    tries: int = Field(default=3, ge=1, le=5, description="wrong codes that cancel the order")
+
+
 class Tenant(BaseModel):
     """One bank on this deployment."""
 
@@ -331,6 +367,15 @@ class Tenant(BaseModel):
     features: Features = Field(
         default_factory=Features,
         description="optional services: several accounts, bank information, exchange rates",
+    )
+    sms: SmsChoice | None = Field(
+        default=None, description="the SMS sender of one-time codes; none: no payments by phone"
+    )
+    telekod_rules: TelekodRules = Field(
+        default_factory=TelekodRules, description="what a new telekod must be"
+    )
+    payment_codes: PaymentCodes = Field(
+        default_factory=PaymentCodes, description="one-time codes: lifetime and tries"
     )
 
     @field_validator("languages")

@@ -25,9 +25,11 @@ def add_commands(commands: Any) -> None:
         help="look at or reset the demo bank's data",
         description="The demo adapter's sandbox bank. 'show TENANT CUSTOMER' prints the "
         "customer's cards, internet-banking status, balances and blocks with their "
-        "references; 'reset' restores the seed data of every demo tenant (or of TENANT).",
+        "references; 'reset' restores the seed data of every demo tenant (or of TENANT); "
+        "'sms [TENANT [CUSTOMER]]' shows the text messages the demo-outbox SMS sender "
+        "wrote (the one-time codes a customer's phone would get), newest last.",
     )
-    demo_bank.add_argument("action", choices=["show", "reset"])
+    demo_bank.add_argument("action", choices=["show", "reset", "sms"])
     demo_bank.add_argument("tenant", nargs="?", help="tenant id, e.g. izbica")
     demo_bank.add_argument("customer", nargs="?", help="customer number, e.g. 12345678")
     demo_bank.add_argument("--json", action="store_true", help="state as JSON")
@@ -56,6 +58,8 @@ def _demo_bank(args: argparse.Namespace) -> int:
     from adapters.errors import NotFound
 
     settings = load_settings(args.config, resolve_secrets=False)
+    if args.action == "sms":
+        return _demo_sms(settings, args)
     banks = {
         tenant_id: DemoBank(DemoSettings(**tenant.adapter.settings))
         for tenant_id, tenant in settings.tenants.items()
@@ -88,4 +92,39 @@ def _demo_bank(args: argparse.Namespace) -> int:
         print(f"  {account['name']}: {account['balance']} {account['currency']}")
     for block in state["blocks"]:
         print(f"  block {block['kind']} {block['target']}: reference {block['reference']}")
+    return 0
+
+
+def _demo_sms(settings: Any, args: argparse.Namespace) -> int:
+    """The messages of every bank whose SMS sender is the demo outbox (or of TENANT)."""
+    from pathlib import Path
+
+    from adapters.sms_outbox import read_outbox
+
+    outboxes = {
+        Path(tenant.sms.settings["outbox"])
+        for tenant_id, tenant in settings.tenants.items()
+        if tenant.sms is not None
+        and tenant.sms.sender == "demo-outbox"
+        and "outbox" in tenant.sms.settings
+        and args.tenant in (None, tenant_id)
+    }
+    if not outboxes:
+        print(f"infolinia: no demo-outbox SMS sender {args.tenant or ''}".rstrip(), file=sys.stderr)
+        return 2
+    messages = sorted(
+        (
+            message
+            for outbox in outboxes
+            for message in read_outbox(outbox)
+            if args.tenant in (None, message.get("tenant"))
+            and args.customer in (None, message.get("customer"))
+        ),
+        key=lambda message: str(message.get("at")),
+    )
+    if args.json:
+        print(json.dumps(messages, indent=2, ensure_ascii=False))
+        return 0
+    for message in messages:
+        print(f"{message['at']} {message['tenant']} {message['customer']}: {message['text']}")
     return 0

@@ -15,13 +15,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.spec import Account, Card, Direction, Operation
+from adapters.spec import Account, Card, Direction, Operation, PredefinedTransfer
 from stasis_app.errors import UnspeakableValue
 from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 from voice.live import live_key
 
-SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
+SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations", "transfer"]
 
 # Static prompts a kind of speech needs besides fragments.
 PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
@@ -29,6 +29,7 @@ PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
     "amount": (),
     "date": (),
     "card": ("card_debit", "card_credit", "card_ending"),
+    "transfer": ("order_to", "order_amount"),
     "balances": ("balance_is",),
     "operations": ("operation_in", "operation_out"),
 }
@@ -106,6 +107,16 @@ def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
                 live_key(operation.counterparty),
             ]
         return keys
+    if kind == "transfer":
+        # "przelew dla | PGE Obrót | na kwotę | sto dwadzieścia złotych": the
+        # payee is customer text, spoken live (offline engine, never cached).
+        transfer = _as(kind, value, PredefinedTransfer)
+        return [
+            "order_to",
+            live_key(transfer.payee),
+            "order_amount",
+            *words(say.amount_words(transfer.amount)),
+        ]
     raise UnspeakableValue(f"cannot speak {kind!r}")
 
 

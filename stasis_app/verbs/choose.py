@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from stasis_app.flow.context import CallContext
-from stasis_app.flow.speech import value_keys, words
+from stasis_app.flow.speech import PROMPTS_FOR_KIND, value_keys, words
 from stasis_app.verbs.base import Answer, AskParams, Verb, ask
 from stasis_app.verbs.menu import option_keys
 from voice.languages import numbers
@@ -18,7 +18,7 @@ from voice.languages import numbers
 
 class ChooseParams(AskParams):
     items: str = Field(description="the list to choose from, e.g. cards")
-    read_as: Literal["card"] = "card"
+    read_as: Literal["card", "transfer"] = "card"
     into: str = Field(pattern=r"^[a-z_]+$")
     max_items: int = Field(default=8, ge=1, le=9)
 
@@ -35,7 +35,7 @@ class Choose(Verb[ChooseParams]):
         return {"chosen", "failed"} | extra
 
     def prompts(self, params: ChooseParams) -> set[str]:
-        return super().prompts(params) | {"press", "card_debit", "card_credit", "card_ending"}
+        return super().prompts(params) | {"press", *PROMPTS_FOR_KIND[params.read_as]}
 
     async def run(self, ctx: CallContext, params: ChooseParams) -> str:
         items = list(ctx.values.get(params.items) or [])[: params.max_items]
