@@ -12,6 +12,7 @@ The screenshot of the panel goes to ``$ADMIN_SCREENSHOTS`` (docs/admin) when set
 import asyncio
 import json
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,10 +29,12 @@ from stasis_app.flow.versions import FlowVersions
 from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG
 from tests.support.app_process import AppProcess
+from tests.support.ari_client import Ari
 
 pytestmark = pytest.mark.asterisk
 
 BASE = "http://127.0.0.1:18090"
+REFUSED = "test call refused: an unknown, used or late token"  # the app's log
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "haslo-do-testow-123"
 USER, TENANT, LINE = "test-call-admin", "staszow", "102"
@@ -88,6 +91,23 @@ def a_caller_presses_3(sandbox: Sandbox) -> list[str]:
     return [step.text for step in transcript.steps if step.kind == "prompt"]
 
 
+def dial_again(ari: Ari, extension: str) -> None:
+    """Dial a test call's extension once more, as the browser's endpoint would."""
+    asyncio.run(
+        ari.request(
+            "POST",
+            "channels",
+            params={
+                "endpoint": f"Local/{extension}@infolinia-test-calls",
+                "context": "infolinia-test-caller",
+                "extension": "s",
+                "priority": "1",
+            },
+            json={"variables": {"CALLER_WAIT": "5", "CALLER_KEYS": "3", "CALLER_HOLD": "1"}},
+        )
+    )
+
+
 def logged_in(browser: Browser) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     page.goto(f"{BASE}/admin/login")
@@ -108,7 +128,7 @@ def highlighted(page: Page) -> list[str]:
 
 
 def test_an_admin_test_calls_a_draft_from_the_page(
-    live_app: AppProcess, sandbox: Sandbox, admin_user: str, browser: Browser
+    live_app: AppProcess, sandbox: Sandbox, ari: Ari, admin_user: str, browser: Browser
 ) -> None:
     page = logged_in(browser)
     real_caller = ThreadPoolExecutor(1)
@@ -184,6 +204,17 @@ def test_an_admin_test_calls_a_draft_from_the_page(
             lambda e: (e.get("event"), e.get("state")) == ("call ended", "main_menu"), 5
         )
         assert extension.removeprefix("test") not in json.dumps(live_app.entries())  # no token
+
+        # The token was for one call: dialled again, the line is refused.
+        def refused(e: dict[str, object]) -> bool:
+            return e.get("outcome") == "unknown line" or e.get("event") == REFUSED
+
+        before = live_app.count(refused)
+        real_caller.submit(dial_again, ari, extension).result(timeout=10)
+        deadline = time.monotonic() + 5
+        while live_app.count(refused) < before + 2:  # refused, then ended as an unknown line
+            assert time.monotonic() < deadline, live_app.entries()[-5:]
+            time.sleep(0.05)
     except Exception:
         print("page console:", *console[-20:], sep="\n  ")
         print("panel:", page.locator("#test-call").inner_text())
