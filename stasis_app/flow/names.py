@@ -27,6 +27,10 @@ VERB_NAMES: dict[str, str] = {
     "block_request": "Zgłoszenie blokady",
     "language": "Powitanie i wybór języka",
     "route": "Rozdzielenie połączeń",
+    "predefined_transfers": "Przelewy zdefiniowane",
+    "send_code": "Kod SMS",
+    "execute_transfer": "Wykonanie przelewu",
+    "change_telekod": "Zmiana telekodu",
 }
 
 EVENT_NAMES: dict[str, str] = {
@@ -44,6 +48,14 @@ EVENT_NAMES: dict[str, str] = {
     "no": "nie (klawisz 2)",
     "star": "gwiazdka zamiast numeru",
     "default": "w pozostałych przypadkach",
+    "sent": "kod wysłany",
+    "wrong": "zły kod",
+    "expired": "kod wygasł",
+    "unconfirmed": "bez potwierdzenia",
+    "cancelled": "anulowano",
+    "mismatch": "różne telekody",
+    "weak": "telekod za słaby",
+    "rejected": "bank nie przyjął",
 }
 
 # The events that send a caller somewhere safe when something goes wrong:
@@ -144,7 +156,10 @@ def state_title(spec: Mapping[str, Any], name: str, texts: Mapping[str, str] | N
         return OPERATION_NAMES[str(params["name"])]
     if verb == "goto":
         return f"Przejście do: {params.get('to', '?')}"
-    if verb in ("transfer", "route", "webhook", "authenticate", "identify", "block_request"):
+    if verb in (
+        "transfer", "route", "webhook", "authenticate", "identify", "block_request",
+        "predefined_transfers", "send_code", "execute_transfer", "change_telekod",
+    ):  # fmt: skip
         return VERB_NAMES[verb]
     prompt = first_prompt(params)
     if prompt is not None:

@@ -53,6 +53,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "max_rounds": ("Najwięcej wymian z serwisem", ""),
     "failed_prompt": ("Komunikat, gdy serwis nie odpowie", ""),
     "wait": ("Czas na wybór języka (s)", ""),
+    "old": ("Obecny telekod z wartości", ""),
+    "new": ("Nowy telekod z wartości", ""),
+    "again": ("Powtórzony telekod z wartości", ""),
+    "transfer": ("Przelew z wartości", ""),
+    "code": ("Kod SMS z wartości", ""),
 }
 # Set by the operator in the flow file only: shown, never a field.
 FILE_ONLY = frozenset({"url", "secret_env", "goto", "branches", "default"})
