@@ -118,6 +118,7 @@ SEED_RATES = (
     ("USD", Decimal("3.9520"), Decimal("4.1240"), 1),
     ("GBP", Decimal("5.0310"), Decimal("5.2470"), 1),
     ("CHF", Decimal("4.4980"), Decimal("4.6890"), 1),
+    ("CZK", Decimal("0.1680"), Decimal("0.1790"), 1),
 )
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.spec import OptionalOperation
 from stasis_app.errors import ConfigError
+from stasis_app.flow.speech import CURRENCIES
 
 if TYPE_CHECKING:
     from stasis_app.flow.model import Flow
@@ -57,8 +58,11 @@ class ExchangeRatesSettings(BaseModel):
     @classmethod
     def _iso_codes(cls, codes: list[str]) -> list[str]:
         for code in codes:
-            if len(code) != 3 or not code.isascii() or not code.isupper() or code == "PLN":
-                raise ValueError(f"{code!r} is not an ISO 4217 code of a foreign currency")
+            if code not in CURRENCIES:
+                raise ValueError(
+                    f"{code!r}: rates can be read for {', '.join(CURRENCIES)} (ISO codes; "
+                    "each has a prompt currency_<code>)"
+                )
         if len(set(codes)) != len(codes):
             raise ValueError("a currency is named twice")
         return codes

@@ -15,13 +15,35 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.spec import Account, Card, Direction, Operation, PredefinedTransfer
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    Card,
+    Direction,
+    ExchangeRate,
+    Operation,
+    PredefinedTransfer,
+)
 from stasis_app.errors import UnspeakableValue
 from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 from voice.live import live_key
 
-SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations", "transfer"]
+SpeechKind = Literal[
+    "digits",
+    "amount",
+    "date",
+    "card",
+    "balances",
+    "operations",
+    "transfer",
+    "account",
+    "balance",
+    "rates",
+]
+# The currencies exchange rates can be read for: each has a prompt currency_<code>.
+CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CZK", "NOK", "SEK", "DKK", "UAH")
 
 # Static prompts a kind of speech needs besides fragments.
 PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
@@ -32,6 +54,13 @@ PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
     "transfer": ("order_to", "order_amount"),
     "balances": ("balance_is",),
     "operations": ("operation_in", "operation_out"),
+    "account": ("account_current", "account_savings", "account_currency", "account_ending"),
+    "balance": ("balance_is", "available_is", "balance_not_in_zloty"),
+    "rates": (
+        "rate_buy",
+        "rate_sell",
+        *(f"currency_{code.lower()}" for code in CURRENCIES),
+    ),
 }
 
 
@@ -58,6 +87,12 @@ def words(items: list[str]) -> list[str]:
 def card_keys(card: Card, language: str = DEFAULT) -> list[str]:
     digits = numbers(language).digit_words(card.last4)
     return [f"card_{card.kind.value}", "card_ending", *words(digits)]
+
+
+def account_keys(account: AccountSummary, language: str = DEFAULT) -> list[str]:
+    """ "konto osobiste o numerze zakończonym cyframi 4 7 1 1"."""
+    digits = numbers(language).digit_words(account.last4)
+    return [f"account_{account.kind.value}", "account_ending", *words(digits)]
 
 
 def _as(kind: str, value: Any, of_type: type[V]) -> V:
@@ -92,6 +127,32 @@ def value_keys(kind: str, value: Any, language: str = DEFAULT) -> list[str]:
             if account.currency != "PLN":
                 continue  # only złoty has its words so far; never say "złotych" for euro
             keys += ["balance_is", *words(say.amount_words(account.balance))]
+        return keys
+    if kind == "account":
+        return account_keys(_as(kind, value, AccountSummary), language)
+    if kind == "balance":
+        balance = _as(kind, value, Balance)
+        if balance.currency != "PLN":
+            return ["balance_not_in_zloty"]  # only złoty has its words so far
+        return [
+            "balance_is",
+            *words(say.amount_words(balance.balance)),
+            "available_is",
+            *words(say.amount_words(balance.available)),
+        ]
+    if kind == "rates":
+        keys = []
+        for item in value:
+            rate = _as(kind, item, ExchangeRate)
+            if rate.currency not in CURRENCIES or rate.units != 1:
+                continue  # no name to say it by (all of CURRENCIES are quoted per one unit)
+            keys += [
+                f"currency_{rate.currency.lower()}",
+                "rate_buy",
+                *words(say.amount_words(rate.buy)),
+                "rate_sell",
+                *words(say.amount_words(rate.sell)),
+            ]
         return keys
     if kind == "operations":
         keys = []

@@ -81,7 +81,10 @@ def paths(flow: "Flow") -> list[Path]:
             steps.append((state, found.verb.name))
             if found.verb.terminal:
                 break
-            state = next(iter(found.on.values()), None)
+            # The first way on that every bank takes: not a feature's guard (a
+            # route's several_accounts branch), which only some banks turn on.
+            guarded = found.verb.features(found.params)
+            state = next((t for e, t in found.on.items() if e not in guarded), None)
         if len(steps) >= 2:
             out.append(Path(menu, key, tuple(steps)))
     return out

@@ -14,6 +14,7 @@ Each branch is one condition and ``to``, the state it goes to::
         - {line_in: integrate, to: webservice}     # the dialled line is on a list
         - {closed: office, to: night}              # routing.hours (holidays are closed)
         - {value: amount, greater_than: 1000, to: big}   # equals, in, less_than too
+        - {feature: several_accounts, to: accounts}  # on for the bank (tenants.ID.features)
       default: main_menu
 
 The names (``vip``, ``office``) are the bank's, under ``routing`` in its
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stasis_app.features import FEATURES, feature
 from stasis_app.flow.context import CallContext
 from stasis_app.verbs.base import Verb, VerbParams
 
@@ -44,7 +46,16 @@ log = logging.getLogger(__name__)
 NAME = r"^[a-z][a-z0-9_]{0,31}$"
 NUMBER = r"^\+?[0-9]{1,20}$"
 WITHHELD = "withheld"
-CONDITIONS = ("caller", "caller_prefix", "caller_in", "line_in", "open", "closed", "value")
+CONDITIONS = (
+    "caller",
+    "caller_prefix",
+    "caller_in",
+    "line_in",
+    "open",
+    "closed",
+    "value",
+    "feature",
+)
 COMPARISONS = ("equals", "in_", "greater_than", "less_than")
 
 
@@ -65,6 +76,16 @@ class Branch(BaseModel):
     in_: list[str] | None = Field(default=None, alias="in", min_length=1)
     greater_than: Decimal | None = None
     less_than: Decimal | None = None
+    feature: str | None = Field(
+        default=None, description="on for the bank (tenants.ID.features: stasis_app/features.py)"
+    )
+
+    @field_validator("feature")
+    @classmethod
+    def _known_feature(cls, name: str | None) -> str | None:
+        if name is not None:
+            feature(name)  # ValueError naming the known ones
+        return name
 
     @field_validator("caller", "equals", mode="before")
     @classmethod
@@ -128,6 +149,8 @@ class Branch(BaseModel):
             return f"open {self.open}"
         if self.closed is not None:
             return f"closed {self.closed}"
+        if self.feature is not None:
+            return f"feature {self.feature}"
         if self.equals is not None:
             return f"{self.value} is {self.equals}"
         if self.in_ is not None:
@@ -229,6 +252,8 @@ def holds(branch: Branch, ctx: CallContext) -> bool:
         return _is_open(ctx.tenant, branch.open)
     if branch.closed is not None:
         return not _is_open(ctx.tenant, branch.closed)
+    if branch.feature is not None:
+        return FEATURES[branch.feature].is_on(ctx.tenant.features)
     return branch.value is not None and _compare(branch, ctx.values.get(branch.value))
 
 
@@ -243,6 +268,9 @@ class Route(Verb[RouteParams]):
 
     def events(self, params: RouteParams, transitions: Sequence[str]) -> set[str]:
         return {b.event for b in params.branches} | {"default"}
+
+    def features(self, params: RouteParams) -> dict[str, str]:
+        return {b.event: b.feature for b in params.branches if b.feature is not None}
 
     def label(self, params: RouteParams) -> str:
         return f"route: {len(params.branches)} branches"
