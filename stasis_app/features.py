@@ -28,12 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.spec import OptionalOperation
 from stasis_app.errors import ConfigError
-from stasis_app.flow.speech import CURRENCIES
 
 if TYPE_CHECKING:
     from stasis_app.flow.model import Flow
 
 BANK_TIME = ZoneInfo("Europe/Warsaw")  # whose day the information's "until" is
+# The currencies exchange rates can be read for: each has a prompt currency_<code>
+# (stasis_app/flow/speech.py speaks them).
+CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CZK", "NOK", "SEK", "DKK", "UAH")
 
 
 class BankInformationSettings(BaseModel):

@@ -177,7 +177,7 @@ states:
   menu:
     verb: menu
     params: {prompt: [main_menu]}
-    on: {"4": rates, failed: bye}
+    on: {"6": rates, failed: bye}
   rates:
     verb: operation
     params: {name: exchange_rates}
@@ -187,7 +187,7 @@ states:
 """
 GUARDED = UNGUARDED.replace(
     "params: {prompt: [main_menu]}",
-    'params: {prompt: [main_menu], extras: [{key: "4", prompt: [main_menu_rates], '
+    'params: {prompt: [main_menu], extras: [{key: "6", prompt: [main_menu_rates], '
     "feature: exchange_rates}]}",
 )
 
@@ -384,10 +384,10 @@ async def test_without_the_feature_the_balance_is_read_as_before(
 async def test_the_main_menu_offers_information_and_rates_when_on(
     flow: Flow, demo: DemoBank
 ) -> None:
-    heard = await call(flow, demo, ALL_ON, "3")
+    heard = await call(flow, demo, ALL_ON, "5")
     assert heard[1] == ["main_menu", "main_menu_information", "main_menu_rates"]
     assert heard[2] == ["bank_information"]
-    heard = await call(flow, demo, ALL_ON, "4")
+    heard = await call(flow, demo, ALL_ON, "6")
     rates = heard[2]
     assert rates == [
         "rates_intro",
@@ -408,7 +408,7 @@ async def test_past_its_date_the_information_is_neither_offered_nor_taken(
     flow: Flow, demo: DemoBank
 ) -> None:
     past = {"bank_information": {"until": "2020-01-31"}}
-    heard = await call(flow, demo, past, "3")
+    heard = await call(flow, demo, past, "5")
     assert heard[1] == ["main_menu"]
     assert ["bank_information"] not in heard
     assert heard[2] == ["invalid_choice"]

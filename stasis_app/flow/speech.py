@@ -26,6 +26,7 @@ from adapters.spec import (
     PredefinedTransfer,
 )
 from stasis_app.errors import UnspeakableValue
+from stasis_app.features import CURRENCIES
 from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 from voice.live import live_key
@@ -42,8 +43,7 @@ SpeechKind = Literal[
     "balance",
     "rates",
 ]
-# The currencies exchange rates can be read for: each has a prompt currency_<code>.
-CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CZK", "NOK", "SEK", "DKK", "UAH")
+
 
 # Static prompts a kind of speech needs besides fragments.
 PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
