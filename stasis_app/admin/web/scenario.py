@@ -19,6 +19,7 @@ in on the diagram (docs/admin.md, "Scenariusz").
 import asyncio
 import json
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -155,8 +156,9 @@ class ScenarioPages:
                 if session.user.role == "admin" else "",
                 events_table(),
                 versions(tenant, history, working, session.csrf, session.user.role),
-                f"<style>#node-{esc(selected)} path,#node-{esc(selected)} polygon"
-                "{stroke:#1f4e79;stroke-width:3}</style>" if selected else "",
+                f"<style>#node-{selected} path,#node-{selected} polygon"
+                "{stroke:#1f4e79;stroke-width:3}</style>"
+                if re.fullmatch(r"[A-Za-z0-9_-]+", selected) else "",  # a plain key: CSS-safe
                 SCRIPT % {"tenant": json.dumps(tenant), "selected": json.dumps(selected),
                           "version": shown.number if shown else 0},
             ]

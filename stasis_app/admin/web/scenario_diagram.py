@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -46,6 +47,11 @@ def _html(text: str) -> str:
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
+
+
+def _id(text: str) -> str:
+    """A DOT quoted string (a state's name is the flow's: any text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _emitted(verbs: VerbRegistry, spec: Mapping[str, Any], on: Mapping[str, str]) -> set[str]:
@@ -136,7 +142,8 @@ def to_dot(
             color, border = "#fde2e2", "#cc0000"
         label = "<br/>".join(rows)
         lines.append(
-            f'  "{name}" [id="node-{name}", URL="?state={name}", target="_top", '
+            f"  {_id(name)} [id={_id('node-' + name)}, URL={_id('?state=' + quote(name))}, "
+            'target="_top", '
             f'tooltip="{_html(mark.title)}", label=<{label}>, fillcolor="{color}", '
             f'color="{border}", style="{style}"];'
         )
@@ -148,16 +155,17 @@ def to_dot(
             event, target = str(event), str(target)
             if target in states and (event, target) not in mark.folded:
                 drawn.add((event, target))
-                lines.append(f'  "{name}" -> "{target}" [label="{_html(event_name(event))}"];')
+                label = _html(event_name(event))
+                lines.append(f'  {_id(name)} -> {_id(target)} [label="{label}"];')
         for target in targets(spec):  # a goto's, a route's, a webhook's: no event of its own
             if (
                 target in states
                 and not any(t == target for _, t in drawn)
                 and target not in (on or {}).values()
             ):
-                lines.append(f'  "{name}" -> "{target}" [style=dashed];')
+                lines.append(f"  {_id(name)} -> {_id(target)} [style=dashed];")
     ends = [str(n) for n, spec in states.items() if _ends(spec)]
     if ends:  # the endings most arrows fold into: at the right, after the paths
-        lines.append("  { rank=sink; " + " ".join(f'"{n}";' for n in ends) + " }")
+        lines.append("  { rank=sink; " + " ".join(f"{_id(n)};" for n in ends) + " }")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -237,7 +237,11 @@ def _prompts(
                 f'<input type="hidden" name="seen" value="{esc(text)}">'
                 f'<textarea id="{esc(box)}" name="text" rows="3"'
                 f"{'' if editable else ' readonly'}>{esc(text)}</textarea>"
-                f'<audio id="{esc(audio)}" controls preload="none" src="{esc(url)}"></audio>'
+                + (
+                    f'<audio id="{esc(audio)}" controls preload="none" src="{esc(url)}"></audio>'
+                    if editable  # the preview is the prompts pages', for admins
+                    else ""
+                )
                 + (
                     f'<button type="button" class="listen" data-text="{esc(box)}" '
                     f'data-audio="{esc(audio)}" data-url="{esc(url)}">Odsłuchaj</button> '
