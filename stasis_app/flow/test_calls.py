@@ -123,10 +123,10 @@ class TestCalls:
         self, tenant: str, version: int, version_hash: str, user: str, flow: Flow
     ) -> tuple[str, TestCall]:
         """A new test call of ``flow`` (version ``version`` of ``tenant``'s)
-        for ``user``: the extension to dial, and the call."""
+        for ``user``: the extension to dial, and the test call."""
         self._forget_old()
         token = secrets.token_hex(16)
-        call = TestCall(
+        test = TestCall(
             id=secrets.token_hex(8),
             tenant=tenant,
             version=version,
@@ -135,34 +135,34 @@ class TestCalls:
             flow=flow,
             issued=self.clock(),
         )
-        self._by_token[token] = call
-        self._by_id[call.id] = call
-        return TEST_PREFIX + token, call
+        self._by_token[token] = test
+        self._by_id[test.id] = test
+        return TEST_PREFIX + token, test
 
     def take(self, line: str) -> TestCall | None:
         """The test call dialled as ``line``, once (None: not a test line, an
         unknown or used token, or one older than :data:`TOKEN_SECONDS`)."""
         if not line.startswith(TEST_PREFIX):
             return None
-        call = self._by_token.pop(line.removeprefix(TEST_PREFIX), None)
-        if call is None or self.clock() - call.issued > TOKEN_SECONDS:
+        test = self._by_token.pop(line.removeprefix(TEST_PREFIX), None)
+        if test is None or self.clock() - test.issued > TOKEN_SECONDS:
             return None
-        return call
+        return test
 
     def find(self, tenant: str, call_id: str) -> TestCall | None:
         """A test call of ``tenant``'s by its id (another bank's: None)."""
-        call = self._by_id.get(call_id)
-        return call if call is not None and call.tenant == tenant else None
+        test = self._by_id.get(call_id)
+        return test if test is not None and test.tenant == tenant else None
 
     def _forget_old(self) -> None:
         now = self.clock()
-        for token, call in list(self._by_token.items()):
-            if now - call.issued > TOKEN_SECONDS:
+        for token, test in list(self._by_token.items()):
+            if now - test.issued > TOKEN_SECONDS:
                 del self._by_token[token]
-                if call.status == "waiting":
-                    call.ended(now)
-        for call_id, call in list(self._by_id.items()):
-            if call.ended_at is not None and now - call.ended_at > KEPT_SECONDS:
+                if test.status == "waiting":
+                    test.ended(now)
+        for call_id, test in list(self._by_id.items()):
+            if test.ended_at is not None and now - test.ended_at > KEPT_SECONDS:
                 del self._by_id[call_id]
 
 
