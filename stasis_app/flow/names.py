@@ -69,6 +69,10 @@ OPERATION_NAMES: dict[str, str] = {
     "block_internet_banking": "Blokada bankowości internetowej",
     "accounts": "Salda rachunków",
     "last_operations": "Ostatnie operacje",
+    "account_list": "Lista rachunków",
+    "account_balance": "Saldo wybranego rachunku",
+    "account_operations": "Operacje wybranego rachunku",
+    "exchange_rates": "Kursy walut",
 }
 
 # The shipped catalogue's prompts, named as the bank says them; a bank's own
@@ -107,6 +111,14 @@ PROMPT_NAMES: dict[str, str] = {
     "outside_hours": "Poza godzinami pracy",
     "consultants_unavailable": "Konsultanci niedostępni",
     "please_wait": "Proszę czekać",
+    "choose_account": "Wybierz rachunek",
+    "main_menu_information": "Opcja menu: informacja banku",
+    "main_menu_rates": "Opcja menu: kursy walut",
+    "bank_information": "Informacja banku",
+    "after_information_menu": "Menu po informacji",
+    "rates_intro": "Kursy walut",
+    "no_rates": "Brak kursów walut",
+    "balance_not_in_zloty": "Saldo walutowe poda konsultant",
 }
 
 KEYS = set("0123456789*#")  # a menu's keys (stasis_app/verbs/menu.py)
