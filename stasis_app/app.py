@@ -25,10 +25,12 @@ from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.flow.model import Flow
+from stasis_app.flow.notice import recording_notice
 from stasis_app.flow.test_calls import TestCall, TestCalls, is_test_line
 from stasis_app.flow.versions import FlowVersions, LiveFlow
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
+from stasis_app.queue.recordings import drain as drain_recordings
 from stasis_app.reports.records import CallRecords, from_trail
 from stasis_app.reports.trail import CallTrail
 from stasis_app.safeguards import Safeguards
@@ -306,8 +308,9 @@ class InfoliniaApp:
             await asyncio.sleep(every)
 
     async def _delete_old_records(self, every: float = 3600.0) -> None:
-        """Each bank's call records older than its ``records.keep_days``, and
-        the login guard's attempts no window looks at, deleted hourly."""
+        """Each bank's call records older than its ``records.keep_days``, its
+        consultant recordings older than ``recordings.keep_days``, and the
+        login guard's attempts no window looks at, deleted hourly."""
         while True:
             for served in list(self.deployment.tenants.values()):
                 tenant = served.tenant
@@ -324,6 +327,20 @@ class InfoliniaApp:
                 if deleted:
                     log.info(
                         "old call records deleted", extra={"tenant": tenant.id, "records": deleted}
+                    )
+                # Its consultant recordings past recordings.keep_days (files too).
+                try:
+                    await self.records.store.run(
+                        partial(
+                            self.queues.recordings.delete_expired,
+                            tenant.id,
+                            tenant.recordings.keep_days,
+                        )
+                    )
+                except Exception as exc:  # the store is down: the next round deletes them
+                    log.warning(
+                        "expired recordings not deleted yet",
+                        extra={"tenant": tenant.id, "error": type(exc).__name__},
                     )
             # Calling numbers the login guard no longer needs, of every bank.
             with contextlib.suppress(Exception):  # the store is down: next round
@@ -431,6 +448,7 @@ class InfoliniaApp:
         flows.cancel()
         banks.cancel()
         await self.records.drain()  # the last calls' records
+        await drain_recordings()  # ... and their consultant recordings
         with contextlib.suppress(Exception):
             await self.board.leave()
         await asyncio.wait([audit_check], timeout=5)  # a first check of a long trail may go on
@@ -509,6 +527,8 @@ class InfoliniaApp:
                 test.answered(lambda: ctx.state)
                 call.on_say = test.played
             try:
+                if not handle.resumed and not handle.returned:  # once a call (RODO art. 13)
+                    await recording_notice(ctx)
                 state = await run_flow(flow, ctx)
             finally:
                 state = ctx.state

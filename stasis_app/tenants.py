@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from stasis_app.features import Features
 
@@ -320,6 +327,101 @@ class PaymentCodes(BaseModel):
     tries: int = Field(default=3, ge=1, le=5, description="wrong codes that cancel the order")
 
 
+HEADER_NAME = re.compile(r"X-[A-Za-z0-9-]{1,62}")
+
+
+class HeaderMatch(BaseModel):
+    """A SIP header the hand-over's calls carry (set by the operator's
+    exchange that transfers them), and the value it must have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="an X- header, e.g. X-Transfer-Source")
+    value: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 +._:@-]+$")
+
+    @field_validator("name")
+    @classmethod
+    def _x_header(cls, name: str) -> str:
+        if not HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a header name like X-Transfer-Source")
+        return name
+
+
+class HandOver(BaseModel):
+    """Calls handed over by the banking sector's card-restriction number
+    (828 828 828): they arrive on one of ``lines``, or from one of
+    ``callers`` (numbers or their starts), or carry ``header``. A flow's
+    ``route`` sends them on with ``handed_over: true`` (the bank flow:
+    straight to card blocking, the date of birth offered first)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lines: list[str] = Field(default_factory=list, description="the bank's lines for hand-overs")
+    callers: list[str] = Field(
+        default_factory=list, description="calling numbers, or their starts, of the transfers"
+    )
+    header: HeaderMatch | None = Field(default=None, description="a SIP header and its value")
+
+    @field_validator("callers")
+    @classmethod
+    def _numbers(cls, callers: list[str]) -> list[str]:
+        for number in callers:
+            if not re.fullmatch(r"\+?[0-9]{1,20}", number):
+                raise ValueError(f"{number!r} is not a phone number or its start (digits)")
+        return callers
+
+    @model_validator(mode="after")
+    def _something(self) -> "HandOver":
+        if not (self.lines or self.callers or self.header):
+            raise ValueError("give lines, callers or header: which calls are handed over")
+        return self
+
+
+class RecordingNotice(BaseModel):
+    """The short notice at the start of every call (RODO art. 13): the
+    prompt ``recording_notice``, then "press ``key`` for the full
+    information" (``recording_notice_full``, an editable prompt)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    key: str = Field(default="8", pattern=r"^[0-9]$", description="plays the full information")
+
+
+class ConsultantRecordings(BaseModel):
+    """Recording the consultant part of calls (from the moment a consultant
+    answers; never the self-service part, where secrets are typed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    keep_days: float = Field(
+        default=90,
+        gt=0,
+        le=3650,
+        description="days a recording is kept, then deleted (fractions allowed: tests)",
+    )
+    folder: Path = Field(
+        default=Path("/var/lib/infolinia/recordings"),
+        description="an absolute path; the app's nodes share it in a cluster",
+    )
+
+    @field_validator("folder")
+    @classmethod
+    def _absolute(cls, folder: Path) -> Path:
+        if not folder.is_absolute():
+            raise ValueError(f"{str(folder)!r} is not an absolute path")
+        return folder
+
+
+class Survey(BaseModel):
+    """After a consultant hangs up, the caller may rate the call 1 to 5."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+
+
 class Tenant(BaseModel):
     """One bank on this deployment."""
 
@@ -358,6 +460,17 @@ class Tenant(BaseModel):
         default_factory=dict,
         description="consultants a webhook reply may transfer to by name (dialplan routes)",
     )
+    handover: HandOver | None = Field(
+        default=None,
+        description="calls handed over by 828 828 828 (lines, callers, a SIP header)",
+    )
+    recording_notice: RecordingNotice = Field(
+        default_factory=RecordingNotice, description="the notice at a call's start (RODO)"
+    )
+    recordings: ConsultantRecordings = Field(
+        default_factory=ConsultantRecordings, description="the consultant part recorded"
+    )
+    survey: Survey = Field(default_factory=Survey, description="a 1-5 rating after a consultant")
     login_rate_per_minute: int | None = Field(
         default=None,
         ge=1,
@@ -386,6 +499,29 @@ class Tenant(BaseModel):
         if twice:
             raise ValueError(f"key {twice[0]!r} picks two languages")
         return languages
+
+    @field_validator("recording_notice")
+    @classmethod
+    def _notice_key_free(cls, notice: RecordingNotice, info: ValidationInfo) -> RecordingNotice:
+        languages: dict[str, LanguageOffer] = info.data.get("languages") or {}
+        for language, offer in languages.items():
+            if notice.enabled and offer.key == notice.key:
+                raise ValueError(
+                    f"key {notice.key!r} also picks {language} at the greeting "
+                    f"(languages.{language}.key): choose another"
+                )
+        return notice
+
+    @field_validator("handover")
+    @classmethod
+    def _handover_lines(cls, handover: HandOver | None, info: ValidationInfo) -> HandOver | None:
+        lines: list[str] = info.data.get("lines") or []
+        for line in handover.lines if handover is not None else []:
+            if line not in lines:
+                raise ValueError(
+                    f"lines: {line!r} is not one of the bank's lines ({', '.join(lines)})"
+                )
+        return handover
 
     @field_validator("supervisors")
     @classmethod

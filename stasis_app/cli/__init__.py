@@ -18,6 +18,7 @@ from stasis_app.cli import (
     flows,
     prompts,
     queue,
+    recordings,
     records,
     report,
     sandbox,
@@ -44,7 +45,7 @@ Asterisk ARI (Stasis) application that speaks Polish.
 # In the order ``infolinia --help`` lists them.
 GROUPS = (
     serve, calls, flows, banks, tenants, sandbox, cluster, prompts, admin, records, report, queue,
-    state,
+    state, recordings,
 )  # fmt: skip
 
 

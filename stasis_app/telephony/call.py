@@ -175,6 +175,11 @@ class Call:
         """Whether ``endpoint`` (e.g. ``PJSIP/consultant``) is registered now."""
         return await self.gateway.endpoint_online(endpoint)
 
+    async def sip_header(self, name: str) -> str:
+        """A header of the caller's SIP INVITE ("" when it has none, or the
+        channel is not SIP)."""
+        return await self.gateway.sip_header(self.channel_id, name)
+
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         """Hand the caller back to the dialplan at ``context``/``extension``
         (a transfer): the call leaves this app, which no longer hangs it up.

@@ -13,6 +13,7 @@ Each branch is one condition and ``to``, the state it goes to::
         - {caller_prefix: ["4822", "4812"], to: city_line}
         - {line_in: integrate, to: webservice}     # the dialled line is on a list
         - {closed: office, to: night}              # routing.hours (holidays are closed)
+        - {handed_over: true, to: handover}        # from 828 828 828 (tenants.ID.handover)
         - {value: amount, greater_than: 1000, to: big}   # equals, in, less_than too
         - {feature: several_accounts, to: accounts}  # on for the bank (tenants.ID.features)
       default: main_menu
@@ -36,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from stasis_app.features import FEATURES, feature
 from stasis_app.flow.context import CallContext
+from stasis_app.flow.handover import handed_over
 from stasis_app.verbs.base import Verb, VerbParams
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ CONDITIONS = (
     "closed",
     "value",
     "feature",
+    "handed_over",
 )
 COMPARISONS = ("equals", "in_", "greater_than", "less_than")
 
@@ -72,6 +75,9 @@ class Branch(BaseModel):
     open: str | None = Field(default=None, pattern=NAME, description="within these hours")
     closed: str | None = Field(default=None, pattern=NAME, description="outside them")
     value: str | None = Field(default=None, pattern=NAME, description="a value's name")
+    handed_over: bool | None = Field(
+        default=None, description="true: the call came from 828 828 828 (tenants.ID.handover)"
+    )
     equals: str | None = None
     in_: list[str] | None = Field(default=None, alias="in", min_length=1)
     greater_than: Decimal | None = None
@@ -119,6 +125,13 @@ class Branch(BaseModel):
                 raise ValueError(f"{one!r} is not the start of a phone number")
         return prefixes
 
+    @field_validator("handed_over")
+    @classmethod
+    def _only_true(cls, handed_over: bool | None) -> bool | None:
+        if handed_over is False:
+            raise ValueError("handed_over: true is the only test (the default branch is the rest)")
+        return handed_over
+
     @model_validator(mode="after")
     def _one_condition(self) -> "Branch":
         given = [name for name in CONDITIONS if getattr(self, name) is not None]
@@ -137,6 +150,8 @@ class Branch(BaseModel):
     @property
     def event(self) -> str:
         """What the branch tests, in words: its event and its arrow's label."""
+        if self.handed_over:
+            return "handed over"
         if self.caller is not None:
             return f"caller {self.caller}"
         if self.caller_prefix is not None:
@@ -277,7 +292,7 @@ class Route(Verb[RouteParams]):
 
     async def run(self, ctx: CallContext, params: RouteParams) -> str:
         for branch in params.branches:
-            if holds(branch, ctx):
+            if await handed_over(ctx) if branch.handed_over else holds(branch, ctx):
                 log.info("route", extra={"branch": branch.event})
                 return branch.event
         log.info("route", extra={"branch": "default"})

@@ -10,6 +10,7 @@ Server-rendered HTML, Polish text.
     scenario.py  the Scenariusz page (diagram, side panel, drafts, publish): scenario_*.py
     prompts.py   flow.py  audit.py  live.py  queues.py  users.py  reports.py   one per page
     tenants.py   the banks, where each came from; a new bank (deployment admins)
+    recordings.py  consultant calls' recordings (auditors)
     charts.py    periods.py   the reports page's SVG charts and its periods
     events.py    server-sent events for the pages that stay current
     test_call.py the test call from the flow page (WebRTC softphone, transcript)
@@ -27,6 +28,7 @@ from stasis_app.admin.web.flow_versions import FlowVersionRoutes
 from stasis_app.admin.web.live import LivePages
 from stasis_app.admin.web.prompts import PromptPages
 from stasis_app.admin.web.queues import QueuePages
+from stasis_app.admin.web.recordings import RecordingPages
 from stasis_app.admin.web.reports import ReportPages
 from stasis_app.admin.web.scenario import ScenarioPages
 from stasis_app.admin.web.tenants import BankSite, TenantPages
@@ -67,6 +69,7 @@ def admin_pages(
     TestCallPages(prompts, flows, test_calls or TestCalls(), webrtc_url).routes(app, gate)
     AuditPages(prompts.store).routes(app, gate)
     ReportPages(prompts).routes(app, gate)
+    RecordingPages(prompts).routes(app, gate)
     LivePages(calls, every).routes(app, gate)
     if queues is not None:
         QueuePages(queues, every).routes(app, gate)

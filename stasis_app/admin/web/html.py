@@ -43,10 +43,16 @@ NAV = {
         ("Scenariusz", "scenario"),
         ("Dziennik", "audit"),
         ("Raporty", "reports"),
+        ("Nagrania rozmów", "recordings"),
         ("Użytkownicy", "users"),
     ],
     "supervisor": [("Rozmowy na żywo", "live"), ("Kolejki", "queues")],
-    "auditor": [("Dziennik zdarzeń", "audit"), ("Raporty", "reports"), ("Scenariusz", "scenario")],
+    "auditor": [
+        ("Dziennik zdarzeń", "audit"),
+        ("Raporty", "reports"),
+        ("Scenariusz", "scenario"),
+        ("Nagrania rozmów", "recordings"),
+    ],
 }
 
 
