@@ -20,6 +20,7 @@ from stasis_app.flow.engine import run_flow
 from stasis_app.flow.handover import handed_over
 from stasis_app.flow.model import load_flow
 from stasis_app.flow.notice import recording_notice
+from stasis_app.queue.queue import AGENT_LEFT
 from stasis_app.queue.recordings import DAY, Recording, RecordingBook, file_name
 from stasis_app.queue.survey import ask_survey
 from stasis_app.store import Store
@@ -161,6 +162,14 @@ async def test_the_survey_keeps_the_score_with_the_call() -> None:
     ctx = context(call, bank(survey={"enabled": True}))
     assert await ask_survey(ctx) == 4
     assert ctx.trail.survey_score == 4 and call.heard[-1] == ["survey_thanks"]
+
+
+async def test_the_question_is_heard_though_the_consultants_leaving_woke_the_call() -> None:
+    call = Answering({"survey_question": ["5"]})
+    call.interrupts.append(AGENT_LEFT)  # what ended the conversation
+    ctx = context(call, bank(survey={"enabled": True}))
+    assert await ask_survey(ctx) == 5
+    assert call.heard[0] == ["survey_question"]
 
 
 async def test_a_wrong_key_asks_again_then_silence_leaves_no_score() -> None:

@@ -24,6 +24,7 @@ async def ask_survey(ctx: CallContext) -> int | None:
         return None
     call = ctx.call
     call.clear_keys()  # keys pressed while talking to the consultant are no answer
+    call.interrupts.clear()  # the consultant's leaving, acted on: no barge-in for it
     for _ in range(TRIES):
         await call.say(["survey_question"], barge_in=True)
         key = await call.read_digits(1, terminator=None, timeouts=ANSWER_TIMEOUTS)
