@@ -310,9 +310,6 @@ def run(app: AppProcess, ari: Ari, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         started = time.monotonic()
         heard, header = asyncio.run(scenario())
-        print(f"calls took {time.monotonic() - started:.1f}s: {heard}, header call: {header}")
-        for entry in app.entries()[log_from:]:  # DEBUG
-            print("APPLOG", json.dumps(entry, ensure_ascii=False))
         book = RecordingBook(store)
         found: list[Recording] = []
         for _ in range(50):  # kept in the background once the conversation ended
