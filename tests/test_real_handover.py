@@ -1,13 +1,13 @@
 """Issue 21's hand-over, recording notice, consultant recordings and survey
 on real calls through the sandbox, all placed at once, to the test bank
-``handover`` (tests/data/config/infolinia.yaml: lines 160 and 161, the
+``handover`` (tests/data/config/infolinia.yaml: lines 186 and 187, the
 bank flow, a queue whose consultant answers at once, talks 4 s with a tone
 and hangs up).
 
-* Line 161 is the bank's 828 828 828 hand-over line: the caller goes
+* Line 187 is the bank's 828 828 828 hand-over line: the caller goes
   straight to card blocking (customer number, then the date of birth asked
   first), never the main menu, and reaches the card list.
-* On the plain line 160, a SIP call carrying the transferring exchange's
+* On the plain line 186, a SIP call carrying the transferring exchange's
   header, and a call from the sector's number, are handed over too.
 * Every call hears the recording notice; a caller who presses 8 hears the
   full information, then the greeting.
@@ -60,7 +60,7 @@ from tests.support.sipp import SCENARIOS, sipp_call
 pytestmark = pytest.mark.asterisk
 
 TENANT = "handover"
-PLAIN, HANDOVER_LINE = "160", "161"
+PLAIN, HANDOVER_LINE = "186", "187"
 SECTOR_NUMBER = "48828828828"  # tenants.handover.handover.callers
 HEADER = "X-Transfer-Source: 828828828"
 CUSTOMER, BORN = "31415926", "19081947"  # the demo bank's customer with a card
@@ -92,7 +92,7 @@ class Caller:
         self,
         line: str,
         *,
-        number: str = "48600000160",
+        number: str = "48600000186",
         press: dict[str, str] | None = None,
         until: str = "",
         timeout: float = 25.0,
@@ -268,14 +268,14 @@ def run(app: AppProcess, ari: Ari, tmp_path_factory: pytest.TempPathFactory) -> 
                 wait_ms=200,
                 workdir=workdir / "header",
                 scenario_name=str(header_scenario(workdir / "header")),
-                caller="48600000161",
+                caller="48600000187",
                 hangup_after_ms=6000,
             )
             assert result.returncode == 0, result.output
             created = await witness.wait_for(
                 lambda e: (
                     e["type"] == "ChannelCreated"
-                    and e["channel"]["caller"]["number"] == "48600000161"
+                    and e["channel"]["caller"]["number"] == "48600000187"
                     and e["channel"]["name"].startswith("PJSIP/")
                 ),
                 timeout=1,
