@@ -20,7 +20,7 @@ from stasis_app.admin.web import admin_pages
 from stasis_app.admin.web.tenants import BankSite
 from stasis_app.admin.web.test_call import websocket_url
 from stasis_app.config import Settings, load_settings
-from stasis_app.deployment import Deployment, ServedTenant
+from stasis_app.deployment import Deployment, ServedTenant, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
@@ -161,7 +161,7 @@ class InfoliniaApp:
             from_file = await asyncio.to_thread(load_settings, path)
             stored = await self.banks.store.run(self.banks.all)
             settings, deployment, left_out = await asyncio.to_thread(
-                build_serving, from_file, stored
+                build_serving, from_file, stored, self._build
             )
             await asyncio.to_thread(PromptAdmin(deployment, self.prompt_admin.store).own_prompts)
             live_flows = await asyncio.to_thread(self.flows.prepare, deployment)
@@ -202,7 +202,7 @@ class InfoliniaApp:
                 if {b.id: b.revision for b in stored} == self._bank_revisions:
                     return False  # taken already (by the page's own request, say)
                 settings, deployment, left_out = await asyncio.to_thread(
-                    build_serving, self.file_settings, stored
+                    build_serving, self.file_settings, stored, self._build
                 )
                 await asyncio.to_thread(
                     PromptAdmin(deployment, self.prompt_admin.store).own_prompts
@@ -222,6 +222,10 @@ class InfoliniaApp:
                 extra={"new": new, "lines": sorted(deployment.lines), "left_out": sorted(left_out)},
             )
             return True
+
+    def _build(self, settings: Settings) -> Deployment:
+        """The next deployment, keeping which TTS engines are down (said once)."""
+        return build_deployment(settings, health=self.deployment.health)
 
     async def _follow_banks(self, every: float = BANKS_EVERY) -> None:
         """Banks added or changed in the store (through any node's admin

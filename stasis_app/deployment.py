@@ -116,6 +116,9 @@ class Deployment:
     default_prompts: PromptBook  # for calls to a number no tenant has
     live: LiveSpeech  # customer text spoken during a call (counterparties)
     verbs: VerbRegistry | None = None  # what flows may use (check_flow)
+    # Which TTS engines are down: kept by the next deployment of the same app
+    # (a reload, a bank added on the admin page), so an outage is said once.
+    health: EngineHealth | None = None
 
     def check_flow(self, tenant: str, text: str, where: str) -> Flow:
         """``tenant``'s flow given as YAML ``text`` (a version in the store:
@@ -172,10 +175,12 @@ class Voices:
     over engines built once each and one :class:`EngineHealth`, so that an
     engine's outage is noticed and logged once for every tenant."""
 
-    def __init__(self, settings: Settings, registry: EngineRegistry) -> None:
+    def __init__(
+        self, settings: Settings, registry: EngineRegistry, health: EngineHealth | None = None
+    ) -> None:
         self.settings = settings
         self.registry = registry
-        self.health = EngineHealth(cooloff=settings.voice.engine_cooloff)
+        self.health = health or EngineHealth(cooloff=settings.voice.engine_cooloff)
         self._engines: dict[str, TtsEngine] = {}  # by name and settings
         self._caches: dict[tuple[str, ...], PromptCache] = {}  # by engine identities
 
@@ -285,13 +290,17 @@ def language_texts(
     return texts
 
 
-def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deployment:
-    """Load and check every tenant; ``with_adapters=False`` skips creating adapters."""
+def build_deployment(
+    settings: Settings, *, with_adapters: bool = True, health: EngineHealth | None = None
+) -> Deployment:
+    """Load and check every tenant; ``with_adapters=False`` skips creating
+    adapters; ``health``: the running deployment's, whose engines' outages
+    the new one keeps."""
     manager = get_plugin_manager()
     verbs = VerbRegistry(manager)
     registry = AdapterRegistry(manager)
     senders: SmsSenderRegistry | None = None  # made when a bank names an SMS sender
-    voices = Voices(settings, EngineRegistry(manager))
+    voices = Voices(settings, EngineRegistry(manager), health)
     cache = voices.cache(settings.voice.chain(), "voice.engines")
     source = str(settings.source)
     tenants: dict[str, ServedTenant] = {}
@@ -389,7 +398,7 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         )
     live = LiveSpeech(settings.voice.cache_dir / "live", offline)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
-    return Deployment(lines, tenants, default_book, live, verbs)
+    return Deployment(lines, tenants, default_book, live, verbs, voices.health)
 
 
 def _offers(

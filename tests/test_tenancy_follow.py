@@ -50,6 +50,7 @@ async def test_a_bank_another_node_added_is_served_here_rendered_first(tmp_path:
     settings = load_settings(path)
     app = InfoliniaApp(settings)
     assert "150" not in app.deployment.lines
+    health = app.deployment.health  # which TTS engines are down: kept by the next one
     other_node = TenantStore(Store(settings.state))  # another node's admin page
     following = asyncio.create_task(app._follow_banks(every=0.05))
     try:
@@ -61,6 +62,7 @@ async def test_a_bank_another_node_added_is_served_here_rendered_first(tmp_path:
         media = Path(served.prompts.media("greeting").removeprefix("sound:"))
         assert list(media.parent.glob(media.name + ".*"))
         assert app.prompt_admin.deployment is app.deployment  # the admin pages edit it too
+        assert health is not None and app.deployment.health is health  # an outage said once
 
         other_node.save("krosno", spec(tmp_path, "Krosno, zmiana."), "ewa", {}, expected_revision=1)
         await until(
