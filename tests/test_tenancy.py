@@ -75,23 +75,23 @@ def test_a_bank_is_saved_changed_and_its_id_and_numbers_stay_one_banks(
     both_engines: TenantStore, settings: Settings
 ) -> None:
     banks = both_engines
-    added = banks.save("krosno", bank(["150"]), "ola", settings.tenants)
-    assert (added.revision, added.created_by, added.spec["lines"]) == (1, "ola", ["150"])
+    added = banks.save("krosno", bank(["181"]), "ola", settings.tenants)
+    assert (added.revision, added.created_by, added.spec["lines"]) == (1, "ola", ["181"])
     with pytest.raises(TenantStoreError, match="exists already"):
-        banks.save("krosno", bank(["151"]), "ola", settings.tenants)
-    with pytest.raises(TenantStoreError, match="number 150 is a line of krosno"):
-        banks.save("jaslo", bank(["152", "150"]), "ola", settings.tenants)
+        banks.save("krosno", bank(["182"]), "ola", settings.tenants)
+    with pytest.raises(TenantStoreError, match="number 181 is a line of krosno"):
+        banks.save("jaslo", bank(["183", "181"]), "ola", settings.tenants)
     with pytest.raises(TenantStoreError, match="number 100 is a line of izbica"):
         banks.save("jaslo", bank(["100"]), "ola", settings.tenants)
     with pytest.raises(TenantStoreError, match="in the config file"):
-        banks.save("izbica", bank(["153"]), "ola", settings.tenants)
+        banks.save("izbica", bank(["184"]), "ola", settings.tenants)
     changed = banks.save(
-        "krosno", bank(["150"], "Nowe."), "ewa", settings.tenants, expected_revision=1
+        "krosno", bank(["181"], "Nowe."), "ewa", settings.tenants, expected_revision=1
     )
     assert (changed.revision, changed.created_by, changed.changed_by) == (2, "ola", "ewa")
     with pytest.raises(StaleTenant):  # another admin saved it first
-        banks.save("krosno", bank(["150"]), "ola", settings.tenants, expected_revision=1)
-    banks.save("jaslo", bank(["151"]), "ola", settings.tenants)
+        banks.save("krosno", bank(["181"]), "ola", settings.tenants, expected_revision=1)
+    banks.save("jaslo", bank(["182"]), "ola", settings.tenants)
     assert banks.revisions() == {"krosno": 2, "jaslo": 3}
 
 
@@ -118,16 +118,16 @@ def test_the_store_banks_join_the_files_and_one_that_does_not_load_is_left_out(
     # The test config's faulty cores are test plugins, as the real calls' app loads them.
     monkeypatch.setenv("INFOLINIA_PLUGINS", f"tests.support.faulty_adapters,{TEST_PLUGINS}")
     monkeypatch.setenv("INFOLINIA_TEST_CORE_SECRET", "test-core-key")
-    banks.save("krosno", bank(["150"]), "ola", settings.tenants)
-    banks.save("zly_adapter", bank(["151"], adapter={"name": "nie-ma-takiego"}), "ola", {})
-    banks.save("zla_kolejka", bank(["152"], consultant={"queue": "brak"}), "ola", {})
+    banks.save("krosno", bank(["181"]), "ola", settings.tenants)
+    banks.save("zly_adapter", bank(["182"], adapter={"name": "nie-ma-takiego"}), "ola", {})
+    banks.save("zla_kolejka", bank(["183"], consultant={"queue": "brak"}), "ola", {})
     # Saved before the file took its number (the file wins).
     banks.save("zajety", bank(["100"]), "ola", {})
 
     merged, deployment, left_out = build_serving(settings, banks.all())
-    assert deployment.lines["150"].tenant.id == "krosno"
+    assert deployment.lines["181"].tenant.id == "krosno"
     assert deployment.lines["100"].tenant.id == "izbica"
-    assert "151" not in deployment.lines and "152" not in deployment.lines
+    assert "182" not in deployment.lines and "183" not in deployment.lines
     assert set(left_out) == {"zly_adapter", "zla_kolejka", "zajety"}
     assert left_out["zly_adapter"].startswith(
         "tenants.zly_adapter.adapter: no adapter named 'nie-ma-takiego'"
@@ -142,7 +142,7 @@ def test_the_store_banks_join_the_files_and_one_that_does_not_load_is_left_out(
 
 
 def test_a_problem_of_a_file_bank_is_the_files(banks: TenantStore, settings: Settings) -> None:
-    banks.save("krosno", bank(["150"]), "ola", settings.tenants)
+    banks.save("krosno", bank(["181"]), "ola", settings.tenants)
     broken = settings.tenants["echo"].model_copy(update={"flow": Path("/nie/ma.yaml")})
     with pytest.raises(ConfigError, match=r"ma\.yaml"):
         build_serving(
@@ -189,7 +189,7 @@ def form(**changes: str) -> dict[str, str]:
     values = {
         "id": "krosno",
         "name": "Krosno",
-        "lines": "150 151",
+        "lines": "181 182",
         "adapter": "webservice",
         "adapter.webservice.base_url": "http://127.0.0.1:18766",
         "adapter.webservice.secret_env": "KROSNO_CORE_KEY",
@@ -214,7 +214,7 @@ def test_a_literal_secret_is_refused_and_a_reference_is_kept_as_given(settings: 
     }
     # The form of the saved bank (to change it) is the form as filled in.
     assert form_from_spec(tenant, spec) == form(
-        lines="150, 151", **{"adapter.webservice.base_url": "http://127.0.0.1:18766/"}
+        lines="181, 182", **{"adapter.webservice.base_url": "http://127.0.0.1:18766/"}
     )
     for field, literal in [
         ("secret_env", "hmac-key=9f8e7d6c5b4a"),
@@ -253,7 +253,7 @@ def test_the_check_names_a_taken_number_and_the_adapters_own_problem(
 ) -> None:
     adapters = offered_adapters(AdapterRegistry())
     lines = {line: t.id for t in settings.tenants.values() for line in t.lines}
-    tenant, spec, errors = spec_from_form(form(lines="150 107"), settings, adapters)
+    tenant, spec, errors = spec_from_form(form(lines="181 107"), settings, adapters)
     asyncio.run(check_bank(settings, tenant, spec, lines, set(settings.tenants), errors))
     assert errors == {"lines": "numer 107 ma już bank echo"}
     # The adapter made as the app makes it: its key's variable must be set here.
@@ -275,12 +275,12 @@ def test_tenant_list_show_and_export_say_where_each_bank_came_from(
 ) -> None:
     for name, value in isolated_env(tmp_path).items():
         monkeypatch.setenv(name, value)
-    banks.save("krosno", bank(["150"]), "ola", settings.tenants)
+    banks.save("krosno", bank(["181"]), "ola", settings.tenants)
     assert main(["--config", str(TEST_CONFIG), "tenant", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert any(line.startswith("izbica") and f"file {TEST_CONFIG}" in line for line in listed)
     assert any(
-        line.startswith("krosno") and "[150] demo; store, added by ola" in line for line in listed
+        line.startswith("krosno") and "[181] demo; store, added by ola" in line for line in listed
     )
     assert main(["--config", str(TEST_CONFIG), "tenant", "list", "--json"]) == 0
     rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
@@ -295,14 +295,14 @@ def test_tenant_list_show_and_export_say_where_each_bank_came_from(
     # Export: what the config file could hold, and what it loads as.
     assert main(["--config", str(TEST_CONFIG), "tenant", "export"]) == 0
     exported = yaml.safe_load(capsys.readouterr().out)
-    assert list(exported) == ["krosno"] and exported["krosno"] == bank(["150"])
+    assert list(exported) == ["krosno"] and exported["krosno"] == bank(["181"])
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["tenants"] = exported
     copy = tmp_path / "infolinia.yaml"
     copy.write_text(yaml.safe_dump(config, allow_unicode=True))
     again = load_settings(copy, env=isolated_env(tmp_path), resolve_secrets=False)
-    assert again.tenants["krosno"].lines == ["150"]
+    assert again.tenants["krosno"].lines == ["181"]
     assert again.tenants["krosno"].flow == tmp_path / BANK_FLOW
     assert main(["--config", str(TEST_CONFIG), "tenant", "export", "krosno", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"krosno": bank(["150"])}
+    assert json.loads(capsys.readouterr().out) == {"krosno": bank(["181"])}
     assert main(["--config", str(TEST_CONFIG), "tenant", "show", "nowhere"]) == 2

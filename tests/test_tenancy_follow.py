@@ -23,7 +23,7 @@ pytestmark = pytest.mark.unit
 def spec(tmp_path: Path, greeting: str, **more: object) -> dict[str, object]:
     return {
         "name": "Bank Spółdzielczy w Krośnie",
-        "lines": ["150"],
+        "lines": ["181"],
         "flow": str(Path(__file__).resolve().parents[1] / "config" / "flows" / "bank.yaml"),
         "adapter": {
             "name": "demo",
@@ -49,14 +49,14 @@ async def test_a_bank_another_node_added_is_served_here_rendered_first(tmp_path:
     path.write_text(yaml.safe_dump(config))
     settings = load_settings(path)
     app = InfoliniaApp(settings)
-    assert "150" not in app.deployment.lines
+    assert "181" not in app.deployment.lines
     health = app.deployment.health  # which TTS engines are down: kept by the next one
     other_node = TenantStore(Store(settings.state))  # another node's admin page
     following = asyncio.create_task(app._follow_banks(every=0.05))
     try:
         other_node.save("krosno", spec(tmp_path, "Krosno, test węzła."), "ola", {})
-        await until(lambda: "150" in app.deployment.lines)
-        served = app.deployment.lines["150"]
+        await until(lambda: "181" in app.deployment.lines)
+        served = app.deployment.lines["181"]
         assert served.tenant.id == "krosno" and "100" in app.deployment.lines
         # Rendered before the deployment took calls: its audio is there.
         media = Path(served.prompts.media("greeting").removeprefix("sound:"))
@@ -66,14 +66,14 @@ async def test_a_bank_another_node_added_is_served_here_rendered_first(tmp_path:
 
         other_node.save("krosno", spec(tmp_path, "Krosno, zmiana."), "ewa", {}, expected_revision=1)
         await until(
-            lambda: app.deployment.lines["150"].prompts.texts["greeting"] == "Krosno, zmiana."
+            lambda: app.deployment.lines["181"].prompts.texts["greeting"] == "Krosno, zmiana."
         )
         # A bank whose adapter is not installed here: left out, the others serve.
-        broken = spec(tmp_path, "Jasło.", lines=["151"], adapter={"name": "nie-ma-takiego"})
+        broken = spec(tmp_path, "Jasło.", lines=["182"], adapter={"name": "nie-ma-takiego"})
         other_node.save("jaslo", broken, "ola", {})
         await until(lambda: "jaslo" in app.left_out)
         assert "no adapter named 'nie-ma-takiego'" in app.left_out["jaslo"]
-        assert "151" not in app.deployment.lines and "150" in app.deployment.lines
+        assert "182" not in app.deployment.lines and "181" in app.deployment.lines
     finally:
         following.cancel()
         for deployment in (*app._retired, app.deployment):

@@ -34,11 +34,11 @@ BANK_FLOW = "../../../config/flows/bank.yaml"
 
 
 def new_bank(tmp_path: Path, **changes: str) -> dict[str, str]:
-    """The form as a deployment admin fills it in for a demo bank on 150."""
+    """The form as a deployment admin fills it in for a demo bank on 181."""
     form = {
         "id": "krosno",
         "name": "Bank Spółdzielczy w Krośnie",
-        "lines": "150, 151",
+        "lines": "181, 182",
         "adapter": "demo",
         "adapter.demo.database": str(tmp_path / "demo.sqlite"),
         "adapter.demo.tenant": "izbica",
@@ -117,13 +117,13 @@ async def test_a_deployment_admin_adds_a_bank_and_this_node_serves_it_at_once(
         assert answer.headers["Location"] == "/admin/tenants/krosno"
         page = await (await client.get("/admin/tenants/krosno")).text()
         assert "Skąd: dodany na stronie: ola" in page
-        assert "Odbiera na numerach 150, 151." in page
+        assert "Odbiera na numerach 181, 182." in page
         listed = await (await client.get("/admin/tenants")).text()
         assert re.search(r'id="tenant-izbica">.*?z pliku .*?infolinia\.yaml', listed)
         assert re.search(r'id="tenant-krosno">.*?dodany na stronie: ola', listed)
 
-    served = admin.deployment.lines["150"]
-    assert served is admin.deployment.lines["151"]
+    served = admin.deployment.lines["181"]
+    assert served is admin.deployment.lines["182"]
     assert served.tenant.name == "Bank Spółdzielczy w Krośnie"
     assert served.prompts.texts["greeting"] == "Dzień dobry, tu Krosno."
     assert served.tenant.queues["consultants"].agents == ["PJSIP/anna", "PJSIP/jan"]
@@ -134,7 +134,7 @@ async def test_a_deployment_admin_adds_a_bank_and_this_node_serves_it_at_once(
     assert stored.spec["flow"] == BANK_FLOW
     entries = [e for e in AuditLog(admin.store).entries() if e.action == "tenant_add"]
     assert [(e.tenant, e.result) for e in entries] == [("krosno", "ok")]
-    assert '"user": "ola"' in entries[0].detail and '"150"' in entries[0].detail
+    assert '"user": "ola"' in entries[0].detail and '"181"' in entries[0].detail
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ async def test_a_deployment_admin_adds_a_bank_and_this_node_serves_it_at_once(
             "adapter.webservice.secret_file",
             "nie sam sekret",
         ),
-        ({"lines": "150, 100"}, "lines", "numer 100 ma już bank izbica"),
+        ({"lines": "181, 100"}, "lines", "numer 100 ma już bank izbica"),
         ({"id": "izbica"}, "id", "bank o identyfikatorze izbica już jest"),
         ({"agents": "anna"}, "agents", "is not an endpoint like PJSIP/anna"),
         ({"close": "07:00"}, "hours", "open must be before close"),
@@ -179,7 +179,7 @@ async def test_a_bad_field_is_refused_next_to_it_and_nothing_is_saved(
     assert problem in problem_at(page, field)
     # The form comes back as filled in (but for what was refused as a secret).
     assert 'value="Bank Spółdzielczy w Krośnie"' in page
-    assert banks.all() == [] and "150" not in admin.deployment.lines
+    assert banks.all() == [] and "181" not in admin.deployment.lines
     refused = [e for e in AuditLog(admin.store).entries() if e.action == "tenant_add"]
     assert [e.result for e in refused] == ["refused"] and field in refused[0].detail
 
@@ -194,10 +194,10 @@ async def test_a_number_of_a_bank_added_on_the_page_is_refused_to_the_next(
         assert first.status == 303
         second = await client.post(
             "/admin/tenants",
-            data={**new_bank(tmp_path, id="jaslo", lines="152 151"), "csrf": csrf},
+            data={**new_bank(tmp_path, id="jaslo", lines="183 182"), "csrf": csrf},
         )
         assert second.status == 422
-        assert "numer 151 ma już bank krosno" in problem_at(await second.text(), "lines")
+        assert "numer 182 ma już bank krosno" in problem_at(await second.text(), "lines")
     assert [bank.id for bank in banks.all()] == ["krosno"]
 
 
@@ -208,7 +208,7 @@ async def test_a_stored_bank_is_changed_on_its_page_and_audited(
         await client.post("/admin/tenants", data={**new_bank(tmp_path), "csrf": csrf})
         page = await (await client.get("/admin/tenants/krosno")).text()
         assert 'name="revision" value="1"' in page  # its form, filled in
-        changed = new_bank(tmp_path, greeting="Krosno, dzień dobry.", lines="150")
+        changed = new_bank(tmp_path, greeting="Krosno, dzień dobry.", lines="181")
         answer = await client.post(
             "/admin/tenants/krosno",
             data={**changed, "revision": "1", "csrf": csrf},
@@ -224,9 +224,9 @@ async def test_a_stored_bank_is_changed_on_its_page_and_audited(
             "/admin/tenants/izbica", data={**changed, "revision": "1", "csrf": csrf}
         )
         assert file_bank.status == 404
-    served = admin.deployment.lines["150"]
+    served = admin.deployment.lines["181"]
     assert served.prompts.texts["greeting"] == "Krosno, dzień dobry."
-    assert "151" not in admin.deployment.lines
+    assert "182" not in admin.deployment.lines
     stored = banks.get("krosno")
     assert stored is not None and stored.revision == 2 and stored.changed_by == "ola"
     changes = [e.result for e in AuditLog(admin.store).entries() if e.action == "tenant_change"]
