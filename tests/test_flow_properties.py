@@ -68,6 +68,7 @@ from stasis_app.logs import JsonLineFormatter, call_id_var
 from stasis_app.reports.records import CallRecord
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.tenants import HandOver, RecordingNotice
 from tests.support.fake_call import (
     BY_APP,
     BY_CALLER,
@@ -393,6 +394,10 @@ class LineSetup:
     speech_seconds: float = 1.0  # per prompt item
     consultant_online: bool = True
     transfer_fails: bool = False
+    # Issue 21: the line is the bank's 828 828 828 hand-over line (straight to
+    # card blocking, the date of birth first); the bank plays the recording notice.
+    handed_over: bool = False
+    notice: bool = False
 
 
 @dataclass
@@ -447,7 +452,7 @@ def run_session(
         stack.enter_context(monotonic_follows_the_loop())
         stack.enter_context(capturing_logs(session.timeline))
         runner = stack.enter_context(asyncio.Runner(loop_factory=VirtualClockLoop))
-        runner.run(_serve_session(session, scripts, together, faults or {}, tmp))
+        runner.run(_serve_session(session, scripts, together, faults or {}, tmp, line))
         # A task that failed and that nobody awaited is reported when it is
         # collected (to the loop's handler, which keeps it in loop_errors).
         gc.collect()
@@ -479,6 +484,7 @@ async def _serve_session(
     together: bool,
     faults: dict[str, Fault],
     tmp: Path,
+    line: LineSetup,
 ) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _, context: session.loop_errors.append(str(context)))
@@ -489,7 +495,12 @@ async def _serve_session(
     base = loaded()
     shipped = base.tenants[TENANT]
     prompts = KeyedPrompts(shipped.prompts.texts, shipped.prompts.cache)
-    served = dataclasses.replace(shipped, prompts=prompts, bank=bank)
+    tenant = shipped.tenant
+    if line.handed_over:
+        tenant = tenant.model_copy(update={"handover": HandOver(lines=[LINE])})
+    if line.notice:
+        tenant = tenant.model_copy(update={"recording_notice": RecordingNotice(enabled=True)})
+    served = dataclasses.replace(shipped, tenant=tenant, prompts=prompts, bank=bank)
     deployment = Deployment(
         lines=dict.fromkeys(shipped.tenant.lines, served),
         tenants={TENANT: served},
@@ -570,6 +581,12 @@ def check_one_record(session: Session, channel: str) -> None:
     assert record.ending == ended.data["outcome"], record  # no failures, no queue here
     moves = session.logs(channel, "transition")
     went = [session.flow.initial, *(seen.data["to"] for seen in moves)]
+    if not record.states:  # hung up during the bank's recording notice: no state entered
+        notices = [
+            s for s in session.logs(channel, "prompt") if s.data.get("prompt") == "recording_notice"
+        ]
+        assert notices and not moves and ended.data["outcome"] == "caller hung up", record
+        went = []
     assert [state for state, _ in record.states] == went
     assert not any(number in json.dumps(record.as_dict()) for number in CUSTOMERS)
 
@@ -734,6 +751,9 @@ ERRANDS = (
     ("2", "12345678", "9999#", "12345678", "1111#", "12345678", "0000#"),  # wrong telekods
     ("1", "12345678", "1234#", "1", "1", "2", "2", "1"),  # confirm no, then internet banking
     ("0",),  # a consultant
+    ("12345678", "01021950", "1", "1", "9"),  # handed over: date of birth, a card, confirm
+    ("12345678", "*", "1234#", "2", "1"),  # handed over: the telekod instead, confirm no
+    ("8", "1", "12345678", "1234#", "1", "1", "1"),  # the notice's full information, a block
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
@@ -792,6 +812,8 @@ lines = st.builds(
     speech_seconds=st.sampled_from([1.0, 0.2, 3.0]),
     consultant_online=st.booleans(),
     transfer_fails=st.booleans(),
+    handed_over=st.booleans(),
+    notice=st.booleans(),
 )
 BANK_OPERATIONS = (
     "identify",

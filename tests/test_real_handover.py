@@ -364,6 +364,9 @@ def test_the_handover_line_goes_straight_to_card_blocking_date_of_birth_first(ru
     # The date of birth identified the customer: their cards, to choose one to block.
     assert heard[-1] == "choose_card" and "ask_telekod_or_star" not in heard, heard
     assert "login_refused" not in heard, heard
+    # The date of birth typed is in no log line of the app.
+    logged = [json.dumps(e) for e in run.app.entries()[run.log_from :]]
+    assert logged and not [line for line in logged if BORN in line]
 
 
 def test_a_sip_header_or_the_sectors_number_hands_over_on_the_plain_line(run: Run) -> None:
