@@ -259,7 +259,9 @@ def test_the_check_names_a_taken_number_and_the_adapters_own_problem(
     # The adapter made as the app makes it: its key's variable must be set here.
     tenant, spec, errors = spec_from_form(form(), settings, adapters)
     asyncio.run(check_bank(settings, tenant, spec, lines, set(settings.tenants), errors))
-    assert errors == {"adapter": "environment variable KROSNO_CORE_KEY is empty or unset"}
+    assert errors == {
+        "adapter.webservice.secret_env": "environment variable KROSNO_CORE_KEY is empty or unset"
+    }
     monkeypatch.setenv("KROSNO_CORE_KEY", "test-key")
     errors = {}
     asyncio.run(check_bank(settings, tenant, spec, lines, set(settings.tenants), errors))

@@ -390,6 +390,11 @@ async def check_bank(
         field = form_field(exc.field.removeprefix(prefix), str(spec["adapter"]["name"]))
         if not inside:  # the flow file's own problem (states.menu.on.3), or the deployment's
             field = "flow" if Path(exc.file).resolve() == flow.resolve() else ""
+        if field == "adapter":  # made with its settings: a key's variable or file it names
+            adapter = str(spec["adapter"]["name"])
+            for name, value in spec["adapter"]["settings"].items():
+                if isinstance(value, str) and value and value in exc.problem:
+                    field = f"adapter.{adapter}.{name}"
         errors[field] = exc.problem if inside else f"{exc.field}: {exc.problem}"
         return
     for served in deployment.tenants.values():
