@@ -412,3 +412,22 @@ async def test_past_its_date_the_information_is_neither_offered_nor_taken(
     assert heard[1] == ["main_menu"]
     assert ["bank_information"] not in heard
     assert heard[2] == ["invalid_choice"]
+
+
+def test_the_demo_bank_cli_sets_and_shows_the_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "infolinia.yaml"
+    config.write_text(
+        "tenants:\n  konta: {name: K, lines: ['1'], flow: f.yaml, adapter: {name: demo, "
+        f"settings: {{database: {tmp_path / 'd.sqlite'}, tenant: konta}}}}}}\n"
+    )
+    rates = ["--config", str(config), "demo-bank", "rates", "konta"]
+    assert main([*rates, "--set", "EUR=4.21/4.38", "chf=4.5/4.69"]) == 0
+    assert main([*rates, "--json"]) == 0
+    shown = capsys.readouterr().out
+    assert '"currency": "CHF"' in shown and '"sell": "4.38"' in shown
+    assert main([*rates, "--set", "EUR=4.40/4.30"]) == 2  # buys above it sells
+    assert "write CUR=BUY/SELL" in capsys.readouterr().err
+    bank = DemoBank(DemoSettings(database=tmp_path / "d.sqlite", tenant="konta"))
+    assert [r.currency for r in bank.rates()] == ["EUR", "CHF"]  # unchanged by the refusal
