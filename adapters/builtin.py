@@ -23,6 +23,7 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             settings=WebserviceSettings,
             create=WebserviceBank,
             description="the bank's core system over signed JSON/HTTPS (openapi.yaml)",
+            offers=WebserviceSettings.offers,
         ),
     ]
 
