@@ -58,10 +58,21 @@ import stasis_app.app
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Refused, Unavailable
 from adapters.guard import GuardedAdapter
-from adapters.spec import Account, BlockResult, Card, Customer, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    Customer,
+    ExchangeRate,
+    Operation,
+    OptionalOperation,
+)
 from stasis_app.app import InfoliniaApp
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
+from stasis_app.features import Features
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.model import Flow
 from stasis_app.logs import JsonLineFormatter, call_id_var
@@ -97,6 +108,14 @@ CUSTOMERS = ("12345678", "87654321")
 HOUR = 3600.0  # of virtual time: a call still running after it would never end
 
 BLOCKS = {"block_card": "card", "block_internet_banking": "internet_banking"}
+# The optional services of issue 21, all on (LineSetup.services).
+SERVICES = Features.model_validate(
+    {
+        "several_accounts": True,
+        "bank_information": {},
+        "exchange_rates": {"currencies": ["EUR", "CHF"]},
+    }
+)
 # What each bank operation needs the caller to have done in this call.
 NEEDS = {
     "list_cards": "identified",
@@ -104,6 +123,10 @@ NEEDS = {
     "block_internet_banking": "identified",
     "list_accounts": "authenticated",
     "last_operations": "authenticated",
+    # The optional services (issue 21; LineSetup.services turns them on).
+    "account_list": "authenticated",
+    "account_balance": "authenticated",
+    "account_operations": "authenticated",
 }
 LEVELS = {"identified": 1, "authenticated": 2}
 # Prompts that only ever come with a customer's data (balances, cards,
@@ -119,6 +142,11 @@ CUSTOMER_DATA = {
     "history_intro",
     "operation_in",
     "operation_out",
+    "account_current",
+    "account_savings",
+    "account_currency",
+    "account_ending",
+    "available_is",
 }
 EMPTY_START: dict[str, Any] = {
     "values": {},
@@ -170,6 +198,7 @@ def guarded(adapter: Any, settings: Settings) -> GuardedAdapter:
         choice.timeout,
         breaker_failures=settings.security.breaker_failures,
         breaker_seconds=settings.security.breaker_seconds,
+        offers=frozenset(OptionalOperation),  # the demo bank's: every one
     )
 
 
@@ -346,6 +375,30 @@ class ScriptedBank:
             lambda: self.demo.last_operations(customer, limit),
         )
 
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        return await self._ask(
+            "account_list", (customer.number,), lambda: self.demo.account_list(customer)
+        )
+
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        return await self._ask(
+            "account_balance",
+            (customer.number, account_id),
+            lambda: self.demo.account_balance(customer, account_id),
+        )
+
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        return await self._ask(
+            "account_operations",
+            (customer.number, account_id),
+            lambda: self.demo.account_operations(customer, account_id, limit),
+        )
+
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        return await self._ask("exchange_rates", (), self.demo.exchange_rates)
+
     async def close(self) -> None:
         await self.demo.close()
 
@@ -398,6 +451,9 @@ class LineSetup:
     # card blocking, the date of birth first); the bank plays the recording notice.
     handed_over: bool = False
     notice: bool = False
+    # Issue 21: the bank's optional services on (several accounts, its
+    # information, exchange rates) on an adapter that offers them.
+    services: bool = False
 
 
 @dataclass
@@ -500,6 +556,8 @@ async def _serve_session(
         tenant = tenant.model_copy(update={"handover": HandOver(lines=[LINE])})
     if line.notice:
         tenant = tenant.model_copy(update={"recording_notice": RecordingNotice(enabled=True)})
+    if line.services:
+        tenant = tenant.model_copy(update={"features": SERVICES})
     served = dataclasses.replace(shipped, tenant=tenant, prompts=prompts, bank=bank)
     deployment = Deployment(
         lines=dict.fromkeys(shipped.tenant.lines, served),
@@ -715,6 +773,10 @@ def tell_what_was_covered(session: Session) -> None:
             event("a caller confirmed a block")
         if "balance_is" in session.gateway.heard(channel):
             event("a caller heard a balance")
+        if "available_is" in session.gateway.heard(channel):
+            event("a caller heard a chosen account's available funds")
+        if "rates_intro" in session.gateway.heard(channel):
+            event("a caller heard the exchange rates")
         if any(seen.name == "login refused" for seen in logs):
             event("a login was refused")
     if any(s["blocks"] for s in session.snapshots.values()):
@@ -754,6 +816,8 @@ ERRANDS = (
     ("12345678", "01021950", "1", "1", "9"),  # handed over: date of birth, a card, confirm
     ("12345678", "*", "1234#", "2", "1"),  # handed over: the telekod instead, confirm no
     ("8", "1", "12345678", "1234#", "1", "1", "1"),  # the notice's full information, a block
+    ("2", "12345678", "1234#", "2", "1", "9", "0"),  # services: the savings account, history
+    ("5", "9", "1", "6", "9", "0"),  # services: the bank's information, then the rates
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
@@ -814,6 +878,7 @@ lines = st.builds(
     transfer_fails=st.booleans(),
     handed_over=st.booleans(),
     notice=st.booleans(),
+    services=st.booleans(),
 )
 BANK_OPERATIONS = (
     "identify",
@@ -823,6 +888,10 @@ BANK_OPERATIONS = (
     "block_internet_banking",
     "list_accounts",
     "last_operations",
+    "account_list",
+    "account_balance",
+    "account_operations",
+    "exchange_rates",
 )
 faults = st.dictionaries(
     st.sampled_from(BANK_OPERATIONS),
