@@ -15,8 +15,9 @@ and hangs up).
   rates the call 4. The conversation was recorded from the moment the
   consultant answered (a WAV of the consultant's tone, shorter than the
   call, none of the menu's prompts in it), listed and played by the bank's
-  auditor on the admin page (another bank's auditor is refused), each access
-  in the audit trail; the purge (``infolinia recordings purge``) deletes it
+  auditor on the admin page in a real browser (chromium, Playwright: the
+  player loads it) and downloaded (another bank's auditor is refused), each
+  access in the audit trail; the purge (``infolinia recordings purge``) deletes it
   after the bank's retention (a moment, in the test config). The score is
   in the call's record and in the bank's report.
 
@@ -29,6 +30,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import re
 import struct
 import time
@@ -42,6 +44,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from playwright.sync_api import sync_playwright
 
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.cli import main as cli_main
@@ -67,6 +70,7 @@ CUSTOMER, BORN = "31415926", "19081947"  # the demo bank's customer with a card
 ADMIN = "http://127.0.0.1:18090"
 PASSWORD = "audytor-haslo-123"
 AUDITOR, STRANGER = "test-handover-auditor", "test-handover-stranger"
+CHROMIUM = "/usr/bin/chromium"
 TONE_HZ = 440  # the test consultant's "voice" (docker/asterisk/etc/extensions.conf)
 
 
@@ -224,14 +228,48 @@ async def page_session(user: str) -> aiohttp.ClientSession:
     return http
 
 
+def in_the_browser(name: str) -> dict[str, Any]:
+    """The bank's auditor, in a real browser (Debian's chromium, Playwright):
+    *Nagrania rozmów* lists the recording and its player plays it (the
+    browser loads the WAV and knows its length)."""
+    seen: dict[str, Any] = {}
+    if not Path(CHROMIUM).exists():
+        return seen  # the test below says so
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1000, "height": 600}).new_page()
+            page.goto(f"{ADMIN}/admin/login")
+            page.get_by_label("Użytkownik").fill(AUDITOR)
+            page.get_by_label("Hasło").fill(PASSWORD)
+            page.get_by_role("button", name="Zaloguj").click()
+            page.wait_for_load_state()
+            page.get_by_role("link", name="Nagrania rozmów").click()
+            page.wait_for_load_state()
+            seen["url"] = page.url
+            row = page.locator(f'tr[data-name="{name}"]')
+            seen["rows"] = row.count()
+            seen["duration"] = row.locator("audio").evaluate(
+                """audio => new Promise((done, failed) => {
+                    audio.addEventListener("loadedmetadata", () => done(audio.duration));
+                    audio.addEventListener("error", () => failed(audio.error && audio.error.code));
+                    audio.load();
+                })"""
+            )
+            shots = os.environ.get("ADMIN_SCREENSHOTS")
+            if shots:
+                page.screenshot(path=Path(shots) / "recordings.png")
+        finally:
+            browser.close()
+    return seen
+
+
 async def admin_routes(name: str) -> dict[str, Any]:
-    """The bank's auditor lists, plays and downloads the recording; another
-    bank's auditor asks for the same."""
+    """The bank's auditor downloads the recording; another bank's auditor
+    asks for the list and the file."""
     seen: dict[str, Any] = {}
     page = f"{ADMIN}/admin/recordings/{TENANT}"
     async with await page_session(AUDITOR) as http:
-        async with http.get(page) as answer:
-            seen["list"] = (answer.status, await answer.text())
         async with http.get(f"{page}/{name}.wav") as answer:
             seen["play"] = (answer.status, answer.headers.copy(), await answer.read())
         async with http.get(f"{page}/{name}.wav", params={"download": "1"}) as answer:
@@ -320,7 +358,8 @@ def run(app: AppProcess, ari: Ari, tmp_path_factory: pytest.TempPathFactory) -> 
         assert found and found[0].started >= began, found
         recording = found[0]
         wav = Path(recording.path).read_bytes()
-        web = asyncio.run(admin_routes(recording.name))
+        browser = in_the_browser(recording.name)
+        web = {**asyncio.run(admin_routes(recording.name)), "browser": browser}
         # The bank keeps recordings a moment (keep_days): past it, the purge.
         time.sleep(max(0.0, recording.started + 86400 * 0.00002 - time.time() + 0.1))
         code = cli_main(["--config", str(TEST_CONFIG), "recordings", "purge", TENANT])
@@ -408,8 +447,11 @@ def test_the_consultant_part_is_recorded_from_the_answer_and_nothing_before(run:
 
 
 def test_the_banks_auditor_lists_and_plays_it_and_every_access_is_audited(run: Run) -> None:
-    status, html = run.web["list"]
-    assert status == 200 and run.recording.name in html and "Nagrania rozmów" in html
+    browser = run.web["browser"]
+    assert browser, f"no {CHROMIUM}: the page was not tried in a browser"
+    # The auditor's menu leads to the bank's list, the row's player loads the WAV.
+    assert browser["url"].endswith(f"/admin/recordings/{TENANT}") and browser["rows"] == 1
+    assert abs(browser["duration"] - run.recording.seconds) < 1.0, browser
     status, headers, body = run.web["play"]
     assert status == 200 and headers["Content-Type"] == "audio/wav" and body == run.wav
     status, headers, body = run.web["download"]
@@ -421,11 +463,11 @@ def test_the_banks_auditor_lists_and_plays_it_and_every_access_is_audited(run: R
         if e.tenant == TENANT and e.action.startswith("recording")
     ]
     name = run.recording.name
-    assert accessed == [
-        ("recordings_list", "", AUDITOR),
-        ("recording_play", name, AUDITOR),
-        ("recording_download", name, AUDITOR),
-    ], accessed
+    # The list, the browser's plays (one request or a few), the plain GET, the download.
+    assert accessed[0] == ("recordings_list", "", AUDITOR), accessed
+    plays = accessed[1:-1]
+    assert len(plays) >= 2 and set(plays) == {("recording_play", name, AUDITOR)}, accessed
+    assert accessed[-1] == ("recording_download", name, AUDITOR), accessed
 
 
 def test_the_purge_deletes_it_after_the_banks_retention(run: Run) -> None:

@@ -26,6 +26,13 @@ def _when(started: float) -> str:
     return datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _kept(days: float) -> str:
+    """How long recordings are kept, in words (a test bank's fraction of a day in seconds)."""
+    if days >= 1:
+        return f"{days:g} dni" if days != 1 else "1 dzień"
+    return f"{round(days * 86400)} s"
+
+
 class RecordingPages:
     def __init__(self, prompts: PromptAdmin) -> None:
         self.prompts = prompts
@@ -59,7 +66,7 @@ class RecordingPages:
         settings = served.tenant.recordings
         state = (
             f"Bank nagrywa rozmowy z konsultantami; nagrania są przechowywane "
-            f"{settings.keep_days:g} dni, potem usuwane."
+            f"{_kept(settings.keep_days)}, potem usuwane."
             if settings.enabled
             else "Bank nie nagrywa rozmów z konsultantami."
         )
