@@ -18,6 +18,11 @@ What lives here, by what a vendor or a newcomer looks for:
   ``webservice`` (:mod:`adapters.webservice`, JSON over HTTPS following its
   ``openapi.yaml``), with :mod:`adapters.http_body` (reading a capped answer
   whole, shared with the webhook verb);
+* SMS gateways for one-time payment codes, a contract of their own:
+  :mod:`adapters.sms` (``SmsSender``, ``SmsSenderFactory`` for the hook
+  ``infolinia_register_sms_senders``, the registry) and the built-in
+  ``demo-outbox`` sender, :mod:`adapters.sms_outbox` (a 0600 file standing
+  for the customer's phone);
 * :mod:`adapters.testkit`: a pytest plugin that checks an installed adapter
   against the contract (``pytest -p adapters.testkit``).
 

@@ -5,6 +5,14 @@ data (customers 12345678 and 87654321). PINs and dates of birth are stored
 as scrypt hashes and compared in constant time; failed logins and lockouts
 are kept in the database, for PINs and dates of birth apart. Blocks are
 idempotent on the operation id.
+
+It offers every optional operation (:data:`OFFERS`): 12345678 has a second
+account (a savings account in złoty), accounts have a kind, the last digits
+of their number and available funds; the bank has a table of exchange rates
+(``infolinia demo-bank rates`` sets it) and an information text (none by
+default: the bank's recorded prompt plays); the telekod can be changed; and
+12345678 has predefined transfers, carried out idempotently on the operation
+id (recorded in ``transfer_runs``; the demo moves no money).
 """
 
 import asyncio
@@ -25,13 +33,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.errors import NotFound, Refused
 from adapters.spec import (
     Account,
+    AccountKind,
+    AccountSummary,
+    Balance,
     BlockResult,
     Card,
     CardKind,
     CardStatus,
     Customer,
     Direction,
+    ExchangeRate,
     Operation,
+    OptionalOperation,
+    PredefinedTransfer,
+    TransferResult,
 )
 
 T = TypeVar("T")
@@ -61,6 +76,28 @@ CREATE TABLE IF NOT EXISTS operations (
 CREATE TABLE IF NOT EXISTS birth_failures (
     tenant TEXT NOT NULL, number TEXT NOT NULL, failed INTEGER NOT NULL, locked_until TEXT,
     PRIMARY KEY (tenant, number));
+-- The optional operations' data (adapters/spec.py OptionalOperation): one
+-- row per account (its kind, the last digits of its number, available funds),
+-- the bank's exchange rates and information text, predefined transfers and
+-- the transfers carried out (idempotent on the operation id).
+CREATE TABLE IF NOT EXISTS account_details (
+    tenant TEXT NOT NULL, account_id TEXT NOT NULL, kind TEXT NOT NULL,
+    last4 TEXT NOT NULL, available TEXT NOT NULL,
+    PRIMARY KEY (tenant, account_id));
+CREATE TABLE IF NOT EXISTS rates (
+    tenant TEXT NOT NULL, currency TEXT NOT NULL, buy TEXT NOT NULL, sell TEXT NOT NULL,
+    units INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (tenant, currency));
+CREATE TABLE IF NOT EXISTS information (
+    tenant TEXT NOT NULL PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfers (
+    tenant TEXT NOT NULL, transfer_id TEXT NOT NULL, customer TEXT NOT NULL,
+    account_id TEXT NOT NULL, payee TEXT NOT NULL, amount TEXT NOT NULL,
+    currency TEXT NOT NULL, title TEXT NOT NULL,
+    PRIMARY KEY (tenant, transfer_id));
+CREATE TABLE IF NOT EXISTS transfer_runs (
+    tenant TEXT NOT NULL, operation_id TEXT NOT NULL, transfer_id TEXT NOT NULL,
+    customer TEXT NOT NULL, reference TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (tenant, operation_id));
 CREATE TABLE IF NOT EXISTS blocks (
     tenant TEXT NOT NULL, operation_id TEXT NOT NULL, kind TEXT NOT NULL,
     customer TEXT NOT NULL, target TEXT NOT NULL, reference TEXT NOT NULL,
@@ -70,6 +107,19 @@ CREATE TABLE IF NOT EXISTS blocks (
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=30)
+# Every optional operation (adapters.spec.OptionalOperation): its factory's ``offers``.
+OFFERS = frozenset(operation.value for operation in OptionalOperation)
+TELEKOD_LENGTHS = range(4, 7)  # what the demo core accepts as a new telekod
+
+# The demo bank's table of exchange rates (złoty for one unit), until
+# `infolinia demo-bank rates` sets another.
+SEED_RATES = (
+    ("EUR", Decimal("4.2150"), Decimal("4.3850"), 1),
+    ("USD", Decimal("3.9520"), Decimal("4.1240"), 1),
+    ("GBP", Decimal("5.0310"), Decimal("5.2470"), 1),
+    ("CHF", Decimal("4.4980"), Decimal("4.6890"), 1),
+    ("CZK", Decimal("0.1680"), Decimal("0.1790"), 1),
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +130,15 @@ class SeedCustomer:
     cards: tuple[tuple[str, CardKind, str], ...]  # (card_id, kind, last4)
     balance: Decimal
     operations: tuple[tuple[int, str, Direction, str], ...]  # (days ago, amount, dir, who)
+    account_last4: str = "0000"  # the personal account's number ends so
+    available: Decimal | None = None  # funds available; None: the balance
+    # More accounts: (kind, name, last4, balance, available, operations like above)
+    more_accounts: tuple[
+        tuple[AccountKind, str, str, Decimal, Decimal, tuple[tuple[int, str, Direction, str], ...]],
+        ...,
+    ] = ()
+    # Predefined transfers of the personal account: (id, payee, amount, title)
+    transfers: tuple[tuple[str, str, str, str], ...] = ()
 
 
 SEED = (
@@ -97,6 +156,25 @@ SEED = (
             (9, "300.00", Direction.OUT, "Wypłata z bankomatu"),
             (12, "45.50", Direction.OUT, "Orlen"),
         ),
+        account_last4="4711",
+        available=Decimal("1734.56"),  # with a 500 zł overdraft
+        more_accounts=(
+            (
+                AccountKind.SAVINGS,
+                "rachunek oszczędnościowy",
+                "9023",
+                Decimal("15000.00"),
+                Decimal("15000.00"),
+                (
+                    (20, "12.34", Direction.IN, "Odsetki"),
+                    (40, "1000.00", Direction.IN, "Przelew własny"),
+                ),
+            ),
+        ),
+        transfers=(
+            ("pt-1", "PGE Obrót", "120.00", "energia elektryczna"),
+            ("pt-2", "Spółdzielnia Mieszkaniowa", "450.00", "czynsz"),
+        ),
     ),
     SeedCustomer(
         number="87654321",
@@ -105,6 +183,7 @@ SEED = (
         cards=(("card-3333", CardKind.DEBIT, "3333"),),
         balance=Decimal("0.01"),
         operations=((3, "10.00", Direction.OUT, "Żabka"),),
+        account_last4="3310",
     ),
     # Secrets that occur nowhere else, so a search for them in every log and
     # file the system wrote means something (tests/test_real_safeguards.py).
@@ -115,6 +194,7 @@ SEED = (
         cards=(("card-4444", CardKind.DEBIT, "4444"),),
         balance=Decimal("99.99"),
         operations=((2, "20.00", Direction.IN, "Poczta Polska"),),
+        account_last4="5926",
     ),
 )
 
@@ -124,8 +204,15 @@ class DemoSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    database: Path = Field(description="SQLite file shared by all demo tenants")
-    tenant: str = Field(min_length=1, description="whose copy of the seed data to use")
+    # Titles: the labels of the admin page's form for a new bank (Polish).
+    database: Path = Field(
+        title="Plik bazy demo (SQLite)", description="SQLite file shared by all demo tenants"
+    )
+    tenant: str = Field(
+        min_length=1,
+        title="Bank w danych demo",
+        description="whose copy of the seed data to use",
+    )
 
 
 def _hash(secret: str, salt: bytes) -> bytes:
@@ -159,6 +246,8 @@ class DemoBank:
             ).fetchone()
         if seeded is None:
             self.reset()
+        else:
+            self._seed_optional()
 
     # --- storage ----------------------------------------------------------
 
@@ -201,6 +290,11 @@ class DemoBank:
                 "operations",
                 "blocks",
                 "birth_failures",
+                "account_details",
+                "rates",
+                "information",
+                "transfers",
+                "transfer_runs",
             ):
                 db.execute(f"DELETE FROM {table} WHERE tenant = ?", (self.tenant,))
             for customer in SEED:
@@ -226,13 +320,77 @@ class DemoBank:
                     "INSERT INTO accounts VALUES (?, ?, ?, 'konto osobiste', ?, 'PLN')",
                     (self.tenant, account_id, customer.number, str(customer.balance)),
                 )
-                for days_ago, amount, direction, who in customer.operations:
-                    booked = self.today() - timedelta(days=days_ago)
-                    db.execute(
-                        "INSERT INTO operations VALUES (?, ?, ?, ?, 'PLN', ?, ?)",
-                        (self.tenant, account_id, booked.isoformat(), amount, direction.value, who),
-                    )
+                self._insert_operations(db, account_id, customer.operations)
+            self._seed_extras(db)
             db.execute("COMMIT")
+
+    def _insert_operations(
+        self,
+        db: sqlite3.Connection,
+        account_id: str,
+        operations: tuple[tuple[int, str, Direction, str], ...],
+    ) -> None:
+        for days_ago, amount, direction, who in operations:
+            booked = self.today() - timedelta(days=days_ago)
+            db.execute(
+                "INSERT INTO operations VALUES (?, ?, ?, ?, 'PLN', ?, ?)",
+                (self.tenant, account_id, booked.isoformat(), amount, direction.value, who),
+            )
+
+    def _seed_optional(self) -> None:
+        """A database seeded before the optional operations' data existed gets it."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            found = db.execute(
+                "SELECT 1 FROM account_details WHERE tenant = ? LIMIT 1", (self.tenant,)
+            ).fetchone()
+            if found is None:
+                self._seed_extras(db)
+            db.execute("COMMIT")
+
+    def _seed_extras(self, db: sqlite3.Connection) -> None:
+        """The seed's more accounts, account details, rates and predefined transfers
+        (the personal accounts themselves are in ``accounts`` already)."""
+        for customer in SEED:
+            account_id = f"acc-{customer.number}"
+            available = customer.available if customer.available is not None else customer.balance
+            db.execute(
+                "INSERT OR REPLACE INTO account_details VALUES (?, ?, ?, ?, ?)",
+                (
+                    self.tenant,
+                    account_id,
+                    AccountKind.CURRENT.value,
+                    customer.account_last4,
+                    str(available),
+                ),
+            )
+            for number, (kind, name, last4, balance, free, operations) in enumerate(
+                customer.more_accounts, start=2
+            ):
+                more_id = f"{account_id}-{number}"
+                db.execute(
+                    "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, 'PLN')",
+                    (self.tenant, more_id, customer.number, name, str(balance)),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO account_details VALUES (?, ?, ?, ?, ?)",
+                    (self.tenant, more_id, kind.value, last4, str(free)),
+                )
+                db.execute(
+                    "DELETE FROM operations WHERE tenant = ? AND account_id = ?",
+                    (self.tenant, more_id),
+                )
+                self._insert_operations(db, more_id, operations)
+            for transfer_id, payee, amount, title in customer.transfers:
+                db.execute(
+                    "INSERT OR REPLACE INTO transfers VALUES (?, ?, ?, ?, ?, ?, 'PLN', ?)",
+                    (self.tenant, transfer_id, customer.number, account_id, payee, amount, title),
+                )
+        for currency, buy, sell, units in SEED_RATES:
+            db.execute(
+                "INSERT OR REPLACE INTO rates VALUES (?, ?, ?, ?, ?)",
+                (self.tenant, currency, str(buy), str(sell), units),
+            )
 
     # --- login --------------------------------------------------------------
 
@@ -430,7 +588,178 @@ class DemoBank:
         )
         return BlockResult(reference, already)
 
+    # --- optional operations (adapters.spec.OptionalOperation) -------------------
+
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT a.account_id, d.kind, d.last4, a.currency FROM accounts a "
+                "JOIN account_details d ON d.tenant = a.tenant AND d.account_id = a.account_id "
+                "WHERE a.tenant = ? AND a.customer = ? ORDER BY a.account_id",
+                (self.tenant, customer.number),
+            ).fetchall()
+        )
+        return [AccountSummary(r[0], AccountKind(r[1]), r[2], r[3]) for r in rows]
+
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT a.balance, d.available, a.currency FROM accounts a "
+                "JOIN account_details d ON d.tenant = a.tenant AND d.account_id = a.account_id "
+                "WHERE a.tenant = ? AND a.customer = ? AND a.account_id = ?",
+                (self.tenant, customer.number, account_id),
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound("no such account for this customer")
+        return Balance(account_id, Decimal(row[0]), Decimal(row[1]), row[2])
+
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        def work(db: sqlite3.Connection) -> list[Any]:
+            owner = db.execute(
+                "SELECT 1 FROM accounts WHERE tenant = ? AND customer = ? AND account_id = ?",
+                (self.tenant, customer.number, account_id),
+            ).fetchone()
+            if owner is None:
+                raise NotFound("no such account for this customer")
+            return db.execute(
+                "SELECT booked, amount, currency, direction, counterparty FROM operations "
+                "WHERE tenant = ? AND account_id = ? ORDER BY booked DESC LIMIT ?",
+                (self.tenant, account_id, max(limit, 0)),
+            ).fetchall()
+
+        rows = await self._run(work)
+        return [
+            Operation(date.fromisoformat(r[0]), Decimal(r[1]), r[2], Direction(r[3]), r[4])
+            for r in rows
+        ]
+
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT currency, buy, sell, units FROM rates WHERE tenant = ? ORDER BY rowid",
+                (self.tenant,),
+            ).fetchall()
+        )
+        return [ExchangeRate(r[0], Decimal(r[1]), Decimal(r[2]), int(r[3])) for r in rows]
+
+    async def bank_information(self) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT text FROM information WHERE tenant = ?", (self.tenant,)
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def change_telekod(self, customer: Customer, old: str, new: str) -> None:
+        if not (new.isascii() and new.isdigit() and len(new) in TELEKOD_LENGTHS) or new == old:
+            # The rules of the demo core; the line checks the bank's own first.
+            raise Refused("the new telekod is not accepted")
+        await self._login(customer.number, old, "pin_hash")  # Refused when wrong (and counted)
+
+        def work(db: sqlite3.Connection) -> None:
+            salt = db.execute(
+                "SELECT salt FROM customers WHERE tenant = ? AND number = ?",
+                (self.tenant, customer.number),
+            ).fetchone()
+            if salt is None:
+                raise NotFound("no such customer")
+            db.execute(
+                "UPDATE customers SET pin_hash = ? WHERE tenant = ? AND number = ?",
+                (_hash(new, salt[0]), self.tenant, customer.number),
+            )
+
+        await self._run(work)
+
+    async def predefined_transfers(
+        self, customer: Customer, account_id: str
+    ) -> list[PredefinedTransfer]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT transfer_id, payee, amount, currency, title FROM transfers "
+                "WHERE tenant = ? AND customer = ? AND account_id = ? ORDER BY transfer_id",
+                (self.tenant, customer.number, account_id),
+            ).fetchall()
+        )
+        return [PredefinedTransfer(r[0], r[1], Decimal(r[2]), r[3], r[4]) for r in rows]
+
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        def work(db: sqlite3.Connection) -> TransferResult:
+            done = db.execute(
+                "SELECT reference, transfer_id, customer FROM transfer_runs "
+                "WHERE tenant = ? AND operation_id = ?",
+                (self.tenant, operation_id),
+            ).fetchone()
+            if done is not None:
+                if (done[1], done[2]) != (transfer.transfer_id, customer.number):
+                    raise Refused("operation id already used for another transfer")
+                return TransferResult(done[0])
+            row = db.execute(
+                "SELECT payee, amount, currency, title FROM transfers "
+                "WHERE tenant = ? AND customer = ? AND transfer_id = ?",
+                (self.tenant, customer.number, transfer.transfer_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound("no such transfer for this customer")
+            payee, amount, currency, title = row
+            if (payee, Decimal(amount), currency, title) != (
+                transfer.payee,
+                transfer.amount,
+                transfer.currency,
+                transfer.title,
+            ):
+                raise Refused("the transfer order has changed")
+            reference = f"{secrets.randbelow(10**8):08d}"
+            db.execute(
+                "INSERT INTO transfer_runs VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    self.tenant,
+                    operation_id,
+                    transfer.transfer_id,
+                    customer.number,
+                    reference,
+                    _now().isoformat(),
+                ),
+            )
+            return TransferResult(reference)
+
+        return await self._run(work)
+
     # --- for people -------------------------------------------------------------
+
+    def set_rates(self, rates: list[ExchangeRate]) -> None:
+        """Replace the bank's table of exchange rates (``infolinia demo-bank rates``)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM rates WHERE tenant = ?", (self.tenant,))
+            for rate in rates:
+                db.execute(
+                    "INSERT INTO rates VALUES (?, ?, ?, ?, ?)",
+                    (self.tenant, rate.currency, str(rate.buy), str(rate.sell), rate.units),
+                )
+            db.execute("COMMIT")
+
+    def rates(self) -> list[ExchangeRate]:
+        """The bank's table of exchange rates, as set."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT currency, buy, sell, units FROM rates WHERE tenant = ? ORDER BY rowid",
+                (self.tenant,),
+            ).fetchall()
+        return [ExchangeRate(r[0], Decimal(r[1]), Decimal(r[2]), int(r[3])) for r in rows]
+
+    def set_information(self, text: str | None) -> None:
+        """The bank's information text the adapter serves (None: none, the prompt plays)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM information WHERE tenant = ?", (self.tenant,))
+            if text is not None:
+                db.execute("INSERT INTO information VALUES (?, ?)", (self.tenant, text))
+            db.execute("COMMIT")
 
     def snapshot(self, customer_number: str) -> dict[str, Any]:
         """A customer's current state, for ``infolinia demo-bank show`` and tests."""

@@ -11,6 +11,11 @@ refusals), the breaker opens: for ``breaker_seconds`` every call fails at
 once with :class:`~adapters.errors.Unavailable`, so callers are not made to
 wait for a core that is down. Then one call is let through; an answer
 closes the breaker, a failure opens it again.
+
+The optional operations (:class:`adapters.spec.OptionalOperation`) go
+through the same guard; one the adapter does not offer (``offers``, from its
+factory) is never asked for: it fails at once with ``Unavailable`` (the flow
+checker keeps flows from getting there).
 """
 
 import asyncio
@@ -19,10 +24,23 @@ import logging
 import time
 from collections.abc import Awaitable
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters.errors import AdapterError, CircuitOpen, NotFound, Refused, Timeout, Unavailable
-from adapters.spec import Account, BlockResult, Card, CoreBanking, Customer, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    CoreBanking,
+    Customer,
+    ExchangeRate,
+    Operation,
+    OptionalOperation,
+    PredefinedTransfer,
+    TransferResult,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,8 +56,10 @@ class GuardedAdapter:
         timeout: float,
         breaker_failures: int = 3,
         breaker_seconds: float = 30.0,
+        offers: frozenset[OptionalOperation] = frozenset(),
     ) -> None:
         self.adapter = adapter
+        self.offers = offers
         self.name = name
         self.timeout = timeout
         self.breaker_failures = breaker_failures
@@ -139,6 +159,52 @@ class GuardedAdapter:
 
     async def last_operations(self, customer: Customer, limit: int = 5) -> list[Operation]:
         return await self._guard("last_operations", self.adapter.last_operations(customer, limit))
+
+    # --- optional operations -------------------------------------------------------
+
+    def _optional(self, operation: OptionalOperation) -> Any:
+        """The adapter's method of ``operation``; ``Unavailable`` if it does not offer it."""
+        if operation not in self.offers:
+            raise Unavailable(f"{self.name} does not offer {operation.value}")
+        return getattr(self.adapter, operation.value)
+
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        method = self._optional(OptionalOperation.ACCOUNT_LIST)
+        return await self._guard("account_list", method(customer))
+
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        method = self._optional(OptionalOperation.ACCOUNT_BALANCE)
+        return await self._guard("account_balance", method(customer, account_id))
+
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        method = self._optional(OptionalOperation.ACCOUNT_OPERATIONS)
+        return await self._guard("account_operations", method(customer, account_id, limit))
+
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        method = self._optional(OptionalOperation.EXCHANGE_RATES)
+        return await self._guard("exchange_rates", method())
+
+    async def bank_information(self) -> str | None:
+        method = self._optional(OptionalOperation.BANK_INFORMATION)
+        return await self._guard("bank_information", method())
+
+    async def change_telekod(self, customer: Customer, old: str, new: str) -> None:
+        method = self._optional(OptionalOperation.CHANGE_TELEKOD)
+        await self._guard("change_telekod", method(customer, old, new))
+
+    async def predefined_transfers(
+        self, customer: Customer, account_id: str
+    ) -> list[PredefinedTransfer]:
+        method = self._optional(OptionalOperation.PREDEFINED_TRANSFERS)
+        return await self._guard("predefined_transfers", method(customer, account_id))
+
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        method = self._optional(OptionalOperation.EXECUTE_TRANSFER)
+        return await self._guard("execute_transfer", method(customer, transfer, operation_id))
 
     async def close(self) -> None:
         await self._call("close", self.adapter.close())

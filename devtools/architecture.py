@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("safeguards", ("stasis_app.safeguards",)),
     ("reports", ("stasis_app.reports",)),
     ("call logic", ("stasis_app.flow", "stasis_app.verbs", "stasis_app.queue")),
-    ("wiring", ("stasis_app.deployment", "stasis_app.metrics")),
+    ("wiring", ("stasis_app.deployment", "stasis_app.metrics", "stasis_app.tenancy")),
     ("admin", ("stasis_app.admin",)),
     ("app", ("stasis_app.app",)),
     ("command line and developer tools", ("stasis_app.cli", "stasis_app.__main__", "devtools")),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from adapters.sms import SmsSender
     from adapters.spec import CoreBanking
     from plugin.registry import Factory
     from stasis_app.verbs.base import Verb
@@ -52,6 +53,10 @@ class Plugins:
     def verbs(self) -> list[Registered[type[Verb[Any]]]]:
         """``infolinia_register_verbs`` of every plugin."""
         return self._call("infolinia_register_verbs")
+
+    def sms_senders(self) -> list[Registered[Factory[SmsSender]]]:
+        """``infolinia_register_sms_senders`` of every plugin."""
+        return self._call("infolinia_register_sms_senders")
 
     def _call(self, hook: str) -> list[Registered[Any]]:
         dists = {id(plugin): dist for plugin, dist in self.manager.list_plugin_distinfo()}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from plugin.marker import hookspec
 
 if TYPE_CHECKING:
+    from adapters.sms import SmsSender
     from adapters.spec import CoreBanking
     from plugin.registry import Factory
     from stasis_app.verbs.base import Verb
@@ -39,3 +40,10 @@ def infolinia_register_verbs() -> list[type[Verb[Any]]]:  # type: ignore[empty-b
     """Return the verb classes this plugin adds (subclasses of
     ``stasis_app.verbs.base.Verb``); a flow state names one in ``verb``.
     Names must not clash with the built-in verbs or another plugin's."""
+
+
+@hookspec
+def infolinia_register_sms_senders() -> list[Factory[SmsSender]]:  # type: ignore[empty-body]
+    """Return the SMS sender factories this plugin provides
+    (``adapters.sms.SmsSenderFactory``); a bank names one in ``sms.sender``
+    to send one-time codes. Names must be unique across plugins."""

@@ -17,15 +17,20 @@ from stasis_app.admin.api import AdminApi
 from stasis_app.admin.api import serve as serve_admin
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web import admin_pages
+from stasis_app.admin.web.tenants import BankSite
+from stasis_app.admin.web.test_call import websocket_url
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, ServedTenant, build_deployment
 from stasis_app.errors import AriError, AriUnavailable, CallHungUp, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.flow.model import Flow
-from stasis_app.flow.versions import FlowVersions
+from stasis_app.flow.notice import recording_notice
+from stasis_app.flow.test_calls import TestCall, TestCalls, is_test_line
+from stasis_app.flow.versions import FlowVersions, LiveFlow
 from stasis_app.metrics import AppMetrics
 from stasis_app.queue.manager import QueueManager
+from stasis_app.queue.recordings import drain as drain_recordings
 from stasis_app.reports.records import CallRecords, from_trail
 from stasis_app.reports.trail import CallTrail
 from stasis_app.safeguards import Safeguards
@@ -38,6 +43,8 @@ from stasis_app.telephony.gateway import AriGateway, ChannelHandle
 from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
 from stasis_app.telephony.presence import Presence
 from stasis_app.telephony.proxy_phones import ProxyPhones, proxy_phone
+from stasis_app.tenancy.stored import FOLLOW_EVERY as BANKS_EVERY
+from stasis_app.tenancy.stored import StoredTenant, TenantStore, build_serving, log_left_out
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +81,20 @@ class InfoliniaApp:
     """Ties settings, tenants and the ARI gateway together."""
 
     def __init__(self, settings: Settings, deployment: Deployment | None = None) -> None:
+        store = Store(settings.state)
+        # Banks added on the admin page live in the store beside the file's
+        # (stasis_app/tenancy): the file's settings are kept to merge them again.
+        self.file_settings = settings
+        self.banks = TenantStore(store)
+        self.left_out: dict[str, str] = {}  # stored banks this node cannot serve: why
+        stored = self.banks.all()
+        self._bank_revisions = {bank.id: bank.revision for bank in stored}
+        self._adopting = asyncio.Lock()
+        if deployment is None:
+            settings, deployment, self.left_out = build_serving(settings, stored)
+            log_left_out(self.left_out)
         self.settings = settings
-        self.deployment = deployment or build_deployment(settings)
+        self.deployment = deployment
         self.metrics = AppMetrics(node=settings.node)
         self.gateway = AriGateway(
             settings.ari,
@@ -86,7 +105,6 @@ class InfoliniaApp:
         self.calls_served = 0
         # Calls in progress, for the admin page's live view (every node's: the board).
         self.calls = CallRegistry(node=settings.node)
-        store = Store(settings.state)
         self.prompt_admin = PromptAdmin(self.deployment, store)
         self.board = CallsBoard(store, self.calls)
         # A record of every call, for the bank's reports (stasis_app/reports).
@@ -97,7 +115,10 @@ class InfoliniaApp:
         self.audit_heads = AuditHeads(self.safeguards.audit, settings.audit)
         # Each bank's flow as versions in the store (stasis_app/flow/versions.py).
         self.flows = FlowVersions(store, self.safeguards.audit)
+        self.prompt_admin.own_prompts()  # a published version may play them
         self.flows.live = self.flows.prepare(self.deployment)
+        # Test calls from the admin page, each on the flow version it names.
+        self.test_calls = TestCalls()
         self.queues = QueueManager(self.gateway, store, self.metrics.queues)
         self.queues.configure(self.deployment.queue_tenants())
         self._say_unreachable_phones(self.deployment)
@@ -131,10 +152,18 @@ class InfoliniaApp:
         A good one is rendered first, then new calls get it; calls in
         progress finish on the old one. Settings in :data:`RESTART_ONLY`
         keep their running values: the log names those that changed."""
+        async with self._adopting:  # one swap at a time (the store's banks too)
+            return await self._reload()
+
+    async def _reload(self) -> bool:
         path = self.settings.source
         try:
-            settings = await asyncio.to_thread(load_settings, path)
-            deployment = await asyncio.to_thread(build_deployment, settings)
+            from_file = await asyncio.to_thread(load_settings, path)
+            stored = await self.banks.store.run(self.banks.all)
+            settings, deployment, left_out = await asyncio.to_thread(
+                build_serving, from_file, stored, self._build
+            )
+            await asyncio.to_thread(PromptAdmin(deployment, self.prompt_admin.store).own_prompts)
             live_flows = await asyncio.to_thread(self.flows.prepare, deployment)
         except ConfigError as exc:
             log.error(
@@ -153,6 +182,72 @@ class InfoliniaApp:
             log.warning(
                 "these settings change only at the next restart", extra={"settings": waiting}
             )
+        log_left_out(left_out)
+        self.file_settings = keep_running(self.file_settings, from_file)
+        await self._serve_deployment(settings, deployment, live_flows, stored, left_out)
+        log.info("config reloaded", extra={"file": str(path), "lines": sorted(deployment.lines)})
+        return True
+
+    async def adopt_banks(self) -> bool:
+        """Serve the banks of the store as they are now (a bank added or
+        changed on the admin page, here or on another node): the file's
+        settings as running, with the store's banks, built and checked as at
+        start; every prompt rendered before the new deployment takes a call
+        (the numbers of a new bank open only then); calls in progress finish
+        on the old one. False, and the running banks stay, when it does not
+        build (the log says why)."""
+        async with self._adopting:
+            try:
+                stored = await self.banks.store.run(self.banks.all)
+                if {b.id: b.revision for b in stored} == self._bank_revisions:
+                    return False  # taken already (by the page's own request, say)
+                settings, deployment, left_out = await asyncio.to_thread(
+                    build_serving, self.file_settings, stored, self._build
+                )
+                await asyncio.to_thread(
+                    PromptAdmin(deployment, self.prompt_admin.store).own_prompts
+                )
+                live_flows = await asyncio.to_thread(self.flows.prepare, deployment)
+            except Exception as exc:  # a file bank failing: that is the file's, for a reload
+                log.error(
+                    "the store's banks could not be taken; the running banks stay",
+                    extra={"error": f"{type(exc).__name__}: {exc}"},
+                )
+                return False
+            new = sorted(set(deployment.tenants) - set(self.deployment.tenants))
+            log_left_out({k: v for k, v in left_out.items() if k not in self.left_out})
+            await self._serve_deployment(settings, deployment, live_flows, stored, left_out)
+            log.info(
+                "banks of the store taken",
+                extra={"new": new, "lines": sorted(deployment.lines), "left_out": sorted(left_out)},
+            )
+            return True
+
+    def _build(self, settings: Settings) -> Deployment:
+        """The next deployment, keeping which TTS engines are down (said once)."""
+        return build_deployment(settings, health=self.deployment.health)
+
+    async def _follow_banks(self, every: float = BANKS_EVERY) -> None:
+        """Banks added or changed in the store (through any node's admin
+        page) are served here within a look (one read of a small table)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                revisions = await self.banks.store.run(self.banks.revisions)
+                if revisions != self._bank_revisions:
+                    await self.adopt_banks()
+            except Exception:  # the store is down: the next look tries again
+                log.warning("the store's banks could not be looked at", exc_info=True)
+
+    async def _serve_deployment(
+        self,
+        settings: Settings,
+        deployment: Deployment,
+        live_flows: dict[str, LiveFlow],
+        stored: list[StoredTenant],
+        left_out: dict[str, str],
+    ) -> None:
+        """Render ``deployment``'s prompts, then let it take new calls."""
         staged = PromptAdmin(deployment, self.prompt_admin.store)
         staged.load_stored()
         for book in deployment.all_books():
@@ -167,8 +262,8 @@ class InfoliniaApp:
         security = self.settings.security
         self.safeguards = Safeguards.on(staged.store, security, self.safeguards.in_flight)
         self.journal_worker.every = security.journal_retry_seconds  # from its next round
-        log.info("config reloaded", extra={"file": str(path), "lines": sorted(deployment.lines)})
-        return True
+        self._bank_revisions = {bank.id: bank.revision for bank in stored}
+        self.left_out = left_out
 
     async def _start_admin(self) -> web.AppRunner | None:
         admin = self.settings.admin
@@ -185,6 +280,14 @@ class InfoliniaApp:
                 queues=self.queues,
                 behind_https_proxy=admin.behind_https_proxy,
                 flows=self.flows,
+                banks=BankSite(
+                    self.banks,
+                    lambda: self.file_settings,
+                    lambda: self.left_out,
+                    self.adopt_banks,
+                ),
+                test_calls=self.test_calls,
+                webrtc_url=websocket_url(admin.webrtc_url, self.settings.ari.url),
             ),
             queues=self.queues,
         )
@@ -209,8 +312,9 @@ class InfoliniaApp:
             await asyncio.sleep(every)
 
     async def _delete_old_records(self, every: float = 3600.0) -> None:
-        """Each bank's call records older than its ``records.keep_days``, and
-        the login guard's attempts no window looks at, deleted hourly."""
+        """Each bank's call records older than its ``records.keep_days``, its
+        consultant recordings older than ``recordings.keep_days``, and the
+        login guard's attempts no window looks at, deleted hourly."""
         while True:
             for served in list(self.deployment.tenants.values()):
                 tenant = served.tenant
@@ -227,6 +331,20 @@ class InfoliniaApp:
                 if deleted:
                     log.info(
                         "old call records deleted", extra={"tenant": tenant.id, "records": deleted}
+                    )
+                # Its consultant recordings past recordings.keep_days (files too).
+                try:
+                    await self.records.store.run(
+                        partial(
+                            self.queues.recordings.delete_expired,
+                            tenant.id,
+                            tenant.recordings.keep_days,
+                        )
+                    )
+                except Exception as exc:  # the store is down: the next round deletes them
+                    log.warning(
+                        "expired recordings not deleted yet",
+                        extra={"tenant": tenant.id, "error": type(exc).__name__},
                     )
             # Calling numbers the login guard no longer needs, of every bank.
             with contextlib.suppress(Exception):  # the store is down: next round
@@ -288,6 +406,8 @@ class InfoliniaApp:
         flows = asyncio.create_task(
             self.flows.follow(lambda: self.deployment), name="flow-versions"
         )
+        # Banks added on the admin page, through this node or another (stasis_app/tenancy).
+        banks = asyncio.create_task(self._follow_banks(), name="stored-banks")
         # In the background: a long trail must not hold up the line.
         audit_check = asyncio.ensure_future(asyncio.to_thread(self.audit_heads.verify))
         pending = len(self.safeguards.journal.entries("pending"))
@@ -330,7 +450,9 @@ class InfoliniaApp:
         board.cancel()
         retention.cancel()
         flows.cancel()
+        banks.cancel()
         await self.records.drain()  # the last calls' records
+        await drain_recordings()  # ... and their consultant recordings
         with contextlib.suppress(Exception):
             await self.board.leave()
         await asyncio.wait([audit_check], timeout=5)  # a first check of a long trail may go on
@@ -340,6 +462,8 @@ class InfoliniaApp:
         for deployment in (*self._retired, self.deployment):
             for served in deployment.tenants.values():
                 await served.bank.close()
+                if served.sms is not None:
+                    await served.sms.close()
         log.info("stopped", extra={"calls_served": self.calls_served})
 
     def _serving(self) -> bool:
@@ -356,6 +480,13 @@ class InfoliniaApp:
         served = self.deployment.lines.get(handle.line)
         # The call keeps the flow it started with: a publish meanwhile is for the next call.
         flow = served.flow if served else None
+        test: TestCall | None = None
+        if is_test_line(handle.line):  # the admin page's: its own version of the flow
+            test = self.test_calls.take(handle.line)
+            served = self.deployment.tenants.get(test.tenant) if test else None
+            flow = test.flow if test else None
+            if test is None:
+                log.warning("test call refused: an unknown, used or late token")
         prompts = served.prompts if served else self.deployment.default_prompts
         tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
@@ -364,7 +495,7 @@ class InfoliniaApp:
         log.info(
             "call started",
             extra={
-                "line": handle.line,
+                "line": "test" if is_test_line(handle.line) else handle.line,  # no token
                 "tenant": tenant,
                 "caller": handle.caller,
                 "resumed": handle.resumed,
@@ -386,12 +517,22 @@ class InfoliniaApp:
                 call=call,
                 tenant=served.tenant,
                 bank=served.bank,
+                sms=served.sms,
                 safeguards=self.safeguards,
                 queues=self.queues,
                 trail=trail,
             )
             shown.state = lambda: ctx.state
+            if test is not None:
+                log.info(
+                    "test call",
+                    extra={"tenant": test.tenant, "version": test.version, "user": test.user},
+                )
+                test.answered(lambda: ctx.state)
+                call.on_say = test.played
             try:
+                if not handle.resumed and not handle.returned:  # once a call (RODO art. 13)
+                    await recording_notice(ctx)
                 state = await run_flow(flow, ctx)
             finally:
                 state = ctx.state
@@ -421,7 +562,9 @@ class InfoliniaApp:
             self.calls.ended(handle.channel_id)
             self.calls_served += 1
             self.metrics.call_ended(tenant, outcome)
-            if served is not None and flow is not None:
+            if test is not None:
+                test.ended(self.test_calls.clock())
+            elif served is not None and flow is not None:  # a test call is not the bank's
                 self._keep_record(handle, served, flow, trail, outcome)
             log.info(
                 "call ended",

@@ -160,6 +160,18 @@ class AdminSettings(_Strict):
         description="a TLS-terminating proxy serves the admin page: its cookies are "
         "marked Secure although the app itself sees plain http",
     )
+    webrtc_url: str | None = Field(
+        default=None,
+        description="where a browser reaches Asterisk's SIP over WebSocket for a test call "
+        "from the page (ws:// or wss://...); default: ARI's host and port, path /ws",
+    )
+
+    @field_validator("webrtc_url")
+    @classmethod
+    def _websocket(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
 
 
 class SecuritySettings(_Strict):

@@ -5,6 +5,7 @@ of TTS engines) and its adapter; for a bank that offers Ukrainian or English
 (``tenants.ID.languages``), one more prompt book per language, from that
 language's catalogue next to the Polish one (``uk.yaml``) with the same keys."""
 
+import inspect
 import json
 import logging
 from collections.abc import Sequence
@@ -13,9 +14,12 @@ from pathlib import Path
 
 from adapters.guard import GuardedAdapter
 from adapters.registry import AdapterRegistry, AdapterSetupError
+from adapters.sms import SmsSender, SmsSenderRegistry, SmsSetupError
+from adapters.spec import OptionalOperation
 from plugin.manager import get_plugin_manager
 from stasis_app.config import Settings, load_prompt_texts
 from stasis_app.errors import ConfigError
+from stasis_app.features import check_features, check_operations
 from stasis_app.flow.model import Flow, State, load_flow, load_flow_text
 from stasis_app.queue.speech import QUEUE_PROMPTS
 from stasis_app.tenants import EngineChoice, LanguageOffer, Tenant
@@ -96,6 +100,9 @@ class ServedTenant:
     bank: GuardedAdapter
     # The other languages it offers (code -> their prompt book; Polish is ``prompts``).
     books: dict[str, PromptBook] = field(default_factory=dict)
+    # The optional operations its adapter offers (stasis_app/features.py).
+    offers: frozenset[str] = frozenset()
+    sms: SmsSender | None = None  # sends one-time codes (tenants.ID.sms)
 
     def book(self, language: str) -> PromptBook:
         """The prompt book of ``language`` (KeyError: the bank does not offer it)."""
@@ -109,6 +116,9 @@ class Deployment:
     default_prompts: PromptBook  # for calls to a number no tenant has
     live: LiveSpeech  # customer text spoken during a call (counterparties)
     verbs: VerbRegistry | None = None  # what flows may use (check_flow)
+    # Which TTS engines are down: kept by the next deployment of the same app
+    # (a reload, a bank added on the admin page), so an outage is said once.
+    health: EngineHealth | None = None
 
     def check_flow(self, tenant: str, text: str, where: str) -> Flow:
         """``tenant``'s flow given as YAML ``text`` (a version in the store:
@@ -120,6 +130,9 @@ class Deployment:
         flow = load_flow_text(text, served.tenant.flow, verbs, served.prompts.texts, where)
         _check_queues(where, served.tenant, flow)
         _check_languages(where, served.tenant, flow)
+        check_operations(
+            where, flow, served.tenant.features, served.tenant.adapter.name, served.offers
+        )
         seed = load_flow(served.tenant.flow, verbs, served.prompts.texts)
         _check_webservices(where, served.tenant.flow, seed, flow)
         return flow
@@ -162,10 +175,12 @@ class Voices:
     over engines built once each and one :class:`EngineHealth`, so that an
     engine's outage is noticed and logged once for every tenant."""
 
-    def __init__(self, settings: Settings, registry: EngineRegistry) -> None:
+    def __init__(
+        self, settings: Settings, registry: EngineRegistry, health: EngineHealth | None = None
+    ) -> None:
         self.settings = settings
         self.registry = registry
-        self.health = EngineHealth(cooloff=settings.voice.engine_cooloff)
+        self.health = health or EngineHealth(cooloff=settings.voice.engine_cooloff)
         self._engines: dict[str, TtsEngine] = {}  # by name and settings
         self._caches: dict[tuple[str, ...], PromptCache] = {}  # by engine identities
 
@@ -275,12 +290,17 @@ def language_texts(
     return texts
 
 
-def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deployment:
-    """Load and check every tenant; ``with_adapters=False`` skips creating adapters."""
+def build_deployment(
+    settings: Settings, *, with_adapters: bool = True, health: EngineHealth | None = None
+) -> Deployment:
+    """Load and check every tenant; ``with_adapters=False`` skips creating
+    adapters; ``health``: the running deployment's, whose engines' outages
+    the new one keeps."""
     manager = get_plugin_manager()
     verbs = VerbRegistry(manager)
     registry = AdapterRegistry(manager)
-    voices = Voices(settings, EngineRegistry(manager))
+    senders: SmsSenderRegistry | None = None  # made when a bank names an SMS sender
+    voices = Voices(settings, EngineRegistry(manager), health)
     cache = voices.cache(settings.voice.chain(), "voice.engines")
     source = str(settings.source)
     tenants: dict[str, ServedTenant] = {}
@@ -296,6 +316,16 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         flow = flows.get(known) or load_flow(tenant.flow, verbs, texts)
         flows[known] = flow
         _check_queues(source, tenant, flow)
+        offers = _offers(source, registry, tenant, installed_only=not with_adapters)
+        check_features(source, tenant.id, tenant.features, tenant.adapter.name, offers)
+        if tenant.features.predefined_transfers and tenant.sms is None:
+            raise ConfigError(
+                source,
+                f"tenants.{tenant.id}.sms",
+                "features.predefined_transfers needs an SMS sender for the one-time codes "
+                "(sms: {sender: NAME, settings: ...}; docs/writing-an-adapter.md)",
+            )
+        check_operations(str(tenant.flow), flow, tenant.features, tenant.adapter.name, offers)
         bank: GuardedAdapter | None = None
         if with_adapters:
             try:
@@ -309,13 +339,18 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
                 tenant.adapter.timeout,
                 breaker_failures=settings.security.breaker_failures,
                 breaker_seconds=settings.security.breaker_seconds,
+                offers=frozenset(OptionalOperation(name) for name in offers),
             )
+            _check_offered_methods(source, tenant, adapter, offers)
         tenant_cache = (
             voices.cache(tenant.voice.engines, f"tenants.{tenant.id}.voice.engines")
             if tenant.voice is not None
             else cache
         )
-        served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank)  # type: ignore[arg-type]
+        served = ServedTenant(tenant, flow, PromptBook(texts, tenant_cache), bank, offers=offers)  # type: ignore[arg-type]
+        if with_adapters and tenant.sms is not None:
+            senders = senders or SmsSenderRegistry(manager)
+            served.sms = _sms_sender(source, tenant, senders)
         _check_languages(source, tenant, flow)
         for language, offer in tenant.languages.items():
             at = f"tenants.{tenant.id}.languages.{language}"
@@ -363,7 +398,46 @@ def build_deployment(settings: Settings, *, with_adapters: bool = True) -> Deplo
         )
     live = LiveSpeech(settings.voice.cache_dir / "live", offline, settings.voice.whole_phrase)
     default_book = PromptBook(tenant_texts(settings, None, defaults), cache)
-    return Deployment(lines, tenants, default_book, live, verbs)
+    return Deployment(lines, tenants, default_book, live, verbs, voices.health)
+
+
+def _offers(
+    source: str, registry: AdapterRegistry, tenant: Tenant, *, installed_only: bool = False
+) -> frozenset[str]:
+    """The optional operations the tenant's adapter offers (its factory says).
+    ``installed_only`` (checking flows without adapters): an adapter that is not
+    installed here offers none, so the flow may run none unguarded."""
+    if installed_only and tenant.adapter.name not in registry.names():
+        return frozenset()
+    try:
+        offered = registry.offers(tenant.adapter.name, tenant.adapter.settings)
+    except AdapterSetupError as exc:
+        field = exc.field.replace("adapter_settings", "adapter.settings")
+        raise ConfigError(source, f"tenants.{tenant.id}.{field}", exc.problem) from None
+    return frozenset(operation.value for operation in offered)
+
+
+def _check_offered_methods(
+    source: str, tenant: Tenant, adapter: object, offers: frozenset[str]
+) -> None:
+    """What the factory says its adapter offers, the adapter has (``async def``)."""
+    for name in sorted(offers):
+        if not inspect.iscoroutinefunction(getattr(adapter, name, None)):
+            raise ConfigError(
+                source,
+                f"tenants.{tenant.id}.adapter",
+                f"the adapter {tenant.adapter.name!r} says it offers {name!r} but has no "
+                f"'async def {name}'",
+            )
+
+
+def _sms_sender(source: str, tenant: Tenant, senders: SmsSenderRegistry) -> SmsSender:
+    """The bank's SMS sender, built from ``tenants.ID.sms``; errors name the field."""
+    assert tenant.sms is not None
+    try:
+        return senders.create(tenant.sms.sender, tenant.sms.settings)
+    except SmsSetupError as exc:
+        raise ConfigError(source, f"tenants.{tenant.id}.sms.{exc.field}", exc.problem) from None
 
 
 def _check_languages(source: str, tenant: Tenant, flow: Flow) -> None:

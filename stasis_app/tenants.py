@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from stasis_app.features import Features
 
 
 class AdapterChoice(BaseModel):
@@ -282,6 +291,137 @@ class CallRecordSettings(BaseModel):
         return WorkingHours._known_zone(zone)
 
 
+class SmsChoice(BaseModel):
+    """Which SMS sender sends this bank's one-time codes (adapters/sms.py), and
+    its settings (secrets as references: an environment variable or a file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sender: str = Field(description="a sender a plugin registers, e.g. demo-outbox")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class TelekodRules(BaseModel):
+    """What a new telekod must be, checked before the bank is asked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_length: int = Field(default=4, ge=4, le=12)
+    max_length: int = Field(default=6, ge=4, le=12)
+    no_repeated: bool = Field(default=True, description="refuse one digit repeated (1111)")
+    no_sequential: bool = Field(default=True, description="refuse runs like 1234 or 4321")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "TelekodRules":
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is larger than max_length")
+        return self
+
+
+class PaymentCodes(BaseModel):
+    """One-time SMS codes of payments (stasis_app/safeguards/sca.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lifetime: float = Field(default=300, gt=0, le=900, description="seconds a code is good for")
+    tries: int = Field(default=3, ge=1, le=5, description="wrong codes that cancel the order")
+
+
+HEADER_NAME = re.compile(r"X-[A-Za-z0-9-]{1,62}")
+
+
+class HeaderMatch(BaseModel):
+    """A SIP header the hand-over's calls carry (set by the operator's
+    exchange that transfers them), and the value it must have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="an X- header, e.g. X-Transfer-Source")
+    value: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9 +._:@-]+$")
+
+    @field_validator("name")
+    @classmethod
+    def _x_header(cls, name: str) -> str:
+        if not HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a header name like X-Transfer-Source")
+        return name
+
+
+class HandOver(BaseModel):
+    """Calls handed over by the banking sector's card-restriction number
+    (828 828 828): they arrive on one of ``lines``, or from one of
+    ``callers`` (numbers or their starts), or carry ``header``. A flow's
+    ``route`` sends them on with ``handed_over: true`` (the bank flow:
+    straight to card blocking, the date of birth offered first)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lines: list[str] = Field(default_factory=list, description="the bank's lines for hand-overs")
+    callers: list[str] = Field(
+        default_factory=list, description="calling numbers, or their starts, of the transfers"
+    )
+    header: HeaderMatch | None = Field(default=None, description="a SIP header and its value")
+
+    @field_validator("callers")
+    @classmethod
+    def _numbers(cls, callers: list[str]) -> list[str]:
+        for number in callers:
+            if not re.fullmatch(r"\+?[0-9]{1,20}", number):
+                raise ValueError(f"{number!r} is not a phone number or its start (digits)")
+        return callers
+
+    @model_validator(mode="after")
+    def _something(self) -> "HandOver":
+        if not (self.lines or self.callers or self.header):
+            raise ValueError("give lines, callers or header: which calls are handed over")
+        return self
+
+
+class RecordingNotice(BaseModel):
+    """The short notice at the start of every call (RODO art. 13): the
+    prompt ``recording_notice``, then "press ``key`` for the full
+    information" (``recording_notice_full``, an editable prompt)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    key: str = Field(default="8", pattern=r"^[0-9]$", description="plays the full information")
+
+
+class ConsultantRecordings(BaseModel):
+    """Recording the consultant part of calls (from the moment a consultant
+    answers; never the self-service part, where secrets are typed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    keep_days: float = Field(
+        default=90,
+        gt=0,
+        le=3650,
+        description="days a recording is kept, then deleted (fractions allowed: tests)",
+    )
+    folder: Path = Field(
+        default=Path("/var/lib/infolinia/recordings"),
+        description="an absolute path; the app's nodes share it in a cluster",
+    )
+
+    @field_validator("folder")
+    @classmethod
+    def _absolute(cls, folder: Path) -> Path:
+        if not folder.is_absolute():
+            raise ValueError(f"{str(folder)!r} is not an absolute path")
+        return folder
+
+
+class Survey(BaseModel):
+    """After a consultant hangs up, the caller may rate the call 1 to 5."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+
+
 class Tenant(BaseModel):
     """One bank on this deployment."""
 
@@ -320,11 +460,35 @@ class Tenant(BaseModel):
         default_factory=dict,
         description="consultants a webhook reply may transfer to by name (dialplan routes)",
     )
+    handover: HandOver | None = Field(
+        default=None,
+        description="calls handed over by 828 828 828 (lines, callers, a SIP header)",
+    )
+    recording_notice: RecordingNotice = Field(
+        default_factory=RecordingNotice, description="the notice at a call's start (RODO)"
+    )
+    recordings: ConsultantRecordings = Field(
+        default_factory=ConsultantRecordings, description="the consultant part recorded"
+    )
+    survey: Survey = Field(default_factory=Survey, description="a 1-5 rating after a consultant")
     login_rate_per_minute: int | None = Field(
         default=None,
         ge=1,
         description="phone logins this bank takes a minute, whoever calls; "
         "none means security.login_rate_per_minute",
+    )
+    features: Features = Field(
+        default_factory=Features,
+        description="optional services: several accounts, bank information, exchange rates",
+    )
+    sms: SmsChoice | None = Field(
+        default=None, description="the SMS sender of one-time codes; none: no payments by phone"
+    )
+    telekod_rules: TelekodRules = Field(
+        default_factory=TelekodRules, description="what a new telekod must be"
+    )
+    payment_codes: PaymentCodes = Field(
+        default_factory=PaymentCodes, description="one-time codes: lifetime and tries"
     )
 
     @field_validator("languages")
@@ -335,6 +499,29 @@ class Tenant(BaseModel):
         if twice:
             raise ValueError(f"key {twice[0]!r} picks two languages")
         return languages
+
+    @field_validator("recording_notice")
+    @classmethod
+    def _notice_key_free(cls, notice: RecordingNotice, info: ValidationInfo) -> RecordingNotice:
+        languages: dict[str, LanguageOffer] = info.data.get("languages") or {}
+        for language, offer in languages.items():
+            if notice.enabled and offer.key == notice.key:
+                raise ValueError(
+                    f"key {notice.key!r} also picks {language} at the greeting "
+                    f"(languages.{language}.key): choose another"
+                )
+        return notice
+
+    @field_validator("handover")
+    @classmethod
+    def _handover_lines(cls, handover: HandOver | None, info: ValidationInfo) -> HandOver | None:
+        lines: list[str] = info.data.get("lines") or []
+        for line in handover.lines if handover is not None else []:
+            if line not in lines:
+                raise ValueError(
+                    f"lines: {line!r} is not one of the bank's lines ({', '.join(lines)})"
+                )
+        return handover
 
     @field_validator("supervisors")
     @classmethod

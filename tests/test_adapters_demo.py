@@ -57,8 +57,9 @@ async def test_cards_accounts_and_operations_of_the_seed(tmp_path: Path) -> None
         (CardKind.DEBIT, "1111", CardStatus.ACTIVE),
         (CardKind.CREDIT, "2222", CardStatus.ACTIVE),
     ]
-    [account] = await demo.list_accounts(MARIA)
+    account, savings = await demo.list_accounts(MARIA)  # 12345678 has two (issue 21)
     assert account.balance == Decimal("1234.56") and account.currency == "PLN"
+    assert savings.name == "rachunek oszczędnościowy" and savings.currency == "PLN"
     operations = await demo.last_operations(MARIA)
     assert len(operations) == 5
     assert [o.booked for o in operations] == sorted((o.booked for o in operations), reverse=True)

@@ -22,7 +22,7 @@ from openapi_spec_validator import validate as validate_openapi
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
 from adapters.registry import AdapterRegistry, AdapterSetupError
-from adapters.spec import CardStatus, Customer, Direction
+from adapters.spec import AccountKind, CardStatus, Customer, Direction
 from adapters.webservice import WebserviceBank, WebserviceSettings, signing
 from plugin.manager import get_plugin_manager
 from tests.support.outbound_server import Bystander, answer_in_pieces, serving
@@ -71,9 +71,19 @@ async def test_every_operation_answers_through_the_contract(bank: WebserviceBank
         ("card-1111", "1111", CardStatus.ACTIVE),
         ("card-2222", "2222", CardStatus.ACTIVE),
     ]
-    [account] = await bank.list_accounts(CUSTOMER)
+    account, _savings = await bank.list_accounts(CUSTOMER)  # the demo's two (issue 21)
     assert (account.balance, account.currency) == (Decimal("1234.56"), "PLN")
     assert isinstance(account.balance, Decimal)
+    # The optional reads (the settings turn them on; the reference core has them).
+    [current, savings] = await bank.account_list(CUSTOMER)
+    assert (savings.kind, savings.last4) == (AccountKind.SAVINGS, "9023")
+    funds = await bank.account_balance(CUSTOMER, current.account_id)
+    assert (funds.balance, funds.available) == (Decimal("1234.56"), Decimal("1734.56"))
+    [latest] = await bank.account_operations(CUSTOMER, savings.account_id, limit=1)
+    assert (latest.amount, latest.counterparty) == (Decimal("12.34"), "Odsetki")
+    with pytest.raises(NotFound):
+        await bank.account_balance(Customer("87654321"), current.account_id)
+    assert [r.currency for r in await bank.exchange_rates()][:2] == ["EUR", "USD"]
     operations = await bank.last_operations(CUSTOMER, limit=2)
     assert [(o.amount, o.direction) for o in operations] == [
         (Decimal("56.20"), Direction.OUT),

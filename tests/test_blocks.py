@@ -237,4 +237,7 @@ def test_blocks_under_way_outlive_a_config_reload(store: Store) -> None:
 def test_every_durable_operation_has_a_way_to_the_bank_and_login_forgets_its_values() -> None:
     durable = {name for name, op in OPERATIONS.items() if isinstance(op, Block)}
     assert durable == {"block_card", "block_internet_banking"} and durable <= set(DURABLE)
-    assert set(CUSTOMER_VALUES) == {"cards", "card", "accounts", "operations", "reference"}
+    assert set(CUSTOMER_VALUES) == {
+        "cards", "card", "accounts", "operations", "reference",
+        "account_list", "account", "balance", "rates",  # the optional services (issue 21)
+    }  # fmt: skip

@@ -455,7 +455,13 @@ def test_callbacks_requested_and_those_staff_marked_done(state_where: Path | str
 def test_the_funnel_follows_each_path_of_the_flow(state_where: Path | str) -> None:
     flow = bank_flow()
     found_paths = paths(flow)
-    assert [p.name for p in found_paths] == ["main_menu 1", "main_menu 2"]  # 0: one step
+    # 0: one step; 5 and 6 are the bank's information and rates (issue 21)
+    assert [p.name for p in found_paths] == [
+        "main_menu 1",
+        "main_menu 2",
+        "main_menu 5",
+        "main_menu 6",
+    ]
     block = [state for state, _ in found_paths[0].steps]
     assert block[:4] == ["block_number", "block_pin", "block_auth", "block_menu"]
     assert block[-3:] == ["card_block", "card_blocked", "after_card_block"]
@@ -472,7 +478,7 @@ def test_the_funnel_follows_each_path_of_the_flow(state_where: Path | str) -> No
     for n, states in enumerate(calls):
         records.write(record(f"f.{n}", DAY + HOUR + n, HUNG_UP, states))
     found = figures(records.store, "izbica", DAY, DAY + 24 * HOUR, flow_paths=found_paths)
-    blocking, balance = found.funnel
+    blocking, balance, *_ = found.funnel  # and 5, 6: information, rates
     steps = {s["state"]: (s["reached"], s["hung_up"]) for s in blocking["steps"]}
     assert steps["block_number"] == (3, 0)
     assert steps["block_pin"] == (3, 2)
@@ -578,7 +584,7 @@ def test_the_clis_funnels_follow_the_banks_published_flow_version(
     args = ["--config", str(config), "report", "izbica", "--from", "2026-12-06", "--json"]
     assert main(args) == 0
     assert [p["path"] for p in json.loads(capsys.readouterr().out)["funnel"]] == [
-        "main_menu 1", "main_menu 2",
+        "main_menu 1", "main_menu 2", "main_menu 5", "main_menu 6",
     ]  # fmt: skip
     # A published version whose main menu offers the balance under 3.
     text = BANK_FLOW.read_text().replace('"2": balance_number', '"3": balance_number')
@@ -593,7 +599,7 @@ def test_the_clis_funnels_follow_the_banks_published_flow_version(
     )
     assert main(args) == 0
     assert [p["path"] for p in json.loads(capsys.readouterr().out)["funnel"]] == [
-        "main_menu 1", "main_menu 3",
+        "main_menu 1", "main_menu 3", "main_menu 5", "main_menu 6",
     ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ def test_shipped_config_loads_with_the_password_from_the_environment() -> None:
     assert settings.prompts == REPO_CONFIG.parent / "prompts" / "pl.yaml"
     assert {"greeting", "main_menu", "card_blocked"} <= set(load_prompt_texts(settings.prompts))
     assert {t.id: t.lines for t in settings.tenants.values()} == {
-        "izbica": ["100", "103"],
+        "izbica": ["100", "103", "104"],
         "cieszyn": ["101"],
         "staszow": ["102"],
     }

@@ -58,16 +58,28 @@ import stasis_app.app
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Refused, Unavailable
 from adapters.guard import GuardedAdapter
-from adapters.spec import Account, BlockResult, Card, Customer, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    Customer,
+    ExchangeRate,
+    Operation,
+    OptionalOperation,
+)
 from stasis_app.app import InfoliniaApp
 from stasis_app.config import Settings, load_settings
 from stasis_app.deployment import Deployment, build_deployment
+from stasis_app.features import Features
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.model import Flow
 from stasis_app.logs import JsonLineFormatter, call_id_var
 from stasis_app.reports.records import CallRecord
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
+from stasis_app.tenants import HandOver, RecordingNotice
 from tests.support.fake_call import (
     BY_APP,
     BY_CALLER,
@@ -96,6 +108,14 @@ CUSTOMERS = ("12345678", "87654321")
 HOUR = 3600.0  # of virtual time: a call still running after it would never end
 
 BLOCKS = {"block_card": "card", "block_internet_banking": "internet_banking"}
+# The optional services of issue 21, all on (LineSetup.services).
+SERVICES = Features.model_validate(
+    {
+        "several_accounts": True,
+        "bank_information": {},
+        "exchange_rates": {"currencies": ["EUR", "CHF"]},
+    }
+)
 # What each bank operation needs the caller to have done in this call.
 NEEDS = {
     "list_cards": "identified",
@@ -103,6 +123,10 @@ NEEDS = {
     "block_internet_banking": "identified",
     "list_accounts": "authenticated",
     "last_operations": "authenticated",
+    # The optional services (issue 21; LineSetup.services turns them on).
+    "account_list": "authenticated",
+    "account_balance": "authenticated",
+    "account_operations": "authenticated",
 }
 LEVELS = {"identified": 1, "authenticated": 2}
 # Prompts that only ever come with a customer's data (balances, cards,
@@ -118,6 +142,11 @@ CUSTOMER_DATA = {
     "history_intro",
     "operation_in",
     "operation_out",
+    "account_current",
+    "account_savings",
+    "account_currency",
+    "account_ending",
+    "available_is",
 }
 EMPTY_START: dict[str, Any] = {
     "values": {},
@@ -169,6 +198,7 @@ def guarded(adapter: Any, settings: Settings) -> GuardedAdapter:
         choice.timeout,
         breaker_failures=settings.security.breaker_failures,
         breaker_seconds=settings.security.breaker_seconds,
+        offers=frozenset(OptionalOperation),  # the demo bank's: every one
     )
 
 
@@ -345,6 +375,30 @@ class ScriptedBank:
             lambda: self.demo.last_operations(customer, limit),
         )
 
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        return await self._ask(
+            "account_list", (customer.number,), lambda: self.demo.account_list(customer)
+        )
+
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        return await self._ask(
+            "account_balance",
+            (customer.number, account_id),
+            lambda: self.demo.account_balance(customer, account_id),
+        )
+
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        return await self._ask(
+            "account_operations",
+            (customer.number, account_id),
+            lambda: self.demo.account_operations(customer, account_id, limit),
+        )
+
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        return await self._ask("exchange_rates", (), self.demo.exchange_rates)
+
     async def close(self) -> None:
         await self.demo.close()
 
@@ -393,6 +447,13 @@ class LineSetup:
     speech_seconds: float = 1.0  # per prompt item
     consultant_online: bool = True
     transfer_fails: bool = False
+    # Issue 21: the line is the bank's 828 828 828 hand-over line (straight to
+    # card blocking, the date of birth first); the bank plays the recording notice.
+    handed_over: bool = False
+    notice: bool = False
+    # Issue 21: the bank's optional services on (several accounts, its
+    # information, exchange rates) on an adapter that offers them.
+    services: bool = False
 
 
 @dataclass
@@ -447,7 +508,7 @@ def run_session(
         stack.enter_context(monotonic_follows_the_loop())
         stack.enter_context(capturing_logs(session.timeline))
         runner = stack.enter_context(asyncio.Runner(loop_factory=VirtualClockLoop))
-        runner.run(_serve_session(session, scripts, together, faults or {}, tmp))
+        runner.run(_serve_session(session, scripts, together, faults or {}, tmp, line))
         # A task that failed and that nobody awaited is reported when it is
         # collected (to the loop's handler, which keeps it in loop_errors).
         gc.collect()
@@ -479,6 +540,7 @@ async def _serve_session(
     together: bool,
     faults: dict[str, Fault],
     tmp: Path,
+    line: LineSetup,
 ) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _, context: session.loop_errors.append(str(context)))
@@ -489,7 +551,14 @@ async def _serve_session(
     base = loaded()
     shipped = base.tenants[TENANT]
     prompts = KeyedPrompts(shipped.prompts.texts, shipped.prompts.cache)
-    served = dataclasses.replace(shipped, prompts=prompts, bank=bank)
+    tenant = shipped.tenant
+    if line.handed_over:
+        tenant = tenant.model_copy(update={"handover": HandOver(lines=[LINE])})
+    if line.notice:
+        tenant = tenant.model_copy(update={"recording_notice": RecordingNotice(enabled=True)})
+    if line.services:
+        tenant = tenant.model_copy(update={"features": SERVICES})
+    served = dataclasses.replace(shipped, tenant=tenant, prompts=prompts, bank=bank)
     deployment = Deployment(
         lines=dict.fromkeys(shipped.tenant.lines, served),
         tenants={TENANT: served},
@@ -570,6 +639,12 @@ def check_one_record(session: Session, channel: str) -> None:
     assert record.ending == ended.data["outcome"], record  # no failures, no queue here
     moves = session.logs(channel, "transition")
     went = [session.flow.initial, *(seen.data["to"] for seen in moves)]
+    if not record.states:  # hung up during the bank's recording notice: no state entered
+        notices = [
+            s for s in session.logs(channel, "prompt") if s.data.get("prompt") == "recording_notice"
+        ]
+        assert notices and not moves and ended.data["outcome"] == "caller hung up", record
+        went = []
     assert [state for state, _ in record.states] == went
     assert not any(number in json.dumps(record.as_dict()) for number in CUSTOMERS)
 
@@ -698,6 +773,10 @@ def tell_what_was_covered(session: Session) -> None:
             event("a caller confirmed a block")
         if "balance_is" in session.gateway.heard(channel):
             event("a caller heard a balance")
+        if "available_is" in session.gateway.heard(channel):
+            event("a caller heard a chosen account's available funds")
+        if "rates_intro" in session.gateway.heard(channel):
+            event("a caller heard the exchange rates")
         if any(seen.name == "login refused" for seen in logs):
             event("a login was refused")
     if any(s["blocks"] for s in session.snapshots.values()):
@@ -734,6 +813,11 @@ ERRANDS = (
     ("2", "12345678", "9999#", "12345678", "1111#", "12345678", "0000#"),  # wrong telekods
     ("1", "12345678", "1234#", "1", "1", "2", "2", "1"),  # confirm no, then internet banking
     ("0",),  # a consultant
+    ("12345678", "01021950", "1", "1", "9"),  # handed over: date of birth, a card, confirm
+    ("12345678", "*", "1234#", "2", "1"),  # handed over: the telekod instead, confirm no
+    ("8", "1", "12345678", "1234#", "1", "1", "1"),  # the notice's full information, a block
+    ("2", "12345678", "1234#", "2", "1", "9", "0"),  # services: the savings account, history
+    ("5", "9", "1", "6", "9", "0"),  # services: the bank's information, then the rates
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
@@ -792,6 +876,9 @@ lines = st.builds(
     speech_seconds=st.sampled_from([1.0, 0.2, 3.0]),
     consultant_online=st.booleans(),
     transfer_fails=st.booleans(),
+    handed_over=st.booleans(),
+    notice=st.booleans(),
+    services=st.booleans(),
 )
 BANK_OPERATIONS = (
     "identify",
@@ -801,6 +888,10 @@ BANK_OPERATIONS = (
     "block_internet_banking",
     "list_accounts",
     "last_operations",
+    "account_list",
+    "account_balance",
+    "account_operations",
+    "exchange_rates",
 )
 faults = st.dictionaries(
     st.sampled_from(BANK_OPERATIONS),

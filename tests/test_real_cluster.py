@@ -20,8 +20,8 @@ from devtools.cluster_node import Node, log_entries
 from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
-from tests.conftest import TEST_CONFIG
 from tests.support.cluster import (
+    CLUSTER_CONFIG,
     DEMO_BANKS,
     RunningCluster,
     agent_answers,
@@ -33,7 +33,7 @@ from tests.support.cluster import (
 from tests.support.sipp import SippResult, free_udp_port
 from tests.test_real_bank import TEXTS, digits_from_words, said, words_after
 
-pytestmark = pytest.mark.asterisk
+pytestmark = [pytest.mark.asterisk, pytest.mark.cluster]
 
 # The issue's bound: a node that stops serving gets no new calls after this.
 OUT_WITHIN = 5.0
@@ -43,9 +43,9 @@ LINES = ["100", "101", "102", "104", "107", "109", "111", "112", "114"]
 
 
 def infolinia(*command: str) -> str:
-    """Run ``infolinia --config TEST_CONFIG COMMAND`` as a person does; its output."""
+    """Run ``infolinia --config CLUSTER_CONFIG COMMAND`` as a person does; its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *command],
+        [sys.executable, "-m", "stasis_app", "--config", str(CLUSTER_CONFIG), *command],
         capture_output=True,
         text=True,
         timeout=30,
@@ -176,7 +176,7 @@ def test_a_killed_asterisk_node_under_calls_loses_only_its_calls(
     home = homes(cluster2, tmp_path)
     cluster = cluster2.cluster
     victim = cluster.node(home["100"])
-    settings = load_settings(TEST_CONFIG, env=cluster.app_environment(victim))
+    settings = load_settings(CLUSTER_CONFIG, env=cluster.app_environment(victim))
     blocker = CallSimulator(
         settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
     )

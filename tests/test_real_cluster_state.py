@@ -37,14 +37,20 @@ from stasis_app.safeguards.journal import DELIVERED, PENDING, BlockJournal
 from stasis_app.safeguards.login_guard import LoginGuard
 from stasis_app.store import Store
 from stasis_app.store.postgres import POOL_WAIT
-from tests.conftest import TEST_CONFIG
 from tests.support.admin_http import put_greeting
-from tests.support.cluster import RunningCluster, call, calls
+from tests.support.cluster import (
+    CLUSTER_CONFIG,
+    CLUSTER_CORE_PORT,
+    CLUSTER_DEMO_BANK,
+    RunningCluster,
+    call,
+    calls,
+)
 from tests.support.reference_core import ReferenceCoreThread, Seen
 from tests.support.sipp import SippResult, sipp_call
 from tests.test_real_bank import digits_from_words, said, words_after
 
-pytestmark = pytest.mark.asterisk
+pytestmark = [pytest.mark.asterisk, pytest.mark.cluster]
 
 WEBSERVICE_LINE, WEBSERVICE = "111", "webservice"
 VICTIM, VICTIM_PIN = "87654321", "4321"  # demo seed
@@ -56,7 +62,7 @@ EDIT_WITHIN = 2.0
 def core() -> Iterator[ReferenceCoreThread]:
     """The webservice bank's core (the test config points line 111 here)."""
     server = ReferenceCoreThread(
-        DemoSettings(database=Path("/tmp/infolinia-tests/demo-bank.sqlite"), tenant=WEBSERVICE)
+        DemoSettings(database=CLUSTER_DEMO_BANK, tenant=WEBSERVICE), port=CLUSTER_CORE_PORT
     ).start()
     server.core.bank.reset()
     yield server
@@ -86,7 +92,7 @@ def simulator(cluster: RunningCluster, node: Node) -> tuple[CallSimulator, dict[
     """A caller placed straight on ``node``'s Asterisk (the node Kamailio would
     pick), naming what it hears from the config and the shared store's edits;
     and the webservice bank's prompt texts."""
-    settings = load_settings(TEST_CONFIG, env=cluster.env(node))
+    settings = load_settings(CLUSTER_CONFIG, env=cluster.env(node))
     deployment = build_deployment(settings, with_adapters=False)
     shared = Store(settings.state)
     try:
@@ -134,7 +140,7 @@ def keyed_call(
 def infolinia_as(cluster: RunningCluster, node: Node, *command: str) -> str:
     """``infolinia COMMAND`` run with ``node``'s environment (its state, its login)."""
     done = subprocess.run(
-        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), *command],
+        [sys.executable, "-m", "stasis_app", "--config", str(CLUSTER_CONFIG), *command],
         env={**os.environ, **cluster.env(node)},
         capture_output=True,
         text=True,
@@ -159,7 +165,7 @@ def test_wrong_telekods_on_two_nodes_add_up_to_one_lock(
     then refused without the bank being asked."""
     home = home_of(cluster2, WEBSERVICE_LINE, tmp_path / "home")
     other = next(n for n in cluster2.nodes if n != home)
-    guard = LoginGuard(store, load_settings(TEST_CONFIG, resolve_secrets=False, env={}).security)
+    guard = LoginGuard(store, load_settings(CLUSTER_CONFIG, resolve_secrets=False, env={}).security)
     guard.unlock(WEBSERVICE, VICTIM)
     asked_before = logins_about(core.core.seen, VICTIM)
     audit = AuditLog(store)
@@ -170,7 +176,7 @@ def test_wrong_telekods_on_two_nodes_add_up_to_one_lock(
     first = keyed_call(WEBSERVICE_LINE, wrong3, tmp_path / "three")
     assert first.returncode == 0, first.output
     subprocess.run(
-        [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "cluster", "drain",
+        [sys.executable, "-m", "stasis_app", "--config", str(CLUSTER_CONFIG), "cluster", "drain",
          home.name],
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
@@ -185,7 +191,7 @@ def test_wrong_telekods_on_two_nodes_add_up_to_one_lock(
         served = cluster2.wait_served(3)
     finally:
         subprocess.run(
-            [sys.executable, "-m", "stasis_app", "--config", str(TEST_CONFIG), "cluster",
+            [sys.executable, "-m", "stasis_app", "--config", str(CLUSTER_CONFIG), "cluster",
              "undrain", home.name],
             check=True, capture_output=True, timeout=30,
         )  # fmt: skip
@@ -395,7 +401,7 @@ def test_postgresql_restarted_under_load(
     refused politely (the bank "cannot be reached", not the apology);
     PostgreSQL starts again, the spool reaches the store, and nothing is
     written twice."""
-    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    settings = load_settings(CLUSTER_CONFIG, resolve_secrets=False, env={})
     izbica = DemoBank(DemoSettings(**settings.tenants["izbica"].adapter.settings))
     izbica.reset()
     blocker_node = home_of(cluster2, "100", tmp_path / "home-100")

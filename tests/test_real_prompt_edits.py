@@ -158,7 +158,12 @@ def test_a_call_plays_only_prompts_rendered_before_the_line_opened(
     # a book per bank and per other language it offers, and the book of unknown numbers
     books = len(settings.tenants) + sum(len(t.languages) for t in settings.tenants.values()) + 1
     assert events[:serving].count("prompt book ready") == books
-    assert "prompt book ready" not in events[serving:]
+    # A bank added on the admin page while the app serves (tests/test_real_new_bank.py)
+    # has every book rendered before the deployment serving it takes a call: no
+    # book is made ready after the last such swap.
+    after = events[serving:]
+    swaps = [i for i, event in enumerate(after) if event == "banks of the store taken"]
+    assert "prompt book ready" not in after[(swaps[-1] + 1 if swaps else 0) :]
     known = build_deployment(settings, with_adapters=False).heard_texts()
 
     async def call() -> list[str]:

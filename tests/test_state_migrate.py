@@ -30,6 +30,7 @@ from stasis_app.safeguards.login_guard import LoginGuard, Verdict
 from stasis_app.store import Connection, Store
 from stasis_app.store.transfer import tables
 from stasis_app.telephony.live_calls import CallRegistry, CallsBoard
+from stasis_app.tenancy.stored import TenantStore
 
 pytestmark = pytest.mark.unit
 
@@ -112,6 +113,9 @@ def test_a_deployments_sqlite_state_moves_into_postgresql_and_the_audit_still_ve
     )  # fmt: skip
     FlowVersions(store).save_draft(  # a draft of the bank's flow (checked: it has a problem)
         "izbica", "initial: start\n", "anna", lambda *_: raise_config_error()
+    )
+    TenantStore(store).save(  # a bank added on the admin page
+        "krosno", {"name": "Krosno", "lines": ["150"]}, "anna", {}
     )
     before = everything(store)
     assert all(before.values()), [table for table, rows in before.items() if not rows]

@@ -21,9 +21,17 @@ The config file (YAML)::
       birth_date: 1950-02-01
     unknown_customer: "99999999"  # optional: a number that is nobody's
     timeout: 30             # optional: seconds each check may take
+    new_pin: "5803"         # optional: a telekod the core accepts as new (change_telekod)
 
 The test customer needs at least one card and one account, and at least two
 operations booked on different days so that their order can be checked.
+
+Each optional operation the adapter's factory says it offers
+(``AdapterFactory(offers=...)``, :class:`adapters.spec.OptionalOperation`) is
+checked too; the checks of one it does not offer are skipped, saying so.
+``change_telekod`` is checked by changing the test customer's telekod to
+``new_pin`` and back; ``execute_transfer`` carries out one of the customer's
+predefined transfers (needs ``predefined_transfers`` and at least one).
 **The checks block that customer's cards and internet banking**, and try a
 few wrong PINs and dates of birth (never more than two in a row before a
 right one), so point the kit at a sandbox, never at production.
@@ -47,7 +55,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from adapters.registry import AdapterRegistry, AdapterSetupError
-from adapters.spec import CoreBanking, Customer
+from adapters.spec import CoreBanking, Customer, OptionalOperation
 from plugin.manager import get_plugin_manager
 
 CHECKS = Path(__file__).with_name("checks.py")
@@ -77,6 +85,7 @@ class KitConfig(BaseModel):
     customer: SandboxCustomer
     unknown_customer: str = Field("99999999", pattern=r"^[0-9]+$")
     timeout: float = Field(30.0, gt=0)
+    new_pin: str | None = Field(None, pattern=r"^[0-9]+$")
 
     @model_validator(mode="after")
     def _unknown_is_not_the_customer(self) -> "KitConfig":
@@ -189,6 +198,21 @@ class Kit:
         self.unknown_customer = setup.config.unknown_customer
         self._registry = setup.registry
         self._settings = settings
+        try:
+            self.offers: frozenset[OptionalOperation] = self._registry.offers(
+                self.adapter_name, settings
+            )
+        except AdapterSetupError as exc:
+            pytest.exit(
+                f"adapter {self.adapter_name!r}: what it offers cannot be told: {exc}",
+                returncode=pytest.ExitCode.USAGE_ERROR,
+            )
+
+    def require(self, *operations: OptionalOperation) -> None:
+        """Skip the check unless the adapter offers every one of ``operations``."""
+        missing = [op.value for op in operations if op not in self.offers]
+        if missing:
+            pytest.skip(f"the adapter does not offer {', '.join(missing)}")
 
     def create(self) -> CoreBanking:
         """A new adapter from the config's settings, through the plugin registry."""

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -25,6 +25,9 @@ import pytest
 from adapters.errors import AdapterError, NotFound, Refused
 from adapters.spec import (
     Account,
+    AccountKind,
+    AccountSummary,
+    Balance,
     BlockResult,
     Card,
     CardKind,
@@ -32,7 +35,11 @@ from adapters.spec import (
     CoreBanking,
     Customer,
     Direction,
+    ExchangeRate,
     Operation,
+    OptionalOperation,
+    PredefinedTransfer,
+    TransferResult,
 )
 from adapters.testkit import Kit
 
@@ -44,6 +51,8 @@ DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²" and 
 LAST4 = re.compile(r"[0-9]{4}")
 # A whole card number: 13 digits or more in a row, or groups of four such as
 # "4111 1111 1111 1111". (Not 12: the last group of a UUID can be 12 digits.)
+# A whole account number (NRB: 26 digits, maybe in groups) or an IBAN.
+ACCOUNT_NUMBER = re.compile(r"[0-9]{16,}|[0-9]{2}( [0-9]{4}){5,}")
 CARD_NUMBER = re.compile(r"[0-9]{13,}|(?<![0-9])[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}")
 
 
@@ -664,6 +673,282 @@ def test_an_unknown_customer_has_no_cards_accounts_or_blocks(kit: Kit) -> None:
         ):
             assert isinstance(refusal, NotFound), (
                 f"{call} for an unknown customer must raise NotFound; it {told(refusal)}"
+            )
+
+    kit.run(check)
+
+
+# --- optional operations (each checked only if the adapter offers it) ---------------
+
+
+def test_offered_operations_are_async_methods(kit: Kit) -> None:
+    """Every optional operation the factory says the adapter offers is there,
+    an ``async def`` of that name."""
+
+    async def check(bank: CoreBanking) -> None:
+        missing = [op.value for op in sorted(kit.offers) if not hasattr(bank, op.value)]
+        assert not missing, f"the adapter says it offers {missing} but has no such method"
+        plain = [
+            op.value
+            for op in sorted(kit.offers)
+            if not inspect.iscoroutinefunction(getattr(bank, op.value))
+        ]
+        assert not plain, f"these offered operations must be 'async def': {plain}"
+
+    kit.run(check)
+
+
+async def summaries(kit: Kit, bank: Any, customer: Customer) -> list[AccountSummary]:
+    accounts = await bank.account_list(customer)
+    assert isinstance(accounts, list), f"account_list returned {accounts!r}, not a list"
+    assert accounts, (
+        f"the test customer {kit.customer.number} has no accounts in account_list: the "
+        "config must name a customer of the sandbox with at least one account"
+    )
+    return accounts
+
+
+def test_account_list_gives_kind_last_digits_and_currency(kit: Kit) -> None:
+    """account_list: AccountSummary items with an AccountKind, four last digits
+    (never the whole number), an ISO currency and a string id."""
+    kit.require(OptionalOperation.ACCOUNT_LIST)
+
+    async def check(bank: Any) -> None:
+        for account in await summaries(kit, bank, await kit.login(bank)):
+            assert isinstance(account, AccountSummary), f"account_list returned {account!r}"
+            assert isinstance(account.account_id, str) and account.account_id, f"{account!r}"
+            assert isinstance(account.kind, AccountKind), (
+                f"kind must be an AccountKind member: {account!r}"
+            )
+            assert isinstance(account.last4, str) and LAST4.fullmatch(account.last4), (
+                f"last4 must be the last four digits of the number: {account!r}"
+            )
+            assert isinstance(account.currency, str) and CURRENCY.fullmatch(account.currency), (
+                f"currency must be an ISO 4217 code such as 'PLN': {account!r}"
+            )
+            assert not ACCOUNT_NUMBER.search(repr(account)), (
+                f"an account must not carry its whole number: {account!r}"
+            )
+
+    kit.run(check)
+
+
+async def account_ids(kit: Kit, bank: Any, customer: Customer) -> list[str]:
+    """The test customer's account ids: from account_list if offered."""
+    if OptionalOperation.ACCOUNT_LIST in kit.offers:
+        return [account.account_id for account in await summaries(kit, bank, customer)]
+    return [account.account_id for account in await bank.list_accounts(customer)]
+
+
+def test_account_balance_gives_decimal_balance_and_available_funds(kit: Kit) -> None:
+    """account_balance of each of the customer's accounts: a Balance of that
+    account, balance and available both Decimal, an ISO currency."""
+    kit.require(OptionalOperation.ACCOUNT_BALANCE)
+
+    async def check(bank: Any) -> None:
+        customer = await kit.login(bank)
+        for account_id in await account_ids(kit, bank, customer):
+            balance = await bank.account_balance(customer, account_id)
+            assert isinstance(balance, Balance), f"account_balance returned {balance!r}"
+            assert balance.account_id == account_id, (
+                f"account_balance of {account_id!r} returned another account's: {balance!r}"
+            )
+            for name in ("balance", "available"):
+                money = getattr(balance, name)
+                assert isinstance(money, Decimal) and money.is_finite(), (
+                    f"{name} must be a Decimal, not {type(money).__name__}: {balance!r}"
+                )
+            assert isinstance(balance.currency, str) and CURRENCY.fullmatch(balance.currency), (
+                f"currency must be an ISO 4217 code such as 'PLN': {balance!r}"
+            )
+
+    kit.run(check)
+
+
+def test_account_operations_are_typed_newest_first_and_limited(kit: Kit) -> None:
+    """account_operations of each account: Operations as last_operations gives
+    (date, positive Decimal, Direction, ISO currency), newest first, at most limit."""
+    kit.require(OptionalOperation.ACCOUNT_OPERATIONS)
+
+    async def check(bank: Any) -> None:
+        customer = await kit.login(bank)
+        for account_id in await account_ids(kit, bank, customer):
+            operations = await bank.account_operations(customer, account_id, 5)
+            assert isinstance(operations, list), f"account_operations returned {operations!r}"
+            assert len(operations) <= 5, f"limit=5 gave {len(operations)} operations"
+            for op in operations:
+                assert isinstance(op, Operation), f"account_operations returned {op!r}"
+                assert type(op.booked) is date, f"booked must be a date: {op!r}"
+                assert isinstance(op.amount, Decimal) and op.amount > 0, (
+                    f"amount must be a positive Decimal: {op!r}"
+                )
+                assert isinstance(op.direction, Direction), f"not a Direction: {op!r}"
+                assert CURRENCY.fullmatch(str(op.currency)), f"currency not ISO 4217: {op!r}"
+            days = [op.booked for op in operations]
+            assert days == sorted(days, reverse=True), (
+                f"account_operations must be newest first: {days}"
+            )
+            one = await bank.account_operations(customer, account_id, 1)
+            assert len(one) == min(1, len(operations)), f"limit=1 gave {len(one)} operations"
+
+    kit.run(check)
+
+
+def test_another_accounts_balance_and_operations_are_not_found(kit: Kit) -> None:
+    """account_balance and account_operations of an account that is not the
+    customer's raise NotFound."""
+    kit.require(OptionalOperation.ACCOUNT_BALANCE, OptionalOperation.ACCOUNT_OPERATIONS)
+
+    async def check(bank: Any) -> None:
+        customer = await kit.login(bank)
+        stranger = f"testkit-no-such-account-{uuid.uuid4().hex[:8]}"
+        for call, outcome in (
+            ("account_balance", await attempt(bank.account_balance(customer, stranger))),
+            ("account_operations", await attempt(bank.account_operations(customer, stranger))),
+        ):
+            assert isinstance(outcome, NotFound), (
+                f"{call} of an account that is not the customer's {told(outcome)}, not NotFound"
+            )
+
+    kit.run(check)
+
+
+def test_exchange_rates_are_positive_decimals_per_currency(kit: Kit) -> None:
+    """exchange_rates: ExchangeRate rows, an ISO currency other than PLN each
+    once, buy and sell positive Decimals with buy <= sell, units a positive int."""
+    kit.require(OptionalOperation.EXCHANGE_RATES)
+
+    async def check(bank: Any) -> None:
+        rates = await bank.exchange_rates()
+        assert isinstance(rates, list) and rates, f"exchange_rates returned {rates!r}"
+        for rate in rates:
+            assert isinstance(rate, ExchangeRate), f"exchange_rates returned {rate!r}"
+            assert CURRENCY.fullmatch(str(rate.currency)) and rate.currency != "PLN", (
+                f"currency must be an ISO 4217 code of a foreign currency: {rate!r}"
+            )
+            for name in ("buy", "sell"):
+                money = getattr(rate, name)
+                assert isinstance(money, Decimal) and money.is_finite() and money > 0, (
+                    f"{name} must be a positive Decimal: {rate!r}"
+                )
+            assert rate.buy <= rate.sell, f"the bank buys dearer than it sells: {rate!r}"
+            assert type(rate.units) is int and rate.units > 0, f"units: {rate!r}"
+        currencies = [rate.currency for rate in rates]
+        assert len(set(currencies)) == len(currencies), f"a currency twice: {currencies}"
+
+    kit.run(check)
+
+
+def test_bank_information_is_a_short_text_or_none(kit: Kit) -> None:
+    """bank_information: None, or a text of 1 to 600 characters without markup."""
+    kit.require(OptionalOperation.BANK_INFORMATION)
+
+    async def check(bank: Any) -> None:
+        text = await bank.bank_information()
+        if text is None:
+            return
+        assert isinstance(text, str), f"bank_information returned {text!r}"
+        assert len(text.strip()) > 0 and len(text) <= 600, f"length {len(text)}: {text!r}"
+        assert "<" not in text and ">" not in text, f"markup in the text: {text!r}"
+
+    kit.run(check)
+
+
+def new_pin_for(kit: Kit) -> str:
+    if kit.config.new_pin is not None:
+        return kit.config.new_pin
+    pin = kit.customer.pin
+    candidate = "5803917264"[: len(pin)]
+    return candidate if candidate != pin else wrong_pin(pin)
+
+
+def test_change_telekod_takes_the_new_one_and_refuses_a_wrong_old_one(kit: Kit) -> None:
+    """change_telekod with a wrong old telekod is Refused (and changes nothing);
+    with the right one the new telekod logs in and the old one is refused;
+    neither telekod is in any exception. The telekod is changed back."""
+    kit.require(OptionalOperation.CHANGE_TELEKOD)
+    pin, new = kit.customer.pin, new_pin_for(kit)
+
+    async def check(bank: Any) -> None:
+        customer = await kit.login(bank)
+        number = (kit.customer.number, kit.unknown_customer)
+        wrong = await attempt(bank.change_telekod(customer, wrong_pin(pin), new))
+        assert isinstance(wrong, Refused), f"a wrong old telekod {told(wrong)}, not Refused"
+        await forgive(kit, bank)
+        changed = await attempt(bank.change_telekod(customer, pin, new))
+        try:
+            assert changed is None, f"change_telekod {told(changed)}"
+            moved = await attempt(bank.authenticate(kit.customer.number, new))
+            assert isinstance(moved, Customer), f"the new telekod logging in {told(moved)}"
+            old = await attempt(bank.authenticate(kit.customer.number, pin))
+            assert isinstance(old, Refused), f"the old telekod after the change {told(old)}"
+        finally:
+            back = await attempt(bank.change_telekod(customer, new, pin))
+            await forgive(kit, bank)
+        assert back is None, f"changing the telekod back {told(back)}"
+        for outcome in (wrong, changed, back):
+            found = leaked(outcome, pin, kit.customer.birth_date, number)
+            found += leaked(outcome, new, kit.customer.birth_date, number)
+            assert not found, f"a telekod came back: {found}"
+
+    kit.run(check)
+
+
+async def a_transfer(kit: Kit, bank: Any, customer: Customer) -> list[PredefinedTransfer]:
+    found: list[PredefinedTransfer] = []
+    for account_id in await account_ids(kit, bank, customer):
+        found += await bank.predefined_transfers(customer, account_id)
+    return found
+
+
+def test_predefined_transfers_are_typed(kit: Kit) -> None:
+    """predefined_transfers of each account: PredefinedTransfer items with
+    string id, payee and title, a positive Decimal amount, an ISO currency."""
+    kit.require(OptionalOperation.PREDEFINED_TRANSFERS)
+
+    async def check(bank: Any) -> None:
+        for transfer in await a_transfer(kit, bank, await kit.login(bank)):
+            assert isinstance(transfer, PredefinedTransfer), f"returned {transfer!r}"
+            for name in ("transfer_id", "payee", "title"):
+                assert isinstance(getattr(transfer, name), str), f"{name}: {transfer!r}"
+            assert transfer.transfer_id and transfer.payee, f"empty id or payee: {transfer!r}"
+            assert isinstance(transfer.amount, Decimal) and transfer.amount > 0, (
+                f"amount must be a positive Decimal: {transfer!r}"
+            )
+            assert CURRENCY.fullmatch(str(transfer.currency)), f"currency: {transfer!r}"
+
+    kit.run(check)
+
+
+def test_execute_transfer_once_per_operation_id_and_only_as_ordered(kit: Kit) -> None:
+    """execute_transfer twice with one operation id gives one reference
+    (digits); the order changed (another amount) is Refused; the operation id
+    sent again for another order is Refused."""
+    kit.require(OptionalOperation.PREDEFINED_TRANSFERS, OptionalOperation.EXECUTE_TRANSFER)
+
+    async def check(bank: Any) -> None:
+        customer = await kit.login(bank)
+        transfers = await a_transfer(kit, bank, customer)
+        if not transfers:
+            pytest.fail(
+                f"the test customer {kit.customer.number} has no predefined transfers: the "
+                "config must name a customer of the sandbox with one",
+                pytrace=False,
+            )
+        transfer = transfers[0]
+        changed = replace(transfer, amount=transfer.amount + Decimal("1.00"))
+        outcome = await attempt(bank.execute_transfer(customer, changed, new_operation_id("t")))
+        assert isinstance(outcome, Refused), f"a changed order {told(outcome)}, not Refused"
+        operation_id = new_operation_id("transfer")
+        first = await bank.execute_transfer(customer, transfer, operation_id)
+        again = await bank.execute_transfer(customer, transfer, operation_id)
+        assert isinstance(first, TransferResult), f"execute_transfer returned {first!r}"
+        assert DIGITS.fullmatch(first.reference), f"reference must be digits: {first!r}"
+        assert again == first, f"the same operation id gave {first!r} and then {again!r}"
+        if len(transfers) > 1:
+            other = await attempt(bank.execute_transfer(customer, transfers[1], operation_id))
+            assert isinstance(other, Refused), (
+                f"an operation id sent again for another order {told(other)}, not Refused"
             )
 
     kit.run(check)

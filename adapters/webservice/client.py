@@ -28,8 +28,18 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
+from adapters.hookspecs import SECRET_ENV, SECRET_FILE
 from adapters.http_body import IDENTITY_HEADERS, BodyTooLarge, read_capped
-from adapters.spec import Account, BlockResult, Card, Customer, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    Customer,
+    ExchangeRate,
+    Operation,
+)
 from adapters.webservice import signing, wire
 
 log = logging.getLogger(__name__)
@@ -43,15 +53,59 @@ class WebserviceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: str = Field(description="e.g. https://core.bank.example/infolinia/")
-    secret_env: str | None = Field(None, description="environment variable with the HMAC key")
-    secret_file: Path | None = Field(None, description="file with the HMAC key")
-    request_timeout: float = Field(2.0, gt=0, le=60, description="seconds per HTTP request")
-    read_retries: int = Field(1, ge=0, le=3, description="extra tries for reads only")
-    max_connections: int = Field(20, ge=1, le=1000)
-    ca_file: Path | None = Field(None, description="CA bundle that signed the server")
-    client_cert: Path | None = Field(None, description="PEM certificate for mutual TLS")
-    client_key: Path | None = Field(None, description="PEM key of client_cert")
+    # Titles: the labels of the admin page's form for a new bank (Polish).
+    base_url: str = Field(
+        title="Adres usługi banku", description="e.g. https://core.bank.example/infolinia/"
+    )
+    secret_env: str | None = Field(
+        None,
+        title="Zmienna środowiskowa z kluczem HMAC",
+        description="environment variable with the HMAC key",
+        json_schema_extra=SECRET_ENV,
+    )
+    secret_file: Path | None = Field(
+        None,
+        title="Plik z kluczem HMAC",
+        description="file with the HMAC key",
+        json_schema_extra=SECRET_FILE,
+    )
+    request_timeout: float = Field(
+        2.0, gt=0, le=60, title="Czas na zapytanie (s)", description="seconds per HTTP request"
+    )
+    read_retries: int = Field(
+        1, ge=0, le=3, title="Ponowienia odczytów", description="extra tries for reads only"
+    )
+    max_connections: int = Field(20, ge=1, le=1000, title="Najwięcej połączeń naraz")
+    ca_file: Path | None = Field(
+        None, title="Plik CA serwera", description="CA bundle that signed the server"
+    )
+    client_cert: Path | None = Field(
+        None, title="Certyfikat klienta (PEM)", description="PEM certificate for mutual TLS"
+    )
+    client_key: Path | None = Field(
+        None,
+        title="Klucz certyfikatu klienta (plik PEM)",
+        description="PEM key of client_cert",
+        json_schema_extra=SECRET_FILE,
+    )
+    # The optional operations the bank's server implements (openapi.yaml).
+    accounts_detail: bool = Field(
+        False,
+        title="Serwis podaje rachunki klienta z saldem dostępnym",
+        description="the server answers account-list, an account's balance and operations",
+    )
+    exchange_rates: bool = Field(
+        False, title="Serwis podaje kursy walut", description="the server answers exchange-rates"
+    )
+
+    def offers(self) -> list[str]:
+        """The optional operations (adapters.spec.OptionalOperation) these settings turn on."""
+        offered = []
+        if self.accounts_detail:
+            offered += ["account_list", "account_balance", "account_operations"]
+        if self.exchange_rates:
+            offered.append("exchange_rates")
+        return offered
 
     @field_validator("base_url")
     @classmethod
@@ -189,6 +243,27 @@ class WebserviceBank:
         body = await self._call("GET", path, wire.OperationsBody)
         return [operation.to_operation() for operation in body.operations]
 
+    # --- optional operations (the settings say which the server has) ----------
+
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        body = await self._call("GET", f"{_customer(customer)}/account-list", wire.AccountListBody)
+        return [account.to_summary() for account in body.accounts]
+
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        path = f"{_account(customer, account_id)}/balance"
+        return (await self._call("GET", path, wire.BalanceBody)).to_balance()
+
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        path = f"{_account(customer, account_id)}/operations?limit={max(int(limit), 1)}"
+        body = await self._call("GET", path, wire.OperationsBody)
+        return [operation.to_operation() for operation in body.operations][: max(limit, 0)]
+
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        body = await self._call("GET", "v1/exchange-rates", wire.RatesBody)
+        return [rate.to_rate() for rate in body.rates]
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -214,6 +289,10 @@ def read_answer(
 
 def _customer(customer: Customer) -> str:
     return f"v1/customers/{urllib.parse.quote(customer.number, safe='')}"
+
+
+def _account(customer: Customer, account_id: str) -> str:
+    return f"{_customer(customer)}/accounts/{urllib.parse.quote(account_id, safe='')}"
 
 
 class _Transient(Unavailable):

@@ -20,10 +20,23 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.spec import Account, BlockResult, Card, CardKind, CardStatus, Direction, Operation
+from adapters.spec import (
+    Account,
+    AccountKind,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    CardKind,
+    CardStatus,
+    Direction,
+    ExchangeRate,
+    Operation,
+)
 
 Money = Annotated[str, Field(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Rate = Annotated[str, Field(pattern=r"^[0-9]{1,9}(\.[0-9]{1,6})?$")]  # złoty, up to 6 places
 CustomerNumber = Annotated[str, Field(pattern=r"^[0-9]{1,16}$")]
 
 
@@ -100,3 +113,46 @@ class BlockBody(_Wire):
 
     def to_result(self) -> BlockResult:
         return BlockResult(self.reference, self.already_blocked)
+
+
+# --- optional operations (adapters.spec.OptionalOperation) ------------------------
+
+
+class AccountSummaryBody(_Wire):
+    account_id: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: AccountKind
+    last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+    currency: Currency
+
+    def to_summary(self) -> AccountSummary:
+        return AccountSummary(self.account_id, self.kind, self.last4, self.currency)
+
+
+class AccountListBody(_Wire):
+    accounts: list[AccountSummaryBody]
+
+
+class BalanceBody(_Wire):
+    account_id: Annotated[str, Field(min_length=1, max_length=100)]
+    balance: Money
+    available: Money
+    currency: Currency
+
+    def to_balance(self) -> Balance:
+        return Balance(
+            self.account_id, Decimal(self.balance), Decimal(self.available), self.currency
+        )
+
+
+class RateBody(_Wire):
+    currency: Currency
+    buy: Rate
+    sell: Rate
+    units: Annotated[int, Field(ge=1, le=1000000)] = 1
+
+    def to_rate(self) -> ExchangeRate:
+        return ExchangeRate(self.currency, Decimal(self.buy), Decimal(self.sell), self.units)
+
+
+class RatesBody(_Wire):
+    rates: list[RateBody]

@@ -31,6 +31,7 @@ another process (the CLI) reach a running app through :meth:`PromptAdmin.sync`.
 
 import asyncio
 import logging
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from voice.prompts import PromptBook, is_fragment
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # characters in one prompt
+OWN_KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a bank's own prompt (the scenario page's)
 MAX_UPLOADS = 4  # recordings being checked, decoded or published at once; more wait outside
 
 
@@ -195,6 +197,47 @@ class PromptAdmin:
         served = self._served(tenant)
         self._editable(served, key)
         return await self._publish(served, key, clean_text(text), who, expected)
+
+    async def create(self, tenant: str, key: str, text: str, who: str) -> PromptEdit:
+        """A new prompt of the bank's own (the scenario page's "new prompt"):
+        rendered, recorded in the store like an edit (its old text empty),
+        then in the bank's books: the Polish one, and with the Polish text in
+        each other language's until someone translates it there."""
+        served = self._served(tenant)
+        if not OWN_KEY.match(key) or is_fragment(key):
+            raise BadText(f"{key!r} cannot name a prompt (a-z, 0-9, _; 2 to 40 characters)")
+        if key in served.prompts.texts:
+            raise BadText(f"{tenant} already has a prompt {key!r}")
+        text = clean_text(text)
+        served.prompts.texts[key] = ""  # the old text the store records
+        try:
+            edit = await self._publish(served, key, text, who, None)
+        except BaseException:
+            if served.prompts.texts.get(key) == "":
+                del served.prompts.texts[key]
+            raise
+        for book in served.books.values():
+            if key not in book.texts:
+                await book.set_text(key, text)
+        return edit
+
+    def own_prompts(self) -> int:
+        """Put the banks' own prompts (made on the scenario page) into the
+        books, unrendered: before the flows are checked at start and reload,
+        since a published version may play them. Returns how many."""
+        added = 0
+        for tenant, served in self.deployment.tenants.items():
+            for key, text in self.store.prompt_texts(tenant).items():
+                if self._own(served, key):
+                    for book in (served.prompts, *served.books.values()):
+                        book.texts.setdefault(key, text)
+                    added += 1
+        return added
+
+    @staticmethod
+    def _own(served: ServedTenant, key: str) -> bool:
+        """Whether stored prompt ``key`` is one of the bank's own not yet in its book."""
+        return bool(OWN_KEY.match(key)) and not is_fragment(key) and key not in served.prompts.texts
 
     def uploads_busy(self) -> bool:
         """Whether a new upload would be turned away now (the API asks before
@@ -451,6 +494,9 @@ class PromptAdmin:
         loaded = 0
         for tenant, served in self.deployment.tenants.items():
             for key, text in self.store.prompt_texts(tenant).items():
+                if self._own(served, key):
+                    for book in (served.prompts, *served.books.values()):
+                        book.texts.setdefault(key, text)
                 try:
                     book, plain = self._book(served, key)
                 except UnknownPrompt:  # a language the bank no longer offers
@@ -466,6 +512,11 @@ class PromptAdmin:
         for tenant, served in self.deployment.tenants.items():
             stored = await self.store.run(partial(self.store.prompt_texts, tenant))
             for key, text in stored.items():
+                if self._own(served, key):  # made on another node's scenario page
+                    for other in served.books.values():
+                        if key not in other.texts:
+                            await other.set_text(key, text)
+                    served.prompts.texts[key] = ""  # set (and rendered) just below
                 try:
                     book, plain = self._book(served, key)
                 except UnknownPrompt:

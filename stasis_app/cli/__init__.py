@@ -18,11 +18,13 @@ from stasis_app.cli import (
     flows,
     prompts,
     queue,
+    recordings,
     records,
     report,
     sandbox,
     serve,
     state,
+    tenants,
 )
 from stasis_app.config import DEFAULT_CONFIG
 from stasis_app.errors import ConfigError
@@ -42,7 +44,8 @@ Asterisk ARI (Stasis) application that speaks Polish.
 
 # In the order ``infolinia --help`` lists them.
 GROUPS = (
-    serve, calls, flows, banks, sandbox, cluster, prompts, admin, records, report, queue, state
+    serve, calls, flows, banks, tenants, sandbox, cluster, prompts, admin, records, report, queue,
+    state, recordings,
 )  # fmt: skip
 
 

@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from adapters.sms import SmsSender
 from adapters.spec import CoreBanking, Customer
 from stasis_app.reports.trail import CallTrail
 from stasis_app.safeguards import Safeguards
+from stasis_app.safeguards.sca import Challenge
 from stasis_app.telephony.ports import CallPort
 from stasis_app.tenants import Tenant
 
@@ -39,6 +41,11 @@ class CallContext:
     queues: "QueueManager | None" = None
     # What the call did, for its call record (stasis_app.reports).
     trail: CallTrail = field(default_factory=CallTrail)
+    # The bank's SMS sender of one-time codes (None: the bank sends none).
+    sms: SmsSender | None = None
+    # The one-time code sent for the order being paid (no code inside: only
+    # what checks it; never in ``values``, which webhooks and records see).
+    challenge: Challenge | None = None
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

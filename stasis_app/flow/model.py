@@ -42,7 +42,7 @@ _FlowLoader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
-STATE_KEYS = {"verb", "params", "on", "description"}
+STATE_KEYS = {"verb", "params", "on", "description", "title"}  # title: stasis_app/flow/names.py
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,9 @@ def _state(file: str, name: str, spec: Any, verbs: "VerbRegistry") -> State:
         raise ConfigError(file, where, "a state is a mapping with verb, params and on")
     for key in spec:
         if key not in STATE_KEYS:
-            raise ConfigError(file, f"{where}.{key}", "unknown key (a state has verb, params, on)")
+            raise ConfigError(
+                file, f"{where}.{key}", "unknown key (a state has verb, params, on, title)"
+            )
     verb = verbs.get(str(spec.get("verb")))
     if verb is None:
         raise ConfigError(

@@ -20,13 +20,35 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.spec import Account, Card, Direction, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    Card,
+    Direction,
+    ExchangeRate,
+    Operation,
+    PredefinedTransfer,
+)
 from stasis_app.errors import UnspeakableValue
+from stasis_app.features import CURRENCIES
 from voice.fragments import fragment_keys
 from voice.languages import DEFAULT, numbers
 from voice.live import live_key, phrase_key
 
-SpeechKind = Literal["digits", "amount", "date", "card", "balances", "operations"]
+SpeechKind = Literal[
+    "digits",
+    "amount",
+    "date",
+    "card",
+    "balances",
+    "operations",
+    "transfer",
+    "account",
+    "balance",
+    "rates",
+]
+
 
 # Static prompts a kind of speech needs besides fragments.
 PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
@@ -34,8 +56,16 @@ PROMPTS_FOR_KIND: dict[str, tuple[str, ...]] = {
     "amount": (),
     "date": (),
     "card": ("card_debit", "card_credit", "card_ending"),
+    "transfer": ("order_to", "order_amount"),
     "balances": ("balance_is",),
     "operations": ("operation_in", "operation_out"),
+    "account": ("account_current", "account_savings", "account_currency", "account_ending"),
+    "balance": ("balance_is", "available_is", "balance_not_in_zloty"),
+    "rates": (
+        "rate_buy",
+        "rate_sell",
+        *(f"currency_{code.lower()}" for code in CURRENCIES),
+    ),
 }
 
 
@@ -74,6 +104,12 @@ def card_keys(card: Card, language: str = DEFAULT, whole: Collection[str] = ()) 
     return [f"card_{card.kind.value}", "card_ending", *number_keys("digits", digits, whole)]
 
 
+def account_keys(account: AccountSummary, language: str = DEFAULT) -> list[str]:
+    """ "konto osobiste o numerze zakończonym cyframi 4 7 1 1"."""
+    digits = numbers(language).digit_words(account.last4)
+    return [f"account_{account.kind.value}", "account_ending", *words(digits)]
+
+
 def _as(kind: str, value: Any, of_type: type[V]) -> V:
     """``value``, if it is of the type ``kind`` speaks; the error names the
     types only, never the value (customer data)."""
@@ -110,6 +146,32 @@ def value_keys(
                 continue  # only złoty has its words so far; never say "złotych" for euro
             keys += ["balance_is", *number_keys("amount", say.amount_words(account.balance), whole)]
         return keys
+    if kind == "account":
+        return account_keys(_as(kind, value, AccountSummary), language)
+    if kind == "balance":
+        balance = _as(kind, value, Balance)
+        if balance.currency != "PLN":
+            return ["balance_not_in_zloty"]  # only złoty has its words so far
+        return [
+            "balance_is",
+            *words(say.amount_words(balance.balance)),
+            "available_is",
+            *words(say.amount_words(balance.available)),
+        ]
+    if kind == "rates":
+        keys = []
+        for item in value:
+            rate = _as(kind, item, ExchangeRate)
+            if rate.currency not in CURRENCIES or rate.units != 1:
+                continue  # no name to say it by (all of CURRENCIES are quoted per one unit)
+            keys += [
+                f"currency_{rate.currency.lower()}",
+                "rate_buy",
+                *words(say.amount_words(rate.buy)),
+                "rate_sell",
+                *words(say.amount_words(rate.sell)),
+            ]
+        return keys
     if kind == "operations":
         keys = []
         for item in value:
@@ -124,6 +186,16 @@ def value_keys(
                 live_key(operation.counterparty),
             ]
         return keys
+    if kind == "transfer":
+        # "przelew dla | PGE Obrót | na kwotę | sto dwadzieścia złotych": the
+        # payee is customer text, spoken live (offline engine, never cached).
+        transfer = _as(kind, value, PredefinedTransfer)
+        return [
+            "order_to",
+            live_key(transfer.payee),
+            "order_amount",
+            *words(say.amount_words(transfer.amount)),
+        ]
     raise UnspeakableValue(f"cannot speak {kind!r}")
 
 

@@ -16,7 +16,9 @@ from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import number_keys
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.queue import AGENT_LEFT, AGENT_READY, ConsultantQueue, Conversation, Waiter
+from stasis_app.queue.recordings import RecordingBook, finish_recording, start_recording
 from stasis_app.queue.speech import announcement_keys
+from stasis_app.queue.survey import ask_survey
 from stasis_app.reports.trail import QueueVisit
 from stasis_app.telephony.call import DigitTimeouts
 from stasis_app.telephony.ports import CallPort
@@ -40,11 +42,18 @@ def _number_ok(number: str) -> bool:
 class QueueCaller:
     """One caller going through one queue."""
 
-    def __init__(self, queue: ConsultantQueue, ctx: CallContext, callbacks: CallbackBook) -> None:
+    def __init__(
+        self,
+        queue: ConsultantQueue,
+        ctx: CallContext,
+        callbacks: CallbackBook,
+        recordings: RecordingBook | None = None,
+    ) -> None:
         self.queue = queue
         self.ctx = ctx
         self.call: CallPort = ctx.call
         self.callbacks = callbacks
+        self.recordings = recordings  # None: this call is never recorded
 
     async def run(self, connecting: list[str], closed: list[str]) -> str:
         """The verb's event: "done" (talked, callback left, or goodbye said:
@@ -111,6 +120,8 @@ class QueueCaller:
             if AGENT_READY in call.interrupts:
                 call.interrupts.remove(AGENT_READY)
                 if waiter.leg is not None and await self._talk(waiter):
+                    # The consultant hung up first: the caller is still here.
+                    await ask_survey(self.ctx)
                     return "done"
                 continue
             while (key := call.take_key()) is not None:
@@ -173,11 +184,25 @@ class QueueCaller:
             "caller connected to agent",
             extra={"queue": queue.label, "agent": leg.agent.endpoint, "leg": leg.channel_id},
         )
+        # Only now, on the conversation's own bridge: nothing of the
+        # self-service part (keys, telekod, prompts) is ever in a recording.
+        recording = None
+        if self.recordings is not None:
+            recording = await start_recording(
+                gateway,
+                self.ctx.tenant,
+                bridge,
+                call_id=call.channel_id,
+                queue=queue.name,
+                agent=leg.agent.endpoint,
+            )
         try:
             while AGENT_LEFT not in call.interrupts and not leg.ended.is_set():
                 await call.next_event(30)
             log.info("agent ended the call", extra={"queue": queue.label})
         finally:
+            if recording is not None and self.recordings is not None:
+                await finish_recording(gateway, self.recordings, recording)
             queue.talking.pop(call.channel_id, None)
             with contextlib.suppress(AriError):
                 await gateway.destroy_bridge(bridge)

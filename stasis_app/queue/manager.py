@@ -12,6 +12,7 @@ from stasis_app.errors import AriError
 from stasis_app.queue.callbacks import CallbackBook
 from stasis_app.queue.metrics import QueueMetrics
 from stasis_app.queue.queue import ConsultantQueue, Conversation
+from stasis_app.queue.recordings import RecordingBook
 from stasis_app.queue.supervisor import Session, Supervisors
 from stasis_app.store import Store
 from stasis_app.telephony.ports import QueueGateway
@@ -26,6 +27,7 @@ class QueueManager:
         self.gateway = gateway
         self.metrics = metrics
         self.callbacks = CallbackBook(store)
+        self.recordings = RecordingBook(store)  # consultant calls' recordings
         self.supervisors = Supervisors(gateway, store)
         self.queues: dict[tuple[str, str], ConsultantQueue] = {}
 

@@ -47,7 +47,9 @@ class Path:
 
 
 def first_menu(flow: "Flow") -> str | None:
-    """The first ``menu`` state reached from the flow's start (None: none)."""
+    """The first ``menu`` state reached from the flow's start (None: none),
+    a ``route``'s default taken (the way most calls go: the hand-over or the
+    webservice line branch off before it)."""
     state: str | None = flow.initial
     seen: set[str] = set()
     while state is not None and state in flow.states and state not in seen:
@@ -55,7 +57,7 @@ def first_menu(flow: "Flow") -> str | None:
         if found.verb.name == "menu":
             return state
         seen.add(state)
-        state = next(iter(found.on.values()), None)
+        state = found.on.get("default") or next(iter(found.on.values()), None)
     return None
 
 
@@ -81,7 +83,10 @@ def paths(flow: "Flow") -> list[Path]:
             steps.append((state, found.verb.name))
             if found.verb.terminal:
                 break
-            state = next(iter(found.on.values()), None)
+            # The first way on that every bank takes: not a feature's guard (a
+            # route's several_accounts branch), which only some banks turn on.
+            guarded = found.verb.features(found.params)
+            state = next((t for e, t in found.on.items() if e not in guarded), None)
         if len(steps) >= 2:
             out.append(Path(menu, key, tuple(steps)))
     return out

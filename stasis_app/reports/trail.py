@@ -2,7 +2,7 @@
 flow's states in order with the time spent in each, the operations asked of
 the bank and their outcomes, the consultant queues it went through (wait,
 outcome, the consultant who answered) and a transfer to the dialplan's
-consultant route, and a survey's score (none is asked yet).
+consultant route, and a survey's score (stasis_app/queue/survey.py).
 
 The flow engine, the ``operation`` and ``transfer`` verbs and the queue's
 caller write here (one call each); the app turns it into a
@@ -46,8 +46,8 @@ class CallTrail:
     queues: list[QueueVisit] = field(default_factory=list)
     transferred: bool = False  # handed to the dialplan's consultant route
     language: str = "pl"  # the caller's language (the ``language`` verb sets another)
-    # The caller's answer to a satisfaction survey (none exists yet: issue 21's
-    # survey sets it through :meth:`surveyed`); None: no score given.
+    # The caller's answer to the survey after a consultant call
+    # (stasis_app/queue/survey.py, through :meth:`surveyed`); None: no score given.
     survey_score: int | None = None
 
     def __post_init__(self) -> None:

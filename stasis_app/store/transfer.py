@@ -7,7 +7,7 @@ Every table the migrations made is copied row for row, values as they are
 the values, not where they live): prompt texts and their history,
 recordings, admin tokens, users and sessions, the audit trail, the block
 journal, callbacks, the login guard's locks and attempts, the call records,
-the banks' flow versions.
+the banks' flow versions, the banks added on the admin page.
 Both stores are first brought to the schema this code knows (opening them migrates them).
 
 The source is read in one read transaction (one consistent moment); the

@@ -119,6 +119,16 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
                 )
             return json.loads(text) if text else None
 
+    async def download(self, path: str) -> bytes:
+        """A GET whose answer is a file (a stored recording), always over
+        HTTP: its bytes. A status of 400 or more raises as :meth:`rest` does."""
+        async with self.session.get(self.base + path, headers=self._headers) as answer:
+            if answer.status >= 400:
+                raise _STATUS_ERRORS.get(answer.status, web_exceptions.HTTPError)(
+                    reason=answer.reason
+                )
+            return await answer.read()
+
     async def _over_websocket(
         self,
         socket: aiohttp.ClientWebSocketResponse,
@@ -161,6 +171,9 @@ class AriClient(aioari.Client):  # type: ignore[misc]
         self, method: str, path: str, params: Params | None = None, body: Any = None
     ) -> Any:
         return await self.http.rest(method, path, params, body)
+
+    async def download(self, path: str) -> bytes:
+        return await self.http.download(path)
 
     async def use_websocket_requests(self, timeout: float) -> bool:
         """Send requests over the events websocket from now on, if Asterisk

@@ -109,6 +109,9 @@ class Call:
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
         # Customer text rendered for this call, once: (language, key) -> its media.
         self._renders: dict[tuple[str, str], asyncio.Future[list[str]]] = {}
+        # Told of every prompt as it starts to play, with the book it comes
+        # from (a test call's transcript on the admin page: flow/test_calls.py).
+        self.on_say: Callable[[Sequence[str], PromptBook], None] | None = None
 
     @property
     def channel_id(self) -> str:
@@ -181,6 +184,11 @@ class Call:
         """Whether ``endpoint`` (e.g. ``PJSIP/consultant``) is registered now."""
         return await self.gateway.endpoint_online(endpoint)
 
+    async def sip_header(self, name: str) -> str:
+        """A header of the caller's SIP INVITE ("" when it has none, or the
+        channel is not SIP)."""
+        return await self.gateway.sip_header(self.channel_id, name)
+
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         """Hand the caller back to the dialplan at ``context``/``extension``
         (a transfer): the call leaves this app, which no longer hangs it up.
@@ -223,6 +231,8 @@ class Call:
         if not keys:
             return False
         language = language or self.language
+        if self.on_say is not None:
+            self.on_say(keys, self.books[language])
         # Every prompt is looked up first: a missing one fails before anything
         # plays or renders (so no render outlives the call that asked for it).
         items = self._lookup(keys, language)

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
@@ -576,6 +577,48 @@ class AriGateway:
             "bridges.startMoh", "POST", f"bridges/{_part(bridge_id)}/moh", {"mohClass": moh_class}
         )
 
+    async def record_bridge(self, bridge_id: str, name: str) -> None:
+        """Record what a bridge mixes into the stored recording ``name`` (a
+        WAV in Asterisk's recording spool) until :meth:`stop_recording` or
+        the bridge's end."""
+        await self._request(
+            "bridges.record",
+            "POST",
+            f"bridges/{_part(bridge_id)}/record",
+            {
+                "name": name,
+                "format": "wav",
+                "ifExists": "fail",
+                "beep": "false",
+                "terminateOn": "none",
+            },
+            retry=False,
+        )
+
+    async def stop_recording(self, name: str) -> None:
+        """Stop a live recording (one already finished is fine): its file is complete."""
+        with contextlib.suppress(CallHungUp):
+            await self._request(
+                "recordings.stop", "POST", f"recordings/live/{_part(name)}/stop", retry=False
+            )
+
+    async def stored_recording(self, name: str) -> bytes:
+        """A stored recording's file (CallHungUp: there is none)."""
+        data: bytes = await self._request(
+            "recordings.getStoredFile",
+            "GET",
+            f"recordings/stored/{_part(name)}/file",
+            download=True,
+        )
+        return data
+
+    async def delete_stored_recording(self, name: str) -> None:
+        """Delete a stored recording from Asterisk's spool (one gone is fine)."""
+        with contextlib.suppress(CallHungUp):
+            await self._request(
+                "recordings.deleteStored", "DELETE", f"recordings/stored/{_part(name)}"
+            )
+
     # --- requests ---------------------------------------------------------
 
     async def _request(
@@ -588,6 +631,7 @@ class AriGateway:
         body: Any = None,
         retry: bool = True,
         on: Any = None,
+        download: bool = False,
     ) -> Any:
         """Send one ARI request, mapping failures onto our exception tree.
 
@@ -601,6 +645,8 @@ class AriGateway:
             client = on or await self._wait_for_link(operation)
             try:
                 async with asyncio.timeout(self.settings.request_timeout):
+                    if download:  # a file: its bytes (a GET without params)
+                        return await client.download(path)
                     return await client.rest(method, path, params, body)
             except web_exceptions.HTTPNotFound:
                 raise CallHungUp(f"{operation}: not found (hung up)") from None
@@ -698,6 +744,22 @@ class AriGateway:
             f"channels/{_part(channel_id)}/continue",
             {"context": context, "extension": extension, "priority": 1},
         )
+
+    async def sip_header(self, channel_id: str, name: str) -> str:
+        """A header of the channel's SIP INVITE, read with the dialplan
+        function PJSIP_HEADER; "" when it has none (or is no PJSIP channel)."""
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", name):
+            raise ValueError(f"{name!r} is not a header name")
+        try:
+            found = await self._request(
+                "channels.getChannelVar",
+                "GET",
+                f"channels/{_part(channel_id)}/variable",
+                {"variable": f"PJSIP_HEADER(read,{name})"},
+            )
+        except AriRequestFailed:  # 400/500: not a PJSIP channel, no such header
+            return ""
+        return str((found or {}).get("value") or "")
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         """Hang up a channel; one that is already gone is fine."""

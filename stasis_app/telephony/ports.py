@@ -56,6 +56,9 @@ class CallGateway(Protocol):
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str) -> None:
         """Hand the channel back to the dialplan (it leaves the app)."""
 
+    async def sip_header(self, channel_id: str, name: str) -> str:
+        """A header of the channel's SIP INVITE ("" when it has none)."""
+
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         """Hang up a channel; one that is already gone is fine."""
 
@@ -103,6 +106,18 @@ class QueueGateway(CallGateway, Protocol):
 
     async def start_bridge_moh(self, bridge_id: str, moh_class: str) -> None:
         """Music on hold in a holding bridge."""
+
+    async def record_bridge(self, bridge_id: str, name: str) -> None:
+        """Record a bridge's mix (a consultant call) as the stored recording ``name``."""
+
+    async def stop_recording(self, name: str) -> None:
+        """Stop a live recording; its file is complete."""
+
+    async def stored_recording(self, name: str) -> bytes:
+        """A stored recording's file."""
+
+    async def delete_stored_recording(self, name: str) -> None:
+        """Delete a stored recording from Asterisk's spool."""
 
 
 class CallPort(Protocol):
@@ -190,6 +205,10 @@ class CallPort(Protocol):
 
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         """Hand the caller back to the dialplan (a transfer): the call leaves the app."""
+
+    async def sip_header(self, name: str) -> str:
+        """A header of the caller's SIP INVITE, e.g. an X- header an exchange
+        that transferred the call set ("" when it has none)."""
 
     async def hangup(self) -> None:
         """Hang the caller up."""

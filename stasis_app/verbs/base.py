@@ -107,6 +107,18 @@ class Verb(Generic[P]):
         it names one (it must be one of the tenant's queues)."""
         return None
 
+    def adapter_operations(self, params: P) -> set[str]:
+        """The optional adapter operations (``adapters.spec.OptionalOperation``
+        values) this state may run: the flow checker refuses a bank's flow
+        whose adapter does not offer one, unless the state is reached only
+        through a guard of a feature the bank has off (:meth:`features`)."""
+        return set()
+
+    def features(self, params: P) -> dict[str, str]:
+        """The events this state emits only when a feature is on for the bank
+        (event -> feature name, :data:`stasis_app.features.FEATURES`)."""
+        return {}
+
     def label(self, params: P) -> str:
         """What the flow's picture writes in the state's box under its name:
         the verb and the first prompt key it plays."""

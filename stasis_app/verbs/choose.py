@@ -2,6 +2,9 @@
 keep the one chosen: "karta debetowa zakończona cyframi 1111, naciśnij 1".
 
 Extra one-key events in ``on`` (like ``"0"`` for a consultant) work as in a menu.
+``read_as: account`` reads the caller's accounts ("konto osobiste o numerze
+zakończonym cyframi 4711, naciśnij 1"); ``one_is_chosen: true`` takes a list
+of one without asking (a customer with one account hears no list).
 """
 
 from collections.abc import Sequence
@@ -10,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from stasis_app.flow.context import CallContext
-from stasis_app.flow.speech import value_keys, words
+from stasis_app.flow.speech import PROMPTS_FOR_KIND, value_keys, words
 from stasis_app.verbs.base import Answer, AskParams, Verb, ask
 from stasis_app.verbs.menu import option_keys
 from voice.languages import numbers
@@ -18,9 +21,10 @@ from voice.languages import numbers
 
 class ChooseParams(AskParams):
     items: str = Field(description="the list to choose from, e.g. cards")
-    read_as: Literal["card"] = "card"
+    read_as: Literal["card", "transfer", "account"] = "card"
     into: str = Field(pattern=r"^[a-z_]+$")
     max_items: int = Field(default=8, ge=1, le=9)
+    one_is_chosen: bool = Field(default=False, description="a list of one is chosen unasked")
 
 
 class Choose(Verb[ChooseParams]):
@@ -35,12 +39,15 @@ class Choose(Verb[ChooseParams]):
         return {"chosen", "failed"} | extra
 
     def prompts(self, params: ChooseParams) -> set[str]:
-        return super().prompts(params) | {"press", "card_debit", "card_credit", "card_ending"}
+        return super().prompts(params) | {"press", *PROMPTS_FOR_KIND[params.read_as]}
 
     async def run(self, ctx: CallContext, params: ChooseParams) -> str:
         items = list(ctx.values.get(params.items) or [])[: params.max_items]
         if not items:
             return "failed"
+        if params.one_is_chosen and len(items) == 1:
+            ctx.values[params.into] = items[0]
+            return "chosen"
         extra = option_keys(list(ctx.transitions))
         keys: list[str] = []
         language = ctx.call.language

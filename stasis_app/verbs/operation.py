@@ -10,7 +10,15 @@ operation                   needs           keeps
 ``block_internet_banking``  identified      ``reference``
 ``accounts``                authenticated   ``accounts``
 ``last_operations``         authenticated   ``operations``
+``account_list``            authenticated   ``account_list`` (kind, last digits)
+``account_balance``         authenticated   ``balance`` (of the ``account`` chosen)
+``account_operations``      authenticated   ``operations`` (of the ``account`` chosen)
+``exchange_rates``          none            ``rates`` (the bank's currencies, in order)
 ==========================  ==============  =====================================
+
+The last four are optional operations of the adapter
+(:class:`adapters.spec.OptionalOperation`): a flow may run them only where
+the bank's adapter offers them (:mod:`stasis_app.features`).
 
 Events: ``ok``, ``empty`` (a list came back empty), ``refused``,
 ``unavailable`` (no answer in time, or a failure), ``not_allowed`` (the caller
@@ -33,11 +41,23 @@ when the caller logs in again (:data:`CUSTOMER_VALUES`).
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from adapters.errors import NotFound, Refused, Unavailable
-from adapters.spec import BlockResult, CardStatus, CoreBanking, Customer
+from adapters.spec import (
+    AccountBalance,
+    AccountList,
+    AccountOperations,
+    BlockResult,
+    CardStatus,
+    CoreBanking,
+    Customer,
+    ExchangeRate,
+    ExchangeRates,
+    OptionalOperation,
+)
 from stasis_app.errors import CallHungUp
+from stasis_app.features import Features
 from stasis_app.flow.context import CallContext
 from stasis_app.safeguards.blocks import INTERNET_BANKING, BlockOrder, BlockService
 from stasis_app.safeguards.journal import JournalEntry
@@ -45,7 +65,7 @@ from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 
 log = logging.getLogger(__name__)
 
-LEVELS = {"identified": 1, "authenticated": 2}
+LEVELS = {"none": 0, "identified": 1, "authenticated": 2}
 
 
 async def _active_cards(bank: CoreBanking, customer: Customer) -> list[Any]:
@@ -58,8 +78,23 @@ class Question:
 
     needs: str  # the login level, a key of LEVELS
     keeps: str  # the value it sets in ctx.values
-    ask: Callable[[CoreBanking, Customer], Awaitable[Any]]  # how the adapter is asked
+    # How the adapter is asked: with the customer (None at level "none") and the
+    # call's values (what ``reads`` names), and the bank's features (config).
+    ask: Callable[[CoreBanking, Any, dict[str, Any], Features], Awaitable[Any]]
     reads: tuple[str, ...] = ()  # values of the customer it uses (set by other states)
+    lists: bool = True  # it answers a list (``empty`` when none); else one thing
+    optional: frozenset[OptionalOperation] = frozenset()  # what the adapter must offer
+
+
+def _rates(bank: CoreBanking, features: Features) -> Awaitable[list[ExchangeRate]]:
+    """The adapter's table, only the bank's currencies, in the bank's order."""
+
+    async def pick() -> list[ExchangeRate]:
+        wanted = features.exchange_rates.currencies if features.exchange_rates else []
+        table = {rate.currency: rate for rate in await cast(ExchangeRates, bank).exchange_rates()}
+        return [table[code] for code in wanted if code in table]
+
+    return pick()
 
 
 @dataclass(frozen=True)
@@ -76,14 +111,51 @@ class Block:
 Operation = Question | Block
 
 OPERATIONS: dict[str, Operation] = {
-    "list_cards": Question("identified", "cards", ask=_active_cards),
+    "list_cards": Question(
+        "identified", "cards", ask=lambda bank, customer, values, f: _active_cards(bank, customer)
+    ),
     "block_card": Block("identified", lambda values: values["card"].card_id, reads=("card",)),
     "block_internet_banking": Block("identified", lambda values: INTERNET_BANKING),
     "accounts": Question(
-        "authenticated", "accounts", ask=lambda bank, customer: bank.list_accounts(customer)
+        "authenticated",
+        "accounts",
+        ask=lambda bank, customer, values, f: bank.list_accounts(customer),
     ),
     "last_operations": Question(
-        "authenticated", "operations", ask=lambda bank, customer: bank.last_operations(customer, 5)
+        "authenticated",
+        "operations",
+        ask=lambda bank, customer, values, f: bank.last_operations(customer, 5),
+    ),
+    "account_list": Question(
+        "authenticated",
+        "account_list",
+        ask=lambda bank, customer, values, f: cast(AccountList, bank).account_list(customer),
+        optional=frozenset({OptionalOperation.ACCOUNT_LIST}),
+    ),
+    "account_balance": Question(
+        "authenticated",
+        "balance",
+        ask=lambda bank, customer, values, f: cast(AccountBalance, bank).account_balance(
+            customer, values["account"].account_id
+        ),
+        reads=("account",),
+        lists=False,
+        optional=frozenset({OptionalOperation.ACCOUNT_BALANCE}),
+    ),
+    "account_operations": Question(
+        "authenticated",
+        "operations",
+        ask=lambda bank, customer, values, f: cast(AccountOperations, bank).account_operations(
+            customer, values["account"].account_id, 5
+        ),
+        reads=("account",),
+        optional=frozenset({OptionalOperation.ACCOUNT_OPERATIONS}),
+    ),
+    "exchange_rates": Question(
+        "none",
+        "rates",
+        ask=lambda bank, customer, values, features: _rates(bank, features),
+        optional=frozenset({OptionalOperation.EXCHANGE_RATES}),
     ),
 }
 
@@ -95,7 +167,15 @@ CUSTOMER_VALUES: tuple[str, ...] = tuple(
 
 class OperationParams(VerbParams):
     name: Literal[
-        "list_cards", "block_card", "block_internet_banking", "accounts", "last_operations"
+        "list_cards",
+        "block_card",
+        "block_internet_banking",
+        "accounts",
+        "last_operations",
+        "account_list",
+        "account_balance",
+        "account_operations",
+        "exchange_rates",
     ]
 
 
@@ -104,10 +184,19 @@ class OperationVerb(Verb[OperationParams]):
     Params = OperationParams
 
     def events(self, params: OperationParams, transitions: Sequence[str]) -> set[str]:
-        events = {"ok", "refused", "unavailable", "not_allowed"}
-        if isinstance(OPERATIONS[params.name], Block):
+        operation = OPERATIONS[params.name]
+        events = {"ok", "refused", "unavailable"}
+        if operation.needs != "none":
+            events.add("not_allowed")
+        if isinstance(operation, Block):
             return events | {"registered"}
-        return events | {"empty"}
+        return events | {"empty"} if operation.lists else events
+
+    def adapter_operations(self, params: OperationParams) -> set[str]:
+        operation = OPERATIONS[params.name]
+        if isinstance(operation, Question):
+            return {op.value for op in operation.optional}
+        return set()
 
     def label(self, params: OperationParams) -> str:
         return f"operation: {params.name}"
@@ -123,15 +212,22 @@ class OperationVerb(Verb[OperationParams]):
 
     async def _run(self, ctx: CallContext, params: OperationParams) -> str:
         name, operation = params.name, OPERATIONS[params.name]
-        if ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS[operation.needs]:
+        if operation.needs != "none" and (
+            ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS[operation.needs]
+        ):
             log.info("operation not allowed", extra={"operation": name, "level": ctx.level})
             return "not_allowed"
+        if any(ctx.values.get(value) is None for value in operation.reads):
+            log.info("operation without what it reads", extra={"operation": name})
+            return "not_allowed"  # e.g. no account chosen: never ask the bank about nothing
         result: Any
         try:
             if isinstance(operation, Block):
+                assert ctx.customer is not None  # needs a login level
                 result = await self._block(ctx, name, operation, ctx.customer)
             else:
-                result = await wait_for_bank(ctx, operation.ask(ctx.bank, ctx.customer))
+                ask = operation.ask(ctx.bank, ctx.customer, ctx.values, ctx.tenant.features)
+                result = await wait_for_bank(ctx, ask)
         except Unavailable:
             await self._audit(ctx, name, "unavailable")
             return "unavailable"
@@ -145,8 +241,9 @@ class OperationVerb(Verb[OperationParams]):
         if isinstance(operation, Block):  # blocks are audited where they complete
             return "ok"
         ctx.values[operation.keeps] = result
-        await self._audit(ctx, name, "ok" if result else "empty")
-        return "ok" if result else "empty"
+        event = "ok" if result or not operation.lists else "empty"
+        await self._audit(ctx, name, event)
+        return event
 
     async def _block(
         self, ctx: CallContext, name: str, operation: Block, customer: Customer

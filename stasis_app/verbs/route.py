@@ -13,7 +13,9 @@ Each branch is one condition and ``to``, the state it goes to::
         - {caller_prefix: ["4822", "4812"], to: city_line}
         - {line_in: integrate, to: webservice}     # the dialled line is on a list
         - {closed: office, to: night}              # routing.hours (holidays are closed)
+        - {handed_over: true, to: handover}        # from 828 828 828 (tenants.ID.handover)
         - {value: amount, greater_than: 1000, to: big}   # equals, in, less_than too
+        - {feature: several_accounts, to: accounts}  # on for the bank (tenants.ID.features)
       default: main_menu
 
 The names (``vip``, ``office``) are the bank's, under ``routing`` in its
@@ -33,7 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stasis_app.features import FEATURES, feature
 from stasis_app.flow.context import CallContext
+from stasis_app.flow.handover import handed_over
 from stasis_app.verbs.base import Verb, VerbParams
 
 if TYPE_CHECKING:
@@ -44,7 +48,17 @@ log = logging.getLogger(__name__)
 NAME = r"^[a-z][a-z0-9_]{0,31}$"
 NUMBER = r"^\+?[0-9]{1,20}$"
 WITHHELD = "withheld"
-CONDITIONS = ("caller", "caller_prefix", "caller_in", "line_in", "open", "closed", "value")
+CONDITIONS = (
+    "caller",
+    "caller_prefix",
+    "caller_in",
+    "line_in",
+    "open",
+    "closed",
+    "value",
+    "feature",
+    "handed_over",
+)
 COMPARISONS = ("equals", "in_", "greater_than", "less_than")
 
 
@@ -61,10 +75,23 @@ class Branch(BaseModel):
     open: str | None = Field(default=None, pattern=NAME, description="within these hours")
     closed: str | None = Field(default=None, pattern=NAME, description="outside them")
     value: str | None = Field(default=None, pattern=NAME, description="a value's name")
+    handed_over: bool | None = Field(
+        default=None, description="true: the call came from 828 828 828 (tenants.ID.handover)"
+    )
     equals: str | None = None
     in_: list[str] | None = Field(default=None, alias="in", min_length=1)
     greater_than: Decimal | None = None
     less_than: Decimal | None = None
+    feature: str | None = Field(
+        default=None, description="on for the bank (tenants.ID.features: stasis_app/features.py)"
+    )
+
+    @field_validator("feature")
+    @classmethod
+    def _known_feature(cls, name: str | None) -> str | None:
+        if name is not None:
+            feature(name)  # ValueError naming the known ones
+        return name
 
     @field_validator("caller", "equals", mode="before")
     @classmethod
@@ -98,6 +125,13 @@ class Branch(BaseModel):
                 raise ValueError(f"{one!r} is not the start of a phone number")
         return prefixes
 
+    @field_validator("handed_over")
+    @classmethod
+    def _only_true(cls, handed_over: bool | None) -> bool | None:
+        if handed_over is False:
+            raise ValueError("handed_over: true is the only test (the default branch is the rest)")
+        return handed_over
+
     @model_validator(mode="after")
     def _one_condition(self) -> "Branch":
         given = [name for name in CONDITIONS if getattr(self, name) is not None]
@@ -116,6 +150,8 @@ class Branch(BaseModel):
     @property
     def event(self) -> str:
         """What the branch tests, in words: its event and its arrow's label."""
+        if self.handed_over:
+            return "handed over"
         if self.caller is not None:
             return f"caller {self.caller}"
         if self.caller_prefix is not None:
@@ -128,6 +164,8 @@ class Branch(BaseModel):
             return f"open {self.open}"
         if self.closed is not None:
             return f"closed {self.closed}"
+        if self.feature is not None:
+            return f"feature {self.feature}"
         if self.equals is not None:
             return f"{self.value} is {self.equals}"
         if self.in_ is not None:
@@ -229,6 +267,8 @@ def holds(branch: Branch, ctx: CallContext) -> bool:
         return _is_open(ctx.tenant, branch.open)
     if branch.closed is not None:
         return not _is_open(ctx.tenant, branch.closed)
+    if branch.feature is not None:
+        return FEATURES[branch.feature].is_on(ctx.tenant.features)
     return branch.value is not None and _compare(branch, ctx.values.get(branch.value))
 
 
@@ -244,12 +284,15 @@ class Route(Verb[RouteParams]):
     def events(self, params: RouteParams, transitions: Sequence[str]) -> set[str]:
         return {b.event for b in params.branches} | {"default"}
 
+    def features(self, params: RouteParams) -> dict[str, str]:
+        return {b.event: b.feature for b in params.branches if b.feature is not None}
+
     def label(self, params: RouteParams) -> str:
         return f"route: {len(params.branches)} branches"
 
     async def run(self, ctx: CallContext, params: RouteParams) -> str:
         for branch in params.branches:
-            if holds(branch, ctx):
+            if await handed_over(ctx) if branch.handed_over else holds(branch, ctx):
                 log.info("route", extra={"branch": branch.event})
                 return branch.event
         log.info("route", extra={"branch": "default"})

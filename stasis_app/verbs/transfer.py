@@ -59,7 +59,7 @@ class Transfer(Verb[TransferParams]):
         queue = ctx.queues.queue(ctx.tenant.id, name) if ctx.queues is not None else None
         if queue is None or ctx.queues is None:
             raise LookupError(f"tenant {ctx.tenant.id} has no queue {name!r}")
-        caller = QueueCaller(queue, ctx, ctx.queues.callbacks)
+        caller = QueueCaller(queue, ctx, ctx.queues.callbacks, ctx.queues.recordings)
         event = await caller.run(
             prompt_keys(params.prompt, ctx.values, ctx.call.language, ctx.call.whole_phrase),
             prompt_keys(params.closed_prompt, ctx.values, ctx.call.language, ctx.call.whole_phrase),

@@ -37,6 +37,7 @@ from stasis_app.verbs.confirm import Confirm
 from stasis_app.verbs.gather import Gather
 from stasis_app.verbs.hangup import Hangup
 from stasis_app.verbs.menu import KEYS
+from stasis_app.verbs.operation import CUSTOMER_VALUES
 from stasis_app.verbs.say import Say
 from stasis_app.verbs.transfer import Transfer, TransferParams, to_route
 from voice.engine import SynthesisError
@@ -51,7 +52,7 @@ LINES_CONTEXT = "infolinia-lines"
 DEFAULT_MOMENT = 1.5
 # Names a reply may not ``set``: secrets, and what the flow's own verbs keep.
 SECRET_NAME = re.compile(r"pin|kod|code|pass|has[lł]o|secret|birth|dob|pesel|cvv|cvc|otp|token")
-RESERVED = frozenset({"cards", "card", "accounts", "operations", "reference"})
+RESERVED = frozenset({"cards", "card", "accounts", "operations", "reference", *CUSTOMER_VALUES})
 
 
 class ReplyError(InfoliniaError):

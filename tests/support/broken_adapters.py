@@ -8,11 +8,25 @@ breaks and which testkit checks must catch it.
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
 
-from adapters.demo import DemoBank, DemoSettings
+from adapters.demo import OFFERS, DemoBank, DemoSettings
 from adapters.errors import NotFound, Refused
 from adapters.hookspecs import AdapterFactory, hookimpl
-from adapters.spec import Account, BlockResult, Card, Customer, Direction, Operation
+from adapters.spec import (
+    Account,
+    AccountSummary,
+    Balance,
+    BlockResult,
+    Card,
+    Customer,
+    Direction,
+    ExchangeRate,
+    Operation,
+    PredefinedTransfer,
+    TransferResult,
+)
 
 
 class Demo(DemoBank):
@@ -254,6 +268,80 @@ class CloseFails(DemoBank):
         raise RuntimeError("connection pool already closed")
 
 
+# --- optional operations -------------------------------------------------------------
+
+
+class OffersWhatItLacks(DemoBank):
+    # Offers every optional operation (OFFERS below), but one is a plain method.
+    def exchange_rates(self) -> Any:
+        return super().exchange_rates()
+
+
+class WholeAccountNumber(DemoBank):
+    async def account_list(self, customer: Customer) -> list[AccountSummary]:
+        accounts = await super().account_list(customer)
+        return [replace(a, last4=f"83124567000012345678{a.last4}") for a in accounts]
+
+
+class FloatAvailable(DemoBank):
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        balance = await super().account_balance(customer, account_id)
+        return replace(balance, available=float(balance.available))  # type: ignore[arg-type]
+
+
+class AccountOperationsOldestFirst(DemoBank):
+    async def account_operations(
+        self, customer: Customer, account_id: str, limit: int = 5
+    ) -> list[Operation]:
+        return list(reversed(await super().account_operations(customer, account_id, limit)))
+
+
+class AnyonesAccount(DemoBank):
+    async def account_balance(self, customer: Customer, account_id: str) -> Balance:
+        if account_id.startswith("testkit-"):
+            return Balance(account_id, Decimal("1.00"), Decimal("1.00"), "PLN")
+        return await super().account_balance(customer, account_id)
+
+
+class SellBelowBuy(DemoBank):
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        return [replace(r, sell=r.buy - 1) for r in await super().exchange_rates()]
+
+
+class InformationWithMarkup(DemoBank):
+    async def bank_information(self) -> str | None:
+        return '<speak>Bank <audio src="https://x.example/a.mp3"/></speak>'
+
+
+class TelekodNotChanged(DemoBank):
+    async def change_telekod(self, customer: Customer, old: str, new: str) -> None:
+        await self.authenticate(customer.number, old)  # checks the old one, keeps it
+
+
+class NegativeTransferAmount(DemoBank):
+    async def predefined_transfers(
+        self, customer: Customer, account_id: str
+    ) -> list[PredefinedTransfer]:
+        found = await super().predefined_transfers(customer, account_id)
+        return [replace(t, amount=-t.amount) for t in found]
+
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        flipped = replace(transfer, amount=-transfer.amount)
+        return await super().execute_transfer(customer, flipped, operation_id)
+
+
+class TransferTwice(DemoBank):
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        # A new operation id each time: carried out again, a new reference.
+        return await super().execute_transfer(
+            customer, transfer, f"{operation_id}-{secrets.token_hex(4)}"
+        )
+
+
 @dataclass(frozen=True)
 class Broken:
     adapter: type[DemoBank]
@@ -340,8 +428,13 @@ BROKEN: dict[str, Broken] = {
         "identify returns the core's own id, not the customer number",
         ("test_identify_returns_the_customer",),
     ),
-    "any-pin": Broken(
-        AnyPinWillDo, "any PIN logs in", ("test_wrong_pin_or_birth_date_is_refused",)
+    "any-pin": Broken(  # the telekod's change shows it too: the old one still works
+        AnyPinWillDo,
+        "any PIN logs in",
+        (
+            "test_wrong_pin_or_birth_date_is_refused",
+            "test_change_telekod_takes_the_new_one_and_refuses_a_wrong_old_one",
+        ),
     ),
     "says-which-part": Broken(
         SaysWhichPartWasWrong,
@@ -391,12 +484,62 @@ BROKEN: dict[str, Broken] = {
         ("test_an_unknown_customer_has_no_cards_accounts_or_blocks",),
     ),
     "close-fails": Broken(CloseFails, "close() raises", ("test_close_returns_quietly",)),
+    "offers-what-it-lacks": Broken(
+        OffersWhatItLacks,
+        "offers exchange_rates, not as an async def",
+        ("test_offered_operations_are_async_methods",),
+    ),
+    "whole-account-number": Broken(
+        WholeAccountNumber,
+        "the whole account number in last4",
+        ("test_account_list_gives_kind_last_digits_and_currency",),
+    ),
+    "float-available": Broken(
+        FloatAvailable,
+        "available funds as float",
+        ("test_account_balance_gives_decimal_balance_and_available_funds",),
+    ),
+    "account-operations-oldest-first": Broken(
+        AccountOperationsOldestFirst,
+        "an account's operations oldest first",
+        ("test_account_operations_are_typed_newest_first_and_limited",),
+    ),
+    "anyones-account": Broken(
+        AnyonesAccount,
+        "another's account is answered",
+        ("test_another_accounts_balance_and_operations_are_not_found",),
+    ),
+    "sell-below-buy": Broken(
+        SellBelowBuy,
+        "sells cheaper than it buys",
+        ("test_exchange_rates_are_positive_decimals_per_currency",),
+    ),
+    "information-with-markup": Broken(
+        InformationWithMarkup,
+        "markup in the information",
+        ("test_bank_information_is_a_short_text_or_none",),
+    ),
+    "telekod-not-changed": Broken(
+        TelekodNotChanged,
+        "change_telekod keeps the old one",
+        ("test_change_telekod_takes_the_new_one_and_refuses_a_wrong_old_one",),
+    ),
+    "negative-transfer-amount": Broken(
+        NegativeTransferAmount, "a negative amount", ("test_predefined_transfers_are_typed",)
+    ),
+    "transfer-twice": Broken(
+        TransferTwice,
+        "not idempotent on the operation id",
+        ("test_execute_transfer_once_per_operation_id_and_only_as_ordered",),
+    ),
 }
 
 
 @hookimpl
 def infolinia_register_adapters() -> list[AdapterFactory]:
     return [
-        AdapterFactory(name, DemoSettings, broken.adapter, f"breaks a rule: {broken.rule}")
+        AdapterFactory(
+            name, DemoSettings, broken.adapter, f"breaks a rule: {broken.rule}", offers=OFFERS
+        )
         for name, broken in BROKEN.items()
     ]

@@ -1,13 +1,19 @@
 """The tests' cluster: Kamailio and two Asterisk nodes with one app each
-(devtools/cluster.py), started once per test run with the test config, their
-shared state a fresh database on the test run's PostgreSQL
-(tests/support/stores.py), and what the tests ask of it: call through
-Kamailio, find which node served a call."""
+(devtools/cluster.py), started once per test run, and what the tests ask of
+it: call through Kamailio, find which node served a call.
+
+``./dev test`` runs the cluster's tests (marked ``cluster``) in a pytest
+process of their own, beside the single-node real calls. So nothing the two
+share can change under the other: the nodes serve :data:`CLUSTER_CONFIG`, the
+test config with its own demo bank file and its own reference core port, and
+their shared state is a PostgreSQL server of their own (:func:`cluster_server`),
+which a test stops and starts again."""
 
 import asyncio
 import os
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from devtools.cluster import Cluster
 from devtools.cluster_node import KAMAILIO_LISTEN, Node, log_entries
@@ -24,14 +31,59 @@ from devtools.sandbox import Sandbox
 from stasis_app.config import load_settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_CONFIG, TEST_PLUGINS
 from tests.support.ari_client import Ari
+from tests.support.reference_core import PORT as CORE_PORT
 from tests.support.reference_core import SECRET as CORE_SECRET
 from tests.support.sipp import SCENARIOS, SippResult, free_udp_port, sipp_call
+from tests.support.stores import normal_priority
 from tests.support.webhook_server import SECRET as WEBHOOK_SECRET
 
 # The test config's three demo banks on the shipped bank flow.
 DEMO_BANKS = {"100": "izbica", "101": "cieszyn", "102": "staszow"}
-# The cluster's database on the test run's PostgreSQL: made afresh each run.
+# The cluster's database on its PostgreSQL: made afresh each run.
 STATE_DATABASE = "cluster"
+# What the nodes serve: the test config, with what the single-node real calls
+# use at the same time replaced by the cluster's own (made by ``cluster2``).
+CLUSTER_HOME = Path(tempfile.gettempdir()) / "infolinia-tests-cluster"
+CLUSTER_CONFIG = CLUSTER_HOME / "infolinia.yaml"
+CLUSTER_DEMO_BANK = CLUSTER_HOME / "demo-bank.sqlite"
+CLUSTER_CORE_PORT = CORE_PORT + 1  # the webservice bank's reference core
+CLUSTER_POSTGRES_PORT = 55498  # beside the test run's 55499
+
+
+def cluster_server() -> Postgres:
+    """The cluster tests' own PostgreSQL (a test restarts it under load)."""
+    return Postgres("test-cluster", CLUSTER_POSTGRES_PORT, durable=False)
+
+
+def write_cluster_config() -> Path:
+    """:data:`CLUSTER_CONFIG`: the test config with its relative paths made
+    absolute, and the demo bank file, the state file and the reference core's
+    port the single-node tests use replaced by the cluster's own."""
+    single = {
+        "/tmp/infolinia-tests/demo-bank.sqlite": str(CLUSTER_DEMO_BANK),
+        "/tmp/infolinia-tests/state.sqlite": str(CLUSTER_HOME / "state.sqlite"),
+        "/tmp/infolinia-tests/audit-heads.log": str(CLUSTER_HOME / "audit-heads.log"),
+        f"http://127.0.0.1:{CORE_PORT}/": f"http://127.0.0.1:{CLUSTER_CORE_PORT}/",
+    }
+
+    def own(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: own(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [own(item) for item in value]
+        if isinstance(value, str):
+            if value in single:
+                return single[value]
+            relative = TEST_CONFIG.parent / value
+            if "/" not in value[:1] and value.endswith((".yaml", ".txt")) and relative.exists():
+                return str(relative.resolve())
+        return value
+
+    CLUSTER_HOME.mkdir(parents=True, exist_ok=True)
+    loaded = yaml.safe_load(TEST_CONFIG.read_text())
+    text = yaml.safe_dump(own(loaded), allow_unicode=True, sort_keys=False)
+    CLUSTER_CONFIG.write_text(text, encoding="utf-8")
+    return CLUSTER_CONFIG
 
 
 @dataclass
@@ -220,16 +272,31 @@ async def ring_from(node: Node, ari_password: str, agent: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster2(sandbox: Sandbox, postgres: Postgres) -> Iterator[RunningCluster]:
-    """Two nodes behind Kamailio, serving the test config, for the whole run,
-    on a fresh PostgreSQL database (the audit key is this run's). The
-    single-node sandbox (127.0.0.1) runs beside it untouched."""
-    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
-    Cluster(sandbox, TEST_CONFIG).down()  # what an earlier run (or a developer's cluster) left
+def cluster_postgres() -> Iterator[Postgres]:
+    """:func:`cluster_server`, started for this run (stopped after if it was not running)."""
+    server = cluster_server()
+    started = server.pid() is None
+    if started:
+        with normal_priority():
+            server.up()
+    yield server
+    if started:
+        server.down()
+
+
+@pytest.fixture(scope="session")
+def cluster2(sandbox: Sandbox, cluster_postgres: Postgres) -> Iterator[RunningCluster]:
+    """Two nodes behind Kamailio, serving :data:`CLUSTER_CONFIG`, for the
+    whole run, on a fresh PostgreSQL database (the audit key is this run's).
+    The single-node sandbox (127.0.0.1) runs beside it untouched."""
+    postgres = cluster_postgres
+    config = write_cluster_config()
+    settings = load_settings(config, resolve_secrets=False, env={})
+    Cluster(sandbox, config).down()  # what an earlier run (or a developer's cluster) left
     postgres.drop_database(STATE_DATABASE)
     cluster = Cluster(
         sandbox,
-        TEST_CONFIG,
+        config,
         size=2,
         app_env={**app_env(), **postgres.env()},
         state_url=postgres.create_database(STATE_DATABASE),

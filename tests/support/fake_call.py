@@ -80,6 +80,7 @@ class FakeGateway:
         self.speech_seconds = speech_seconds
         self.consultant_online = consultant_online
         self.transfer_fails = transfer_fails
+        self.headers: dict[str, str] = {}  # the caller's SIP headers (sip_header)
         self.requests: list[Request] = []
         self.played: list[tuple[list[str], str]] = []
         self.stopped: list[str] = []
@@ -126,6 +127,10 @@ class FakeGateway:
     async def endpoint_online(self, endpoint: str) -> bool:
         self._record("endpoint_online", "", endpoint=endpoint)
         return self.consultant_online
+
+    async def sip_header(self, channel_id: str, name: str) -> str:
+        self._record("sip_header", channel_id, name=name)
+        return self.headers.get(name, "")
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str) -> None:
         self._record("continue_in_dialplan", channel_id, context=context, extension=extension)
@@ -333,8 +338,10 @@ class FakeCall:
         keys: str = "",
         prompts: Iterable[str] | None = None,
         consultant_online: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.channel_id = channel_id
+        self.headers = dict(headers or {})  # the caller's SIP headers
         self.line = line
         self.caller = caller
         self.consultant_online = consultant_online
@@ -436,6 +443,9 @@ class FakeCall:
 
     async def endpoint_online(self, endpoint: str) -> bool:
         return self.consultant_online
+
+    async def sip_header(self, name: str) -> str:
+        return self.headers.get(name, "")
 
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         self._must_be_in_the_app()

@@ -72,6 +72,13 @@ class ReferenceCore:
         app.router.add_post("/v1/customers/{number}/internet-banking/block", self._block_ib)
         app.router.add_get("/v1/customers/{number}/accounts", self._accounts)
         app.router.add_get("/v1/customers/{number}/operations", self._operations)
+        # The optional operations (settings accounts_detail, exchange_rates).
+        app.router.add_get("/v1/customers/{number}/account-list", self._account_list)
+        app.router.add_get("/v1/customers/{number}/accounts/{account_id}/balance", self._balance)
+        app.router.add_get(
+            "/v1/customers/{number}/accounts/{account_id}/operations", self._account_operations
+        )
+        app.router.add_get("/v1/exchange-rates", self._rates)
         app.middlewares.append(self._guard)
         return app
 
@@ -183,6 +190,53 @@ class ReferenceCore:
                 for o in operations
             ]
         }
+
+    async def _account_list(self, request: web.Request) -> Any:
+        accounts = await self.bank.account_list(Customer(request.match_info["number"]))
+        return {
+            "accounts": [
+                {"account_id": a.account_id, "kind": a.kind, "last4": a.last4,
+                 "currency": a.currency}
+                for a in accounts
+            ]
+        }  # fmt: skip
+
+    async def _balance(self, request: web.Request) -> Any:
+        customer = Customer(request.match_info["number"])
+        found = await self.bank.account_balance(customer, request.match_info["account_id"])
+        return {
+            "account_id": found.account_id,
+            "balance": str(found.balance),
+            "available": str(found.available),
+            "currency": found.currency,
+        }
+
+    async def _account_operations(self, request: web.Request) -> Any:
+        limit = int(request.query.get("limit", "5"))
+        customer = Customer(request.match_info["number"])
+        found = await self.bank.account_operations(
+            customer, request.match_info["account_id"], limit
+        )
+        return {"operations": [_operation(o) for o in found]}
+
+    async def _rates(self, request: web.Request) -> Any:
+        rates = await self.bank.exchange_rates()
+        return {
+            "rates": [
+                {"currency": r.currency, "buy": str(r.buy), "sell": str(r.sell), "units": r.units}
+                for r in rates
+            ]
+        }
+
+
+def _operation(o: Any) -> dict[str, Any]:
+    return {
+        "booked": o.booked.isoformat(),
+        "amount": str(o.amount),
+        "currency": o.currency,
+        "direction": o.direction,
+        "counterparty": o.counterparty,
+    }
 
 
 async def serve(

@@ -14,8 +14,10 @@ URL sets its ``search_path``): a schema is made in milliseconds, a database
 in a third of a second. Every PostgreSQL store a test opens is closed after
 it, and its schema dropped.
 
-``./dev test`` runs two pytest processes at once (real calls, and unit tests
-beside them): each has a database of its own on the one server; the first to
+``./dev test`` runs several pytest processes at once (real calls, the
+cluster's, and unit tests beside them): each has a database of its own on
+the one server (the cluster's tests use a server of their own,
+tests/support/cluster.py); the first to
 need the server starts it, and the last to finish stops it if a test run
 started it (both under file locks).
 """

@@ -40,22 +40,29 @@ $body</main></body></html>
 NAV = {
     "admin": [
         ("Komunikaty", "prompts"),
-        ("Przebieg rozmowy", "flow"),
+        ("Scenariusz", "scenario"),
         ("Dziennik", "audit"),
         ("Raporty", "reports"),
+        ("Nagrania rozmów", "recordings"),
         ("Użytkownicy", "users"),
     ],
     "supervisor": [("Rozmowy na żywo", "live"), ("Kolejki", "queues")],
-    "auditor": [("Dziennik zdarzeń", "audit"), ("Raporty", "reports")],
+    "auditor": [
+        ("Dziennik zdarzeń", "audit"),
+        ("Raporty", "reports"),
+        ("Scenariusz", "scenario"),
+        ("Nagrania rozmów", "recordings"),
+    ],
 }
 
 
 def page(title: str, body: str, user: User | None = None, csrf: str = "") -> web.Response:
     nav = ""
     if user is not None:
-        links = "".join(
-            f'<a href="/admin/{href}">{esc(label)}</a>' for label, href in NAV[user.role]
-        )
+        items = NAV[user.role]
+        if user.role == "admin":  # where each bank came from; a new one (admins of all)
+            items = [*items, ("Banki", "tenants")]
+        links = "".join(f'<a href="/admin/{href}">{esc(label)}</a>' for label, href in items)
         tenant = "wszystkie banki" if user.tenant == "*" else user.tenant
         nav = (
             f'{links}<span class="who">{esc(user.name)} ({esc(user.role)}, {esc(tenant)}) '

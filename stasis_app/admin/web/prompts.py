@@ -14,9 +14,10 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from stasis_app.admin.prompts import PromptAdmin, PromptAdminError, UploadsBusy
+from stasis_app.admin.prompts import PromptAdmin, PromptAdminError, PromptInfo, UploadsBusy
 from stasis_app.admin.web.auth import SESSION_KEY, Gate
 from stasis_app.admin.web.html import NO_STORE, csrf_field, error_page, esc, page, word_diff
+from stasis_app.flow.names import prompt_name
 from stasis_app.store import PromptEdit, StaleEdit
 from voice.engine import SynthesisError
 from voice.languages import DEFAULT, NAMES
@@ -83,9 +84,16 @@ class PromptPages:
         except PromptAdminError as exc:
             return error_page(404, "Nie ma takiego banku", str(exc), session.user)
         needle = query.casefold()
-        shown = [i for i in infos if needle in i.key.casefold() or needle in i.text.casefold()]
+        texts = {i.key: i.text for i in infos}
+
+        def found(info: PromptInfo) -> bool:
+            name = prompt_name(info.key.rpartition(":")[2], texts)
+            return any(needle in part.casefold() for part in (info.key, info.text, name))
+
+        shown = [i for i in infos if found(i)]
         rows = "".join(
-            f'<tr><td><a href="{edit_url(tenant, i.key)}">{esc(i.key)}</a></td>'
+            f"<tr><td>{esc(prompt_name(i.key.rpartition(':')[2], texts))}</td>"
+            f'<td><a href="{edit_url(tenant, i.key)}">{esc(i.key)}</a></td>'
             f"<td>{esc(i.text)}</td><td>{SOURCE.get(i.source, i.source)}</td></tr>"
             for i in shown
         )
@@ -108,7 +116,7 @@ class PromptPages:
             f'<input name="q" value="{esc(query)}" '
             'placeholder="Szukaj w nazwach i treści" size="40"> <button>Szukaj</button></form>'
             f"<p>{len(shown)} z {len(infos)} komunikatów</p>"
-            "<table><tr><th>Komunikat</th><th>Treść</th><th>Źródło</th></tr>"
+            "<table><tr><th>Komunikat</th><th>Klucz</th><th>Treść</th><th>Źródło</th></tr>"
             f"{rows}</table>"
         )
         return page(f"Komunikaty: {self._name(tenant)}", body, session.user, session.csrf)

@@ -19,6 +19,7 @@ from adapters.spec import (
     CardStatus,
     Customer,
     Direction,
+    ExchangeRate,
     Operation,
 )
 
@@ -116,6 +117,14 @@ class ExampleBank:
             Operation(today - timedelta(days=3), Decimal("1800.00"), "PLN", Direction.IN, "KRUS"),
         ]
         return history[:limit]
+
+    # One optional operation (adapters.spec.OptionalOperation), offered in
+    # plugin.py (offers={"exchange_rates"}): the bank's table of rates.
+    async def exchange_rates(self) -> list[ExchangeRate]:
+        return [
+            ExchangeRate("EUR", Decimal("4.2000"), Decimal("4.3600")),
+            ExchangeRate("USD", Decimal("3.9400"), Decimal("4.1100")),
+        ]
 
     async def close(self) -> None:
         return None

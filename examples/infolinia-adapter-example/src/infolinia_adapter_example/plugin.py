@@ -20,6 +20,8 @@ def infolinia_register_adapters() -> list[AdapterFactory]:
             settings=ExampleSettings,
             create=ExampleBank,
             description="example vendor core kept in memory",
+            # The optional operations it implements (adapters.spec.OptionalOperation).
+            offers={"exchange_rates"},
         )
     ]
 
