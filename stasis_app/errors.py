@@ -30,6 +30,7 @@ whole tree::
     │   ├── StaleVersion         ...the draft changed since the editor saw it [flow.versions]
     │   └── FlowRejected         ...the flow checker refused it: not publishable [flow.versions]
     ├── AccountError             an admin user cannot be made as asked [admin.web.accounts]
+    ├── FormError                a posted value is not of its field's kind (ValueError) [admin.web.scenario_forms]
     ├── UnknownSupervisor        no such supervisor (LookupError) [queue.supervisor]
     ├── NoSuchRequest            no such block request (LookupError) [safeguards.journal]
     ├── HeadsError               an audit heads file cannot be trusted [safeguards.audit]
