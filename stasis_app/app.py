@@ -102,6 +102,7 @@ class InfoliniaApp:
             on_full=self.metrics.over_limit.inc,
             phones=ProxyPhones(settings.cluster),
         )
+        self.metrics.watch_ari(self.gateway.traffic)
         self.calls_served = 0
         # Calls in progress, for the admin page's live view (every node's: the board).
         self.calls = CallRegistry(node=settings.node)

@@ -25,6 +25,7 @@ from stasis_app.telephony.gateway import (
     AriEvent,
     ChannelHandle,
 )
+from stasis_app.telephony.key_waits import KeyWaits, hold
 from stasis_app.telephony.ports import CallGateway
 from voice.cache import normalize
 from voice.engine import SynthesisError
@@ -81,7 +82,7 @@ class Call:
         gateway: CallGateway,
         prompts: PromptBook,
         live: LiveSpeech | None = None,
-        key_to_prompt: Callable[[float], None] | None = None,
+        key_to_prompt: Callable[[float, KeyWaits], None] | None = None,
         books: Mapping[str, PromptBook] | None = None,
     ) -> None:
         self.handle = handle
@@ -101,9 +102,12 @@ class Call:
         self.hung_up = False
         self.left_app = False  # handed back to the dialplan (a transfer)
         # When the last key the app can act on arrived, until the next prompt
-        # starts; ``key_to_prompt`` is given the seconds in between.
+        # starts; ``key_to_prompt`` is given the seconds in between, and what
+        # the call waited on meanwhile (stasis_app/telephony/key_waits.py).
         self._key_to_prompt = key_to_prompt
         self._key_at: float | None = None
+        self._waits = KeyWaits()
+        hold(self._waits)  # this task's (the call's) waits count here
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
         # Told of every prompt as it starts to play, with the book it comes
@@ -281,7 +285,8 @@ class Call:
                 if event["playback"].get("state") == "failed":
                     log.error("prompt failed to play", extra={"prompt": first})
                     raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
-                self._key_at = None  # keys typed over a whole prompt waited for it, not us
+                # Keys typed over a whole prompt waited for it, not for us.
+                self._key_at = self._waits.since = None
                 return False
             if kind in ("ChannelDtmfReceived", INTERRUPT) and barge_in:
                 await self.gateway.stop_playback(playback_id)
@@ -410,12 +415,13 @@ class Call:
     def _keep_key(self, event: AriEvent) -> None:
         self.keys.append(str(event.get("digit", "")))
         self._key_at = event.get(RECEIVED_AT) or time.monotonic()
+        self._waits.key(self._key_at)
 
     def _prompt_started(self) -> None:
         """Asterisk started a prompt: the wait since the last key is over."""
         if self._key_at is not None and self._key_to_prompt is not None:
-            self._key_to_prompt(time.monotonic() - self._key_at)
-        self._key_at = None
+            self._key_to_prompt(time.monotonic() - self._key_at, self._waits)
+        self._key_at = self._waits.since = None
 
 
 def _outcome_taken(future: "asyncio.Future[Any]") -> None:

@@ -31,6 +31,7 @@ from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.safeguards import Safeguards
 from stasis_app.safeguards.login_guard import Attempt, Outcome, Verdict
+from stasis_app.telephony.key_waits import STORE, waiting_on
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 from stasis_app.verbs.operation import CUSTOMER_VALUES
 
@@ -146,10 +147,11 @@ class _Login(Verb[LoginParams]):
             ctx.tenant.login_rate_per_minute,
         )
         deadline = time.monotonic() + guards.settings.login_wait_seconds
-        attempt = await guards.audit.store.run(begin)
-        while attempt.verdict is Verdict.BUSY and time.monotonic() < deadline:
-            await asyncio.sleep(BUSY_POLL)
+        with waiting_on(STORE):
             attempt = await guards.audit.store.run(begin)
+            while attempt.verdict is Verdict.BUSY and time.monotonic() < deadline:
+                await asyncio.sleep(BUSY_POLL)
+                attempt = await guards.audit.store.run(begin)
         return attempt
 
     async def _ask_bank(
@@ -198,7 +200,8 @@ class _Login(Verb[LoginParams]):
         """Settle the reserved attempt and audit it; True when it locked the number."""
         locked = False
         if attempt is not None and attempt.allowed:
-            locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settle))
+            with waiting_on(STORE):
+                locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settle))
             if locked:
                 log.warning(
                     "customer number locked after failed logins", extra={"tenant": ctx.tenant.id}
