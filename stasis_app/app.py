@@ -558,6 +558,10 @@ class InfoliniaApp:
         finally:
             if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
+            try:  # an audit entry started for a prompt that never came
+                await call.finish_after_prompt()
+            except Exception:
+                log.exception("work after the call's last prompt failed")
             self.deployment.live.forget(call.channel_id)
             self.calls.ended(handle.channel_id)
             self.calls_served += 1

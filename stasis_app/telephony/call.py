@@ -109,6 +109,7 @@ class Call:
         self._waits = KeyWaits()
         hold(self._waits)  # this task's (the call's) waits count here
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
+        self._after_prompt: list[asyncio.Future[None]] = []  # see after_prompt
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
         # Told of every prompt as it starts to play, with the book it comes
         # from (a test call's transcript on the admin page: flow/test_calls.py).
@@ -278,6 +279,7 @@ class Call:
         await self.gateway.play(self.channel_id, media, playback_id)
         self._prompt_started()
         self.prompts_played += 1
+        await self.finish_after_prompt()
         while True:
             event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
             kind = None if event is None else event.get("type")
@@ -382,6 +384,21 @@ class Call:
 
     async def hangup(self) -> None:
         await self.gateway.hangup(self.channel_id)
+
+    async def after_prompt(self, work: Awaitable[None]) -> None:
+        """Start ``work`` now and finish it once the next prompt has started
+        (its play request answered), not before: what the caller waits for
+        between a key and the prompt loses the store's commit (an audit
+        entry, a login settled). Its failure raises there, as it would have
+        here; the call's end (:meth:`finish_after_prompt`) waits for work no
+        prompt came after."""
+        self._after_prompt.append(asyncio.ensure_future(work))
+
+    async def finish_after_prompt(self) -> None:
+        """Wait for the work :meth:`after_prompt` started (a cancelled call's
+        too: it goes on, shielded); the first failure raises."""
+        while self._after_prompt:
+            await asyncio.shield(self._after_prompt.pop(0))
 
     async def _media(self, key: str) -> str:
         if key.startswith(LIVE_PREFIX):

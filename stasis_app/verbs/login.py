@@ -197,7 +197,15 @@ class _Login(Verb[LoginParams]):
         outcome: str,
         settle: Outcome,
     ) -> bool:
-        """Settle the reserved attempt and audit it; True when it locked the number."""
+        """Settle the reserved attempt and audit it; True when it locked the number.
+
+        A right login cannot lock anything: it is settled and audited while the
+        next prompt starts (:meth:`CallPort.after_prompt`), not before it. A
+        failed one is settled first (it may lock the number: the caller must
+        not hear the menu then)."""
+        if settle == "ok" and attempt is not None and attempt.allowed:
+            await ctx.call.after_prompt(self._settle_ok(ctx, guards, attempt, number, outcome))
+            return False
         locked = False
         if attempt is not None and attempt.allowed:
             with waiting_on(STORE):
@@ -208,6 +216,13 @@ class _Login(Verb[LoginParams]):
                 )
         await self._audit(ctx, guards, number, outcome)
         return locked
+
+    async def _settle_ok(
+        self, ctx: CallContext, guards: Safeguards, attempt: Attempt, number: str, outcome: str
+    ) -> None:
+        with waiting_on(STORE):
+            await guards.audit.store.run(partial(guards.guard.finish, attempt, "ok"))
+        await self._audit(ctx, guards, number, outcome)
 
     async def _audit(self, ctx: CallContext, guards: Safeguards, number: str, result: str) -> None:
         await guards.audit.record(
