@@ -398,7 +398,12 @@ class Call:
         """Wait for the work :meth:`after_prompt` started (a cancelled call's
         too: it goes on, shielded); the first failure raises."""
         while self._after_prompt:
-            await asyncio.shield(self._after_prompt.pop(0))
+            work = self._after_prompt[0]
+            try:
+                await asyncio.shield(work)
+            finally:
+                if work.done():  # else this task was cancelled: the call's end waits for it
+                    self._after_prompt.remove(work)
 
     async def _media(self, key: str) -> str:
         if key.startswith(LIVE_PREFIX):
