@@ -220,12 +220,6 @@ class Sandbox:
             f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n",
             0o640,
         )
-        # The admin page's test call (pjsip.conf, webrtc-test): the browser is
-        # on this machine, so its media stays on loopback (ICE offers 127.0.0.1
-        # only; without this Asterisk offers this machine's other addresses).
-        (etc / "pjsip_webrtc_media.conf").write_text(
-            "media_address = 127.0.0.1\nbind_rtp_to_media_address = yes\n"
-        )
         softphone_password = self._secret(self.softphone_password_file)
         _write_private(
             etc / "pjsip_secrets.conf",

@@ -84,7 +84,7 @@ def browser(live_app: AppProcess, sandbox: Sandbox) -> Iterator[Browser]:
                 "--use-fake-device-for-media-stream",  # a test tone as the microphone
                 "--use-fake-ui-for-media-stream",  # the microphone allowed without asking
                 "--autoplay-policy=no-user-gesture-required",
-                "--allow-loopback-in-peer-connection",  # media on 127.0.0.1, as the sandbox's
+                "--allow-loopback-in-peer-connection",  # its candidates on 127.0.0.1 (below)
             ],
         )
         yield chromium
@@ -200,7 +200,6 @@ def test_an_admin_test_calls_a_draft_from_the_page(
         # The call's audio reached the page: the analyser on the remote stream heard it.
         peak = float(panel.get_attribute("data-peak") or 0)
         assert peak > 0.05, peak
-        assert (panel.get_attribute("data-media") or "").startswith("127.0.0.1:")  # loopback
         shots = os.environ.get("ADMIN_SCREENSHOTS")
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,6 @@ printf '[softphone]\ntype = auth\nauth_type = userpass\nusername = softphone\npa
 # In a container ARI must be reachable from the app's container (not published to the host).
 printf 'bindaddr = 0.0.0.0\n' > "$etc/http_bind.conf"
 printf 'bind = 0.0.0.0:5060\n' > "$etc/pjsip_bind.conf"
-# The page's test call (WebRTC): media on the container's own addresses (the
-# sandbox writes 127.0.0.1 here instead: docs/webrtc.md).
-printf '; media on the container addresses\n' > "$etc/pjsip_webrtc_media.conf"
 # A cluster's node (docker/cluster.yaml): its name in channel ids, and the
 # SIP proxy its callers come through.
 if [ -n "${INFOLINIA_NODE:-}" ]; then

@@ -205,7 +205,12 @@ function panel(template, mount) {
     stats?.forEach((report) => {
       if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") {
         const remote = stats.get(report.remoteCandidateId);
-        mount.dataset.media = `${remote.address || remote.ip}:${remote.port}`;
+        // Browsers may hide the address in stats: the answer's candidate says it.
+        const offered = connection.remoteDescription.sdp
+          .split("\r\n")
+          .map((line) => line.split(" "))
+          .find((fields) => fields[0].startsWith("a=candidate:") && fields[5] === `${remote.port}`);
+        mount.dataset.media = `${remote.address || offered?.[4] || "?"}:${remote.port}`;
       }
     });
   }
