@@ -787,6 +787,11 @@ class DemoBank:
                 "SELECT name, balance, currency FROM accounts WHERE tenant = ? AND customer = ?",
                 (self.tenant, customer_number),
             ).fetchall()
+            transfers_done = db.execute(
+                "SELECT transfer_id, reference, at FROM transfer_runs WHERE tenant = ? "
+                "AND customer = ? ORDER BY at",
+                (self.tenant, customer_number),
+            ).fetchall()
         return {
             "tenant": self.tenant,
             "customer": customer_number,
@@ -797,6 +802,9 @@ class DemoBank:
             "accounts": [{"name": a[0], "balance": a[1], "currency": a[2]} for a in accounts],
             "blocks": [
                 {"kind": b[0], "target": b[1], "reference": b[2], "at": b[3]} for b in blocks
+            ],
+            "transfers_done": [
+                {"transfer_id": r[0], "reference": r[1], "at": r[2]} for r in transfers_done
             ],
         }
 

@@ -180,13 +180,14 @@ def quantiles(
     metrics: dict[str, float],
     qs: tuple[float, ...],
     histogram: str = "infolinia_key_to_prompt_seconds",
+    where: str = "",
 ) -> dict[str, float | None]:
     """Quantiles of a histogram (by default infolinia_key_to_prompt_seconds)
-    over every tenant, in ms, interpolated within buckets as Prometheus'
-    histogram_quantile does."""
+    over every tenant (and series whose labels hold ``where``), in ms,
+    interpolated within buckets as Prometheus' histogram_quantile does."""
     buckets: dict[float, float] = {}
     for name, value in metrics.items():
-        if name.startswith(histogram + "_bucket{"):
+        if name.startswith(histogram + "_bucket{") and where in name:
             le = name.split('le="', 1)[1].split('"', 1)[0]
             bound = float("inf") if le == "+Inf" else float(le)
             buckets[bound] = buckets.get(bound, 0.0) + value
@@ -352,6 +353,8 @@ def run_one(
     if core is not None:
         cpu_before["core"] = cpu_seconds(core_pid)
     line = path.app_line if app is not None else path.baseline_line
+    # Start-up requests (the event filter, the first ping) are not a call's.
+    ari_before = scrape(ctx["admin_port"]) if app is not None else {}
     cmd = [
         *(["sipp", "127.0.0.1:5060", "-sf", str(scenario), "-s", line]),
         *(["-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM))]),
@@ -415,6 +418,25 @@ def run_one(
         result["rss_samples"] = samples
         final = scrape(ctx["admin_port"])
         result["key_to_prompt"] = quantiles(final, (0.5, 0.95, 0.99))
+        result["key_to_prompt_app"] = quantiles(
+            final, (0.5, 0.95, 0.99), "infolinia_key_to_prompt_app_seconds"
+        )
+        result["key_to_prompt_by_wait"] = {
+            waited: quantiles(
+                final,
+                (0.5, 0.95, 0.99),
+                "infolinia_key_to_prompt_by_wait_seconds",
+                f'waited_on="{waited}"',
+            )
+            for waited in sorted(
+                {
+                    name.split('waited_on="', 1)[1].split('"', 1)[0]
+                    for name in final
+                    if name.startswith("infolinia_key_to_prompt_by_wait_seconds_count{")
+                }
+            )
+        }
+        result["ari_per_call"] = ari_per_call(ari_before, final, done)
         result["handed_back_over_limit"] = int(final.get("infolinia_calls_over_limit_total", 0))
         app.stop()
         ended = app.ended_calls()
@@ -433,6 +455,35 @@ def run_one(
     # run: hang them up, and say how many there were.
     result["channels_left"] = ari.hang_up_all()
     return result
+
+
+def ari_per_call(before: dict[str, float], after: dict[str, float], calls: int) -> dict[str, Any]:
+    """ARI requests (by method and operation), events (by type) and event
+    characters per completed call, from the app's infolinia_ari_* counters."""
+
+    def per_call(prefix: str, label: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for name, value in after.items():
+            if name.startswith(prefix + "{"):
+                labels = dict(
+                    part.split("=", 1) for part in name[len(prefix) + 1 : -1].split(",") if part
+                )
+                key = " ".join(labels[k].strip('"') for k in label.split())
+                found[key] = round((value - before.get(name, 0.0)) / calls, 2)
+        return {key: count for key, count in sorted(found.items()) if count}
+
+    requests = per_call("infolinia_ari_requests_total", "method operation")
+    events = per_call("infolinia_ari_events_total", "type")
+    size = per_call("infolinia_ari_event_bytes_total", "type")
+    return {
+        "requests": requests,
+        "requests_total": round(sum(requests.values()), 1),
+        "transports": per_call("infolinia_ari_requests_sent_total", "transport"),
+        "events": events,
+        "events_total": round(sum(events.values()), 1),
+        "event_bytes": size,
+        "event_bytes_total": round(sum(size.values())),
+    }
 
 
 def prepare(settings: Settings, ari: Ari, config: Path) -> dict[str, list[str]]:
@@ -562,6 +613,12 @@ def summary(r: dict[str, Any]) -> str:
             f" | app {r['app_cpu_ms_per_call']} ms/call, peak {r['app_peak_rss_mb']} MB,"
             f" {r.get('app_kb_per_active_call')} kB/call | key->prompt p50 {k['p50_ms']}"
             f" p95 {k['p95_ms']} p99 {k['p99_ms']} ms | wrong endings {r['app_wrong_endings']}"
+        )
+        own, ari = r["key_to_prompt_app"], r["ari_per_call"]
+        text += (
+            f" | app's share p50 {own['p50_ms']} p99 {own['p99_ms']} ms"
+            f" | ARI a call: {ari['requests_total']} requests, {ari['events_total']} events,"
+            f" {ari['event_bytes_total']} B of events"
         )
     if "core_cpu_ms_per_call" in r:
         text += f" | core {r['core_cpu_ms_per_call']} ms/call"

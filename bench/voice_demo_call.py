@@ -7,9 +7,10 @@ the engine that rendered its fragments, and the longest silence inside it.
 Starts the Asterisk sandbox if it is down (and stops it again), runs
 ``infolinia run`` with the shipped config (``--config`` for another),
 resets the demo bank, and calls line 100 with the demo's keys
-("2 12345678 1234#"), recording what the caller heard. The amount is cut
+("2 12345678 1234# 1": the demo banks offer a choice of account, issue 21),
+recording what the caller heard. The amount is cut
 out of the recording at the moments Asterisk reported (the recording's
-start, the amount's first word, the end of its playback:
+start, the amount's first word, the start of what follows it:
 ``tests/support/heard_speech.py``). Prints the call's transcript too.
 Needs the lock: it registers the app name the tests use.
 Targets (issue 22): ratio <= 1.25, longest silence <= 100 ms.
@@ -38,7 +39,7 @@ from voice.fragments import fragment_keys
 from voice.polish import amount_words
 
 BALANCE = Decimal("1234.56")  # the demo bank's first customer (adapters/demo.py)
-KEYS = ["2", "12345678", "1234#"]
+KEYS = ["2", "12345678", "1234#", "1"]  # 1: the personal account (several accounts)
 RESET = ["demo-bank", "reset"]
 
 

@@ -102,6 +102,7 @@ class InfoliniaApp:
             on_full=self.metrics.over_limit.inc,
             phones=ProxyPhones(settings.cluster),
         )
+        self.metrics.watch_ari(self.gateway.traffic)
         self.calls_served = 0
         # Calls in progress, for the admin page's live view (every node's: the board).
         self.calls = CallRegistry(node=settings.node)
@@ -557,6 +558,10 @@ class InfoliniaApp:
         finally:
             if not call.hung_up and not call.left_app:
                 await asyncio.shield(self._hangup_quietly(call))
+            try:  # an audit entry started for a prompt that never came
+                await call.finish_after_prompt()
+            except Exception:
+                log.exception("work after the call's last prompt failed")
             call.stop_rendering()
             self.deployment.live.forget(call.channel_id)
             self.calls.ended(handle.channel_id)

@@ -329,3 +329,49 @@ async def test_a_prompt_stopped_by_a_key_stops_rendering_what_comes_after() -> N
     assert await task is True
     await asyncio.sleep(0.1)  # longer than a render takes
     assert len(gateway.played) == 1 and "rendered Later" not in log
+
+
+async def test_work_after_the_prompt_is_finished_once_the_prompt_has_started() -> None:
+    call, gateway, handle = make_call()
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def audit() -> None:
+        await release.wait()
+        seen.append(f"committed after {len(gateway.played)} play request(s)")
+
+    await call.after_prompt(audit())  # returns at once: the commit is not waited for here
+    task = asyncio.create_task(call.say(["balance_is"]))
+    await asyncio.sleep(0.01)
+    assert len(gateway.played) == 1 and seen == []  # the prompt started before the commit
+    release.set()
+    await asyncio.sleep(0.01)
+    handle.events.put_nowait(finished(gateway.played[0][1]))
+    assert await task is False
+    assert seen == ["committed after 1 play request(s)"]
+
+
+async def test_a_failed_write_after_the_prompt_fails_the_call_there() -> None:
+    call, gateway, _ = make_call()
+
+    async def audit() -> None:
+        raise OSError("the store is down")
+
+    await call.after_prompt(audit())
+    with pytest.raises(OSError):
+        await call.say(["balance_is"])
+    assert len(gateway.played) == 1
+    await call.finish_after_prompt()  # nothing left: the call's end does not see it again
+
+
+async def test_the_calls_end_waits_for_work_no_prompt_came_after() -> None:
+    call, _, _ = make_call()
+    done: list[bool] = []
+
+    async def audit() -> None:
+        await asyncio.sleep(0.02)
+        done.append(True)
+
+    await call.after_prompt(audit())
+    await call.finish_after_prompt()
+    assert done == [True]

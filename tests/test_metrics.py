@@ -18,8 +18,10 @@ from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
 from stasis_app.metrics import AppMetrics
 from stasis_app.store import Store
+from stasis_app.telephony.ari_traffic import AriTraffic
 from stasis_app.telephony.call import Call, DigitTimeouts
 from stasis_app.telephony.gateway import RECEIVED_AT, ChannelHandle
+from stasis_app.telephony.key_waits import AUDIT, BANK, KeyWaits, waiting_on
 from tests.conftest import TEST_CONFIG
 
 # live_state: uses the test config's state, prompt cache or demo bank, as the
@@ -46,10 +48,18 @@ class Gateway:
         pass
 
 
-def make_call(waits: list[float]) -> tuple[Call, Gateway, ChannelHandle]:
+def make_call(
+    waits: list[float], labels: list[tuple[str, float]] | None = None
+) -> tuple[Call, Gateway, ChannelHandle]:
     handle = ChannelHandle(channel_id="c1", line="100", caller=CALLER)
     gateway = Gateway()
-    call = Call(handle, gateway, Prompts(), key_to_prompt=waits.append)  # type: ignore[arg-type]
+
+    def observe(seconds: float, waited: KeyWaits) -> None:
+        waits.append(seconds)
+        if labels is not None:
+            labels.append((waited.label(), waited.app_share(seconds)))
+
+    call = Call(handle, gateway, Prompts(), key_to_prompt=observe)  # type: ignore[arg-type]
     return call, gateway, handle
 
 
@@ -107,11 +117,57 @@ async def test_a_key_that_stops_a_prompt_is_timed_to_the_next_prompt() -> None:
     assert len(waits) == 1
 
 
+async def test_the_wait_is_split_by_what_the_call_waited_on_after_the_key() -> None:
+    waits: list[float] = []
+    labels: list[tuple[str, float]] = []
+
+    async def the_call() -> tuple[Call, Gateway, ChannelHandle]:
+        call, gateway, handle = make_call(waits, labels)
+        with waiting_on(BANK):  # before the key: not part of its wait
+            await asyncio.sleep(0.05)
+        handle.events.put_nowait(key("2"))
+        assert await call.read_digits(1, timeouts=DigitTimeouts(0.2, 0.1)) == "2"
+        with waiting_on(BANK):
+            await asyncio.sleep(0.1)
+        with waiting_on(AUDIT):
+            await asyncio.sleep(0.01)
+        await finish_playing(call, gateway, handle, "balance_is")
+        handle.events.put_nowait(key("1"))
+        assert await call.read_digits(1, timeouts=DigitTimeouts(0.2, 0.1)) == "1"
+        await finish_playing(call, gateway, handle, "goodbye")
+        return call, gateway, handle
+
+    # A call's task of its own, as the gateway runs each call.
+    await asyncio.create_task(the_call())
+    assert [label for label, _ in labels] == ["audit+bank", "nothing"]
+    (_, app_share), total = labels[0], waits[0]
+    assert 0.1 <= total - app_share < 0.15  # the bank's part, the key's wait before it left out
+    assert 0.01 <= app_share < 0.05
+    assert labels[1][1] == waits[1]  # no bank: all the app's
+
+
+def test_ari_requests_and_events_are_counted_for_metrics() -> None:
+    metrics = AppMetrics()
+    traffic = AriTraffic()
+    metrics.watch_ari(traffic)
+    traffic.request("POST", "channels.play")
+    traffic.request("POST", "channels.play")
+    traffic.sent("websocket")
+    traffic.received(1200)
+    traffic.event("PlaybackFinished")
+    text = metrics.render().decode()
+    assert 'infolinia_ari_requests_total{method="POST",operation="channels.play"} 2.0' in text
+    assert 'infolinia_ari_requests_sent_total{transport="websocket"} 1.0' in text
+    assert 'infolinia_ari_events_total{type="PlaybackFinished"} 1.0' in text
+    assert 'infolinia_ari_event_bytes_total{type="PlaybackFinished"} 1200.0' in text
+
+
 def test_calls_are_counted_by_tenant_and_outcome() -> None:
     metrics = AppMetrics()
     observe = metrics.call_started("izbica")
     metrics.call_started(None)
-    observe(0.012)
+    waited = KeyWaits(since=0.0, spent={BANK: 0.0105})
+    observe(0.012, waited)
     metrics.call_ended("izbica", "caller hung up")
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -125,6 +181,13 @@ def test_calls_are_counted_by_tenant_and_outcome() -> None:
     assert samples[count] == 1
     bucket = ("infolinia_key_to_prompt_seconds_bucket", (("le", "0.015"), ("tenant", "izbica")))
     assert samples[bucket] == 1
+    by_wait = (
+        "infolinia_key_to_prompt_by_wait_seconds_count",
+        (("tenant", "izbica"), ("waited_on", "bank")),
+    )
+    assert samples[by_wait] == 1
+    app = ("infolinia_key_to_prompt_app_seconds_bucket", (("le", "0.0025"), ("tenant", "izbica")))
+    assert samples[app] == 1  # 12 ms less the bank's 10.5 ms
     assert samples[("infolinia_calls_over_limit_total", ())] == 0
     metrics.over_limit.inc()  # what the gateway calls for a call it hands back
     assert "infolinia_calls_over_limit_total 1.0" in metrics.render().decode()
@@ -132,7 +195,7 @@ def test_calls_are_counted_by_tenant_and_outcome() -> None:
 
 def test_no_label_can_carry_a_caller_or_customer_number() -> None:
     metrics = AppMetrics()
-    metrics.call_started("izbica")(0.01)
+    metrics.call_started("izbica")(0.01, KeyWaits())
     metrics.call_ended("izbica", "completed")
     labels = {
         name
@@ -140,7 +203,9 @@ def test_no_label_can_carry_a_caller_or_customer_number() -> None:
         for sample in family.samples
         for name in sample.labels
     }
-    assert labels <= {"tenant", "outcome", "le"}
+    # waited_on is made of fixed words (stasis_app/telephony/key_waits.py); the
+    # ARI counters' labels are an operation's name and Asterisk's event types.
+    assert labels <= {"tenant", "outcome", "le", "waited_on"}
 
 
 @pytest.fixture

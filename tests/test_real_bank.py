@@ -2,6 +2,7 @@
 against what the demo bank's core system recorded afterwards."""
 
 import asyncio
+import urllib.request
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,12 +10,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.demo import DemoBank, DemoSettings
 from devtools.sandbox import Sandbox
 from devtools.simulator import CallSimulator, Transcript
 from stasis_app.config import load_settings
 from stasis_app.deployment import build_deployment
+from stasis_app.safeguards.audit import AuditLog
+from stasis_app.store import Store
 from tests.conftest import TEST_CONFIG, call_simulator, connected
 from tests.support.app_process import AppProcess
 from tests.support.ari_client import Ari
@@ -24,6 +28,7 @@ from voice.polish import UNITS, amount_words
 pytestmark = pytest.mark.asterisk
 
 LINES = {"izbica": "100", "cieszyn": "101", "staszow": "102"}
+ADMIN_PORT = 18090  # the test config's admin server: /metrics
 TEXTS = dict(
     build_deployment(load_settings(TEST_CONFIG, resolve_secrets=False, env={}), with_adapters=False)
     .tenants["izbica"]
@@ -316,3 +321,53 @@ def test_sipp_caller_blocks_internet_banking_typing_ahead(
     state = calls.records["staszow"]
     assert state["internet_banking"] == "blocked"
     assert len(state["blocks"]) == 1
+
+
+def test_each_calls_requests_events_and_waits_after_keys_are_counted(
+    first_round: dict[str, Heard | BaseException],
+) -> None:
+    """After the nine calls of the first round, /metrics counts their ARI
+    requests and events (with their size), splits each wait from a key to the
+    next prompt by what the call waited on (a login: the guard, the bank, the
+    audit; a menu key: nothing), and the balance reads' audit entries, which
+    commit while the balance starts playing, are in the trail."""
+    heard(first_round, "ib_and_balance")
+    with urllib.request.urlopen(f"http://127.0.0.1:{ADMIN_PORT}/metrics", timeout=5) as answer:
+        families = {f.name: f for f in text_string_to_metric_families(answer.read().decode())}
+
+    def counted(family: str, label: str) -> dict[str, float]:
+        return {
+            s.labels[label]: s.value for s in families[family].samples if s.name.endswith("_total")
+        }
+
+    requests = counted("infolinia_ari_requests", "operation")
+    assert requests["channels.answer"] >= 9 and requests["channels.play"] >= 9 * 4
+    events = counted("infolinia_ari_events", "type")
+    sizes = counted("infolinia_ari_event_bytes", "type")
+    assert events["ChannelDtmfReceived"] >= 9 * 10  # every key the callers typed
+    assert sizes["ChannelDtmfReceived"] / events["ChannelDtmfReceived"] > 200  # a channel's JSON
+    assert "ChannelVarset" not in events  # filtered out by Asterisk
+    waits = {
+        s.labels["waited_on"]: s.value
+        for s in families["infolinia_key_to_prompt_by_wait_seconds"].samples
+        if s.name.endswith("_count")
+    }
+    assert waits["nothing"] > 0  # menu keys
+    # A login: the guard (store) and the bank between the # and the next prompt
+    # (unless the caller typed the next key before that prompt: then its wait
+    # starts at that key).
+    assert any("bank" in label and "store" in label for label in waits)
+    total = next(
+        s.value
+        for s in families["infolinia_key_to_prompt_seconds"].samples
+        if s.name.endswith("_count")
+    )
+    app_share = next(
+        s.value
+        for s in families["infolinia_key_to_prompt_app_seconds"].samples
+        if s.name.endswith("_count")
+    )
+    assert app_share == total == sum(waits.values())
+    settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
+    trail = AuditLog(Store(settings.state)).entries(limit=1000)
+    assert sum((e.action, e.result) == ("accounts", "ok") for e in trail) >= 3

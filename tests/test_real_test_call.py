@@ -1,9 +1,9 @@
 """*Zadzwoń testowo* in a real browser (Debian's chromium, fake microphone)
 against the real app and Asterisk: a bank's admin saves a draft that gives
-the main menu a key 3, test-calls the draft from the Scenariusz page over WebRTC,
-presses 3 on the page's keypad and sees the transcript and the highlighted
+the main menu a new key (3), test-calls the draft from the Scenariusz page over WebRTC,
+presses it on the page's keypad and sees the transcript and the highlighted
 state follow the call; the page receives the call's audio (not silence).
-Meanwhile a real caller on the bank's number presses 3 and hears the live
+Meanwhile a real caller on the bank's number presses it and hears the live
 version's "wrong key"; the token never reaches the app's log.
 
 The screenshot of the panel goes to ``$ADMIN_SCREENSHOTS`` (docs/admin) when set.
@@ -39,14 +39,25 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "haslo-do-testow-123"
 USER, TENANT, LINE = "test-call-admin", "staszow", "102"
 FLOW = Path(__file__).parent.parent / "config" / "flows" / "bank.yaml"
-# The draft: key 3 of the main menu says "Brak operacji." (live: a wrong key).
-DRAFT = FLOW.read_text().replace(
-    '"0": consultant, failed: goodbye}',
-    '"0": consultant, "3": draft_info, failed: goodbye}\n'
-    "  draft_info:\n    verb: say\n    params: {prompt: [no_operations]}\n"
-    "    on: {done: main_menu}",
-    1,
-)
+
+
+def draft_with_a_new_key(text: str) -> tuple[str, str]:
+    """The bank flow with a main-menu key it does not use yet, which says
+    "Brak operacji." (live callers pressing it hear "Zły wybór."): the key, the YAML."""
+    menu = text.index("\n  main_menu:\n")
+    on = text.index("on: {", menu) + len("on: {")
+    used = text[on : text.index("}", on)]
+    key = next(k for k in "3478" if f'"{k}"' not in used)
+    top = [line for line in text.splitlines() if line[:1].isalpha()]
+    assert top[-1] == "states:", top  # the new state goes at the end of the file
+    return key, (
+        f'{text[:on]}"{key}": draft_info, {text[on:].rstrip()}\n'
+        "  draft_info:\n    verb: say\n    params: {prompt: [no_operations]}\n"
+        "    on: {done: main_menu}\n"
+    )
+
+
+KEY, DRAFT = draft_with_a_new_key(FLOW.read_text())
 
 
 def store() -> Store:
@@ -73,20 +84,22 @@ def browser(live_app: AppProcess, sandbox: Sandbox) -> Iterator[Browser]:
                 "--use-fake-device-for-media-stream",  # a test tone as the microphone
                 "--use-fake-ui-for-media-stream",  # the microphone allowed without asking
                 "--autoplay-policy=no-user-gesture-required",
+                "--allow-loopback-in-peer-connection",  # its candidates on 127.0.0.1 (below)
             ],
         )
         yield chromium
         chromium.close()
 
 
-def a_caller_presses_3(sandbox: Sandbox) -> list[str]:
-    """A real caller on the bank's number presses 3 in the main menu: what they hear."""
+def a_caller_presses_the_new_key(sandbox: Sandbox) -> list[str]:
+    """A real caller on the bank's number presses the draft's new key in the
+    main menu: what they hear."""
     settings = load_settings(TEST_CONFIG, env={"INFOLINIA_ARI_PASSWORD": sandbox.ari_password()})
     simulator = CallSimulator(
         settings.ari, build_deployment(settings, with_adapters=False).heard_texts()
     )
     transcript = asyncio.run(
-        simulator.call(LINE, ["3"], quiet_gap=0.3, timeout=30, hangup_after=0.3)
+        simulator.call(LINE, [KEY], quiet_gap=0.3, timeout=30, hangup_after=0.3)
     )
     return [step.text for step in transcript.steps if step.kind == "prompt"]
 
@@ -103,7 +116,7 @@ def dial_again(ari: Ari, extension: str) -> None:
                 "extension": "s",
                 "priority": "1",
             },
-            json={"variables": {"CALLER_WAIT": "5", "CALLER_KEYS": "3", "CALLER_HOLD": "1"}},
+            json={"variables": {"CALLER_WAIT": "5", "CALLER_KEYS": KEY, "CALLER_HOLD": "1"}},
         )
     )
 
@@ -117,6 +130,10 @@ def logged_in(browser: Browser) -> Page:
     page.wait_for_load_state()
     assert "/login" not in page.url, page.content()
     return page
+
+
+def panel_data(page: Page) -> str:
+    return str(page.evaluate("() => JSON.stringify(document.getElementById('test-call').dataset)"))
 
 
 def highlighted(page: Page) -> list[str]:
@@ -140,7 +157,7 @@ def test_an_admin_test_calls_a_draft_from_the_page(
         assert csrf
         saved = page.request.post(
             f"{BASE}/admin/api/flows/{TENANT}/versions",
-            data=json.dumps({"text": DRAFT, "comment": "klawisz 3"}),
+            data=json.dumps({"text": DRAFT, "comment": f"klawisz {KEY}"}),
             headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
         )
         assert saved.status == 201, saved.text()
@@ -160,13 +177,13 @@ def test_an_admin_test_calls_a_draft_from_the_page(
             panel.get_by_role("button", name="Zadzwoń testowo").click()
         extension = issued.value.json()["extension"]
         # Meanwhile a real caller on the bank's number gets the live version.
-        heard_live = real_caller.submit(a_caller_presses_3, sandbox)
+        heard_live = real_caller.submit(a_caller_presses_the_new_key, sandbox)
         # The greeting, then the main menu: the state on the page follows.
         transcript.get_by_text("Menu.").wait_for(timeout=10_000)
         assert panel.locator(".state").get_attribute("data-state") == "main_menu"
         assert panel.locator(".state").inner_text() == "Menu główne"  # the admin's words
         assert highlighted(page) == ["node-main_menu"]
-        panel.get_by_role("button", name="klawisz 3").click()
+        panel.get_by_role("button", name=f"klawisz {KEY}").click()
         # The draft's new option (live callers would hear "Zły wybór.").
         transcript.get_by_text("Brak operacji.").wait_for(timeout=10_000)
         said = transcript.locator('li.heard[data-state="draft_info"]').inner_text()
@@ -176,7 +193,7 @@ def test_an_admin_test_calls_a_draft_from_the_page(
             "document.querySelector('#test-call .state').dataset.state === 'main_menu'",
             timeout=10_000,
         )
-        assert "klawisz: 3" in transcript.locator("li.key").inner_text()
+        assert f"klawisz: {KEY}" in transcript.locator("li.key").inner_text()
         assert highlighted(page) == ["node-main_menu"]
         seen = page.evaluate("window.statesSeen")
         assert "draft_info" in seen and seen.index("draft_info") > seen.index("main_menu"), seen
@@ -217,7 +234,8 @@ def test_an_admin_test_calls_a_draft_from_the_page(
             time.sleep(0.05)
     except Exception:
         print("page console:", *console[-20:], sep="\n  ")
-        print("panel:", page.locator("#test-call").inner_text())
+        print("panel:", page.locator("#test-call").inner_text().replace("\n", " "))
+        print("media:", panel_data(page))
         raise
     finally:
         page.context.close()

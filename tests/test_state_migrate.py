@@ -23,6 +23,7 @@ from stasis_app.errors import ConfigError
 from stasis_app.flow.model import Flow
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.queue.callbacks import CallbackBook
+from stasis_app.queue.recordings import Recording, RecordingBook
 from stasis_app.reports.records import CallRecord, CallRecords
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.safeguards.journal import BlockJournal
@@ -117,6 +118,10 @@ def test_a_deployments_sqlite_state_moves_into_postgresql_and_the_audit_still_ve
     TenantStore(store).save(  # a bank added on the admin page
         "krosno", {"name": "Krosno", "lines": ["150"]}, "anna", {}
     )
+    RecordingBook(store).add(  # a consultant call the bank keeps a recording of
+        Recording("izbica", "rec-1", "node1-1.0", "main", "PJSIP/anna", NOW, 30.0, 480044,
+                  "/var/spool/asterisk/recording/rec-1.wav")
+    )  # fmt: skip
     before = everything(store)
     assert all(before.values()), [table for table, rows in before.items() if not rows]
 

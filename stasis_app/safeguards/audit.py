@@ -45,6 +45,7 @@ from stasis_app.errors import InfoliniaError
 from stasis_app.safeguards.audit_key import AuditKey, AuditKeyError, AuditKeyMissing, read_key
 from stasis_app.safeguards.group_commit import GroupCommit
 from stasis_app.store import Connection, Store
+from stasis_app.telephony.key_waits import AUDIT, waiting_on
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -239,7 +240,8 @@ class AuditLog:
         """:meth:`append`, off the event loop; entries recorded while another
         append commits are written together with the next (group_commit.py)."""
         draft = _draft(**fields)  # a secret-looking detail is refused here, at once
-        return await self._group.submit(draft)
+        with waiting_on(AUDIT):  # a call's key-to-prompt figures count it
+            return await self._group.submit(draft)
 
     def _write(self, drafts: list[AuditEntry]) -> list[AuditEntry]:
         """Chain ``drafts`` (seq, prev_hash and hash still to fill) onto the

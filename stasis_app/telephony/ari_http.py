@@ -39,6 +39,8 @@ import aiohttp
 from aiohttp import web_exceptions
 from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
+from stasis_app.telephony.ari_traffic import AriTraffic
+
 # HTTP connections to Asterisk at most (the websocket is one more).
 ARI_CONNECTIONS = 16
 
@@ -49,27 +51,38 @@ Params = Mapping[str, str | int | Sequence[str]]
 class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
     """aioswagger's HTTP client, with a websocket heartbeat and a bounded pool."""
 
-    def __init__(self, url: str, user: str, password: str, heartbeat: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        heartbeat: float,
+        traffic: AriTraffic | None = None,
+    ) -> None:
         # Not super().__init__(): it makes a session with aiohttp's default
         # pool of 100 connections.
         host = urllib.parse.urlsplit(url).hostname or ""
         self.authenticator = ApiKeyAuthenticator(host, f"{user}:{password}")
-        self.websockets: set[aiohttp.ClientWebSocketResponse] = set()
+        self.websockets: set[_CountedSocket] = set()
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=ARI_CONNECTIONS))
         self.heartbeat = heartbeat
         self.base = url.rstrip("/") + "/ari/"
         token = b64encode(f"{user}:{password}".encode()).decode()
         self._headers = {"Authorization": f"Basic {token}"}
-        self._socket: aiohttp.ClientWebSocketResponse | None = None  # the events websocket
+        self._socket: _CountedSocket | None = None  # the events websocket
         self.over_websocket = False  # requests go as RESTRequest messages on it
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._request_ids = itertools.count(1)
+        self.traffic = traffic or AriTraffic()
 
     async def ws_connect(self, url: str, params: dict[str, str] | None = None) -> Any:
         if self.authenticator is not None and self.authenticator.matches(url):
             params = dict(params or {})
             self.authenticator.apply(params, params)
-        socket = await self.session.ws_connect(url, params=params, heartbeat=self.heartbeat)
+        socket = _CountedSocket(
+            await self.session.ws_connect(url, params=params, heartbeat=self.heartbeat),
+            self.traffic,
+        )
         self.websockets.add(socket)
         self._socket = socket
         return socket
@@ -106,7 +119,9 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
         # Asterisk 22.10 carries out a request with a body sent over the
         # websocket but never answers it (seen here): those go over HTTP.
         if self.over_websocket and body is None and socket is not None and not socket.closed:
+            self.traffic.sent("websocket")
             return await self._over_websocket(socket, method, path, query)
+        self.traffic.sent("http")
         headers = self._headers if body is None else {**self._headers, **_JSON}
         data = None if body is None else json.dumps(body)
         async with self.session.request(
@@ -131,7 +146,7 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
 
     async def _over_websocket(
         self,
-        socket: aiohttp.ClientWebSocketResponse,
+        socket: "_CountedSocket",
         method: str,
         path: str,
         query: dict[str, str],
@@ -158,6 +173,46 @@ class AriHttpClient(AsynchronousHttpClient):  # type: ignore[misc]
             )
         text = answer.get("message_body") or ""
         return json.loads(text) if text else None
+
+
+_CLOSING = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
+
+
+class _CountedSocket:
+    """The events websocket, telling :class:`AriTraffic` the size of each
+    message it hands aioari's reader; everything else is aiohttp's socket."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse, traffic: AriTraffic) -> None:
+        self._socket = socket
+        self._traffic = traffic
+
+    async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:
+        message = await self._socket.receive(timeout)
+        if message.type is aiohttp.WSMsgType.TEXT:
+            self._traffic.received(len(message.data))
+        return message
+
+    def __aiter__(self) -> "_CountedSocket":
+        return self
+
+    async def __anext__(self) -> aiohttp.WSMessage:
+        message = await self.receive()
+        if message.type in _CLOSING:
+            raise StopAsyncIteration
+        return message
+
+    @property
+    def closed(self) -> bool:
+        return self._socket.closed
+
+    async def send_str(self, data: str) -> None:
+        await self._socket.send_str(data)
+
+    async def close(self) -> bool:
+        return await self._socket.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
 
 
 class AriClient(aioari.Client):  # type: ignore[misc]

@@ -25,6 +25,7 @@ from stasis_app.telephony.gateway import (
     AriEvent,
     ChannelHandle,
 )
+from stasis_app.telephony.key_waits import KeyWaits, hold
 from stasis_app.telephony.ports import CallGateway
 from voice.cache import normalize
 from voice.engine import SynthesisError
@@ -82,7 +83,7 @@ class Call:
         gateway: CallGateway,
         prompts: PromptBook,
         live: LiveSpeech | None = None,
-        key_to_prompt: Callable[[float], None] | None = None,
+        key_to_prompt: Callable[[float, KeyWaits], None] | None = None,
         books: Mapping[str, PromptBook] | None = None,
     ) -> None:
         self.handle = handle
@@ -102,10 +103,14 @@ class Call:
         self.hung_up = False
         self.left_app = False  # handed back to the dialplan (a transfer)
         # When the last key the app can act on arrived, until the next prompt
-        # starts; ``key_to_prompt`` is given the seconds in between.
+        # starts; ``key_to_prompt`` is given the seconds in between, and what
+        # the call waited on meanwhile (stasis_app/telephony/key_waits.py).
         self._key_to_prompt = key_to_prompt
         self._key_at: float | None = None
+        self._waits = KeyWaits()
+        hold(self._waits)  # this task's (the call's) waits count here
         self.interrupts: list[str] = []  # notified, not yet acted on (see notify)
+        self._after_prompt: list[asyncio.Future[None]] = []  # see after_prompt
         self._public: dict[str, str] = {}  # public_text's keys: their media URIs
         # Customer text rendered for this call, once: (language, key) -> its media.
         self._renders: dict[tuple[str, str], asyncio.Future[list[str]]] = {}
@@ -381,6 +386,7 @@ class Call:
         await self.gateway.play(self.channel_id, media, playback_id)
         self._prompt_started()
         self.prompts_played += 1
+        await self.finish_after_prompt()
         while True:
             event = await self._next_event(PLAYBACK_RECHECK_SECONDS)
             kind = None if event is None else event.get("type")
@@ -388,7 +394,8 @@ class Call:
                 if event["playback"].get("state") == "failed":
                     log.error("prompt failed to play", extra={"prompt": first})
                     raise PlaybackFailed(f"Asterisk could not play prompt {first!r}")
-                self._key_at = None  # keys typed over a whole prompt waited for it, not us
+                # Keys typed over a whole prompt waited for it, not for us.
+                self._key_at = self._waits.since = None
                 return False
             if kind in ("ChannelDtmfReceived", INTERRUPT) and barge_in:
                 await self.gateway.stop_playback(playback_id)
@@ -485,6 +492,26 @@ class Call:
     async def hangup(self) -> None:
         await self.gateway.hangup(self.channel_id)
 
+    async def after_prompt(self, work: Awaitable[None]) -> None:
+        """Start ``work`` now and finish it once the next prompt has started
+        (its play request answered), not before: what the caller waits for
+        between a key and the prompt loses the store's commit (an audit
+        entry, a login settled). Its failure raises there, as it would have
+        here; the call's end (:meth:`finish_after_prompt`) waits for work no
+        prompt came after."""
+        self._after_prompt.append(asyncio.ensure_future(work))
+
+    async def finish_after_prompt(self) -> None:
+        """Wait for the work :meth:`after_prompt` started (a cancelled call's
+        too: it goes on, shielded); the first failure raises."""
+        while self._after_prompt:
+            work = self._after_prompt[0]
+            try:
+                await asyncio.shield(work)
+            finally:
+                if work.done():  # else this task was cancelled: the call's end waits for it
+                    self._after_prompt.remove(work)
+
     async def _media(self, key: str) -> str:
         if key.startswith(LIVE_PREFIX):
             if self.live is None:
@@ -517,12 +544,13 @@ class Call:
     def _keep_key(self, event: AriEvent) -> None:
         self.keys.append(str(event.get("digit", "")))
         self._key_at = event.get(RECEIVED_AT) or time.monotonic()
+        self._waits.key(self._key_at)
 
     def _prompt_started(self) -> None:
         """Asterisk started a prompt: the wait since the last key is over."""
         if self._key_at is not None and self._key_to_prompt is not None:
-            self._key_to_prompt(time.monotonic() - self._key_at)
-        self._key_at = None
+            self._key_to_prompt(time.monotonic() - self._key_at, self._waits)
+        self._key_at = self._waits.since = None
 
 
 def _outcome_taken(future: "asyncio.Future[Any]") -> None:

@@ -53,6 +53,7 @@ from stasis_app.errors import (
 )
 from stasis_app.logs import call_id_var
 from stasis_app.telephony.ari_http import AriClient, AriHttpClient, Params
+from stasis_app.telephony.ari_traffic import AriTraffic
 from stasis_app.telephony.proxy_phones import ProxyPhones, proxy_phone
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,11 @@ class AriGateway:
         backoff: Backoff = Backoff(),
         on_full: Callable[[], None] | None = None,
         phones: ProxyPhones | None = None,
+        traffic: AriTraffic | None = None,
     ) -> None:
         self.settings = settings
+        # Requests and events counted (stasis_app/telephony/ari_traffic.py).
+        self.traffic = traffic or AriTraffic()
         self.on_call = on_call
         # Consultants' phones at the cluster's SIP proxy (``Proxy/<name>``).
         self.phones = phones or ProxyPhones(None)
@@ -290,6 +294,7 @@ class AriGateway:
             self.settings.user,
             self.settings.password or "",
             heartbeat=self.settings.ping_interval,
+            traffic=self.traffic,
         )
         client = AriClient(self.settings.url, http)
         try:
@@ -410,11 +415,12 @@ class AriGateway:
         Runs on aioari's websocket reader: it must never block or await.
         """
         self._last_message = time.monotonic()
+        kind = event.get("type")
+        self.traffic.event(str(kind))
         channel_id = channel_of(event)
         if channel_id is None:
             return
         handle = self._calls.get(channel_id)
-        kind = event.get("type")
         returned = False
         if kind == "StasisEnd" and handle is not None and not handle.leg:
             self._left.add(channel_id)
@@ -643,6 +649,7 @@ class AriGateway:
         failed_client: Any = None
         for _ in range(2):
             client = on or await self._wait_for_link(operation)
+            self.traffic.request(method, operation)
             try:
                 async with asyncio.timeout(self.settings.request_timeout):
                     if download:  # a file: its bytes (a GET without params)

@@ -203,6 +203,10 @@ class CallPort(Protocol):
     async def endpoint_online(self, endpoint: str) -> bool:
         """Whether a phone like ``PJSIP/consultant`` is registered now."""
 
+    async def after_prompt(self, work: Awaitable[None]) -> None:
+        """Start ``work`` (an audit entry, a login settled) and finish it once
+        the next prompt has started, not before: its failure fails the call there."""
+
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         """Hand the caller back to the dialplan (a transfer): the call leaves the app."""
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.speech import PromptItem, prompt_keys, static_prompts
 from stasis_app.telephony.call import DigitTimeouts
+from stasis_app.telephony.key_waits import BANK, waiting_on
 
 T = TypeVar("T")
 
@@ -169,7 +170,8 @@ async def ask(ctx: CallContext, params: AskParams, listen: Callable[[], Awaitabl
 async def wait_for_bank(ctx: CallContext, work: Awaitable[T]) -> T:
     """Await the bank's answer; past ``security.filler_after`` seconds the
     caller hears "please wait" until it comes (no safeguards: just await)."""
-    if ctx.safeguards is None:
-        return await work
-    after = ctx.safeguards.settings.filler_after
-    return await ctx.call.while_waiting(work, "please_wait", after)
+    with waiting_on(BANK):  # the key-to-prompt figures' bank part
+        if ctx.safeguards is None:
+            return await work
+        after = ctx.safeguards.settings.filler_after
+        return await ctx.call.while_waiting(work, "please_wait", after)

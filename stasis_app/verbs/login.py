@@ -31,6 +31,7 @@ from adapters.spec import Customer
 from stasis_app.flow.context import CallContext
 from stasis_app.safeguards import Safeguards
 from stasis_app.safeguards.login_guard import Attempt, Outcome, Verdict
+from stasis_app.telephony.key_waits import STORE, waiting_on
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 from stasis_app.verbs.operation import CUSTOMER_VALUES
 
@@ -146,10 +147,11 @@ class _Login(Verb[LoginParams]):
             ctx.tenant.login_rate_per_minute,
         )
         deadline = time.monotonic() + guards.settings.login_wait_seconds
-        attempt = await guards.audit.store.run(begin)
-        while attempt.verdict is Verdict.BUSY and time.monotonic() < deadline:
-            await asyncio.sleep(BUSY_POLL)
+        with waiting_on(STORE):
             attempt = await guards.audit.store.run(begin)
+            while attempt.verdict is Verdict.BUSY and time.monotonic() < deadline:
+                await asyncio.sleep(BUSY_POLL)
+                attempt = await guards.audit.store.run(begin)
         return attempt
 
     async def _ask_bank(
@@ -195,16 +197,32 @@ class _Login(Verb[LoginParams]):
         outcome: str,
         settle: Outcome,
     ) -> bool:
-        """Settle the reserved attempt and audit it; True when it locked the number."""
+        """Settle the reserved attempt and audit it; True when it locked the number.
+
+        A right login cannot lock anything: it is settled and audited while the
+        next prompt starts (:meth:`CallPort.after_prompt`), not before it. A
+        failed one is settled first (it may lock the number: the caller must
+        not hear the menu then)."""
+        if settle == "ok" and attempt is not None and attempt.allowed:
+            await ctx.call.after_prompt(self._settle_ok(ctx, guards, attempt, number, outcome))
+            return False
         locked = False
         if attempt is not None and attempt.allowed:
-            locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settle))
+            with waiting_on(STORE):
+                locked = await guards.audit.store.run(partial(guards.guard.finish, attempt, settle))
             if locked:
                 log.warning(
                     "customer number locked after failed logins", extra={"tenant": ctx.tenant.id}
                 )
         await self._audit(ctx, guards, number, outcome)
         return locked
+
+    async def _settle_ok(
+        self, ctx: CallContext, guards: Safeguards, attempt: Attempt, number: str, outcome: str
+    ) -> None:
+        with waiting_on(STORE):
+            await guards.audit.store.run(partial(guards.guard.finish, attempt, "ok"))
+        await self._audit(ctx, guards, number, outcome)
 
     async def _audit(self, ctx: CallContext, guards: Safeguards, number: str, result: str) -> None:
         await guards.audit.record(

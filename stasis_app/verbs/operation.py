@@ -242,7 +242,9 @@ class OperationVerb(Verb[OperationParams]):
             return "ok"
         ctx.values[operation.keeps] = result
         event = "ok" if result or not operation.lists else "empty"
-        await self._audit(ctx, name, event)
+        # Committed while the answer's prompt starts, not before it (a read
+        # changes nothing at the bank; a block's entry is written before).
+        await ctx.call.after_prompt(self._audit(ctx, name, event))
         return event
 
     async def _block(

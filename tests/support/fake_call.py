@@ -447,6 +447,9 @@ class FakeCall:
     async def sip_header(self, name: str) -> str:
         return self.headers.get(name, "")
 
+    async def after_prompt(self, work: Awaitable[None]) -> None:
+        await work  # no prompt is played for real: done at once
+
     async def continue_in_dialplan(self, context: str, extension: str) -> None:
         self._must_be_in_the_app()
         self.ended, self.transferred_to = TRANSFERRED, (context, extension)

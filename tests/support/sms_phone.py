@@ -4,9 +4,10 @@ SIPp reads its pcaps when it loads the scenario, so a code sent by SMS in
 the middle of the call cannot be in one. This caller types its first keys,
 then waits for a SIP INFO in its own dialog (the test plays the customer
 reading the SMS: it takes the code from the demo outbox and sends it with
-:func:`tell_code`), and types what the INFO carries with SIPp's
+:meth:`SmsPhone.tell`), and types what the INFO carries with SIPp's
 ``play_dtmf``: RFC 4733 events (payload type 96, which the caller's SDP
-offers as telephone-event), like every key of this call.
+offers as telephone-event), like every key of this call. A second INFO
+(:meth:`SmsPhone.hang_up`) hangs up, once the test heard what it waited for.
 
 The dialog's Call-ID is fixed by the test (``-cid_str``), so the INFO reaches this call.
 """
@@ -21,6 +22,27 @@ from pathlib import Path
 from tests.support.sipp import SippResult, free_udp_port
 
 CALLER = "48500100300"
+KEY_MS = 400  # how long SIPp's play_dtmf takes per key (measured)
+
+TOLD = """  <recv request="BYE" optional="true" next="line_hung_up"/>
+  <recv request="INFO" timeout="@CODE_TIMEOUT@" ontimeout="caller_hangs_up">
+    <action>
+      <ereg regexp="keys=([0-9*#]+)" search_in="body" check_it="true" assign_to="told,keys"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <nop><action><exec play_dtmf="[$keys]"/><log message="told [$told]"/></action></nop>
+"""
 
 SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="infolinia caller that types an SMS code">
@@ -67,14 +89,10 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Length: 0
     ]]>
   </send>
-  <pause milliseconds="@WAIT@"/>
-  <nop><action><exec play_dtmf="@KEYS@"/></action></nop>
-  <recv request="INFO" timeout="@CODE_TIMEOUT@" ontimeout="caller_hangs_up">
-    <action>
-      <ereg regexp="keys=([0-9*#]+)" search_in="body" check_it="true" assign_to="told,keys"/>
-    </action>
-  </recv>
-  <send>
+@KEY_GROUPS@
+@TOLD@  <recv request="BYE" optional="true" next="line_hung_up"/>
+  <recv request="INFO" timeout="@HANGUP_AFTER@" ontimeout="caller_hangs_up"/>
+  <send next="caller_hangs_up">
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -85,8 +103,7 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Length: 0
     ]]>
   </send>
-  <nop><action><exec play_dtmf="[$keys]"/><log message="told [$told]"/></action></nop>
-  <recv request="BYE" timeout="@HANGUP_AFTER@" ontimeout="caller_hangs_up"/>
+  <label id="line_hung_up"/>
   <send next="caller_done">
     <![CDATA[
       SIP/2.0 200 OK
@@ -123,16 +140,17 @@ class SmsPhone:
     """One SIPp caller that is told its second keys during the call."""
 
     line: str
-    keys: str  # typed first
+    keys: list[tuple[int, str]]  # typed first: (ms to wait before, keys), group by group
     workdir: Path
-    wait_ms: int = 1500  # before the first keys
-    code_timeout_ms: int = 30000  # how long it waits to be told the code
-    hangup_after_ms: int = 15000  # after the second keys, if the line has not hung up
+    tells: int = 1  # how many times it is told keys (tell) before it hangs up
+    code_timeout_ms: int = 30000  # how long it waits to be told keys
+    hangup_after_ms: int = 30000  # after the second keys, if not told to hang up
     caller: str = CALLER
 
     def __post_init__(self) -> None:
         self.call_id = f"sms-{secrets.token_hex(8)}@127.0.0.1"
         self.port = free_udp_port()
+        self._cseq = 0
 
     async def call(self) -> SippResult:
         """Place the call; returns when it has ended."""
@@ -144,8 +162,8 @@ class SmsPhone:
         text = SCENARIO
         for mark, value in {
             "@CALLER@": self.caller,
-            "@WAIT@": str(self.wait_ms),
-            "@KEYS@": self.keys,
+            "@KEY_GROUPS@": self._key_groups(),
+            "@TOLD@": TOLD * self.tells,
             "@CODE_TIMEOUT@": str(self.code_timeout_ms),
             "@HANGUP_AFTER@": str(self.hangup_after_ms),
         }.items():
@@ -188,17 +206,34 @@ class SmsPhone:
             text += "\n" + errors.read_text(errors="replace")[-2000:]
         return SippResult(proc.returncode or 0, text)
 
+    def _key_groups(self) -> str:
+        """SIPp's play_dtmf returns at once: each pause also waits for the
+        keys before it to be typed (KEY_MS each)."""
+        steps, typing = [], 0
+        for wait_ms, keys in self.keys:
+            steps.append(f'  <pause milliseconds="{typing + wait_ms}"/>')
+            steps.append(f'  <nop><action><exec play_dtmf="{keys}"/></action></nop>')
+            typing = KEY_MS * len(keys)
+        return "\n".join(steps)
+
     def tell(self, keys: str) -> None:
         """The customer read ``keys`` (the code, perhaps with ``#``) off the
         phone: a SIP INFO in the caller's dialog makes SIPp type them."""
-        body = f"keys={keys}\r\n"
+        self._info(f"keys={keys}\r\n")
+
+    def hang_up(self) -> None:
+        """The customer heard what they waited for: the phone hangs up."""
+        self._info("hang up\r\n")
+
+    def _info(self, body: str) -> None:
+        self._cseq += 1
         message = (
             f"INFO sip:{self.caller}@127.0.0.1:{self.port} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP 127.0.0.1:{self.port + 1};branch=z9hG4bK{secrets.token_hex(6)}\r\n"
             f"From: <sip:sms@127.0.0.1>;tag={secrets.token_hex(4)}\r\n"
             f"To: <sip:{self.caller}@127.0.0.1>\r\n"
             f"Call-ID: {self.call_id}\r\n"
-            "CSeq: 1 INFO\r\n"
+            f"CSeq: {self._cseq} INFO\r\n"
             "Max-Forwards: 70\r\n"
             "Content-Type: text/plain\r\n"
             f"Content-Length: {len(body)}\r\n\r\n{body}"

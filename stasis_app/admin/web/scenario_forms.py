@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from stasis_app.admin.web.html import esc
+from stasis_app.errors import InfoliniaError
 
 Kind = Literal["int", "float", "bool", "choice", "text", "keys", "prompt", "other"]
 
@@ -186,7 +187,7 @@ def render(form: list[FormField], values: dict[str, Any], problem: tuple[str, st
     return "".join(rows)
 
 
-class FormError(ValueError):
+class FormError(InfoliniaError, ValueError):
     """A posted value is not of its field's kind (the message is Polish)."""
 
     def __init__(self, field: str, message: str) -> None:

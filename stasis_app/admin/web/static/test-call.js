@@ -13,6 +13,53 @@
 // the class "test-call-current". The event "infolinia:test-call-state" on
 // document (detail.state) tells anything else. Key "" means: no call.
 import { Inviter, SessionState, UserAgent } from "./vendor/sip.js/lib/api/index.js";
+import {
+  SessionDescriptionHandler,
+  defaultMediaStreamFactory,
+  defaultPeerConnectionConfiguration,
+} from "./vendor/sip.js/lib/platform/web/index.js";
+
+// Asterisk on this machine (the sandbox): the call's media stays on loopback.
+// The browser's offer keeps only its loopback ICE candidates (when it has any:
+// Chromium gathers them with --allow-loopback-in-peer-connection), so nothing
+// is sent to this machine's other addresses.
+const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/;
+
+class LoopbackMedia extends SessionDescriptionHandler {
+  getLocalSessionDescription() {
+    return super
+      .getLocalSessionDescription()
+      .then((description) => ({ type: description.type, sdp: onLoopback(description.sdp) }));
+  }
+}
+
+function onLoopback(sdp) {
+  const lines = sdp.split("\r\n");
+  const candidate = (line) => line.startsWith("a=candidate:");
+  const loopback = lines.filter((line) => candidate(line) && LOOPBACK.test(line.split(" ")[4]));
+  if (!loopback.length) {
+    return sdp;
+  }
+  const [address, port] = loopback[0].split(" ").slice(4, 6);
+  const family = address.includes(":") ? "IP6" : "IP4";
+  return lines
+    .filter((line) => !candidate(line) || loopback.includes(line))
+    .map((line) => (line.startsWith("c=IN ") ? `c=IN ${family} ${address}` : line))
+    .map((line) => line.replace(/^(m=audio )\d+/, `$1${port}`))
+    .join("\r\n");
+}
+
+function loopbackMedia(session, options) {
+  const configuration = {
+    iceGatheringTimeout: options?.iceGatheringTimeout ?? 5000,
+    peerConnectionConfiguration: {
+      ...defaultPeerConnectionConfiguration(),
+      ...options?.peerConnectionConfiguration,
+    },
+  };
+  const logger = session.userAgent.getLogger("sip.SessionDescriptionHandler");
+  return new LoopbackMedia(logger, defaultMediaStreamFactory(), configuration);
+}
 
 const template = document.getElementById("test-call-panel");
 const mount = document.getElementById("test-call");
@@ -99,7 +146,9 @@ function panel(template, mount) {
 
   async function dial(answer) {
     const host = new URL(answer.websocket).hostname;
+    const local = LOOPBACK.test(host) ? { sessionDescriptionHandlerFactory: loopbackMedia } : {};
     ua = new UserAgent({
+      ...local,
       uri: UserAgent.makeURI(`sip:${answer.user}@${host}`),
       displayName: "Zadzwoń testowo",
       transportOptions: { server: answer.websocket },
@@ -118,6 +167,7 @@ function panel(template, mount) {
         say("rozmowa", "in_call");
         ui.keys.forEach((button) => (button.disabled = false));
         listen(session.sessionDescriptionHandler.remoteMediaStream);
+        setTimeout(() => mediaPath(session?.sessionDescriptionHandler?.peerConnection), 1000);
       } else if (state === SessionState.Terminated) {
         say("zakończona", "ended");
         finish();
@@ -147,6 +197,22 @@ function panel(template, mount) {
     } else {
       stream.addEventListener("addtrack", measure, { once: true });
     }
+  }
+
+  // Where the call's audio comes from (data-media: "address:port", for support).
+  async function mediaPath(connection) {
+    const stats = await connection?.getStats();
+    stats?.forEach((report) => {
+      if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") {
+        const remote = stats.get(report.remoteCandidateId);
+        // Browsers may hide the address in stats: the answer's candidate says it.
+        const offered = connection.remoteDescription.sdp
+          .split("\r\n")
+          .map((line) => line.split(" "))
+          .find((fields) => fields[0].startsWith("a=candidate:") && fields[5] === `${remote.port}`);
+        mount.dataset.media = `${remote.address || offered?.[4] || "?"}:${remote.port}`;
+      }
+    });
   }
 
   function follow(id) {
