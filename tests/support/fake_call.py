@@ -296,7 +296,9 @@ class FakeLiveSpeech:
     def whole(self, language: str) -> frozenset[str]:
         return self.whole_phrase.get(language, frozenset())
 
-    async def media(self, call_id: str, text: str, engine: TtsEngine | None = None) -> str:
+    async def media(
+        self, call_id: str, text: str, engine: TtsEngine | None = None, *, shown: bool = False
+    ) -> str:
         self.spoken.append((call_id, text))
         self.engines.append(engine)
         return f"{LIVE_URI}{call_id}/{text}"
