@@ -3,10 +3,12 @@ answers, errors, retries, signatures both ways, mutual TLS, and the
 OpenAPI document itself."""
 
 import json
+import logging
 import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +24,7 @@ from openapi_spec_validator import validate as validate_openapi
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import NotFound, Refused, Timeout, Unavailable
 from adapters.registry import AdapterRegistry, AdapterSetupError
-from adapters.spec import AccountKind, CardStatus, Customer, Direction
+from adapters.spec import AccountKind, CardStatus, Customer, Direction, OptionalOperation
 from adapters.webservice import WebserviceBank, WebserviceSettings, signing
 from plugin.manager import get_plugin_manager
 from tests.support.outbound_server import Bystander, answer_in_pieces, serving
@@ -95,6 +97,64 @@ async def test_every_operation_answers_through_the_contract(bank: WebserviceBank
     assert (await bank.list_cards(CUSTOMER))[0].status is CardStatus.BLOCKED
     internet = await bank.block_internet_banking(CUSTOMER, "op-2")
     assert internet == await bank.block_internet_banking(CUSTOMER, "op-2")
+
+
+async def test_the_optional_writes_change_the_telekod_and_carry_out_a_transfer_once(
+    bank: WebserviceBank, core: ReferenceCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(Refused) as wrong_old:
+        await bank.change_telekod(CUSTOMER, "9999", "739164")
+    with pytest.raises(Refused) as malformed:
+        await bank.change_telekod(CUSTOMER, PIN, "73x")  # never sent: not a telekod
+    assert await bank.authenticate("12345678", PIN) == CUSTOMER  # nothing changed
+    await bank.change_telekod(CUSTOMER, PIN, "739164")  # answers nothing (None)
+    assert await bank.authenticate("12345678", "739164") == CUSTOMER
+    with pytest.raises(Refused):
+        await bank.authenticate("12345678", PIN)
+    kept = [seen for seen in core.seen if seen.path.endswith("/telekod")]
+    assert len(kept) == 2  # the malformed one never left
+    told = " ".join([str(wrong_old.value), str(malformed.value), caplog.text, repr(kept)])
+    assert "739164" not in told and "9999" not in told and "73x" not in told
+
+    [current, _savings] = await bank.account_list(CUSTOMER)
+    transfers = await bank.predefined_transfers(CUSTOMER, current.account_id)
+    pge = transfers[0]
+    assert (pge.transfer_id, pge.payee, pge.amount) == ("pt-1", "PGE Obrót", Decimal("120.00"))
+    assert isinstance(pge.amount, Decimal) and len(transfers) == 2
+    with pytest.raises(Refused):  # the order as the code was bound to it, not as the bank has it
+        await bank.execute_transfer(CUSTOMER, replace(pge, amount=Decimal("121.00")), "op-t1")
+    with pytest.raises(Refused):
+        await bank.execute_transfer(CUSTOMER, replace(pge, payee="Ktoś inny"), "op-t1")
+    with pytest.raises(NotFound):
+        await bank.execute_transfer(Customer("87654321"), pge, "op-t1")
+    done = await bank.execute_transfer(CUSTOMER, pge, "op-t1")
+    assert done.reference.isdigit()
+    assert await bank.execute_transfer(CUSTOMER, pge, "op-t1") == done  # once per operation id
+    with pytest.raises(Refused):  # the same id for another order
+        await bank.execute_transfer(CUSTOMER, transfers[1], "op-t1")
+    runs = [s for s in core.seen if s.path.endswith("/execute")]
+    assert runs[-2].body == {  # the whole order travels
+        "operation_id": "op-t1", "payee": "PGE Obrót", "amount": "120.00", "currency": "PLN",
+        "title": "energia elektryczna",
+    }  # fmt: skip
+    core.seen.clear()
+    core.faults.fail_statuses = [503]
+    with pytest.raises(Unavailable):  # a transfer is never sent twice by us
+        await bank.execute_transfer(CUSTOMER, transfers[1], "op-t2")
+    assert len(core.seen) == 1
+
+
+def test_the_settings_say_which_optional_operations_the_server_has(key_file: Path) -> None:
+    registry = AdapterRegistry(get_plugin_manager(env={}))
+    settings = {"base_url": "https://core.bank.example/", "secret_file": str(key_file)}
+    assert registry.offers("webservice", settings) == frozenset()
+    writes = {**settings, "change_telekod": True, "predefined_transfers": True}
+    assert registry.offers("webservice", writes) == {
+        OptionalOperation.CHANGE_TELEKOD,
+        OptionalOperation.PREDEFINED_TRANSFERS,
+        OptionalOperation.EXECUTE_TRANSFER,
+    }
 
 
 async def test_refusals_look_the_same_and_never_carry_the_pin(bank: WebserviceBank) -> None:
@@ -332,6 +392,16 @@ async def test_reference_answers_match_the_documented_schemas(
                          {"operation_id": "x1"}), "Block")  # fmt: skip
         check(await call("POST", "v1/authenticate", {"customer_number": "12345678", "pin": "0000"}),
               "Error")  # fmt: skip
+        check(await call("GET", "v1/customers/12345678/accounts/acc-12345678/predefined-transfers"),
+              "Transfers")  # fmt: skip
+        order = {"operation_id": "x2", "payee": "PGE Obrót", "amount": "120.00",
+                 "currency": "PLN", "title": "energia elektryczna"}  # fmt: skip
+        check(await call("POST", "v1/customers/12345678/predefined-transfers/pt-1/execute",
+                         order), "TransferDone")  # fmt: skip
+        check(await call("POST", "v1/customers/12345678/predefined-transfers/pt-1/execute",
+                         {**order, "operation_id": "x3", "amount": "1.00"}), "Error")  # fmt: skip
+        check(await call("POST", "v1/customers/12345678/telekod",
+                         {"old_telekod": PIN, "new_telekod": "739164"}), "Changed")  # fmt: skip
 
 
 # --- answers as the wire delivers them ---------------------------------------

@@ -2,7 +2,7 @@
 
 One pooled aiohttp session per tenant, a timeout on every request, signed
 requests and verified responses (:mod:`adapters.webservice.signing`), optional
-mutual TLS. Only reads (cards, accounts, operations) are retried: a login
+mutual TLS. Only reads (cards, accounts, operations, predefined transfers) are retried: a login
 counts failures at the bank and a block must not be sent twice by us (the
 core asks again with the same operation id when it has to; blocks are
 idempotent on it).
@@ -39,6 +39,8 @@ from adapters.spec import (
     Customer,
     ExchangeRate,
     Operation,
+    PredefinedTransfer,
+    TransferResult,
 )
 from adapters.webservice import signing, wire
 
@@ -97,6 +99,14 @@ class WebserviceSettings(BaseModel):
     exchange_rates: bool = Field(
         False, title="Serwis podaje kursy walut", description="the server answers exchange-rates"
     )
+    change_telekod: bool = Field(
+        False, title="Serwis zmienia telekod", description="the server answers telekod (change)"
+    )
+    predefined_transfers: bool = Field(
+        False,
+        title="Serwis podaje i wykonuje przelewy zdefiniowane",
+        description="the server answers predefined-transfers and their execute",
+    )
 
     def offers(self) -> list[str]:
         """The optional operations (adapters.spec.OptionalOperation) these settings turn on."""
@@ -105,6 +115,10 @@ class WebserviceSettings(BaseModel):
             offered += ["account_list", "account_balance", "account_operations"]
         if self.exchange_rates:
             offered.append("exchange_rates")
+        if self.change_telekod:
+            offered.append("change_telekod")
+        if self.predefined_transfers:
+            offered += ["predefined_transfers", "execute_transfer"]
         return offered
 
     @field_validator("base_url")
@@ -263,6 +277,36 @@ class WebserviceBank:
     async def exchange_rates(self) -> list[ExchangeRate]:
         body = await self._call("GET", "v1/exchange-rates", wire.RatesBody)
         return [rate.to_rate() for rate in body.rates]
+
+    async def change_telekod(self, customer: Customer, old: str, new: str) -> None:
+        # A malformed telekod is refused here without pydantic's message (it quotes the input).
+        request = _login(wire.ChangeTelekodRequest, old_telekod=old, new_telekod=new)
+        await self._call("POST", f"{_customer(customer)}/telekod", wire.ChangedBody, request)
+
+    async def predefined_transfers(
+        self, customer: Customer, account_id: str
+    ) -> list[PredefinedTransfer]:
+        path = f"{_account(customer, account_id)}/predefined-transfers"
+        body = await self._call("GET", path, wire.TransfersBody)
+        return [transfer.to_transfer() for transfer in body.transfers]
+
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        quoted = urllib.parse.quote(transfer.transfer_id, safe="")
+        path = f"{_customer(customer)}/predefined-transfers/{quoted}/execute"
+        try:
+            request = wire.ExecuteTransferRequest(
+                operation_id=operation_id,
+                payee=transfer.payee,
+                amount=f"{transfer.amount:f}",
+                currency=transfer.currency,
+                title=transfer.title,
+            )
+        except ValidationError:
+            raise Refused("the order cannot be sent as the contract asks") from None
+        # Never retried by us (a POST): the flow asks again with the same operation id.
+        return (await self._call("POST", path, wire.TransferResultBody, request)).to_result()
 
     async def close(self) -> None:
         if self._session is not None:

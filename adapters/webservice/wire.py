@@ -32,12 +32,18 @@ from adapters.spec import (
     Direction,
     ExchangeRate,
     Operation,
+    PredefinedTransfer,
+    TransferResult,
 )
 
 Money = Annotated[str, Field(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Rate = Annotated[str, Field(pattern=r"^[0-9]{1,9}(\.[0-9]{1,6})?$")]  # złoty, up to 6 places
 CustomerNumber = Annotated[str, Field(pattern=r"^[0-9]{1,16}$")]
+Telekod = Annotated[str, Field(pattern=r"^[0-9]{4,12}$")]
+Amount = Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]  # positive money
+Payee = Annotated[str, Field(min_length=1, max_length=140)]
+Title = Annotated[str, Field(max_length=140)]
 
 
 class _Wire(BaseModel):
@@ -156,3 +162,47 @@ class RateBody(_Wire):
 
 class RatesBody(_Wire):
     rates: list[RateBody]
+
+
+class ChangeTelekodRequest(_Wire):
+    old_telekod: Telekod
+    new_telekod: Telekod
+
+
+class ChangedBody(_Wire):
+    changed: bool
+
+
+class TransferBody(_Wire):
+    transfer_id: Annotated[str, Field(min_length=1, max_length=100)]
+    payee: Payee
+    amount: Amount
+    currency: Currency
+    title: Title
+
+    def to_transfer(self) -> PredefinedTransfer:
+        return PredefinedTransfer(
+            self.transfer_id, self.payee, Decimal(self.amount), self.currency, self.title
+        )
+
+
+class TransfersBody(_Wire):
+    transfers: list[TransferBody]
+
+
+class ExecuteTransferRequest(_Wire):
+    """The whole order the caller's code was bound to: the bank refuses it if
+    its own order differs in any field."""
+
+    operation_id: Annotated[str, Field(min_length=1, max_length=200)]
+    payee: Payee
+    amount: Amount
+    currency: Currency
+    title: Title
+
+
+class TransferResultBody(_Wire):
+    reference: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")]
+
+    def to_result(self) -> TransferResult:
+        return TransferResult(self.reference)

@@ -16,6 +16,7 @@ import os
 import ssl
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import AdapterError, NotFound, Refused
-from adapters.spec import Customer
+from adapters.spec import Customer, PredefinedTransfer
 from adapters.webservice import signing, wire
 
 SECRET = b"test-core-secret"
@@ -79,6 +80,14 @@ class ReferenceCore:
             "/v1/customers/{number}/accounts/{account_id}/operations", self._account_operations
         )
         app.router.add_get("/v1/exchange-rates", self._rates)
+        # (settings change_telekod, predefined_transfers)
+        app.router.add_post("/v1/customers/{number}/telekod", self._change_telekod)
+        app.router.add_get(
+            "/v1/customers/{number}/accounts/{account_id}/predefined-transfers", self._transfers
+        )
+        app.router.add_post(
+            "/v1/customers/{number}/predefined-transfers/{transfer_id}/execute", self._execute
+        )
         app.middlewares.append(self._guard)
         return app
 
@@ -91,7 +100,10 @@ class ReferenceCore:
             self.refused.append(problem)
             return self._answer(nonce, 401, {"error": "refused", "message": problem})
         if self.keep_seen:
-            self.seen.append(Seen(request.method, request.path, json.loads(body) if body else {}))
+            seen = json.loads(body) if body else {}
+            if request.path.endswith("/telekod"):  # a telekod is kept nowhere, not even here
+                seen = dict.fromkeys(seen, "***")
+            self.seen.append(Seen(request.method, request.path, seen))
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
         if self.faults.blocks_down and request.path.endswith("/block"):
@@ -227,6 +239,36 @@ class ReferenceCore:
                 for r in rates
             ]
         }
+
+    async def _change_telekod(self, request: web.Request) -> Any:
+        asked = wire.ChangeTelekodRequest.model_validate_json(await request.read())
+        customer = Customer(request.match_info["number"])
+        await self.bank.change_telekod(customer, asked.old_telekod, asked.new_telekod)
+        return {"changed": True}
+
+    async def _transfers(self, request: web.Request) -> Any:
+        customer = Customer(request.match_info["number"])
+        found = await self.bank.predefined_transfers(customer, request.match_info["account_id"])
+        return {
+            "transfers": [
+                {"transfer_id": t.transfer_id, "payee": t.payee, "amount": f"{t.amount:f}",
+                 "currency": t.currency, "title": t.title}
+                for t in found
+            ]
+        }  # fmt: skip
+
+    async def _execute(self, request: web.Request) -> Any:
+        asked = wire.ExecuteTransferRequest.model_validate_json(await request.read())
+        order = PredefinedTransfer(
+            request.match_info["transfer_id"],
+            asked.payee,
+            Decimal(asked.amount),
+            asked.currency,
+            asked.title,
+        )
+        customer = Customer(request.match_info["number"])
+        done = await self.bank.execute_transfer(customer, order, asked.operation_id)
+        return {"reference": done.reference}
 
 
 def _operation(o: Any) -> dict[str, Any]:
