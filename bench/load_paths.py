@@ -47,7 +47,14 @@ SEGMENTS: dict[str, list[str]] = {
     "ask_customer_number": ["ask_customer_number"],
     "ask_telekod": ["ask_telekod"],
     "ask_telekod_or_star": ["ask_telekod_or_star"],
-    "balance": ["balance_is", *fragment_keys(amount_words(Decimal("1234.56")))],
+    # Two accounts (the personal one, then the savings account), one sentence;
+    # a bank without several_accounts says each balance (no list, no choice).
+    "balance": [
+        "balance_is",
+        *fragment_keys(amount_words(Decimal("1234.56"))),
+        "balance_is",
+        *fragment_keys(amount_words(Decimal("15000.00"))),
+    ],
     "balance_menu": ["balance_menu"],
     "block_menu": ["block_menu"],
     "choose_card": [

@@ -7,23 +7,32 @@ tests/test_real_handover.py."""
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from adapters.demo import DemoBank, DemoSettings
 from stasis_app.cli import main as cli_main
 from stasis_app.config import load_settings
-from stasis_app.errors import ConfigError
+from stasis_app.errors import AriError, ConfigError
 from stasis_app.flow.context import CallContext
 from stasis_app.flow.engine import run_flow
 from stasis_app.flow.handover import handed_over
 from stasis_app.flow.model import load_flow
 from stasis_app.flow.notice import recording_notice
 from stasis_app.queue.queue import AGENT_LEFT
-from stasis_app.queue.recordings import DAY, Recording, RecordingBook, file_name
+from stasis_app.queue.recordings import (
+    DAY,
+    LiveRecording,
+    Recording,
+    RecordingBook,
+    drain,
+    file_name,
+    finish_recording,
+)
 from stasis_app.queue.survey import ask_survey
 from stasis_app.store import Store
+from stasis_app.telephony.ports import QueueGateway
 from stasis_app.tenants import Tenant
 from stasis_app.verbs.registry import VerbRegistry
 from stasis_app.verbs.route import Branch
@@ -289,3 +298,69 @@ def test_the_demo_banks_turn_them_on() -> None:
     assert izbica.recording_notice.enabled and izbica.recordings.enabled and izbica.survey.enabled
     assert cieszyn.recording_notice.enabled
     assert cieszyn.recording_notice.key not in {o.key for o in cieszyn.languages.values()}
+
+
+class Spool:
+    """Asterisk's recording spool as the keeping of a recording sees it."""
+
+    def __init__(self, data: bytes = b"RIFF....WAVE", fails: int = 0) -> None:
+        self.data, self.fails, self.deleted = data, fails, list[str]()
+
+    async def stop_recording(self, name: str) -> None:
+        pass
+
+    async def stored_recording(self, name: str) -> bytes:
+        if self.fails:
+            self.fails -= 1
+            raise AriError("GET recordings/stored: 500")
+        return self.data
+
+    async def delete_stored_recording(self, name: str) -> None:
+        self.deleted.append(name)
+
+
+class StoreDown(RecordingBook):
+    def add(self, recording: Recording) -> None:
+        raise RuntimeError("the store is down")
+
+
+def live(folder: Path) -> LiveRecording:
+    tenant = bank(recordings={"enabled": True, "folder": str(folder)})
+    return LiveRecording(tenant, "izbica-1", "1.2", "main", "PJSIP/anna", time.time(), 0.0)
+
+
+async def keep(spool: Spool, book: RecordingBook, folder: Path) -> None:
+    await finish_recording(cast(QueueGateway, spool), book, live(folder))
+    await drain()
+
+
+async def test_a_recording_is_kept_listed_and_gone_from_asterisks_spool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stasis_app.queue.recordings.FETCH_PAUSE", 0)
+    spool, book = Spool(fails=2), RecordingBook(Store(tmp_path / "state.sqlite"))
+    await keep(spool, book, tmp_path / "rec")
+    [kept] = book.listed("izbica")
+    assert Path(kept.path).read_bytes() == b"RIFF....WAVE"
+    assert spool.deleted == ["izbica-1"]
+
+
+async def test_a_recording_never_fetched_is_still_deleted_from_asterisks_spool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("stasis_app.queue.recordings.FETCH_PAUSE", 0)
+    spool, book = Spool(fails=100), RecordingBook(Store(tmp_path / "state.sqlite"))
+    await keep(spool, book, tmp_path / "rec")
+    assert spool.deleted == ["izbica-1"]
+    assert book.listed("izbica") == [] and not (tmp_path / "rec").exists()
+    assert "consultant recording not found in Asterisk" in caplog.messages
+
+
+async def test_a_recording_whose_row_failed_leaves_no_file_behind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool()
+    await keep(spool, StoreDown(Store(tmp_path / "state.sqlite")), tmp_path / "rec")
+    assert list((tmp_path / "rec").rglob("*")) == [tmp_path / "rec" / "izbica"]  # no file
+    assert spool.deleted == ["izbica-1"]
+    assert "consultant recording not kept" in caplog.messages

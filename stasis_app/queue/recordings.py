@@ -14,7 +14,8 @@
   it from Asterisk's spool and lists it in the store (table
   ``consultant_recordings``). In the background: the caller (the survey)
   never waits for it. A recording that cannot be kept is logged, never a
-  failed call.
+  failed call, and leaves nothing behind: it is deleted from Asterisk's
+  spool all the same, and a file whose row failed is removed.
 * **How long**: ``recordings.keep_days`` after it started; then
   :meth:`RecordingBook.delete_expired` deletes the row and the file. The
   app runs it hourly for every bank; ``infolinia recordings purge`` does the
@@ -220,21 +221,20 @@ async def drain(timeout: float = 5.0) -> None:
 async def _keep(
     gateway: QueueGateway, book: RecordingBook, recording: LiveRecording, seconds: float
 ) -> None:
+    """Fetch, file and list the recording; whatever fails, nothing is left
+    outside the retention: a file whose row failed is removed, and the
+    recording is deleted from Asterisk's spool in every case (logged)."""
     name = recording.name
+    written: Path | None = None
     try:
-        data = b""
-        for _ in range(FETCH_TRIES):
-            try:
-                data = await gateway.stored_recording(name)
-                break
-            except CallHungUp:  # not stored yet
-                await asyncio.sleep(FETCH_PAUSE)
+        data = await _fetch(gateway, name)
         if not data:
             log.error("consultant recording not found in Asterisk", extra={"recording": name})
             return
         folder = recording.tenant.recordings.folder / recording.tenant.id
         path = folder / f"{name}.wav"
         await asyncio.to_thread(_write, path, data)
+        written = path
         await book.store.run(
             lambda: book.add(
                 Recording(
@@ -250,14 +250,46 @@ async def _keep(
                 )
             )
         )
-        await gateway.delete_stored_recording(name)
+        written = None  # listed: the retention deletes it
         log.info("consultant recording kept", extra={"recording": name, "bytes": len(data)})
     except Exception as exc:  # a full disk, the store down: logged, the call is over anyway
         log.error("consultant recording not kept", extra={"recording": name, "error": repr(exc)})
+        if written is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(written)
+    finally:
+        try:
+            await gateway.delete_stored_recording(name)
+        except Exception as exc:  # logged: the spool holds it until Asterisk's own cleanup
+            log.error(
+                "consultant recording not deleted from Asterisk",
+                extra={"recording": name, "error": repr(exc)},
+            )
+
+
+async def _fetch(gateway: QueueGateway, name: str) -> bytes:
+    """The stored recording's bytes, tried a few times (the file may lag
+    the stop by a moment, ARI may fail once); empty when never fetched."""
+    for attempt in range(FETCH_TRIES):
+        try:
+            return await gateway.stored_recording(name)
+        except (CallHungUp, AriError) as exc:  # not stored yet, or ARI failed
+            if attempt == FETCH_TRIES - 1:
+                log.warning(
+                    "consultant recording not fetched",
+                    extra={"recording": name, "error": repr(exc)},
+                )
+            else:
+                await asyncio.sleep(FETCH_PAUSE)
+    return b""
 
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(data)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+    except BaseException:  # a partial file (a full disk) is not left behind
+        path.unlink(missing_ok=True)
+        raise
