@@ -82,3 +82,21 @@ def test_a_plugin_adds_a_verb_through_the_hook(tmp_path: Path) -> None:
     assert load_flow(flow, verbs, PROMPTS).states["b"].verb.name == "beep"
     with pytest.raises(ConfigError, match="unknown verb 'beep'"):
         load_flow(flow, VerbRegistry(), PROMPTS)
+
+
+@pytest.mark.parametrize("into", ["new_pin", "new_pin_again"])
+def test_a_new_telekod_gathered_as_a_plain_value_is_refused(tmp_path: Path, into: str) -> None:
+    """The telekod change needs the new telekod (typed twice) kept secret
+    too: gathered plainly it would be a value a webhook is sent."""
+    shipped = (REPO / "config" / "flows" / "bank.yaml").read_text()
+    lines = shipped.splitlines()
+    at = next(i for i, line in enumerate(lines) if f"into: {into}" in line)
+    # The gather's own lines, from its "into" down to its "secret: true".
+    end = next(i for i in range(at, at + 6) if "secret: true" in lines[i])
+    lines[end] = lines[end].replace("secret: true", "secret: false")
+    flow = tmp_path / "bank.yaml"
+    flow.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_flow(flow, VerbRegistry(), PROMPTS)
+    assert caught.value.field.endswith(".params.secret"), caught.value
+    assert f"'{into}' is a secret state" in caught.value.problem, caught.value

@@ -178,7 +178,9 @@ def test_the_form_of_a_gather_comes_from_its_schema() -> None:
     form = {f.name: f for f in fields(GatherParams)}
     digits = form["max_digits"]
     assert (digits.label, digits.kind, digits.low, digits.high) == ("Najwięcej cyfr", "int", 1, 32)
-    assert form["secret"].kind == "bool" and form["prompt"].kind == "prompt"
+    assert form["star"].kind == "bool" and form["prompt"].kind == "prompt"
+    # Whether a gather keeps its digits secret is the operator's, in the file.
+    assert form["secret"].kind == "other"
     assert form["accept"].kind == "choice" and form["accept"].choices == ("digits", "keys")
     assert form["terminator"].kind == "text" and not form["terminator"].required
     assert form["into"].required and form["retries"].default == 2
@@ -195,7 +197,8 @@ def test_reading_a_posted_form_keeps_only_what_changed() -> None:
               "p.retries": "2", "p.terminator": "#", "p.accept": "digits",
               "p.first_timeout": "6", "p.between_timeout": "4", "p.secret": "on",
               "b.secret": "", "b.star": ""}  # fmt: skip
-    assert read(form, posted, current) == {"max_digits": 10, "secret": True}
+    # "secret" is shown, never read from a post (a telekod kept secret stays so).
+    assert read(form, posted, current) == {"max_digits": 10}
     # A field not posted is left as it is; an emptied one goes back to its default.
     assert read(form, {"p.max_digits": ""}, current) == {"max_digits": None}
     with pytest.raises(FormError, match="liczba całkowita"):

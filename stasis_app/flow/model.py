@@ -193,21 +193,32 @@ def _check_transitions(file: str, flow: Flow) -> None:
 
 
 def _check_secrets(file: str, flow: Flow) -> None:
-    """A login's secret must come from a gather that keeps it secret: a PIN
-    gathered as a plain value could reach a log or a webhook."""
-    gathered = {
-        kept.into: kept.secret
-        for kept in (s.verb.gathers(s.params) for s in flow.states.values())
-        if kept is not None
-    }
+    """A secret a state needs (a telekod, a new telekod, a code) must come
+    only from gathers that keep it secret: a PIN gathered as a plain value by
+    any of the gathers into that name could reach a log or a webhook, and be
+    sent to the bank as empty (a wrong telekod counted against the customer)."""
+    gathered: dict[str, list[tuple[str, bool]]] = {}
     for state in flow.states.values():
-        name = state.verb.uses_secret(state.params)
-        if name is not None and gathered.get(name) is not True:
-            raise ConfigError(
-                file,
-                f"states.{state.name}.params.secret",
-                f"no gather with 'into: {name}' and 'secret: true' collects it",
-            )
+        kept = state.verb.gathers(state.params)
+        if kept is not None:
+            gathered.setdefault(kept.into, []).append((state.name, kept.secret))
+    for state in flow.states.values():
+        for name in state.verb.uses_secrets(state.params):
+            gathers = gathered.get(name, [])
+            if not gathers:
+                raise ConfigError(
+                    file,
+                    f"states.{state.name}.params.secret",
+                    f"no gather with 'into: {name}' and 'secret: true' collects it",
+                )
+            for gather, secret in gathers:
+                if not secret:
+                    raise ConfigError(
+                        file,
+                        f"states.{gather}.params.secret",
+                        f"'{name}' is a secret state {state.name!r} needs: every gather "
+                        "into it must keep it secret (secret: true)",
+                    )
 
 
 def _check_reachable(file: str, flow: Flow) -> None:

@@ -103,6 +103,12 @@ class Verb(Generic[P]):
         it secret), or None."""
         return None
 
+    def uses_secrets(self, params: P) -> tuple[str, ...]:
+        """Every secret this state needs (each must come only from gathers
+        that keep it secret): :meth:`uses_secret`'s, unless a verb takes more."""
+        name = self.uses_secret(params)
+        return () if name is None else (name,)
+
     def queue(self, params: P) -> str | None:
         """The tenant's consultant queue this state sends the caller to, if
         it names one (it must be one of the tenant's queues)."""

@@ -75,6 +75,9 @@ class ChangeTelekodVerb(Verb[ChangeTelekodParams]):
     def uses_secret(self, params: ChangeTelekodParams) -> str:
         return params.old
 
+    def uses_secrets(self, params: ChangeTelekodParams) -> tuple[str, ...]:
+        return (params.old, params.new, params.again)
+
     def adapter_operations(self, params: ChangeTelekodParams) -> set[str]:
         return {OptionalOperation.CHANGE_TELEKOD.value}
 

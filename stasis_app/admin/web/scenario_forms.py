@@ -61,7 +61,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "code": ("Kod SMS z wartości", ""),
 }
 # Set by the operator in the flow file only: shown, never a field.
-FILE_ONLY = frozenset({"url", "secret_env", "goto", "branches", "default"})
+FILE_ONLY = frozenset({"url", "secret_env", "goto", "branches", "default", "secret"})
 
 
 @dataclass(frozen=True)
