@@ -101,6 +101,7 @@ class InfoliniaApp:
             self.handle_call,
             on_full=self.metrics.over_limit.inc,
             phones=ProxyPhones(settings.cluster),
+            uncounted=is_test_line,  # capped by TestCalls (MAX_AT_ONCE per bank)
         )
         self.metrics.watch_ari(self.gateway.traffic)
         self.calls_served = 0
@@ -486,8 +487,12 @@ class InfoliniaApp:
             test = self.test_calls.take(handle.line)
             served = self.deployment.tenants.get(test.tenant) if test else None
             flow = test.flow if test else None
-            if test is None:
-                log.warning("test call refused: an unknown, used or late token")
+            if test is None or served is None:
+                # Unanswered, no prompt: a stranger on the WebRTC endpoint learns nothing.
+                log.warning("test call refused: an unknown, used or late token, or too many")
+                with contextlib.suppress(AriError, CallHungUp):
+                    await self.gateway.hangup(handle.channel_id, reason="rejected")
+                return
         prompts = served.prompts if served else self.deployment.default_prompts
         tenant = served.tenant.id if served else None
         key_to_prompt = self.metrics.call_started(tenant)
@@ -522,6 +527,7 @@ class InfoliniaApp:
                 safeguards=self.safeguards,
                 queues=self.queues,
                 trail=trail,
+                test_call=test is not None,  # changes nothing at the bank
             )
             shown.state = lambda: ctx.state
             if test is not None:

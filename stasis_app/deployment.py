@@ -49,6 +49,7 @@ APP_PROMPTS = (
     "invalid_choice",
     "unknown_line",
     "please_wait",
+    "test_call_no_write",  # a test call's write, not carried out (flow/engine.py)
 )
 # The prompt of a language's book that offers it at the greeting
 # (tenants.ID.languages.LANG.offer; the ``language`` verb plays it).

@@ -488,6 +488,31 @@ async def test_a_call_beyond_max_calls_goes_back_to_the_dialplan(
     ]
 
 
+async def test_test_calls_do_not_take_a_callers_place_under_max_calls(
+    asterisk: FakeAsterisk, run_gateway: StartGateway
+) -> None:
+    finish = asyncio.Event()
+    served: list[str] = []
+
+    async def on_call(handle: ChannelHandle) -> None:
+        served.append(handle.channel_id)
+        await finish.wait()
+
+    gateway = await run_gateway(on_call, settings=FAST.model_copy(update={"max_calls": 1}))
+    gateway.uncounted = lambda line: line.startswith("test")  # the app's is_test_line
+    client = asterisk.clients[0]
+    asterisk.in_stasis += ["t1", "t2", "c1", "c2"]
+    client.emit(stasis_start("t1", line="test" + "a" * 32))
+    client.emit(stasis_start("t2", line="test" + "b" * 32))
+    client.emit(stasis_start("c1"))
+    await wait_until(lambda: served == ["t1", "t2", "c1"])
+    assert gateway.active_calls == 1  # the bank's caller only
+    client.emit(stasis_start("c2"))  # the line is full for callers
+    await wait_until(lambda: ("continueInDialplan", {"channelId": "c2"}) in asterisk.requests)
+    assert served == ["t1", "t2", "c1"]
+    finish.set()
+
+
 async def test_a_call_back_from_the_dialplan_is_a_new_call_after_the_old_one_ended(
     asterisk: FakeAsterisk, run_gateway: StartGateway
 ) -> None:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from stasis_app.admin.prompts import PromptAdmin
 from stasis_app.admin.web.accounts import Accounts
 from stasis_app.admin.web.test_call import SIPJS_VERSION, STATIC, websocket_url
-from stasis_app.flow.test_calls import HIDDEN, TOKEN_SECONDS, TestCalls
+from stasis_app.flow.test_calls import HIDDEN, MAX_AT_ONCE, TOKEN_SECONDS, TestCalls
 from stasis_app.flow.versions import FlowVersions
 from stasis_app.safeguards.audit import AuditLog
 from stasis_app.telephony.live_calls import CallRegistry
@@ -58,6 +58,23 @@ def test_a_token_dials_once_and_only_within_its_minute() -> None:
     clock.now += TOKEN_SECONDS + 1
     assert calls.take(late) is None
     assert calls.take("101") is None  # a bank's number is no test call
+
+
+def test_a_bank_has_at_most_two_test_calls_at_once() -> None:
+    calls = TestCalls(Ticking())
+    flow = object()
+    dialled = [calls.issue("echo", 1, "abc", "anna", flow) for _ in range(MAX_AT_ONCE + 1)]  # type: ignore[arg-type]
+    other, _ = calls.issue("izbica", 1, "abc", "ola", flow)  # type: ignore[arg-type]
+    for extension, _ in dialled[:MAX_AT_ONCE]:
+        taken = calls.take(extension)
+        assert taken is not None
+        taken.answered(lambda: "greeting")
+    assert MAX_AT_ONCE == 2 and calls.in_call("echo") == 2
+    assert calls.take(dialled[-1][0]) is None  # a third one of the same bank
+    assert calls.take(other) is not None  # another bank's is its own
+    dialled[0][1].ended(0.0)
+    again, _ = calls.issue("echo", 1, "abc", "anna", flow)  # type: ignore[arg-type]
+    assert calls.take(again) is not None  # one ended: room again
 
 
 def test_the_transcript_shows_prompts_by_state_and_hides_customer_data() -> None:

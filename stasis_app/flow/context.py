@@ -15,6 +15,20 @@ if TYPE_CHECKING:
     from stasis_app.queue.manager import QueueManager
 
 
+# What a test call's skipped write leaves where the bank's reference would be.
+TEST_REFERENCE = "0"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """How a test call goes on past a verb that writes at the bank, which it
+    does not run: the verb's success ``event``, with ``keeps`` (if any)
+    holding :data:`TEST_REFERENCE` for the prompts after it."""
+
+    event: str
+    keeps: str | None = None
+
+
 @dataclass
 class CallContext:
     """The state of one call's flow.
@@ -46,6 +60,9 @@ class CallContext:
     # The one-time code sent for the order being paid (no code inside: only
     # what checks it; never in ``values``, which webhooks and records see).
     challenge: Challenge | None = None
+    # The admin page's test call: the engine skips every verb that writes at
+    # the bank (stasis_app/flow/engine.py, Verb.test_call_skip).
+    test_call: bool = False
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

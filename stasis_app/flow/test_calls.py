@@ -7,7 +7,14 @@ that to the app (docker/asterisk/etc: ``infolinia-test-calls``). The app
 takes the token (once, within :data:`TOKEN_SECONDS`) and runs that call on the
 version's flow: real callers keep the live version. A token is the only
 credential of a test call: no lasting SIP password exists to leak, and a
-wrong, used or late token gets the unknown-line prompt and a hangup.
+wrong, used or late token is hung up unanswered (no prompt: a stranger on
+the WebRTC endpoint learns nothing and costs one ARI request).
+
+Test calls do not count against ``ari.max_calls`` (the bank's callers keep
+their places); instead at most :data:`MAX_AT_ONCE` run at once per bank. A
+test call changes nothing at the bank: the flow engine skips every verb that
+writes (:meth:`stasis_app.verbs.base.Verb.test_call_skip`) and plays
+``test_call_no_write`` instead.
 
 While the call runs, :class:`TestCall` keeps what the page shows beside the
 diagram: the flow's current state and the transcript of the prompts played,
@@ -33,6 +40,10 @@ TOKEN_SECONDS = 60.0  # a token not dialled within this is void
 KEPT_SECONDS = 600.0  # an ended test call stays readable by its page this long
 MAX_HEARD = 200  # transcript lines kept per call
 HIDDEN = "…"  # stands for customer data in a transcript
+# Test calls in progress per bank: two lets two admins test at once, and
+# keeps a leaked page session from filling the machine (they are not counted
+# against ari.max_calls).
+MAX_AT_ONCE = 2
 
 
 class Texts(Protocol):
@@ -141,13 +152,21 @@ class TestCalls:
 
     def take(self, line: str) -> TestCall | None:
         """The test call dialled as ``line``, once (None: not a test line, an
-        unknown or used token, or one older than :data:`TOKEN_SECONDS`)."""
+        unknown or used token, one older than :data:`TOKEN_SECONDS`, or its
+        bank has :data:`MAX_AT_ONCE` test calls in progress)."""
         if not line.startswith(TEST_PREFIX):
             return None
         test = self._by_token.pop(line.removeprefix(TEST_PREFIX), None)
         if test is None or self.clock() - test.issued > TOKEN_SECONDS:
             return None
+        if self.in_call(test.tenant) >= MAX_AT_ONCE:
+            test.ended(self.clock())
+            return None
         return test
+
+    def in_call(self, tenant: str) -> int:
+        """How many of ``tenant``'s test calls are in progress."""
+        return sum(1 for t in self._by_id.values() if t.tenant == tenant and t.status == "in_call")
 
     def find(self, tenant: str, call_id: str) -> TestCall | None:
         """A test call of ``tenant``'s by its id (another bank's: None)."""

@@ -157,8 +157,13 @@ class AriGateway:
         on_full: Callable[[], None] | None = None,
         phones: ProxyPhones | None = None,
         traffic: AriTraffic | None = None,
+        uncounted: Callable[[str], bool] = lambda line: False,
     ) -> None:
         self.settings = settings
+        # Lines whose calls ``max_calls`` does not count (the admin page's
+        # test calls: the app caps those itself, so they never take a
+        # caller's place on the bank's line).
+        self.uncounted = uncounted
         # Requests and events counted (stasis_app/telephony/ari_traffic.py).
         self.traffic = traffic or AriTraffic()
         self.on_call = on_call
@@ -431,7 +436,7 @@ class AriGateway:
         if handle is None:
             if event.get("type") == "StasisStart" and self._draining:
                 self._spawn(self._send_back(channel_id))
-            elif event.get("type") == "StasisStart" and self._full():
+            elif event.get("type") == "StasisStart" and self._full(event):
                 log.warning(
                     "line full: call handed back to the dialplan",
                     extra={"channel": channel_id, "max_calls": self.settings.max_calls},
@@ -480,9 +485,12 @@ class AriGateway:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    def _full(self) -> bool:
+    def _full(self, event: AriEvent) -> bool:
         limit = self.settings.max_calls
-        return limit is not None and self.active_calls >= limit
+        if limit is None:
+            return False
+        line = ChannelHandle.from_channel(event["channel"], event.get("args") or [], False).line
+        return not self.uncounted(line) and self.active_calls >= limit
 
     async def _send_back(self, channel_id: str) -> None:
         """A call the app does not take (it is stopping, or has ``max_calls``
@@ -498,7 +506,11 @@ class AriGateway:
 
     @property
     def active_calls(self) -> int:
-        return sum(1 for handle in self._calls.values() if not handle.leg)
+        return sum(
+            1
+            for handle in self._calls.values()
+            if not handle.leg and not self.uncounted(handle.line)
+        )
 
     # --- channels the app makes (agents, supervisors, snoops) ---------------
 

@@ -13,7 +13,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stasis_app.flow.context import CallContext
+from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.flow.speech import PromptItem, prompt_keys, static_prompts
 from stasis_app.telephony.call import DigitTimeouts
 from stasis_app.telephony.key_waits import BANK, waiting_on
@@ -108,6 +108,12 @@ class Verb(Generic[P]):
         that keep it secret): :meth:`uses_secret`'s, unless a verb takes more."""
         name = self.uses_secret(params)
         return () if name is None else (name,)
+
+    def test_call_skip(self, params: P) -> Skipped | None:
+        """How a test call goes on past this state if it changes something at
+        the bank or sends something to a customer (blocks, transfers, SMS
+        codes, telekods): the engine does not run it. None: it only reads."""
+        return None
 
     def queue(self, params: P) -> str | None:
         """The tenant's consultant queue this state sends the caller to, if

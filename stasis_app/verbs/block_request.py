@@ -18,7 +18,7 @@ import logging
 
 from pydantic import Field
 
-from stasis_app.flow.context import CallContext
+from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.safeguards.blocks import BlockOrder
 from stasis_app.verbs.base import Verb, VerbParams
 
@@ -32,6 +32,9 @@ class BlockRequestParams(VerbParams):
 class BlockRequest(Verb[BlockRequestParams]):
     name = "block_request"
     Params = BlockRequestParams
+
+    def test_call_skip(self, params: BlockRequestParams) -> Skipped | None:
+        return Skipped("done", "reference")
 
     async def run(self, ctx: CallContext, params: BlockRequestParams) -> str:
         if ctx.safeguards is None:

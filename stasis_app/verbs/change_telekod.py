@@ -30,7 +30,7 @@ from pydantic import Field
 
 from adapters.errors import NotFound, Refused, Unavailable
 from adapters.spec import ChangeTelekod, OptionalOperation
-from stasis_app.flow.context import CallContext
+from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.tenants import TelekodRules
 from stasis_app.verbs.base import Answer, AskParams, Verb, ask, wait_for_bank
 from stasis_app.verbs.confirm import ANSWERS
@@ -65,6 +65,9 @@ class ChangeTelekodParams(AskParams):
 class ChangeTelekodVerb(Verb[ChangeTelekodParams]):
     name = "change_telekod"
     Params = ChangeTelekodParams
+
+    def test_call_skip(self, params: ChangeTelekodParams) -> Skipped | None:
+        return Skipped("ok")
 
     def events(self, params: ChangeTelekodParams, transitions: Sequence[str]) -> set[str]:
         return {

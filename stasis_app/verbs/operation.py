@@ -58,7 +58,7 @@ from adapters.spec import (
 )
 from stasis_app.errors import CallHungUp
 from stasis_app.features import Features
-from stasis_app.flow.context import CallContext
+from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.safeguards.blocks import INTERNET_BANKING, BlockOrder, BlockService
 from stasis_app.safeguards.journal import JournalEntry
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
@@ -200,6 +200,10 @@ class OperationVerb(Verb[OperationParams]):
 
     def label(self, params: OperationParams) -> str:
         return f"operation: {params.name}"
+
+    def test_call_skip(self, params: OperationParams) -> Skipped | None:
+        operation = OPERATIONS[params.name]
+        return Skipped("ok", operation.keeps) if isinstance(operation, Block) else None
 
     async def run(self, ctx: CallContext, params: OperationParams) -> str:
         try:

@@ -50,7 +50,7 @@ from adapters.spec import (
     PredefinedTransfer,
     PredefinedTransfers,
 )
-from stasis_app.flow.context import CallContext
+from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.safeguards.sca import CODES, Binding, Verdict
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 from stasis_app.verbs.operation import LEVELS
@@ -172,6 +172,9 @@ class SendCode(Verb[TransferParams]):
     def events(self, params: TransferParams, transitions: Sequence[str]) -> set[str]:
         return {"sent", "unavailable", "not_allowed"}
 
+    def test_call_skip(self, params: TransferParams) -> Skipped | None:
+        return Skipped("sent")  # no SMS to the customer
+
     async def run(self, ctx: CallContext, params: TransferParams) -> str:
         transfer: Any = ctx.values.get(params.transfer)
         ctx.challenge = None  # a new code replaces any earlier one
@@ -213,6 +216,9 @@ class ExecuteTransferVerb(Verb[ExecuteParams]):
         return {
             "ok", "wrong", "expired", "cancelled", "refused", "unconfirmed", "not_allowed",
         }  # fmt: skip
+
+    def test_call_skip(self, params: ExecuteParams) -> Skipped | None:
+        return Skipped("ok", params.into)
 
     def uses_secret(self, params: ExecuteParams) -> str:
         return params.code
