@@ -490,6 +490,8 @@ class InfoliniaApp:
             if test is None or served is None:
                 # Unanswered, no prompt: a stranger on the WebRTC endpoint learns nothing.
                 log.warning("test call refused: an unknown, used or late token, or too many")
+                if test is not None:  # its bank is gone
+                    test.ended(self.test_calls.clock())
                 with contextlib.suppress(AriError, CallHungUp):
                     await self.gateway.hangup(handle.channel_id, reason="rejected")
                 return

@@ -162,6 +162,7 @@ class TestCalls:
         if self.in_call(test.tenant) >= MAX_AT_ONCE:
             test.ended(self.clock())
             return None
+        test.status = "in_call"  # counted from now (the caller ends it: ended())
         return test
 
     def in_call(self, tenant: str) -> int:
