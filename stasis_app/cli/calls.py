@@ -36,6 +36,13 @@ def add_commands(commands: Any) -> None:
         help="hang up this long after the last keys once the line is quiet (0: at once); "
         "default: wait for the line to hang up",
     )
+    call.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="give up on the call after this long (default 120)",
+    )
     call.set_defaults(handler=_call)
 
 
@@ -58,6 +65,7 @@ def _call(args: argparse.Namespace) -> int:
             quiet_gap=args.gap,
             hangup_after=args.hangup_after,
             caller_number=args.caller,
+            timeout=args.timeout,
         )
     )
     print(transcript.as_json() if args.json else transcript.as_text())
