@@ -325,6 +325,11 @@ class PaymentCodes(BaseModel):
 
     lifetime: float = Field(default=300, gt=0, le=900, description="seconds a code is good for")
     tries: int = Field(default=3, ge=1, le=5, description="wrong codes that cancel the order")
+    lock_after: int = Field(
+        default=5, ge=1, le=5, description="wrong codes in a row, over calls, that block payments"
+    )  # PSD2 RTS art. 4(3)(b): at most five
+    lock_minutes: float = Field(default=30, gt=0, description="how long such a block lasts")
+    per_call: int = Field(default=3, ge=1, le=10, description="codes one call may have sent")
 
 
 HEADER_NAME = re.compile(r"X-[A-Za-z0-9-]{1,62}")

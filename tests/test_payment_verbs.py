@@ -14,6 +14,7 @@ from adapters.sms import Sms
 from adapters.sms_outbox import OutboxSender, OutboxSettings, read_outbox
 from adapters.spec import Customer, PredefinedTransfer
 from stasis_app.config import SecuritySettings
+from stasis_app.errors import CallHungUp
 from stasis_app.flow.context import CallContext
 from stasis_app.safeguards import Safeguards
 from stasis_app.store import Store
@@ -185,6 +186,99 @@ async def test_only_a_telekod_login_pays(tmp_path: Path) -> None:
     assert await SendCode().run(ctx, TransferParams()) == "not_allowed"
     assert await ListTransfers().run(ctx, ListParams()) == "not_allowed"
     assert read_outbox(tmp_path / "sms.jsonl") == []
+
+
+def wrong_of(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+async def test_five_wrong_codes_in_a_row_block_paying_over_calls(tmp_path: Path) -> None:
+    """PSD2 RTS art. 4(3)(b): failed codes count per customer, not per code,
+    so a new login and a new code do not start the count again."""
+    first, bank = context(tmp_path)
+    await chosen(first)
+    assert await SendCode().run(first, TransferParams()) == "sent"
+    wrong = wrong_of(last_code(tmp_path))
+    assert [await pay(first, wrong) for _ in range(3)] == ["wrong", "wrong", "cancelled"]
+    second, _ = context(tmp_path)  # the caller logs in again, on another call
+    await chosen(second)
+    assert await SendCode().run(second, TransferParams()) == "sent"
+    right = last_code(tmp_path)
+    # The fifth wrong code in a row blocks at once, though this code had a try left.
+    assert [await pay(second, wrong_of(right)) for _ in range(2)] == ["wrong", "cancelled"]
+    assert await pay(second, right) == "not_allowed"
+    assert ("sca_code", "locked") in audit(second)
+    third, _ = context(tmp_path)
+    await chosen(third)
+    sent = len(read_outbox(tmp_path / "sms.jsonl"))
+    assert await SendCode().run(third, TransferParams()) == "blocked"
+    assert len(read_outbox(tmp_path / "sms.jsonl")) == sent  # no code for a blocked customer
+    assert audit(third)[-1] == ("sca_code", "blocked")
+    assert bank.snapshot("12345678")["transfers_done"] == []  # nothing paid
+
+
+async def test_a_right_code_starts_the_count_again_and_the_block_ends(tmp_path: Path) -> None:
+    ctx, _ = context(tmp_path, payment_codes={"lock_after": 2, "lock_minutes": 0.001})
+    await chosen(ctx)
+    await SendCode().run(ctx, TransferParams())
+    code = last_code(tmp_path)
+    assert await pay(ctx, wrong_of(code)) == "wrong"
+    assert await pay(ctx, code) == "ok"  # the count is back at zero
+    ctx.values["transfer"] = ctx.values["transfers"][1]
+    assert await SendCode().run(ctx, TransferParams()) == "sent"
+    assert await pay(ctx, wrong_of(last_code(tmp_path))) == "wrong"  # one in a row only
+    assert await pay(ctx, wrong_of(last_code(tmp_path))) == "cancelled"  # two: blocked
+    later, _ = context(tmp_path, payment_codes={"lock_after": 2, "lock_minutes": 0.001})
+    later.values["transfer"] = ctx.values["transfer"]
+    assert await SendCode().run(later, TransferParams()) == "blocked"
+    await asyncio.sleep(0.1)  # the block (0.06 s here) is over
+    assert await SendCode().run(later, TransferParams()) == "sent"
+
+
+async def test_a_call_gets_only_so_many_codes(tmp_path: Path) -> None:
+    ctx, _ = context(tmp_path)
+    await chosen(ctx)
+    assert [await SendCode().run(ctx, TransferParams()) for _ in range(4)] == [
+        "sent", "sent", "sent", "blocked",
+    ]  # fmt: skip
+    assert len(read_outbox(tmp_path / "sms.jsonl")) == 3
+    assert audit(ctx)[-1] == ("sca_code", "call_limit")
+    assert ctx.challenge is None
+
+
+async def test_a_hang_up_while_sending_unwinds_the_call(tmp_path: Path) -> None:
+    class HungUp:
+        async def send(self, sms: Sms) -> None:
+            raise CallHungUp("gone")
+
+        async def close(self) -> None:
+            return None
+
+    ctx, _ = context(tmp_path, sms=HungUp())
+    await chosen(ctx)
+    with pytest.raises(CallHungUp):
+        await SendCode().run(ctx, TransferParams())
+    # Not "unavailable": the code may have gone out when the call ended.
+    assert audit(ctx)[-1] == ("sca_code", "abandoned")
+    assert ctx.challenge is None
+
+
+async def test_the_same_transfer_twice_in_a_call_is_not_paid_or_told_as_new(
+    tmp_path: Path,
+) -> None:
+    ctx, bank = context(tmp_path)
+    await chosen(ctx)
+    await SendCode().run(ctx, TransferParams())
+    assert await pay(ctx, last_code(tmp_path)) == "ok"
+    reference = ctx.values.pop("transfer_reference")
+    assert await SendCode().run(ctx, TransferParams()) == "done_already"
+    assert ctx.values["transfer_reference"] == reference  # the first one's reference
+    assert len(read_outbox(tmp_path / "sms.jsonl")) == 1  # no code for it
+    assert ctx.challenge is None and await pay(ctx, "000000") == "not_allowed"
+    assert audit(ctx)[-1] == ("sca_code", "done_already")
+    assert len(bank.snapshot("12345678")["transfers_done"]) == 1
+    ctx.values["transfer"] = ctx.values["transfers"][1]  # another one is a new order
+    assert await SendCode().run(ctx, TransferParams()) == "sent"
 
 
 NEW_TELEKOD = "258036"

@@ -63,6 +63,9 @@ class CallContext:
     # The admin page's test call: the engine skips every verb that writes at
     # the bank (stasis_app/flow/engine.py, Verb.test_call_skip).
     test_call: bool = False
+    codes_sent: int = 0  # one-time codes sent in this call (payment_codes.per_call)
+    # Transfers the bank carried out in this call: transfer id -> its reference.
+    transfers_done: dict[str, str] = field(default_factory=dict)
 
     def take_secret(self, name: str) -> str:
         """Hand out a secret once and forget it."""

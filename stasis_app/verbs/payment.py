@@ -38,6 +38,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pydantic import Field
@@ -50,8 +51,10 @@ from adapters.spec import (
     PredefinedTransfer,
     PredefinedTransfers,
 )
+from stasis_app.errors import AriError
 from stasis_app.flow.context import CallContext, Skipped
-from stasis_app.safeguards.sca import CODES, Binding, Verdict
+from stasis_app.safeguards.code_guard import CodeGuard
+from stasis_app.safeguards.sca import CODES, Binding, Challenge, Verdict
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
 from stasis_app.verbs.operation import LEVELS
 
@@ -163,6 +166,55 @@ class ListTransfers(Verb[ListParams]):
 
 class TransferParams(VerbParams):
     transfer: str = Field(default="transfer", description="value with the chosen transfer")
+    into: str = Field(
+        default="transfer_reference", pattern=r"^[a-z_]+$", description="the bank's reference"
+    )
+
+
+async def _blocked(ctx: CallContext) -> bool:
+    """Is paying by phone blocked for the caller (too many wrong codes in a
+    row, over calls)? Without safeguards (flows tested alone) nothing counts."""
+    if ctx.safeguards is None or ctx.customer is None:
+        return False
+    rules = ctx.tenant.payment_codes
+    guard = CodeGuard(ctx.safeguards.audit.store)
+    return await ctx.safeguards.audit.store.run(
+        partial(
+            guard.blocked, ctx.tenant.id, ctx.customer.number, rules.lock_after, rules.lock_minutes
+        )
+    )
+
+
+async def _check(
+    ctx: CallContext, challenge: Challenge, transfer: PredefinedTransfer, typed: str
+) -> tuple[Verdict, bool]:
+    """The typed code's verdict, counted per customer in the state store: the
+    code is reserved as failed before it is compared (a block set meanwhile by
+    another call means it is not compared: cancelled), a right one resets the
+    count. Also True when this code started a block."""
+    if ctx.safeguards is None or ctx.customer is None:
+        return CODES.check(challenge, binding(ctx, transfer), typed), False
+    rules, store = ctx.tenant.payment_codes, ctx.safeguards.audit.store
+    guard = CodeGuard(store)
+    key = (ctx.tenant.id, ctx.customer.number)
+    if not await store.run(partial(guard.reserve, *key, rules.lock_after, rules.lock_minutes)):
+        challenge.closed = True
+        return Verdict.CANCELLED, False
+    compared = not challenge.closed
+    verdict = CODES.check(challenge, binding(ctx, transfer), typed)
+    if verdict is Verdict.OK:
+        outcome = "ok"
+    elif verdict is Verdict.EXPIRED or not compared:
+        outcome = "not_compared"
+    else:
+        outcome = "failed"
+    locked = await store.run(
+        partial(guard.settle, *key, outcome, rules.lock_after, rules.lock_minutes)
+    )
+    if locked:
+        challenge.closed = True
+        return Verdict.CANCELLED, True
+    return verdict, False
 
 
 class SendCode(Verb[TransferParams]):
@@ -170,7 +222,7 @@ class SendCode(Verb[TransferParams]):
     Params = TransferParams
 
     def events(self, params: TransferParams, transitions: Sequence[str]) -> set[str]:
-        return {"sent", "unavailable", "not_allowed"}
+        return {"sent", "unavailable", "not_allowed", "blocked", "done_already"}
 
     def test_call_skip(self, params: TransferParams) -> Skipped | None:
         return Skipped("sent")  # no SMS to the customer
@@ -182,17 +234,35 @@ class SendCode(Verb[TransferParams]):
             log.info("code not sent: no telekod login or no transfer chosen")
             return "not_allowed"
         assert ctx.customer is not None
+        done = ctx.transfers_done.get(transfer.transfer_id)
+        if done is not None:  # ordered twice in one call: never paid twice, never "done" again
+            ctx.values[params.into] = done
+            log.info("code not sent: this transfer was carried out earlier in this call")
+            await _audit(ctx, "sca_code", "done_already", reference=done)
+            return "done_already"
+        rules = ctx.tenant.payment_codes
+        if ctx.codes_sent >= rules.per_call:
+            log.info("code not sent: this call had its codes")
+            await _audit(ctx, "sca_code", "call_limit")
+            return "blocked"
+        if await _blocked(ctx):
+            log.info("code not sent: payments by phone are blocked after wrong codes")
+            await _audit(ctx, "sca_code", "blocked")
+            return "blocked"
         if ctx.sms is None:
             log.warning("code not sent: the bank has no SMS sender (tenants.ID.sms)")
             await _audit(ctx, "sca_code", "unavailable")
             return "unavailable"
-        rules = ctx.tenant.payment_codes
         challenge, code = CODES.issue(binding(ctx, transfer), rules.lifetime, rules.tries)
         sms = Sms(ctx.tenant.id, ctx.customer.number, sms_text(ctx.tenant.name, code, transfer))
         del code
+        ctx.codes_sent += 1
         try:
             sending = asyncio.wait_for(ctx.sms.send(sms), timeout=ctx.tenant.adapter.timeout)
             await wait_for_bank(ctx, sending)
+        except AriError:  # the call ended (or failed) while sending: the SMS may be out
+            await _audit(ctx, "sca_code", "abandoned")
+            raise
         except Exception as exc:  # a gateway's fault, whatever it is, is an apology
             log.warning("code not sent: the SMS sender failed", extra={"error": type(exc).__name__})
             await _audit(ctx, "sca_code", "unavailable")
@@ -205,7 +275,6 @@ class SendCode(Verb[TransferParams]):
 
 class ExecuteParams(TransferParams):
     code: str = Field(default="sms_code", description="secret with the code the caller typed")
-    into: str = Field(default="transfer_reference", pattern=r"^[a-z_]+$")
 
 
 class ExecuteTransferVerb(Verb[ExecuteParams]):
@@ -240,13 +309,16 @@ class ExecuteTransferVerb(Verb[ExecuteParams]):
             log.info("transfer not executed: no telekod login, transfer or code sent")
             return "not_allowed"
         assert ctx.customer is not None
-        verdict = CODES.check(challenge, binding(ctx, transfer), typed)
+        verdict, locked = await _check(ctx, challenge, transfer, typed)
         del typed
         if verdict is not Verdict.OK:
             if verdict is not Verdict.WRONG:
                 ctx.challenge = None
             log.info("code not accepted", extra={"verdict": verdict.value})
-            await _audit(ctx, "sca_code", verdict.value)
+            await _audit(ctx, "sca_code", "wrong" if locked else verdict.value)
+            if locked:
+                log.warning("payments by phone blocked after wrong codes in a row")
+                await _audit(ctx, "sca_code", "locked")
             return verdict.value
         ctx.challenge = None  # used: the transfer runs once
         await _audit(ctx, "sca_code", "ok")
@@ -263,6 +335,7 @@ class ExecuteTransferVerb(Verb[ExecuteParams]):
             await _audit(ctx, "execute_transfer", "refused")
             return "refused"
         ctx.values[params.into] = result.reference
+        ctx.transfers_done[transfer.transfer_id] = result.reference
         log.info("transfer carried out by the bank")
         await _audit(ctx, "execute_transfer", "ok", reference=result.reference)
         return "ok"
