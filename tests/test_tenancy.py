@@ -248,6 +248,51 @@ def test_a_secret_of_the_app_or_of_another_bank_is_refused(settings: Settings) -
     assert errors == {"adapter.demo.database": "to plik aplikacji, nie banku: wybierz inny"}
 
 
+def test_a_disguised_path_to_an_app_file_is_refused_and_an_ordinary_one_kept(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapters = offered_adapters(AdapterRegistry())
+    key = settings.audit.key_file  # shared by the test run: only named, never touched
+    (tmp_path / "link").symlink_to(key)
+    password, pgpass = tmp_path / "state.password", tmp_path / "pgpass"
+    monkeypatch.setenv("INFOLINIA_STATE_PASSWORD_FILE", str(password))
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    audit_key, store_password = "to sekret aplikacji (klucz dziennika)", "hasło bazy stanu"
+    for disguised, refused in [
+        (f"/{key}", audit_key),  # //...: normpath keeps it
+        (f"/nowhere/..{key}", audit_key),
+        (f"{key.parent}/../{key.parent.name}/{key.name}", audit_key),
+        (str(tmp_path / "link"), audit_key),
+        (f"/proc/self/root{key}", "/proc, /dev i /sys"),
+        ("/dev/fd/3", "/proc, /dev i /sys"),
+        (str(password), store_password),
+        (str(pgpass), store_password),
+    ]:
+        values = form(id="jaslo", **{"adapter.webservice.secret_env": ""})
+        values["adapter.webservice.secret_file"] = disguised
+        _, spec, errors = spec_from_form(values, settings, adapters)
+        assert refused in errors.get("adapter.webservice.secret_file", ""), disguised
+        assert disguised not in json.dumps(spec)
+    assert not isinstance(settings.state, str)
+    settings.state.write_bytes(b"")
+    (tmp_path / "hard").hardlink_to(settings.state)  # the same file by another name
+    for database in (
+        f"/{settings.state}",
+        f"/proc/self/root{settings.state}",
+        str(tmp_path / "hard"),
+        str(pgpass),
+    ):
+        values = form(adapter="demo", **{"adapter.demo.database": database})
+        values["adapter.demo.tenant"] = "krosno"
+        _, spec, errors = spec_from_form(values, settings, adapters)
+        assert set(errors) == {"adapter.demo.database"}, database
+    values = form(id="jaslo", **{"adapter.webservice.secret_env": ""})
+    values["adapter.webservice.secret_file"] = str(tmp_path / "jaslo.key")
+    _, spec, errors = spec_from_form(values, settings, adapters)
+    assert errors == {}
+    assert spec["adapter"]["settings"]["secret_file"] == str(tmp_path / "jaslo.key")
+
+
 def test_the_check_names_a_taken_number_and_the_adapters_own_problem(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,8 +15,11 @@ Secrets: a settings field the adapter marks as a secret's reference
 (:data:`adapters.hookspecs.SECRET_ENV`, ``SECRET_FILE``) takes only the name
 of an environment variable or an absolute path; a value that is neither is
 refused as a literal secret, and so is a reference to a secret of the app
-(``INFOLINIA_*`` variables, the audit key's and ARI password's files) or of
-another bank (:func:`taken_secrets`). An adapter with a field taking a secret as its
+(``INFOLINIA_*`` variables, the audit key's, ARI password's and state
+store password's files, ``PGPASSFILE``) or of another bank
+(:func:`taken_secrets`). Paths are compared by what they resolve to (and
+by the file they name); a path into ``/proc``, ``/dev`` or ``/sys`` is
+refused. An adapter with a field taking a secret as its
 value is not offered (:func:`offered_adapters`).
 
 Checks, in order, every problem named by its field: the form's own rules;
@@ -29,6 +32,7 @@ named.
 """
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -44,11 +48,13 @@ from plugin.registry import Factory
 from stasis_app.config import Settings
 from stasis_app.deployment import build_deployment
 from stasis_app.errors import ConfigError
+from stasis_app.store.postgres import STATE_PASSWORD_FILE_ENV
 from stasis_app.tenancy.stored import relative_flow
 from stasis_app.tenants import DAYS, Tenant
 
 TENANT_ID = re.compile(r"[a-z][a-z0-9_]{1,31}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+SYSTEM_TREES = ("/proc", "/dev", "/sys")  # no bank's path goes there
 APP_VARIABLES = "INFOLINIA_"  # the app's own variables (ARI, audit key, state password...)
 QUEUE = "consultants"  # the queue a new bank's consultants serve
 MAX_GREETING = 1000  # characters, as any prompt (stasis_app.admin.prompts)
@@ -153,8 +159,44 @@ def _one(posted: Mapping[str, Any], name: str) -> str:
 
 
 def _reference(kind: str, value: str) -> str:
-    """A secret's reference as compared: ``env:NAME``, ``file:/absolute/path``."""
-    return f"env:{value}" if kind == "env" else f"file:{os.path.normpath(value)}"
+    """A secret's reference as compared: ``env:NAME``, ``file:/real/path``
+    (what the path resolves to: ``//``, ``..`` and symlinks followed, also
+    in the folders of a file not made yet)."""
+    return f"env:{value}" if kind == "env" else f"file:{os.path.realpath(value)}"
+
+
+def _whose_file(value: str, files: Mapping[str, str]) -> str | None:
+    """Whose file ``value`` names, of ``files`` (reference -> whose): the
+    same path once resolved, or the same file (a hard link, a bind mount)."""
+    if whose := files.get(_reference("file", value)):
+        return whose
+    for reference, whose in files.items():
+        if reference.startswith("file:"):
+            with contextlib.suppress(OSError):
+                if os.path.samefile(value, reference.removeprefix("file:")):
+                    return whose
+    return None
+
+
+def _system_path(value: str) -> bool:
+    """A path into the kernel's trees (``/proc/self/root/...`` reaches any
+    file, ``/dev/fd/N`` an open one): never a bank's file."""
+    return any(
+        path == tree or path.startswith(f"{tree}/")
+        for path in (os.path.normpath("/" + value.lstrip("/")), os.path.realpath(value))
+        for tree in SYSTEM_TREES
+    )
+
+
+def _store_password_files() -> list[Path]:
+    """The state store's password files: ``$INFOLINIA_STATE_PASSWORD_FILE``
+    and libpq's ``$PGPASSFILE`` (else ``~/.pgpass``)."""
+    files = [os.environ.get(STATE_PASSWORD_FILE_ENV), os.environ.get("PGPASSFILE")]
+    found = [Path(file) for file in files if file]
+    if not os.environ.get("PGPASSFILE"):
+        with contextlib.suppress(RuntimeError):
+            found.append(Path.home() / ".pgpass")
+    return found
 
 
 def taken_secrets(
@@ -171,6 +213,8 @@ def taken_secrets(
     taken = {_reference("file", str(settings.audit.key_file)): "aplikacji (klucz dziennika)"}
     if settings.ari.password_file is not None:
         taken[_reference("file", str(settings.ari.password_file))] = "aplikacji (hasło ARI)"
+    for file in _store_password_files():
+        taken[_reference("file", str(file))] = "aplikacji (hasło bazy stanu)"
     banks: dict[str, Mapping[str, Any]] = {
         tenant.id: tenant.adapter.model_dump(mode="json") for tenant in settings.tenants.values()
     }
@@ -188,7 +232,7 @@ def _app_files(settings: Settings) -> set[str]:
     """The app's own files, which no path of a bank's settings may name (a
     demo core's database on the state store would write into it)."""
     files = [settings.audit.key_file, settings.audit.heads_file, settings.ari.password_file]
-    files.append(settings.prompts)
+    files += [settings.prompts, *_store_password_files()]
     if not isinstance(settings.state, str):
         files += [settings.state, *(Path(f"{settings.state}{end}") for end in ("-wal", "-shm"))]
     return {_reference("file", str(file)) for file in files if file is not None}
@@ -222,10 +266,20 @@ def _settings_values(
         if field.secret == "env" and value.upper().startswith(APP_VARIABLES):
             errors[key] = f"zmienne {APP_VARIABLES}* są aplikacji, nie banku: wybierz inną"
             continue
-        if field.secret and (whose := taken.get(_reference(field.secret, value))):
+        if (field.secret == "file" or field.kind == "path") and _system_path(value):
+            errors[key] = "ścieżki w /proc, /dev i /sys są systemu, nie banku: wybierz inną"
+            continue
+        whose = (
+            taken.get(_reference("env", value))
+            if field.secret == "env"
+            else _whose_file(value, taken)
+            if field.secret == "file"
+            else None
+        )
+        if whose:
             errors[key] = f"to sekret {whose}: nowy bank ma mieć własny"
             continue
-        if field.kind == "path" and _reference("file", value) in app_files:
+        if field.kind == "path" and _whose_file(value, dict.fromkeys(app_files, "app")):
             errors[key] = "to plik aplikacji, nie banku: wybierz inny"
             continue
         if field.kind == "boolean":

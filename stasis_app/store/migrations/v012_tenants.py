@@ -1,4 +1,4 @@
-"""Banks added on the admin page (issue 20, :mod:`stasis_app.stored_tenants`):
+"""Banks added on the admin page (issue 20, :mod:`stasis_app.tenancy.stored`):
 ``tenants`` holds one row per bank a deployment admin added (or changed)
 on the page: its id, its config as JSON (the same shape as a bank's entry
 under ``tenants:`` in the config file, which stays the seed), a revision
