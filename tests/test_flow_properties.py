@@ -28,9 +28,18 @@ session:
   in during this call, failed logins count from one in every call, and each
   call's live audio is deleted when it ends.
 
+* no transfer is carried out without the right, unexpired code for that
+  order (issue 21, PSD2 SCA): the bank is asked to execute a transfer only
+  right after the caller typed the code of the last SMS this call sent,
+  bound to exactly that order, within its lifetime, once, before the tries
+  ran out; no code of the SMS shows in any log or request.
+
 The second property runs the same on a bank that fails as hypothesis
 chooses: any operation raises, refuses, is unavailable, never answers,
 answers too late (after doing it) or slowly, the first few times or always.
+A third drives calls to the SMS code step and types the right code, a
+wrong one, another call's (another order's) or one after the expiry: only
+the right one in time has the order carried out, and it always does.
 """
 
 import asyncio
@@ -41,11 +50,14 @@ import gc
 import hashlib
 import json
 import logging
+import re
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,9 +67,11 @@ from hypothesis import strategies as st
 
 import adapters.demo
 import stasis_app.app
+import stasis_app.verbs.payment
 from adapters.demo import DemoBank, DemoSettings
 from adapters.errors import Refused, Unavailable
 from adapters.guard import GuardedAdapter
+from adapters.sms import Sms
 from adapters.spec import (
     Account,
     AccountSummary,
@@ -68,6 +82,8 @@ from adapters.spec import (
     ExchangeRate,
     Operation,
     OptionalOperation,
+    PredefinedTransfer,
+    TransferResult,
 )
 from stasis_app.app import InfoliniaApp
 from stasis_app.config import Settings, load_settings
@@ -77,9 +93,11 @@ from stasis_app.flow.context import CallContext
 from stasis_app.flow.model import Flow
 from stasis_app.logs import JsonLineFormatter, call_id_var
 from stasis_app.reports.records import CallRecord
+from stasis_app.safeguards.sca import OneTimeCodes
 from stasis_app.telephony.call import Call
 from stasis_app.telephony.gateway import ChannelHandle
-from stasis_app.tenants import HandOver, RecordingNotice
+from stasis_app.tenants import HandOver, PaymentCodes, RecordingNotice
+from stasis_app.verbs.payment import amount_text
 from tests.support.fake_call import (
     BY_APP,
     BY_CALLER,
@@ -114,6 +132,8 @@ SERVICES = Features.model_validate(
         "several_accounts": True,
         "bank_information": {},
         "exchange_rates": {"currencies": ["EUR", "CHF"]},
+        "predefined_transfers": True,
+        "change_telekod": True,
     }
 )
 # What each bank operation needs the caller to have done in this call.
@@ -127,6 +147,9 @@ NEEDS = {
     "account_list": "authenticated",
     "account_balance": "authenticated",
     "account_operations": "authenticated",
+    "predefined_transfers": "authenticated",
+    "execute_transfer": "authenticated",
+    "change_telekod": "authenticated",
 }
 LEVELS = {"identified": 1, "authenticated": 2}
 # Prompts that only ever come with a customer's data (balances, cards,
@@ -147,6 +170,7 @@ CUSTOMER_DATA = {
     "account_currency",
     "account_ending",
     "available_is",
+    "order_done",
 }
 EMPTY_START: dict[str, Any] = {
     "values": {},
@@ -399,8 +423,65 @@ class ScriptedBank:
     async def exchange_rates(self) -> list[ExchangeRate]:
         return await self._ask("exchange_rates", (), self.demo.exchange_rates)
 
+    async def change_telekod(self, customer: Customer, old: str, new: str) -> None:
+        # Only the customer: the telekods are typed secrets (checked to be nowhere).
+        return await self._ask(
+            "change_telekod",
+            (customer.number,),
+            lambda: self.demo.change_telekod(customer, old, new),
+        )
+
+    async def predefined_transfers(
+        self, customer: Customer, account_id: str
+    ) -> list[PredefinedTransfer]:
+        return await self._ask(
+            "predefined_transfers",
+            (customer.number, account_id),
+            lambda: self.demo.predefined_transfers(customer, account_id),
+        )
+
+    async def execute_transfer(
+        self, customer: Customer, transfer: PredefinedTransfer, operation_id: str
+    ) -> TransferResult:
+        return await self._ask(
+            "execute_transfer",
+            (customer.number, *order_of(transfer), operation_id),
+            lambda: self.demo.execute_transfer(customer, transfer, operation_id),
+        )
+
     async def close(self) -> None:
         await self.demo.close()
+
+
+def order_of(transfer: PredefinedTransfer) -> tuple[str, ...]:
+    """What a code is bound to, as text: id, amount, currency, payee, title."""
+    return (
+        transfer.transfer_id, f"{transfer.amount:.2f}", transfer.currency, transfer.payee,
+        transfer.title,
+    )  # fmt: skip
+
+
+CODE_IN_SMS = re.compile(r"kod ([0-9]{6}) potwierdza przelew ([0-9 ]+,[0-9]{2}) zł dla (.+?)\. ")
+
+
+class Phone:
+    """The bank's SMS sender as the customers' phones: every message on the
+    timeline (kind "sms") with the call that sent it, its code, the order's
+    amount and payee, and when (virtual time)."""
+
+    def __init__(self, timeline: list[Seen]) -> None:
+        self.timeline = timeline
+
+    async def send(self, sms: Sms) -> None:
+        found = CODE_IN_SMS.search(sms.text)
+        assert found is not None, "the SMS names no code, amount and payee"
+        code, amount, payee = found.groups()
+        data = {"code": code, "customer": sms.customer, "amount": amount, "payee": payee,
+                "at": asyncio.get_running_loop().time()}  # fmt: skip
+        self.timeline.append(Seen(call_id_var.get(), "sms", "sms", data))
+
+    async def close(self) -> None:
+        return None
 
 
 # --- the calls' contexts ------------------------------------------------------------
@@ -452,8 +533,25 @@ class LineSetup:
     handed_over: bool = False
     notice: bool = False
     # Issue 21: the bank's optional services on (several accounts, its
-    # information, exchange rates) on an adapter that offers them.
+    # information, exchange rates, predefined transfers paid with an SMS
+    # code, the telekod change) on an adapter that offers them.
     services: bool = False
+    code_lifetime: float = 300.0  # seconds an SMS code is good for (with services)
+
+
+@dataclass(frozen=True)
+class TypeCode:
+    """The caller reads an SMS code off the phone and types it, ``pause``
+    seconds after the prompt ends: ``whose`` is "own" (the last SMS this call
+    had sent), "wrong" (that code with its last digit changed) or "other" (the
+    last SMS another call had sent: another order, or another call's)."""
+
+    whose: str = "own"
+    pause: float = 0.5
+
+
+CallerStep = Step | TypeCode
+CODE = "<code>"  # in an errand: the caller types the code of the SMS (TypeCode)
 
 
 @dataclass
@@ -467,6 +565,7 @@ class Session:
     loop_errors: list[str] = field(default_factory=list)
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: list[CallRecord] = field(default_factory=list)  # the calls' records
+    line: LineSetup = LineSetup()
 
     def of(self, channel: str) -> list[Seen]:
         return [seen for seen in self.timeline if seen.call == channel]
@@ -480,7 +579,7 @@ class Session:
 
 
 def run_session(
-    scripts: list[list[Step]],
+    scripts: Sequence[Sequence[CallerStep]],
     *,
     together: bool = False,
     faults: dict[str, Fault] | None = None,
@@ -497,12 +596,15 @@ def run_session(
             transfer_fails=line.transfer_fails,
         ),
         live=FakeLiveSpeech(),
+        line=line,
     )
     session.gateway.on_request = lambda request: session.timeline.append(_seen(request))
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         patch = stack.enter_context(pytest.MonkeyPatch.context())
         patch.setattr(adapters.demo, "_hash", cheap_hash)
+        # The codes' clock is the loop's (virtual) one: expiry costs no real time.
+        patch.setattr(stasis_app.verbs.payment, "CODES", OneTimeCodes(lambda: time.monotonic()))
         patch.setattr(stasis_app.app, "CallContext", spying(session.spy))
         patch.setattr(Call, "read_digits", _noting_reads(Call.read_digits, session.timeline))
         stack.enter_context(monotonic_follows_the_loop())
@@ -523,7 +625,8 @@ def _noting_reads(
     @functools.wraps(read)
     async def noted(call: Call, *args: Any, **kwargs: Any) -> str:
         digits = await read(call, *args, **kwargs)
-        timeline.append(Seen(call.channel_id, "read", "read_digits", {"digits": digits}))
+        at = asyncio.get_running_loop().time()
+        timeline.append(Seen(call.channel_id, "read", "read_digits", {"digits": digits, "at": at}))
         return digits
 
     return noted
@@ -536,7 +639,7 @@ def _seen(request: Request) -> Seen:
 
 async def _serve_session(
     session: Session,
-    scripts: list[list[Step]],
+    scripts: Sequence[Sequence[CallerStep]],
     together: bool,
     faults: dict[str, Fault],
     tmp: Path,
@@ -556,9 +659,12 @@ async def _serve_session(
         tenant = tenant.model_copy(update={"handover": HandOver(lines=[LINE])})
     if line.notice:
         tenant = tenant.model_copy(update={"recording_notice": RecordingNotice(enabled=True)})
+    phone = None
     if line.services:
-        tenant = tenant.model_copy(update={"features": SERVICES})
-    served = dataclasses.replace(shipped, tenant=tenant, prompts=prompts, bank=bank)
+        codes = PaymentCodes(lifetime=line.code_lifetime)
+        tenant = tenant.model_copy(update={"features": SERVICES, "payment_codes": codes})
+        phone = Phone(session.timeline)
+    served = dataclasses.replace(shipped, tenant=tenant, prompts=prompts, bank=bank, sms=phone)
     deployment = Deployment(
         lines=dict.fromkeys(shipped.tenant.lines, served),
         tenants={TENANT: served},
@@ -568,10 +674,10 @@ async def _serve_session(
     app = InfoliniaApp(settings, deployment)
     app.gateway = session.gateway  # type: ignore[assignment]
 
-    async def one(channel: str, script: list[Step]) -> None:
+    async def one(channel: str, script: Sequence[CallerStep]) -> None:
         handle = ChannelHandle(channel_id=channel, line=LINE, caller=CALLER)
         session.gateway.connect(handle)
-        caller = asyncio.create_task(dial(session.gateway, channel, script))
+        caller = asyncio.create_task(dial_with_phone(session, channel, script))
         call = asyncio.create_task(_run_call(app, handle))
         try:
             await asyncio.wait_for(call, HOUR)
@@ -596,6 +702,33 @@ async def _serve_session(
     session.records = app.records.records(TENANT, 0, float("inf"))
 
 
+async def dial_with_phone(session: Session, channel: str, script: Sequence[CallerStep]) -> None:
+    """The caller's part (tests.support.fake_call.dial), reading codes off the phone."""
+    gateway = session.gateway
+    for step in script:
+        if isinstance(step, TypeCode):
+            await gateway.quiet(channel)
+            await asyncio.sleep(step.pause)
+            if channel in gateway.ended:
+                return
+            step = Press(code_for(session, channel, step.whose), gap=0.1)
+        await dial(gateway, channel, [step])
+        if channel in gateway.ended:
+            return
+
+
+def code_for(session: Session, channel: str, whose: str) -> str:
+    sent = [seen for seen in session.timeline if seen.kind == "sms"]
+    own = [seen.data["code"] for seen in sent if seen.call == channel]
+    others = [seen.data["code"] for seen in sent if seen.call != channel]
+    if whose == "other":
+        return others[-1] if others else "000000"
+    if not own:
+        return "000000"
+    code: str = own[-1]
+    return code if whose == "own" else code[:5] + str((int(code[5]) + 1) % 10)
+
+
 async def _run_call(app: InfoliniaApp, handle: ChannelHandle) -> None:
     """What AriGateway does with a StasisStart: the call's id in its logs, then the handler."""
     call_id_var.set(handle.channel_id)
@@ -614,6 +747,7 @@ def check_session(session: Session, *, bank_answers: bool) -> None:
         check_blocks_follow_confirmation(session, channel, bank_answers=bank_answers)
         check_nothing_from_other_calls(session, channel)
         check_one_record(session, channel)
+        check_transfers_need_their_code(session, channel)
     check_bank_blocks_are_those_asked(session)
     check_secrets_stay_secret(session)
 
@@ -710,6 +844,81 @@ def check_bank_blocks_are_those_asked(session: Session) -> None:
         assert not twice, f"{number}: {twice} blocked more than once (references differ)"
 
 
+@dataclass
+class CodeRead:
+    """A code the caller typed at the code's prompt, against the call's last SMS."""
+
+    digits: str
+    at: float
+    sms: dict[str, Any] | None
+    wrong_before: int  # wrong codes typed since that SMS
+    used: bool  # a transfer already ran on that SMS
+
+
+def code_reads(session: Session, channel: str) -> list[tuple[CodeRead, list[Seen]]]:
+    """Each code the caller typed, with what happened after it up to the next
+    transition that is not to execute the transfer."""
+    tries = PaymentCodes().tries
+    found: list[tuple[CodeRead, list[Seen]]] = []
+    sms: dict[str, Any] | None = None
+    wrong, used, at_code = 0, False, False
+    after: list[Seen] | None = None
+    for seen in session.of(channel):
+        if seen.kind == "log" and seen.name == "transition":
+            at_code = seen.data["to"] == "transfer_code_ask"
+            if seen.data["to"] != "transfer_execute":
+                after = None
+        if after is not None:
+            after.append(seen)
+        if seen.kind == "sms":
+            sms, wrong, used = seen.data, 0, False
+        elif seen.kind == "read" and at_code and len(seen.data["digits"]) == 6:
+            digits = seen.data["digits"]
+            read = CodeRead(digits, seen.data["at"], sms, wrong, used)
+            after = []
+            found.append((read, after))
+            if sms is not None and digits == sms["code"] and wrong < tries:
+                used = True
+            else:
+                wrong += 1
+    return found
+
+
+def check_transfers_need_their_code(session: Session, channel: str) -> None:
+    """The bank executes a transfer only right after the caller typed the
+    code of the last SMS this call sent, for that order (amount, payee, the
+    customer), in time, once, with tries left; and the right code in time
+    (well inside the lifetime) always has the bank asked (unless the caller
+    hung up meanwhile)."""
+    lifetime, tries = session.line.code_lifetime, PaymentCodes().tries
+    reads = code_reads(session, channel)
+    asked = [s for s in session.of(channel) if s.kind == "asked" and s.name == "execute_transfer"]
+    after_reads = [
+        seen for _, after in reads for seen in after if seen.kind == "asked"
+    ]  # fmt: skip
+    assert all(ask in after_reads for ask in asked), f"{channel}: executed after no code"
+    for read, after in reads:
+        executed = [s for s in after if s.kind == "asked" and s.name == "execute_transfer"]
+        sms = read.sms
+        if executed:
+            assert len(executed) == 1, f"{channel}: one code, {len(executed)} executions"
+            assert sms is not None, f"{channel}: a transfer executed, no SMS was sent"
+            assert read.digits == sms["code"], f"{channel}: executed on a wrong code"
+            assert not read.used, f"{channel}: one code executed two transfers"
+            assert read.wrong_before < tries, f"{channel}: executed after {tries} wrong codes"
+            assert read.at <= sms["at"] + lifetime, f"{channel}: executed on an expired code"
+            customer, _, amount, currency, payee, *_ = executed[0].data["args"]
+            bound = (sms["customer"], f"{sms['amount']} zł", sms["payee"])
+            done = (customer, amount_text(Decimal(amount), currency), payee)
+            assert done == bound, f"{channel}: the code was for {bound}, executed {done}"
+        right = (
+            sms is not None and read.digits == sms["code"] and not read.used
+            and read.wrong_before < tries and read.at + 1.0 < sms["at"] + lifetime
+        )  # fmt: skip
+        if right and session.gateway.ended.get(channel) != BY_CALLER:
+            assert executed, f"{channel}: the right code in time, the bank never asked"
+
+
 def check_secrets_stay_secret(session: Session) -> None:
     playbacks = {
         r.args["playback"] for r in session.gateway.requests if "playback" in r.args
@@ -728,6 +937,10 @@ def check_secrets_stay_secret(session: Session) -> None:
     for secret in session.spy.typed:
         leaks = [(kind, name, text) for kind, name, text in written if secret in text]
         assert not leaks, f"secret {secret!r} in {leaks}"
+    for sms in (seen for seen in session.timeline if seen.kind == "sms"):
+        code = re.compile(rf"(?<![0-9]){sms.data['code']}(?![0-9])")
+        leaks = [(kind, name, text) for kind, name, text in written if code.search(text)]
+        assert not leaks, f"an SMS code in {leaks}"
 
 
 def check_nothing_from_other_calls(session: Session, channel: str) -> None:
@@ -781,6 +994,12 @@ def tell_what_was_covered(session: Session) -> None:
             event("a login was refused")
     if any(s["blocks"] for s in session.snapshots.values()):
         event("the bank has a block")
+    if any(seen.kind == "sms" for seen in session.timeline):
+        event("an SMS code was sent")
+    if any(seen.name == "execute_transfer" for seen in session.timeline if seen.kind == "asked"):
+        event("the bank was asked to execute a transfer")
+    if any("telekod_changed" in session.gateway.heard(channel) for channel in session.channels):
+        event("a telekod was changed")
     yes = {(c, "yes", b) for c, b, _ in confirmations(session.flow)}
     for channel in session.channels:
         after_yes: list[str] | None = None  # what happened since the last confirmation, if any
@@ -818,6 +1037,8 @@ ERRANDS = (
     ("8", "1", "12345678", "1234#", "1", "1", "1"),  # the notice's full information, a block
     ("2", "12345678", "1234#", "2", "1", "9", "0"),  # services: the savings account, history
     ("5", "9", "1", "6", "9", "0"),  # services: the bank's information, then the rates
+    ("2", "12345678", "1234#", "1", "2", "1", "1", CODE, "9", "1"),  # services: a transfer
+    ("2", "87654321", "4321#", "3", "4321#", "739164#", "739164#", "1"),  # services: telekod
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
@@ -836,7 +1057,7 @@ STYLES = {
 
 
 @st.composite
-def scripts(draw: st.DrawFn) -> list[Step]:
+def scripts(draw: st.DrawFn) -> list[CallerStep]:
     """One caller: an errand with a few random changes, or random key groups;
     patient (waits for each prompt, like the call simulator), hurried (types
     ahead) or erratic; perhaps hanging up at some point."""
@@ -856,7 +1077,11 @@ def scripts(draw: st.DrawFn) -> list[Step]:
         keys = draw(st.lists(groups, max_size=10))
     keys += draw(st.lists(groups, max_size=2))
     pause, gap, after_prompt = STYLES[draw(st.sampled_from(sorted(STYLES)))]
-    steps: list[Step] = [Press(group, draw(pause), draw(gap), draw(after_prompt)) for group in keys]
+    steps: list[CallerStep] = [
+        TypeCode("own", draw(pause)) if group == CODE
+        else Press(group, draw(pause), draw(gap), draw(after_prompt))
+        for group in keys
+    ]  # fmt: skip
     # Hang up never, anywhere, or at once after a "1" (perhaps a confirmation).
     after_ones = [
         n + 1 for n, step in enumerate(steps) if isinstance(step, Press) and step.keys == "1"
@@ -879,6 +1104,7 @@ lines = st.builds(
     handed_over=st.booleans(),
     notice=st.booleans(),
     services=st.booleans(),
+    code_lifetime=st.sampled_from([300.0, 5.0]),
 )
 BANK_OPERATIONS = (
     "identify",
@@ -892,6 +1118,9 @@ BANK_OPERATIONS = (
     "account_balance",
     "account_operations",
     "exchange_rates",
+    "predefined_transfers",
+    "execute_transfer",
+    "change_telekod",
 )
 faults = st.dictionaries(
     st.sampled_from(BANK_OPERATIONS),
@@ -910,7 +1139,7 @@ PROPERTY = settings(
 @settings(PROPERTY, max_examples=200)
 @given(calls=sessions, together=st.booleans(), line=lines)
 def test_calls_on_the_demo_bank_end_cleanly_keep_secrets_and_share_nothing(
-    calls: list[list[Step]], together: bool, line: LineSetup
+    calls: list[list[CallerStep]], together: bool, line: LineSetup
 ) -> None:
     session = run_session(calls, together=together, line=line)
     check_session(session, bank_answers=True)
@@ -920,17 +1149,75 @@ def test_calls_on_the_demo_bank_end_cleanly_keep_secrets_and_share_nothing(
 @settings(PROPERTY, max_examples=150)
 @given(calls=sessions, together=st.booleans(), faults=faults, line=lines)
 def test_calls_on_a_failing_bank_end_cleanly_keep_secrets_and_share_nothing(
-    calls: list[list[Step]], together: bool, faults: dict[str, Fault], line: LineSetup
+    calls: list[list[CallerStep]], together: bool, faults: dict[str, Fault], line: LineSetup
 ) -> None:
     session = run_session(calls, together=together, faults=faults, line=line)
     check_session(session, bank_answers=False)
     tell_what_was_covered(session)
 
 
+# To the code's prompt: the balance, the personal account, its transfers.
+TO_TRANSFERS = ("2", "12345678", "1234#", "1", "2")
+
+
+@st.composite
+def paying_calls(draw: st.DrawFn) -> list[list[CallerStep]]:
+    """One or two calls of 12345678 each ordering one of the two predefined
+    transfers and typing one to three codes: its own, a wrong one or the
+    other call's (another order, another call), soon or late."""
+    calls: list[list[CallerStep]] = []
+    for _ in range(draw(st.integers(1, 2))):
+        order = draw(st.sampled_from(["1", "2"]))
+        codes = st.builds(
+            TypeCode, st.sampled_from(["own", "wrong", "other"]), st.sampled_from([0.5, 2.0, 9.0])
+        )
+        typed = draw(st.lists(codes, min_size=1, max_size=3))
+        calls.append([*keys(*TO_TRANSFERS, order, "1"), *typed, HangUp(pause=30)])
+    return calls
+
+
+@settings(PROPERTY, max_examples=30)
+@given(
+    calls=paying_calls(),
+    together=st.booleans(),
+    lifetime=st.sampled_from([300.0, 6.0]),
+)
+def test_no_transfer_without_the_right_unexpired_code_for_that_order(
+    calls: list[list[CallerStep]], together: bool, lifetime: float
+) -> None:
+    """check_transfers_need_their_code on calls that reach the code: the
+    right code in time (with tries left) has the order carried out and read
+    back, once; a wrong code, the other call's or an expired one never."""
+    line = LineSetup(services=True, code_lifetime=lifetime)
+    session = run_session(calls, together=together, line=line)
+    check_session(session, bank_answers=True)
+    for channel in session.channels:
+        reads = code_reads(session, channel)
+        assert reads, f"{channel}: never typed a code (the calls prove nothing)"
+        executed = [r for r, after in reads if any(s.name == "execute_transfer" for s in after)]
+        heard = session.gateway.heard(channel)
+        assert ("order_done" in heard) == bool(executed), f"{channel}: heard {heard}"
+        for read, _ in reads:
+            sms = read.sms
+            assert sms is not None
+            if read.digits != sms["code"]:
+                event("a wrong code (or another order's) was typed")
+                assert read not in executed
+            elif read.at > sms["at"] + lifetime:
+                event("a code was typed after its expiry")
+                assert read not in executed
+            elif not read.used and read.at + 1.0 < sms["at"] + lifetime:
+                event("the right code was typed in time")
+                assert read in executed
+    done = session.snapshots["12345678"]["transfers_done"]
+    asked = [s for s in session.timeline if s.kind == "asked" and s.name == "execute_transfer"]
+    assert len(done) == len(asked)
+
+
 # --- the same checks on calls whose course is known -----------------------------------------
 
 
-def keys(*groups: str) -> list[Step]:
+def keys(*groups: str) -> list[CallerStep]:
     """A caller who waits for each prompt to end, then types a group."""
     return [Press(group, pause=0.5, after_prompt=True) for group in groups]
 
@@ -983,3 +1270,43 @@ def test_a_caller_who_hangs_up_while_the_bank_hangs_leaves_no_stray_error(after:
     session = run_session([script], faults={"authenticate": Fault("hangs", 1)})
     check_session(session, bank_answers=False)
     assert session.gateway.ended[CHANNELS[0]] == BY_CALLER
+
+
+@pytest.mark.parametrize(
+    ("whose", "pause", "lifetime", "carried_out"),
+    [
+        ("own", 0.5, 300.0, True),
+        ("wrong", 0.5, 300.0, False),
+        ("own", 9.0, 6.0, False),  # typed after its expiry
+    ],
+    ids=["right code", "wrong code", "expired code"],
+)
+def test_only_the_right_code_in_time_carries_out_the_transfer(
+    whose: str, pause: float, lifetime: float, carried_out: bool
+) -> None:
+    script = [*keys(*TO_TRANSFERS, "1", "1"), TypeCode(whose, pause), HangUp(pause=30)]
+    session = run_session([script], line=LineSetup(services=True, code_lifetime=lifetime))
+    check_session(session, bank_answers=True)
+    [read] = [read for read, _ in code_reads(session, CHANNELS[0])]
+    assert (read.sms is not None and read.digits == read.sms["code"]) == (whose == "own")
+    done = session.snapshots["12345678"]["transfers_done"]
+    assert [d["transfer_id"] for d in done] == (["pt-1"] if carried_out else [])
+    heard = session.gateway.heard(CHANNELS[0])
+    assert ("order_done" in heard) == carried_out
+    if whose == "wrong":
+        assert "sms_code_wrong" in heard
+    if pause > lifetime:
+        assert "sms_code_expired" in heard
+
+
+def test_another_calls_code_for_another_order_carries_out_nothing() -> None:
+    first = [*keys(*TO_TRANSFERS, "1", "1"), TypeCode("own", 9.0), HangUp(pause=30)]
+    second = [*keys(*TO_TRANSFERS, "2", "1"), TypeCode("other", 0.5), HangUp(pause=30)]
+    session = run_session([first, second], together=True, line=LineSetup(services=True))
+    check_session(session, bank_answers=True)
+    [theirs] = [read for read, _ in code_reads(session, CHANNELS[1])]
+    [mine] = [read for read, _ in code_reads(session, CHANNELS[0])]
+    assert mine.sms is not None and theirs.digits == mine.sms["code"]  # the first call's code
+    done = session.snapshots["12345678"]["transfers_done"]
+    assert [d["transfer_id"] for d in done] == ["pt-1"]  # the first call's own order only
+    assert "sms_code_wrong" in session.gateway.heard(CHANNELS[1])
