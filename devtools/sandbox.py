@@ -30,6 +30,8 @@ image copies them into its own, so they never depend on the app.
 
 import contextlib
 import hashlib
+import ipaddress
+import itertools
 import json
 import os
 import re
@@ -58,6 +60,8 @@ ASTERISK_CONFIG = Path(__file__).resolve().parent.parent / "docker" / "asterisk"
 # into Asterisk's sounds folder: astdatadir (asterisk.conf) + "/sounds".
 ASTERISK_SOUNDS = ASTERISK_CONFIG.parent / "sounds"
 SOUNDS_DIR = "usr/share/asterisk/sounds"
+# Included by rtp.conf's [ice_host_candidates]; only the sandbox writes it.
+ICE_HOST_CANDIDATES = "rtp_ice_host_candidates.conf"
 ARI_URL = "http://127.0.0.1:8088/"
 ARI_USER = "infolinia"
 SOFTPHONE_USER = "softphone"
@@ -192,6 +196,7 @@ class Sandbox:
         digest = hashlib.sha256()
         for file in sorted(ASTERISK_CONFIG.iterdir()):
             digest.update(file.name.encode() + b"\0" + file.read_bytes())
+        digest.update(b"ice\0" + ice_host_candidates(own_addresses()).encode())
         for file in sorted(p for p in ASTERISK_SOUNDS.rglob("*") if p.is_file()):
             name = file.relative_to(ASTERISK_SOUNDS).as_posix()
             digest.update(b"sounds/" + name.encode() + b"\0" + file.read_bytes())
@@ -215,6 +220,7 @@ class Sandbox:
         etc.mkdir(parents=True)
         for file in sorted(ASTERISK_CONFIG.iterdir()):
             shutil.copy2(file, etc / file.name)
+        (etc / ICE_HOST_CANDIDATES).write_text(ice_host_candidates(own_addresses()))
         _write_private(
             etc / "ari_users.conf",
             f"[{ARI_USER}]\ntype = user\nread_only = no\npassword = {self.ari_password()}\n",
@@ -546,6 +552,35 @@ def _own_address() -> str:
             return "127.0.1.1"
         address: str = probe.getsockname()[0]
     return "127.0.1.1" if address.startswith("127.") else address
+
+
+def own_addresses() -> list[str]:
+    """This machine's IPv4 and IPv6 addresses other than loopback, as the
+    kernel lists them (``/proc/net/fib_trie``' local host routes and
+    ``/proc/net/if_inet6``), sorted."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        for line, following in itertools.pairwise(lines):
+            if "/32 host LOCAL" in following and "|--" in line:
+                found.add(line.split("|--")[1].strip())
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            packed = bytes.fromhex(line.split()[0])
+            found.add(socket.inet_ntop(socket.AF_INET6, packed))
+    return sorted(a for a in found if not ipaddress.ip_address(a).is_loopback)
+
+
+def ice_host_candidates(addresses: list[str]) -> str:
+    """The lines of rtp.conf's ``[ice_host_candidates]`` that make Asterisk
+    offer loopback instead of each of ``addresses``: the sandbox's WebRTC test
+    calls (a browser on this machine) then send their ICE checks and RTP to
+    127.0.0.1 (or ::1), never to this machine's network address."""
+    lines = [f"; written by the sandbox ({ICE_HOST_CANDIDATES}): this machine => loopback"]
+    for address in addresses:
+        loopback = "::1" if ipaddress.ip_address(address).version == 6 else "127.0.0.1"
+        lines.append(f"{address} => {loopback}")
+    return "\n".join(lines) + "\n"
 
 
 def _du(path: Path) -> int:

@@ -10,6 +10,7 @@ The screenshot of the panel goes to ``$ADMIN_SCREENSHOTS`` (docs/admin) when set
 """
 
 import asyncio
+import ipaddress
 import json
 import os
 import time
@@ -84,7 +85,10 @@ def browser(live_app: AppProcess, sandbox: Sandbox) -> Iterator[Browser]:
                 "--use-fake-device-for-media-stream",  # a test tone as the microphone
                 "--use-fake-ui-for-media-stream",  # the microphone allowed without asking
                 "--autoplay-policy=no-user-gesture-required",
-                "--allow-loopback-in-peer-connection",  # its candidates on 127.0.0.1 (below)
+                # One UDP socket on the any-address, not one per interface: it
+                # sends to Asterisk's 127.0.0.1 from 127.0.0.1, and the page
+                # offers it at 127.0.0.1 (test-call.js), so the media stays on lo.
+                "--webrtc-ip-handling-policy=default_public_and_private_interfaces",
             ],
         )
         yield chromium
@@ -121,8 +125,52 @@ def dial_again(ari: Ari, extension: str) -> None:
     )
 
 
+# Every peer connection the page makes, kept for the test to read its stats.
+KEEP_CONNECTIONS = """(() => {
+  const Original = window.RTCPeerConnection;
+  window.testConnections = [];
+  window.RTCPeerConnection = function (...args) {
+    const connection = new Original(...args);
+    window.testConnections.push(connection);
+    return connection;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+})();"""
+
+# The browser's own stats on the call's selected ICE candidate pair: where its
+# audio goes and comes from, and how much crossed that pair.
+MEDIA_PATH = """async () => {
+  const stats = await window.testConnections.at(-1).getStats();
+  const reports = [...stats.values()];
+  const transport = reports.find((r) => r.type === "transport" && r.selectedCandidatePairId);
+  const pair = stats.get(transport.selectedCandidatePairId);
+  const end = (id) => { const c = stats.get(id); return [c.address || c.ip, c.port]; };
+  return { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId),
+           sent: pair.bytesSent, received: pair.bytesReceived,
+           pairs: reports.filter((r) => r.type === "candidate-pair").length };
+}"""
+
+
+def on_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address) in ipaddress.ip_network("127.0.0.0/8")
+
+
+def asterisk_media_destination(ari: Ari) -> str:
+    """Where Asterisk sends the test call's RTP: "address:port"."""
+
+    async def ask() -> str:
+        channels = await ari.request("GET", "channels")
+        (channel,) = [c for c in channels if c["name"].startswith("PJSIP/webrtc-test")]
+        variable = {"variable": "CHANNEL(rtp,dest)"}
+        found = await ari.request("GET", f"channels/{channel['id']}/variable", params=variable)
+        return str(found["value"])
+
+    return asyncio.run(ask())
+
+
 def logged_in(browser: Browser) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    page.add_init_script(KEEP_CONNECTIONS)
     page.goto(f"{BASE}/admin/login")
     page.get_by_label("Użytkownik").fill(USER)
     page.get_by_label("Hasło").fill(PASSWORD)
@@ -200,6 +248,18 @@ def test_an_admin_test_calls_a_draft_from_the_page(
         # The call's audio reached the page: the analyser on the remote stream heard it.
         peak = float(panel.get_attribute("data-peak") or 0)
         assert peak > 0.05, peak
+        # The media path, in the browser's own stats: both ends on loopback
+        # (Asterisk's offered candidates are 127.0.0.1, written by the sandbox),
+        # and the audio crossed it both ways.
+        media = page.evaluate(MEDIA_PATH)
+        (local, _), (remote, remote_port) = media["local"], media["remote"]
+        assert on_loopback(local) and on_loopback(remote), media  # the browser's two ends
+        assert 10000 <= remote_port <= 10999, media  # Asterisk's RTP ports (rtp.conf)
+        assert media["sent"] > 1000 and media["received"] > 1000, media
+        # Where Asterisk sends: its ICE-selected address of the browser.
+        browser_end = real_caller.submit(asterisk_media_destination, ari).result(timeout=10)
+        assert on_loopback(browser_end.rsplit(":", 1)[0]), (browser_end, media)
+        print("media path:", media, "asterisk sends to", browser_end)
         shots = os.environ.get("ADMIN_SCREENSHOTS")
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,15 @@ import {
 } from "./vendor/sip.js/lib/platform/web/index.js";
 
 // Asterisk on this machine (the sandbox): the call's media stays on loopback.
-// The browser's offer keeps only its loopback ICE candidates (when it has any:
-// Chromium gathers them with --allow-loopback-in-peer-connection), so nothing
-// is sent to this machine's other addresses.
+// The browser's offer keeps only its loopback ICE candidates, if it has any
+// (Chromium gathers them with --allow-loopback-in-peer-connection). A browser
+// that gathers on the any-address only (Chromium's WebRTC IP handling policy
+// default_public_and_private_interfaces: IPv4 candidates with no network-id,
+// their socket bound to 0.0.0.0) is offered at 127.0.0.1, where that socket
+// answers too. So nothing is sent to this machine's other addresses.
 const LOOPBACK = /^(127\.|::1$|\[::1\]$|localhost$)/;
+const ANY_ADDRESS_IPV4 = (line) =>
+  / udp /.test(line) && /^\d+\.\d+\.\d+\.\d+$/.test(line.split(" ")[4]) && !/ network-id /.test(line);
 
 class LoopbackMedia extends SessionDescriptionHandler {
   getLocalSessionDescription() {
@@ -36,7 +41,13 @@ class LoopbackMedia extends SessionDescriptionHandler {
 function onLoopback(sdp) {
   const lines = sdp.split("\r\n");
   const candidate = (line) => line.startsWith("a=candidate:");
-  const loopback = lines.filter((line) => candidate(line) && LOOPBACK.test(line.split(" ")[4]));
+  let loopback = lines.filter((line) => candidate(line) && LOOPBACK.test(line.split(" ")[4]));
+  if (!loopback.length) {
+    const onAny = lines.filter((line) => candidate(line) && ANY_ADDRESS_IPV4(line));
+    const moved = onAny.map((line) => line.replace(/^((?:\S+ ){4})\S+/, "$1127.0.0.1"));
+    lines.splice(0, lines.length, ...lines.map((line) => moved[onAny.indexOf(line)] ?? line));
+    loopback = moved;
+  }
   if (!loopback.length) {
     return sdp;
   }
