@@ -2,6 +2,7 @@
 against what the demo bank's core system recorded afterwards."""
 
 import asyncio
+import time
 import urllib.request
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -323,6 +324,16 @@ def test_sipp_caller_blocks_internet_banking_typing_ahead(
     assert len(state["blocks"]) == 1
 
 
+def metric_families() -> dict[str, Any]:
+    """The tests' app's /metrics, by family name."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{ADMIN_PORT}/metrics", timeout=5) as answer:
+        return {f.name: f for f in text_string_to_metric_families(answer.read().decode())}
+
+
+def histogram_count(families: dict[str, Any], name: str) -> float:
+    return next(s.value for s in families[name].samples if s.name.endswith("_count"))
+
+
 def test_each_calls_requests_events_and_waits_after_keys_are_counted(
     first_round: dict[str, Heard | BaseException],
 ) -> None:
@@ -332,8 +343,22 @@ def test_each_calls_requests_events_and_waits_after_keys_are_counted(
     audit; a menu key: nothing), and the balance reads' audit entries, which
     commit while the balance starts playing, are in the trail."""
     heard(first_round, "ib_and_balance")
-    with urllib.request.urlopen(f"http://127.0.0.1:{ADMIN_PORT}/metrics", timeout=5) as answer:
-        families = {f.name: f for f in text_string_to_metric_families(answer.read().decode())}
+    # A call's last wait is counted in its three figures a moment apart (the
+    # app's share once the writes after the prompt are done): read until the
+    # figures of every wait are in, for a few seconds at most.
+    deadline = time.monotonic() + 5
+    while True:
+        families = metric_families()
+        waits = {
+            s.labels["waited_on"]: s.value
+            for s in families["infolinia_key_to_prompt_by_wait_seconds"].samples
+            if s.name.endswith("_count")
+        }
+        total = histogram_count(families, "infolinia_key_to_prompt_seconds")
+        app_share = histogram_count(families, "infolinia_key_to_prompt_app_seconds")
+        if app_share == total == sum(waits.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
 
     def counted(family: str, label: str) -> dict[str, float]:
         return {
@@ -347,26 +372,11 @@ def test_each_calls_requests_events_and_waits_after_keys_are_counted(
     assert events["ChannelDtmfReceived"] >= 9 * 10  # every key the callers typed
     assert sizes["ChannelDtmfReceived"] / events["ChannelDtmfReceived"] > 200  # a channel's JSON
     assert "ChannelVarset" not in events  # filtered out by Asterisk
-    waits = {
-        s.labels["waited_on"]: s.value
-        for s in families["infolinia_key_to_prompt_by_wait_seconds"].samples
-        if s.name.endswith("_count")
-    }
     assert waits["nothing"] > 0  # menu keys
     # A login: the guard (store) and the bank between the # and the next prompt
     # (unless the caller typed the next key before that prompt: then its wait
     # starts at that key).
     assert any("bank" in label and "store" in label for label in waits)
-    total = next(
-        s.value
-        for s in families["infolinia_key_to_prompt_seconds"].samples
-        if s.name.endswith("_count")
-    )
-    app_share = next(
-        s.value
-        for s in families["infolinia_key_to_prompt_app_seconds"].samples
-        if s.name.endswith("_count")
-    )
     assert app_share == total == sum(waits.values())
     settings = load_settings(TEST_CONFIG, resolve_secrets=False, env={})
     trail = AuditLog(Store(settings.state)).entries(limit=1000)
