@@ -331,7 +331,7 @@ def metric_families() -> dict[str, Any]:
 
 
 def histogram_count(families: dict[str, Any], name: str) -> float:
-    return next(s.value for s in families[name].samples if s.name.endswith("_count"))
+    return float(next(s.value for s in families[name].samples if s.name.endswith("_count")))
 
 
 def test_each_calls_requests_events_and_waits_after_keys_are_counted(
