@@ -133,6 +133,7 @@ SERVICES = Features.model_validate(
         "bank_information": {},
         "exchange_rates": {"currencies": ["EUR", "CHF"]},
         "predefined_transfers": True,
+        "change_telekod": True,
     }
 )
 # What each bank operation needs the caller to have done in this call.
@@ -533,8 +534,7 @@ class LineSetup:
     notice: bool = False
     # Issue 21: the bank's optional services on (several accounts, its
     # information, exchange rates, predefined transfers paid with an SMS
-    # code) on an adapter that offers them. (Not the telekod change yet: a
-    # run found a typed secret in a log or request on its path, not yet explained.)
+    # code, the telekod change) on an adapter that offers them.
     services: bool = False
     code_lifetime: float = 300.0  # seconds an SMS code is good for (with services)
 
@@ -934,7 +934,8 @@ def check_secrets_stay_secret(session: Session) -> None:
         for seen in session.timeline
         if seen.kind in ("log", "request")
     ]
-    for secret in session.spy.typed:
+    # A new telekod of one to three digits (refused as weak) is in every number.
+    for secret in (typed for typed in session.spy.typed if len(typed) >= 4):
         leaks = [(kind, name, text) for kind, name, text in written if secret in text]
         assert not leaks, f"secret {secret!r} in {leaks}"
     for sms in (seen for seen in session.timeline if seen.kind == "sms"):
@@ -1038,6 +1039,7 @@ ERRANDS = (
     ("2", "12345678", "1234#", "2", "1", "9", "0"),  # services: the savings account, history
     ("5", "9", "1", "6", "9", "0"),  # services: the bank's information, then the rates
     ("2", "12345678", "1234#", "1", "2", "1", "1", CODE, "9", "1"),  # services: a transfer
+    ("2", "87654321", "4321#", "3", "4321#", "739164#", "739164#", "1"),  # services: telekod
 )
 groups = st.one_of(
     st.sampled_from(KEYS),
