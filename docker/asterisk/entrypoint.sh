@@ -12,6 +12,9 @@ printf '[softphone]\ntype = auth\nauth_type = userpass\nusername = softphone\npa
 # In a container ARI must be reachable from the app's container (not published to the host).
 printf 'bindaddr = 0.0.0.0\n' > "$etc/http_bind.conf"
 printf 'bind = 0.0.0.0:5060\n' > "$etc/pjsip_bind.conf"
+# rtp.conf's ICE host candidates: none mapped in a container (the sandbox maps
+# the machine's addresses to loopback; behind NAT an operator maps private => public).
+[ -f "$etc/rtp_ice_host_candidates.conf" ] || : > "$etc/rtp_ice_host_candidates.conf"
 # A cluster's node (docker/cluster.yaml): its name in channel ids, and the
 # SIP proxy its callers come through.
 if [ -n "${INFOLINIA_NODE:-}" ]; then
