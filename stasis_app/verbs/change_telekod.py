@@ -35,7 +35,7 @@ from stasis_app.tenants import TelekodRules
 from stasis_app.verbs.base import Answer, AskParams, Verb, ask, wait_for_bank
 from stasis_app.verbs.confirm import ANSWERS
 from stasis_app.verbs.login import Authenticate, LoginParams
-from stasis_app.verbs.operation import LEVELS
+from stasis_app.verbs.operation import logged_in_at
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ChangeTelekodVerb(Verb[ChangeTelekodParams]):
 
     async def run(self, ctx: CallContext, params: ChangeTelekodParams) -> str:
         new, again = ctx.take_secret(params.new), ctx.take_secret(params.again)
-        if ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS["authenticated"]:
+        if ctx.customer is None or not logged_in_at(ctx, "authenticated"):
             log.info("telekod change not allowed", extra={"level": ctx.level})
             return "not_allowed"
         customer = ctx.customer

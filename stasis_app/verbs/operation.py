@@ -68,6 +68,14 @@ log = logging.getLogger(__name__)
 LEVELS = {"none": 0, "identified": 1, "authenticated": 2}
 
 
+def logged_in_at(ctx: CallContext, level: str) -> bool:
+    """Whether the caller is logged in at ``level`` (a key of LEVELS) or
+    higher: the check every verb that needs a login makes first."""
+    return level == "none" or (
+        ctx.customer is not None and LEVELS.get(ctx.level or "", 0) >= LEVELS[level]
+    )
+
+
 async def _active_cards(bank: CoreBanking, customer: Customer) -> list[Any]:
     return [c for c in await bank.list_cards(customer) if c.status is CardStatus.ACTIVE]
 
@@ -216,9 +224,7 @@ class OperationVerb(Verb[OperationParams]):
 
     async def _run(self, ctx: CallContext, params: OperationParams) -> str:
         name, operation = params.name, OPERATIONS[params.name]
-        if operation.needs != "none" and (
-            ctx.customer is None or LEVELS.get(ctx.level or "", 0) < LEVELS[operation.needs]
-        ):
+        if not logged_in_at(ctx, operation.needs):
             log.info("operation not allowed", extra={"operation": name, "level": ctx.level})
             return "not_allowed"
         if any(ctx.values.get(value) is None for value in operation.reads):

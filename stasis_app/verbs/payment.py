@@ -56,7 +56,7 @@ from stasis_app.flow.context import CallContext, Skipped
 from stasis_app.safeguards.code_guard import CodeGuard
 from stasis_app.safeguards.sca import CODES, Binding, Challenge, Verdict
 from stasis_app.verbs.base import Verb, VerbParams, wait_for_bank
-from stasis_app.verbs.operation import LEVELS
+from stasis_app.verbs.operation import logged_in_at
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,6 @@ def binding(ctx: CallContext, transfer: PredefinedTransfer) -> Binding:
         ctx.call.channel_id,
         transfer.title,
     )
-
-
-def _logged_in(ctx: CallContext) -> bool:
-    return ctx.customer is not None and LEVELS.get(ctx.level or "", 0) >= LEVELS["authenticated"]
 
 
 async def _audit(ctx: CallContext, action: str, result: str, reference: str = "") -> None:
@@ -136,7 +132,7 @@ class ListTransfers(Verb[ListParams]):
 
     async def run(self, ctx: CallContext, params: ListParams) -> str:
         ctx.values.pop(params.into, None)
-        if not _logged_in(ctx):
+        if not logged_in_at(ctx, "authenticated"):
             return "not_allowed"
         assert ctx.customer is not None
         bank = ctx.bank
@@ -230,7 +226,7 @@ class SendCode(Verb[TransferParams]):
     async def run(self, ctx: CallContext, params: TransferParams) -> str:
         transfer: Any = ctx.values.get(params.transfer)
         ctx.challenge = None  # a new code replaces any earlier one
-        if not _logged_in(ctx) or not isinstance(transfer, PredefinedTransfer):
+        if not logged_in_at(ctx, "authenticated") or not isinstance(transfer, PredefinedTransfer):
             log.info("code not sent: no telekod login or no transfer chosen")
             return "not_allowed"
         assert ctx.customer is not None
@@ -301,7 +297,7 @@ class ExecuteTransferVerb(Verb[ExecuteParams]):
         challenge = ctx.challenge
         bank = ctx.bank
         if (
-            not _logged_in(ctx)
+            not logged_in_at(ctx, "authenticated")
             or not isinstance(transfer, PredefinedTransfer)
             or challenge is None
             or not isinstance(bank, ExecuteTransfer)
