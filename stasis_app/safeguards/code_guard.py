@@ -61,13 +61,7 @@ class CodeGuard:
         now = time.time() if now is None else now
 
         def work(db: Connection) -> bool:
-            consecutive, locked_until = self._row(db, tenant, customer)
-            if locked_until > now:
-                return True
-            if consecutive >= lock_after:
-                self._write(db, tenant, customer, 0, now + lock_minutes * 60)
-                return True
-            return False
+            return self._locked(db, tenant, customer, lock_after, lock_minutes, now)[0]
 
         return self.store.transaction(work, guard_scope(tenant))
 
@@ -84,16 +78,35 @@ class CodeGuard:
         now = time.time() if now is None else now
 
         def work(db: Connection) -> bool:
-            consecutive, locked_until = self._row(db, tenant, customer)
-            if locked_until > now:
-                return False
-            if consecutive >= lock_after:
-                self._write(db, tenant, customer, 0, now + lock_minutes * 60)
+            locked, consecutive, locked_until = self._locked(
+                db, tenant, customer, lock_after, lock_minutes, now
+            )
+            if locked:
                 return False
             self._write(db, tenant, customer, consecutive + 1, locked_until)
             return True
 
         return self.store.transaction(work, guard_scope(tenant))
+
+    def _locked(
+        self,
+        db: Connection,
+        tenant: str,
+        customer: str,
+        lock_after: int,
+        lock_minutes: float,
+        now: float,
+    ) -> tuple[bool, int, float]:
+        """Whether paying by phone is blocked for the customer at ``now``, a
+        count left at ``lock_after`` (by a call that died before settling)
+        becoming the block here; and the row's count and lock time."""
+        consecutive, locked_until = self._row(db, tenant, customer)
+        if locked_until > now:
+            return True, consecutive, locked_until
+        if consecutive >= lock_after:
+            self._write(db, tenant, customer, 0, now + lock_minutes * 60)
+            return True, 0, now + lock_minutes * 60
+        return False, consecutive, locked_until
 
     def settle(
         self,
