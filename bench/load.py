@@ -122,6 +122,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def machine_ticks() -> tuple[int, int, int]:
+    """This machine's CPU time since boot, in ticks: (busy, idle, steal).
+
+    Steal is time the hypervisor gave this virtual machine's CPUs to others:
+    a run with much of it ran on a busy host, and its CPU figures are not
+    comparable with a quiet run's."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq, idle + iowait, steal
+
+
 def status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -348,6 +359,7 @@ def run_one(
     calls = max(concurrency, round(concurrency * seconds / call_seconds))
     asterisk = ctx["asterisk_pid"]
     cpu_before = {"asterisk": cpu_seconds(asterisk)}
+    ticks_before = machine_ticks()
     if app is not None:
         cpu_before["app"] = cpu_seconds(app_pid)
     if core is not None:
@@ -385,6 +397,7 @@ def run_one(
             time.sleep(SAMPLE_EVERY)
     wall = time.monotonic() - started
     cpu_after = {"asterisk": cpu_seconds(asterisk)}
+    m_busy, m_idle, m_steal = (a - b for a, b in zip(machine_ticks(), ticks_before, strict=True))
     result: dict[str, Any] = {
         "target": target,
         "path": path.name,
@@ -393,6 +406,10 @@ def run_one(
         "call_seconds": round(call_seconds, 1),
         "wall_seconds": round(wall, 1),
         **sipp_stats(workdir / "stats.csv"),
+        # The whole machine over the run (every process, both CPUs): how busy,
+        # and how much of its CPUs' time the host took away (steal).
+        "machine_busy_percent": round(100 * m_busy / max(m_busy + m_idle + m_steal, 1), 1),
+        "machine_steal_percent": round(100 * m_steal / max(m_busy + m_idle + m_steal, 1), 1),
     }
     done = max(result["completed"], 1)
     result["asterisk_cpu_ms_per_call"] = round(
@@ -622,6 +639,7 @@ def summary(r: dict[str, Any]) -> str:
         )
     if "core_cpu_ms_per_call" in r:
         text += f" | core {r['core_cpu_ms_per_call']} ms/call"
+    text += f" | machine busy {r['machine_busy_percent']} %, steal {r['machine_steal_percent']} %"
     if r.get("channels_left"):
         text += f" | {r['channels_left']} channels left in Asterisk, hung up"
     return text

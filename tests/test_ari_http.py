@@ -148,3 +148,39 @@ async def test_a_closed_websocket_fails_the_requests_waiting_on_it(
         assert answer["via"] == "http"
     finally:
         await client.close()
+
+
+async def test_each_message_reaches_its_types_listeners_then_every_types() -> None:
+    """The client's own dispatch (in place of aioari's): a message goes to the
+    listeners of its type, then to those of every type; a coroutine listener
+    is awaited; one listener's error reaches the error handler and stops no
+    other."""
+    from stasis_app.telephony.ari_http import AriClient
+
+    client = AriClient.__new__(AriClient)  # no connection: only the dispatch
+    client.event_listeners = {}
+    errors: list[BaseException] = []
+    client.exception_handler = errors.append
+    seen: list[tuple[str, str]] = []
+
+    def typed(msg: dict[str, Any], tag: str) -> None:
+        seen.append((tag, msg["type"]))
+
+    async def every(msg: dict[str, Any]) -> None:
+        await asyncio.sleep(0)
+        seen.append(("every", msg["type"]))
+
+    def broken(msg: dict[str, Any]) -> None:
+        raise RuntimeError("listener failed")
+
+    client.on_event("ChannelDtmfReceived", typed, "keys")
+    client.on_event("ChannelDtmfReceived", broken)
+    client.on_event("*", every)
+    await client.process_ws({"type": "ChannelDtmfReceived", "digit": "5"})
+    await client.process_ws({"type": "PlaybackFinished"})
+    assert seen == [
+        ("keys", "ChannelDtmfReceived"),
+        ("every", "ChannelDtmfReceived"),
+        ("every", "PlaybackFinished"),
+    ]
+    assert [str(e) for e in errors] == ["listener failed"]

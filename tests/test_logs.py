@@ -55,3 +55,25 @@ def test_an_extra_never_replaces_the_level_or_the_event() -> None:
     entry = json.loads(JsonLineFormatter().format(record("caller logged in", level="x", event="y")))
     assert (entry["level"], entry["event"]) == ("info", "caller logged in")
     assert (entry["extra_level"], entry["extra_event"]) == ("x", "y")
+
+
+def test_each_line_stamped_with_its_own_time_in_utc() -> None:
+    """The date and time are formatted once a second (not per line): lines of
+    the same second and of the next ones still carry their own instants."""
+    formatter = JsonLineFormatter()
+    stamps = []
+    for second, msecs in (
+        (1_765_000_000, 123),
+        (1_765_000_000, 987),
+        (1_765_000_001, 4),
+        (1_765_086_400, 500),
+    ):
+        rec = record("prompt")
+        rec.created, rec.msecs = second + msecs / 1000, msecs
+        stamps.append(json.loads(formatter.format(rec))["ts"])
+    assert stamps == [
+        "2025-12-06T05:46:40.123Z",
+        "2025-12-06T05:46:40.987Z",
+        "2025-12-06T05:46:41.004Z",
+        "2025-12-07T05:46:40.500Z",
+    ]

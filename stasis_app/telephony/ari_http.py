@@ -230,6 +230,19 @@ class AriClient(aioari.Client):  # type: ignore[misc]
     async def download(self, path: str) -> bytes:
         return await self.http.download(path)
 
+    async def process_ws(self, msg: dict[str, Any]) -> None:
+        """aioari's dispatch of one message to its listeners (its type's, then
+        every type's), less its debug line per listener, which was formatted
+        for every event even with debug logs off."""
+        listeners = (*self.event_listeners.get(msg["type"], ()), *self.event_listeners.get("*", ()))
+        for callback, args, kwargs in listeners:
+            try:
+                result = callback(msg, *(args or ()), **(kwargs or {}))
+                if hasattr(result, "__await__"):
+                    await result
+            except Exception as exc:  # as aioari: one listener's error stops no other
+                self.exception_handler(exc)
+
     async def use_websocket_requests(self, timeout: float) -> bool:
         """Send requests over the events websocket from now on, if Asterisk
         answers a ping sent that way within ``timeout`` seconds."""
