@@ -5,6 +5,12 @@ in a process of its own, its CPU in the "core" column).
 
     .venv/bin/python bench/load_report.py RESULTS.jsonl [...] [--png docs/performance-load.png]
         [--memory-png docs/performance-memory.png]
+    .venv/bin/python bench/load_report.py RESULTS.jsonl --whole-call [--whole-call-png PNG]
+
+``--whole-call``: the whole machine's CPU a call (Asterisk and the app)
+against the baseline's Asterisk of the same command and level (the mean of
+its baseline runs, so a baseline run before and after the app's brackets
+it), every run listed; with the targets of issue 24 drawn in the plot.
 
 The plot needs matplotlib (the dev extras).
 """
@@ -156,6 +162,116 @@ def plot_memory(rows: list[Row], out: Path) -> None:
     fig.savefig(out, dpi=90)
 
 
+WHOLE_CALL_TARGET = 1.25  # Asterisk + app, to the baseline's Asterisk
+APP_TARGET = 0.15  # the app alone, to the baseline's Asterisk
+APP_SHARE_P99_TARGET_MS = 20.0  # key to prompt, the app's own share, at 200 calls
+
+
+def whole_call(rows: list[Row]) -> list[Row]:
+    """Each app run against the baselines of the same command and level."""
+    out = []
+    for r in rows:
+        if r["target"] not in ("app", "app-ws"):
+            continue
+        same = (r["date"], r["command"], r["path"], r["concurrency"])
+        bases = [
+            b["asterisk_cpu_ms_per_call"]
+            for b in rows
+            if b["target"] == "baseline"
+            and (b["date"], b["command"], b["path"], b["concurrency"]) == same
+        ]
+        if not bases:
+            continue
+        base = sum(bases) / len(bases)
+        both = r["asterisk_cpu_ms_per_call"] + r["app_cpu_ms_per_call"]
+        out.append(
+            {
+                "date": r["date"],
+                "path": r["path"],
+                "concurrency": r["concurrency"],
+                "target": r["target"],
+                "baselines": bases,
+                "baseline": round(base, 1),
+                "asterisk": r["asterisk_cpu_ms_per_call"],
+                "app": r["app_cpu_ms_per_call"],
+                "core": r.get("core_cpu_ms_per_call"),
+                "whole_ratio": round(both / base, 2),
+                "asterisk_ratio": round(r["asterisk_cpu_ms_per_call"] / base, 2),
+                "app_ratio": round(r["app_cpu_ms_per_call"] / base, 2),
+                "app_share_p99_ms": (r.get("key_to_prompt_app") or {}).get("p99_ms"),
+                "failed": _failed(r),
+                "steal_percent": r.get("machine_steal_percent"),
+            }
+        )
+    return out
+
+
+def whole_call_table(ratios: list[Row]) -> str:
+    head = (
+        "| run | path | calls in progress | target | baseline Asterisk ms/call (runs)"
+        " | Asterisk ms/call (ratio) | app ms/call (ratio) | Asterisk + app (ratio)"
+        " | app's share of key to prompt p99 ms | failed | host steal % |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {w['date']} | {w['path']} | {w['concurrency']} | {w['target']} | {w['baseline']}"
+        f" ({', '.join(str(b) for b in w['baselines'])}) | {w['asterisk']} ({w['asterisk_ratio']})"
+        f" | {w['app']} ({w['app_ratio']}) | {round(w['asterisk'] + w['app'], 1)}"
+        f" ({w['whole_ratio']}) | {w['app_share_p99_ms']} | {w['failed']} | {w['steal_percent']} |"
+        for w in ratios
+    ]
+    return head + "\n".join(lines)
+
+
+def plot_whole_call(ratios: list[Row], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    runs = sorted({w["date"] for w in ratios})
+    for target, marker in (("app-ws", "v"), ("app", "^")):
+        for n, run in enumerate(runs):
+            mine = sorted(
+                (w for w in ratios if w["target"] == target and w["date"] == run),
+                key=lambda w: w["concurrency"],
+            )
+            if not mine:
+                continue
+            levels = [w["concurrency"] for w in mine]
+            label = f"{target}, run {n + 1}"
+            axes[0].plot(
+                levels,
+                [w["whole_ratio"] for w in mine],
+                marker + "-",
+                label=f"{label}: Asterisk + app",
+            )
+            axes[0].plot(
+                levels, [w["app_ratio"] for w in mine], marker + ":", label=f"{label}: app alone"
+            )
+            axes[1].plot(levels, [w["app_share_p99_ms"] for w in mine], marker + "-", label=label)
+    axes[0].axhline(WHOLE_CALL_TARGET, color="grey", linestyle="--", linewidth=1)
+    axes[0].axhline(APP_TARGET, color="grey", linestyle="--", linewidth=1)
+    axes[0].axhline(1.0, color="black", linewidth=0.8)
+    axes[0].set(
+        xlabel="calls in progress",
+        ylabel="CPU a call / baseline's Asterisk",
+        title="Whole call against plain dialplan (targets dashed)",
+    )
+    axes[1].axhline(APP_SHARE_P99_TARGET_MS, color="grey", linestyle="--", linewidth=1)
+    axes[1].set(
+        xlabel="calls in progress",
+        ylabel="ms",
+        title="key to next prompt, the app's own share, p99 (target dashed)",
+    )
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, nargs="+")
@@ -165,7 +281,19 @@ def main() -> None:
         type=Path,
         help="the app's RSS over time, a line for every run given (none replaces another)",
     )
+    parser.add_argument(
+        "--whole-call",
+        action="store_true",
+        help="Asterisk + app against the baseline of the same command, every run",
+    )
+    parser.add_argument("--whole-call-png", type=Path, help="that table drawn, with the targets")
     args = parser.parse_args()
+    if args.whole_call or args.whole_call_png:
+        ratios = whole_call(load(args.results, every_run=True))
+        print(whole_call_table(ratios))
+        if args.whole_call_png:
+            plot_whole_call(ratios, args.whole_call_png)
+        return
     rows = load(args.results)
     print(table(rows))
     if args.png:
