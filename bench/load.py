@@ -340,6 +340,24 @@ def run_one(
     call_seconds: float,
     ctx: dict[str, Any],
 ) -> dict[str, Any]:
+    started: list[AppRun | CoreRun] = []
+    try:
+        return _run_one(target, path, concurrency, seconds, scenario, call_seconds, ctx, started)
+    finally:
+        for process in reversed(started):  # after an error too: no app or core left running
+            process.stop()
+
+
+def _run_one(
+    target: str,
+    path: CallerPath,
+    concurrency: int,
+    seconds: float,
+    scenario: Path,
+    call_seconds: float,
+    ctx: dict[str, Any],
+    started: list[AppRun | CoreRun],
+) -> dict[str, Any]:
     workdir: Path = ctx["workdir"] / f"{target}-{path.name}-{concurrency}"
     workdir.mkdir(parents=True, exist_ok=True)
     ari: Ari = ctx["ari"]
@@ -347,10 +365,12 @@ def run_one(
     core: CoreRun | None = None
     if target == "app-ws":
         core = CoreRun(ctx["database"], ctx["core_port"], workdir / "core.log")
+        started.append(core)
         core_pid = core.start()
     if target in APP_TARGETS:
         config = ctx["config_ws"] if target == "app-ws" else ctx["config"]
         app = AppRun(config, workdir / "app.log", ari, ctx["app_prefix"])
+        started.append(app)
         app_pid = app.start()
         time.sleep(1.0)  # let start-up work settle before the idle figures
         idle_rss = status_kb(app_pid, "VmRSS")
