@@ -339,25 +339,10 @@ def run_one(
     scenario: Path,
     call_seconds: float,
     ctx: dict[str, Any],
+    stops: contextlib.ExitStack,
 ) -> dict[str, Any]:
-    started: list[AppRun | CoreRun] = []
-    try:
-        return _run_one(target, path, concurrency, seconds, scenario, call_seconds, ctx, started)
-    finally:
-        for process in reversed(started):  # after an error too: no app or core left running
-            process.stop()
-
-
-def _run_one(
-    target: str,
-    path: CallerPath,
-    concurrency: int,
-    seconds: float,
-    scenario: Path,
-    call_seconds: float,
-    ctx: dict[str, Any],
-    started: list[AppRun | CoreRun],
-) -> dict[str, Any]:
+    """One run; the app and the core it starts are stopped by ``stops`` (after
+    an error too: none is left running)."""
     workdir: Path = ctx["workdir"] / f"{target}-{path.name}-{concurrency}"
     workdir.mkdir(parents=True, exist_ok=True)
     ari: Ari = ctx["ari"]
@@ -365,12 +350,12 @@ def _run_one(
     core: CoreRun | None = None
     if target == "app-ws":
         core = CoreRun(ctx["database"], ctx["core_port"], workdir / "core.log")
-        started.append(core)
+        stops.callback(core.stop)
         core_pid = core.start()
     if target in APP_TARGETS:
         config = ctx["config_ws"] if target == "app-ws" else ctx["config"]
         app = AppRun(config, workdir / "app.log", ari, ctx["app_prefix"])
-        started.append(app)
+        stops.callback(app.stop)
         app_pid = app.start()
         time.sleep(1.0)  # let start-up work settle before the idle figures
         idle_rss = status_kb(app_pid, "VmRSS")
@@ -611,12 +596,18 @@ def main() -> None:
         for level in (int(c) for c in args.concurrency.split(",")):
             for name, (scenario, call_seconds) in scenarios.items():
                 for target in args.targets.split(","):
-                    result = {
-                        **stamp,
-                        **run_one(
-                            target, PATHS[name], level, args.seconds, scenario, call_seconds, ctx
-                        ),
-                    }
+                    with contextlib.ExitStack() as stops:
+                        run = run_one(
+                            target,
+                            PATHS[name],
+                            level,
+                            args.seconds,
+                            scenario,
+                            call_seconds,
+                            ctx,
+                            stops,
+                        )
+                    result = {**stamp, **run}
                     results.append(result)
                     if args.out:
                         with args.out.open("a") as out:
