@@ -403,6 +403,7 @@ def run_one(
     wall = time.monotonic() - started
     cpu_after = {"asterisk": cpu_seconds(asterisk)}
     m_busy, m_idle, m_steal = (a - b for a, b in zip(machine_ticks(), ticks_before, strict=True))
+    m_all = max(m_busy + m_idle + m_steal, 1)
     result: dict[str, Any] = {
         "target": target,
         "path": path.name,
@@ -413,8 +414,8 @@ def run_one(
         **sipp_stats(workdir / "stats.csv"),
         # The whole machine over the run (every process, both CPUs): how busy,
         # and how much of its CPUs' time the host took away (steal).
-        "machine_busy_percent": round(100 * m_busy / max(m_busy + m_idle + m_steal, 1), 1),
-        "machine_steal_percent": round(100 * m_steal / max(m_busy + m_idle + m_steal, 1), 1),
+        "machine_busy_percent": round(100 * m_busy / m_all, 1),
+        "machine_steal_percent": round(100 * m_steal / m_all, 1),
     }
     done = max(result["completed"], 1)
     result["asterisk_cpu_ms_per_call"] = round(
@@ -469,8 +470,6 @@ def run_one(
                 wrong[label] = wrong.get(label, 0) + 1
         result["app_calls_ended"] = len(ended)
         result["app_wrong_endings"] = wrong
-        if core is not None:
-            core.stop()
     else:
         ari.set_global("INFOLINIA_BENCH", "")
     # Calls SIPp gave up on (no BYE) stay in Asterisk, and would load the next
