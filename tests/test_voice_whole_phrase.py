@@ -255,6 +255,9 @@ async def test_a_phrase_prepared_ahead_plays_at_once_with_the_prompts_around_it(
     ending = value_keys("digits", "4821", "uk", call.whole_phrase)
     call.prepare(["card_blocked", *ending])  # e.g. while the list of cards plays
     await rendered(tmp_path / "live" / CHANNEL)
+    # The render is over a moment after its file appears (its task resumes
+    # after the write): "prepared ahead" is that moment, not the file's.
+    await asyncio.wait(list(call._renders.values()))
     for _ in range(2):  # read in the list, then again before the confirmation
         gateway.played.clear()
         played = await playbacks_of(call, gateway, handle, ["card_blocked", *ending])
