@@ -586,6 +586,9 @@ class InfoliniaApp:
                     "state": state,
                     "seconds": round(time.monotonic() - call.started, 2),
                     "prompts_played": call.prompts_played,
+                    # The states in order: the steps' own lines (transition,
+                    # prompt, keys read) are at debug, to spare a line a step.
+                    "path": [name for name, _ in trail.states],
                 },
             )
 

@@ -157,7 +157,7 @@ async def test_a_long_sequence_plays_as_several_playbacks_in_order() -> None:
 async def test_the_start_of_customer_data_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)  # the prompt line is at debug
     call, gateway, handle = make_call()
     task = asyncio.create_task(call.say(["w_piec", "w_osiem"]))
     await asyncio.sleep(0.01)

@@ -42,7 +42,7 @@ async def run_flow(flow: Flow, ctx: CallContext) -> str:
             log.info("flow ended", extra={"state": name, "verb": state.verb.name})
             return name
         target = state.on[event]  # validation guarantees every emitted event has one
-        log.info("transition", extra={"from": name, "on": event, "to": target})
+        log.debug("transition", extra={"from": name, "on": event, "to": target})
         name = target
     log.warning("flow stopped after too many steps", extra={"state": name})
     await ctx.call.say(["goodbye"])

@@ -382,7 +382,7 @@ class Call:
 
     async def _play(self, media: list[str], first: str, items: int, barge_in: bool) -> bool:
         playback_id = next(self._playback_ids)
-        log.info("prompt", extra={"prompt": first, "items": items, "playback": playback_id})
+        log.debug("prompt", extra={"prompt": first, "items": items, "playback": playback_id})
         await self.gateway.play(self.channel_id, media, playback_id)
         self._prompt_started()
         self.prompts_played += 1
@@ -437,7 +437,7 @@ class Call:
             if terminator is not None and key == terminator:
                 break
             digits += key
-        log.info("keys read", extra={"count": len(digits)})
+        log.debug("keys read", extra={"count": len(digits)})
         return digits
 
     async def while_waiting(self, work: Awaitable[T], prompt: str, after: float) -> T:

@@ -293,7 +293,7 @@ class Route(Verb[RouteParams]):
     async def run(self, ctx: CallContext, params: RouteParams) -> str:
         for branch in params.branches:
             if await handed_over(ctx) if branch.handed_over else holds(branch, ctx):
-                log.info("route", extra={"branch": branch.event})
+                log.debug("route", extra={"branch": branch.event})
                 return branch.event
-        log.info("route", extra={"branch": "default"})
+        log.debug("route", extra={"branch": "default"})
         return "default"
