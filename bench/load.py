@@ -6,10 +6,12 @@ and through the same paths as plain dialplan (the baseline), in one run.
 
 Targets: ``baseline`` (plain dialplan), ``app`` (the app with the demo
 adapter: the demo bank's core, PIN hashing included, runs in the app's
-process) and ``app-ws`` (the app with the ``webservice`` adapter; line 100's
+process), ``app-ws`` (the app with the ``webservice`` adapter; line 100's
 bank core is the reference webservice core, tests/support/reference_core.py,
 in a process of its own, as a bank's core runs on its own machine; its CPU is
-reported apart).
+reported apart) and ``ari-floor`` (bench/ari_floor_app.py: the baseline's
+dialplan done by the least Python ARI app, over the app's ARI transport; the
+floor under any app's figures).
 
 For each concurrency C, path and target, SIPp starts calls at C per call
 length (steady load: about C calls in progress once the first have run a
@@ -55,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ari_floor_app import PROGRAMS
 from load_paths import PATHS, SEGMENTS, CallerPath, segment_files, write_scenario
 
 from devtools.sandbox import ARI_URL, ARI_USER, Sandbox
@@ -67,6 +70,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 REPO = BENCH.parent
 CORE_SECRET_ENV = "INFOLINIA_BENCH_CORE_SECRET"  # the app-ws target's HMAC key
 APP_TARGETS = ("app", "app-ws")
+FLOOR = "ari-floor"
 SAMPLE_EVERY = 1.0  # app RSS from /proc (costs the app nothing)
 KEEP_CARDS_ACTIVE = """
 CREATE TRIGGER IF NOT EXISTS bench_cards_stay_active AFTER UPDATE OF status ON cards
@@ -84,6 +88,7 @@ def free_port(kind: int) -> int:
 
 class Ari:
     def __init__(self, password: str) -> None:
+        self.password = password  # for the floor app, through its environment
         token = b64encode(f"{ARI_USER}:{password}".encode()).decode()
         self.headers = {"Authorization": f"Basic {token}"}
 
@@ -243,9 +248,10 @@ class AppRun:
             time.sleep(0.5)
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [*self.prefix, "-m", "stasis_app", "--config", str(self.config), "run"],
+                self.command(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, "ARI_PASSWORD": self.ari.password},
             )
         deadline = time.monotonic() + timeout
         while "infolinia" not in self.ari.apps():
@@ -254,6 +260,9 @@ class AppRun:
                 raise SystemExit(f"the app did not connect; see {self.log}")
             time.sleep(0.2)
         return self.proc.pid
+
+    def command(self) -> list[str]:
+        return [*self.prefix, "-m", "stasis_app", "--config", str(self.config), "run"]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -272,6 +281,23 @@ class AppRun:
                 if entry.get("event") == "call ended":
                     entries.append(entry)
         return entries
+
+
+class FloorRun(AppRun):
+    """bench/ari_floor_app.py on ``path``, in place of the app."""
+
+    def __init__(self, segments: Path, path: str, log: Path, ari: Ari) -> None:
+        super().__init__(segments, log, ari)
+        self.path = path
+
+    def command(self) -> list[str]:
+        floor = BENCH / "ari_floor_app.py"
+        return [sys.executable, str(floor), "--path", self.path, "--segments", str(self.config)]
+
+    def expected_state(self, tail: str) -> str:
+        """Where a call is when the caller hangs up: the Read() after the path's tail."""
+        steps = [step.segment for step in PROGRAMS[self.path]]
+        return steps[steps.index(tail) + 1]
 
 
 class CoreRun:
@@ -355,6 +381,9 @@ def run_one(
     if target in APP_TARGETS:
         config = ctx["config_ws"] if target == "app-ws" else ctx["config"]
         app = AppRun(config, workdir / "app.log", ari, ctx["app_prefix"])
+    elif target == FLOOR:
+        app = FloorRun(ctx["floor_segments"], path.name, workdir / "app.log", ari)
+    if app is not None:
         stops.callback(app.stop)
         app_pid = app.start()
         time.sleep(1.0)  # let start-up work settle before the idle figures
@@ -371,7 +400,7 @@ def run_one(
         cpu_before["core"] = cpu_seconds(core_pid)
     line = path.app_line if app is not None else path.baseline_line
     # Start-up requests (the event filter, the first ping) are not a call's.
-    ari_before = scrape(ctx["admin_port"]) if app is not None else {}
+    ari_before = scrape(ctx["admin_port"]) if target in APP_TARGETS else {}
     cmd = [
         *(["sipp", "127.0.0.1:5060", "-sf", str(scenario), "-s", line]),
         *(["-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM))]),
@@ -391,7 +420,9 @@ def run_one(
             with contextlib.suppress(OSError):
                 sipp_cpu = cpu_seconds(sipp.pid)
             if app is not None:
-                if len(samples) % SCRAPE_EVERY == 0:
+                if target == FLOOR:  # no /metrics: no count of calls in progress
+                    active = 0.0
+                elif len(samples) % SCRAPE_EVERY == 0:
                     metrics = scrape(ctx["admin_port"])
                     active = sum(
                         v for k, v in metrics.items() if k.startswith("infolinia_active_calls")
@@ -439,6 +470,11 @@ def run_one(
             active = statistics.median(a for _, a in busy)
             result["app_kb_per_active_call"] = round((rss - idle_rss) / active, 1)
         result["rss_samples"] = samples
+    if isinstance(app, FloorRun):
+        app.stop()
+        expected = app.expected_state(path.tail[-1])
+        result["app_wrong_endings"] = wrong_endings(app.ended_calls(), expected)
+    elif app is not None:
         final = scrape(ctx["admin_port"])
         result["key_to_prompt"] = quantiles(final, (0.5, 0.95, 0.99))
         result["key_to_prompt_app"] = quantiles(
@@ -463,19 +499,24 @@ def run_one(
         result["handed_back_over_limit"] = int(final.get("infolinia_calls_over_limit_total", 0))
         app.stop()
         ended = app.ended_calls()
-        wrong: dict[str, int] = {}
-        for entry in ended:
-            if (entry.get("outcome"), entry.get("state")) != ("caller hung up", path.end_state):
-                label = f"{entry.get('outcome')} in {entry.get('state')}"
-                wrong[label] = wrong.get(label, 0) + 1
         result["app_calls_ended"] = len(ended)
-        result["app_wrong_endings"] = wrong
-    else:
+        result["app_wrong_endings"] = wrong_endings(ended, path.end_state)
+    if app is None:
         ari.set_global("INFOLINIA_BENCH", "")
     # Calls SIPp gave up on (no BYE) stay in Asterisk, and would load the next
     # run: hang them up, and say how many there were.
     result["channels_left"] = ari.hang_up_all()
     return result
+
+
+def wrong_endings(ended: list[dict[str, Any]], state: str) -> dict[str, int]:
+    """Calls that did not end with the caller hanging up in ``state``, by how they ended."""
+    wrong: dict[str, int] = {}
+    for entry in ended:
+        if (entry.get("outcome"), entry.get("state")) != ("caller hung up", state):
+            label = f"{entry.get('outcome')} in {entry.get('state')}"
+            wrong[label] = wrong.get(label, 0) + 1
+    return wrong
 
 
 def ari_per_call(before: dict[str, float], after: dict[str, float], calls: int) -> dict[str, Any]:
@@ -537,7 +578,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long calls are started")
     parser.add_argument("--paths", default="balance,card_block")
     parser.add_argument(
-        "--targets", default="baseline,app", help="baseline, app and app-ws (see above)"
+        "--targets",
+        default="baseline,app",
+        help="baseline, app, app-ws and ari-floor (see above), in this order, repeats allowed",
     )
     parser.add_argument(
         "--max-calls",
@@ -566,6 +609,8 @@ def main() -> None:
     ari = Ari(box.ari_password())
     Path("/tmp/infolinia-bench").mkdir(exist_ok=True)
     files = prepare(settings, ari, config)
+    floor_segments = workdir / "segments.json"
+    floor_segments.write_text(json.dumps(files))
     ctx = {
         "workdir": workdir,
         "ari": ari,
@@ -578,6 +623,7 @@ def main() -> None:
         "admin_port": admin_port,
         "asterisk_pid": box.pid(),
         "app_prefix": shlex.split(args.app_prefix) if args.app_prefix else None,
+        "floor_segments": floor_segments,
     }
     scenarios = {
         name: (workdir / f"{name}.xml", write_scenario(PATHS[name], files, workdir))
@@ -647,6 +693,9 @@ def summary(r: dict[str, Any]) -> str:
             f" | ARI a call: {ari['requests_total']} requests, {ari['events_total']} events,"
             f" {ari['event_bytes_total']} B of events"
         )
+    elif r["target"] == FLOOR:
+        text += f" | app {r['app_cpu_ms_per_call']} ms/call, peak {r['app_peak_rss_mb']} MB"
+        text += f" | wrong endings {r['app_wrong_endings']}"
     if "core_cpu_ms_per_call" in r:
         text += f" | core {r['core_cpu_ms_per_call']} ms/call"
     text += f" | machine busy {r['machine_busy_percent']} %, steal {r['machine_steal_percent']} %"

@@ -1,7 +1,8 @@
 """The load benchmark's table (Markdown) and plot (PNG) from bench/load.py's
 --out files: app against the pure-dialplan baseline of the same run
 (targets ``app``: demo core in the app's process; ``app-ws``: the bank core
-in a process of its own, its CPU in the "core" column).
+in a process of its own, its CPU in the "core" column; ``ari-floor``: the
+least Python ARI app on the same path, bench/ari_floor_app.py).
 
     .venv/bin/python bench/load_report.py RESULTS.jsonl [...] [--png docs/performance-load.png]
         [--memory-png docs/performance-memory.png]
@@ -165,13 +166,15 @@ def plot_memory(rows: list[Row], out: Path) -> None:
 WHOLE_CALL_TARGET = 1.25  # Asterisk + app, to the baseline's Asterisk
 APP_TARGET = 0.15  # the app alone, to the baseline's Asterisk
 APP_SHARE_P99_TARGET_MS = 20.0  # key to prompt, the app's own share, at 200 calls
+# Targets set against the baseline, with their markers in the plot.
+WHOLE_CALL_TARGETS = {"app-ws": "v", "app": "^", "ari-floor": "o"}
 
 
 def whole_call(rows: list[Row]) -> list[Row]:
     """Each app run against the baselines of the same command and level."""
     out = []
     for r in rows:
-        if r["target"] not in ("app", "app-ws"):
+        if r["target"] not in WHOLE_CALL_TARGETS:
             continue
         same = (r["date"], r["command"], r["path"], r["concurrency"])
         bases = [
@@ -231,7 +234,7 @@ def plot_whole_call(ratios: list[Row], out: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     runs = sorted({w["date"] for w in ratios})
-    for target, marker in (("app-ws", "v"), ("app", "^")):
+    for target, marker in WHOLE_CALL_TARGETS.items():
         for n, run in enumerate(runs):
             mine = sorted(
                 (w for w in ratios if w["target"] == target and w["date"] == run),
@@ -250,7 +253,9 @@ def plot_whole_call(ratios: list[Row], out: Path) -> None:
             axes[0].plot(
                 levels, [w["app_ratio"] for w in mine], marker + ":", label=f"{label}: app alone"
             )
-            axes[1].plot(levels, [w["app_share_p99_ms"] for w in mine], marker + "-", label=label)
+            if target != "ari-floor":  # no flow, no /metrics: no app's share measured
+                shares = [w["app_share_p99_ms"] for w in mine]
+                axes[1].plot(levels, shares, marker + "-", label=label)
     axes[0].axhline(WHOLE_CALL_TARGET, color="grey", linestyle="--", linewidth=1)
     axes[0].axhline(APP_TARGET, color="grey", linestyle="--", linewidth=1)
     axes[0].axhline(1.0, color="black", linewidth=0.8)

@@ -51,3 +51,18 @@ def test_an_app_run_is_set_against_the_mean_of_its_commands_baselines_at_its_lev
 
 def test_an_app_run_without_a_baseline_of_its_own_command_is_left_out() -> None:
     assert whole_call([run("app", 200, 66.0, 30.0), run("baseline", 200, 60.0, date="d2")]) == []
+
+
+def test_the_floor_app_is_set_against_the_same_baselines_as_the_app() -> None:
+    floor = run("ari-floor", 200, 64.0)
+    floor["app_cpu_ms_per_call"] = 6.5  # the floor app's CPU; no app's share, no core
+    rows = [
+        run("baseline", 200, 60.0),
+        floor,
+        run("app-ws", 200, 66.0, 18.0),
+        run("baseline", 200, 70.0),
+    ]
+    by_target = {w["target"]: w for w in whole_call(rows)}
+    assert by_target["ari-floor"]["baseline"] == by_target["app-ws"]["baseline"] == 65.0
+    assert by_target["ari-floor"]["app_ratio"] == 0.1
+    assert by_target["ari-floor"]["app_share_p99_ms"] is None
