@@ -209,6 +209,10 @@ def whole_call(rows: list[Row]) -> list[Row]:
     return out
 
 
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
 def whole_call_table(ratios: list[Row]) -> str:
     head = (
         "| run | path | calls in progress | target | baseline Asterisk ms/call (runs)"
@@ -220,7 +224,8 @@ def whole_call_table(ratios: list[Row]) -> str:
         f"| {w['date']} | {w['path']} | {w['concurrency']} | {w['target']} | {w['baseline']}"
         f" ({', '.join(str(b) for b in w['baselines'])}) | {w['asterisk']} ({w['asterisk_ratio']})"
         f" | {w['app']} ({w['app_ratio']}) | {round(w['asterisk'] + w['app'], 1)}"
-        f" ({w['whole_ratio']}) | {w['app_share_p99_ms']} | {w['failed']} | {w['steal_percent']} |"
+        f" ({w['whole_ratio']}) | {_or_dash(w['app_share_p99_ms'])} | {w['failed']}"
+        f" | {w['steal_percent']} |"
         for w in ratios
     ]
     return head + "\n".join(lines)
