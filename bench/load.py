@@ -287,12 +287,12 @@ class FloorRun(AppRun):
     """bench/ari_floor_app.py on ``path``, in place of the app."""
 
     def __init__(self, segments: Path, path: str, log: Path, ari: Ari) -> None:
-        super().__init__(segments, log, ari)
-        self.path = path
+        super().__init__(segments, log, ari)  # no config: the segments' files instead
+        self.segments, self.path = segments, path
 
     def command(self) -> list[str]:
         floor = BENCH / "ari_floor_app.py"
-        return [sys.executable, str(floor), "--path", self.path, "--segments", str(self.config)]
+        return [sys.executable, str(floor), "--path", self.path, "--segments", str(self.segments)]
 
     def expected_state(self, tail: str) -> str:
         """Where a call is when the caller hangs up: the Read() after the path's tail."""
