@@ -251,7 +251,7 @@ class AppRun:
                 self.command(),
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "ARI_PASSWORD": self.ari.password},
+                env=self.environment(),
             )
         deadline = time.monotonic() + timeout
         while "infolinia" not in self.ari.apps():
@@ -263,6 +263,9 @@ class AppRun:
 
     def command(self) -> list[str]:
         return [*self.prefix, "-m", "stasis_app", "--config", str(self.config), "run"]
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)  # the app reads its ARI password from the config's file
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -293,6 +296,9 @@ class FloorRun(AppRun):
     def command(self) -> list[str]:
         floor = BENCH / "ari_floor_app.py"
         return [sys.executable, str(floor), "--path", self.path, "--segments", str(self.segments)]
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "ARI_PASSWORD": self.ari.password}
 
     def expected_state(self, tail: str) -> str:
         """Where a call is when the caller hangs up: the Read() after the path's tail."""
