@@ -5,7 +5,7 @@ It plays the same prompt files in the same order as the baseline's dialplan
 (docker/asterisk/etc/extensions.conf, [infolinia-bench-baseline]: Answer,
 Playback, Read with a 6-s timeout, a key stopping the prompt), over the
 app's own ARI transport (stasis_app/telephony/ari_http.py: the events
-websocket, requests sent over it, the same event filter), with a dict of
+websocket, requests sent over it, the gateway's EVENT_FILTER), with a dict of
 calls by channel id. No flow, no bank, no audit, no store, no log line but
 one when a call ends: what is left is what any Python app that drives a
 call through ARI pays, on this machine, in this run.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devtools.sandbox import ARI_URL, ARI_USER
 from stasis_app.telephony.ari_http import AriClient, AriHttpClient
-from stasis_app.telephony.gateway import APP_EVENTS
+from stasis_app.telephony.gateway import EVENT_FILTER, wait_for_websocket
 
 APP = "infolinia"
 READ_TIMEOUT_S = 6.0  # Read()'s timeout in the baseline's dialplan
@@ -177,15 +177,9 @@ async def main() -> None:
     app = FloorApp(client, PROGRAMS[args.path], json.loads(args.segments.read_text()))
     client.on_event("*", app.on_event)
     reader = asyncio.create_task(client.run(apps=APP))
-    async with asyncio.timeout(10):  # aioari has no "connected" hook (as the gateway waits)
-        while not client.websockets and not reader.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await wait_for_websocket(client, reader, 10.0)
     await client.use_websocket_requests(3.0)
-    await client.rest(
-        "PUT",
-        f"applications/{APP}/eventFilter",
-        body={"allowed": [{"type": kind} for kind in APP_EVENTS]},
-    )
+    await client.rest("PUT", f"applications/{APP}/eventFilter", body=EVENT_FILTER)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()

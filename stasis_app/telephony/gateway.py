@@ -79,6 +79,8 @@ APP_EVENTS = (
     "PlaybackFinished",
     "RESTResponse",  # answers to requests sent over the websocket (the filter applies)
 )
+# The body of ``PUT applications/{app}/eventFilter``: those events only.
+EVENT_FILTER = {"allowed": [{"type": kind} for kind in APP_EVENTS]}
 
 # A connection that stayed up this long resets the backoff.
 STABLE_CONNECTION_SECONDS = 10.0
@@ -261,7 +263,7 @@ class AriGateway:
         reader = asyncio.create_task(client.run(apps=self.settings.app), name="ari-websocket")
         watchdog: asyncio.Task[None] | None = None
         try:
-            await self._wait_for_websocket(client, reader)
+            await wait_for_websocket(client, reader, self.settings.request_timeout)
             self.connections += 1
             self._connected_at = time.monotonic()
             over_websocket = await client.use_websocket_requests(self.settings.request_timeout)
@@ -323,17 +325,6 @@ class AriGateway:
                 f"cannot reach ARI at {_safe_url(self.settings.url)}: {type(exc).__name__}"
             ) from None
 
-    async def _wait_for_websocket(self, client: Any, reader: asyncio.Task[None]) -> None:
-        # aioari has no "connected" hook; it adds the socket to client.websockets.
-        deadline = time.monotonic() + self.settings.request_timeout
-        while not client.websockets:
-            if reader.done():
-                exc = reader.exception()
-                raise AriUnavailable(f"websocket did not open: {type(exc).__name__}")
-            if time.monotonic() > deadline:
-                raise AriUnavailable("websocket did not open in time")
-            await asyncio.sleep(0.02)
-
     async def _heartbeat(self) -> None:
         """Return (forcing a reconnect) when a ping fails and nothing came
         over the websocket since the one before.
@@ -382,7 +373,7 @@ class AriGateway:
                 "applications.filter",
                 "PUT",
                 f"applications/{_part(self.settings.app)}/eventFilter",
-                body={"allowed": [{"type": kind} for kind in APP_EVENTS]},
+                body=EVENT_FILTER,
                 on=client,
             )
         except AriRequestFailed as exc:
@@ -799,3 +790,17 @@ def _safe_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+async def wait_for_websocket(client: Any, reader: asyncio.Task[None], timeout: float) -> None:
+    """Until aioari's ``client.run()`` (``reader``) has its websocket open;
+    AriUnavailable if it ends first or ``timeout`` seconds pass."""
+    # aioari has no "connected" hook; it adds the socket to client.websockets.
+    deadline = time.monotonic() + timeout
+    while not client.websockets:
+        if reader.done():
+            exc = reader.exception()
+            raise AriUnavailable(f"websocket did not open: {type(exc).__name__}")
+        if time.monotonic() > deadline:
+            raise AriUnavailable("websocket did not open in time")
+        await asyncio.sleep(0.02)
